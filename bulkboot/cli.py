@@ -1,0 +1,106 @@
+"""The command-line front: the only place that prints errors and picks exit codes.
+
+Each sub-command lives in ``bulkboot.commands.<name>`` with ``register(subparsers)``;
+the modules are discovered, so adding a command touches no other file. Command
+modules import their heavy dependencies (aiohttp, rich) inside ``run`` so that
+``bulkboot validate`` stays quick to start.
+
+Exit codes: 0 success; 1 the run failed (a server did not reach its goal, the cloud
+refused); 2 invalid input or configuration (manifest, flags, clouds.yaml,
+credentials), nothing sent; 130 interrupted; 70 an internal error (a bug: please
+report it with the output of ``--debug``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import pkgutil
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from typing import Protocol, cast
+
+from bulkboot import __version__, commands
+from bulkboot.errors import EXIT_INTERRUPTED, BulkbootError, ManifestError, ResolveError
+
+__all__ = ["build_parser", "main"]
+
+EXIT_INTERNAL = 70
+# Help lists commands in this order; modules not named here follow alphabetically.
+_ORDER = ("validate", "plan", "apply", "status", "destroy", "simulator")
+
+
+class _CommandModule(Protocol):
+    def register(self, subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+        ...
+
+
+def _command_modules() -> list[_CommandModule]:
+    found = {info.name for info in pkgutil.iter_modules(commands.__path__) if not info.ispkg}
+    names = [n for n in _ORDER if n in found] + sorted(found - set(_ORDER))
+    return [
+        cast(_CommandModule, importlib.import_module(f"bulkboot.commands.{name}"))
+        for name in names
+        if not name.startswith("_")
+    ]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="bulkboot",
+        description="Boot fleets of OpenStack Nova servers from one YAML manifest.",
+    )
+    parser.add_argument("--version", action="version", version=f"bulkboot {__version__}")
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        help="log every HTTP request and response (secrets redacted) to stderr",
+    )
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for module in _command_modules():
+        module.register(subparsers)
+    return parser
+
+
+def _print_error(exc: BulkbootError) -> None:
+    if isinstance(exc, ManifestError | ResolveError):
+        # Each line already starts with FILE:LINE:COL, as compilers print them.
+        print(str(exc), file=sys.stderr)
+        count = len(exc.problems)
+        noun = "problem" if count == 1 else "problems"
+        print(f"bulkboot: {count} {noun}; nothing was sent", file=sys.stderr)
+    else:
+        print(f"bulkboot: error: {exc}", file=sys.stderr)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.debug:
+        logging.basicConfig(
+            level=logging.DEBUG, stream=sys.stderr, format="%(asctime)s %(name)s %(message)s"
+        )
+        logging.getLogger("bulkboot").setLevel(logging.DEBUG)
+    run = cast(Callable[[argparse.Namespace], int], args.run)
+    try:
+        return int(run(args))
+    except BulkbootError as exc:
+        _print_error(exc)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("bulkboot: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # stdout went away (`bulkboot plan ... | head`): not an error worth a word.
+        return 0
+    except Exception as exc:  # a bug; still no bare traceback unless asked for
+        if args.debug:
+            traceback.print_exc()
+        print(
+            f"bulkboot: internal error: {type(exc).__name__}: {exc}\n"
+            "This is a bug in bulkboot; rerun with --debug and report the output.",
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL

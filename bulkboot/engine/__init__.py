@@ -1,0 +1,1 @@
+"""anyio orchestration of creates, polls and deletes; emits events, knows nothing of rich."""

@@ -1,0 +1,233 @@
+"""One exception tree for bulkboot; every ``str(exc)`` is a message fit to show a user.
+
+Foreign exceptions (yaml, OSError, aiohttp, json) are translated into these at the
+boundary that meets them. Only ``bulkboot.cli`` prints them and picks the exit code,
+from ``exit_code``. No message may contain a password, token or secret.
+
+    BulkbootError                     exit 1 unless said otherwise
+    ├── UsageError                    a bad flag or flag value (exit 2)
+    ├── ManifestError                 the manifest is invalid; carries every Problem (exit 2)
+    ├── ConfigError                   clouds.yaml / secure.yaml / OS_* is bad or missing (exit 2)
+    ├── JournalError                  the local journal cannot be read or written
+    ├── Interrupted                   the user pressed Ctrl-C (exit 130)
+    └── CloudError                    something the cloud said, or failed to say
+        ├── AuthError                 Keystone refused us, or a 401 survived one re-auth (exit 2)
+        ├── EndpointNotFound          the catalog has no such service/interface/region (exit 2)
+        ├── MicroversionError         requested microversion outside the server's range (exit 2)
+        ├── ResolveError              image/flavor/network names missing or ambiguous (exit 2)
+        ├── QuotaCheckError           the fleet does not fit in what is left of the quota (exit 2)
+        ├── TransportError            no HTTP answer at all
+        │   ├── CloudConnectionError  refused, reset, DNS, TLS
+        │   └── RequestTimeout        connect or total timeout
+        └── ApiError                  an HTTP error answer; keeps Nova's message and request id
+            ├── BadRequest            400
+            ├── Unauthorized          401
+            ├── Forbidden             403
+            │   └── OverQuota         403 "Quota exceeded ..." (and legacy 413)
+            ├── NotFound              404
+            ├── Conflict              409
+            ├── RateLimited           429 (retry_after)
+            ├── ServerError           500, 502, 504
+            └── Unavailable           503 (retry_after)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, ClassVar
+
+if TYPE_CHECKING:
+    from bulkboot.pipeline.spec import Problem
+
+__all__ = [
+    "ApiError",
+    "AuthError",
+    "BadRequest",
+    "BulkbootError",
+    "CloudConnectionError",
+    "CloudError",
+    "ConfigError",
+    "Conflict",
+    "EndpointNotFound",
+    "Forbidden",
+    "Interrupted",
+    "JournalError",
+    "ManifestError",
+    "MicroversionError",
+    "NotFound",
+    "OverQuota",
+    "QuotaCheckError",
+    "RateLimited",
+    "RequestTimeout",
+    "ResolveError",
+    "ServerError",
+    "TransportError",
+    "Unauthorized",
+    "Unavailable",
+    "UsageError",
+]
+
+EXIT_FAILURE = 1
+EXIT_INVALID = 2
+EXIT_INTERRUPTED = 130
+
+
+class BulkbootError(Exception):
+    """Base of every error bulkboot raises on purpose; ``str()`` is the user's message."""
+
+    exit_code: ClassVar[int] = EXIT_FAILURE
+
+
+class UsageError(BulkbootError):
+    """A command-line flag or its value is wrong."""
+
+    exit_code = EXIT_INVALID
+
+
+class ManifestError(BulkbootError):
+    """The manifest has problems; all of them are listed, one per line, each with its place."""
+
+    exit_code = EXIT_INVALID
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems: tuple[Problem, ...] = tuple(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+class ConfigError(BulkbootError):
+    """Cloud configuration is missing or wrong; the message names the file and key."""
+
+    exit_code = EXIT_INVALID
+
+
+class JournalError(BulkbootError):
+    """The journal beside the manifest cannot be read or written."""
+
+
+class Interrupted(BulkbootError):
+    """The user interrupted the run; what was done is journaled."""
+
+    exit_code = EXIT_INTERRUPTED
+
+
+# ---------------------------------------------------------------- cloud side
+
+
+class CloudError(BulkbootError):
+    """Something the cloud answered, or failed to answer."""
+
+
+class AuthError(CloudError):
+    """Keystone refused the credentials, or a request stayed 401 after one re-authentication."""
+
+    exit_code = EXIT_INVALID
+
+
+class EndpointNotFound(CloudError):
+    """The service catalog holds no endpoint for the service type, interface and region."""
+
+    exit_code = EXIT_INVALID
+
+
+class MicroversionError(CloudError):
+    """The requested compute microversion is outside what the server supports."""
+
+    exit_code = EXIT_INVALID
+
+
+class ResolveError(CloudError):
+    """Image, flavor or network references could not be resolved; lists every problem."""
+
+    exit_code = EXIT_INVALID
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems: tuple[Problem, ...] = tuple(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+class QuotaCheckError(CloudError):
+    """The fleet needs more instances, cores or RAM than the quota leaves."""
+
+    exit_code = EXIT_INVALID
+
+
+class TransportError(CloudError):
+    """No HTTP answer: the request may or may not have reached the server."""
+
+    def __init__(self, message: str, *, method: str = "", url: str = "") -> None:
+        self.method = method
+        self.url = url
+        super().__init__(message)
+
+
+class CloudConnectionError(TransportError):
+    """The connection was refused, reset or could not be set up (DNS, TLS)."""
+
+
+class RequestTimeout(TransportError):
+    """The request did not complete within its timeout."""
+
+
+class ApiError(CloudError):
+    """An HTTP error answer. ``message`` is the service's own words, as novaclient shows them."""
+
+    status: ClassVar[int] = 0
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        method: str = "",
+        url: str = "",
+        request_id: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        self.message = message
+        self.http_status = status if status is not None else type(self).status
+        self.method = method
+        self.url = url
+        self.request_id = request_id
+        self.retry_after = retry_after
+        text = f"{message} (HTTP {self.http_status}"
+        if method and url:
+            text += f", {method} {url}"
+        if request_id:
+            text += f", request id {request_id}"
+        super().__init__(text + ")")
+
+
+class BadRequest(ApiError):
+    status = 400
+
+
+class Unauthorized(ApiError):
+    status = 401
+
+
+class Forbidden(ApiError):
+    status = 403
+
+
+class OverQuota(Forbidden):
+    status = 403
+
+
+class NotFound(ApiError):
+    status = 404
+
+
+class Conflict(ApiError):
+    status = 409
+
+
+class RateLimited(ApiError):
+    status = 429
+
+
+class ServerError(ApiError):
+    status = 500
+
+
+class Unavailable(ApiError):
+    status = 503

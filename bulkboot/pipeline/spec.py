@@ -1,0 +1,179 @@
+"""The pipeline's currency: frozen records that flow manifest -> validate -> body.
+
+A ``ServerSpec`` is one POST /servers request: one server, or one multi-create group
+(``min_count``/``max_count``). Its fields are the manifest's words (``nova boot``'s
+arguments), not Nova's wire keys: the wire keys live in ``body.py`` alone.
+
+References (image, flavor, network names) stay as written here; ``body.build_body``
+takes a ``References`` that maps them to IDs (``AS_WRITTEN`` offline, the cloud
+client's resolver online).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+__all__ = [
+    "AS_WRITTEN",
+    "AsWritten",
+    "Limits",
+    "Location",
+    "Manifest",
+    "Nic",
+    "Problem",
+    "References",
+    "ServerSpec",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """Where a YAML node stands: 1-based line and column, as editors count."""
+
+    file: str
+    line: int
+    column: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.column}"
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing wrong with a manifest, shown as ``FILE:LINE:COL: subject: message``."""
+
+    location: Location | None
+    subject: str  # the server's name, or the group's name template, or "manifest"
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.location}: " if self.location is not None else ""
+        subject = f"{self.subject}: " if self.subject else ""
+        return f"{where}{subject}{self.message}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Nic:
+    """One ``--nic`` mapping, keys as ``nova boot`` spells them (net-id -> net_id ...)."""
+
+    net_id: str | None = None
+    net_name: str | None = None
+    port_id: str | None = None
+    v4_fixed_ip: str | None = None
+    v6_fixed_ip: str | None = None
+    tag: str | None = None
+    location: Location | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ServerSpec:
+    """One create request, after defaults, templating and file reading.
+
+    ``None`` (or an empty tuple/mapping) means "not given", so that body building can
+    mirror novaclient, which leaves out what was not asked for. File contents are
+    bytes read once per file and shared between the servers that name the file.
+    """
+
+    name: str
+    fleet: str
+    location: Location  # the group's entry in the manifest
+    group: str  # the group's name template, for messages and reports
+    index: int | None = None  # the {index} this server was expanded with
+
+    image: str | None = None
+    image_with: Mapping[str, str] | None = None
+    flavor: str | None = None
+    min_count: int | None = None
+    max_count: int | None = None
+    return_reservation_id: bool = False
+    metadata: Mapping[str, str] = field(default_factory=dict)
+    files: tuple[tuple[str, bytes], ...] = ()  # (guest path, contents)
+    key_name: str | None = None
+    user_data: bytes | None = None  # from user_data (file) or user_data_text
+    availability_zone: str | None = None
+    security_groups: tuple[str, ...] = ()
+    block_device_mapping: Mapping[str, str] = field(default_factory=dict)  # v1 dev -> spec
+    block_devices: tuple[Mapping[str, str], ...] = ()  # v2, --block-device keys
+    boot_volume: str | None = None
+    snapshot: str | None = None
+    ephemeral: tuple[Mapping[str, str], ...] = ()  # {size, format}
+    swap: int | None = None
+    networks: Literal["auto", "none"] | tuple[Nic, ...] | None = None
+    scheduler_hints: Mapping[str, str | tuple[str, ...]] = field(default_factory=dict)
+    config_drive: bool | None = None
+    admin_pass: str | None = field(default=None, repr=False)
+    disk_config: str | None = None
+    access_ip_v4: str | None = None
+    access_ip_v6: str | None = None
+    description: str | None = None
+    tags: tuple[str, ...] = ()
+    trusted_image_certificates: tuple[str, ...] = ()
+    host: str | None = None
+    hypervisor_hostname: str | None = None
+    hostname: str | None = None
+
+    @property
+    def instance_count(self) -> int:
+        """How many servers this request asks for at most."""
+        return self.max_count or self.min_count or 1
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Limits:
+    """Nova's per-request limits that a manifest may raise for clouds configured higher."""
+
+    max_personality: int = 5
+    max_personality_size: int = 10240
+    max_user_data: int = 65535  # bytes of base64 text
+    max_tags: int = 50
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Manifest:
+    """A whole fleet, expanded: one ``ServerSpec`` per create request, in manifest order."""
+
+    path: str
+    name: str  # the fleet name, the value of the bulkboot:fleet metadata mark
+    cloud: str | None
+    microversion: str  # "auto" or "2.N", as written
+    limits: Limits
+    servers: tuple[ServerSpec, ...]
+
+
+class References(Protocol):
+    """Maps references as written to the IDs Nova wants; raises nothing in ``body``.
+
+    Resolution errors are found before bodies are built (every server's at once),
+    so by the time ``build_body`` runs every reference it asks for is known.
+    """
+
+    def image(self, ref: str) -> str: ...
+
+    def image_with(self, properties: Mapping[str, str]) -> str: ...
+
+    def flavor(self, ref: str) -> str: ...
+
+    def network(self, name: str) -> str: ...
+
+
+class AsWritten:
+    """Offline references: every reference passes through as written."""
+
+    __slots__ = ()
+
+    def image(self, ref: str) -> str:
+        return ref
+
+    def image_with(self, properties: Mapping[str, str]) -> str:
+        return "image_with:" + ",".join(f"{k}={v}" for k, v in sorted(properties.items()))
+
+    def flavor(self, ref: str) -> str:
+        return ref
+
+    def network(self, name: str) -> str:
+        return name
+
+
+AS_WRITTEN = AsWritten()

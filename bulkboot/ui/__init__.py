@@ -1,0 +1,1 @@
+"""Rendering of engine snapshots and results; the only package that imports rich."""
