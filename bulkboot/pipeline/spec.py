@@ -18,6 +18,7 @@ from typing import Literal, Protocol
 __all__ = [
     "AS_WRITTEN",
     "AsWritten",
+    "Group",
     "Limits",
     "Location",
     "Manifest",
@@ -128,6 +129,30 @@ class Limits:
     max_personality_size: int = 10240
     max_user_data: int = 65535  # bytes of base64 text
     max_tags: int = 50
+    max_server_meta: int = 128  # metadata items per server, the fleet mark included
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Group:
+    """One entry of the manifest's ``servers`` list, as expanded.
+
+    Its servers are ``Manifest.servers[first:stop]``. Validation reads it to check
+    what all of a group's servers share once per group, and only the ``varying``
+    fields (those written with ``{index}`` or ``{name}``) once per server.
+    """
+
+    template: str  # the name as written, e.g. "web-{index:02d}"
+    location: Location  # the group's entry in the manifest
+    first: int
+    stop: int
+    varying: frozenset[str]  # server fields whose values differ between the servers
+    # Where each value is written: "flavor", "metadata.role", "networks.0.v4-fixed-ip",
+    # "block_devices.1.source" ... (values from `defaults` point into `defaults`).
+    locations: Mapping[str, Location] = field(default_factory=dict)
+
+    @property
+    def count(self) -> int:
+        return self.stop - self.first
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -140,6 +165,7 @@ class Manifest:
     microversion: str  # "auto" or "2.N", as written
     limits: Limits
     servers: tuple[ServerSpec, ...]
+    groups: tuple[Group, ...] = ()  # empty when built by hand: every server stands alone
 
 
 class References(Protocol):
