@@ -1,0 +1,350 @@
+"""The per-server state machine: phases, the events that move them, one pure transition.
+
+The engine never mutates a server's state in place: it builds an event, calls
+``transition`` and keeps the new frozen ``ServerState``. Sinks (journal, live view,
+plain lines, reports) see the same events and states, so what is shown, what is
+journaled and what is reported cannot disagree.
+
+``transition`` is total: an event that does not apply to the current phase (a late
+status for a server already final, a second ``Created``) returns the *same object*,
+so callers test ``new is old`` to know nothing happened and emit nothing.
+
+    QUEUED ──CreateSent──► CREATING ──Created──► BUILDING ──StatusSeen(ACTIVE)──► ACTIVE
+       ▲                      │                     │ ├──StatusSeen(ERROR)──► ERROR ──┐
+       │                      └─CreateRefused─► ERROR │ ├──DeadlinePassed──► TIMEOUT    │
+       │                                              │ └──Vanished──► GONE             │
+       └────────────── Requeued ◄── DELETING ◄──DeleteSent─────────────────────────┘
+                                        └──Deleted──► DELETED   (destroy, rollback)
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, replace
+from typing import Literal
+
+__all__ = [
+    "FINAL_PHASES",
+    "CreateRefused",
+    "CreateSent",
+    "Created",
+    "DeadlinePassed",
+    "DeleteSent",
+    "Deleted",
+    "Event",
+    "Failure",
+    "Found",
+    "Phase",
+    "Requeued",
+    "ServerState",
+    "StatusSeen",
+    "Vanished",
+    "is_quota_message",
+    "transition",
+]
+
+
+class Phase(enum.Enum):
+    """Where one server stands in this run (not Nova's status, which is kept beside it)."""
+
+    QUEUED = "queued"  # not sent yet
+    CREATING = "creating"  # POST /servers in flight
+    BUILDING = "building"  # Nova accepted it; waiting for ACTIVE
+    ACTIVE = "active"
+    ERROR = "error"  # Nova's ERROR with its fault, or the create was refused
+    TIMEOUT = "timeout"  # not ACTIVE by its deadline
+    GONE = "gone"  # deleted behind our back
+    DELETING = "deleting"  # DELETE sent (destroy, rollback, or a retry of an ERROR)
+    DELETED = "deleted"
+
+
+FINAL_PHASES = frozenset({Phase.ACTIVE, Phase.ERROR, Phase.TIMEOUT, Phase.GONE, Phase.DELETED})
+
+Failure = Literal["fault", "quota", "refused", "timeout", "gone"]
+"""Why a server failed: Nova's fault, the late quota recheck, a refused create, ..."""
+
+_BUILDING_STATUSES = frozenset({"BUILD", "UNKNOWN", "REBUILD", "PASSWORD", "MIGRATING"})
+
+
+def is_quota_message(message: str) -> bool:
+    """Nova's quota faults say "Quota exceeded for instances: ..." (recheck, 403)."""
+    return "quota" in message.lower()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ServerState:
+    """Everything the run knows about one server (or one multi-create request).
+
+    Times are ``time.monotonic()`` seconds of this process; ``None`` means "not yet".
+    ``attempt`` counts the creates sent for this name in this run (retries included),
+    ``http_attempts`` the HTTP tries of the last one (429/503 retries inside the client).
+    """
+
+    name: str
+    group: str = ""
+    phase: Phase = Phase.QUEUED
+    status: str | None = None  # Nova's status as last seen
+    server_id: str | None = None
+    attempt: int = 0
+    http_attempts: int = 0
+    existed: bool = False  # found in the cloud at the start, not created by this run
+    sent_at: float | None = None
+    post_seconds: float | None = None  # POST /servers latency of the last create
+    active_seconds: float | None = None  # from sending the create to seeing ACTIVE
+    finished_at: float | None = None
+    message: str | None = None  # Nova's fault message, or the refusal
+    failure: Failure | None = None
+
+    @property
+    def final(self) -> bool:
+        return self.phase in FINAL_PHASES
+
+
+# ------------------------------------------------------------------------ events
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Found:
+    """The server already existed in the cloud (with the fleet mark) when the run began."""
+
+    name: str
+    at: float
+    server_id: str
+    status: str
+    fault: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CreateSent:
+    """Recorded (and journaled) before the POST leaves."""
+
+    name: str
+    at: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Created:
+    """Nova accepted the create (202), or the client found it after a lost response."""
+
+    name: str
+    at: float
+    server_id: str | None  # None for a multi-create answered with a reservation id
+    post_seconds: float
+    http_attempts: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CreateRefused:
+    """The create failed for good (400, 403, 409, retries exhausted)."""
+
+    name: str
+    at: float
+    message: str
+    quota: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StatusSeen:
+    """A poll saw the server with this status (and its fault message on ERROR)."""
+
+    name: str
+    at: float
+    server_id: str
+    status: str
+    fault: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeadlinePassed:
+    name: str
+    at: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Vanished:
+    """The server we were waiting for is no longer listed (deleted by someone else)."""
+
+    name: str
+    at: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeleteSent:
+    name: str
+    at: float
+    server_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Deleted:
+    """The server is gone after our DELETE (404, or no longer listed)."""
+
+    name: str
+    at: float
+    server_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Requeued:
+    """A failed server was deleted and will be created again (``--retry-errors``)."""
+
+    name: str
+    at: float
+
+
+Event = (
+    Found
+    | CreateSent
+    | Created
+    | CreateRefused
+    | StatusSeen
+    | DeadlinePassed
+    | Vanished
+    | DeleteSent
+    | Deleted
+    | Requeued
+)
+
+
+# -------------------------------------------------------------------- transitions
+
+
+def _seen(state: ServerState, event: StatusSeen) -> ServerState:
+    status = event.status.upper()
+    if status == "ACTIVE":
+        return replace(
+            state,
+            phase=Phase.ACTIVE,
+            status=status,
+            server_id=event.server_id,
+            active_seconds=None if state.sent_at is None else event.at - state.sent_at,
+            finished_at=event.at,
+            message=None,
+            failure=None,
+        )
+    if status == "ERROR":
+        message = event.fault or "the server went to ERROR without a fault message"
+        return replace(
+            state,
+            phase=Phase.ERROR,
+            status=status,
+            server_id=event.server_id,
+            finished_at=event.at,
+            message=message,
+            failure="quota" if is_quota_message(message) else "fault",
+        )
+    if status in ("DELETED", "SOFT_DELETED"):
+        return replace(
+            state,
+            phase=Phase.GONE,
+            status=status,
+            finished_at=event.at,
+            message=f"the server was deleted while building (status {status})",
+            failure="gone",
+        )
+    if status == state.status and event.server_id == state.server_id:
+        return state
+    # BUILD, or UNKNOWN from a down cell (2.69+): keep waiting.
+    return replace(state, phase=Phase.BUILDING, status=status, server_id=event.server_id)
+
+
+def transition(state: ServerState, event: Event) -> ServerState:
+    """The next state after ``event``; ``state`` itself when the event does not apply."""
+    phase = state.phase
+    if isinstance(event, StatusSeen):
+        if phase is not Phase.BUILDING:
+            return state
+        return _seen(state, event)
+    if isinstance(event, CreateSent):
+        if phase is not Phase.QUEUED:
+            return state
+        return replace(
+            state,
+            phase=Phase.CREATING,
+            attempt=state.attempt + 1,
+            sent_at=event.at,
+            status=None,
+            server_id=None,
+            post_seconds=None,
+            active_seconds=None,
+            finished_at=None,
+            message=None,
+            failure=None,
+        )
+    if isinstance(event, Created):
+        if phase is not Phase.CREATING:
+            return state
+        return replace(
+            state,
+            phase=Phase.BUILDING,
+            status="BUILD",
+            server_id=event.server_id,
+            post_seconds=event.post_seconds,
+            http_attempts=event.http_attempts,
+        )
+    if isinstance(event, CreateRefused):
+        if phase is not Phase.CREATING:
+            return state
+        return replace(
+            state,
+            phase=Phase.ERROR,
+            finished_at=event.at,
+            message=event.message,
+            failure="quota" if event.quota else "refused",
+        )
+    if isinstance(event, Found):
+        if phase is not Phase.QUEUED:
+            return state
+        found = replace(
+            state, existed=True, phase=Phase.BUILDING, server_id=event.server_id, status=None
+        )
+        seen = _seen(
+            found,
+            StatusSeen(
+                name=event.name,
+                at=event.at,
+                server_id=event.server_id,
+                status=event.status,
+                fault=event.fault,
+            ),
+        )
+        return seen if seen is not found else replace(found, status=event.status.upper())
+    if isinstance(event, DeadlinePassed):
+        if phase not in (Phase.BUILDING, Phase.CREATING):
+            return state
+        return replace(
+            state,
+            phase=Phase.TIMEOUT,
+            finished_at=event.at,
+            message=f"not ACTIVE by the deadline (last status {state.status or 'unknown'})",
+            failure="timeout",
+        )
+    if isinstance(event, Vanished):
+        if phase is not Phase.BUILDING:
+            return state
+        return replace(
+            state,
+            phase=Phase.GONE,
+            finished_at=event.at,
+            message="the server disappeared while building",
+            failure="gone",
+        )
+    if isinstance(event, DeleteSent):
+        if phase in (Phase.DELETING, Phase.DELETED, Phase.QUEUED, Phase.CREATING):
+            return state
+        return replace(state, phase=Phase.DELETING, server_id=event.server_id)
+    if isinstance(event, Deleted):
+        if phase is not Phase.DELETING:
+            return state
+        return replace(state, phase=Phase.DELETED, status="DELETED", finished_at=event.at)
+    # Requeued
+    if phase is not Phase.DELETED:
+        return state
+    return replace(
+        state,
+        phase=Phase.QUEUED,
+        server_id=None,
+        status=None,
+        existed=False,
+        finished_at=None,
+    )
