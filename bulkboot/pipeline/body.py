@@ -1,0 +1,484 @@
+"""ServerSpec + resolved references + microversion -> the POST /servers JSON body.
+
+The body is exactly what python-novaclient 18.x (``nova boot``: ``shell._boot`` then
+``ServerManager.create``) sends for the same arguments at the same microversion, with
+three deliberate differences:
+
+* every body carries the metadata item ``"bulkboot:fleet": <fleet name>``
+  (``FLEET_MARK_KEY``), by which ``apply``, ``status`` and ``destroy`` recognise the
+  fleet's servers with no local file;
+* user data and personality files are sent byte for byte (novaclient reads them in
+  text mode, turning CRLF into LF and failing on binary data);
+* numbers that novaclient sends as digit strings (block device ``volume_size`` and
+  ``boot_index`` from ``--block-device``, ``--ephemeral``, ``--swap``, legacy
+  ``--block-device-mapping`` sizes) are JSON numbers, which Nova's schema accepts alike.
+
+Nova's wire keys live in this module and nowhere else: the tables below map the
+manifest's words (``ServerSpec`` field names, ``--block-device`` and ``--nic`` keys) to
+them.
+
+``build_body`` assumes the manifest passed ``validate`` at the same microversion: it
+does not re-check rules, it only builds. Rules that *change* the body with the
+microversion (``networks`` defaults to ``"auto"`` from 2.37, as novaclient does) are
+applied here.
+
+Speed: this runs once per server. Everything in a body that does not depend on the
+individual server (image, flavor, networks, block devices, personality, user data,
+hints ...) is built once per distinct combination and shared; a body then costs a
+dict copy and a few assignments. Bodies therefore share their nested lists and dicts
+with each other: treat a body as read-only (serialise it, do not edit it).
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import re
+from collections.abc import Iterable, Mapping
+from operator import attrgetter
+from typing import Any, Final
+
+from bulkboot.pipeline.microversion import Microversion
+from bulkboot.pipeline.spec import Nic, References, ServerSpec
+
+__all__ = [
+    "BDM_V2_KEYS",
+    "FLEET_MARK_KEY",
+    "NIC_KEYS",
+    "SERVER_KEYS",
+    "BodyBuilder",
+    "build_bodies",
+    "build_body",
+    "build_request",
+]
+
+FLEET_MARK_KEY: Final = "bulkboot:fleet"
+"""The metadata key every body carries; its value is the fleet's name."""
+
+# ----------------------------------------------------------------- the wire tables
+
+SERVER_KEYS: Final[Mapping[str, str]] = {
+    # ServerSpec field -> key inside body["server"] (scheduler hints sit beside it)
+    "name": "name",
+    "image": "imageRef",
+    "image_with": "imageRef",
+    "flavor": "flavorRef",
+    "min_count": "min_count",
+    "max_count": "max_count",
+    "return_reservation_id": "return_reservation_id",
+    "metadata": "metadata",
+    "files": "personality",
+    "key_name": "key_name",
+    "user_data": "user_data",
+    "availability_zone": "availability_zone",
+    "security_groups": "security_groups",
+    "block_device_mapping": "block_device_mapping",
+    "block_devices": "block_device_mapping_v2",
+    "boot_volume": "block_device_mapping_v2",
+    "snapshot": "block_device_mapping_v2",
+    "ephemeral": "block_device_mapping_v2",
+    "swap": "block_device_mapping_v2",
+    "networks": "networks",
+    "scheduler_hints": "os:scheduler_hints",  # top level, a sibling of "server"
+    "config_drive": "config_drive",
+    "admin_pass": "adminPass",
+    "disk_config": "OS-DCF:diskConfig",
+    "access_ip_v4": "accessIPv4",
+    "access_ip_v6": "accessIPv6",
+    "description": "description",
+    "tags": "tags",
+    "trusted_image_certificates": "trusted_image_certificates",
+    "host": "host",
+    "hypervisor_hostname": "hypervisor_hostname",
+    "hostname": "hostname",
+}
+
+BDM_V2_KEYS: Final[Mapping[str, str]] = {
+    # ``--block-device`` key (manifest ``block_devices``) -> block_device_mapping_v2 key
+    "id": "uuid",
+    "source": "source_type",
+    "dest": "destination_type",
+    "bus": "disk_bus",
+    "device": "device_name",
+    "size": "volume_size",
+    "format": "guest_format",
+    "bootindex": "boot_index",
+    "type": "device_type",
+    "shutdown": "delete_on_termination",
+    "tag": "tag",
+    "volume_type": "volume_type",
+}
+
+NIC_KEYS: Final[Mapping[str, str]] = {
+    # Nic field -> networks[] key (net_name is resolved to an ID first)
+    "net_id": "uuid",
+    "net_name": "uuid",
+    "port_id": "port",
+    "v4_fixed_ip": "fixed_ip",
+    "v6_fixed_ip": "fixed_ip",
+    "tag": "tag",
+}
+
+_HINTS_KEY: Final = SERVER_KEYS["scheduler_hints"]
+_NUMERIC_BDM_KEYS: Final = frozenset({"volume_size", "boot_index"})
+_INTEGER = re.compile(r"-?[0-9]+\Z")
+_AUTO_NETWORKS_FROM: Final = 37  # 2.37: networks is required; novaclient sends "auto"
+
+# ------------------------------------------------------------------ the template key
+#
+# A body is "shared part" + "per-server part". The per-server part is what a group's
+# templating most often varies ({name}, {index}): the name, metadata, description and
+# hostname. Every other field's value picks the shared part; any field added to
+# ServerSpec later joins them automatically (more fields is never wrong, only slower).
+# Mapping fields are not hashable and enter the dict key as item tuples.
+
+_PER_SERVER = frozenset(
+    {"name", "fleet", "location", "group", "index", "metadata", "description", "hostname"}
+)
+_SHARED_FIELDS = tuple(f.name for f in dataclasses.fields(ServerSpec) if f.name not in _PER_SERVER)
+_shared_values = attrgetter(*_SHARED_FIELDS)
+_MAPPING_FIELDS = frozenset({"image_with", "block_device_mapping", "scheduler_hints"})
+_MAPPING_TUPLE_FIELDS = frozenset({"block_devices", "ephemeral"})
+_FREEZERS = tuple(
+    (
+        (lambda m: tuple(m.items()) if m else ())
+        if name in _MAPPING_FIELDS
+        else (lambda t: tuple(tuple(m.items()) for m in t))
+        if name in _MAPPING_TUPLE_FIELDS
+        else None
+    )
+    for name in _SHARED_FIELDS
+)
+
+
+_Template = tuple[dict[str, Any], dict[str, Any] | None]
+
+
+def _hashable(values: tuple[Any, ...]) -> tuple[Any, ...]:
+    """The shared values with mappings turned into item tuples, to key a dict."""
+    return tuple(
+        value if freeze is None else freeze(value)
+        for value, freeze in zip(values, _FREEZERS, strict=True)
+    )
+
+
+# ------------------------------------------------------------------------ building
+
+
+class BodyBuilder:
+    """Builds bodies for one (references, microversion) pair, sharing what servers share.
+
+    Create one per run (or use ``build_body``, which keeps a few). ``refs`` must not
+    change its answers while the builder lives: resolved IDs are cached in templates.
+    """
+
+    __slots__ = (
+        "_b64",
+        "_last_template",
+        "_last_values",
+        "_microversion",
+        "_refs",
+        "_templates",
+    )
+
+    _MAX_TEMPLATES: Final = 4096  # distinct shared parts kept; cleared when exceeded
+    _MAX_B64: Final = 1024  # distinct user-data / file objects whose base64 is kept
+
+    def __init__(self, refs: References, microversion: Microversion) -> None:
+        self._refs = refs
+        self._microversion = microversion
+        # hashable shared values -> (shared part of body["server"], top-level hints)
+        self._templates: dict[tuple[Any, ...], _Template] = {}
+        # The previous server's shared values and template: a group's servers come one
+        # after another and share their values' objects, so one tuple comparison (an
+        # identity check per field) finds the template without hashing anything.
+        self._last_values: tuple[Any, ...] | None = None
+        self._last_template: _Template = ({}, None)
+        # id(bytes) -> (the bytes, kept alive so the id stays theirs; base64 text)
+        self._b64: dict[int, tuple[bytes, str]] = {}
+
+    @property
+    def microversion(self) -> Microversion:
+        return self._microversion
+
+    def build(self, spec: ServerSpec) -> dict[str, Any]:
+        """The body for ``spec``: a fresh top level over shared, read-only nested values."""
+        values = _shared_values(spec)
+        if values == self._last_values:
+            shared, hints = self._last_template
+        else:
+            shared, hints = self._template(values, spec)
+        server = {"name": spec.name, **shared}
+        server["metadata"] = {**spec.metadata, FLEET_MARK_KEY: spec.fleet}
+        if spec.description:
+            server["description"] = spec.description
+        if spec.hostname:
+            server["hostname"] = spec.hostname
+        if hints is None:
+            return {"server": server}
+        return {"server": server, _HINTS_KEY: hints}
+
+    def _template(self, values: tuple[Any, ...], spec: ServerSpec) -> _Template:
+        key: tuple[Any, ...] | None
+        try:
+            key = _hashable(values)
+            template = self._templates.get(key)
+        except TypeError:  # an unhashable value in a field added to ServerSpec later
+            key, template = None, None
+        if template is None:
+            template = self._shared(spec)
+            if key is not None:
+                if len(self._templates) >= self._MAX_TEMPLATES:
+                    self._templates.clear()
+                self._templates[key] = template
+        self._last_values = values
+        self._last_template = template
+        return template
+
+    # -- the shared part, built once per distinct combination ----------------------
+
+    def _shared(self, spec: ServerSpec) -> _Template:
+        refs = self._refs
+        if spec.image:
+            image_id: str | None = refs.image(spec.image)
+        elif spec.image_with:
+            image_id = refs.image_with(spec.image_with)
+        else:
+            image_id = None
+        server: dict[str, Any] = {
+            "imageRef": str(image_id) if image_id else "",
+            "flavorRef": str(refs.flavor(spec.flavor)) if spec.flavor is not None else "",
+        }
+        if spec.user_data:
+            server["user_data"] = self._base64(spec.user_data)
+        if spec.return_reservation_id:
+            server["return_reservation_id"] = True
+        if spec.key_name:
+            server["key_name"] = spec.key_name
+        if spec.config_drive:
+            server["config_drive"] = True
+        if spec.admin_pass:
+            server["adminPass"] = spec.admin_pass
+        min_count = spec.min_count or 1
+        max_count = spec.max_count or min_count
+        server["min_count"] = min(min_count, max_count)
+        server["max_count"] = max_count
+        if spec.security_groups:
+            server["security_groups"] = [{"name": group} for group in spec.security_groups]
+        if spec.files:
+            server["personality"] = [
+                {"path": path, "contents": self._base64(contents)}
+                for path, contents in sorted(spec.files, key=_first)
+            ]
+        if spec.availability_zone:
+            server["availability_zone"] = spec.availability_zone
+        if spec.block_device_mapping:
+            server["block_device_mapping"] = _legacy_bdm(spec.block_device_mapping)
+        else:
+            bdm_v2 = _bdm_v2(spec)
+            if bdm_v2:
+                if image_id:
+                    # novaclient inserts the image as the boot disk (bug 1433609)
+                    bdm_v2.insert(
+                        0,
+                        {
+                            "uuid": image_id,
+                            "source_type": "image",
+                            "destination_type": "local",
+                            "boot_index": 0,
+                            "delete_on_termination": True,
+                        },
+                    )
+                server["block_device_mapping_v2"] = bdm_v2
+        networks = self._networks(spec.networks)
+        if networks is not None:
+            server["networks"] = networks
+        if spec.disk_config is not None:
+            server["OS-DCF:diskConfig"] = spec.disk_config
+        if spec.access_ip_v4 is not None:
+            server["accessIPv4"] = spec.access_ip_v4
+        if spec.access_ip_v6 is not None:
+            server["accessIPv6"] = spec.access_ip_v6
+        if spec.tags:
+            server["tags"] = list(spec.tags)
+        if spec.trusted_image_certificates:
+            server["trusted_image_certificates"] = list(spec.trusted_image_certificates)
+        if spec.host:
+            server["host"] = spec.host
+        if spec.hypervisor_hostname:
+            server["hypervisor_hostname"] = spec.hypervisor_hostname
+        hints: dict[str, Any] | None = None
+        if spec.scheduler_hints:
+            hints = {
+                key: list(value) if isinstance(value, tuple) else value
+                for key, value in spec.scheduler_hints.items()
+            }
+        return server, hints
+
+    def _base64(self, data: bytes) -> str:
+        cached = self._b64.get(id(data))
+        if cached is not None and cached[0] is data:
+            return cached[1]
+        text = base64.b64encode(data).decode("ascii")
+        if len(self._b64) >= self._MAX_B64:
+            self._b64.clear()
+        self._b64[id(data)] = (data, text)
+        return text
+
+    def _networks(
+        self, networks: str | tuple[Nic, ...] | None
+    ) -> str | list[dict[str, str]] | None:
+        if isinstance(networks, str):
+            return networks
+        if not networks:
+            # novaclient: nothing given means "auto" from 2.37, no key before
+            return "auto" if self._microversion.at_least(_AUTO_NETWORKS_FROM) else None
+        result = []
+        for nic in networks:
+            entry: dict[str, str] = {}
+            if nic.net_id:
+                entry["uuid"] = nic.net_id
+            elif nic.net_name:
+                entry["uuid"] = self._refs.network(nic.net_name)
+            fixed_ip = nic.v4_fixed_ip or nic.v6_fixed_ip
+            if fixed_ip:
+                entry["fixed_ip"] = fixed_ip
+            if nic.port_id:
+                entry["port"] = nic.port_id
+            if nic.tag:
+                entry["tag"] = nic.tag
+            result.append(entry)
+        return result
+
+
+def _first(item: tuple[str, bytes]) -> str:
+    return item[0]
+
+
+def _number(value: Any) -> Any:
+    """A digit string as an int (Nova takes both); anything else as it is."""
+    if isinstance(value, str) and _INTEGER.match(value):
+        return int(value)
+    return value
+
+
+def _legacy_bdm(mapping: Mapping[str, str]) -> list[dict[str, Any]]:
+    """``--block-device-mapping dev=<id>:<type>:<size>:<delete>``, parsed as novaclient does."""
+    result = []
+    for device_name, text in mapping.items():
+        parts = str(text).split(":")
+        entry: dict[str, Any] = {"device_name": device_name}
+        if len(parts) > 1 and parts[1].startswith("snap"):
+            entry["snapshot_id"] = parts[0]
+        else:
+            entry["volume_id"] = parts[0]
+        if len(parts) > 2 and parts[2]:
+            entry["volume_size"] = _number(parts[2])
+        if len(parts) > 3:
+            # sent as written: Nova's legacy schema takes "true", "1", "false" ...
+            entry["delete_on_termination"] = parts[3]
+        result.append(entry)
+    return result
+
+
+def _bdm_v2(spec: ServerSpec) -> list[dict[str, Any]]:
+    """``--boot-volume``, ``--snapshot``, ``--block-device``, ``--ephemeral``, ``--swap``."""
+    result: list[dict[str, Any]] = []
+    for source, ref in (("volume", spec.boot_volume), ("snapshot", spec.snapshot)):
+        if ref:
+            result.append(
+                {
+                    "uuid": ref,
+                    "source_type": source,
+                    "destination_type": "volume",
+                    "boot_index": 0,
+                    "delete_on_termination": False,
+                }
+            )
+    for device in spec.block_devices:
+        result.append(_block_device(device))
+    for ephemeral in spec.ephemeral:
+        entry: dict[str, Any] = {
+            "source_type": "blank",
+            "destination_type": "local",
+            "boot_index": -1,
+            "delete_on_termination": True,
+        }
+        if "size" in ephemeral:
+            entry["volume_size"] = _number(ephemeral["size"])
+        if "format" in ephemeral:
+            entry["guest_format"] = ephemeral["format"]
+        result.append(entry)
+    if spec.swap is not None:
+        result.append(
+            {
+                "source_type": "blank",
+                "destination_type": "local",
+                "boot_index": -1,
+                "delete_on_termination": True,
+                "guest_format": "swap",
+                "volume_size": _number(spec.swap),
+            }
+        )
+    return result
+
+
+def _block_device(device: Mapping[str, Any]) -> dict[str, Any]:
+    entry: dict[str, Any] = {}
+    for key, value in device.items():
+        wire = BDM_V2_KEYS.get(key, key)
+        entry[wire] = _number(value) if wire in _NUMERIC_BDM_KEYS else value
+    # novaclient treats an empty value as absent
+    if not entry.get("source_type"):
+        entry["source_type"] = "blank"
+    source = entry["source_type"]
+    if not entry.get("destination_type"):
+        if source in ("image", "blank"):
+            entry["destination_type"] = "local"
+        elif source in ("snapshot", "volume"):
+            entry["destination_type"] = "volume"
+    if "delete_on_termination" in entry:
+        entry["delete_on_termination"] = entry["delete_on_termination"] == "remove"
+    elif entry.get("destination_type") == "local":
+        entry["delete_on_termination"] = True
+    return entry
+
+
+# ------------------------------------------------------------------ module functions
+
+_BUILDERS: dict[tuple[int, Microversion], BodyBuilder] = {}
+_MAX_BUILDERS: Final = 16
+
+
+def _builder(refs: References, microversion: Microversion) -> BodyBuilder:
+    key = (id(refs), microversion)
+    builder = _BUILDERS.get(key)
+    # The builder holds ``refs``, so the id cannot be reused while the entry lives.
+    if builder is None or builder._refs is not refs:
+        if len(_BUILDERS) >= _MAX_BUILDERS:
+            _BUILDERS.clear()
+        builder = _BUILDERS[key] = BodyBuilder(refs, microversion)
+    return builder
+
+
+def build_body(spec: ServerSpec, refs: References, microversion: Microversion) -> dict[str, Any]:
+    """The POST /servers body for ``spec`` (fleet mark included); see the module docstring."""
+    return _builder(refs, microversion).build(spec)
+
+
+def build_bodies(
+    specs: Iterable[ServerSpec], refs: References, microversion: Microversion
+) -> list[dict[str, Any]]:
+    """``build_body`` for many specs at once, sharing one builder."""
+    build = BodyBuilder(refs, microversion).build
+    return [build(spec) for spec in specs]
+
+
+def build_request(spec: ServerSpec, refs: References, microversion: Microversion) -> dict[str, Any]:
+    """``{"name", "method", "path", "body"}``: one create request, as ``plan`` shows it."""
+    return {
+        "name": spec.name,
+        "method": "POST",
+        "path": "/servers",
+        "body": build_body(spec, refs, microversion),
+    }
