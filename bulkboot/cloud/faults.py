@@ -1,0 +1,119 @@
+"""HTTP error answers -> ``bulkboot.errors``, like novaclient's ``exceptions.from_response``.
+
+One class per meaning, each keeping the service's own message (Nova's
+``{"badRequest": {"message": ...}}``, Keystone's ``{"error": {"message": ...}}``,
+Neutron's ``{"NeutronError": {...}}``, a proxy's plain text) and the request id, so an
+operator can grep the service's logs for it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from bulkboot.cloud.retry import parse_retry_after
+from bulkboot.errors import (
+    ApiError,
+    BadRequest,
+    Conflict,
+    Forbidden,
+    NotFound,
+    OverQuota,
+    RateLimited,
+    ServerError,
+    Unauthorized,
+    Unavailable,
+)
+
+__all__ = ["error_class", "error_from_response", "request_id_of", "service_message"]
+
+_BY_STATUS: dict[int, type[ApiError]] = {
+    400: BadRequest,
+    401: Unauthorized,
+    403: Forbidden,
+    404: NotFound,
+    409: Conflict,
+    413: OverQuota,  # quota faults were 413 until 2014; clients still map it
+    429: RateLimited,
+    500: ServerError,
+    502: ServerError,
+    503: Unavailable,
+    504: ServerError,
+}
+_QUOTA = re.compile(r"quota", re.IGNORECASE)
+_TAGS = re.compile(r"<[^>]+>")
+_SPACES = re.compile(r"\s+")
+_MAX_TEXT = 300
+
+
+def error_class(status: int, message: str) -> type[ApiError]:
+    """The exception class for a status (and, for 403, whether the message is a quota)."""
+    cls = _BY_STATUS.get(status)
+    if cls is None:
+        if status >= 500:
+            return ServerError
+        return BadRequest if 400 <= status < 500 else ApiError
+    if cls is Forbidden and _QUOTA.search(message):
+        return OverQuota
+    return cls
+
+
+def request_id_of(headers: Mapping[str, str]) -> str | None:
+    """Nova answers ``x-openstack-request-id`` (and the older ``x-compute-request-id``)."""
+    return headers.get("x-openstack-request-id") or headers.get("x-compute-request-id")
+
+
+def service_message(body: Any, text: str, reason: str) -> tuple[str, float | None]:
+    """The service's own words from an error body, and Nova's ``retryAfter`` if any."""
+    if isinstance(body, Mapping):
+        inner: Any = body
+        if len(body) == 1:
+            (only,) = body.values()
+            if isinstance(only, Mapping):
+                inner = only
+        message = inner.get("message") or inner.get("title") or inner.get("detail")
+        if not message and isinstance(inner.get("error"), Mapping):
+            message = inner["error"].get("message") or inner["error"].get("status")
+        retry = inner.get("retryAfter")
+        retry_after = parse_retry_after(str(retry)) if retry is not None else None
+        if message:
+            return str(message), retry_after
+        return reason or "no message", retry_after
+    cleaned = _SPACES.sub(" ", _TAGS.sub(" ", text)).strip()
+    if len(cleaned) > _MAX_TEXT:
+        cleaned = cleaned[: _MAX_TEXT - 3] + "..."
+    return cleaned or reason or "no message", None
+
+
+def error_from_response(
+    *,
+    status: int,
+    reason: str,
+    headers: Mapping[str, str],
+    body: bytes,
+    method: str,
+    url: str,
+) -> ApiError:
+    """Build the one exception that says what an HTTP error answer means."""
+    text = body.decode("utf-8", "replace")
+    parsed: Any = None
+    if text[:1] in ("{", "["):
+        try:
+            parsed = json.loads(text)
+        except ValueError:
+            parsed = None
+    message, body_retry = service_message(parsed, text, reason)
+    retry_after = parse_retry_after(headers.get("Retry-After"))
+    if retry_after is None:
+        retry_after = body_retry
+    cls = error_class(status, message)
+    return cls(
+        message,
+        status=status,
+        method=method,
+        url=url,
+        request_id=request_id_of(headers),
+        retry_after=retry_after,
+    )

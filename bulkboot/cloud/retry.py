@@ -1,0 +1,103 @@
+"""When to try a request again, and how long to wait first: pure, so it is tested alone.
+
+The rules, which the transport (``session.py``) applies:
+
+- 429 and 503 mean a proxy or the API in front of Nova turned the request away before
+  Nova acted on it, so any request, a create included, may be sent again. The wait is
+  the answer's ``Retry-After`` (seconds or an HTTP date) when there is one, else an
+  exponential back-off with jitter (operators' proxies often omit the header).
+- 500, 502 and 504, and connections that broke after the request was written or timed
+  out, may have reached Nova: only idempotent requests (GET, HEAD, PUT, DELETE) are sent
+  again. ``POST /servers`` is handled by ``compute.py``, which looks before re-sending.
+- A connection that could not be opened never carried the request: always retried.
+- 400, 401 (handled apart: one re-authentication), 403, 404, 409: final.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+
+__all__ = [
+    "IDEMPOTENT_METHODS",
+    "RetryPolicy",
+    "parse_retry_after",
+]
+
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+THROTTLED = frozenset({429, 503})  # the request did not reach Nova: safe to send again
+MAYBE_REACHED = frozenset({500, 502, 504})  # it may have: only idempotent requests
+_RNG = random.Random()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RetryPolicy:
+    """Bounds on retrying; the defaults follow keystoneauth's (0.5 s doubling to 60 s).
+
+    ``max_attempts`` counts every send of one request, the first included.
+    ``max_retry_after`` caps how long a ``Retry-After`` may make us wait: a proxy asking
+    for an hour is an error to show, not a wait to sit through.
+    """
+
+    max_attempts: int = 6
+    base_delay: float = 0.5
+    max_delay: float = 60.0
+    max_retry_after: float = 300.0
+
+    def backoff(self, attempt: int, rng: random.Random | None = None) -> float:
+        """Seconds to wait after failed attempt number ``attempt`` (1-based).
+
+        "Equal jitter": half the exponential step for sure, the other half at random,
+        so that a thousand requests throttled together do not come back together, and
+        none comes back at once.
+        """
+        step = min(self.max_delay, self.base_delay * 2.0 ** (attempt - 1))
+        pick = (rng if rng is not None else _RNG).random()
+        return step / 2 + pick * step / 2
+
+    def wait_for(
+        self, attempt: int, retry_after: float | None, rng: random.Random | None = None
+    ) -> float:
+        """The wait before the next attempt: the server's word when given, else back-off."""
+        if retry_after is not None:
+            return max(0.0, retry_after)
+        return self.backoff(attempt, rng)
+
+    def should_retry_status(self, status: int, method: str, attempt: int) -> bool:
+        """Whether an HTTP error answer to attempt ``attempt`` deserves another attempt."""
+        if attempt >= self.max_attempts:
+            return False
+        if status in THROTTLED:
+            return True
+        return status in MAYBE_REACHED and method in IDEMPOTENT_METHODS
+
+
+def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` value: delta-seconds or an HTTP date.
+
+    Returns None when the value is absent or unreadable (then back-off applies); a date
+    in the past means "now" (0).
+    """
+    if value is None:
+        return None
+    text = value.strip()
+    if not text:
+        return None
+    try:
+        seconds = float(text)
+    except ValueError:
+        pass
+    else:
+        if seconds != seconds or seconds in (float("inf"), float("-inf")):  # NaN, inf
+            return None
+        return max(0.0, seconds)
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    current = now if now is not None else datetime.now(UTC)
+    return max(0.0, (when - current).total_seconds())
