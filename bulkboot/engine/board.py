@@ -42,6 +42,7 @@ class RunSnapshot:
     """One frozen picture of the run; safe to hand to another thread."""
 
     header: RunHeader
+    now: float  # the clock's time of this picture (states' times are on the same clock)
     elapsed: float  # seconds since the run began
     total: int
     counts: Mapping[Phase, int]
@@ -172,6 +173,7 @@ class Board:
             eta = self.pending() / per_second
         return RunSnapshot(
             header=self.header,
+            now=now,
             elapsed=elapsed,
             total=total,
             counts=MappingProxyType(dict(self.counts)),

@@ -1,0 +1,121 @@
+"""Output without a terminal: one plain line per event, and the JSON results.
+
+Why: in CI and pipes a redrawn screen is noise; one line per event can be grepped,
+timestamped by the runner, and tailed. Lines are built with f-strings only (this runs
+once per event, a hot path at 10,000 servers) and written without flushing each one.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, TextIO
+
+from bulkboot.engine.state import (
+    Created,
+    CreateRefused,
+    CreateSent,
+    DeadlinePassed,
+    Deleted,
+    DeleteSent,
+    Event,
+    Found,
+    Requeued,
+    ServerState,
+    StatusSeen,
+    Vanished,
+)
+from bulkboot.ui.report import Summary, format_summary
+
+if TYPE_CHECKING:
+    from bulkboot.engine.board import RunHeader
+
+__all__ = ["JsonOutput", "PlainOutput", "format_event", "format_header"]
+
+
+def format_header(header: RunHeader) -> str:
+    rate = "unlimited" if header.rate is None else f"{header.rate:g}/s"
+    return (
+        f"{header.command} {header.fleet}: cloud {header.cloud} ({header.endpoint}), "
+        f"compute {header.microversion}, concurrency {header.concurrency}, rate {rate}"
+    )
+
+
+def format_event(event: Event, state: ServerState, since: float) -> str | None:
+    """The line for one event: ``+SECONDS NAME what``; ``None`` for silent events."""
+    stamp = f"+{event.at - since:.3f}s {event.name}"
+    if isinstance(event, CreateSent):
+        return f"{stamp} create sent (attempt {state.attempt})"
+    if isinstance(event, Created):
+        target = f"id {event.server_id}" if event.server_id else "accepted (reservation)"
+        return (
+            f"{stamp} created {target} in {event.post_seconds * 1000:.0f}ms"
+            f" ({event.http_attempts} HTTP attempt{'s' if event.http_attempts != 1 else ''})"
+        )
+    if isinstance(event, StatusSeen):
+        if state.phase.value == "active":
+            took = "" if state.active_seconds is None else f" after {state.active_seconds:.2f}s"
+            return f"{stamp} ACTIVE{took}"
+        if state.message and state.phase.value != "building":
+            return f"{stamp} {event.status}: {state.message}"
+        return f"{stamp} status {event.status}"
+    if isinstance(event, Found):
+        return f"{stamp} already exists ({event.status}, id {event.server_id})"
+    if isinstance(event, CreateRefused):
+        return f"{stamp} create refused: {event.message}"
+    if isinstance(event, DeadlinePassed):
+        return f"{stamp} TIMEOUT: {state.message}"
+    if isinstance(event, Vanished):
+        return f"{stamp} GONE: {state.message}"
+    if isinstance(event, DeleteSent):
+        return f"{stamp} delete sent (id {event.server_id})"
+    if isinstance(event, Deleted):
+        return f"{stamp} deleted (id {event.server_id})"
+    if isinstance(event, Requeued):
+        return f"{stamp} will be created again"
+    return None
+
+
+class PlainOutput:
+    """The plain sink: the header, one line per event, then the summary."""
+
+    __slots__ = ("_out", "_since")
+
+    def __init__(self, out: TextIO | None = None, *, since: float = 0.0) -> None:
+        self._out = out if out is not None else sys.stdout
+        self._since = since
+
+    def start(self, header: RunHeader, *, since: float, notes: Iterable[str] = ()) -> None:
+        self._since = since
+        self._out.write(format_header(header) + "\n")
+        for note in notes:
+            self._out.write(note + "\n")
+
+    def note(self, text: str) -> None:
+        self._out.write(text + "\n")
+        self._out.flush()
+
+    def event(self, event: Event, state: ServerState) -> None:
+        line = format_event(event, state, self._since)
+        if line is not None:
+            self._out.write(line + "\n")
+
+    def finish(self, summary: Summary, states: Iterable[ServerState]) -> None:
+        del states
+        self._out.write("\n".join(format_summary(summary)) + "\n")
+        self._out.flush()
+
+
+class JsonOutput:
+    """``--format json``: nothing while running, the results document at the end."""
+
+    __slots__ = ("_out",)
+
+    def __init__(self, out: TextIO | None = None) -> None:
+        self._out = out if out is not None else sys.stdout
+
+    def write(self, document: dict[str, Any]) -> None:
+        json.dump(document, self._out, indent=2)
+        self._out.write("\n")
+        self._out.flush()
