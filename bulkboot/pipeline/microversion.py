@@ -6,14 +6,24 @@ Versions compare numerically (2.9 < 2.10), which is why they are not strings her
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 __all__ = [
+    "FIELD_GATES",
     "MAX_SUPPORTED",
     "MIN_SUPPORTED",
     "Microversion",
+    "field_supported",
+    "gate_text",
     "negotiate",
+    "offline",
     "parse",
+    "supports_auto_networks",
+    "supports_bdm_tags",
+    "supports_fqdn_hostname",
+    "supports_nic_tags",
+    "supports_volume_type",
 ]
 
 _PATTERN = re.compile(r"^([1-9]\d*)\.(0|[1-9]\d*)$")
@@ -68,9 +78,7 @@ def parse(text: str) -> Microversion:
     return version
 
 
-def negotiate(
-    requested: str, server_min: Microversion, server_max: Microversion
-) -> Microversion:
+def negotiate(requested: str, server_min: Microversion, server_max: Microversion) -> Microversion:
     """Pick the version to speak: ``auto`` is the highest both sides support.
 
     Raises ``ValueError`` (a user's message) when an explicit version is outside the
@@ -90,3 +98,66 @@ def negotiate(
             f"microversion {version} is outside the server's range ({server_min} to {server_max})"
         )
     return version
+
+
+def offline(requested: str) -> Microversion:
+    """The version to validate against with no server to ask: ``auto`` means the newest."""
+    if requested.strip().lower() in ("auto", "latest"):
+        return MAX_SUPPORTED
+    return parse(requested)
+
+
+# Server fields of `nova boot` (python-novaclient 18.x) that only a range of compute
+# microversions accepts: field -> (first minor, last minor), None for open-ended.
+FIELD_GATES: Mapping[str, tuple[int | None, int | None]] = {
+    "description": (19, None),
+    "tags": (52, None),
+    "files": (None, 56),  # personality was removed in 2.57
+    "trusted_image_certificates": (63, None),
+    "host": (74, None),
+    "hypervisor_hostname": (74, None),
+    "hostname": (90, None),
+}
+
+
+def field_supported(name: str, version: Microversion) -> bool:
+    """Whether ``version`` accepts the server field ``name`` (ungated fields: always)."""
+    low, high = FIELD_GATES.get(name, (None, None))
+    return (low is None or version.minor >= low) and (high is None or version.minor <= high)
+
+
+def gate_text(name: str) -> str:
+    """The range a gated field needs, in words: "2.52 or later", "up to 2.56"."""
+    low, high = FIELD_GATES.get(name, (None, None))
+    if low is not None and high is not None:
+        return f"2.{low} to 2.{high}"
+    if low is not None:
+        return f"2.{low} or later"
+    if high is not None:
+        return f"up to 2.{high}"
+    return "any version"
+
+
+def supports_auto_networks(version: Microversion) -> bool:
+    """``networks: auto`` / ``none`` exist from 2.37 (and networks become required)."""
+    return version.minor >= 37
+
+
+def supports_nic_tags(version: Microversion) -> bool:
+    """Nic tags: 2.32-2.36, then lost in 2.37-2.41 and back from 2.42."""
+    return version.between(32, 36) or version.minor >= 42
+
+
+def supports_bdm_tags(version: Microversion) -> bool:
+    """Block device tags: 2.32 alone (a bug), then from 2.42."""
+    return version.minor == 32 or version.minor >= 42
+
+
+def supports_volume_type(version: Microversion) -> bool:
+    """A block device's ``volume_type`` exists from 2.67."""
+    return version.minor >= 67
+
+
+def supports_fqdn_hostname(version: Microversion) -> bool:
+    """``hostname`` may be a fully qualified domain name from 2.94 (a label before)."""
+    return version.minor >= 94
