@@ -1,0 +1,429 @@
+"""bulkboot's bodies equal python-novaclient 18.x's for the same arguments.
+
+Each case is a ServerSpec and a microversion. ``nova_argv`` writes the ``nova boot``
+command line a user would type for the same server (one flag per manifest field, as
+DESIGN.md maps them); novaclient's own parser, ``shell._boot`` and
+``ServerManager.create`` turn it into the body (see ``novaclient_oracle``). The two
+bodies must be equal after removing the fleet mark and after reading novaclient's digit
+strings as numbers where it sends digit strings (block device sizes and boot indexes).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bulkboot.pipeline.body import FLEET_MARK_KEY, build_body
+from bulkboot.pipeline.microversion import parse
+from bulkboot.pipeline.spec import Location, Nic, ServerSpec
+from tests.pipeline.novaclient_oracle import CatalogReferences, nova_boot_body
+
+REFS = CatalogReferences()
+VOLUME = "0b5e3c4e-3333-4000-8000-000000000001"
+SNAPSHOT = "0b5e3c4e-4444-4000-8000-000000000001"
+PORT = "0b5e3c4e-5555-4000-8000-000000000001"
+NET_ID = "0b5e3c4e-2222-4000-8000-0000000000ff"
+CLOUD_INIT = b"#cloud-config\npackages:\n  - nginx\nruncmd:\n  - [systemctl, start, nginx]\n"
+
+
+def make_spec(**fields: Any) -> ServerSpec:
+    base: dict[str, Any] = {
+        "name": "web-01",
+        "fleet": "lab",
+        "location": Location("lab.yaml", 7, 5),
+        "group": "web-{index:02d}",
+        "image": "cirros-0.6.2",
+        "flavor": "m1.small",
+    }
+    base.update(fields)
+    return ServerSpec(**base)
+
+
+def _kv(mapping: Mapping[str, Any]) -> str:
+    return ",".join(f"{k}={v}" for k, v in mapping.items())
+
+
+def nova_argv(spec: ServerSpec, workdir: Path) -> list[str]:
+    """The ``nova boot`` arguments for ``spec``: manifest field -> flag, one for one."""
+    argv: list[str] = []
+    if spec.image:
+        argv += ["--image", spec.image]
+    for key, value in (spec.image_with or {}).items():
+        argv += ["--image-with", f"{key}={value}"]
+    if spec.flavor:
+        argv += ["--flavor", spec.flavor]
+    if spec.min_count is not None:
+        argv += ["--min-count", str(spec.min_count)]
+    if spec.max_count is not None:
+        argv += ["--max-count", str(spec.max_count)]
+    if spec.return_reservation_id:
+        argv += ["--return-reservation-id"]
+    for key, value in spec.metadata.items():
+        argv += ["--meta", f"{key}={value}"]
+    for number, (guest_path, contents) in enumerate(spec.files):
+        local = workdir / f"file-{number}"
+        local.write_bytes(contents)
+        argv += ["--file", f"{guest_path}={local}"]
+    if spec.key_name:
+        argv += ["--key-name", spec.key_name]
+    if spec.user_data is not None:
+        local = workdir / "user-data"
+        local.write_bytes(spec.user_data)
+        argv += ["--user-data", str(local)]
+    if spec.availability_zone:
+        argv += ["--availability-zone", spec.availability_zone]
+    if spec.security_groups:
+        argv += ["--security-groups", ",".join(spec.security_groups)]
+    for device, mapping in spec.block_device_mapping.items():
+        argv += ["--block-device-mapping", f"{device}={mapping}"]
+    for device_keys in spec.block_devices:
+        argv += ["--block-device", _kv(device_keys)]
+    if spec.boot_volume:
+        argv += ["--boot-volume", spec.boot_volume]
+    if spec.snapshot:
+        argv += ["--snapshot", spec.snapshot]
+    for ephemeral in spec.ephemeral:
+        argv += ["--ephemeral", _kv(ephemeral)]
+    if spec.swap is not None:
+        argv += ["--swap", str(spec.swap)]
+    if isinstance(spec.networks, str):
+        argv += ["--nic", spec.networks]
+    elif spec.networks:
+        for nic in spec.networks:
+            keys = {
+                "net-id": nic.net_id,
+                "net-name": nic.net_name,
+                "port-id": nic.port_id,
+                "v4-fixed-ip": nic.v4_fixed_ip,
+                "v6-fixed-ip": nic.v6_fixed_ip,
+                "tag": nic.tag,
+            }
+            argv += ["--nic", _kv({k: v for k, v in keys.items() if v is not None})]
+    for key, hint in spec.scheduler_hints.items():
+        for value in (hint,) if isinstance(hint, str) else hint:
+            argv += ["--hint", f"{key}={value}"]
+    if spec.config_drive is not None:
+        argv += ["--config-drive", str(spec.config_drive).lower()]
+    if spec.admin_pass:
+        argv += ["--admin-pass", spec.admin_pass]
+    if spec.access_ip_v4 is not None:
+        argv += ["--access-ip-v4", spec.access_ip_v4]
+    if spec.access_ip_v6 is not None:
+        argv += ["--access-ip-v6", spec.access_ip_v6]
+    if spec.description:
+        argv += ["--description", spec.description]
+    if spec.tags:
+        argv += ["--tags", ",".join(spec.tags)]
+    for certificate in spec.trusted_image_certificates:
+        argv += ["--trusted-image-certificate-id", certificate]
+    if spec.host:
+        argv += ["--host", spec.host]
+    if spec.hypervisor_hostname:
+        argv += ["--hypervisor-hostname", spec.hypervisor_hostname]
+    if spec.hostname:
+        argv += ["--hostname", spec.hostname]
+    return [*argv, spec.name]
+
+
+def nova_extra(spec: ServerSpec) -> dict[str, Any]:
+    """``ServerManager.create`` arguments ``nova boot`` has no flag for."""
+    return {"disk_config": spec.disk_config} if spec.disk_config is not None else {}
+
+
+def _as_number(value: Any) -> Any:
+    if isinstance(value, str) and value.lstrip("-").isdigit():
+        return int(value)
+    return value
+
+
+def normalise_novaclient(body: dict[str, Any]) -> dict[str, Any]:
+    """Digit strings -> numbers, only in the places novaclient sends digit strings."""
+    body = copy.deepcopy(body)
+    server = body["server"]
+    for entry in server.get("block_device_mapping_v2", []):
+        for key in ("volume_size", "boot_index"):
+            if key in entry:
+                entry[key] = _as_number(entry[key])
+    for entry in server.get("block_device_mapping", []):
+        if "volume_size" in entry:
+            entry["volume_size"] = _as_number(entry["volume_size"])
+    return body
+
+
+def without_fleet_mark(body: dict[str, Any], fleet: str) -> dict[str, Any]:
+    body = copy.deepcopy(body)
+    metadata = body["server"]["metadata"]
+    assert metadata.pop(FLEET_MARK_KEY) == fleet
+    if not metadata:
+        del body["server"]["metadata"]
+    return body
+
+
+# Every ServerSpec field appears in at least one case; every microversion the issue
+# names appears too (minimal boots at each, then fields at the edges of their ranges).
+MICROVERSIONS = ("2.1", "2.19", "2.32", "2.37", "2.42", "2.52", "2.57", "2.63", "2.67",
+                 "2.74", "2.90", "2.96")  # fmt: skip
+
+CASES: list[Any] = [
+    *(pytest.param(mv, {}, id=f"minimal-{mv}") for mv in MICROVERSIONS),
+    # identity, placement, access
+    pytest.param(
+        "2.1",
+        {
+            "metadata": {"role": "web", "tier": "front"},
+            "key_name": "ops",
+            "availability_zone": "nova",
+            "security_groups": ("default", "web"),
+        },
+        id="meta-key-az-sg-2.1",
+    ),
+    pytest.param(
+        "2.96",
+        {
+            "metadata": {"role": "web"},
+            "key_name": "ops",
+            "availability_zone": "az1:host7",
+            "security_groups": ("web",),
+        },
+        id="meta-key-az-sg-2.96",
+    ),
+    pytest.param("2.1", {"user_data": CLOUD_INIT}, id="user-data-2.1"),
+    pytest.param("2.96", {"user_data": "#!/bin/sh\necho héllo\n".encode()}, id="user-data-utf8-2.96"),
+    pytest.param("2.1", {"user_data": b""}, id="user-data-empty-2.1"),
+    pytest.param(
+        "2.1",
+        {"files": (("/etc/motd", b"hello\n"), ("/etc/banner", b"banner\n"))},
+        id="files-sorted-2.1",
+    ),
+    pytest.param(
+        "2.52",
+        {"files": (("/root/z.txt", b"z"), ("/root/a.txt", b"a\nb\n"), ("/m", b"m"))},
+        id="files-2.52",
+    ),
+    # multi-create
+    pytest.param("2.1", {"min_count": 3}, id="min-count-2.1"),
+    pytest.param("2.37", {"max_count": 5}, id="max-count-2.37"),
+    pytest.param("2.96", {"min_count": 2, "max_count": 4}, id="min-max-2.96"),
+    pytest.param(
+        "2.96", {"min_count": 2, "max_count": 2, "return_reservation_id": True}, id="rrid-2.96"
+    ),
+    pytest.param("2.1", {"return_reservation_id": True}, id="rrid-2.1"),
+    # scheduler hints: one value stays a string, repeated keys become a list
+    pytest.param(
+        "2.1",
+        {"scheduler_hints": {"group": "0b5e3c4e-6666-4000-8000-000000000001"}},
+        id="hint-2.1",
+    ),
+    pytest.param(
+        "2.96",
+        {"scheduler_hints": {"different_host": ("a-uuid", "b-uuid"), "cidr": "/24"}},
+        id="hints-list-2.96",
+    ),
+    # simple scalars
+    pytest.param("2.19", {"config_drive": True}, id="config-drive-2.19"),
+    pytest.param("2.19", {"config_drive": False}, id="config-drive-false-2.19"),
+    pytest.param("2.57", {"admin_pass": "s3cret-Pa55"}, id="admin-pass-2.57"),
+    pytest.param(
+        "2.63", {"access_ip_v4": "192.0.2.10", "access_ip_v6": "2001:db8::10"}, id="access-ip-2.63"
+    ),
+    pytest.param("2.1", {"disk_config": "AUTO"}, id="disk-config-2.1"),
+    pytest.param("2.96", {"disk_config": "MANUAL"}, id="disk-config-2.96"),
+    pytest.param("2.19", {"description": "front end"}, id="description-2.19"),
+    pytest.param("2.52", {"tags": ("web", "prod")}, id="tags-2.52"),
+    pytest.param(
+        "2.63", {"trusted_image_certificates": ("cert-1", "cert-2")}, id="trusted-certs-2.63"
+    ),
+    pytest.param("2.74", {"host": "compute-3", "hypervisor_hostname": "compute-3.lab"}, id="host-2.74"),
+    pytest.param("2.90", {"hostname": "web01"}, id="hostname-2.90"),
+    pytest.param("2.96", {"hostname": "web01.lab.example.org"}, id="hostname-fqdn-2.96"),
+    # images
+    pytest.param("2.1", {"image": None, "image_with": {"os_distro": "ubuntu"}}, id="image-with-2.1"),
+    pytest.param(
+        "2.67",
+        {"image": None, "image_with": {"os_distro": "cirros", "os_version": "0.6.2"}},
+        id="image-with-2.67",
+    ),
+    pytest.param("2.1", {"image": "0b5e3c4e-1111-4000-8000-000000000002"}, id="image-by-id-2.1"),
+    pytest.param("2.1", {"flavor": "42"}, id="flavor-by-id-2.1"),
+    # boot from volume / snapshot, block devices
+    pytest.param("2.1", {"image": None, "boot_volume": VOLUME}, id="boot-volume-2.1"),
+    pytest.param("2.37", {"image": None, "snapshot": SNAPSHOT}, id="snapshot-2.37"),
+    pytest.param(
+        "2.1",
+        {
+            "block_devices": (
+                {"source": "blank", "dest": "volume", "size": "10", "shutdown": "remove",
+                 "bootindex": "1"},
+                {"source": "volume", "id": VOLUME, "bus": "virtio", "device": "vdc",
+                 "type": "disk"},
+            )
+        },
+        id="block-devices-2.1",
+    ),  # fmt: skip
+    pytest.param(
+        "2.1",
+        {
+            "image": None,
+            "block_devices": (
+                {"source": "image", "id": "0b5e3c4e-1111-4000-8000-000000000001",
+                 "dest": "volume", "size": "20", "bootindex": "0", "shutdown": "preserve"},
+            ),
+        },
+        id="block-device-image-to-volume-2.1",
+    ),  # fmt: skip
+    pytest.param(
+        "2.32",
+        {"block_devices": ({"source": "blank", "size": "1", "format": "ext4", "tag": "data"},)},
+        id="block-device-tag-2.32",
+    ),
+    pytest.param(
+        "2.42",
+        {"block_devices": ({"source": "snapshot", "id": SNAPSHOT, "tag": "snap"},)},
+        id="block-device-tag-2.42",
+    ),
+    pytest.param(
+        "2.67",
+        {
+            "block_devices": (
+                {"source": "blank", "dest": "volume", "size": "5", "volume_type": "ssd"},
+            )
+        },
+        id="block-device-volume-type-2.67",
+    ),
+    pytest.param(
+        "2.1",
+        {"ephemeral": ({"size": "2", "format": "ext4"}, {"size": "1"}), "swap": 512},
+        id="ephemeral-swap-2.1",
+    ),
+    pytest.param(
+        "2.96",
+        {"image": None, "boot_volume": VOLUME, "swap": 1024, "ephemeral": ({"size": "3"},)},
+        id="boot-volume-swap-ephemeral-2.96",
+    ),
+    pytest.param(
+        "2.1",
+        {
+            "image": None,
+            "block_device_mapping": {
+                "vda": f"{VOLUME}:::0",
+                "vdb": f"{SNAPSHOT}:snap:10:1",
+                "vdc": VOLUME,
+            },
+        },
+        id="legacy-bdm-2.1",
+    ),
+    pytest.param(
+        "2.74",
+        {"block_device_mapping": {"vdb": f"{VOLUME}:vol:5:false"}},
+        id="legacy-bdm-with-image-2.74",
+    ),
+    # networks
+    pytest.param("2.1", {"networks": (Nic(net_id=NET_ID),)}, id="nic-net-id-2.1"),
+    pytest.param(
+        "2.19",
+        {"networks": (Nic(net_name="private", v4_fixed_ip="10.0.0.10"),)},
+        id="nic-net-name-fixed-ip-2.19",
+    ),
+    pytest.param("2.32", {"networks": (Nic(port_id=PORT, tag="mgmt"),)}, id="nic-port-tag-2.32"),
+    pytest.param("2.37", {"networks": "none"}, id="nic-none-2.37"),
+    pytest.param("2.37", {"networks": "auto"}, id="nic-auto-2.37"),
+    pytest.param(
+        "2.37", {"networks": (Nic(net_name="public", v6_fixed_ip="2001:db8::5"),)}, id="nic-v6-2.37"
+    ),
+    pytest.param(
+        "2.42",
+        {"networks": (Nic(net_name="private", tag="front"), Nic(port_id=PORT))},
+        id="two-nics-tag-2.42",
+    ),
+    pytest.param("2.96", {"networks": "none"}, id="nic-none-2.96"),
+    # everything together
+    pytest.param(
+        "2.52",
+        {
+            "metadata": {"role": "db"},
+            "files": (("/etc/motd", b"db\n"),),
+            "key_name": "ops",
+            "user_data": CLOUD_INIT,
+            "availability_zone": "nova",
+            "security_groups": ("default", "db"),
+            "block_devices": ({"source": "blank", "dest": "volume", "size": "50"},),
+            "swap": 256,
+            "networks": (Nic(net_name="private", v4_fixed_ip="10.0.0.20", tag="data"),),
+            "scheduler_hints": {"group": "g-1", "same_host": ("x", "y")},
+            "config_drive": True,
+            "admin_pass": "pw",
+            "disk_config": "AUTO",
+            "access_ip_v4": "192.0.2.1",
+            "description": "primary",
+            "tags": ("db",),
+            "min_count": 1,
+            "max_count": 1,
+        },
+        id="everything-2.52",
+    ),
+    pytest.param(
+        "2.96",
+        {
+            "image": None,
+            "image_with": {"os_distro": "ubuntu"},
+            "flavor": "m1.medium",
+            "metadata": {"role": "web", "owner": "ops"},
+            "key_name": "ops",
+            "user_data": CLOUD_INIT,
+            "availability_zone": "nova",
+            "security_groups": ("web",),
+            "block_devices": (
+                {"source": "blank", "dest": "volume", "size": "8", "volume_type": "fast",
+                 "tag": "scratch", "shutdown": "remove"},
+            ),
+            "ephemeral": ({"size": "1", "format": "vfat"},),
+            "networks": (Nic(net_id=NET_ID, tag="a"), Nic(net_name="public")),
+            "scheduler_hints": {"different_cell": "c1"},
+            "config_drive": True,
+            "admin_pass": "pw2",
+            "disk_config": "MANUAL",
+            "access_ip_v4": "192.0.2.2",
+            "access_ip_v6": "2001:db8::2",
+            "description": "the front",
+            "tags": ("web", "prod"),
+            "trusted_image_certificates": ("cert-a",),
+            "host": "compute-1",
+            "hypervisor_hostname": "compute-1.lab",
+            "hostname": "web-01",
+            "return_reservation_id": True,
+        },
+        id="everything-2.96",
+    ),  # fmt: skip
+]
+
+
+@pytest.mark.parametrize(("microversion", "fields"), CASES)
+def test_body_equals_novaclient(
+    microversion: str, fields: dict[str, Any], tmp_path: Path
+) -> None:
+    spec = make_spec(**fields)
+    expected = normalise_novaclient(
+        nova_boot_body(nova_argv(spec, tmp_path), microversion, extra=nova_extra(spec))
+    )
+    actual = without_fleet_mark(build_body(spec, REFS, parse(microversion)), spec.fleet)
+    assert actual == expected
+
+
+def test_cases_cover_every_field_and_named_microversion() -> None:
+    """The parity cases exercise every ServerSpec field the body reads."""
+    covered = {name for case in CASES for name in case.values[1]}
+    body_fields = {
+        "image", "image_with", "flavor", "min_count", "max_count", "return_reservation_id",
+        "metadata", "files", "key_name", "user_data", "availability_zone", "security_groups",
+        "block_device_mapping", "block_devices", "boot_volume", "snapshot", "ephemeral",
+        "swap", "networks", "scheduler_hints", "config_drive", "admin_pass", "disk_config",
+        "access_ip_v4", "access_ip_v6", "description", "tags", "trusted_image_certificates",
+        "host", "hypervisor_hostname", "hostname",
+    }  # fmt: skip
+    assert body_fields - covered == set()
+    assert {case.values[0] for case in CASES} >= set(MICROVERSIONS)
+    assert len(CASES) >= 40
