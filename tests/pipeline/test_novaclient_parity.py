@@ -192,7 +192,9 @@ CASES: list[Any] = [
         id="meta-key-az-sg-2.96",
     ),
     pytest.param("2.1", {"user_data": CLOUD_INIT}, id="user-data-2.1"),
-    pytest.param("2.96", {"user_data": "#!/bin/sh\necho héllo\n".encode()}, id="user-data-utf8-2.96"),
+    pytest.param(
+        "2.96", {"user_data": "#!/bin/sh\necho héllo\n".encode()}, id="user-data-utf8-2.96"
+    ),
     pytest.param("2.1", {"user_data": b""}, id="user-data-empty-2.1"),
     pytest.param(
         "2.1",
@@ -237,11 +239,15 @@ CASES: list[Any] = [
     pytest.param(
         "2.63", {"trusted_image_certificates": ("cert-1", "cert-2")}, id="trusted-certs-2.63"
     ),
-    pytest.param("2.74", {"host": "compute-3", "hypervisor_hostname": "compute-3.lab"}, id="host-2.74"),
+    pytest.param(
+        "2.74", {"host": "compute-3", "hypervisor_hostname": "compute-3.lab"}, id="host-2.74"
+    ),
     pytest.param("2.90", {"hostname": "web01"}, id="hostname-2.90"),
     pytest.param("2.96", {"hostname": "web01.lab.example.org"}, id="hostname-fqdn-2.96"),
     # images
-    pytest.param("2.1", {"image": None, "image_with": {"os_distro": "ubuntu"}}, id="image-with-2.1"),
+    pytest.param(
+        "2.1", {"image": None, "image_with": {"os_distro": "ubuntu"}}, id="image-with-2.1"
+    ),
     pytest.param(
         "2.67",
         {"image": None, "image_with": {"os_distro": "cirros", "os_version": "0.6.2"}},
@@ -256,10 +262,20 @@ CASES: list[Any] = [
         "2.1",
         {
             "block_devices": (
-                {"source": "blank", "dest": "volume", "size": "10", "shutdown": "remove",
-                 "bootindex": "1"},
-                {"source": "volume", "id": VOLUME, "bus": "virtio", "device": "vdc",
-                 "type": "disk"},
+                {
+                    "source": "blank",
+                    "dest": "volume",
+                    "size": "10",
+                    "shutdown": "remove",
+                    "bootindex": "1",
+                },
+                {
+                    "source": "volume",
+                    "id": VOLUME,
+                    "bus": "virtio",
+                    "device": "vdc",
+                    "type": "disk",
+                },
             )
         },
         id="block-devices-2.1",
@@ -269,8 +285,14 @@ CASES: list[Any] = [
         {
             "image": None,
             "block_devices": (
-                {"source": "image", "id": "0b5e3c4e-1111-4000-8000-000000000001",
-                 "dest": "volume", "size": "20", "bootindex": "0", "shutdown": "preserve"},
+                {
+                    "source": "image",
+                    "id": "0b5e3c4e-1111-4000-8000-000000000001",
+                    "dest": "volume",
+                    "size": "20",
+                    "bootindex": "0",
+                    "shutdown": "preserve",
+                },
             ),
         },
         id="block-device-image-to-volume-2.1",
@@ -377,8 +399,14 @@ CASES: list[Any] = [
             "availability_zone": "nova",
             "security_groups": ("web",),
             "block_devices": (
-                {"source": "blank", "dest": "volume", "size": "8", "volume_type": "fast",
-                 "tag": "scratch", "shutdown": "remove"},
+                {
+                    "source": "blank",
+                    "dest": "volume",
+                    "size": "8",
+                    "volume_type": "fast",
+                    "tag": "scratch",
+                    "shutdown": "remove",
+                },
             ),
             "ephemeral": ({"size": "1", "format": "vfat"},),
             "networks": (Nic(net_id=NET_ID, tag="a"), Nic(net_name="public")),
@@ -402,9 +430,7 @@ CASES: list[Any] = [
 
 
 @pytest.mark.parametrize(("microversion", "fields"), CASES)
-def test_body_equals_novaclient(
-    microversion: str, fields: dict[str, Any], tmp_path: Path
-) -> None:
+def test_body_equals_novaclient(microversion: str, fields: dict[str, Any], tmp_path: Path) -> None:
     spec = make_spec(**fields)
     expected = normalise_novaclient(
         nova_boot_body(nova_argv(spec, tmp_path), microversion, extra=nova_extra(spec))
