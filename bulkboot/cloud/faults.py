@@ -76,6 +76,8 @@ def service_message(body: Any, text: str, reason: str) -> tuple[str, float | Non
         message = inner.get("message") or inner.get("title") or inner.get("detail")
         if not message and isinstance(inner.get("error"), Mapping):
             message = inner["error"].get("message") or inner["error"].get("status")
+        if not message and isinstance(inner.get("status"), str):
+            message = inner["status"]  # proxies: {"error": {"status": "429 Too Many ..."}}
         retry = inner.get("retryAfter")
         retry_after = parse_retry_after(str(retry)) if retry is not None else None
         if message:

@@ -1,0 +1,468 @@
+"""Keystone v3: one token for the whole run, fetched once however many ask at once.
+
+``Authenticator.token()`` is single-flight: when a thousand requests need a token
+together, one ``POST /v3/auth/tokens`` is made and the others wait for it (and, if it
+fails, get its error instead of trying again each in turn). The token is refreshed
+before it expires, by a margin of 120 s as keystoneauth1 keeps, but never more than a
+quarter of the token's own lifetime, so that a short-lived token is not fetched again
+for every request.
+
+Expiry is judged on this machine's monotonic clock, from the token's lifetime as
+Keystone states it (``expires_at - issued_at``, or ``expires_at`` against the answer's
+``Date``), counted from when the request was sent: a clock that is off by minutes from
+Keystone's does not make a fresh token look expired, nor an expired one fresh.
+
+A token given with ``auth_type: token`` cannot be extended (Keystone keeps its
+``expires_at`` when rescoping): a warning says when it runs out.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import aiohttp
+import anyio
+
+from bulkboot.cloud.config import CloudConfig
+from bulkboot.cloud.faults import request_id_of, service_message
+from bulkboot.cloud.redact import HTTP_LOG, curl_line, response_lines
+from bulkboot.cloud.retry import RetryPolicy
+from bulkboot.cloud.timing import RequestTiming
+from bulkboot.errors import AuthError, CloudConnectionError, EndpointNotFound, RequestTimeout
+
+__all__ = [
+    "MARGIN_FRACTION",
+    "MIN_TOKEN_LIFE_SECONDS",
+    "Authenticator",
+    "Catalog",
+    "Endpoint",
+    "Token",
+    "auth_request_body",
+    "parse_keystone_time",
+]
+
+LOG = logging.getLogger("bulkboot.cloud")
+MIN_TOKEN_LIFE_SECONDS = 120.0  # keystoneauth1's margin
+MARGIN_FRACTION = 0.25  # ... but never more than this share of the token's lifetime
+TOKEN_WARNING_SECONDS = 3600.0  # warn when a given token has less than this left
+_AUTH_RETRY = RetryPolicy(max_attempts=3, base_delay=0.5, max_delay=4.0, max_retry_after=30.0)
+_JSON_HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}
+
+
+# ---------------------------------------------------------------- catalog
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Endpoint:
+    """One catalog entry: a service's URL for one interface in one region."""
+
+    service_type: str
+    service_name: str | None
+    interface: str
+    region: str | None
+    url: str
+
+
+@dataclass(frozen=True, slots=True)
+class Catalog:
+    """The token's service catalog, flattened to endpoints."""
+
+    endpoints: tuple[Endpoint, ...] = ()
+
+    @classmethod
+    def from_keystone(cls, catalog: Any) -> Catalog:
+        """Read Keystone v3's ``token.catalog`` list (v2's ``publicURL`` forms tolerated)."""
+        found: list[Endpoint] = []
+        if not isinstance(catalog, list):
+            return cls(())
+        for service in catalog:
+            if not isinstance(service, Mapping):
+                continue
+            kind = str(service.get("type", ""))
+            name = service.get("name")
+            for entry in service.get("endpoints") or ():
+                if not isinstance(entry, Mapping) or not entry.get("url"):
+                    continue
+                interface = str(entry.get("interface", "public")).lower().removesuffix("url")
+                region = entry.get("region_id") or entry.get("region")
+                found.append(
+                    Endpoint(
+                        service_type=kind,
+                        service_name=str(name) if name is not None else None,
+                        interface=interface,
+                        region=str(region) if region is not None else None,
+                        url=str(entry["url"]).rstrip("/"),
+                    )
+                )
+        return cls(tuple(found))
+
+    def endpoint(
+        self, service_type: str, *, interface: str = "public", region: str | None = None
+    ) -> str:
+        """The URL of a service; ``EndpointNotFound`` says what the catalog holds instead."""
+        for entry in self.endpoints:
+            if (
+                entry.service_type == service_type
+                and entry.interface == interface
+                and (region is None or entry.region == region)
+            ):
+                return entry.url
+        where = f" in region {region!r}" if region else ""
+        if not self.endpoints:
+            raise EndpointNotFound(
+                f"no {interface} {service_type} endpoint{where}: the token's catalog is empty "
+                f"(is the cloud's project_name or project_id set?)"
+            )
+        held = sorted(
+            {
+                f"{e.service_type} ({e.interface}, {e.region or 'no region'})"
+                for e in self.endpoints
+                if e.service_type == service_type
+            }
+        )
+        has = f"; it has {', '.join(held)}" if held else f"; it has no {service_type} service"
+        raise EndpointNotFound(
+            f"the catalog has no {interface} {service_type} endpoint{where}{has}"
+        )
+
+    def has(self, service_type: str) -> bool:
+        return any(e.service_type == service_type for e in self.endpoints)
+
+
+# ---------------------------------------------------------------- token
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Token:
+    """A Keystone token and what came with it; the token itself stays out of ``repr``.
+
+    ``expires_at`` is Keystone's word (aware UTC). ``refresh_at`` and ``expires_local``
+    are this machine's ``clock()`` readings at which to renew it and after which it is
+    dead, already corrected for clock skew.
+    """
+
+    value: str = field(repr=False)
+    expires_at: datetime
+    issued_at: datetime | None
+    user_id: str | None
+    user_name: str | None
+    project_id: str | None
+    project_name: str | None
+    methods: tuple[str, ...]
+    catalog: Catalog = field(repr=False)
+    lifetime: float  # seconds it had to live when it was asked for
+    refresh_at: float
+    expires_local: float
+
+
+def parse_keystone_time(text: str) -> datetime:
+    """Keystone's ISO 8601 times, microseconds kept: ``2015-11-07T02:58:43.578887Z``."""
+    value = datetime.fromisoformat(text.strip().replace("z", "Z"))
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def refresh_margin(lifetime: float) -> float:
+    """How long before expiry to renew: 120 s, or a quarter of a shorter lifetime."""
+    return min(MIN_TOKEN_LIFE_SECONDS, MARGIN_FRACTION * max(0.0, lifetime))
+
+
+def _remaining(expires_at: datetime, issued_at: datetime | None, date_header: str | None) -> float:
+    """Seconds the token has left, by Keystone's own clock (so skew does not matter)."""
+    if issued_at is not None:
+        return (expires_at - issued_at).total_seconds()
+    if date_header:
+        try:
+            server_now = parsedate_to_datetime(date_header)
+        except (TypeError, ValueError, IndexError):
+            server_now = None
+        if server_now is not None:
+            if server_now.tzinfo is None:
+                server_now = server_now.replace(tzinfo=UTC)
+            return (expires_at - server_now).total_seconds()
+    return (expires_at - datetime.now(UTC)).total_seconds()
+
+
+# ---------------------------------------------------------------- request bodies
+
+
+def _domain(name: str | None, ident: str | None) -> dict[str, str]:
+    return {"id": ident} if ident else {"name": name or ""}
+
+
+def _user(config: CloudConfig) -> dict[str, Any]:
+    if config.user_id:
+        return {"id": config.user_id}
+    return {
+        "name": config.username,
+        "domain": _domain(config.user_domain_name, config.user_domain_id),
+    }
+
+
+def _scope(config: CloudConfig) -> dict[str, Any] | None:
+    if config.project_id:
+        return {"project": {"id": config.project_id}}
+    if config.project_name:
+        return {
+            "project": {
+                "name": config.project_name,
+                "domain": _domain(config.project_domain_name, config.project_domain_id),
+            }
+        }
+    return None
+
+
+def auth_request_body(config: CloudConfig) -> dict[str, Any]:
+    """The ``POST /v3/auth/tokens`` body for the cloud's auth type (api-ref samples)."""
+    identity: dict[str, Any]
+    scope = _scope(config)
+    if config.auth_type == "password":
+        user = _user(config)
+        user["password"] = config.password
+        identity = {"methods": ["password"], "password": {"user": user}}
+    elif config.auth_type == "application_credential":
+        credential: dict[str, Any] = {"secret": config.application_credential_secret}
+        if config.application_credential_id:
+            credential["id"] = config.application_credential_id
+        else:
+            credential["name"] = config.application_credential_name
+            credential["user"] = _user(config)
+        identity = {"methods": ["application_credential"], "application_credential": credential}
+        scope = None  # the credential carries its scope; Keystone refuses another
+    elif config.auth_type == "token":
+        identity = {"methods": ["token"], "token": {"id": config.token}}
+    else:
+        raise ValueError(f"auth_type {config.auth_type} does not use Keystone")
+    auth: dict[str, Any] = {"identity": identity}
+    if scope is not None:
+        auth["scope"] = scope
+    return {"auth": auth}
+
+
+# ---------------------------------------------------------------- authenticator
+
+
+class Authenticator:
+    """The run's one token: single-flight, refreshed ahead of expiry, invalidated on 401.
+
+    ``session`` is the run's ``aiohttp.ClientSession`` (its connector carries the TLS
+    settings). ``clock`` is monotonic seconds; tests pass a fake one to age tokens.
+    """
+
+    def __init__(
+        self,
+        config: CloudConfig,
+        session: aiohttp.ClientSession,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        on_request: Callable[[RequestTiming], None] | None = None,
+        timeout: aiohttp.ClientTimeout | None = None,
+    ) -> None:
+        if config.auth_type == "none" or not config.auth_url:
+            raise ValueError("an Authenticator needs a Keystone auth_url and an auth_type")
+        self._config = config
+        self._session = session
+        self._clock = clock
+        self._on_request = on_request
+        self._timeout = timeout or aiohttp.ClientTimeout(total=60, connect=10)
+        self._lock = anyio.Lock()
+        self._token: Token | None = None
+        self._generation = 0  # bumped by every fetch, successful or not
+        self._failure: BaseException | None = None
+        self._tokens_url: str | None = None
+        self._warned = False
+        self.authentications = 0
+        self.timings: list[RequestTiming] = []
+
+    @property
+    def current(self) -> Token | None:
+        """The token held now, fresh or not (None before the first fetch)."""
+        return self._token
+
+    async def token(self) -> Token:
+        """A token good for a while yet; at most one fetch is in flight at any time."""
+        token = self._token
+        if token is not None and self._clock() < token.refresh_at:
+            return token
+        generation = self._generation
+        async with self._lock:
+            token = self._token
+            if token is not None and self._clock() < token.refresh_at:
+                return token
+            if self._generation != generation and self._failure is not None:
+                # Someone fetched while we waited, and failed: share their answer.
+                raise self._failure
+            try:
+                token = await self._fetch()
+            except Exception as exc:
+                # Cancellation is not recorded: the waiters then fetch for themselves.
+                self._generation += 1
+                self._failure = exc
+                raise
+            self._generation += 1
+            self._failure = None
+            self._token = token
+            return token
+
+    def invalidate(self, token: Token) -> None:
+        """Forget ``token`` (after a 401), unless a newer one already replaced it."""
+        if self._token is token:
+            self._token = None
+
+    # ------------------------------------------------------------ the fetch
+
+    def _auth_error(self, detail: str) -> AuthError:
+        config = self._config
+        return AuthError(
+            f"cannot authenticate to cloud {config.name!r} at {config.auth_url} as "
+            f"{config.user_label}: {detail}"
+        )
+
+    async def _tokens_endpoint(self) -> str:
+        """``.../v3/auth/tokens``: the auth URL as given if it is v3, else by discovery."""
+        if self._tokens_url is not None:
+            return self._tokens_url
+        base = str(self._config.auth_url).rstrip("/")
+        if urlsplit(base).path.rstrip("/").endswith("/v3"):
+            self._tokens_url = base + "/auth/tokens"
+            return self._tokens_url
+        found = base + "/v3"
+        body, _status, _headers = await self._send("GET", base + "/", None, expect=(200, 300))
+        versions = body.get("versions") if isinstance(body, Mapping) else None
+        values = versions.get("values") if isinstance(versions, Mapping) else versions
+        if isinstance(values, Sequence):
+            for version in values:
+                if isinstance(version, Mapping) and str(version.get("id", "")).startswith("v3"):
+                    for link in version.get("links") or ():
+                        if isinstance(link, Mapping) and link.get("rel") == "self":
+                            found = str(link.get("href", found)).rstrip("/")
+        self._tokens_url = found + "/auth/tokens"
+        return self._tokens_url
+
+    async def _send(
+        self, method: str, url: str, payload: bytes | None, *, expect: tuple[int, ...]
+    ) -> tuple[Any, int, Mapping[str, str]]:
+        """One Keystone call, retried on 429/5xx and on failed connections; timed."""
+        started = time.monotonic()
+        attempt = 0
+        status: int | None = None
+        try:
+            while True:
+                attempt += 1
+                if HTTP_LOG.isEnabledFor(logging.DEBUG):
+                    HTTP_LOG.debug(curl_line(method, url, _JSON_HEADERS, payload))
+                try:
+                    async with self._session.request(
+                        method, url, data=payload, headers=_JSON_HEADERS, timeout=self._timeout
+                    ) as response:
+                        raw = await response.read()
+                        status = response.status
+                        headers = response.headers
+                except (aiohttp.ClientConnectionError, TimeoutError) as exc:
+                    if attempt < _AUTH_RETRY.max_attempts:
+                        await anyio.sleep(_AUTH_RETRY.backoff(attempt))
+                        continue
+                    if isinstance(exc, TimeoutError):
+                        raise RequestTimeout(
+                            f"Keystone of cloud {self._config.name!r} did not answer in time "
+                            f"({method} {url})",
+                            method=method,
+                            url=url,
+                        ) from None
+                    raise CloudConnectionError(
+                        f"cannot reach Keystone of cloud {self._config.name!r} at {url}: "
+                        f"{exc or type(exc).__name__}",
+                        method=method,
+                        url=url,
+                    ) from None
+                if HTTP_LOG.isEnabledFor(logging.DEBUG):
+                    HTTP_LOG.debug(response_lines(status, headers.items(), raw))
+                if status in expect:
+                    text = raw.decode("utf-8", "replace")
+                    return (json.loads(text) if text.strip() else None), status, headers
+                if status in (429, 500, 502, 503, 504) and attempt < _AUTH_RETRY.max_attempts:
+                    await anyio.sleep(_AUTH_RETRY.backoff(attempt))
+                    continue
+                parsed: Any = None
+                text = raw.decode("utf-8", "replace")
+                try:
+                    parsed = json.loads(text)
+                except ValueError:
+                    parsed = None
+                message, _ = service_message(parsed, text, response.reason or "")
+                request_id = request_id_of(headers)
+                tail = f"HTTP {status}" + (f", request id {request_id}" if request_id else "")
+                raise self._auth_error(f"Keystone says: {message} ({tail})")
+        finally:
+            timing = RequestTiming(
+                method=method,
+                path=urlsplit(url).path,
+                status=status,
+                attempts=attempt,
+                started=started,
+                seconds=time.monotonic() - started,
+            )
+            self.timings.append(timing)
+            if self._on_request is not None:
+                self._on_request(timing)
+
+    async def _fetch(self) -> Token:
+        url = await self._tokens_endpoint()
+        payload = json.dumps(auth_request_body(self._config)).encode()
+        sent_at = self._clock()
+        self.authentications += 1
+        body, _status, headers = await self._send("POST", url, payload, expect=(200, 201))
+        value = headers.get("X-Subject-Token")
+        data = body.get("token") if isinstance(body, Mapping) else None
+        if not value or not isinstance(data, Mapping) or not data.get("expires_at"):
+            raise self._auth_error("Keystone's answer has no X-Subject-Token or expires_at")
+        try:
+            expires_at = parse_keystone_time(str(data["expires_at"]))
+            issued_at = (
+                parse_keystone_time(str(data["issued_at"])) if data.get("issued_at") else None
+            )
+        except ValueError:
+            raise self._auth_error(
+                f"Keystone's expires_at {data.get('expires_at')!r} is not an ISO 8601 time"
+            ) from None
+        remaining = _remaining(expires_at, issued_at, headers.get("Date"))
+        user: Mapping[str, Any] = data.get("user") or {}
+        project: Mapping[str, Any] = data.get("project") or {}
+        expires_local = sent_at + remaining
+        token = Token(
+            value=value,
+            expires_at=expires_at,
+            issued_at=issued_at,
+            user_id=user.get("id"),
+            user_name=user.get("name"),
+            project_id=project.get("id"),
+            project_name=project.get("name"),
+            methods=tuple(str(m) for m in data.get("methods") or ()),
+            catalog=Catalog.from_keystone(data.get("catalog")),
+            lifetime=remaining,
+            refresh_at=expires_local - refresh_margin(remaining),
+            expires_local=expires_local,
+        )
+        if self._config.auth_type == "token":
+            self._warn_unrenewable(token, remaining)
+        return token
+
+    def _warn_unrenewable(self, token: Token, remaining: float) -> None:
+        if self._warned or remaining >= TOKEN_WARNING_SECONDS:
+            return
+        self._warned = True
+        LOG.warning(
+            "cloud %r: the token given (auth_type token) expires at %s, in %d min, and "
+            "cannot be renewed; a run that lasts longer will fail with 401: use a password "
+            "or an application credential for long runs",
+            self._config.name,
+            token.expires_at.isoformat(timespec="seconds"),
+            max(0, int(remaining // 60)),
+        )

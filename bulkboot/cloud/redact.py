@@ -1,0 +1,113 @@
+"""The ``--debug`` log of every request and response, with every secret taken out.
+
+Lines follow novaclient's ``http_log_req``: a curl command that repeats the request,
+then ``RESP: [status] headers`` and ``RESP BODY: ...``. Tokens (``X-Auth-Token``,
+``X-Subject-Token``) and any JSON value under a key that names a password, a secret,
+an ``adminPass`` or a token id are replaced by ``***``, in requests and answers alike.
+Nothing here runs unless the "bulkboot.http" logger is enabled for DEBUG: callers
+check ``HTTP_LOG.isEnabledFor(logging.DEBUG)`` first, so a normal run pays nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+__all__ = [
+    "HTTP_LOG",
+    "MASK",
+    "curl_line",
+    "redact_json",
+    "redact_text",
+    "response_lines",
+]
+
+HTTP_LOG = logging.getLogger("bulkboot.http")
+MASK = "***"
+_SECRET_HEADERS = frozenset({"x-auth-token", "x-subject-token", "authorization", "x-service-token"})
+_SECRET_KEY = re.compile(r"password|secret|adminpass|admin_pass|^token$|^auth_token$", re.I)
+# Catch-all for bodies that are not JSON: "password": "..." pairs in any text.
+_SECRET_PAIR = re.compile(
+    r'("(?:[^"]*(?:password|secret|adminPass)[^"]*|token)"\s*:\s*)"[^"]*"', re.I
+)
+_MAX_BODY = 4096
+
+
+def redact_json(value: Any, *, under_token: bool = False) -> Any:
+    """A copy of a JSON value with every secret replaced by ``***``.
+
+    ``{"token": {"id": "..."}}`` (Keystone's token method) hides the id; a ``token``
+    mapping in an answer (Keystone's token body, with its catalog) is kept, its
+    ``id`` aside, since it holds no secret and is what one wants to debug.
+    """
+    if isinstance(value, Mapping):
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            name = str(key)
+            if under_token and name == "id":
+                out[name] = MASK
+            elif _SECRET_KEY.search(name) and not isinstance(item, Mapping | list):
+                out[name] = MASK if item is not None else None
+            else:
+                out[name] = redact_json(item, under_token=name.lower() == "token")
+        return out
+    if isinstance(value, list):
+        return [redact_json(item) for item in value]
+    return value
+
+
+def redact_text(body: bytes | str | None) -> str:
+    """A request or response body as text, secrets hidden, cut to a readable length."""
+    if not body:
+        return ""
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+    try:
+        shown = json.dumps(redact_json(json.loads(text)), separators=(",", ":"))
+    except ValueError:
+        shown = _SECRET_PAIR.sub(lambda m: m.group(1) + f'"{MASK}"', text)
+    if len(shown) > _MAX_BODY:
+        shown = shown[:_MAX_BODY] + f"... ({len(shown)} characters)"
+    return shown
+
+
+def _headers(headers: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+    return sorted(
+        (name, MASK if name.lower() in _SECRET_HEADERS else value) for name, value in headers
+    )
+
+
+def curl_line(
+    method: str,
+    url: str,
+    headers: Mapping[str, str],
+    body: bytes | str | None,
+    *,
+    verify: bool | str = True,
+) -> str:
+    """``REQ: curl -g -i -X POST "url" -H "k: v" -d '{...}'`` with secrets hidden."""
+    parts = ["REQ: curl -g -i"]
+    if verify is False:
+        parts.append("--insecure")
+    elif isinstance(verify, str):
+        parts.append(f'--cacert "{verify}"')
+    parts.extend(["-X", method, f'"{url}"'])
+    parts.extend(f'-H "{name}: {value}"' for name, value in _headers(headers.items()))
+    shown = redact_text(body)
+    if shown:
+        parts.append("-d '" + shown.replace("'", "'\\''") + "'")
+    return " ".join(parts)
+
+
+def response_lines(
+    status: int, headers: Iterable[tuple[str, str]], body: bytes | str | None
+) -> str:
+    """``RESP: [202] {headers}`` and ``RESP BODY: ...`` with secrets hidden."""
+    shown = dict(_headers(headers))
+    text = f"RESP: [{status}] {shown}"
+    body_text = redact_text(body)
+    if body_text:
+        text += f"\nRESP BODY: {body_text}"
+    return text

@@ -1,0 +1,72 @@
+"""Retry rules and Retry-After parsing (pure)."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+
+import pytest
+
+from bulkboot.cloud.retry import RetryPolicy, parse_retry_after
+
+NOW = datetime(2026, 11, 25, 16, 0, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [
+        ("7", 7.0),
+        (" 2.5 ", 2.5),
+        ("-3", 0.0),
+        (format_datetime(NOW + timedelta(seconds=30), usegmt=True), 30.0),
+        (format_datetime(NOW - timedelta(seconds=30), usegmt=True), 0.0),
+        ("soon", None),
+        ("", None),
+        (None, None),
+        ("nan", None),
+    ],
+)
+def test_parse_retry_after(value: str | None, seconds: float | None) -> None:
+    assert parse_retry_after(value, now=NOW) == seconds
+
+
+def test_backoff_grows_is_jittered_and_capped() -> None:
+    policy = RetryPolicy(base_delay=0.5, max_delay=4.0)
+    rng = random.Random(1)
+    for attempt, step in ((1, 0.5), (2, 1.0), (3, 2.0), (4, 4.0), (9, 4.0)):
+        waits = {policy.backoff(attempt, rng) for _ in range(50)}
+        assert all(step / 2 <= w <= step for w in waits)
+        assert len(waits) > 40  # jittered: a throttled crowd does not come back together
+
+
+def test_retry_after_beats_backoff() -> None:
+    policy = RetryPolicy()
+    assert policy.wait_for(1, 3.0) == 3.0
+    assert 0.25 <= policy.wait_for(1, None) <= 0.5
+
+
+@pytest.mark.parametrize(
+    ("status", "method", "retry"),
+    [
+        (429, "POST", True),
+        (503, "POST", True),
+        (500, "GET", True),
+        (502, "DELETE", True),
+        (504, "GET", True),
+        (500, "POST", False),
+        (504, "POST", False),
+        (400, "GET", False),
+        (403, "POST", False),
+        (409, "POST", False),
+        (404, "GET", False),
+    ],
+)
+def test_which_answers_are_retried(status: int, method: str, retry: bool) -> None:
+    assert RetryPolicy().should_retry_status(status, method, 1) is retry
+
+
+def test_attempts_are_bounded() -> None:
+    policy = RetryPolicy(max_attempts=3)
+    assert policy.should_retry_status(503, "GET", 2)
+    assert not policy.should_retry_status(503, "GET", 3)
