@@ -619,7 +619,6 @@ def _read_group(
     location = r.loc(node)
     seen_before = len(r.problems)
     pairs = _pairs(r, node, "group")
-    _known_keys(r, pairs, _ALL_GROUP_KEYS, "a group")
 
     name: str | Template | _Bad = _BAD
     template = r.subject
@@ -634,6 +633,7 @@ def _read_group(
                 name = compile_template(text, allowed=("index",))
             except TemplateError as exc:
                 r.problem(name_node, f"name: {exc}")
+    _known_keys(r, pairs, _ALL_GROUP_KEYS, "a group")
     count = _integer(r, pairs["count"][1], "count") if "count" in pairs else 1
     if isinstance(count, int) and count < 0:
         r.problem(pairs["count"][1], f"count: must be 0 or more, got {count}")
