@@ -1,0 +1,241 @@
+"""``bulkboot plan FILE --offline``: print the create requests a fleet would send.
+
+The work is split so that the online mode (``--cloud``: authenticate, negotiate the
+microversion, resolve names to IDs) only has to supply a microversion and a
+``References`` and then calls the same ``make_plan`` and ``emit``:
+
+    run_offline: load -> pick version -> check -> make_plan(AS_WRITTEN) -> emit
+    run_online:  load -> negotiate    -> check -> resolve -> make_plan(resolved) -> emit
+
+Everything that can fail happens before the first byte is printed, so an invalid
+manifest leaves stdout empty (exit 2). The admin password is masked in what is
+printed: a plan is a report, and secrets never reach one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TextIO
+
+from bulkboot.errors import UsageError
+from bulkboot.pipeline import microversion as mv
+from bulkboot.pipeline.body import BodyBuilder
+from bulkboot.pipeline.spec import AS_WRITTEN, Manifest, References, ServerSpec
+
+if TYPE_CHECKING:
+    from bulkboot.ui.plan_table import PlanRow
+
+__all__ = ["MASK", "Plan", "emit", "make_plan", "plan_document", "register", "run"]
+
+MASK = "***"  # what the admin password shows as (the same mask as the --debug log)
+FORMATS = ("table", "json")
+_SECRET_SERVER_KEYS = ("adminPass",)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Plan:
+    """The requests for a fleet at one microversion, in manifest order."""
+
+    fleet: str
+    microversion: mv.Microversion
+    specs: tuple[ServerSpec, ...]
+    requests: tuple[dict[str, Any], ...]  # {"name", "method", "path", "body"}, one per spec
+    offline: bool
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "plan",
+        help="print the create requests a fleet would send",
+        description=(
+            "Print the POST /servers requests the manifest would send, one per server "
+            "(one per multi-create group). With --offline, nothing touches the network "
+            "and image, flavor and network names are shown as written."
+        ),
+    )
+    parser.add_argument("file", metavar="FILE", help="the fleet manifest (YAML)")
+    parser.add_argument(
+        "--offline",
+        action="store_true",
+        help="plan without a cloud: no authentication, references as written",
+    )
+    parser.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="table",
+        help="a table (default) or the JSON requests",
+    )
+    parser.add_argument(
+        "--microversion",
+        metavar="2.N",
+        help="the compute microversion to plan for (default: the manifest's; "
+        "'auto' offline means the newest bulkboot supports)",
+    )
+    parser.add_argument(
+        "--cloud",
+        metavar="NAME",
+        help="the clouds.yaml entry to plan against (overrides the manifest's cloud)",
+    )
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.offline:
+        return run_offline(args)
+    return run_online(args)
+
+
+def run_online(args: argparse.Namespace) -> int:
+    """Planning against a cloud: not available until the cloud client's resolver is."""
+    raise UsageError(
+        "planning against a cloud needs the cloud client (name resolution), which this "
+        f"build does not have yet: use `bulkboot plan {args.file} --offline` to see the "
+        "requests with names as written"
+    )
+
+
+def run_offline(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
+    from bulkboot.pipeline.manifest import load_manifest
+    from bulkboot.pipeline.validate import check
+
+    manifest = load_manifest(args.file)
+    version = offline_version(manifest, args.microversion)
+    check(manifest, version)
+    plan = make_plan(manifest, version, AS_WRITTEN, offline=True)
+    emit(plan, args.format, out=out if out is not None else sys.stdout)
+    return 0
+
+
+def offline_version(manifest: Manifest, flag: str | None) -> mv.Microversion:
+    """``--microversion`` if given, else the manifest's; ``auto`` is the newest supported."""
+    if flag is not None:
+        try:
+            return mv.offline(flag)
+        except ValueError as exc:
+            raise UsageError(f"--microversion: {exc}") from None
+    return mv.offline(manifest.microversion)  # the loader has checked it parses
+
+
+def make_plan(
+    manifest: Manifest,
+    version: mv.Microversion,
+    refs: References,
+    *,
+    offline: bool,
+) -> Plan:
+    """Build every request (pure): the manifest must have passed ``check`` at ``version``."""
+    build = BodyBuilder(refs, version).build
+    requests = tuple(
+        {"name": spec.name, "method": "POST", "path": "/servers", "body": build(spec)}
+        for spec in manifest.servers
+    )
+    return Plan(
+        fleet=manifest.name,
+        microversion=version,
+        specs=manifest.servers,
+        requests=requests,
+        offline=offline,
+    )
+
+
+def plan_document(plan: Plan) -> dict[str, Any]:
+    """The ``--format json`` document, the admin password masked."""
+    return {
+        "fleet": plan.fleet,
+        "microversion": str(plan.microversion),
+        "requests": [_masked(request) for request in plan.requests],
+    }
+
+
+def _masked(request: dict[str, Any]) -> dict[str, Any]:
+    server = request["body"]["server"]
+    if not any(key in server for key in _SECRET_SERVER_KEYS):
+        return request  # bodies are shared read-only values: copy only what changes
+    masked_server = {k: MASK if k in _SECRET_SERVER_KEYS else v for k, v in server.items()}
+    return {**request, "body": {**request["body"], "server": masked_server}}
+
+
+def emit(plan: Plan, fmt: str, *, out: TextIO) -> None:
+    """Print the plan as ``fmt`` ("table" or "json") on ``out``."""
+    if fmt == "json":
+        json.dump(plan_document(plan), out, indent=2, ensure_ascii=False)
+        out.write("\n")
+        return
+    from rich.console import Console
+
+    from bulkboot.ui.plan_table import print_plan_table
+
+    servers = sum(_count(request["body"]["server"])[1] for request in plan.requests)
+    noun = "request" if len(plan.requests) == 1 else "requests"
+    caption = (
+        f"{len(plan.requests)} {noun}, {servers} server{'' if servers == 1 else 's'}; "
+        f"compute {plan.microversion}"
+        + ("; offline: image, flavor and network names as written" if plan.offline else "")
+    )
+    print_plan_table(
+        table_rows(plan),
+        Console(file=out),
+        title=f"fleet {plan.fleet}",
+        caption=caption,
+    )
+
+
+# ----------------------------------------------------------------- table rows
+
+
+def table_rows(plan: Plan) -> list[PlanRow]:
+    """Table rows read back from the bodies, so the table shows what would be sent."""
+    from bulkboot.ui.plan_table import PlanRow
+
+    rows = []
+    for spec, request in zip(plan.specs, plan.requests, strict=True):
+        server = request["body"]["server"]
+        low, high = _count(server)
+        rows.append(
+            PlanRow(
+                group=spec.group,
+                name=request["name"],
+                image=_image(server),
+                flavor=str(server.get("flavorRef", "")),
+                networks=_networks(server),
+                count=high,
+                count_text=str(high) if low == high else f"{low}-{high}",
+            )
+        )
+    return rows
+
+
+def _count(server: dict[str, Any]) -> tuple[int, int]:
+    high = int(server.get("max_count", 1))
+    return min(int(server.get("min_count", high)), high), high
+
+
+def _image(server: dict[str, Any]) -> str:
+    if server.get("imageRef"):
+        return str(server["imageRef"])
+    for device in server.get("block_device_mapping_v2", ()):
+        if str(device.get("boot_index")) == "0":
+            return f"{device.get('source_type', '?')} {device.get('uuid', '')}".strip()
+    for device in server.get("block_device_mapping", ()):
+        source = device.get("volume_id") or device.get("snapshot_id")
+        kind = "volume" if "volume_id" in device else "snapshot"
+        return f"{kind} {source} ({device.get('device_name')})"
+    return "-"
+
+
+def _networks(server: dict[str, Any]) -> str:
+    networks = server.get("networks")
+    if networks is None:
+        return "(Nova's default)"
+    if isinstance(networks, str):
+        return networks
+    shown = []
+    for nic in networks:
+        text = str(nic["uuid"]) if "uuid" in nic else f"port {nic.get('port', '?')}"
+        if "fixed_ip" in nic:
+            text += f" {nic['fixed_ip']}"
+        shown.append(text)
+    return ", ".join(shown) if shown else "[]"

@@ -1,0 +1,87 @@
+"""The ``bulkboot plan`` table: one row per run of alike servers, rendered with rich.
+
+Rows are plain records computed by the command from the bodies it would send, so the
+table can never disagree with ``--format json``. Consecutive single servers of one
+group that would get the same image, flavor and networks share a row ("web-01 …
+web-40", count 40): a 100,000-server plan stays a screenful and renders quickly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from rich.console import Console
+from rich.table import Table
+
+__all__ = ["PlanRow", "merge_rows", "plan_table", "print_plan_table"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PlanRow:
+    """One create request as the table shows it; ``count`` is servers, not requests."""
+
+    group: str  # the group's name template: rows merge only within a group
+    name: str
+    image: str
+    flavor: str
+    networks: str
+    count: int
+    count_text: str  # "1", "3", "2-4" (a multi-create range)
+    last_name: str | None = None  # set when the row stands for several requests
+
+
+def merge_rows(rows: Iterable[PlanRow]) -> list[PlanRow]:
+    """Fold consecutive one-server rows of a group that differ only by name."""
+    merged: list[PlanRow] = []
+    for row in rows:
+        if merged:
+            last = merged[-1]
+            if (
+                row.count == 1
+                and row.count_text == "1"
+                and (last.count_text == "1" or last.last_name is not None)
+                and last.group == row.group
+                and last.image == row.image
+                and last.flavor == row.flavor
+                and last.networks == row.networks
+            ):
+                total = last.count + 1
+                merged[-1] = PlanRow(
+                    group=last.group,
+                    name=last.name,
+                    image=last.image,
+                    flavor=last.flavor,
+                    networks=last.networks,
+                    count=total,
+                    count_text=str(total),
+                    last_name=row.name,
+                )
+                continue
+        merged.append(row)
+    return merged
+
+
+def plan_table(rows: Sequence[PlanRow], *, title: str | None, caption: str | None) -> Table:
+    """The table for already merged rows."""
+    table = Table(title=title, caption=caption, caption_justify="left")
+    table.add_column("name", no_wrap=True)
+    table.add_column("image", overflow="fold")
+    table.add_column("flavor")
+    table.add_column("networks", overflow="fold")
+    table.add_column("count", justify="right")
+    for row in rows:
+        name = row.name if row.last_name is None else f"{row.name} … {row.last_name}"
+        table.add_row(name, row.image, row.flavor, row.networks, row.count_text)
+    return table
+
+
+def print_plan_table(
+    rows: Iterable[PlanRow],
+    console: Console,
+    *,
+    title: str | None = None,
+    caption: str | None = None,
+) -> None:
+    """Merge alike rows and print the table on ``console`` (injected, so tests can record)."""
+    console.print(plan_table(merge_rows(rows), title=title, caption=caption))
