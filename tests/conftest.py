@@ -2,13 +2,39 @@
 
 anyio's pytest plugin runs ``@pytest.mark.anyio`` tests; bulkboot runs on asyncio only
 (aiohttp needs it), so the backend is pinned here.
+
+``simulator`` is one simulated cloud for the whole session (real sockets on
+127.0.0.1, its own thread); ``sim`` is the same one, reset to no servers, no tokens,
+no counts and the session's config before each test that asks for it. The session
+config keeps builds short (0.2 s) so tests that wait for ACTIVE stay quick.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
+
+from bulkboot.simulator import RunningSimulator, SimConfig, start_simulator
+
+# Short builds: tests waiting for ACTIVE wait about 0.2 s.
+TEST_SIM_CONFIG = SimConfig(build_time_mean=0.2, build_time_stddev=0.05, delete_delay=0.1)
 
 
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
+
+
+@pytest.fixture(scope="session")
+def simulator() -> Iterator[RunningSimulator]:
+    """One simulator for the session; tests that change it should use ``sim``."""
+    with start_simulator(TEST_SIM_CONFIG) as running:
+        yield running
+
+
+@pytest.fixture
+def sim(simulator: RunningSimulator) -> RunningSimulator:
+    """The session's simulator, reset to a clean state and the session config."""
+    simulator.reset()
+    return simulator

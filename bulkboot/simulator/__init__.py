@@ -1,1 +1,17 @@
-"""An in-memory Keystone v3 + Nova (+ Glance and Neutron look-ups) on aiohttp.web, with faults."""
+"""An in-memory Keystone v3 + Nova (+ Glance and Neutron look-ups) on aiohttp.web, with faults.
+
+    from bulkboot.simulator import SimConfig, start_simulator
+
+    with start_simulator(SimConfig(build_time_mean=0.1)) as sim:
+        sim.auth_url          # http://127.0.0.1:PORT/identity/v3
+        sim.clouds_yaml()     # a clouds.yaml mapping with the cloud "simulator"
+        sim.configure(error_fraction=0.5)
+        sim.stats()           # GET /_sim/stats
+
+See docs/simulator.md.
+"""
+
+from bulkboot.simulator.config import SimConfig
+from bulkboot.simulator.server import RunningSimulator, serve_simulator, start_simulator
+
+__all__ = ["RunningSimulator", "SimConfig", "serve_simulator", "start_simulator"]

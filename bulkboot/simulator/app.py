@@ -1,0 +1,231 @@
+"""The aiohttp application: routes of every service, and the one middleware in front.
+
+The middleware does, in order: request id, latency, the proxy's rate limit (429),
+for compute the microversion (406 outside the range, headers echoed), 503 faults,
+the token check (401 from every service for an unknown or expired token), 500
+faults; then the handler; then counts the answer in ``/_sim/stats`` by method,
+route template and status. One middleware, not six: it runs on every request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import re
+import uuid
+from typing import Any
+
+from aiohttp import web
+
+from bulkboot.simulator import compute, keystone, lookups
+from bulkboot.simulator.config import SimConfig
+from bulkboot.simulator.http import (
+    BASE_URL,
+    MINOR,
+    STATE,
+    Fault,
+    json_response,
+    keystone_error,
+    nova_error,
+)
+from bulkboot.simulator.ratelimit import TokenBucket
+from bulkboot.simulator.state import CloudState
+
+__all__ = ["build_app", "microversion_minor"]
+
+# Routes that need no token: version discovery and Keystone itself.
+_OPEN = frozenset(
+    {
+        "/compute",
+        "/compute/",
+        "/compute/v2.1",
+        "/compute/v2.1/",
+        "/image",
+        "/image/",
+        "/network",
+        "/network/",
+    }
+)
+_VERSION = re.compile(r"^([1-9]\d*)\.(0|[1-9]\d*)$")
+_VARY = "OpenStack-API-Version, X-OpenStack-Nova-API-Version"
+INITIAL_CONFIG: web.AppKey[SimConfig] = web.AppKey("initial_config", SimConfig)
+
+
+def _parse_version(text: str) -> tuple[int, int]:
+    match = _VERSION.match(text)
+    if match is None:
+        raise nova_error(
+            400,
+            f"API Version String {text} is of invalid format. Must be of format MajorNum.MinorNum.",
+        )
+    return int(match.group(1)), int(match.group(2))
+
+
+def microversion_minor(headers: Any, config: SimConfig) -> int:
+    """The minor version a request asks for, as Nova's ``APIVersionRequest`` reads it."""
+    requested: str | None = None
+    new = headers.get("OpenStack-API-Version")
+    if new:
+        for part in new.split(","):
+            words = part.strip().split()
+            if len(words) == 2 and words[0].lower() == "compute":
+                requested = words[1]
+    if requested is None:
+        requested = headers.get("X-OpenStack-Nova-API-Version")
+    low = _parse_version(config.min_microversion)
+    high = _parse_version(config.max_microversion)
+    if not requested:
+        return low[1]
+    if requested.strip().lower() == "latest":
+        return high[1]
+    version = _parse_version(requested.strip())
+    if not low <= version <= high:
+        raise nova_error(
+            406,
+            f"Version {requested.strip()} is not supported by the API. Minimum is "
+            f"{config.min_microversion} and maximum is {config.max_microversion}.",
+        )
+    return version[1]
+
+
+def _http_exception_fault(service: str, exc: web.HTTPException) -> Fault:
+    message = exc.reason
+    if service == "identity":
+        return keystone_error(exc.status, message)
+    return nova_error(exc.status, message)
+
+
+@web.middleware
+async def _middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+    app = request.app
+    state = app[STATE]
+    resource = request.match_info.route.resource
+    canonical = resource.canonical if resource is not None else "<unmatched>"
+    if canonical.startswith("/_sim"):
+        response: web.StreamResponse = await handler(request)
+        return response
+    key = f"{request.method} {canonical}"
+    cfg = state.config
+    service = canonical[1:].split("/", 1)[0]
+    request_id = f"req-{uuid.uuid4()}"
+    headers = {"X-OpenStack-Request-ID": request_id}
+    try:
+        if cfg.latency or cfg.jitter:
+            await asyncio.sleep(cfg.latency + state.rng.uniform(0.0, cfg.jitter))
+        if cfg.rate_limit is not None and service != "identity":
+            _rate_limit(state)
+        if service == "compute":
+            headers["X-Compute-Request-Id"] = request_id
+            minor = microversion_minor(request.headers, cfg)
+            request[MINOR] = minor
+            version = f"2.{minor}"
+            headers["OpenStack-API-Version"] = f"compute {version}"
+            headers["X-OpenStack-Nova-API-Version"] = version
+            headers["Vary"] = _VARY
+            if cfg.unavailable_fraction and state.rng.random() < cfg.unavailable_fraction:
+                state.count_fault("unavailable")
+                raise nova_error(503, "Service Unavailable")
+            if canonical not in _OPEN:
+                keystone.token_for(request)
+            if cfg.error_500_fraction and state.rng.random() < cfg.error_500_fraction:
+                state.count_fault("error_500")
+                raise nova_error(
+                    500,
+                    "Unexpected API Error. Please report this at http://bugs.launchpad.net/"
+                    "nova/ and attach the Nova API log if possible.\n"
+                    "<class 'nova.exception.SimulatedFault'>",
+                )
+        elif service in ("image", "network") and canonical not in _OPEN:
+            keystone.token_for(request)
+        response = await handler(request)
+    except Fault as fault:
+        response = json_response(fault.body, status=fault.status, headers=fault.headers)
+    except compute.LostResponse:
+        state.count_request(key, "lost")
+        if request.transport is not None:
+            request.transport.abort()
+        raise asyncio.CancelledError from None
+    except web.HTTPException as exc:
+        converted = _http_exception_fault(service, exc)
+        response = json_response(converted.body, status=converted.status, headers=dict(exc.headers))
+    response.headers.update(headers)
+    state.count_request(key, str(response.status))
+    return response
+
+
+def _rate_limit(state: CloudState) -> None:
+    now = state.clock()
+    bucket = state.bucket
+    rate = state.config.rate_limit
+    assert rate is not None
+    if bucket is None or bucket.rate != rate:
+        bucket = state.bucket = TokenBucket(rate, now)
+    wait = bucket.take(now)
+    if wait is None:
+        return
+    state.count_fault("rate_limited")
+    headers: dict[str, str] = {}
+    if state.config.rate_limit_retry_after:
+        headers["Retry-After"] = TokenBucket.retry_after_header(wait)
+    raise nova_error(
+        429, f"Rate limit exceeded: at most {rate:g} requests per second", headers=headers
+    )
+
+
+# ------------------------------------------------------------------ control
+def stats_of(state: CloudState) -> dict[str, Any]:
+    """The ``/_sim/stats`` document (see the contract)."""
+    now = state.clock()
+    servers = state.status_counts(now)
+    return {
+        "requests": {key: dict(by_status) for key, by_status in state.requests.items()},
+        "requests_total": state.requests_total,
+        "servers": servers,
+        "servers_total": sum(servers.values()),
+        "servers_created": len(state.records),
+        "duplicate_names": state.duplicate_names,
+        "authentications": state.authentications,
+        "faults": dict(state.faults),
+    }
+
+
+async def _stats(request: web.Request) -> web.Response:
+    return json_response(stats_of(request.app[STATE]))
+
+
+async def _reset(request: web.Request) -> web.Response:
+    state = request.app[STATE]
+    state.reset(request.app[INITIAL_CONFIG])
+    return web.Response(status=204)
+
+
+async def _configure(request: web.Request) -> web.Response:
+    """``POST /_sim/config`` with a JSON object of SimConfig fields to change."""
+    state = request.app[STATE]
+    try:
+        changes = await request.json()
+        state.config = dataclasses.replace(state.config, **changes)
+    except (ValueError, TypeError) as exc:
+        return json_response({"error": str(exc)}, status=400)
+    return json_response(dataclasses.asdict(state.config))
+
+
+def build_app(
+    config: SimConfig, base_url: str, *, state: CloudState | None = None
+) -> web.Application:
+    """The whole simulated cloud as one aiohttp application."""
+    app = web.Application(middlewares=[_middleware], client_max_size=4 * 1024 * 1024)
+    app[STATE] = state if state is not None else CloudState(config)
+    app[INITIAL_CONFIG] = config
+    app[BASE_URL] = base_url
+    app.add_routes(keystone.routes())
+    app.add_routes(compute.routes())
+    app.add_routes(lookups.routes())
+    app.add_routes(
+        [
+            web.get("/_sim/stats", _stats),
+            web.post("/_sim/reset", _reset),
+            web.post("/_sim/config", _configure),
+        ]
+    )
+    return app

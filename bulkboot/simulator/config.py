@@ -1,0 +1,190 @@
+"""Every knob of the simulated cloud, and the fixed identities and fixtures it serves.
+
+``SimConfig`` is frozen: a running simulator swaps the whole value
+(``RunningSimulator.configure(**changes)`` is ``dataclasses.replace``), so a request
+handler always sees one consistent set of knobs. Defaults are a healthy, fast cloud:
+no faults, builds of about a second, unlimited quota, one-hour tokens.
+
+Fractions are probabilities in [0, 1] drawn per request (or per server) from one
+RNG seeded with ``seed``, so a run with the same seed and the same request order
+sees the same faults.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+__all__ = [
+    "ADMIN_ROLE_ID",
+    "APP_CRED_ID",
+    "APP_CRED_NAME",
+    "APP_CRED_SECRET",
+    "DOMAIN",
+    "DOMAIN_ID",
+    "FLAVORS",
+    "IMAGES",
+    "NETWORKS",
+    "PASSWORD",
+    "PROJECT_ID",
+    "PROJECT_NAME",
+    "REGION",
+    "USERNAME",
+    "USER_ID",
+    "Flavor",
+    "Image",
+    "Network",
+    "SimConfig",
+]
+
+# ------------------------------------------------------------------ identities
+USERNAME = "admin"
+# A fixed test secret: the simulator is a test double, never a real cloud.
+PASSWORD = "sim-secret-password"  # noqa: S105
+USER_ID = "5f2e0c8a6d1b4c7e9a3f1b2c3d4e5f60"
+PROJECT_NAME = "demo"
+PROJECT_ID = "8d3c2b1a0f9e4d7c8b6a5f4e3d2c1b0a"
+DOMAIN = "Default"
+DOMAIN_ID = "default"
+REGION = "RegionOne"
+ADMIN_ROLE_ID = "1a2b3c4d5e6f47a8b9c0d1e2f3a4b5c6"
+APP_CRED_ID = "0c4e8a2f6b1d4f3a9e7c5b3a1d9f7e5c"
+APP_CRED_NAME = "bulkboot-sim"
+APP_CRED_SECRET = "sim-app-cred-secret"  # noqa: S105
+
+
+# ------------------------------------------------------------------ fixtures
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Flavor:
+    """A Nova flavor as the m1.* set devstack creates."""
+
+    id: str
+    name: str
+    vcpus: int
+    ram: int
+    disk: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Image:
+    """A Glance image; ``properties`` are the extra top-level keys Glance v2 shows."""
+
+    id: str
+    name: str
+    properties: tuple[tuple[str, str], ...] = ()
+    min_disk: int = 0
+    min_ram: int = 0
+    size: int = 21_430_272
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Network:
+    """A Neutron network with one IPv4 subnet (addresses for ACTIVE servers come from it)."""
+
+    id: str
+    name: str
+    cidr: str
+    external: bool = False
+    shared: bool = False
+
+
+FLAVORS: tuple[Flavor, ...] = (
+    Flavor(id="1", name="m1.tiny", vcpus=1, ram=512, disk=1),
+    Flavor(id="2", name="m1.small", vcpus=1, ram=2048, disk=20),
+    Flavor(id="3", name="m1.medium", vcpus=2, ram=4096, disk=40),
+    Flavor(id="4", name="m1.large", vcpus=4, ram=8192, disk=80),
+    Flavor(id="5", name="m1.xlarge", vcpus=8, ram=16384, disk=160),
+)
+
+IMAGES: tuple[Image, ...] = (
+    Image(
+        id="6b0c1e8a-1c2d-4e3f-8a9b-0c1d2e3f4a51",
+        name="cirros-0.6.2",
+        properties=(("os_distro", "cirros"), ("os_version", "0.6.2"), ("hw_rng_model", "virtio")),
+    ),
+    Image(
+        id="7c1d2f9b-2d3e-4f40-9bac-1d2e3f4a5b62",
+        name="ubuntu-24.04",
+        properties=(("os_distro", "ubuntu"), ("os_version", "24.04"), ("hw_rng_model", "virtio")),
+        min_disk=10,
+        size=613_416_960,
+    ),
+    # Two images with one name: the case that makes name resolution ambiguous.
+    Image(
+        id="8d2e3a0c-3e4f-4051-acbd-2e3f4a5b6c73",
+        name="dup-image",
+        properties=(("os_distro", "cirros"),),
+    ),
+    Image(
+        id="9e3f4b1d-4f50-4162-bdce-3f4a5b6c7d84",
+        name="dup-image",
+        properties=(("os_distro", "fedora"),),
+    ),
+)
+
+NETWORKS: tuple[Network, ...] = (
+    Network(id="a1b2c3d4-0001-4a5b-8c6d-7e8f9a0b1c2d", name="private", cidr="10.0.0.0/16"),
+    Network(
+        id="a1b2c3d4-0002-4a5b-8c6d-7e8f9a0b1c2d",
+        name="public",
+        cidr="172.24.4.0/24",
+        external=True,
+        shared=True,
+    ),
+    Network(id="a1b2c3d4-0003-4a5b-8c6d-7e8f9a0b1c2d", name="dup-net", cidr="10.1.0.0/24"),
+    Network(id="a1b2c3d4-0004-4a5b-8c6d-7e8f9a0b1c2d", name="dup-net", cidr="10.2.0.0/24"),
+)
+
+
+# ------------------------------------------------------------------ knobs
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SimConfig:
+    """Every knob of the simulator. Each field is also a ``bulkboot simulator`` flag.
+
+    Quotas: ``None`` is unlimited (shown as -1 in ``GET /limits``, as Nova does).
+    """
+
+    seed: int = 0
+    # -- latency added before every API answer (not /_sim), seconds
+    latency: float = 0.0
+    jitter: float = 0.0  # uniform extra delay in [0, jitter]
+    # -- server lifecycle
+    build_time_mean: float = 1.0
+    build_time_stddev: float = 0.2
+    error_fraction: float = 0.0  # builds ending in ERROR "No valid host was found."
+    never_finish_fraction: float = 0.0  # builds that stay in BUILD forever
+    delete_delay: float = 0.2  # seconds from DELETE until the server is gone
+    # -- request faults (fractions of requests)
+    rate_limit: float | None = None  # requests per second across compute/image/network
+    rate_limit_retry_after: bool = True  # send Retry-After with the 429
+    conflict_fraction: float = 0.0  # 409 on POST /servers (a port in use)
+    error_500_fraction: float = 0.0  # 500 on compute requests
+    unavailable_fraction: float = 0.0  # 503 on compute requests
+    lost_response_fraction: float = 0.0  # POST /servers: created, then connection closed
+    # -- quota (None: unlimited)
+    quota_instances: int | None = None
+    quota_cores: int | None = None
+    quota_ram: int | None = None
+    late_quota_fraction: float = 0.0  # 202, then ERROR by the conductor's quota recheck
+    # -- identity
+    token_lifetime: float = 3600.0
+    # -- compute API range
+    min_microversion: str = "2.1"
+    max_microversion: str = "2.96"
+
+    def __post_init__(self) -> None:
+        for field in dataclasses.fields(self):
+            value = getattr(self, field.name)
+            if field.name.endswith("_fraction") and not 0.0 <= value <= 1.0:
+                raise ValueError(f"{field.name} must be between 0 and 1, not {value}")
+        for name in ("latency", "jitter", "build_time_mean", "build_time_stddev", "delete_delay"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must not be negative")
+        if self.token_lifetime <= 0:
+            raise ValueError("token_lifetime must be positive")
+        if self.rate_limit is not None and self.rate_limit <= 0:
+            raise ValueError("rate_limit must be positive (or None for no limit)")
+        for name in ("quota_instances", "quota_cores", "quota_ram"):
+            quota = getattr(self, name)
+            if quota is not None and quota < 0:
+                raise ValueError(f"{name} must not be negative (None is unlimited)")

@@ -1,0 +1,402 @@
+"""The simulated cloud's memory: servers, tokens and their lifecycles, computed from time.
+
+No timer runs per server. A server stores when it was created, how long its build
+takes and how it ends (drawn once, from the seeded RNG, at creation); its status at
+any instant is a pure function of the clock (``ServerRecord.status``). Every instant
+at which a server changes (created, build ended, delete requested, gone) is put in one
+sorted list of ``(time, seq)`` events, so ``changes-since`` is a bisect plus a walk over
+the servers that changed in the window, not a scan of every server.
+
+Records are mutable slotted objects, not frozen dataclasses: a delete stamps a record
+in place, and 100,000 records must stay cheap. Only the event loop thread touches them.
+"""
+
+from __future__ import annotations
+
+import bisect
+import random
+import re
+import time
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from bulkboot.simulator.config import FLAVORS, Flavor, Network, SimConfig
+from bulkboot.simulator.ratelimit import TokenBucket
+
+__all__ = ["NO_VALID_HOST", "CloudState", "ServerRecord", "TokenRecord", "iso"]
+
+NO_VALID_HOST = "No valid host was found. There are not enough hosts available."
+ACTIVE, BUILD, ERROR, DELETED = "ACTIVE", "BUILD", "ERROR", "DELETED"
+# How a build ends, drawn at creation.
+OUTCOME_ACTIVE, OUTCOME_ERROR, OUTCOME_NEVER = 0, 1, 2
+
+
+def iso(moment: float) -> str:
+    """Nova's timestamp format: seconds, UTC, ``Z``."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(moment))
+
+
+class ServerRecord:
+    """One server. ``status(now)`` derives BUILD/ACTIVE/ERROR/DELETED from timestamps."""
+
+    __slots__ = (
+        "access_ipv4",
+        "access_ipv6",
+        "availability_zone",
+        "config_drive",
+        "created",
+        "deleted_at",
+        "description",
+        "disk_config",
+        "fault_code",
+        "fault_message",
+        "flavor",
+        "gone_at",
+        "hostname",
+        "id",
+        "image_id",
+        "key_name",
+        "metadata",
+        "name",
+        "nics",
+        "outcome",
+        "ready_at",
+        "reservation_id",
+        "security_groups",
+        "seq",
+        "tags",
+        "trusted_certs",
+        "user_data",
+    )
+
+    def __init__(
+        self,
+        *,
+        seq: int,
+        id: str,
+        name: str,
+        created: float,
+        ready_at: float,
+        outcome: int,
+        flavor: Flavor,
+        image_id: str,
+        nics: tuple[tuple[Network, str | None], ...],
+        reservation_id: str,
+        metadata: dict[str, str],
+        tags: tuple[str, ...] = (),
+        description: str | None = None,
+        key_name: str | None = None,
+        availability_zone: str = "nova",
+        config_drive: bool = False,
+        access_ipv4: str = "",
+        access_ipv6: str = "",
+        disk_config: str = "MANUAL",
+        hostname: str = "",
+        security_groups: tuple[str, ...] = ("default",),
+        trusted_certs: tuple[str, ...] | None = None,
+        user_data: str | None = None,
+        fault_code: int = 500,
+        fault_message: str = NO_VALID_HOST,
+    ) -> None:
+        self.seq = seq
+        self.id = id
+        self.name = name
+        self.created = created
+        self.ready_at = ready_at
+        self.outcome = outcome
+        self.flavor = flavor
+        self.image_id = image_id
+        self.nics = nics
+        self.reservation_id = reservation_id
+        self.metadata = metadata
+        self.tags = tags
+        self.description = description
+        self.key_name = key_name
+        self.availability_zone = availability_zone
+        self.config_drive = config_drive
+        self.access_ipv4 = access_ipv4
+        self.access_ipv6 = access_ipv6
+        self.disk_config = disk_config
+        self.hostname = hostname
+        self.security_groups = security_groups
+        self.trusted_certs = trusted_certs
+        self.user_data = user_data
+        self.fault_code = fault_code
+        self.fault_message = fault_message
+        self.deleted_at: float | None = None
+        self.gone_at: float | None = None
+
+    def built(self, now: float) -> bool:
+        return self.outcome != OUTCOME_NEVER and now >= self.ready_at
+
+    def status(self, now: float) -> str:
+        if self.gone_at is not None and now >= self.gone_at:
+            return DELETED
+        if self.built(now):
+            return ERROR if self.outcome == OUTCOME_ERROR else ACTIVE
+        return BUILD
+
+    def updated(self, now: float) -> float:
+        """The last change at or before ``now`` (Nova's ``updated_at``)."""
+        latest = self.created
+        if self.built(now):
+            latest = self.ready_at
+        if self.deleted_at is not None and self.deleted_at <= now:
+            latest = max(latest, self.deleted_at)
+        if self.gone_at is not None and self.gone_at <= now:
+            latest = max(latest, self.gone_at)
+        return latest
+
+    def progress(self, now: float) -> int:
+        if self.built(now):
+            return 100
+        if self.outcome == OUTCOME_NEVER:
+            return 0
+        span = self.ready_at - self.created
+        if span <= 0:
+            return 100
+        return min(99, int(100 * (now - self.created) / span))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TokenRecord:
+    """An issued Keystone token; ``project_id`` None for an unscoped one."""
+
+    value: str
+    issued_at: float
+    expires_at: float
+    methods: tuple[str, ...]
+    project_id: str | None
+    audit_id: str
+    app_cred: bool = False
+
+    def __repr__(self) -> str:  # the token string never reaches a log
+        return f"TokenRecord(expires_at={self.expires_at}, methods={self.methods})"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ListQuery:
+    """What ``GET /servers[/detail]`` asks for, already parsed and checked."""
+
+    name: re.Pattern[str] | None = None
+    status: str | None = None
+    reservation_id: str | None = None
+    changes_since: float | None = None
+    tags: tuple[str, ...] = ()
+    tags_any: tuple[str, ...] = ()
+    not_tags: tuple[str, ...] = ()
+    not_tags_any: tuple[str, ...] = ()
+    flavor: str | None = None
+    image: str | None = None
+    ip: re.Pattern[str] | None = None
+    marker: str | None = None
+    limit: int = 1000
+
+
+class CloudState:
+    """Everything the simulator remembers; reset by ``POST /_sim/reset``."""
+
+    def __init__(self, config: SimConfig, *, clock: Callable[[], float] = time.time) -> None:
+        self.clock = clock
+        self.reset(config)
+
+    # -------------------------------------------------------------- life
+    def reset(self, config: SimConfig) -> None:
+        self.config = config
+        self.rng = random.Random(config.seed)
+        self.records: list[ServerRecord] = []
+        self.by_id: dict[str, ServerRecord] = {}
+        self.events: list[tuple[float, int]] = []
+        self.tokens: dict[str, TokenRecord] = {}
+        self.name_counts: dict[str, int] = {}
+        self.duplicate_names = 0
+        self.used_instances = 0
+        self.used_cores = 0
+        self.used_ram = 0
+        self.authentications = 0
+        self.requests: dict[str, dict[str, int]] = {}
+        self.requests_total = 0
+        self.faults: dict[str, int] = {}
+        self.bucket: TokenBucket | None = None
+
+    def count_request(self, key: str, status: str) -> None:
+        by_status = self.requests.get(key)
+        if by_status is None:
+            by_status = self.requests[key] = {}
+        by_status[status] = by_status.get(status, 0) + 1
+        self.requests_total += 1
+
+    def count_fault(self, name: str) -> None:
+        self.faults[name] = self.faults.get(name, 0) + 1
+
+    # -------------------------------------------------------------- ids
+    def new_uuid(self) -> str:
+        return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
+
+    def new_reservation_id(self) -> str:
+        alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
+        return "r-" + "".join(self.rng.choice(alphabet) for _ in range(8))
+
+    # -------------------------------------------------------------- servers
+    def draw_build(self, now: float) -> tuple[float, int]:
+        """Draw when a new server's build ends and how (ACTIVE, ERROR or never)."""
+        cfg = self.config
+        seconds = max(0.0, self.rng.gauss(cfg.build_time_mean, cfg.build_time_stddev))
+        roll = self.rng.random()
+        if roll < cfg.error_fraction:
+            outcome = OUTCOME_ERROR
+        elif roll < cfg.error_fraction + cfg.never_finish_fraction:
+            outcome = OUTCOME_NEVER
+        else:
+            outcome = OUTCOME_ACTIVE
+        return now + seconds, outcome
+
+    def add(self, record: ServerRecord) -> None:
+        self.records.append(record)
+        self.by_id[record.id] = record
+        self._event(record.created, record.seq)
+        if record.outcome != OUTCOME_NEVER:
+            self._event(record.ready_at, record.seq)
+        count = self.name_counts.get(record.name, 0)
+        if count:
+            self.duplicate_names += 1
+        self.name_counts[record.name] = count + 1
+        self.used_instances += 1
+        self.used_cores += record.flavor.vcpus
+        self.used_ram += record.flavor.ram
+
+    def delete(self, record: ServerRecord, now: float) -> None:
+        """Start an asynchronous delete: the server is gone ``delete_delay`` later."""
+        record.deleted_at = now
+        record.gone_at = now + self.config.delete_delay
+        self._event(now, record.seq)
+        self._event(record.gone_at, record.seq)
+        count = self.name_counts[record.name]
+        if count > 1:
+            self.duplicate_names -= 1
+            self.name_counts[record.name] = count - 1
+        else:
+            del self.name_counts[record.name]
+        self.used_instances -= 1
+        self.used_cores -= record.flavor.vcpus
+        self.used_ram -= record.flavor.ram
+
+    def _event(self, moment: float, seq: int) -> None:
+        events = self.events
+        if not events or events[-1] <= (moment, seq):
+            events.append((moment, seq))
+        else:
+            bisect.insort(events, (moment, seq))
+
+    def visible(self, record: ServerRecord, now: float) -> bool:
+        """Shown by GET: not yet gone."""
+        return record.gone_at is None or now < record.gone_at
+
+    def changed_since(self, since: float, now: float) -> list[ServerRecord]:
+        """Servers whose ``updated`` lies in [since, now], newest created first."""
+        start = bisect.bisect_left(self.events, (since, -1))
+        seqs: set[int] = set()
+        events = self.events
+        for index in range(start, len(events)):
+            moment, seq = events[index]
+            if moment > now:
+                # later events are in the future; an earlier one for this server may
+                # still fall in the window, and it was already taken.
+                continue
+            seqs.add(seq)
+        return [self.records[seq] for seq in sorted(seqs, reverse=True)]
+
+    def list_servers(self, query: ListQuery, now: float) -> tuple[list[ServerRecord], bool]:
+        """One page in Nova's default order (created desc) and whether more follow."""
+        if query.changes_since is not None:
+            candidates: Iterator[ServerRecord] | list[ServerRecord] = self.changed_since(
+                query.changes_since, now
+            )
+            include_gone = True
+        else:
+            candidates = self._newest_first()
+            include_gone = False
+        if query.marker is not None:
+            marker = self.by_id[query.marker]
+            candidates = (r for r in candidates if r.seq < marker.seq)
+        page: list[ServerRecord] = []
+        for record in candidates:
+            if not include_gone and not self.visible(record, now):
+                continue
+            if not _matches(record, query, now):
+                continue
+            if len(page) == query.limit:
+                return page, True
+            page.append(record)
+        return page, False
+
+    def _newest_first(self) -> Iterator[ServerRecord]:
+        return reversed(self.records)
+
+    def status_counts(self, now: float) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for record in self.records:
+            status = record.status(now)
+            if status == DELETED:
+                continue
+            counts[status] = counts.get(status, 0) + 1
+        return counts
+
+    # -------------------------------------------------------------- quota
+    def quota_figures(self) -> Mapping[str, tuple[int, int | None]]:
+        cfg = self.config
+        return {
+            "instances": (self.used_instances, cfg.quota_instances),
+            "cores": (self.used_cores, cfg.quota_cores),
+            "ram": (self.used_ram, cfg.quota_ram),
+        }
+
+    def allowed_count(self, flavor: Flavor, wanted: int) -> tuple[int, list[str]]:
+        """How many of ``wanted`` fit the quota, and which resources run short."""
+        allowed = wanted
+        short: list[str] = []
+        per_server = {"instances": 1, "cores": flavor.vcpus, "ram": flavor.ram}
+        for resource, (used, limit) in self.quota_figures().items():
+            if limit is None:
+                continue
+            fits = max(0, (limit - used) // per_server[resource])
+            if fits < wanted:
+                short.append(resource)
+            allowed = min(allowed, fits)
+        return allowed, short
+
+
+def _matches(record: ServerRecord, query: ListQuery, now: float) -> bool:
+    if query.name is not None and not query.name.search(record.name):
+        return False
+    if query.status is not None and record.status(now) != query.status:
+        return False
+    if query.reservation_id is not None and record.reservation_id != query.reservation_id:
+        return False
+    if query.tags and not all(t in record.tags for t in query.tags):
+        return False
+    if query.tags_any and not any(t in record.tags for t in query.tags_any):
+        return False
+    if query.not_tags and all(t in record.tags for t in query.not_tags):
+        return False
+    if query.not_tags_any and any(t in record.tags for t in query.not_tags_any):
+        return False
+    if query.flavor is not None and record.flavor.id != query.flavor:
+        return False
+    if query.image is not None and record.image_id != query.image:
+        return False
+    return not (
+        query.ip is not None
+        and not any(ip is not None and query.ip.search(ip) for _, ip in record.nics)
+    )
+
+
+def flavor_by_ref(ref: Any) -> Flavor | None:
+    """A flavorRef is an id or a link ending in the id (``common.get_id_from_href``)."""
+    text = str(ref).rstrip("/").rsplit("/", 1)[-1]
+    for flavor in FLAVORS:
+        if flavor.id == text:
+            return flavor
+    return None

@@ -1,0 +1,227 @@
+"""bulkboot/simulator/compute.py through a real socket: Nova's wire behaviour."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from bulkboot.simulator import RunningSimulator
+from tests.simulator.conftest import Api
+
+pytestmark = pytest.mark.anyio
+
+CIRROS = "6b0c1e8a-1c2d-4e3f-8a9b-0c1d2e3f4a51"
+PRIVATE = "a1b2c3d4-0001-4a5b-8c6d-7e8f9a0b1c2d"
+
+
+async def test_versions_document_at_root_and_v21(api: Api) -> None:
+    status, _, body = await api.call("GET", "/compute/")
+    assert status == 200
+    (version,) = body["versions"]
+    assert (version["min_version"], version["version"]) == ("2.1", "2.96")
+    status, _, body = await api.call("GET", "/compute/v2.1/")
+    assert body["version"]["id"] == "v2.1"
+    assert body["version"]["links"][0]["href"] == api.sim.base_url + "/compute/v2.1/"
+
+
+async def test_microversion_echoed_in_both_headers(api: Api) -> None:
+    _, headers, _ = await api.call("GET", "/compute/v2.1/flavors", microversion="2.60")
+    assert headers["OpenStack-API-Version"] == "compute 2.60"
+    assert headers["X-OpenStack-Nova-API-Version"] == "2.60"
+    assert headers["X-OpenStack-Request-ID"].startswith("req-")
+
+
+async def test_legacy_header_latest_and_default(api: Api) -> None:
+    _, headers, _ = await api.call(
+        "GET",
+        "/compute/v2.1/flavors",
+        microversion="",
+        headers={"X-OpenStack-Nova-API-Version": "latest"},
+    )
+    assert headers["OpenStack-API-Version"] == "compute 2.96"
+    _, headers, _ = await api.call("GET", "/compute/v2.1/flavors", microversion="")
+    assert headers["OpenStack-API-Version"] == "compute 2.1"
+
+
+async def test_new_header_wins_over_legacy(api: Api) -> None:
+    _, headers, _ = await api.call(
+        "GET",
+        "/compute/v2.1/flavors",
+        microversion="2.50",
+        headers={"X-OpenStack-Nova-API-Version": "2.10"},
+    )
+    assert headers["X-OpenStack-Nova-API-Version"] == "2.50"
+
+
+async def test_version_outside_range_is_406(api: Api) -> None:
+    status, _, body = await api.call("GET", "/compute/v2.1/flavors", microversion="2.200")
+    assert status == 406
+    assert "Version 2.200 is not supported by the API" in body["computeFault"]["message"]
+
+
+async def test_flavors_are_the_m1_set(api: Api) -> None:
+    status, _, body = await api.call("GET", "/compute/v2.1/flavors/detail")
+    assert status == 200
+    got = {(f["id"], f["name"], f["vcpus"], f["ram"]) for f in body["flavors"]}
+    assert got == {
+        ("1", "m1.tiny", 1, 512),
+        ("2", "m1.small", 1, 2048),
+        ("3", "m1.medium", 2, 4096),
+        ("4", "m1.large", 4, 8192),
+        ("5", "m1.xlarge", 8, 16384),
+    }
+    status, _, body = await api.call("GET", "/compute/v2.1/flavors/3")
+    assert body["flavor"]["name"] == "m1.medium"
+    status, _, body = await api.call("GET", "/compute/v2.1/flavors/99")
+    assert status == 404
+    assert body == {"itemNotFound": {"code": 404, "message": "Flavor 99 could not be found."}}
+
+
+async def test_create_then_build_then_active_with_address(api: Api) -> None:
+    status, headers, body = await api.call(
+        "POST",
+        "/compute/v2.1/servers",
+        json={
+            "server": {
+                "name": "web-1",
+                "imageRef": CIRROS,
+                "flavorRef": "2",
+                "networks": [{"uuid": PRIVATE}],
+                "metadata": {"bulkboot:fleet": "lab"},
+            }
+        },
+    )
+    assert status == 202
+    server_id = body["server"]["id"]
+    assert headers["Location"].endswith(f"/compute/v2.1/servers/{server_id}")
+    assert body["server"]["adminPass"]
+    status, _, body = await api.call("GET", f"/compute/v2.1/servers/{server_id}")
+    assert status == 200
+    server = body["server"]
+    assert server["status"] == "BUILD"
+    assert server["OS-EXT-STS:task_state"] == "spawning"
+    assert server["metadata"] == {"bulkboot:fleet": "lab"}
+    assert server["addresses"] == {}
+    await asyncio.sleep(0.5)
+    _, _, body = await api.call("GET", f"/compute/v2.1/servers/{server_id}")
+    server = body["server"]
+    assert server["status"] == "ACTIVE"
+    assert server["progress"] == 100
+    assert server["addresses"]["private"][0]["addr"].startswith("10.0.")
+    assert server["flavor"]["original_name"] == "m1.small"
+    assert server["updated"] >= server["created"]
+
+
+async def test_multi_create_names_and_reservation(api: Api) -> None:
+    body = await api.boot("multi", min_count=2, max_count=3, return_reservation_id=True)
+    reservation = body["reservation_id"]
+    assert reservation.startswith("r-")
+    status, _, body = await api.call(
+        "GET", "/compute/v2.1/servers", params={"reservation_id": reservation}
+    )
+    assert sorted(s["name"] for s in body["servers"]) == ["multi-1", "multi-2", "multi-3"]
+
+
+async def test_detail_paging_with_marker_newest_first(api: Api) -> None:
+    for index in range(7):
+        await api.boot(f"page-{index}")
+    seen: list[str] = []
+    params = {"limit": "3"}
+    while True:
+        _, _, body = await api.call("GET", "/compute/v2.1/servers/detail", params=params)
+        seen += [s["name"] for s in body["servers"]]
+        links = body.get("servers_links")
+        if not links:
+            break
+        marker = links[0]["href"].split("marker=")[1]
+        params = {"limit": "3", "marker": marker}
+    assert seen == [f"page-{i}" for i in reversed(range(7))]
+
+
+async def test_limit_clamped_to_1000(api: Api) -> None:
+    await api.boot("bulk", min_count=1001, max_count=1001)
+    _, _, body = await api.call("GET", "/compute/v2.1/servers", params={"limit": "5000"})
+    assert len(body["servers"]) == 1000
+    assert "servers_links" in body
+
+
+async def test_bad_marker_is_400(api: Api) -> None:
+    status, _, body = await api.call("GET", "/compute/v2.1/servers", params={"marker": "not-there"})
+    assert status == 400
+    assert body["badRequest"]["message"] == "marker [not-there] not found"
+
+
+async def test_changes_since_returns_only_changed_and_deleted(api: Api) -> None:
+    old = (await api.boot("old"))["server"]["id"]
+    await asyncio.sleep(0.6)  # old is ACTIVE and unchanged from here on
+    # seconds-resolution marks: wait into the next second so `old` is out of the window
+    await asyncio.sleep(1.05)
+    mark = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    new = (await api.boot("new"))["server"]["id"]
+    status, _, _ = await api.call("DELETE", f"/compute/v2.1/servers/{old}")
+    assert status == 204
+    await asyncio.sleep(0.2)
+    _, _, body = await api.call(
+        "GET", "/compute/v2.1/servers/detail", params={"changes-since": mark}
+    )
+    by_id = {s["id"]: s["status"] for s in body["servers"]}
+    assert by_id == {new: "BUILD", old: "DELETED"} or by_id == {new: "ACTIVE", old: "DELETED"}
+    # without changes-since a deleted server is gone
+    _, _, body = await api.call("GET", "/compute/v2.1/servers")
+    assert [s["id"] for s in body["servers"]] == [new]
+    status, _, _ = await api.call("GET", f"/compute/v2.1/servers/{old}")
+    assert status == 404
+
+
+async def test_delete_is_asynchronous(api: Api, sim: RunningSimulator) -> None:
+    sim.configure(delete_delay=0.3)
+    server_id = (await api.boot("doomed"))["server"]["id"]
+    status, _, _ = await api.call("DELETE", f"/compute/v2.1/servers/{server_id}")
+    assert status == 204
+    status, _, body = await api.call("GET", f"/compute/v2.1/servers/{server_id}")
+    assert status == 200
+    assert body["server"]["OS-EXT-STS:task_state"] == "deleting"
+    await asyncio.sleep(0.4)
+    status, _, body = await api.call("GET", f"/compute/v2.1/servers/{server_id}")
+    assert status == 404
+    assert body["itemNotFound"]["message"] == f"Instance {server_id} could not be found."
+
+
+async def test_filters_name_regex_and_status(api: Api, sim: RunningSimulator) -> None:
+    await api.boot("alpha-1")
+    await api.boot("alpha-2")
+    await api.boot("beta-1")
+    _, _, body = await api.call("GET", "/compute/v2.1/servers", params={"name": "^alpha"})
+    assert sorted(s["name"] for s in body["servers"]) == ["alpha-1", "alpha-2"]
+    _, _, body = await api.call("GET", "/compute/v2.1/servers/detail", params={"status": "BUILD"})
+    assert len(body["servers"]) == 3
+    _, _, body = await api.call("GET", "/compute/v2.1/servers/detail", params={"status": "ACTIVE"})
+    assert body["servers"] == []
+    status, _, _ = await api.call("GET", "/compute/v2.1/servers", params={"status": "bogus"})
+    assert status == 400
+
+
+async def test_tags_filter(api: Api) -> None:
+    await api.boot("tagged", tags=["run-1", "web"])
+    await api.boot("other", tags=["run-2"])
+    _, _, body = await api.call("GET", "/compute/v2.1/servers", params={"tags": "run-1,web"})
+    assert [s["name"] for s in body["servers"]] == ["tagged"]
+
+
+async def test_limits_report_usage(api: Api, sim: RunningSimulator) -> None:
+    sim.configure(quota_instances=10, quota_cores=20, quota_ram=51200)
+    await api.boot("a", flavorRef="3")
+    _, _, body = await api.call("GET", "/compute/v2.1/limits")
+    absolute = body["limits"]["absolute"]
+    assert absolute["maxTotalInstances"] == 10
+    assert absolute["totalInstancesUsed"] == 1
+    assert absolute["totalCoresUsed"] == 2
+    assert absolute["totalRAMUsed"] == 4096
+    assert absolute["maxTotalRAMSize"] == 51200
+
+
+async def test_unlimited_quota_shows_minus_one(api: Api) -> None:
+    _, _, body = await api.call("GET", "/compute/v2.1/limits")
+    assert body["limits"]["absolute"]["maxTotalInstances"] == -1

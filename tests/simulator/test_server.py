@@ -1,0 +1,76 @@
+"""bulkboot/simulator/server.py: starting, configuring, resetting and stopping."""
+
+from __future__ import annotations
+
+import socket
+import urllib.request
+
+import pytest
+
+from bulkboot.simulator import RunningSimulator, SimConfig, start_simulator
+from bulkboot.simulator.config import PASSWORD
+
+
+def _get(url: str) -> int:
+    with urllib.request.urlopen(url, timeout=5) as response:
+        return int(response.status)
+
+
+def test_start_listens_on_an_ephemeral_loopback_port_and_stop_frees_it() -> None:
+    sim = start_simulator()
+    assert sim.port > 0
+    assert sim.base_url == f"http://127.0.0.1:{sim.port}"
+    assert sim.auth_url == f"{sim.base_url}/identity/v3"
+    assert _get(sim.base_url + "/compute/v2.1/") == 200
+    sim.stop()
+    sim.stop()  # idempotent
+    with pytest.raises(OSError), socket.create_connection(("127.0.0.1", sim.port), timeout=1):
+        pass
+
+
+def test_context_manager_stops() -> None:
+    with start_simulator() as sim:
+        port = sim.port
+        assert _get(sim.base_url + "/_sim/stats") == 200
+    with pytest.raises(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
+        pass
+
+
+def test_busy_port_raises_oserror(simulator: RunningSimulator) -> None:
+    with pytest.raises(OSError):
+        start_simulator(port=simulator.port)
+
+
+def test_clouds_yaml_names_the_simulator_cloud_with_password_auth(sim: RunningSimulator) -> None:
+    clouds = sim.clouds_yaml()["clouds"]
+    cloud = clouds["simulator"]
+    assert cloud["auth"]["auth_url"] == sim.auth_url
+    assert cloud["auth"]["password"] == PASSWORD
+    assert cloud["auth"]["project_name"] == "demo"
+    assert cloud["region_name"] == "RegionOne"
+    assert clouds["simulator-appcred"]["auth_type"] == "v3applicationcredential"
+
+
+def test_configure_swaps_settings_and_reset_restores_the_start_config(
+    sim: RunningSimulator,
+) -> None:
+    start = sim.config
+    changed = sim.configure(error_fraction=0.5, latency=0.01)
+    assert changed.error_fraction == 0.5
+    assert sim.config.latency == 0.01
+    sim.reset()
+    assert sim.config == start
+
+
+def test_configure_rejects_bad_values(sim: RunningSimulator) -> None:
+    with pytest.raises(ValueError, match="error_fraction"):
+        sim.configure(error_fraction=2.0)
+    with pytest.raises(TypeError):
+        sim.configure(no_such_knob=1)
+
+
+def test_config_validates_fields() -> None:
+    with pytest.raises(ValueError, match="rate_limit"):
+        SimConfig(rate_limit=0)
+    with pytest.raises(ValueError, match="quota_cores"):
+        SimConfig(quota_cores=-1)
