@@ -18,6 +18,7 @@ from ``exit_code``. No message may contain a password, token or secret.
         ├── QuotaCheckError           the fleet does not fit in what is left of the quota (exit 2)
         ├── TransportError            no HTTP answer at all
         │   ├── CloudConnectionError  refused, reset, DNS, TLS
+        │   │   └── ConnectionLost    broke after the request was sent: it may have arrived
         │   └── RequestTimeout        connect or total timeout
         └── ApiError                  an HTTP error answer; keeps Nova's message and request id
             ├── BadRequest            400
@@ -48,6 +49,7 @@ __all__ = [
     "CloudError",
     "ConfigError",
     "Conflict",
+    "ConnectionLost",
     "EndpointNotFound",
     "Forbidden",
     "Interrupted",
@@ -162,6 +164,10 @@ class TransportError(CloudError):
 
 class CloudConnectionError(TransportError):
     """The connection was refused, reset or could not be set up (DNS, TLS)."""
+
+
+class ConnectionLost(CloudConnectionError):
+    """The connection broke after the request was written: it may have reached the server."""
 
 
 class RequestTimeout(TransportError):
