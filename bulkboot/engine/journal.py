@@ -35,6 +35,7 @@ from bulkboot.engine.state import (
     CreateSent,
     DeadlinePassed,
     Deleted,
+    DeleteRefused,
     DeleteSent,
     Event,
     Found,
@@ -77,6 +78,8 @@ def _record(event: Event) -> dict[str, Any] | None:
         return {"ev": "refused", "name": event.name, "message": event.message}
     if isinstance(event, DeleteSent):
         return {"ev": "delete", "name": event.name, "id": event.server_id}
+    if isinstance(event, DeleteRefused):
+        return {"ev": "delete-refused", "name": event.name, "message": event.message}
     if isinstance(event, Deleted):
         return {"ev": "deleted", "name": event.name, "id": event.server_id}
     if isinstance(event, DeadlinePassed):

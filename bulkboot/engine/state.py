@@ -29,6 +29,7 @@ __all__ = [
     "CreateSent",
     "Created",
     "DeadlinePassed",
+    "DeleteRefused",
     "DeleteSent",
     "Deleted",
     "Event",
@@ -176,6 +177,15 @@ class DeleteSent:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class DeleteRefused:
+    """The cloud refused to delete the server (locked, policy, ...)."""
+
+    name: str
+    at: float
+    message: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Deleted:
     """The server is gone after our DELETE (404, or no longer listed)."""
 
@@ -201,6 +211,7 @@ Event = (
     | DeadlinePassed
     | Vanished
     | DeleteSent
+    | DeleteRefused
     | Deleted
     | Requeued
 )
@@ -310,13 +321,14 @@ def transition(state: ServerState, event: Event) -> ServerState:
         )
         return seen if seen is not found else replace(found, status=event.status.upper())
     if isinstance(event, DeadlinePassed):
-        if phase not in (Phase.BUILDING, Phase.CREATING):
+        if phase not in (Phase.BUILDING, Phase.CREATING, Phase.DELETING):
             return state
+        goal = "gone" if phase is Phase.DELETING else "ACTIVE"
         return replace(
             state,
             phase=Phase.TIMEOUT,
             finished_at=event.at,
-            message=f"not ACTIVE by the deadline (last status {state.status or 'unknown'})",
+            message=f"not {goal} by the deadline (last status {state.status or 'unknown'})",
             failure="timeout",
         )
     if isinstance(event, Vanished):
@@ -330,9 +342,21 @@ def transition(state: ServerState, event: Event) -> ServerState:
             failure="gone",
         )
     if isinstance(event, DeleteSent):
-        if phase in (Phase.DELETING, Phase.DELETED, Phase.QUEUED, Phase.CREATING):
+        if phase in (Phase.DELETING, Phase.DELETED, Phase.CREATING):
             return state
+        if phase is Phase.QUEUED and state.server_id is None:
+            return state  # nothing to delete yet
         return replace(state, phase=Phase.DELETING, server_id=event.server_id)
+    if isinstance(event, DeleteRefused):
+        if phase is not Phase.DELETING:
+            return state
+        return replace(
+            state,
+            phase=Phase.ERROR,
+            finished_at=event.at,
+            message=f"delete refused: {event.message}",
+            failure="refused",
+        )
     if isinstance(event, Deleted):
         if phase is not Phase.DELETING:
             return state

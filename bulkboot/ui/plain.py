@@ -18,6 +18,7 @@ from bulkboot.engine.state import (
     CreateSent,
     DeadlinePassed,
     Deleted,
+    DeleteRefused,
     DeleteSent,
     Event,
     Found,
@@ -70,6 +71,8 @@ def format_event(event: Event, state: ServerState, since: float) -> str | None:
         return f"{stamp} GONE: {state.message}"
     if isinstance(event, DeleteSent):
         return f"{stamp} delete sent (id {event.server_id})"
+    if isinstance(event, DeleteRefused):
+        return f"{stamp} {state.message}"
     if isinstance(event, Deleted):
         return f"{stamp} deleted (id {event.server_id})"
     if isinstance(event, Requeued):

@@ -1,0 +1,590 @@
+"""``apply``: find what already exists, create the rest, poll it to ACTIVE, retry, roll back.
+
+The shape of a run, all under one task group:
+
+- ``inventory``: one full listing; the fleet's servers (by the ``bulkboot:fleet`` mark
+  and their names) are left alone and reported as already there; an existing server in
+  ERROR is replaced only with ``--retry-errors``.
+- ``workers``: ``concurrency`` tasks take names from one queue; each create is
+  journaled (and flushed to disk) before the POST and after the answer, and holds the
+  ``CapacityLimiter`` while in flight. Requests per second are the cloud client's
+  business (``open_cloud(rate=...)``), so creates, polls and deletes share one budget.
+- ``poll loop``: batched rounds (``poll.Poller``) at an adaptive interval; it applies
+  what it sees, enforces per-server deadlines, starts replacements of ERRORs, and
+  closes the queue when every server is final.
+
+Stopping: ``request_stop()`` (first Ctrl-C) stops sending creates; creates in flight
+finish and are journaled; the run then ends without waiting for builds. ``abort()``
+(second Ctrl-C) cancels everything at once; the journal is whole because every line
+is written with a single ``write`` before the request it describes.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import re
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+import anyio
+from anyio.abc import TaskGroup
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+
+from bulkboot.engine.board import Board
+from bulkboot.engine.journal import Journal
+from bulkboot.engine.pacing import PollPacing
+from bulkboot.engine.poll import Poller, PollRound, fault_message, sleep_interval
+from bulkboot.engine.quota import check_quota, total_need
+from bulkboot.engine.state import (
+    Created,
+    CreateRefused,
+    CreateSent,
+    DeadlinePassed,
+    Deleted,
+    DeleteSent,
+    Event,
+    Found,
+    Phase,
+    Requeued,
+    ServerState,
+    StatusSeen,
+    Vanished,
+)
+from bulkboot.errors import (
+    AuthError,
+    CloudError,
+    EndpointNotFound,
+    MicroversionError,
+    OverQuota,
+)
+from bulkboot.pipeline.body import FLEET_MARK_KEY, BodyBuilder
+from bulkboot.pipeline.microversion import Microversion
+from bulkboot.pipeline.spec import Manifest, References, ServerSpec
+
+if TYPE_CHECKING:
+    from bulkboot.cloud.compute import Compute
+
+__all__ = ["ApplyOptions", "ApplyOutcome", "FleetApply", "Observer"]
+
+# Errors that mean the run itself cannot go on (not one server's problem).
+_FATAL = (AuthError, EndpointNotFound, MicroversionError)
+
+
+class Observer(Protocol):
+    """A sink: sees every event that changed a state, with the new state."""
+
+    def event(self, event: Event, state: ServerState) -> None: ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ApplyOptions:
+    concurrency: int = 100
+    timeout: float = 1800.0  # per server, from its create to ACTIVE
+    pacing: PollPacing = field(default_factory=PollPacing)
+    wait: bool = True
+    retry_errors: int = 0
+    rollback_on_failure: bool = False
+    skip_quota_check: bool = False
+    seed: int | None = None  # for the poll jitter (tests)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ApplyOutcome:
+    states: tuple[ServerState, ...]
+    notes: tuple[str, ...]
+    interrupted: bool
+    rolled_back: int
+    poll_rounds: int
+
+    @property
+    def ok(self) -> bool:
+        return not self.interrupted and all(s.phase is Phase.ACTIVE for s in self.states)
+
+
+def _member_pattern(spec: ServerSpec) -> re.Pattern[str]:
+    """Nova names the servers of a multi-create ``<name>-1``, ``<name>-2`` ..."""
+    return re.compile(re.escape(spec.name) + r"-(\d+)")
+
+
+def _pick(records: Sequence[Mapping[str, Any]]) -> Mapping[str, Any]:
+    """Of several servers with one name, the one to account for: ACTIVE, else BUILD, else any."""
+    for wanted in ("ACTIVE", "BUILD"):
+        for record in records:
+            if record.get("status") == wanted:
+                return record
+    return records[0]
+
+
+class FleetApply:
+    """One ``apply`` run. Construct, then ``await run()``; ``board`` is live throughout."""
+
+    def __init__(
+        self,
+        compute: Compute,
+        manifest: Manifest,
+        refs: References,
+        microversion: Microversion,
+        *,
+        board: Board,
+        journal: Journal,
+        options: ApplyOptions,
+        observers: Iterable[Observer] = (),
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.compute = compute
+        self.manifest = manifest
+        self.refs = refs
+        self.microversion = microversion
+        self.board = board
+        self.journal = journal
+        self.options = options
+        self._observers = tuple(o.event for o in observers)
+        self.clock = clock
+        self.notes: list[str] = []
+        self._specs: dict[str, ServerSpec] = {s.name: s for s in manifest.servers}
+        self._groups: dict[str, re.Pattern[str]] = {}  # requests awaiting their members
+        self._poller = Poller(compute, mark=(FLEET_MARK_KEY, manifest.name), clock=clock)
+        self._limiter = anyio.CapacityLimiter(max(1, options.concurrency))
+        self._send: MemoryObjectSendStream[str] | None = None
+        self._stopping = False
+        self._wake = anyio.Event()
+        self._scope: anyio.CancelScope | None = None
+        self._tasks: TaskGroup | None = None
+        self._deletes_in_flight = 0
+        self._rounds = 0
+        self._rng = random.Random(options.seed)
+        self._build = BodyBuilder(refs, microversion).build
+        self.interrupted = False
+
+    # ------------------------------------------------------------------ plumbing
+
+    def emit(self, event: Event) -> ServerState | None:
+        """Apply an event; journal it and tell the sinks when it changed something."""
+        new = self.board.apply(event)
+        if new is not None:
+            self.journal.record(event)
+            for observer in self._observers:
+                observer(event, new)
+        return new
+
+    def request_stop(self) -> None:
+        """First Ctrl-C: send no new create; finish what is in flight."""
+        if not self._stopping:
+            self._stopping = True
+            self.interrupted = True
+            self.board.note = (
+                "interrupted: finishing the creates in flight (Ctrl-C again to stop now)"
+            )
+            self._wake.set()
+
+    def abort(self) -> None:
+        """Second Ctrl-C: cancel everything now."""
+        self.interrupted = True
+        self._stopping = True
+        if self._scope is not None:
+            self._scope.cancel()
+
+    # ------------------------------------------------------------------ inventory
+
+    async def inventory(self) -> list[str]:
+        """Account for the fleet's servers already in the cloud; return the names to create."""
+        records = await self.compute.list_servers(None, detail=True)
+        self._poller.note_listing(records)
+        fleet = self.manifest.name
+        by_name: dict[str, list[Mapping[str, Any]]] = {}
+        for record in records:
+            metadata = record.get("metadata")
+            if isinstance(metadata, Mapping) and metadata.get(FLEET_MARK_KEY) == fleet:
+                name = record.get("name")
+                if isinstance(name, str):
+                    by_name.setdefault(name, []).append(record)
+        now = self.clock()
+        to_create: list[str] = []
+        replace: list[str] = []
+        accounted: set[str] = set()
+        self.board.add(ServerState(name=s.name, group=s.group) for s in self.manifest.servers)
+        for spec in self.manifest.servers:
+            if spec.instance_count > 1:
+                pattern = _member_pattern(spec)
+                members = sorted(
+                    (n for n in by_name if pattern.fullmatch(n)),
+                    key=lambda n: int(n.rsplit("-", 1)[1]),
+                )
+                if not members:
+                    to_create.append(spec.name)
+                    continue
+                self.board.remove(spec.name)
+                self.board.add(ServerState(name=n, group=spec.group) for n in members)
+                names = members
+            else:
+                if spec.name not in by_name:
+                    to_create.append(spec.name)
+                    continue
+                names = [spec.name]
+            for name in names:
+                accounted.add(name)
+                found = by_name[name]
+                if len(found) > 1:
+                    self.notes.append(
+                        f"{name}: {len(found)} servers of the fleet carry this name; "
+                        "accounting for one (see `bulkboot status`)"
+                    )
+                record = _pick(found)
+                state = self.emit(
+                    Found(
+                        name=name,
+                        at=now,
+                        server_id=str(record["id"]),
+                        status=str(record.get("status", "UNKNOWN")),
+                        fault=fault_message(record),
+                    )
+                )
+                if state is None:
+                    continue
+                if state.phase is Phase.BUILDING and state.server_id:
+                    self._poller.watch(state.server_id, name)
+                elif (
+                    state.phase is Phase.ERROR
+                    and state.failure != "quota"
+                    and self.options.retry_errors > 0
+                ):
+                    replace.append(name)
+        drift = sorted(set(by_name) - accounted)
+        if drift:
+            shown = ", ".join(drift[:5]) + (" ..." if len(drift) > 5 else "")
+            self.notes.append(
+                f"{len(drift)} server(s) of fleet {fleet!r} are no longer in the manifest "
+                f"and were left alone: {shown}"
+            )
+        existed = self.board.existed
+        if existed:
+            self.notes.append(
+                f"{existed} server(s) already existed and were left alone; "
+                f"{len(to_create)} to create"
+            )
+        self._replace_now = replace
+        return to_create
+
+    async def check_quota(self, names: Sequence[str]) -> None:
+        if not names or self.options.skip_quota_check:
+            return
+        flavors = {str(f.get("id")): f for f in await self.compute.flavors()}
+        absolute = await self.compute.limits()
+        items = []
+        for name in names:
+            spec = self._specs[name]
+            flavor = flavors.get(self.refs.flavor(spec.flavor)) if spec.flavor else None
+            items.append((spec.instance_count, flavor))
+        check_quota(total_need(items), absolute, fleet=self.manifest.name)
+
+    # ------------------------------------------------------------------ the run
+
+    async def run(self, *, names: Sequence[str] | None = None) -> ApplyOutcome:
+        """Inventory (unless ``names`` is given), quota check, create, wait, retry, roll back."""
+        if names is None:
+            names = await self.inventory()
+            await self.check_quota(names)
+        send, receive = anyio.create_memory_object_stream[str](math.inf)
+        self._send = send
+        for name in names:
+            send.send_nowait(name)
+        rolled_back = 0
+        with anyio.CancelScope() as scope:
+            self._scope = scope
+            async with anyio.create_task_group() as tasks:
+                self._tasks = tasks
+                for name in getattr(self, "_replace_now", ()):
+                    self._start_replace(name)
+                for _ in range(max(1, min(self.options.concurrency, len(names) or 1))):
+                    tasks.start_soon(self._worker, receive.clone())
+                receive.close()
+                if self.options.wait:
+                    tasks.start_soon(self._poll_loop)
+                else:
+                    send.close()
+            if self.options.rollback_on_failure and not self.interrupted:
+                if any(
+                    s.phase in (Phase.ERROR, Phase.TIMEOUT, Phase.GONE)
+                    for s in self.board.states.values()
+                ):
+                    rolled_back = await self._rollback()
+        self._scope = None
+        return ApplyOutcome(
+            states=tuple(self.board.states.values()),
+            notes=tuple(self.notes),
+            interrupted=self.interrupted,
+            rolled_back=rolled_back,
+            poll_rounds=self._rounds,
+        )
+
+    async def _worker(self, receive: MemoryObjectReceiveStream[str]) -> None:
+        async with receive:
+            async for name in receive:
+                if self._stopping:
+                    continue
+                await self._create(name)
+
+    async def _create(self, name: str) -> None:
+        spec = self._specs.get(name)
+        if spec is None:  # a member of a multi-create being replaced: re-create the group
+            state = self.board.get(name)
+            spec = self._specs[state.group] if state and state.group in self._specs else None
+            if spec is None:
+                return
+        body = self._build(spec)
+        async with self._limiter:
+            if self._stopping:
+                return
+            if self.emit(CreateSent(name=name, at=self.clock())) is None:
+                return
+            await self.journal.sync()  # on disk before the request leaves
+            try:
+                created = await self.compute.create_server(body, fleet=self.manifest.name)
+            except _FATAL:
+                raise
+            except OverQuota as exc:
+                self.emit(
+                    CreateRefused(name=name, at=self.clock(), message=exc.message, quota=True)
+                )
+                return
+            except CloudError as exc:
+                message = getattr(exc, "message", None) or str(exc)
+                self.emit(CreateRefused(name=name, at=self.clock(), message=message))
+                return
+        timing = created.timing
+        if spec.instance_count > 1:
+            self.emit(
+                Created(
+                    name=name,
+                    at=self.clock(),
+                    server_id=None,
+                    post_seconds=timing.seconds,
+                    http_attempts=timing.attempts,
+                )
+            )
+            self._groups[name] = _member_pattern(spec)
+            return
+        state = self.emit(
+            Created(
+                name=name,
+                at=self.clock(),
+                server_id=created.id,
+                post_seconds=timing.seconds,
+                http_attempts=timing.attempts,
+            )
+        )
+        if state is not None and created.id is not None:
+            self._poller.watch(created.id, name)
+
+    # ------------------------------------------------------------------ polling
+
+    def _finished(self) -> bool:
+        if self._deletes_in_flight:
+            return False
+        board = self.board
+        if self._stopping:
+            return board.count(Phase.CREATING) == 0
+        return board.pending() == 0
+
+    async def _poll_loop(self) -> None:
+        interval: float | None = None
+        news = False
+        size = len(self.board.states)
+        while not self._finished():
+            interval = await sleep_interval(
+                self.options.pacing,
+                interval,
+                news=news,
+                fleet_size=size,
+                rng=self._rng,
+                wake=self._wake,
+            )
+            if self._wake.is_set():
+                self._wake = anyio.Event()
+            if self._finished():
+                break
+            if self._poller.watching() == 0 and not self._groups:
+                news = False
+                continue
+            result = await self._poller.round()
+            self._rounds += 1
+            news = self._apply_round(result)
+            self._check_deadlines()
+        assert self._send is not None
+        self._send.close()
+
+    def _apply_round(self, result: PollRound) -> bool:
+        news = False
+        now = self.clock()
+        for record in result.unknown:
+            news |= self._maybe_member(record, now)
+        for sighting in result.sightings:
+            state = self.board.get(sighting.key)
+            if state is None:
+                self._poller.unwatch(sighting.server_id)
+                continue
+            if state.phase is Phase.DELETING:
+                if sighting.status == "DELETED":
+                    self._deleted(sighting.key, sighting.server_id, now)
+                    news = True
+                continue
+            new = self.emit(
+                StatusSeen(
+                    name=sighting.key,
+                    at=now,
+                    server_id=sighting.server_id,
+                    status=sighting.status,
+                    fault=sighting.fault,
+                )
+            )
+            if new is None:
+                continue
+            news = True
+            if new.final:
+                self._poller.unwatch(sighting.server_id)
+                self._after_failure(new)
+        for server_id, key in result.missing:
+            self._poller.unwatch(server_id)
+            state = self.board.get(key)
+            if state is None:
+                continue
+            news = True
+            if state.phase is Phase.DELETING:
+                self._deleted(key, server_id, now)
+            else:
+                self.emit(Vanished(name=key, at=now))
+        return news
+
+    def _maybe_member(self, record: Mapping[str, Any], now: float) -> bool:
+        """A record with the fleet mark we do not watch: a member of a multi-create?"""
+        name = record.get("name")
+        if not isinstance(name, str) or not self._groups or name in self.board.states:
+            return False
+        group = next((g for g, p in self._groups.items() if p.fullmatch(name)), None)
+        if group is None:
+            return False
+        request = self.board.get(group)
+        server_id = str(record["id"])
+        if request is not None:
+            self.board.remove(group)
+        template = request or ServerState(name=group, group=group)
+        member = ServerState(
+            name=name,
+            group=template.group,
+            phase=Phase.BUILDING,
+            status="BUILD",
+            server_id=server_id,
+            attempt=max(1, template.attempt),
+            http_attempts=template.http_attempts,
+            sent_at=template.sent_at,
+            post_seconds=template.post_seconds,
+        )
+        self.board.add([member])
+        self.journal.record(
+            Created(
+                name=name,
+                at=now,
+                server_id=server_id,
+                post_seconds=template.post_seconds or 0.0,
+                http_attempts=template.http_attempts,
+            )
+        )
+        self._poller.watch(server_id, name)
+        status = record.get("status")
+        new = self.emit(
+            StatusSeen(
+                name=name,
+                at=now,
+                server_id=server_id,
+                status=status if isinstance(status, str) else "UNKNOWN",
+                fault=fault_message(record),
+            )
+        )
+        if new is not None and new.final:
+            self._poller.unwatch(server_id)
+        return True
+
+    def _check_deadlines(self) -> None:
+        now = self.clock()
+        for server_id, key in self._poller.watched_before(now - self.options.timeout):
+            state = self.board.get(key)
+            self._poller.unwatch(server_id)
+            if state is not None and state.phase is Phase.BUILDING:
+                self.emit(DeadlinePassed(name=key, at=now))
+        if self._groups:
+            for group in list(self._groups):
+                state = self.board.get(group)
+                if state is None:
+                    del self._groups[group]
+                elif state.sent_at is not None and now - state.sent_at > self.options.timeout:
+                    del self._groups[group]
+                    self.emit(DeadlinePassed(name=group, at=now))
+
+    # ------------------------------------------------------------------ retries
+
+    def _after_failure(self, state: ServerState) -> None:
+        if (
+            state.phase is Phase.ERROR
+            and state.failure == "fault"
+            and state.attempt <= self.options.retry_errors
+            and not self._stopping
+            and state.server_id is not None
+            and state.name in self._specs
+        ):
+            self._start_replace(state.name)
+
+    def _start_replace(self, name: str) -> None:
+        state = self.board.get(name)
+        if state is None or state.server_id is None or self._tasks is None:
+            return
+        if self.emit(DeleteSent(name=name, at=self.clock(), server_id=state.server_id)) is None:
+            return
+        self._deletes_in_flight += 1
+        self._tasks.start_soon(self._delete_for_retry, name, state.server_id)
+
+    async def _delete_for_retry(self, name: str, server_id: str) -> None:
+        try:
+            async with self._limiter:
+                existed = await self.compute.delete_server(server_id)
+        finally:
+            self._deletes_in_flight -= 1
+        if existed:
+            self._poller.watch(server_id, name)  # the poll loop sees it go
+        else:
+            self._deleted(name, server_id, self.clock())
+
+    def _deleted(self, name: str, server_id: str, now: float) -> None:
+        self._poller.unwatch(server_id)
+        self.emit(Deleted(name=name, at=now, server_id=server_id))
+        if self._stopping or self._send is None:
+            return
+        if self.emit(Requeued(name=name, at=now)) is not None:
+            self._send.send_nowait(name)
+
+    # ------------------------------------------------------------------ rollback
+
+    async def _rollback(self) -> int:
+        """Delete every server this run created (``--rollback-on-failure``)."""
+        from bulkboot.engine.destroy import delete_and_wait
+
+        mine = [
+            s
+            for s in self.board.states.values()
+            if not s.existed and s.server_id is not None and s.phase is not Phase.DELETED
+        ]
+        self.notes.append(f"rolling back: deleting the {len(mine)} server(s) this run created")
+        self._stopping = True  # deletions below must not requeue anything
+        return await delete_and_wait(
+            self.compute,
+            [(s.name, s.server_id) for s in mine if s.server_id is not None],
+            emit=self.emit,
+            limiter=self._limiter,
+            poller=self._poller,
+            pacing=self.options.pacing,
+            deadline=self.options.timeout,
+            clock=self.clock,
+            rng=self._rng,
+        )

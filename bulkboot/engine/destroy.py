@@ -1,0 +1,254 @@
+"""``destroy``: delete every server of the fleet, gently, and wait until they are gone.
+
+Which servers: those the cloud lists with the fleet mark (``bulkboot:fleet``), plus
+those the journal says this fleet created that the listing did not show (each is
+looked up by id and deleted only if it still carries the mark). A server without the
+mark is never touched, whatever its name.
+
+How: at most ``concurrency`` DELETEs in flight (``CapacityLimiter``); the cloud
+client's rate limit paces them (mass deletes can hurt a cloud: REFERENCE P21); then
+batched polling (``changes-since`` shows deleted servers as DELETED) until each is
+gone or its deadline passes. The journal records each DELETE and each disappearance.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import anyio
+
+from bulkboot.engine.board import Board
+from bulkboot.engine.journal import Journal, JournalEntry
+from bulkboot.engine.pacing import PollPacing
+from bulkboot.engine.poll import Poller, sleep_interval
+from bulkboot.engine.state import (
+    DeadlinePassed,
+    Deleted,
+    DeleteRefused,
+    DeleteSent,
+    Event,
+    Phase,
+    ServerState,
+)
+from bulkboot.errors import AuthError, CloudError, EndpointNotFound, NotFound
+from bulkboot.pipeline.body import FLEET_MARK_KEY
+
+if TYPE_CHECKING:
+    from bulkboot.cloud.compute import Compute
+    from bulkboot.engine.apply import Observer
+
+__all__ = ["DestroyOptions", "DestroyOutcome", "delete_and_wait", "destroy_fleet", "fleet_servers"]
+
+_FATAL = (AuthError, EndpointNotFound)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DestroyOptions:
+    concurrency: int = 100
+    timeout: float = 600.0  # per server, from its DELETE to gone
+    pacing: PollPacing = PollPacing()
+    seed: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DestroyOutcome:
+    states: tuple[ServerState, ...]
+    notes: tuple[str, ...]
+
+    @property
+    def ok(self) -> bool:
+        return all(s.phase is Phase.DELETED for s in self.states)
+
+
+def is_marked(record: Mapping[str, Any], fleet: str) -> bool:
+    metadata = record.get("metadata")
+    return isinstance(metadata, Mapping) and metadata.get(FLEET_MARK_KEY) == fleet
+
+
+async def fleet_servers(
+    compute: Compute, fleet: str, journal: Mapping[str, JournalEntry]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[str]]:
+    """Every server of the fleet: (all listed records, the fleet's records, notes).
+
+    Journal ids missing from the listing are looked up one by one (there are few:
+    only servers whose listing raced with their creation or deletion).
+    """
+    records = await compute.list_servers(None, detail=True)
+    mine = [r for r in records if is_marked(r, fleet)]
+    listed = {str(r.get("id")) for r in records}
+    notes: list[str] = []
+    for entry in journal.values():
+        for server_id in entry.live_ids:
+            if server_id in listed:
+                continue
+            try:
+                record = await compute.get_server(server_id)
+            except NotFound:
+                continue
+            if str(record.get("status", "")).upper() == "DELETED":
+                continue
+            if is_marked(record, fleet):
+                mine.append(record)
+                listed.add(server_id)
+            else:
+                notes.append(
+                    f"{entry.name} ({server_id}): in the journal but no longer marked as "
+                    f"fleet {fleet!r}; left alone"
+                )
+    return records, mine, notes
+
+
+def _unique_names(records: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Server names, made unique with the id where two servers share one."""
+    counts: dict[str, int] = {}
+    for record in records:
+        name = str(record.get("name") or record.get("id"))
+        counts[name] = counts.get(name, 0) + 1
+    names = []
+    for record in records:
+        name = str(record.get("name") or record.get("id"))
+        names.append(name if counts[name] == 1 else f"{name} ({str(record.get('id'))[:8]})")
+    return names
+
+
+async def delete_and_wait(
+    compute: Compute,
+    targets: Sequence[tuple[str, str]],
+    *,
+    emit: Callable[[Event], ServerState | None],
+    limiter: anyio.CapacityLimiter,
+    poller: Poller,
+    pacing: PollPacing,
+    deadline: float,
+    clock: Callable[[], float],
+    rng: random.Random,
+    should_stop: Callable[[], bool] = lambda: False,
+) -> int:
+    """DELETE each (name, id) under ``limiter``; poll until gone. Returns how many went."""
+    waiting: dict[str, str] = {}  # id -> name, DELETE accepted, not yet gone
+    gone = 0
+    in_flight = len(targets)
+
+    def finished(server_id: str, name: str) -> None:
+        nonlocal gone
+        waiting.pop(server_id, None)
+        poller.unwatch(server_id)
+        if emit(Deleted(name=name, at=clock(), server_id=server_id)) is not None:
+            gone += 1
+
+    async def delete_one(name: str, server_id: str) -> None:
+        nonlocal in_flight
+        try:
+            async with limiter:
+                if should_stop():
+                    return
+                if emit(DeleteSent(name=name, at=clock(), server_id=server_id)) is None:
+                    return
+                try:
+                    existed = await compute.delete_server(server_id)
+                except _FATAL:
+                    raise
+                except CloudError as exc:
+                    message = getattr(exc, "message", None) or str(exc)
+                    emit(DeleteRefused(name=name, at=clock(), message=message))
+                    return
+            if existed:
+                waiting[server_id] = name
+                poller.watch(server_id, name)
+            else:
+                finished(server_id, name)
+        finally:
+            in_flight -= 1
+
+    async def feed(items: Iterable[tuple[str, str]]) -> None:
+        for name, server_id in items:
+            await delete_one(name, server_id)
+
+    async def poll() -> None:
+        interval: float | None = None
+        news = False
+        while in_flight or waiting:
+            interval = await sleep_interval(
+                pacing, interval, news=news, fleet_size=len(targets), rng=rng
+            )
+            if not waiting:
+                news = False
+                continue
+            result = await poller.round()
+            news = False
+            for sighting in result.sightings:
+                if sighting.server_id in waiting and sighting.status == "DELETED":
+                    finished(sighting.server_id, sighting.key)
+                    news = True
+            for server_id, name in result.missing:
+                if server_id in waiting:
+                    finished(server_id, name)
+                    news = True
+            now = clock()
+            for server_id, name in poller.watched_before(now - deadline):
+                if server_id in waiting:
+                    waiting.pop(server_id)
+                    poller.unwatch(server_id)
+                    emit(DeadlinePassed(name=name, at=now))
+
+    items = iter(targets)
+    async with anyio.create_task_group() as tasks:
+        for _ in range(max(1, min(int(limiter.total_tokens), len(targets)))):
+            tasks.start_soon(feed, items)
+        tasks.start_soon(poll)
+    return gone
+
+
+async def destroy_fleet(
+    compute: Compute,
+    fleet: str,
+    *,
+    board: Board,
+    journal: Journal,
+    entries: Mapping[str, JournalEntry],
+    options: DestroyOptions,
+    observers: Iterable[Observer] = (),
+    clock: Callable[[], float] = time.monotonic,
+    should_stop: Callable[[], bool] = lambda: False,
+) -> DestroyOutcome:
+    """Delete every server of ``fleet`` and wait until they are gone."""
+    notify = tuple(o.event for o in observers)
+
+    def emit(event: Event) -> ServerState | None:
+        new = board.apply(event)
+        if new is not None:
+            journal.record(event)
+            for observer in notify:
+                observer(event, new)
+        return new
+
+    records, mine, notes = await fleet_servers(compute, fleet, entries)
+    names = _unique_names(mine)
+    board.add(
+        ServerState(
+            name=name,
+            server_id=str(record["id"]),
+            status=str(record.get("status", "UNKNOWN")),
+            existed=True,
+        )
+        for name, record in zip(names, mine, strict=True)
+    )
+    poller = Poller(compute, mark=None, clock=clock)
+    poller.note_listing(records)
+    await delete_and_wait(
+        compute,
+        [(name, str(record["id"])) for name, record in zip(names, mine, strict=True)],
+        emit=emit,
+        limiter=anyio.CapacityLimiter(max(1, options.concurrency)),
+        poller=poller,
+        pacing=options.pacing,
+        deadline=options.timeout,
+        clock=clock,
+        rng=random.Random(options.seed),
+        should_stop=should_stop,
+    )
+    return DestroyOutcome(states=tuple(board.states.values()), notes=tuple(notes))

@@ -1,0 +1,220 @@
+"""Batched polling: one round is a few ``GET /servers/detail`` pages, never one GET per server.
+
+How a round works. The first round (or a periodic full round) lists every server of
+the project; later rounds ask only for what changed: ``changes-since=<T>`` where
+``T`` is the newest ``updated`` timestamp the previous round returned. Because ``T``
+comes from the server's own records (never from this machine's clock), clock skew
+cannot make a round miss a change; ``updated`` has whole-second resolution and the
+filter is inclusive, so a change in the same second as ``T`` is returned again
+rather than lost. ``changes-since`` also returns servers deleted in the window, with
+status ``DELETED``.
+
+Servers in a down cell (microversion 2.69+) come back as partial records: an ``id``
+and status ``UNKNOWN``, maybe no name or metadata. They are matched by id and stay
+"still building" until a full record arrives or their deadline passes.
+
+Every few rounds a *full* round lists everything: a watched server absent from it
+(and watched since before the round began) is reported ``missing`` (deleted and
+already purged, or gone for good), so nothing waits forever on a server that is not
+there.
+
+The poller only reports sightings; what a sighting means (ACTIVE reached, deletion
+done, a retry needed) is the caller's business: ``apply`` and ``destroy`` share it.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import anyio
+
+from bulkboot.engine.pacing import PollPacing
+
+__all__ = ["Lister", "PollRound", "Poller", "Sighting"]
+
+
+class Lister(Protocol):
+    """The one call the poller needs (``bulkboot.cloud.compute.Compute.list_servers``)."""
+
+    def list_servers(
+        self, filters: Mapping[str, str] | None = None, *, detail: bool = True
+    ) -> Awaitable[list[dict[str, Any]]]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Sighting:
+    """One watched server as a round saw it."""
+
+    server_id: str
+    key: str  # the caller's key for it (the server's name in this run)
+    status: str
+    fault: str | None
+    record: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class PollRound:
+    """What one round brought: sightings of watched servers, and the fleet's other records
+    (marked, unknown ids: multi-create members), and watched ids found missing."""
+
+    sightings: tuple[Sighting, ...]
+    unknown: tuple[Mapping[str, Any], ...]
+    missing: tuple[tuple[str, str], ...]  # (server id, key)
+    full: bool
+    requests: int
+
+
+def fault_message(record: Mapping[str, Any]) -> str | None:
+    fault = record.get("fault")
+    if isinstance(fault, Mapping):
+        message = fault.get("message")
+        if isinstance(message, str) and message:
+            return message
+    return None
+
+
+class Poller:
+    """Watches server ids and polls them in batches; single task, no locks needed.
+
+    ``watch`` may be called from other tasks between rounds (same event loop).
+    ``mark`` is the fleet mark: records carrying it but not watched are handed back
+    in ``unknown`` (members of a multi-create, creates whose answer was lost).
+    """
+
+    __slots__ = (
+        "_full_every",
+        "_lister",
+        "_mark",
+        "_rounds",
+        "_since",
+        "_watched",
+        "clock",
+    )
+
+    def __init__(
+        self,
+        lister: Lister,
+        *,
+        mark: tuple[str, str] | None,
+        since: str | None = None,
+        full_every: int = 12,
+        clock: Callable[[], float],
+    ) -> None:
+        self._lister = lister
+        self._mark = mark
+        self._since = since
+        self._full_every = full_every
+        self._rounds = 0
+        # id -> (key, monotonic time it started being watched); insertion-ordered
+        self._watched: dict[str, tuple[str, float]] = {}
+        self.clock = clock
+
+    @property
+    def since(self) -> str | None:
+        return self._since
+
+    def watch(self, server_id: str, key: str, *, at: float | None = None) -> None:
+        """Watch ``server_id`` from ``at`` (now by default); re-watching moves it last."""
+        self._watched.pop(server_id, None)
+        self._watched[server_id] = (key, self.clock() if at is None else at)
+
+    def unwatch(self, server_id: str) -> None:
+        self._watched.pop(server_id, None)
+
+    def watching(self) -> int:
+        return len(self._watched)
+
+    def watched_before(self, moment: float) -> list[tuple[str, str]]:
+        """Watched (id, key) pairs watched since before ``moment`` (for deadlines).
+
+        Cheap whatever the count watched: the dict is in watch order, so the walk stops
+        at the first one watched later.
+        """
+        overdue: list[tuple[str, str]] = []
+        for server_id, (key, at) in self._watched.items():
+            if at >= moment:
+                break
+            overdue.append((server_id, key))
+        return overdue
+
+    def note_listing(self, records: list[dict[str, Any]]) -> None:
+        """Learn the server's clock from a full listing made elsewhere (the inventory)."""
+        newest = _newest(records)
+        if newest is not None:
+            self._since = newest
+
+    async def round(self) -> PollRound:
+        """One round: list what changed (or everything), and sort it out."""
+        self._rounds += 1
+        full = self._since is None or (self._full_every and self._rounds % self._full_every == 0)
+        started = self.clock()
+        filters = None if full or self._since is None else {"changes-since": self._since}
+        records = await self._lister.list_servers(filters, detail=True)
+        newest = _newest(records)
+        if newest is not None and (self._since is None or newest > self._since):
+            self._since = newest
+        watched = self._watched
+        sightings: list[Sighting] = []
+        unknown: list[Mapping[str, Any]] = []
+        seen: set[str] = set()
+        mark = self._mark
+        for record in records:
+            server_id = record.get("id")
+            if not isinstance(server_id, str):
+                continue
+            entry = watched.get(server_id)
+            if entry is None:
+                if mark is not None:
+                    metadata = record.get("metadata")
+                    if isinstance(metadata, Mapping) and metadata.get(mark[0]) == mark[1]:
+                        unknown.append(record)
+                continue
+            seen.add(server_id)
+            status = record.get("status")
+            sightings.append(
+                Sighting(
+                    server_id,
+                    entry[0],
+                    status.upper() if isinstance(status, str) else "UNKNOWN",
+                    fault_message(record),
+                    record,
+                )
+            )
+        missing: list[tuple[str, str]] = []
+        if full:
+            missing = [
+                (sid, key) for sid, (key, at) in watched.items() if sid not in seen and at < started
+            ]
+        return PollRound(tuple(sightings), tuple(unknown), tuple(missing), bool(full), 1)
+
+
+def _newest(records: list[dict[str, Any]]) -> str | None:
+    newest: str | None = None
+    for record in records:
+        updated = record.get("updated")
+        if isinstance(updated, str) and (newest is None or updated > newest):
+            newest = updated
+    return newest
+
+
+async def sleep_interval(
+    pacing: PollPacing,
+    previous: float | None,
+    *,
+    news: bool,
+    fleet_size: int,
+    rng: random.Random,
+    wake: anyio.Event | None = None,
+) -> float:
+    """Sleep the next interval (or until ``wake`` is set); return the interval used."""
+    interval = pacing.next_interval(previous, news=news, fleet_size=fleet_size)
+    delay = pacing.jittered(interval, rng)
+    if wake is None:
+        await anyio.sleep(delay)
+    else:
+        with anyio.move_on_after(delay):
+            await wake.wait()
+    return interval

@@ -1,0 +1,112 @@
+"""The poller's bookkeeping: changes-since from the server's clock, partial records,
+fleet members it does not watch yet, and servers missing from a full listing.
+
+The lister here replays scripted answers: these tests are about how a round reads
+answers, not about HTTP (the apply tests run the poller against the simulator).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pytest
+
+from bulkboot.engine.poll import Poller
+
+
+class Scripted:
+    def __init__(self, *answers: list[dict[str, Any]]) -> None:
+        self.answers = list(answers)
+        self.calls: list[Mapping[str, str] | None] = []
+
+    async def list_servers(
+        self, filters: Mapping[str, str] | None = None, *, detail: bool = True
+    ) -> list[dict[str, Any]]:
+        assert detail
+        self.calls.append(dict(filters) if filters else None)
+        return self.answers.pop(0)
+
+
+MARK = ("bulkboot:fleet", "lab")
+
+
+def _rec(sid: str, status: str, updated: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "id": sid,
+        "status": status,
+        "updated": updated,
+        "name": sid,
+        "metadata": {"bulkboot:fleet": "lab"},
+        **extra,
+    }
+
+
+@pytest.mark.anyio
+async def test_since_comes_from_the_servers_records_not_our_clock() -> None:
+    lister = Scripted(
+        [_rec("a", "BUILD", "2026-01-01T10:00:05Z"), _rec("b", "BUILD", "2026-01-01T10:00:07Z")],
+        [_rec("a", "ACTIVE", "2026-01-01T10:00:09Z")],
+        [],
+        [_rec("b", "ERROR", "2026-01-01T10:00:11Z", fault={"message": "No valid host"})],
+    )
+    clock = iter(range(100, 200)).__next__
+    poller = Poller(lister, mark=MARK, clock=lambda: float(clock()), full_every=0)
+    poller.watch("a", "web-a")
+    poller.watch("b", "web-b")
+    first = await poller.round()  # no since yet: a full listing
+    assert lister.calls[0] is None and first.full
+    second = await poller.round()
+    assert lister.calls[1] == {"changes-since": "2026-01-01T10:00:07Z"}
+    assert [(s.key, s.status) for s in second.sightings] == [("web-a", "ACTIVE")]
+    await poller.round()  # nothing changed: since stays where it was
+    assert lister.calls[2] == {"changes-since": "2026-01-01T10:00:09Z"}
+    fourth = await poller.round()
+    assert lister.calls[3] == {"changes-since": "2026-01-01T10:00:09Z"}
+    assert [(s.key, s.status, s.fault) for s in fourth.sightings] == [
+        ("web-b", "ERROR", "No valid host")
+    ]
+
+
+@pytest.mark.anyio
+async def test_partial_records_from_down_cells_are_matched_by_id() -> None:
+    lister = Scripted([{"id": "a", "status": "UNKNOWN"}, {"id": "zzz"}])
+    poller = Poller(
+        lister, mark=MARK, since="2026-01-01T00:00:00Z", clock=lambda: 1.0, full_every=0
+    )
+    poller.watch("a", "web-a", at=0.0)
+    result = await poller.round()
+    assert [(s.key, s.status) for s in result.sightings] == [("web-a", "UNKNOWN")]
+    assert result.unknown == () and result.missing == ()
+    assert poller.since == "2026-01-01T00:00:00Z"  # partial records carry no time
+
+
+@pytest.mark.anyio
+async def test_unwatched_fleet_records_are_reported_other_fleets_are_not() -> None:
+    other = _rec("x", "BUILD", "2026-01-01T10:00:00Z")
+    other["metadata"] = {"bulkboot:fleet": "other"}
+    lister = Scripted(
+        [
+            _rec("g-1", "BUILD", "2026-01-01T10:00:00Z"),
+            other,
+            {"id": "y", "status": "BUILD", "updated": "2026-01-01T10:00:00Z"},
+        ]
+    )
+    poller = Poller(
+        lister, mark=MARK, since="2026-01-01T09:00:00Z", clock=lambda: 1.0, full_every=0
+    )
+    result = await poller.round()
+    assert [r["id"] for r in result.unknown] == ["g-1"]
+
+
+@pytest.mark.anyio
+async def test_full_rounds_report_watched_servers_missing_but_not_new_ones() -> None:
+    now = [10.0]
+    lister = Scripted([_rec("a", "BUILD", "2026-01-01T10:00:00Z")])
+    poller = Poller(lister, mark=MARK, clock=lambda: now[0], full_every=1)
+    poller.watch("a", "web-a", at=1.0)
+    poller.watch("b", "web-b", at=2.0)
+    poller.watch("c", "web-c", at=10.5)  # created while the listing was under way
+    result = await poller.round()
+    assert result.full and result.missing == (("b", "web-b"),)
+    assert [key for _, key in poller.watched_before(5.0)] == ["web-a", "web-b"]
