@@ -618,6 +618,9 @@ def _read_group(
         return None
     location = r.loc(node)
     seen_before = len(r.problems)
+    for key_node, value_node in node.value:  # name the group in every problem, even these
+        if key_node.value == "name" and isinstance(value_node, ScalarNode) and value_node.value:
+            r.subject = str(value_node.value)
     pairs = _pairs(r, node, "group")
 
     name: str | Template | _Bad = _BAD
@@ -651,7 +654,8 @@ def _read_group(
         for family in _EXCLUSIVE:
             if key in family:
                 for other in family - {key}:
-                    merged.pop(other, None)
+                    if other in defaults and merged.get(other) is defaults[other]:
+                        del merged[other]
         if key in merged:
             pair = (pair[0], _merge(merged[key][1], pair[1]))
         merged[key] = pair
@@ -843,7 +847,7 @@ def _read_limits(r: _Reader, node: Node) -> Limits:
 
 
 def read_manifest(path: str | os.PathLike[str]) -> tuple[Manifest, tuple[Problem, ...]]:
-    """Read and expand a manifest; return it with every problem found (maybe none).
+    """Read and expand a manifest; return it with every problem found, in file order.
 
     With problems, the manifest holds the groups that could be read in full, so rule
     checks can still run on them. Never raises for bad input.
@@ -873,7 +877,7 @@ def read_manifest(path: str | os.PathLike[str]) -> tuple[Manifest, tuple[Problem
     unique: dict[tuple[Location | None, str], Problem] = {}
     for problem in r.problems:
         unique.setdefault((problem.location, problem.message), problem)
-    return manifest, tuple(unique.values())
+    return manifest, tuple(sort_problems(unique.values()))
 
 
 def _read_root(r: _Reader, root: Node, file: str, stem: str) -> Manifest:

@@ -1,0 +1,593 @@
+"""The manifest loader: structure, expansion, templating, files, and every structural problem."""
+
+from __future__ import annotations
+
+import os
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from bulkboot.errors import ManifestError
+from bulkboot.pipeline.manifest import MAX_SERVERS, load_manifest, read_manifest
+from bulkboot.pipeline.spec import Limits, Location, Manifest, Nic
+
+Write = Callable[[str], Path]
+
+
+@pytest.fixture
+def write(tmp_path: Path) -> Write:
+    def write(text: str, name: str = "lab.yaml") -> Path:
+        path = tmp_path / name
+        path.write_text(textwrap.dedent(text).lstrip("\n"))
+        return path
+
+    return write
+
+
+def problems_of(path: Path) -> list[str]:
+    return [str(p) for p in read_manifest(path)[1]]
+
+
+def load(write: Write, text: str) -> Manifest:
+    return load_manifest(write(text))
+
+
+# ----------------------------------------------------------------- expansion
+
+
+def test_defaults_merge_under_groups_mappings_by_key_lists_and_scalars_replaced(
+    write: Write,
+) -> None:
+    manifest = load(
+        write,
+        """
+        defaults:
+          image: cirros
+          flavor: m1.tiny
+          metadata: {team: infra, tier: base}
+          security_groups: [default, ssh]
+          scheduler_hints: {group: 6a1b6f5e-0000-4000-8000-00000000c1a0}
+        servers:
+          - name: web
+            flavor: m1.small
+            metadata: {tier: web}
+            security_groups: [http]
+        """,
+    )
+    (web,) = manifest.servers
+    assert web.flavor == "m1.small"
+    assert web.image == "cirros"
+    assert web.metadata == {"team": "infra", "tier": "web"}
+    assert web.security_groups == ("http",)
+    assert web.scheduler_hints == {"group": "6a1b6f5e-0000-4000-8000-00000000c1a0"}
+
+
+def test_index_and_name_templates_expand_everywhere_with_format_specs(write: Write) -> None:
+    manifest = load(
+        write,
+        """
+        servers:
+          - name: "web-{index:02d}"
+            count: 3
+            start: 9
+            image: cirros
+            flavor: m1.small
+            hostname: "{name}"
+            metadata: {slot: "{index}", label: "{name}-x"}
+            networks:
+              - {net-name: "net-{index}"}
+            scheduler_hints: {different_cell: ["c{index}", plain]}
+        """,
+    )
+    names = [s.name for s in manifest.servers]
+    assert names == ["web-09", "web-10", "web-11"]
+    last = manifest.servers[-1]
+    assert last.index == 11
+    assert last.hostname == "web-11"
+    assert last.metadata == {"slot": "11", "label": "web-11-x"}
+    assert isinstance(last.networks, tuple)
+    assert last.networks[0].net_name == "net-11"
+    assert last.scheduler_hints == {"different_cell": ("c11", "plain")}
+
+
+def test_user_data_text_is_not_templated_and_doubled_braces_elsewhere_are_literal(
+    write: Write,
+) -> None:
+    manifest = load(
+        write,
+        """
+        servers:
+          - name: "a-{index}"
+            image: cirros
+            flavor: m1.small
+            description: "uses {{braces}}"
+            user_data_text: "echo {index} {unknown}"
+        """,
+    )
+    (server,) = manifest.servers
+    assert server.user_data == b"echo {index} {unknown}"
+    assert server.description == "uses {braces}"
+
+
+def test_yaml_numbers_for_ids_are_sent_as_written(write: Write) -> None:
+    manifest = load(
+        write,
+        """
+        microversion: 2.10
+        servers:
+          - name: n
+            image: 42
+            flavor: 2
+            boot_volume: 1.50
+        """,
+    )
+    (server,) = manifest.servers
+    assert (server.flavor, server.image, server.boot_volume) == ("2", "42", "1.50")
+    assert manifest.microversion == "2.10"  # not 2.1: the YAML float is taken as written
+
+
+def test_group_boot_source_replaces_the_default_one(write: Write) -> None:
+    path = write(
+        """
+        defaults: {image: cirros, flavor: m1.small, user_data_text: "#!/bin/sh"}
+        servers:
+          - name: db
+            boot_volume: 0b5e3c4e-0000-4000-8000-000000000001
+          - name: app
+            user_data: ud.sh
+        """
+    )
+    (path.parent / "ud.sh").write_bytes(b"#!/bin/bash\r\n\xff")
+    db, app = load_manifest(path).servers
+    assert db.image is None and db.boot_volume == "0b5e3c4e-0000-4000-8000-000000000001"
+    assert app.user_data == b"#!/bin/bash\r\n\xff"  # byte for byte
+
+
+def test_paths_resolve_against_the_manifest_folder_and_files_are_read_once(
+    write: Write, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "cloud-init").mkdir()
+    (tmp_path / "cloud-init" / "web.yaml").write_text("#cloud-config\n")
+    (tmp_path / "motd").write_text("hello\n")
+    path = write(
+        """
+        defaults: {image: cirros, flavor: m1.small}
+        servers:
+          - name: "web-{index}"
+            count: 50
+            user_data: cloud-init/web.yaml
+            files: {/etc/motd: motd}
+        """
+    )
+    monkeypatch.chdir("/")
+    manifest = load_manifest(path)
+    first, second = manifest.servers[:2]
+    assert first.user_data == b"#cloud-config\n"
+    assert first.files == (("/etc/motd", b"hello\n"),)
+    # One read, one object shared by all the group's servers.
+    assert first.user_data is second.user_data
+    assert first.files is second.files
+    assert first.metadata is second.metadata
+
+
+def test_fleet_name_defaults_to_the_file_stem_and_limits_are_read(write: Write) -> None:
+    manifest = load_manifest(
+        write(
+            """
+            cloud: mycloud
+            limits: {max_personality: 10, max_user_data: 131072}
+            servers:
+              - {name: a, image: cirros, flavor: m1.small}
+            """,
+            name="my-lab.yaml",
+        )
+    )
+    assert manifest.name == "my-lab"
+    assert manifest.cloud == "mycloud"
+    assert manifest.microversion == "auto"
+    assert manifest.limits == Limits(max_personality=10, max_user_data=131072)
+    assert manifest.servers[0].fleet == "my-lab"
+
+
+def test_nics_keep_their_location_and_auto_none_forms(write: Write) -> None:
+    path = write(
+        """
+        servers:
+          - name: a
+            image: cirros
+            flavor: m1.small
+            networks:
+              - {net-id: 6a1b6f5e-0000-4000-8000-00000000c1a0, v4-fixed-ip: 10.0.0.5}
+              - "port-id=6a1b6f5e-0000-4000-8000-00000000c1a1,tag=t"
+          - name: b
+            image: cirros
+            flavor: m1.small
+            networks: [none]
+        """
+    )
+    a, b = load_manifest(path).servers
+    assert a.networks == (
+        Nic(
+            net_id="6a1b6f5e-0000-4000-8000-00000000c1a0",
+            v4_fixed_ip="10.0.0.5",
+            location=Location(str(path), 6, 9),
+        ),
+        Nic(
+            port_id="6a1b6f5e-0000-4000-8000-00000000c1a1",
+            tag="t",
+            location=Location(str(path), 7, 9),
+        ),  # fmt: skip
+    )
+    assert b.networks == "none"
+
+
+def test_block_devices_accept_mappings_and_nova_boot_strings(write: Write) -> None:
+    manifest = load(
+        write,
+        """
+        servers:
+          - name: a
+            flavor: m1.small
+            block_devices:
+              - {source: volume, id: v1, size: 10, bootindex: 0}
+              - "source=blank,dest=local,size=1"
+            ephemeral: ["size=1,format=ext4"]
+            security_groups: "default,web"
+            tags: a,b
+            config_drive: "true"
+        """,
+    )
+    (server,) = manifest.servers
+    assert server.block_devices == (
+        {"source": "volume", "id": "v1", "size": "10", "bootindex": "0"},
+        {"source": "blank", "dest": "local", "size": "1"},
+    )
+    assert server.ephemeral == ({"size": "1", "format": "ext4"},)
+    assert server.security_groups == ("default", "web")
+    assert server.tags == ("a", "b")
+    assert server.config_drive is True
+
+
+def test_groups_record_their_servers_and_varying_fields(write: Write) -> None:
+    manifest = load(
+        write,
+        """
+        defaults: {image: cirros, flavor: m1.small}
+        servers:
+          - {name: "a-{index}", count: 2, hostname: "h{index}"}
+          - {name: b}
+        """,
+    )
+    first, second = manifest.groups
+    assert (first.first, first.stop, second.first, second.stop) == (0, 2, 2, 3)
+    assert first.varying == {"name", "hostname"}
+    assert second.varying == {"name"}
+    assert first.locations["hostname"] == Location(manifest.path, 3, 45)
+    assert first.locations["image"] == Location(manifest.path, 1, 19)  # from defaults
+
+
+def test_merge_keys_and_anchors_work(write: Write) -> None:
+    manifest = load(
+        write,
+        """
+        base: &base {image: cirros, flavor: m1.small}
+        servers:
+          - <<: *base
+            name: a
+        """.replace("base: &base", "defaults: &base"),
+    )
+    assert manifest.servers[0].image == "cirros"
+
+
+def test_multi_create_group_is_one_spec_per_request(write: Write) -> None:
+    manifest = load(
+        write,
+        """
+        servers:
+          - {name: "batch-{index}", count: 2, min_count: 2, max_count: 5, image: c, flavor: f}
+        """,
+    )
+    assert [s.name for s in manifest.servers] == ["batch-1", "batch-2"]
+    assert [s.instance_count for s in manifest.servers] == [5, 5]
+
+
+# ----------------------------------------------------------------- structural problems
+
+
+def test_yaml_syntax_error_has_line_and_column(write: Write) -> None:
+    path = write("servers:\n  - name: [a, b\n  - x: 1\n")
+    (problem,) = problems_of(path)
+    assert problem.startswith(f"{path}:3:6: manifest: YAML syntax error: ")
+
+
+def test_unknown_key_suggests_the_close_one(write: Write) -> None:
+    path = write(
+        """
+        servers:
+          - name: web
+            image: cirros
+            flavour: m1.small
+        """
+    )
+    assert f"{path}:4:5: web: unknown key 'flavour' in a group: did you mean 'flavor'?" in (
+        problems_of(path)
+    )
+
+
+def test_unknown_top_level_and_defaults_keys(write: Write) -> None:
+    path = write(
+        """
+        sevrers: []
+        defaults: {imgae: x, count: 3}
+        """
+    )
+    assert problems_of(path) == [
+        f"{path}:1:1: manifest: unknown key 'sevrers' in the manifest: did you mean 'servers'?",
+        f"{path}:1:1: manifest: 'servers' is missing: list the groups of servers to boot",
+        f"{path}:2:12: defaults: unknown key 'imgae' in defaults: did you mean 'image'?",
+        f"{path}:2:22: defaults: 'count' belongs in a group under 'servers', not in defaults",
+    ]
+
+
+def test_wrong_types_are_named(write: Write) -> None:
+    path = write(
+        """
+        servers:
+          - name: web
+            count: three
+            image: [cirros]
+            flavor: yes
+            metadata: [a, b]
+            config_drive: maybe
+        """
+    )
+    assert problems_of(path) == [
+        f"{path}:3:12: web: count: expected an integer, got a string 'three'",
+        f"{path}:4:12: web: image: expected a string, got a list",
+        f"{path}:5:13: web: flavor: expected a string, got the boolean 'yes': quote it ('yes')"
+        " if you mean the word",
+        f"{path}:6:15: web: metadata: expected a mapping, got a list",
+        f"{path}:7:19: web: config_drive: must be a boolean (true or false), got a string 'maybe'",
+    ]
+
+
+def test_unknown_placeholder_is_an_error_at_its_value(write: Write) -> None:
+    path = write(
+        """
+        servers:
+          - name: "web-{idx}"
+            image: cirros
+            flavor: m1.small
+            metadata: {owner: "{user}"}
+        """
+    )
+    assert problems_of(path) == [
+        f"{path}:2:11: web-{{idx}}: name: unknown placeholder {{idx}} in 'web-{{idx}}': "
+        "only {index} exist",
+        f"{path}:5:23: web-{{idx}}: metadata.owner: unknown placeholder {{user}} in '{{user}}': "
+        "only {index} and {name} exist",
+    ]
+
+
+def test_name_template_cannot_use_name_and_bad_format_specs_are_caught(write: Write) -> None:
+    path = write(
+        """
+        servers:
+          - {name: "a-{name}", image: c, flavor: f}
+          - {name: "b-{index:q}", image: c, flavor: f}
+          - {name: "c-{index}", image: "{name:d}", flavor: f}
+        """
+    )
+    found = problems_of(path)
+    assert found[0] == f"{path}:2:12: a-{{name}}: name: {{name}} cannot be used here"
+    assert found[1].startswith(f"{path}:3:12: b-{{index:q}}: name: bad template 'b-{{index:q}}'")
+    assert found[2].startswith(f"{path}:4:32: c-{{index}}: image: bad template '{{name:d}}'")
+
+
+def test_missing_servers_empty_servers_and_missing_name(write: Write) -> None:
+    assert problems_of(write("name: lab\n", "a.yaml"))[0].endswith(
+        "manifest: 'servers' is missing: list the groups of servers to boot"
+    )
+    path = write("servers: []\n", "b.yaml")
+    assert problems_of(path) == [
+        f"{path}:1:10: manifest: servers: expected a list of groups, got an empty list"
+    ]
+    path = write("servers:\n  - {image: c, flavor: f}\n", "c.yaml")
+    assert problems_of(path) == [
+        f"{path}:2:5: servers[1]: a group needs a 'name' (a template like \"web-{{index:02d}}\")"
+    ]
+
+
+def test_same_name_for_many_servers_suggests_index(write: Write) -> None:
+    path = write("servers:\n  - {name: web, count: 2, image: c, flavor: f}\n")
+    assert problems_of(path) == [
+        f"{path}:2:12: web: name: 2 servers would all be named 'web': use {{index}} in the "
+        'name (e.g. "web-{index}")'
+    ]
+
+
+def test_duplicate_names_after_expansion_name_both_places(write: Write) -> None:
+    path = write(
+        """
+        defaults: {image: c, flavor: f}
+        servers:
+          - {name: "web-{index}", count: 3}
+          - {name: "web-{index}", count: 2, start: 3}
+        """
+    )
+    assert problems_of(path) == [
+        f"{path}:4:12: web-{{index}}: duplicate server name 'web-3': already used by group "
+        f"'web-{{index}}' at {path}:3:5 (names must be unique: they are how apply finds "
+        "existing servers)"
+    ]
+
+
+def test_multi_create_suffixes_collide_with_plain_names(write: Write) -> None:
+    path = write(
+        """
+        defaults: {image: c, flavor: f}
+        servers:
+          - {name: batch, max_count: 3}
+          - {name: "batch-{index}", count: 5, start: 3}
+          - {name: batch-0}
+          - {name: batch-03}
+        """
+    )
+    found = problems_of(path)
+    assert len(found) == 1
+    assert found[0].startswith(
+        f"{path}:4:12: batch-{{index}}: duplicate server name 'batch-3': already used by "
+        f"group 'batch' at {path}:3:5"
+    )
+
+
+def test_unreadable_user_data_and_files_name_the_file_and_the_error(
+    write: Write, tmp_path: Path
+) -> None:
+    (tmp_path / "adir").mkdir()
+    path = write(
+        """
+        servers:
+          - name: a
+            image: c
+            flavor: f
+            user_data: nope.yaml
+            files: {/etc/x: adir}
+        """
+    )
+    assert problems_of(path) == [
+        f"{path}:5:16: a: user_data: cannot read {tmp_path / 'nope.yaml'}: "
+        "No such file or directory",
+        f"{path}:6:21: a: files./etc/x: cannot read {tmp_path / 'adir'}: Is a directory",
+    ]
+
+
+def test_bad_nic_and_block_device_keys_suggest(write: Write) -> None:
+    path = write(
+        """
+        servers:
+          - name: a
+            image: c
+            flavor: f
+            networks:
+              - {net_id: x}
+              - "net-nam=private"
+              - auto
+            block_devices:
+              - {sorce: volume, id: v}
+        """
+    )
+    assert problems_of(path) == [
+        f"{path}:6:10: a: unknown key 'net_id' in a nic: did you mean 'net-id'?",
+        f"{path}:7:9: a: unknown key 'net-nam' in a nic: did you mean 'net-name'?",
+        f"{path}:8:9: a: networks.2: 'auto' or 'none' cannot be used with any other nic",
+        f"{path}:10:10: a: unknown key 'sorce' in a block device: did you mean 'source'?",
+    ]
+
+
+def test_duplicate_keys_and_bad_top_level_values(write: Write) -> None:
+    path = write(
+        """
+        microversion: 3.1
+        name: ""
+        limits: {max_tags: -1, max_personality: 3, max_pets: 2}
+        servers:
+          - name: a
+            image: c
+            image: d
+            flavor: f
+        """
+    )
+    assert problems_of(path) == [
+        f"{path}:1:15: manifest: microversion: microversion 3.1 is not a compute 2.x microversion",
+        f"{path}:2:7: manifest: name: the fleet name must be 1 to 255 characters, got 0 "
+        "(it is the value of the bulkboot:fleet metadata mark)",
+        f"{path}:3:20: manifest: limits.max_tags: must be 0 or more, got -1",
+        f"{path}:3:44: manifest: unknown key 'max_pets' in limits: did you mean 'max_tags'?",
+        f"{path}:7:5: a: group: 'image' is given twice (first at line 6)",
+    ]
+
+
+def test_load_manifest_raises_with_every_problem_sorted(write: Write) -> None:
+    path = write(
+        """
+        servers:
+          - {name: b, imag: c, flavor: f}
+          - {name: a, count: x, image: c, flavor: f}
+        """
+    )
+    with pytest.raises(ManifestError) as caught:
+        load_manifest(path)
+    lines = str(caught.value).splitlines()
+    assert len(lines) == 2
+    assert lines[0].startswith(f"{path}:2:15: b: unknown key 'imag'")
+    assert lines[1].startswith(f"{path}:3:22: a: count: expected an integer")
+
+
+def test_too_many_servers_is_refused_before_expanding(write: Write) -> None:
+    path = write(f"servers:\n  - {{name: 'a-{{index}}', count: {MAX_SERVERS + 1}, image: c, "
+                 "flavor: f}\n")  # fmt: skip
+    manifest, problems = read_manifest(path)
+    assert manifest.servers == ()
+    assert [str(p) for p in problems] == [
+        f"{path}:2:5: a-{{index}}: the manifest expands to more than 1,000,000 servers"
+    ]
+
+
+# ----------------------------------------------------------------- no input ends in a traceback
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b"", ":1:1: manifest: the manifest is empty"),
+        (
+            b"- a\n- b\n",
+            ":1:1: manifest: the manifest must be a mapping with 'servers', got a list",
+        ),
+        (b"just text", ":1:1: manifest: the manifest must be a mapping"),
+        (b"\x00\x01\xfe\xff\x80junk", ": manifest: not a YAML text file"),
+        (b"\xff\xfe\x00garbage\x81", ": manifest: not a YAML text file"),
+        (b"servers: 3\n", ":1:10: manifest: servers: expected a list of groups, got an integer"),
+        (b"servers: [3, null, [x]]\n", ":1:11: servers[1]: expected a mapping"),
+        (b"servers:\n  - {name: {a: b}}\n", ":2:12: servers[1]: name: expected a string"),
+        (b"defaults: 5\nservers: []\n", ":1:11: defaults: defaults: expected a mapping"),
+        (b"{a: b}: 1\nservers: []\n", ":1:1: manifest: manifest: keys must be strings"),
+        (b"servers:\n  - name: a\n    networks: 7\n", ":3:15: a: networks: expected 'auto'"),
+        (b"servers:\n  - name: a\n    tags: {x: 1}\n", ":3:11: a: tags: expected a list"),
+        (b"[" * 5000 + b"]" * 5000, "manifest: "),
+        (b"a: !!python/object:os.system x\n", "unknown key 'a'"),
+        (b"servers: *nope\n", "manifest: YAML syntax error"),
+        (b"---\na: 1\n---\nb: 2\n", "manifest: YAML syntax error"),
+    ],
+)
+def test_bad_input_is_a_problem_never_a_traceback(
+    tmp_path: Path, content: bytes, expected: str
+) -> None:
+    path = tmp_path / "fuzz.yaml"
+    path.write_bytes(content)
+    manifest, problems = read_manifest(path)
+    assert problems, "bad input must produce a problem"
+    assert any(expected in str(p) for p in problems), [str(p) for p in problems]
+    with pytest.raises(ManifestError):
+        load_manifest(path)
+
+
+def test_a_directory_or_a_missing_file_as_the_manifest(tmp_path: Path) -> None:
+    _, problems = read_manifest(tmp_path)
+    assert [str(p) for p in problems] == [f"{tmp_path}: cannot read the manifest: Is a directory"]
+    _, problems = read_manifest(tmp_path / "none.yaml")
+    assert [str(p) for p in problems] == [
+        f"{tmp_path / 'none.yaml'}: cannot read the manifest: No such file or directory"
+    ]
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads every file")
+def test_an_unreadable_manifest(tmp_path: Path) -> None:
+    path = tmp_path / "secret.yaml"
+    path.write_text("servers: []\n")
+    path.chmod(0)
+    _, problems = read_manifest(path)
+    assert [str(p) for p in problems] == [f"{path}: cannot read the manifest: Permission denied"]
