@@ -17,16 +17,21 @@ from typing import Any
 
 import pytest
 
+from bulkboot.errors import ManifestError
 from bulkboot.pipeline.body import FLEET_MARK_KEY, build_body
 from bulkboot.pipeline.microversion import parse
-from bulkboot.pipeline.spec import Location, Nic, ServerSpec
-from tests.pipeline.novaclient_oracle import CatalogReferences, nova_boot_body
+from bulkboot.pipeline.spec import Limits, Location, Manifest, Nic, ServerSpec
+from bulkboot.pipeline.validate import check, validate
+from tests.pipeline.novaclient_oracle import CatalogReferences, OracleRejected, nova_boot_body
 
 REFS = CatalogReferences()
 VOLUME = "0b5e3c4e-3333-4000-8000-000000000001"
 SNAPSHOT = "0b5e3c4e-4444-4000-8000-000000000001"
 PORT = "0b5e3c4e-5555-4000-8000-000000000001"
 NET_ID = "0b5e3c4e-2222-4000-8000-0000000000ff"
+GROUP = "0b5e3c4e-6666-4000-8000-000000000001"
+SERVER_A = "0b5e3c4e-7777-4000-8000-00000000000a"
+SERVER_B = "0b5e3c4e-7777-4000-8000-00000000000b"
 CLOUD_INIT = b"#cloud-config\npackages:\n  - nginx\nruncmd:\n  - [systemctl, start, nginx]\n"
 
 
@@ -217,12 +222,12 @@ CASES: list[Any] = [
     # scheduler hints: one value stays a string, repeated keys become a list
     pytest.param(
         "2.1",
-        {"scheduler_hints": {"group": "0b5e3c4e-6666-4000-8000-000000000001"}},
+        {"scheduler_hints": {"group": GROUP}},
         id="hint-2.1",
     ),
     pytest.param(
         "2.96",
-        {"scheduler_hints": {"different_host": ("a-uuid", "b-uuid"), "cidr": "/24"}},
+        {"scheduler_hints": {"different_host": (SERVER_A, SERVER_B), "cidr": "/24"}},
         id="hints-list-2.96",
     ),
     # simple scalars
@@ -375,7 +380,7 @@ CASES: list[Any] = [
             "block_devices": ({"source": "blank", "dest": "volume", "size": "50"},),
             "swap": 256,
             "networks": (Nic(net_name="private", v4_fixed_ip="10.0.0.20", tag="data"),),
-            "scheduler_hints": {"group": "g-1", "same_host": ("x", "y")},
+            "scheduler_hints": {"group": GROUP, "same_host": (SERVER_A, SERVER_B)},
             "config_drive": True,
             "admin_pass": "pw",
             "disk_config": "AUTO",
@@ -453,3 +458,148 @@ def test_cases_cover_every_field_and_named_microversion() -> None:
     assert body_fields - covered == set()
     assert {case.values[0] for case in CASES} >= set(MICROVERSIONS)
     assert len(CASES) >= 40
+
+
+def manifest_of(spec: ServerSpec, microversion: str) -> Manifest:
+    """A hand-built one-server manifest (no groups: the server stands alone)."""
+    return Manifest(
+        path="lab.yaml",
+        name=spec.fleet,
+        cloud=None,
+        microversion=microversion,
+        limits=Limits(),
+        servers=(spec,),
+    )
+
+
+@pytest.mark.parametrize(("microversion", "fields"), CASES)
+def test_parity_cases_are_valid_manifests(microversion: str, fields: dict[str, Any]) -> None:
+    """What novaclient accepts here, bulkboot accepts too: parity is not bought by refusing."""
+    spec = make_spec(**fields)
+    assert validate(manifest_of(spec, microversion), parse(microversion)) == ()
+
+
+# novaclient refuses these arguments (its parser, ``_boot``, ``_parse_nics``,
+# ``_parse_block_device_mapping_v2`` or ``ServerManager.create``): bulkboot's
+# validation must refuse the same server.
+REFUSED: list[Any] = [
+    pytest.param("2.18", {"description": "d"}, id="description-before-2.19"),
+    pytest.param("2.51", {"tags": ("t",)}, id="tags-before-2.52"),
+    pytest.param("2.57", {"files": (("/etc/motd", b"x"),)}, id="files-from-2.57"),
+    pytest.param("2.62", {"trusted_image_certificates": ("c",)}, id="certs-before-2.63"),
+    pytest.param("2.73", {"host": "h"}, id="host-before-2.74"),
+    pytest.param("2.73", {"hypervisor_hostname": "h"}, id="hypervisor-hostname-before-2.74"),
+    pytest.param("2.89", {"hostname": "web"}, id="hostname-before-2.90"),
+    pytest.param("2.36", {"networks": "auto"}, id="nic-auto-before-2.37"),
+    pytest.param("2.1", {"networks": "none"}, id="nic-none-2.1"),
+    pytest.param("2.31", {"networks": (Nic(net_id=NET_ID, tag="t"),)}, id="nic-tag-2.31"),
+    pytest.param("2.37", {"networks": (Nic(net_id=NET_ID, tag="t"),)}, id="nic-tag-2.37"),
+    pytest.param("2.41", {"networks": (Nic(net_id=NET_ID, tag="t"),)}, id="nic-tag-2.41"),
+    pytest.param("2.31", {"block_devices": ({"source": "blank", "size": "1", "tag": "t"},)},
+                 id="bdm-tag-2.31"),
+    pytest.param("2.33", {"block_devices": ({"source": "blank", "size": "1", "tag": "t"},)},
+                 id="bdm-tag-2.33"),
+    pytest.param("2.66", {"block_devices": ({"source": "blank", "dest": "volume", "size": "1",
+                                             "volume_type": "ssd"},)},
+                 id="bdm-volume-type-2.66"),
+    pytest.param("2.1", {"block_devices": ({"source": "cdrom", "id": VOLUME},)},
+                 id="bdm-bad-source"),
+    pytest.param("2.1", {"block_devices": ({"source": "blank", "dest": "remote"},)},
+                 id="bdm-bad-dest"),
+    pytest.param("2.1", {"block_devices": ({"source": "blank", "size": "1", "shutdown": "keep"},)},
+                 id="bdm-bad-shutdown"),
+    pytest.param("2.1", {"min_count": 0}, id="min-count-0"),
+    pytest.param("2.1", {"max_count": 0}, id="max-count-0"),
+    pytest.param("2.1", {"min_count": 3, "max_count": 2}, id="min-above-max"),
+    pytest.param("2.1", {"flavor": None}, id="no-flavor"),
+    pytest.param("2.1", {"image": None}, id="no-boot-source"),
+    pytest.param("2.1", {"boot_volume": VOLUME}, id="image-and-boot-volume"),
+    pytest.param("2.1", {"image": None, "boot_volume": VOLUME, "snapshot": SNAPSHOT},
+                 id="boot-volume-and-snapshot"),
+    pytest.param("2.1", {"block_device_mapping": {"vdb": VOLUME}, "swap": 512},
+                 id="legacy-and-new-bdm"),
+    pytest.param("2.1", {"networks": (Nic(net_id=NET_ID, v4_fixed_ip="10.0.0.1",
+                                          v6_fixed_ip="2001:db8::1"),)},
+                 id="nic-v4-and-v6"),
+    pytest.param("2.1", {"networks": (Nic(net_id=NET_ID, port_id=PORT),)},
+                 id="nic-net-and-port"),
+    pytest.param("2.1", {"networks": (Nic(v4_fixed_ip="10.0.0.1"),)}, id="nic-no-target"),
+    pytest.param("2.1", {"networks": (Nic(net_id=NET_ID, v4_fixed_ip="10.0.0.300"),)},
+                 id="nic-bad-ipv4"),
+    pytest.param("2.1", {"networks": (Nic(net_id=NET_ID, v6_fixed_ip="2001:db8::g"),)},
+                 id="nic-bad-ipv6"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("microversion", "fields"), REFUSED)
+def test_what_novaclient_refuses_bulkboot_refuses(
+    microversion: str, fields: dict[str, Any], tmp_path: Path
+) -> None:
+    spec = make_spec(**fields)
+    with pytest.raises(OracleRejected):
+        nova_boot_body(nova_argv(spec, tmp_path), microversion, extra=nova_extra(spec))
+    problems = validate(manifest_of(spec, microversion), parse(microversion))
+    assert problems, "bulkboot accepted what nova boot refuses"
+    with pytest.raises(ManifestError):
+        check(manifest_of(spec, microversion), parse(microversion))
+
+
+# bulkboot refuses these although novaclient sends them: each time Nova itself answers
+# 400, by the rule named (nova 31.0.0: nova/api/openstack/compute/schemas/servers.py,
+# nova/api/validation/parameter_types.py, and the exceptions nova/compute/api.py raises
+# that nova/api/openstack/compute/servers.py maps to 400).
+STRICTER: list[Any] = [
+    pytest.param("2.1", {"block_devices": ({"source": "blank", "size": "ten"},)},
+                 "schemas/servers.py block_device_mapping_v2 volume_size: parameter_types."
+                 "volume_size pattern ^[0-9]+$", id="bdm-size-not-a-number"),
+    pytest.param("2.1", {"disk_config": "auto"},
+                 "parameter_types.disk_config enum ['AUTO', 'MANUAL']", id="disk-config-case"),
+    pytest.param("2.1", {"access_ip_v4": "300.1.1.1"},
+                 "parameter_types.accessIPv4 format ipv4", id="access-ip-v4"),
+    pytest.param("2.1", {"access_ip_v6": "2001:db8::g"},
+                 "parameter_types.accessIPv6 format ipv6", id="access-ip-v6"),
+    pytest.param("2.90", {"hostname": "web_01"},
+                 "parameter_types.hostname pattern ^[a-zA-Z0-9]+[a-zA-Z0-9-]*[a-zA-Z0-9]+$",
+                 id="hostname-underscore-2.90"),
+    pytest.param("2.90", {"hostname": "web", "max_count": 2},
+                 "compute/api.py AmbiguousHostnameForMultipleInstances", id="hostname-multi"),
+    pytest.param("2.1", {"networks": (Nic(net_id=NET_ID, v4_fixed_ip="10.0.0.5"),),
+                         "min_count": 2},
+                 "compute/api.py InvalidFixedIpAndMaxCountRequest", id="fixed-ip-multi"),
+    pytest.param("2.1", {"networks": (Nic(port_id=PORT),), "max_count": 3},
+                 "compute/api.py MultiplePortsNotApplicable", id="port-multi"),
+    pytest.param("2.37", {"networks": (Nic(net_id="private"),)},
+                 "schemas/servers.py create_v237 networks uuid format uuid",
+                 id="net-id-not-uuid-2.37"),
+    pytest.param("2.52", {"tags": ("a/b",)}, "parameter_types.tag pattern ^[^,/]*$",
+                 id="tag-with-slash"),
+    pytest.param("2.52", {"tags": ("t" * 61,)}, "parameter_types.tag maxLength 60",
+                 id="tag-too-long"),
+    pytest.param("2.1", {"metadata": {"a/b": "c"}},
+                 "parameter_types.metadata patternProperties ^[a-zA-Z0-9-_:. ]{1,255}$",
+                 id="metadata-key"),
+    pytest.param("2.1", {"metadata": {"k": "v" * 256}},
+                 "parameter_types.metadata value maxLength 255", id="metadata-value"),
+    pytest.param("2.19", {"description": "d" * 256},
+                 "parameter_types.description maxLength 255", id="description-too-long"),
+    pytest.param("2.1", {"name": "n" * 256}, "parameter_types.name maxLength 255",
+                 id="name-too-long"),
+    pytest.param("2.1", {"user_data": b"x" * 49200},
+                 "schemas/servers.py user_data format base64 maxLength 65535",
+                 id="user-data-too-big"),
+    pytest.param("2.1", {"scheduler_hints": {"group": "my-group"}},
+                 "schemas/servers.py _hints group format uuid", id="hint-group-not-uuid"),
+    pytest.param("2.74", {"host": "compute 1"}, "parameter_types.fqdn pattern ^[a-zA-Z0-9-._]*$",
+                 id="host-with-space"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("microversion", "fields", "nova_rule"), STRICTER)
+def test_stricter_than_novaclient_only_where_nova_answers_400(
+    microversion: str, fields: dict[str, Any], nova_rule: str, tmp_path: Path
+) -> None:
+    spec = make_spec(**fields)
+    sent = nova_boot_body(nova_argv(spec, tmp_path), microversion, extra=nova_extra(spec))
+    assert sent["server"]["name"] == spec.name  # novaclient would send it ...
+    problems = validate(manifest_of(spec, microversion), parse(microversion))
+    assert problems, f"... and Nova would answer 400 ({nova_rule})"
