@@ -1,0 +1,140 @@
+"""``open_cloud``: one session, one token, one ``Cloud`` for the whole run.
+
+    async with open_cloud(config, concurrency=200, rate=20) as cloud:
+        await cloud.compute.negotiate("auto")
+        await cloud.compute.create_server(body, fleet="lab")
+
+Opening authenticates once (so a wrong password fails before anything else) and
+finds the compute endpoint (and the image and network ones, when the catalog has
+them). Closing closes every connection. With ``auth_type: none`` there is no Keystone:
+Nova is at ``compute_endpoint_override`` and no token is sent.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
+
+from bulkboot.cloud.auth import Authenticator, Catalog
+from bulkboot.cloud.compute import Compute
+from bulkboot.cloud.config import CloudConfig
+from bulkboot.cloud.session import HttpOptions, Response, Transport, make_session
+from bulkboot.cloud.timing import RequestTiming
+from bulkboot.errors import EndpointNotFound
+
+__all__ = ["Cloud", "open_cloud"]
+
+# Where each service's API sits below its catalog URL, when the URL has no version.
+_API_ROOT = {"image": "/v2", "network": "/v2.0"}
+
+
+class Cloud:
+    """One open cloud: the transport, the compute client and the other endpoints."""
+
+    def __init__(
+        self,
+        *,
+        config: CloudConfig,
+        transport: Transport,
+        authenticator: Authenticator | None,
+        endpoints: Mapping[str, str],
+    ) -> None:
+        self.config = config
+        self.transport = transport
+        self.authenticator = authenticator
+        self.endpoints = dict(endpoints)
+        self.endpoint = endpoints["compute"]
+        self.compute = Compute(transport, self.endpoint)
+
+    @property
+    def cloud_name(self) -> str:
+        return self.config.name
+
+    @property
+    def auth_timings(self) -> list[RequestTiming]:
+        """Every Keystone request of the run (discovery and token fetches)."""
+        return list(self.authenticator.timings) if self.authenticator else []
+
+    @property
+    def authentications(self) -> int:
+        return self.authenticator.authentications if self.authenticator else 0
+
+    @property
+    def counts(self) -> Counter[tuple[str, int | None]]:
+        """Requests made so far, by (method, final status); None: no answer."""
+        return self.transport.counts
+
+    def api_root(self, service_type: str) -> str | None:
+        """The versioned API root of a service (``.../image/v2``), None when out of reach."""
+        url = self.endpoints.get(service_type)
+        if url is None:
+            return None
+        suffix = _API_ROOT.get(service_type, "")
+        return url if not suffix or url.endswith(suffix) else url + suffix
+
+    async def get(
+        self, service_type: str, path: str, params: Mapping[str, str] | None = None
+    ) -> Response:
+        """GET from a service's API root (image, network); ``EndpointNotFound`` if none."""
+        root = self.api_root(service_type)
+        if root is None:
+            raise EndpointNotFound(f"cloud {self.cloud_name!r} has no {service_type} endpoint")
+        return await self.transport.request("GET", root + path, params=params)
+
+
+def _endpoints(config: CloudConfig, catalog: Catalog | None) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for service in ("compute", "image", "network"):
+        override = config.endpoint_override(service)
+        if override:
+            found[service] = override.rstrip("/")
+            continue
+        if catalog is None:
+            continue
+        try:
+            found[service] = catalog.endpoint(
+                service, interface=config.interface, region=config.region_name
+            )
+        except EndpointNotFound:
+            if service == "compute":
+                raise
+    return found
+
+
+@asynccontextmanager
+async def open_cloud(
+    config: CloudConfig,
+    *,
+    concurrency: int = 100,
+    rate: float | None = None,
+    on_request: Callable[[RequestTiming], None] | None = None,
+    options: HttpOptions | None = None,
+    clock: Callable[[], float] = time.monotonic,
+) -> AsyncIterator[Cloud]:
+    """Open the run's session to ``config``'s cloud, authenticate, find the endpoints.
+
+    ``concurrency`` sizes the connection pool (and caps requests in flight); ``rate``
+    caps requests per second, all requests together. ``options`` overrides both.
+    """
+    opts = options or HttpOptions(concurrency=concurrency, rate=rate)
+    session = make_session(config, opts)
+    try:
+        authenticator = (
+            Authenticator(config, session, clock=clock, on_request=on_request)
+            if config.auth_type != "none"
+            else None
+        )
+        catalog = (await authenticator.token()).catalog if authenticator else None
+        transport = Transport(
+            session, config, authenticator=authenticator, options=opts, on_request=on_request
+        )
+        yield Cloud(
+            config=config,
+            transport=transport,
+            authenticator=authenticator,
+            endpoints=_endpoints(config, catalog),
+        )
+    finally:
+        await session.close()

@@ -1,0 +1,277 @@
+"""Nova calls: version negotiation, create (never duplicated), list (paged), get, delete.
+
+``create_server`` is the one request that is not safe to repeat: a ``POST /servers``
+whose answer was lost (a connection closed after the request was written, a timeout,
+a 500/502/504 from a proxy that may have passed it on) may have made a server. So
+before sending it again, the fleet is searched for a server of that name (``name-1``
+... for a multi-create) carrying the run's ``bulkboot:fleet`` mark; only when none is
+there is the request sent again. 429 and 503 mean the request did not reach Nova: the
+transport waits and re-sends those itself. 400, 403 and 409 are final.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+import anyio
+
+from bulkboot.cloud.session import Response, Transport
+from bulkboot.cloud.timing import RequestTiming
+from bulkboot.errors import (
+    ConnectionLost,
+    MicroversionError,
+    NotFound,
+    RequestTimeout,
+    ServerError,
+)
+from bulkboot.pipeline.microversion import Microversion, negotiate
+
+__all__ = ["FLEET_MARK", "Compute", "CreatedServer", "version_range"]
+
+FLEET_MARK = "bulkboot:fleet"
+_REGEX_SPECIALS = frozenset(".^$*+?{}[]\\|()")
+_MAX_PAGES = 10_000
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CreatedServer:
+    """What a create gave back. ``id`` is None when Nova answered a reservation id only.
+
+    ``recovered`` is True when the answer was lost and the server was found by its
+    name and fleet mark instead (then ``admin_pass`` is unknown).
+    """
+
+    id: str | None
+    reservation_id: str | None
+    name: str
+    admin_pass: str | None = field(default=None, repr=False)
+    timing: RequestTiming
+    recovered: bool = False
+
+
+def _regex_literal(text: str) -> str:
+    """Escape for Nova's name filter (a database regex: keep it to the portable subset)."""
+    return "".join("\\" + c if c in _REGEX_SPECIALS else c for c in text)
+
+
+def version_range(document: Any) -> tuple[Microversion, Microversion] | None:
+    """``(min_version, version)`` from a compute version document, None if it has none."""
+    version = document.get("version") if isinstance(document, Mapping) else None
+    if not isinstance(version, Mapping):
+        return None
+    low, high = str(version.get("min_version") or ""), str(version.get("version") or "")
+    if not low or not high:
+        return None
+    try:
+        a, b = (int(x) for x in low.split("."))
+        c, d = (int(x) for x in high.split("."))
+    except ValueError:
+        return None
+    return Microversion(a, b), Microversion(c, d)
+
+
+class Compute:
+    """Nova at ``endpoint`` (``.../v2.1``), through the run's transport.
+
+    Until ``negotiate`` is called, requests carry no microversion headers (Nova's 2.1).
+    """
+
+    def __init__(self, transport: Transport, endpoint: str) -> None:
+        self.transport = transport
+        self.endpoint = endpoint.rstrip("/")
+        self.microversion: Microversion | None = None
+        self.server_range: tuple[Microversion, Microversion] | None = None
+        self._headers: Mapping[str, str] = {}
+        self.lookup_settle = 1.0  # seconds before a second look for a lost create
+        self.max_create_attempts = 4
+        self.recovered_creates = 0
+
+    # ------------------------------------------------------------ plumbing
+
+    async def _call(
+        self, method: str, path: str, *, body: Any = None, params: Mapping[str, str] | None = None
+    ) -> Response:
+        return await self.transport.request(
+            method, self.endpoint + path, json_body=body, params=params, headers=self._headers
+        )
+
+    async def _paged(
+        self, path: str, key: str, params: Mapping[str, str] | None
+    ) -> list[dict[str, Any]]:
+        """Every page of a collection, following ``<key>_links`` rel=next to the end."""
+        query = dict(params or {})
+        items: list[dict[str, Any]] = []
+        seen: set[str] = set()
+        for _ in range(_MAX_PAGES):
+            answer = await self._call("GET", path, params=query or None)
+            body = answer.body if isinstance(answer.body, Mapping) else {}
+            page = body.get(key) or []
+            items.extend(page)
+            following = None
+            for link in body.get(f"{key}_links") or ():
+                if isinstance(link, Mapping) and link.get("rel") == "next":
+                    following = str(link.get("href", ""))
+            if not following or not page:
+                return items
+            marker = dict(parse_qsl(urlsplit(following).query)).get("marker") or str(
+                page[-1].get("id", "")
+            )
+            if not marker or marker in seen:
+                return items
+            seen.add(marker)
+            query["marker"] = marker
+        return items
+
+    # ------------------------------------------------------------ versions
+
+    async def negotiate(self, requested: str) -> Microversion:
+        """Read Nova's version range and pick the version to speak (``auto``: the highest).
+
+        An explicit version outside the server's range is a ``MicroversionError`` before
+        anything else is sent.
+        """
+        document: Any = None
+        try:
+            document = (await self._call("GET", "/")).body
+        except NotFound:
+            document = None
+        found = version_range(document)
+        if found is None:
+            # An endpoint with the project id in it: the document is one level up.
+            parent = self.endpoint.rsplit("/", 1)[0]
+            try:
+                answer = await self.transport.request("GET", parent + "/", headers=self._headers)
+                found = version_range(answer.body)
+            except NotFound:
+                found = None
+        if found is None:
+            raise MicroversionError(
+                f"the compute endpoint {self.endpoint} does not announce a microversion range "
+                f"(a legacy v2 endpoint?); bulkboot needs compute 2.1 or later"
+            )
+        self.server_range = found
+        try:
+            chosen = negotiate(requested, *found)
+        except ValueError as exc:
+            raise MicroversionError(f"compute at {self.endpoint}: {exc}") from None
+        self.microversion = chosen
+        self._headers = chosen.headers()
+        return chosen
+
+    # ------------------------------------------------------------ servers
+
+    async def create_server(self, body: dict[str, Any], *, fleet: str) -> CreatedServer:
+        """``POST /servers``; after a lost answer, look for the server before re-sending."""
+        server = body.get("server", {})
+        name = str(server.get("name", ""))
+        count = int(server.get("max_count") or server.get("min_count") or 1)
+        started = time.monotonic()
+        attempts = 0
+        while True:
+            attempts += 1
+            try:
+                answer = await self._call("POST", "/servers", body=body)
+            except (ConnectionLost, RequestTimeout, ServerError):
+                # It may have reached Nova: look before sending it again.
+                if attempts >= self.max_create_attempts:
+                    raise
+                found = await self._find_created(name, fleet, count)
+                if found is None and self.lookup_settle > 0:
+                    await anyio.sleep(self.lookup_settle)
+                    found = await self._find_created(name, fleet, count)
+                if found is not None:
+                    self.recovered_creates += 1
+                    return CreatedServer(
+                        id=str(found.get("id")),
+                        reservation_id=found.get("reservation_id")
+                        or found.get("OS-EXT-SRV-ATTR:reservation_id"),
+                        name=name,
+                        timing=_overall(answer_timing=None, started=started, attempts=attempts),
+                        recovered=True,
+                    )
+                await anyio.sleep(self.transport.options.retry.backoff(attempts))
+                continue
+            data: Mapping[str, Any] = answer.body if isinstance(answer.body, Mapping) else {}
+            created: Mapping[str, Any] = data.get("server") or {}
+            timing = (
+                answer.timing
+                if attempts == 1
+                else _overall(answer_timing=answer.timing, started=started, attempts=attempts)
+            )
+            return CreatedServer(
+                id=created.get("id"),
+                reservation_id=data.get("reservation_id"),
+                name=name,
+                admin_pass=created.get("adminPass"),
+                timing=timing,
+            )
+
+    async def _find_created(self, name: str, fleet: str, count: int) -> dict[str, Any] | None:
+        """The fleet's server made by a create whose answer was lost, if there is one."""
+        if count > 1:
+            pattern = f"^{_regex_literal(name)}-[0-9]+$"
+            wanted = {f"{name}-{i}" for i in range(1, count + 1)}
+        else:
+            pattern = f"^{_regex_literal(name)}$"
+            wanted = {name}
+        found = [
+            s
+            for s in await self.list_servers({"name": pattern}, detail=True)
+            if s.get("name") in wanted
+            and (s.get("metadata") or {}).get(FLEET_MARK) == fleet
+            and s.get("status") != "DELETED"
+        ]
+        if not found:
+            return None
+        found.sort(key=lambda s: str(s.get("name")))
+        return found[0]
+
+    async def list_servers(
+        self, filters: Mapping[str, str] | None = None, *, detail: bool = True
+    ) -> list[dict[str, Any]]:
+        """Every server matching ``filters`` (Nova's query keys), all pages."""
+        return await self._paged("/servers/detail" if detail else "/servers", "servers", filters)
+
+    async def get_server(self, server_id: str) -> dict[str, Any]:
+        """One server's details; ``NotFound`` when it does not exist."""
+        body = (await self._call("GET", f"/servers/{server_id}")).body
+        server = body.get("server") if isinstance(body, Mapping) else None
+        if not isinstance(server, dict):
+            raise NotFound(f"server {server_id}: Nova's answer holds no server")
+        return server
+
+    async def delete_server(self, server_id: str) -> bool:
+        """Ask Nova to delete a server; False when it was already gone (404)."""
+        try:
+            await self._call("DELETE", f"/servers/{server_id}")
+        except NotFound:
+            return False
+        return True
+
+    async def limits(self) -> dict[str, int]:
+        """``GET /limits``'s ``absolute`` mapping (quota and usage; -1 is unlimited)."""
+        body = (await self._call("GET", "/limits")).body
+        limits = body.get("limits") if isinstance(body, Mapping) else None
+        absolute = limits.get("absolute") if isinstance(limits, Mapping) else None
+        return dict(absolute) if isinstance(absolute, Mapping) else {}
+
+    async def flavors(self) -> list[dict[str, Any]]:
+        """Every flavor, with details (all pages)."""
+        return await self._paged("/flavors/detail", "flavors", None)
+
+
+def _overall(
+    *, answer_timing: RequestTiming | None, started: float, attempts: int
+) -> RequestTiming:
+    return RequestTiming(
+        method="POST",
+        path=answer_timing.path if answer_timing else "/servers",
+        status=answer_timing.status if answer_timing else 202,
+        attempts=attempts + (answer_timing.attempts - 1 if answer_timing else 0),
+        started=started,
+        seconds=time.monotonic() - started,
+    )

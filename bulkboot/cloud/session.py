@@ -1,0 +1,392 @@
+"""The HTTP layer: one aiohttp pool, the shared token, retries, timing, errors, debug log.
+
+``Transport.request`` is the seed's ``_cs_request`` + ``_time_request`` + ``request``
+done for thousands of concurrent calls:
+
+- the token comes from the single-flight ``Authenticator``; a 401 invalidates it,
+  re-authenticates once and retries once; a second 401 is an ``AuthError`` naming the
+  cloud and the user (never the password);
+- 429/503 are waited out (``Retry-After``, else jittered back-off), 500/502/504 and
+  broken connections are retried only for idempotent methods (``retry.py``); a request
+  that could not even connect is always retried;
+- every logical request leaves one ``RequestTiming`` (attempts included);
+- a ``CapacityLimiter`` the size of the connector holds requests back before their
+  timeout starts, so that 10,000 queued creates do not time out waiting for a socket;
+- nothing is formatted for the debug log unless "bulkboot.http" logs DEBUG.
+
+Error answers become ``bulkboot.errors`` exceptions (``faults.py``); aiohttp's own
+exceptions never leave this module.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import ssl
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import aiohttp
+import anyio
+
+from bulkboot import __version__
+from bulkboot.cloud.auth import Authenticator, Token
+from bulkboot.cloud.config import CloudConfig
+from bulkboot.cloud.faults import error_from_response, request_id_of
+from bulkboot.cloud.ratelimit import RateLimiter
+from bulkboot.cloud.redact import HTTP_LOG, curl_line, response_lines
+from bulkboot.cloud.retry import IDEMPOTENT_METHODS, RetryPolicy
+from bulkboot.cloud.timing import RequestTiming
+from bulkboot.errors import (
+    ApiError,
+    AuthError,
+    CloudConnectionError,
+    ConfigError,
+    ConnectionLost,
+    RequestTimeout,
+    TransportError,
+)
+
+__all__ = [
+    "USER_AGENT",
+    "HttpOptions",
+    "Response",
+    "Transport",
+    "make_session",
+    "ssl_context",
+]
+
+LOG = logging.getLogger("bulkboot.cloud")
+USER_AGENT = f"bulkboot/{__version__}"
+_ACCEPT = {"Accept": "application/json", "User-Agent": USER_AGENT}
+_JSON_BODY = {"Content-Type": "application/json"}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HttpOptions:
+    """Pool size, timeouts and retry bounds for one run.
+
+    ``total_timeout`` covers one attempt from the moment it has a connection slot;
+    the cloud's ``api_timeout`` replaces it when set.
+    """
+
+    concurrency: int = 100
+    rate: float | None = None
+    connect_timeout: float = 10.0
+    total_timeout: float = 120.0
+    keepalive: float = 30.0
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    """A successful answer: status, headers, parsed JSON body (None when empty)."""
+
+    status: int
+    headers: Mapping[str, str]
+    body: Any
+    timing: RequestTiming
+
+    @property
+    def request_id(self) -> str | None:
+        return request_id_of(self.headers)
+
+
+def ssl_context(config: CloudConfig) -> ssl.SSLContext | bool:
+    """TLS for the pool: verification on unless the cloud turned it off (with a warning)."""
+    if not config.verify:
+        LOG.warning(
+            "cloud %r: TLS certificate verification is OFF (verify: false / insecure); "
+            "anyone between here and the cloud can read the credentials",
+            config.name,
+        )
+        if not (config.cert or config.cacert):
+            return False
+    try:
+        context = ssl.create_default_context(cafile=config.cacert)
+        if not config.verify:
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        if config.cert:
+            context.load_cert_chain(config.cert, config.key)
+    except (OSError, ssl.SSLError) as exc:
+        files = ", ".join(p for p in (config.cacert, config.cert, config.key) if p)
+        raise ConfigError(
+            f"{config.source}: cloud {config.name!r}: cannot load TLS files ({files}): {exc}"
+        ) from None
+    return context
+
+
+def make_session(config: CloudConfig, options: HttpOptions) -> aiohttp.ClientSession:
+    """The run's one session: keep-alive pool sized to the concurrency, TLS, timeouts."""
+    connector = aiohttp.TCPConnector(
+        limit=options.concurrency,
+        limit_per_host=options.concurrency,
+        ssl=ssl_context(config),
+        keepalive_timeout=options.keepalive,
+        ttl_dns_cache=300,
+    )
+    timeout = aiohttp.ClientTimeout(
+        total=config.api_timeout or options.total_timeout,
+        connect=options.connect_timeout,
+    )
+    return aiohttp.ClientSession(
+        connector=connector,
+        timeout=timeout,
+        raise_for_status=False,
+        auto_decompress=True,
+    )
+
+
+class Transport:
+    """Sends requests for one cloud; see the module docstring for the rules it keeps."""
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        config: CloudConfig,
+        *,
+        authenticator: Authenticator | None,
+        options: HttpOptions = HttpOptions(),
+        on_request: Callable[[RequestTiming], None] | None = None,
+    ) -> None:
+        self.session = session
+        self.config = config
+        self.authenticator = authenticator
+        self.options = options
+        self._policy = options.retry
+        self._limiter = anyio.CapacityLimiter(options.concurrency)
+        self._rate = RateLimiter(options.rate) if options.rate else None
+        self._on_request = on_request
+        self._header_token: Token | None = None
+        self._header_cache: dict[int, dict[str, str]] = {}
+        self._verify: bool | str = config.cacert or config.verify
+        self.counts: Counter[tuple[str, int | None]] = Counter()
+        self.requests_total = 0
+        self.retries_total = 0
+
+    # ------------------------------------------------------------ headers
+
+    def _headers(
+        self, token: Token | None, extra: Mapping[str, str] | None, has_body: bool
+    ) -> dict[str, str]:
+        """Headers built once per token and per caller's fixed extras, then reused."""
+        if token is not self._header_token:
+            self._header_token = token
+            self._header_cache = {}
+        key = (id(extra) << 1) | has_body
+        cached = self._header_cache.get(key)
+        if cached is None:
+            cached = dict(_ACCEPT)
+            if has_body:
+                cached.update(_JSON_BODY)
+            if token is not None:
+                cached["X-Auth-Token"] = token.value
+            if extra:
+                cached.update(extra)
+            if extra is not None and len(self._header_cache) < 64:
+                self._header_cache[key] = cached
+            elif extra is None:
+                self._header_cache[key] = cached
+        return cached
+
+    # ------------------------------------------------------------ request
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        json_body: Any = None,
+        params: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        expect_json: bool = True,
+    ) -> Response:
+        """One logical request: retried, re-authenticated, timed; raises on error answers.
+
+        ``headers`` should be a long-lived mapping (a microversion's headers): the
+        merged headers are cached by its identity.
+        """
+        payload = None if json_body is None else json.dumps(json_body).encode()
+        idempotent = method in IDEMPOTENT_METHODS
+        policy = self._policy
+        started = time.monotonic()
+        attempt = 0
+        reauthenticated = False
+        status: int | None = None
+        debug = HTTP_LOG.isEnabledFor(logging.DEBUG)
+        try:
+            while True:
+                attempt += 1
+                token = await self.authenticator.token() if self.authenticator else None
+                sent_headers = self._headers(token, headers, payload is not None)
+                if self._rate is not None:
+                    await self._rate.acquire()
+                if debug:
+                    HTTP_LOG.debug(
+                        curl_line(
+                            method,
+                            _with_query(url, params),
+                            sent_headers,
+                            payload,
+                            verify=self._verify,
+                        )
+                    )
+                failure: BaseException | None = None
+                reached = True
+                code = 0
+                async with self._limiter:
+                    try:
+                        async with self.session.request(
+                            method, url, params=params, data=payload, headers=sent_headers
+                        ) as answer:
+                            raw = await answer.read()
+                            code = status = answer.status
+                            reason = answer.reason or ""
+                            answer_headers = answer.headers
+                    except aiohttp.ClientConnectorCertificateError as exc:
+                        raise self._tls_error(method, url, exc) from None
+                    except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
+                        failure, reached = exc, False  # the request never left
+                    except (aiohttp.ClientError, TimeoutError) as exc:
+                        failure = exc  # it may have reached the server
+                if failure is not None:
+                    status = None
+                    if (idempotent or not reached) and attempt < policy.max_attempts:
+                        self.retries_total += 1
+                        await anyio.sleep(policy.backoff(attempt))
+                        continue
+                    raise self._transport_error(method, url, failure, reached, attempt)
+                if debug:
+                    HTTP_LOG.debug(response_lines(code, answer_headers.items(), raw))
+                if code < 400:
+                    body = _parse(raw) if expect_json else None
+                    return Response(
+                        code,
+                        answer_headers,
+                        body,
+                        self._timing(method, url, code, attempt, started),
+                    )
+                if code == 401 and self.authenticator is not None and token is not None:
+                    if not reauthenticated:
+                        reauthenticated = True
+                        self.authenticator.invalidate(token)
+                        continue
+                    raise self._unauthorized(method, url, answer_headers, raw, reason)
+                error = error_from_response(
+                    status=code,
+                    reason=reason,
+                    headers=answer_headers,
+                    body=raw,
+                    method=method,
+                    url=url,
+                )
+                if policy.should_retry_status(code, method, attempt):
+                    if error.retry_after is None or error.retry_after <= policy.max_retry_after:
+                        self.retries_total += 1
+                        await anyio.sleep(policy.wait_for(attempt, error.retry_after))
+                        continue
+                raise error
+        finally:
+            if status is None or status >= 400:
+                self._timing(method, url, status, attempt, started)
+
+    # ------------------------------------------------------------ bookkeeping
+
+    def _timing(
+        self, method: str, url: str, status: int | None, attempts: int, started: float
+    ) -> RequestTiming:
+        timing = RequestTiming(
+            method=method,
+            path=urlsplit(url).path,
+            status=status,
+            attempts=attempts,
+            started=started,
+            seconds=time.monotonic() - started,
+        )
+        self.requests_total += 1
+        self.counts[(method, status)] += 1
+        if self._on_request is not None:
+            self._on_request(timing)
+        return timing
+
+    def _tls_error(self, method: str, url: str, exc: BaseException) -> CloudConnectionError:
+        hint = (
+            f"set cacert to the CA bundle that signed it (now {self.config.cacert})"
+            if self.config.cacert
+            else "set cacert in the cloud's clouds.yaml entry (or OS_CACERT) to the CA "
+            "bundle that signed it"
+        )
+        return CloudConnectionError(
+            f"cloud {self.config.name!r}: the TLS certificate of {_origin(url)} is not "
+            f"trusted ({_reason(exc)}); {hint}",
+            method=method,
+            url=url,
+        )
+
+    def _transport_error(
+        self, method: str, url: str, exc: BaseException, reached: bool, attempts: int
+    ) -> TransportError:
+        tries = f" after {attempts} attempts" if attempts > 1 else ""
+        if not reached:
+            return CloudConnectionError(
+                f"cloud {self.config.name!r}: {method} {url}: cannot connect to "
+                f"{_origin(url)} ({_reason(exc)}){tries}",
+                method=method,
+                url=url,
+            )
+        if isinstance(exc, TimeoutError):
+            return RequestTimeout(
+                f"cloud {self.config.name!r}: {method} {url} got no answer in time{tries}; "
+                f"it may have reached the server",
+                method=method,
+                url=url,
+            )
+        return ConnectionLost(
+            f"cloud {self.config.name!r}: {method} {url}: the connection broke before the "
+            f"answer ({_reason(exc)}){tries}; the request may have reached the server",
+            method=method,
+            url=url,
+        )
+
+    def _unauthorized(
+        self, method: str, url: str, headers: Mapping[str, str], raw: bytes, reason: str
+    ) -> AuthError:
+        error: ApiError = error_from_response(
+            status=401, reason=reason, headers=headers, body=raw, method=method, url=url
+        )
+        return AuthError(
+            f"cloud {self.config.name!r} refused the token of {self.config.user_label} even "
+            f"after authenticating again: {error}"
+        )
+
+
+def _parse(raw: bytes) -> Any:
+    if not raw:
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return None
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text or type(exc).__name__
+
+
+def _with_query(url: str, params: Mapping[str, str] | None) -> str:
+    if not params:
+        return url
+    from urllib.parse import urlencode
+
+    return f"{url}?{urlencode(params)}"
