@@ -19,7 +19,8 @@ import pytest
 
 from bulkboot.errors import ManifestError
 from bulkboot.pipeline.body import FLEET_MARK_KEY, build_body
-from bulkboot.pipeline.microversion import parse
+from bulkboot.pipeline.manifest import load_manifest
+from bulkboot.pipeline.microversion import offline, parse
 from bulkboot.pipeline.spec import Limits, Location, Manifest, Nic, ServerSpec
 from bulkboot.pipeline.validate import check, validate
 from tests.pipeline.novaclient_oracle import CatalogReferences, OracleRejected, nova_boot_body
@@ -603,3 +604,162 @@ def test_stricter_than_novaclient_only_where_nova_answers_400(
     assert sent["server"]["name"] == spec.name  # novaclient would send it ...
     problems = validate(manifest_of(spec, microversion), parse(microversion))
     assert problems, f"... and Nova would answer 400 ({nova_rule})"
+
+
+# ----------------------------------------------------------------- from manifests
+#
+# The same comparison driven end to end from YAML: load_manifest -> check -> bodies,
+# against `nova boot` command lines written out by hand (not by nova_argv).
+
+WEB_MANIFEST = f"""
+name: lab
+microversion: "2.52"
+defaults:
+  image: cirros-0.6.2
+  flavor: m1.small
+  metadata: {{lab: demo}}
+servers:
+  - name: "web-{{index:02d}}"
+    count: 2
+    metadata: {{role: web}}
+    user_data: web.yaml
+    files: {{/etc/motd: motd.txt}}
+    key_name: ops
+    security_groups: [default, web]
+    networks:
+      - {{net-name: private, v4-fixed-ip: "10.0.0.{{index}}", tag: front}}
+    scheduler_hints: {{group: {GROUP}}}
+    tags: [web, "{{name}}"]
+    description: "web server {{index}}"
+    config_drive: true
+"""
+
+BFV_MANIFEST = f"""
+name: vols
+microversion: "2.96"
+servers:
+  - name: db
+    flavor: m1.medium
+    boot_volume: {VOLUME}
+    block_devices:
+      - "source=blank,dest=volume,size=20,volume_type=ssd,tag=data,shutdown=remove"
+    ephemeral:
+      - {{size: 1, format: ext4}}
+    swap: 512
+    networks: none
+    admin_pass: pw
+    disk_config: MANUAL
+    hostname: db.lab.example.org
+  - name: batch
+    flavor: "42"
+    image_with: {{os_distro: ubuntu}}
+    min_count: 2
+    max_count: 5
+    return_reservation_id: true
+    access_ip_v4: 192.0.2.7
+    trusted_image_certificates: [cert-1, cert-2]
+    host: compute-2
+    hypervisor_hostname: compute-2.lab
+    scheduler_hints: {{different_host: [{SERVER_A}, {SERVER_B}]}}
+"""
+
+LEGACY_MANIFEST = f"""
+microversion: "2.1"
+servers:
+  - name: old
+    flavor: m1.small
+    block_device_mapping: {{vda: "{VOLUME}:vol:10:true"}}
+    availability_zone: nova
+    networks:
+      - {{net-id: {NET_ID}}}
+      - {{port-id: {PORT}}}
+    access_ip_v6: "2001:db8::7"
+    disk_config: AUTO
+"""
+
+
+def _load(tmp_path: Path, text: str, name: str = "lab.yaml") -> Manifest:
+    (tmp_path / "web.yaml").write_bytes(CLOUD_INIT)
+    (tmp_path / "motd.txt").write_bytes(b"welcome\n")
+    path = tmp_path / name
+    path.write_text(text)
+    manifest = load_manifest(path)
+    check(manifest, offline(manifest.microversion))
+    return manifest
+
+
+def test_manifest_with_templates_equals_nova_boot(tmp_path: Path) -> None:
+    manifest = _load(tmp_path, WEB_MANIFEST)
+    version = offline(manifest.microversion)
+    assert [s.name for s in manifest.servers] == ["web-01", "web-02"]
+    for index, spec in enumerate(manifest.servers, 1):
+        argv = [
+            "--image", "cirros-0.6.2", "--flavor", "m1.small",
+            "--meta", "lab=demo", "--meta", "role=web",
+            "--user-data", str(tmp_path / "web.yaml"),
+            "--file", f"/etc/motd={tmp_path / 'motd.txt'}",
+            "--key-name", "ops",
+            "--security-groups", "default,web",
+            "--nic", f"net-name=private,v4-fixed-ip=10.0.0.{index},tag=front",
+            "--hint", f"group={GROUP}",
+            "--tags", f"web,web-0{index}",
+            "--description", f"web server {index}",
+            "--config-drive", "true",
+            f"web-0{index}",
+        ]  # fmt: skip
+        expected = normalise_novaclient(nova_boot_body(argv, "2.52"))
+        actual = without_fleet_mark(build_body(spec, REFS, version), "lab")
+        assert actual == expected
+
+
+def test_manifest_boot_from_volume_and_multi_create_equal_nova_boot(tmp_path: Path) -> None:
+    manifest = _load(tmp_path, BFV_MANIFEST, "vols.yaml")
+    version = offline(manifest.microversion)
+    db, batch = manifest.servers
+    expected_db = nova_boot_body(
+        [
+            "--flavor", "m1.medium", "--boot-volume", VOLUME,
+            "--block-device", "source=blank,dest=volume,size=20,volume_type=ssd,tag=data,"
+            "shutdown=remove",
+            "--ephemeral", "size=1,format=ext4", "--swap", "512",
+            "--nic", "none", "--admin-pass", "pw", "--hostname", "db.lab.example.org",
+            "db",
+        ],
+        "2.96",
+        extra={"disk_config": "MANUAL"},
+    )  # fmt: skip
+    expected_batch = nova_boot_body(
+        [
+            "--flavor", "42", "--image-with", "os_distro=ubuntu",
+            "--min-count", "2", "--max-count", "5", "--return-reservation-id",
+            "--access-ip-v4", "192.0.2.7",
+            "--trusted-image-certificate-id", "cert-1",
+            "--trusted-image-certificate-id", "cert-2",
+            "--host", "compute-2", "--hypervisor-hostname", "compute-2.lab",
+            "--hint", f"different_host={SERVER_A}", "--hint", f"different_host={SERVER_B}",
+            "batch",
+        ],
+        "2.96",
+    )  # fmt: skip
+    assert without_fleet_mark(build_body(db, REFS, version), "vols") == normalise_novaclient(
+        expected_db
+    )
+    assert without_fleet_mark(build_body(batch, REFS, version), "vols") == expected_batch
+
+
+def test_manifest_legacy_block_device_mapping_equals_nova_boot(tmp_path: Path) -> None:
+    manifest = _load(tmp_path, LEGACY_MANIFEST, "old.yaml")
+    (spec,) = manifest.servers
+    expected = nova_boot_body(
+        [
+            "--flavor", "m1.small", "--block-device-mapping", f"vda={VOLUME}:vol:10:true",
+            "--availability-zone", "nova",
+            "--nic", f"net-id={NET_ID}", "--nic", f"port-id={PORT}",
+            "--access-ip-v6", "2001:db8::7",
+            "old",
+        ],
+        "2.1",
+        extra={"disk_config": "AUTO"},
+    )  # fmt: skip
+    actual = without_fleet_mark(build_body(spec, REFS, parse("2.1")), "old")
+    assert actual == normalise_novaclient(expected)
