@@ -147,7 +147,8 @@ async def _middleware(request: web.Request, handler: Any) -> web.StreamResponse:
         raise asyncio.CancelledError from None
     except web.HTTPException as exc:
         converted = _http_exception_fault(service, exc)
-        response = json_response(converted.body, status=converted.status, headers=dict(exc.headers))
+        kept = {k: v for k, v in exc.headers.items() if k.lower() == "allow"}
+        response = json_response(converted.body, status=converted.status, headers=kept)
     response.headers.update(headers)
     state.count_request(key, str(response.status))
     return response
@@ -204,7 +205,7 @@ async def _configure(request: web.Request) -> web.Response:
     state = request.app[STATE]
     try:
         changes = await request.json()
-        state.config = dataclasses.replace(state.config, **changes)
+        state.configure(dataclasses.replace(state.config, **changes))
     except (ValueError, TypeError) as exc:
         return json_response({"error": str(exc)}, status=400)
     return json_response(dataclasses.asdict(state.config))

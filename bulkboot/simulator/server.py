@@ -91,10 +91,13 @@ class RunningSimulator:
         return self._state.config
 
     def configure(self, **changes: Any) -> SimConfig:
-        """Swap fault settings while running, e.g. ``sim.configure(error_fraction=0.5)``."""
+        """Swap fault settings while running, e.g. ``sim.configure(error_fraction=0.5)``.
+
+        Passing a different ``seed`` restarts the RNG from it.
+        """
 
         def apply() -> SimConfig:
-            self._state.config = dataclasses.replace(self._state.config, **changes)
+            self._state.configure(dataclasses.replace(self._state.config, **changes))
             return self._state.config
 
         return self._call(apply)

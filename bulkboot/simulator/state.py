@@ -221,6 +221,12 @@ class CloudState:
         self.faults: dict[str, int] = {}
         self.bucket: TokenBucket | None = None
 
+    def configure(self, config: SimConfig) -> None:
+        """Swap the knobs; a new seed restarts the RNG, so a run can be replayed."""
+        if config.seed != self.config.seed:
+            self.rng.seed(config.seed)
+        self.config = config
+
     def count_request(self, key: str, status: str) -> None:
         by_status = self.requests.get(key)
         if by_status is None:

@@ -1,0 +1,247 @@
+"""bulkboot/simulator/app.py: every fault knob, observed through a real HTTP client."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import aiohttp
+import pytest
+
+from bulkboot.simulator import RunningSimulator
+from tests.simulator.conftest import Api
+
+pytestmark = pytest.mark.anyio
+
+
+async def _statuses(api: Api, count: int) -> list[int]:
+    return [(await api.call("GET", "/compute/v2.1/flavors"))[0] for _ in range(count)]
+
+
+async def test_fixed_latency_delays_every_answer(api: Api, sim: RunningSimulator) -> None:
+    sim.configure(latency=0.15)
+    started = time.monotonic()
+    status, _, _ = await api.call("GET", "/compute/v2.1/flavors")
+    assert status == 200
+    assert time.monotonic() - started >= 0.15
+
+
+async def test_jitter_varies_within_bounds(api: Api, sim: RunningSimulator) -> None:
+    sim.configure(latency=0.01, jitter=0.1)
+    delays = []
+    for _ in range(6):
+        started = time.monotonic()
+        await api.call("GET", "/compute/v2.1/flavors")
+        delays.append(time.monotonic() - started)
+    assert min(delays) >= 0.01
+    assert max(delays) - min(delays) > 0.01  # not one fixed value
+    assert max(delays) < 0.5
+
+
+async def test_rate_limit_with_retry_after(api: Api, sim: RunningSimulator) -> None:
+    sim.configure(rate_limit=5)
+    answers = []
+    for _ in range(8):
+        answers.append(await api.call("GET", "/compute/v2.1/flavors"))
+    statuses = [a[0] for a in answers]
+    assert statuses[:5] == [200] * 5
+    assert 429 in statuses[5:]
+    limited = next(a for a in answers if a[0] == 429)
+    assert limited[1]["Retry-After"] == "1"
+    assert limited[2]["overLimit"]["code"] == 429
+    assert limited[2]["overLimit"]["retryAfter"] == "1"
+    await asyncio.sleep(1.0)
+    assert (await api.call("GET", "/compute/v2.1/flavors"))[0] == 200
+    assert sim.stats()["requests"]["GET /compute/v2.1/flavors"]["429"] >= 1
+
+
+async def test_rate_limit_without_retry_after(api: Api, sim: RunningSimulator) -> None:
+    sim.configure(rate_limit=2, rate_limit_retry_after=False)
+    answers = [await api.call("GET", "/compute/v2.1/flavors") for _ in range(4)]
+    limited = [a for a in answers if a[0] == 429]
+    assert limited
+    assert "Retry-After" not in limited[0][1]
+    assert "retryAfter" not in limited[0][2]["overLimit"]
+
+
+async def test_rate_limit_spares_keystone(api: Api, sim: RunningSimulator) -> None:
+    sim.configure(rate_limit=1)
+    await _statuses(api, 3)
+    async with api.session.get(sim.auth_url) as response:
+        assert response.status == 200
+
+
+async def test_conflict_fraction_409_and_nothing_created(api: Api, sim: RunningSimulator) -> None:
+    sim.configure(conflict_fraction=1.0)
+    status, _, body = await api.call("POST", "/compute/v2.1/servers", json={"server": _server("c")})
+    assert status == 409
+    assert body["conflictingRequest"]["message"].endswith("is still in use.")
+    assert sim.stats()["servers_created"] == 0
+
+
+async def test_500_fraction(api: Api, sim: RunningSimulator) -> None:
+    sim.configure(error_500_fraction=1.0)
+    status, _, body = await api.call("GET", "/compute/v2.1/servers")
+    assert status == 500
+    assert body["computeFault"]["code"] == 500
+
+
+async def test_503_fraction(api: Api, sim: RunningSimulator) -> None:
+    sim.configure(unavailable_fraction=1.0)
+    status, _, body = await api.call("GET", "/compute/v2.1/servers")
+    assert status == 503
+    assert body["serviceUnavailable"]["code"] == 503
+
+
+async def test_partial_fraction_is_reproducible_with_the_seed(
+    api: Api, sim: RunningSimulator
+) -> None:
+    sim.configure(error_500_fraction=0.5, seed=7)
+    first = await _statuses(api, 20)
+    sim.configure(seed=8)
+    other = await _statuses(api, 20)
+    sim.configure(seed=7)
+    again = await _statuses(api, 20)
+    assert first == again
+    assert set(first) == {200, 500}
+    assert other != first
+
+
+async def test_lost_response_creates_the_server_but_closes_the_connection(
+    api: Api, sim: RunningSimulator
+) -> None:
+    sim.configure(lost_response_fraction=1.0)
+    with pytest.raises(aiohttp.ServerDisconnectedError):
+        await api.call("POST", "/compute/v2.1/servers", json={"server": _server("lost")})
+    sim.configure(lost_response_fraction=0.0)
+    _, _, body = await api.call("GET", "/compute/v2.1/servers", params={"name": "^lost$"})
+    assert [s["name"] for s in body["servers"]] == ["lost"]
+    stats = sim.stats()
+    assert stats["requests"]["POST /compute/v2.1/servers"] == {"lost": 1}
+    assert stats["faults"]["lost_response"] == 1
+
+
+async def test_naive_retry_after_lost_response_shows_as_duplicate(
+    api: Api, sim: RunningSimulator
+) -> None:
+    sim.configure(lost_response_fraction=1.0)
+    with pytest.raises(aiohttp.ServerDisconnectedError):
+        await api.call("POST", "/compute/v2.1/servers", json={"server": _server("dup")})
+    sim.configure(lost_response_fraction=0.0)
+    await api.boot("dup")
+    assert sim.stats()["duplicate_names"] == 1
+
+
+async def test_quota_instances_403_in_novas_words(api: Api, sim: RunningSimulator) -> None:
+    sim.configure(quota_instances=2)
+    await api.boot("q", min_count=2, max_count=2)
+    status, _, body = await api.call("POST", "/compute/v2.1/servers", json={"server": _server("x")})
+    assert status == 403
+    assert body["forbidden"]["message"] == (
+        "Quota exceeded for instances: Requested 1, but already used 2 of 2 instances"
+    )
+
+
+async def test_quota_cores_and_ram(api: Api, sim: RunningSimulator) -> None:
+    sim.configure(quota_cores=4, quota_ram=8192)
+    status, _, body = await api.call(
+        "POST", "/compute/v2.1/servers", json={"server": _server("big", flavorRef="5")}
+    )
+    assert status == 403
+    assert body["forbidden"]["message"].startswith(
+        "Quota exceeded for cores, ram: Requested 8, 16384"
+    )
+
+
+async def test_quota_with_a_range_builds_what_fits(api: Api, sim: RunningSimulator) -> None:
+    sim.configure(quota_instances=3)
+    body = await api.boot("range", min_count=2, max_count=5, return_reservation_id=True)
+    _, _, listed = await api.call(
+        "GET", "/compute/v2.1/servers", params={"reservation_id": body["reservation_id"]}
+    )
+    assert len(listed["servers"]) == 3
+
+
+async def test_late_quota_failure_is_202_then_error(api: Api, sim: RunningSimulator) -> None:
+    sim.configure(late_quota_fraction=1.0)
+    server_id = (await api.boot("late"))["server"]["id"]
+    await asyncio.sleep(0.1)
+    _, _, body = await api.call("GET", f"/compute/v2.1/servers/{server_id}")
+    assert body["server"]["status"] == "ERROR"
+    assert body["server"]["fault"]["message"].startswith("Quota exceeded for instances")
+
+
+async def test_build_errors_carry_a_fault(api: Api, sim: RunningSimulator) -> None:
+    sim.configure(error_fraction=1.0, build_time_mean=0.05, build_time_stddev=0.0)
+    server_id = (await api.boot("bad"))["server"]["id"]
+    await asyncio.sleep(0.1)
+    _, _, body = await api.call("GET", f"/compute/v2.1/servers/{server_id}")
+    server = body["server"]
+    assert server["status"] == "ERROR"
+    assert server["fault"]["code"] == 500
+    assert server["fault"]["message"].startswith("No valid host was found.")
+    assert server["fault"]["created"].endswith("Z")
+    assert "progress" not in server
+
+
+async def test_never_finishing_builds_stay_in_build(api: Api, sim: RunningSimulator) -> None:
+    sim.configure(never_finish_fraction=1.0, build_time_mean=0.05, build_time_stddev=0.0)
+    server_id = (await api.boot("stuck"))["server"]["id"]
+    await asyncio.sleep(0.2)
+    _, _, body = await api.call("GET", f"/compute/v2.1/servers/{server_id}")
+    assert body["server"]["status"] == "BUILD"
+    assert body["server"]["progress"] == 0
+
+
+async def test_build_time_distribution(api: Api, sim: RunningSimulator) -> None:
+    sim.configure(build_time_mean=0.3, build_time_stddev=0.0)
+    server_id = (await api.boot("timed"))["server"]["id"]
+    await asyncio.sleep(0.15)
+    _, _, body = await api.call("GET", f"/compute/v2.1/servers/{server_id}")
+    assert body["server"]["status"] == "BUILD"
+    assert 30 <= body["server"]["progress"] <= 80
+    await asyncio.sleep(0.2)
+    _, _, body = await api.call("GET", f"/compute/v2.1/servers/{server_id}")
+    assert body["server"]["status"] == "ACTIVE"
+
+
+async def test_stats_count_requests_by_route_and_servers_by_status(
+    api: Api, sim: RunningSimulator
+) -> None:
+    sim.configure(build_time_mean=0.0, build_time_stddev=0.0)
+    await api.boot("s1")
+    await api.call("GET", "/compute/v2.1/servers/not-there")
+    async with api.session.get(sim.base_url + "/_sim/stats") as response:
+        stats = await response.json()
+    assert stats["requests"]["POST /compute/v2.1/servers"] == {"202": 1}
+    assert stats["requests"]["GET /compute/v2.1/servers/{server_id}"] == {"404": 1}
+    assert stats["requests"]["POST /identity/v3/auth/tokens"] == {"201": 1}
+    assert stats["requests_total"] == 3
+    assert stats["servers"] == {"ACTIVE": 1}
+    assert stats["servers_total"] == 1
+    assert stats["authentications"] == 1
+
+
+async def test_reset_over_http(api: Api, sim: RunningSimulator) -> None:
+    await api.boot("gone")
+    async with api.session.post(sim.base_url + "/_sim/reset") as response:
+        assert response.status == 204
+    assert sim.stats()["servers_created"] == 0
+    assert sim.stats()["requests_total"] == 0
+
+
+async def test_unknown_route_is_a_json_404(api: Api) -> None:
+    status, _, body = await api.call("GET", "/compute/v2.1/no-such-thing")
+    assert status == 404
+    assert body["itemNotFound"]["code"] == 404
+
+
+def _server(name: str, **fields: str) -> dict[str, str]:
+    server = {
+        "name": name,
+        "imageRef": "6b0c1e8a-1c2d-4e3f-8a9b-0c1d2e3f4a51",
+        "flavorRef": "1",
+        "networks": "auto",
+    }
+    server.update(fields)
+    return server
