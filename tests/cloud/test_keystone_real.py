@@ -1,0 +1,424 @@
+"""bulkboot's Keystone client against a real Keystone (keystone 30.0.0 from PyPI).
+
+``.ci/keystone start`` runs it on 127.0.0.1 (docs/keystone-ci.md). Without it these tests
+skip, except in CI (``BULKBOOT_REQUIRE_KEYSTONE=1``), where they fail. Each test reads
+its cloud from a clouds.yaml written to a temporary folder, through
+``load_cloud_config`` as a user's cloud would be read, then authenticates with
+``bulkboot.cloud.auth.Authenticator`` over a real aiohttp session. What the tests count,
+they count with an aiohttp ``TraceConfig``: an observer of the real requests on the
+socket, not a mock.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import aiohttp
+import anyio
+import pytest
+
+from bulkboot.cloud.auth import Authenticator, Token
+from bulkboot.cloud.config import CloudConfig, load_cloud_config
+from bulkboot.errors import AuthError, EndpointNotFound
+from tests.keystone_service import PREFIX, REQUIRE, KeystoneService, require_keystone
+
+real = pytest.mark.keystone  # the tests that need the running Keystone
+
+TOKENS_PATH = "/v3/auth/tokens"
+
+
+@pytest.fixture(scope="module")
+def keystone() -> KeystoneService:
+    return require_keystone()
+
+
+@dataclass(slots=True)
+class Wire:
+    """What went over the socket: (method, path, status) of every finished request."""
+
+    requests: list[tuple[str, str, int]] = field(default_factory=list)
+
+    def token_posts(self) -> list[int]:
+        """Statuses of the ``POST /v3/auth/tokens`` sent, in order."""
+        return [s for m, p, s in self.requests if m == "POST" and p.endswith(TOKENS_PATH)]
+
+
+@asynccontextmanager
+async def traced_session() -> AsyncIterator[tuple[aiohttp.ClientSession, Wire]]:
+    wire = Wire()
+    trace = aiohttp.TraceConfig()
+
+    async def on_end(
+        session: aiohttp.ClientSession,
+        context: SimpleNamespace,
+        params: aiohttp.TraceRequestEndParams,
+    ) -> None:
+        wire.requests.append((params.method, params.url.path, params.response.status))
+
+    trace.on_request_end.append(on_end)
+    async with aiohttp.ClientSession(trace_configs=[trace]) as session:
+        yield session, wire
+
+
+def cloud(keystone: KeystoneService, tmp_path: Path, entry: Mapping[str, Any]) -> CloudConfig:
+    """The cloud "ci" of a clouds.yaml holding ``entry``, read as bulkboot reads one."""
+    keystone.write_clouds_yaml(tmp_path, {"ci": entry})
+    return load_cloud_config("ci", environ={"HOME": str(tmp_path)}, cwd=tmp_path, system_dirs=())
+
+
+def password_entry(keystone: KeystoneService, **project: str) -> dict[str, Any]:
+    return {
+        "auth_type": "password",
+        "auth": {
+            "username": keystone.username,
+            "password": keystone.password,
+            "user_domain_name": keystone.user_domain,
+            **project,
+        },
+    }
+
+
+async def validate(keystone: KeystoneService, token: Token) -> dict[str, Any]:
+    """Keystone's own view of ``token`` (``GET /v3/auth/tokens``, the token checking itself)."""
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(
+            keystone.auth_url + "/auth/tokens",
+            headers={"X-Auth-Token": token.value, "X-Subject-Token": token.value},
+        ) as response,
+    ):
+        assert response.status == 200, await response.text()
+        body: dict[str, Any] = (await response.json())["token"]
+        return body
+
+
+def assert_admin_project_token(keystone: KeystoneService, token: Token) -> None:
+    assert token.value
+    assert token.user_id == keystone.user_id
+    assert token.user_name == keystone.username
+    assert token.project_id == keystone.project_id
+    assert token.project_name == keystone.project_name
+    now = datetime.now(UTC)
+    assert token.expires_at.tzinfo is not None
+    lifetime = timedelta(seconds=keystone.token_expiration)
+    assert now < token.expires_at <= now + lifetime + timedelta(seconds=5)
+
+
+# ------------------------------------------------------------------ password
+
+
+@real
+@pytest.mark.anyio
+@pytest.mark.parametrize("by", ["name", "id"])
+async def test_password_auth_scopes_to_the_project(
+    keystone: KeystoneService, tmp_path: Path, by: str
+) -> None:
+    project = (
+        {"project_name": keystone.project_name, "project_domain_name": keystone.project_domain}
+        if by == "name"
+        else {"project_id": keystone.project_id}
+    )
+    config = cloud(keystone, tmp_path, password_entry(keystone, **project))
+    async with traced_session() as (session, wire):
+        token = await Authenticator(config, session).token()
+    assert_admin_project_token(keystone, token)
+    assert wire.token_posts() == [201]
+    checked = await validate(keystone, token)
+    assert checked["methods"] == ["password"]
+    assert checked["project"]["id"] == keystone.project_id
+    assert datetime.fromisoformat(checked["expires_at"]) == token.expires_at
+
+
+@real
+@pytest.mark.anyio
+async def test_wrong_password_is_an_auth_error_without_the_password(
+    keystone: KeystoneService, tmp_path: Path
+) -> None:
+    wrong = "not-the-password-" + keystone.password[:4] + "-x9"
+    entry = password_entry(
+        keystone, project_name=keystone.project_name, project_domain_name=keystone.project_domain
+    )
+    entry["auth"]["password"] = wrong
+    config = cloud(keystone, tmp_path, entry)
+    async with traced_session() as (session, wire):
+        with pytest.raises(AuthError) as caught:
+            await Authenticator(config, session).token()
+    assert wire.token_posts() == [401]  # refused once, not retried
+    message = str(caught.value)
+    assert "HTTP 401" in message
+    assert keystone.auth_url in message
+    assert keystone.username in message
+    for secret in (wrong, keystone.password):
+        assert secret not in message
+        assert secret not in repr(caught.value)
+        assert all(secret not in str(arg) for arg in caught.value.args)
+
+
+# ------------------------------------------------------------------ application credential
+
+
+@real
+@pytest.mark.anyio
+async def test_application_credential_auth(keystone: KeystoneService, tmp_path: Path) -> None:
+    config = cloud(
+        keystone,
+        tmp_path,
+        {
+            "auth_type": "v3applicationcredential",
+            "auth": {
+                "application_credential_id": keystone.app_cred_id,
+                "application_credential_secret": keystone.app_cred_secret,
+            },
+        },
+    )
+    async with traced_session() as (session, wire):
+        token = await Authenticator(config, session).token()
+    assert_admin_project_token(keystone, token)  # the credential's own scope
+    assert wire.token_posts() == [201]
+    checked = await validate(keystone, token)
+    assert checked["methods"] == ["application_credential"]
+    assert checked["application_credential"]["id"] == keystone.app_cred_id
+
+
+@real
+@pytest.mark.anyio
+async def test_wrong_application_credential_secret_is_an_auth_error(
+    keystone: KeystoneService, tmp_path: Path
+) -> None:
+    wrong = "wrong-secret-" + keystone.app_cred_secret[:3]
+    config = cloud(
+        keystone,
+        tmp_path,
+        {
+            "auth_type": "v3applicationcredential",
+            "auth": {
+                "application_credential_id": keystone.app_cred_id,
+                "application_credential_secret": wrong,
+            },
+        },
+    )
+    async with traced_session() as (session, wire):
+        with pytest.raises(AuthError) as caught:
+            await Authenticator(config, session).token()
+    assert wire.token_posts() == [401]
+    assert wrong not in str(caught.value)
+    assert keystone.app_cred_secret not in str(caught.value)
+
+
+# ------------------------------------------------------------------ token
+
+
+@real
+@pytest.mark.anyio
+async def test_token_auth_with_a_token_from_password_auth(
+    keystone: KeystoneService, tmp_path: Path
+) -> None:
+    first_config = cloud(
+        keystone, tmp_path, password_entry(keystone, project_id=keystone.project_id)
+    )
+    async with traced_session() as (session, _):
+        first = await Authenticator(first_config, session).token()
+
+    (tmp_path / "token").mkdir()
+    config = cloud(
+        keystone,
+        tmp_path / "token",
+        {"auth_type": "v3token", "auth": {"token": first.value, "project_id": keystone.project_id}},
+    )
+    async with traced_session() as (session, wire):
+        token = await Authenticator(config, session).token()
+    assert_admin_project_token(keystone, token)
+    assert wire.token_posts() == [201]
+    # Keystone keeps the first token's expiry for a token made from it.
+    assert token.expires_at == first.expires_at
+    checked = await validate(keystone, token)
+    assert set(checked["methods"]) == {"password", "token"}
+
+
+# ------------------------------------------------------------------ catalog
+
+
+@real
+@pytest.mark.anyio
+async def test_catalog_finds_the_registered_endpoints(
+    keystone: KeystoneService, tmp_path: Path
+) -> None:
+    config = cloud(keystone, tmp_path, password_entry(keystone, project_id=keystone.project_id))
+    async with traced_session() as (session, _):
+        token = await Authenticator(config, session).token()
+    catalog = token.catalog
+    assert catalog.endpoint("compute").rstrip("/") == keystone.compute_url
+    assert catalog.endpoint("compute", region=keystone.region).rstrip("/") == keystone.compute_url
+    internal = catalog.endpoint("compute", interface="internal")
+    assert internal.rstrip("/") == keystone.compute_internal_url
+    assert catalog.endpoint("image").rstrip("/") == keystone.image_url
+    assert catalog.endpoint("identity").rstrip("/") == keystone.auth_url
+
+
+@real
+@pytest.mark.anyio
+async def test_catalog_says_clearly_what_it_lacks(
+    keystone: KeystoneService, tmp_path: Path
+) -> None:
+    config = cloud(keystone, tmp_path, password_entry(keystone, project_id=keystone.project_id))
+    async with traced_session() as (session, _):
+        token = await Authenticator(config, session).token()
+    with pytest.raises(EndpointNotFound, match="volumev3"):
+        token.catalog.endpoint("volumev3")
+    with pytest.raises(EndpointNotFound, match="Atlantis"):
+        token.catalog.endpoint("compute", region="Atlantis")
+    with pytest.raises(EndpointNotFound, match="admin"):
+        token.catalog.endpoint("compute", interface="admin")
+
+
+# ------------------------------------------------------------------ the shared token
+
+
+@real
+@pytest.mark.anyio
+async def test_concurrent_callers_share_one_authentication(
+    keystone: KeystoneService, tmp_path: Path
+) -> None:
+    config = cloud(keystone, tmp_path, password_entry(keystone, project_id=keystone.project_id))
+    tokens: list[Token] = []
+    async with traced_session() as (session, wire):
+        auth = Authenticator(config, session)
+
+        async def one() -> None:
+            tokens.append(await auth.token())
+
+        async with anyio.create_task_group() as tg:
+            for _ in range(50):
+                tg.start_soon(one)
+        assert wire.token_posts() == [201]  # single flight: one POST for 50 callers
+        assert len(tokens) == 50 and len({t.value for t in tokens}) == 1
+
+        # A refused token is dropped: the next callers authenticate anew, once.
+        auth.invalidate(tokens[0])
+        async with anyio.create_task_group() as tg:
+            for _ in range(10):
+                tg.start_soon(one)
+        assert wire.token_posts() == [201, 201]
+    fresh = {t.value for t in tokens[50:]}
+    assert len(fresh) == 1 and tokens[0].value not in fresh
+    await validate(keystone, tokens[50])
+
+
+# ------------------------------------------------------------------ secrets in the debug log
+
+
+@real
+@pytest.mark.anyio
+async def test_debug_log_of_real_exchanges_holds_no_secret(
+    keystone: KeystoneService, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="bulkboot.http")
+    (tmp_path / "pw").mkdir()
+    (tmp_path / "ac").mkdir()
+    (tmp_path / "tok").mkdir()
+    (tmp_path / "bad").mkdir()
+    by_password = cloud(
+        keystone, tmp_path / "pw", password_entry(keystone, project_id=keystone.project_id)
+    )
+    by_credential = cloud(
+        keystone,
+        tmp_path / "ac",
+        {
+            "auth_type": "v3applicationcredential",
+            "auth": {
+                "application_credential_id": keystone.app_cred_id,
+                "application_credential_secret": keystone.app_cred_secret,
+            },
+        },
+    )
+    wrong = "wrong-" + keystone.password
+    bad_entry = password_entry(keystone, project_id=keystone.project_id)
+    bad_entry["auth"]["password"] = wrong
+    bad = cloud(keystone, tmp_path / "bad", bad_entry)
+    async with traced_session() as (session, wire):
+        first = await Authenticator(by_password, session).token()
+        second = await Authenticator(by_credential, session).token()
+        by_token = cloud(
+            keystone,
+            tmp_path / "tok",
+            {"auth_type": "token", "auth": {"token": first.value, "project_id": first.project_id}},
+        )
+        third = await Authenticator(by_token, session).token()
+        with pytest.raises(AuthError):
+            await Authenticator(bad, session).token()
+    assert wire.token_posts() == [201, 201, 201, 401]
+    log = caplog.text
+    assert log.count("/v3/auth/tokens") >= 4  # the exchanges were logged...
+    assert "X-Subject-Token" in log
+    assert "***" in log  # bodies and headers were logged, masked
+    secrets = {
+        "password": keystone.password,
+        "wrong password": wrong,
+        "application credential secret": keystone.app_cred_secret,
+        "password token": first.value,
+        "credential token": second.value,
+        "token-method token": third.value,
+    }
+    leaked = [what for what, secret in secrets.items() if secret in log]
+    assert not leaked, f"in the debug log: {leaked}"  # ... and nothing secret in them
+
+
+# ---------------------------------------------- skip or fail (no Keystone needed)
+
+COMPLETE = {
+    PREFIX + "URL": "http://127.0.0.1:9/v3",
+    PREFIX + "REGION": "RegionOne",
+    PREFIX + "USERNAME": "admin",
+    PREFIX + "USER_ID": "u1",
+    PREFIX + "USER_DOMAIN": "Default",
+    PREFIX + "ADMIN_PASSWORD": "pw-secret-1",
+    PREFIX + "PROJECT": "admin",
+    PREFIX + "PROJECT_ID": "p1",
+    PREFIX + "PROJECT_DOMAIN": "Default",
+    PREFIX + "APP_CRED_ID": "ac1",
+    PREFIX + "APP_CRED_NAME": "ci",
+    PREFIX + "APP_CRED_SECRET": "ac-secret-1",
+    PREFIX + "COMPUTE_URL": "http://127.0.0.1:9/compute/v2.1",
+    PREFIX + "COMPUTE_INTERNAL_URL": "http://127.0.0.1:9/internal/compute/v2.1",
+    PREFIX + "IMAGE_URL": "http://127.0.0.1:9/image",
+    PREFIX + "TOKEN_EXPIRATION": "3600",
+}
+
+
+def test_without_keystone_a_developer_skips() -> None:
+    with pytest.raises(pytest.skip.Exception, match="BULKBOOT_KEYSTONE_URL is unset"):
+        require_keystone({})
+
+
+def test_without_keystone_ci_fails() -> None:
+    with pytest.raises(pytest.fail.Exception, match=f"{REQUIRE}=1 but no real Keystone"):
+        require_keystone({REQUIRE: "1"})
+
+
+def test_an_incomplete_export_fails_naming_what_is_missing() -> None:
+    environ = dict(COMPLETE)
+    del environ[PREFIX + "APP_CRED_SECRET"], environ[PREFIX + "PROJECT_ID"]
+    with pytest.raises(pytest.fail.Exception) as caught:
+        require_keystone(environ)
+    assert "BULKBOOT_KEYSTONE_PROJECT_ID" in str(caught.value)
+    assert "BULKBOOT_KEYSTONE_APP_CRED_SECRET" in str(caught.value)
+
+
+def test_a_keystone_that_does_not_answer_fails_even_outside_ci() -> None:
+    with pytest.raises(pytest.fail.Exception, match="does not answer"):
+        require_keystone(COMPLETE)  # port 9 (discard): nothing listens on 127.0.0.1
+
+
+def test_the_service_record_hides_its_secrets() -> None:
+    service = KeystoneService.from_environ(COMPLETE)
+    assert service is not None
+    assert service.base_url == "http://127.0.0.1:9"
+    assert service.token_expiration == 3600
+    assert "pw-secret-1" not in repr(service) and "ac-secret-1" not in repr(service)
