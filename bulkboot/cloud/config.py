@@ -180,7 +180,9 @@ class _Positions:
             for key_node, value_node in node.value:
                 if not isinstance(key_node, yaml.ScalarNode):
                     continue
-                key = str(key_node.value).replace("-", "_")
+                key = str(key_node.value)
+                if prefix != ("clouds",):  # cloud names are kept as written
+                    key = key.replace("-", "_")
                 here = prefix + (key,)
                 mark = key_node.start_mark
                 self.marks[here] = f"{self.path}:{mark.line + 1}:{mark.column + 1}"
@@ -233,12 +235,15 @@ def _read_document(path: Path) -> _Document | None:
     return _Document(str(path), _normalize(data), positions)
 
 
-def _normalize(data: Mapping[Any, Any]) -> dict[str, Any]:
-    """Keys as openstacksdk reads them: ``-`` and ``_`` are the same."""
+def _normalize(data: Mapping[Any, Any], *, names: bool = False) -> dict[str, Any]:
+    """Keys as openstacksdk reads them: ``-`` and ``_`` are the same (not in cloud names)."""
     out: dict[str, Any] = {}
     for key, value in data.items():
-        name = str(key).replace("-", "_")
-        out[name] = _normalize(value) if isinstance(value, Mapping) else value
+        name = str(key) if names else str(key).replace("-", "_")
+        if isinstance(value, Mapping):
+            out[name] = _normalize(value, names=name == "clouds" and not names)
+        else:
+            out[name] = value
     return out
 
 

@@ -443,3 +443,15 @@ def test_embedded_simulator_only_when_not_defined(layout: Layout) -> None:
 def test_config_from_mapping() -> None:
     config = config_from_mapping({"clouds": {"s": cloud()}}, "s", source="<sim>")
     assert (config.name, config.source, config.password) == ("s", "<sim>", PASSWORD)
+
+
+def test_cloud_names_keep_their_dashes(layout: Layout) -> None:
+    entry = cloud()
+    entry["auth"]["user-domain-id"] = entry["auth"].pop("user_domain_id")
+    path = layout.write(layout.cwd, "clouds.yaml", {"clouds": {"my-cloud": entry, "my_c": cloud()}})
+    config = layout.load("my-cloud")
+    assert (config.name, config.user_domain_id) == ("my-cloud", "default")
+    with pytest.raises(ConfigError, match=rf"^{path}:\d+:\d+: clouds.my-cloud.auth.auth_url"):
+        entry["auth"]["auth_url"] = "nope"
+        layout.write(layout.cwd, "clouds.yaml", {"clouds": {"my-cloud": entry}})
+        layout.load("my-cloud")

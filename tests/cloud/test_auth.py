@@ -1,0 +1,181 @@
+"""Keystone against the simulator over real sockets: methods, single flight, expiry, 401."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from datetime import UTC, datetime, timedelta
+
+import aiohttp
+import anyio
+import pytest
+
+from bulkboot.cloud import auth as auth_module
+from bulkboot.cloud.auth import Authenticator
+from bulkboot.cloud.client import open_cloud
+from bulkboot.cloud.config import CloudConfig, config_from_mapping
+from bulkboot.errors import AuthError
+from bulkboot.simulator import RunningSimulator
+from bulkboot.simulator.config import APP_CRED_SECRET, PASSWORD, PROJECT_ID, USER_ID
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_password_method(sim: RunningSimulator, sim_cloud: CloudConfig) -> None:
+    async with aiohttp.ClientSession() as session:
+        token = await Authenticator(sim_cloud, session).token()
+    assert (token.user_id, token.project_id) == (USER_ID, PROJECT_ID)
+    assert token.catalog.endpoint("compute").endswith("/compute/v2.1")
+    assert token.expires_at.tzinfo is not None
+    assert token.value not in repr(token)
+    assert sim.stats()["authentications"] == 1
+
+
+async def test_application_credential_method(sim: RunningSimulator) -> None:
+    config = config_from_mapping(sim.clouds_yaml(), "simulator-appcred")
+    async with aiohttp.ClientSession() as session:
+        token = await Authenticator(config, session).token()
+    assert token.project_id == PROJECT_ID
+    assert token.methods == ("application_credential",)
+
+
+async def test_token_method_rescopes_and_warns(
+    sim: RunningSimulator, sim_cloud: CloudConfig, caplog: pytest.LogCaptureFixture
+) -> None:
+    sim.configure(token_lifetime=600)
+    async with aiohttp.ClientSession() as session:
+        first = await Authenticator(sim_cloud, session).token()
+        config = dataclasses.replace(sim_cloud, auth_type="token", token=first.value, password=None)
+        with caplog.at_level(logging.WARNING, logger="bulkboot.cloud"):
+            second = await Authenticator(config, session).token()
+    assert second.value != first.value
+    assert second.expires_at == first.expires_at  # Keystone keeps it: it cannot be extended
+    assert "cannot be renewed" in caplog.text
+    assert first.value not in caplog.text
+
+
+async def test_wrong_password_names_cloud_url_user_not_the_password(
+    sim: RunningSimulator, sim_cloud: CloudConfig
+) -> None:
+    config = dataclasses.replace(sim_cloud, password="not-" + PASSWORD)
+    with pytest.raises(AuthError) as info:
+        async with open_cloud(config):
+            pass
+    message = str(info.value)
+    assert message.startswith(
+        f"cannot authenticate to cloud 'simulator' at {sim.auth_url} as 'admin': Keystone says:"
+    )
+    assert "HTTP 401" in message
+    assert PASSWORD not in message and "not-" + PASSWORD not in message
+
+
+async def test_wrong_secret_is_an_auth_error(sim: RunningSimulator) -> None:
+    config = config_from_mapping(sim.clouds_yaml(), "simulator-appcred")
+    config = dataclasses.replace(config, application_credential_secret="nope-" + APP_CRED_SECRET)
+    with pytest.raises(AuthError) as info:
+        async with open_cloud(config):
+            pass
+    assert "application credential" in str(info.value)
+    assert APP_CRED_SECRET not in str(info.value)
+
+
+async def test_cold_cache_thousand_waiters_one_authentication(
+    sim: RunningSimulator, sim_cloud: CloudConfig
+) -> None:
+    async with aiohttp.ClientSession() as session:
+        authenticator = Authenticator(sim_cloud, session)
+        tokens = []
+
+        async def ask() -> None:
+            tokens.append(await authenticator.token())
+
+        async with anyio.create_task_group() as group:
+            for _ in range(1000):
+                group.start_soon(ask)
+    assert len({t.value for t in tokens}) == 1
+    assert sim.stats()["authentications"] == 1
+    assert authenticator.authentications == 1
+
+
+async def test_500_concurrent_requests_one_authentication(
+    sim: RunningSimulator, sim_cloud: CloudConfig
+) -> None:
+    async with open_cloud(sim_cloud, concurrency=50) as cloud:
+        assert cloud.authenticator is not None
+        cloud.authenticator.invalidate(cloud.authenticator.current)  # type: ignore[arg-type]
+        sim.reset()  # cold: the simulator forgets every token and count
+        async with anyio.create_task_group() as group:
+            for _ in range(500):
+                group.start_soon(cloud.compute.limits)
+    stats = sim.stats()
+    assert stats["authentications"] == 1
+    assert stats["requests"]["GET /compute/v2.1/limits"] == {"200": 500}
+
+
+async def test_a_failed_fetch_is_shared_not_repeated(
+    sim: RunningSimulator, sim_cloud: CloudConfig
+) -> None:
+    config = dataclasses.replace(sim_cloud, password="wrong")
+    async with aiohttp.ClientSession() as session:
+        authenticator = Authenticator(config, session)
+        failures = []
+
+        async def ask() -> None:
+            try:
+                await authenticator.token()
+            except AuthError as exc:
+                failures.append(exc)
+
+        async with anyio.create_task_group() as group:
+            for _ in range(200):
+                group.start_soon(ask)
+    assert len(failures) == 200
+    assert sim.stats()["requests"]["POST /identity/v3/auth/tokens"] == {"401": 1}
+
+
+async def test_token_refreshed_before_expiry_mid_run(
+    sim: RunningSimulator, sim_cloud: CloudConfig
+) -> None:
+    sim.configure(token_lifetime=1.2)  # refreshed 0.3 s before it runs out
+    async with open_cloud(sim_cloud) as cloud:
+        for _ in range(6):
+            await cloud.compute.limits()
+            await anyio.sleep(0.4)
+    stats = sim.stats()
+    assert stats["authentications"] >= 2
+    assert stats["requests"]["GET /compute/v2.1/limits"] == {"200": 6}  # never a 401
+
+
+async def test_401_reauthenticates_once_and_retries(
+    sim: RunningSimulator, sim_cloud: CloudConfig
+) -> None:
+    async with open_cloud(sim_cloud) as cloud:
+        await cloud.compute.limits()
+        sim.reset()  # every token is forgotten: the next request meets a 401
+        limits = await cloud.compute.limits()
+        assert "maxTotalInstances" in limits
+    stats = sim.stats()
+    assert stats["requests"]["GET /compute/v2.1/limits"] == {"401": 1, "200": 1}
+    assert stats["authentications"] == 1
+
+
+async def test_second_401_is_an_auth_error_without_secrets(
+    sim: RunningSimulator, sim_cloud: CloudConfig
+) -> None:
+    async with open_cloud(sim_cloud) as cloud:
+        sim.configure(token_lifetime=0.000001)  # every new token is dead on arrival
+        sim.reset(dataclasses.replace(sim.config, token_lifetime=0.000001))
+        with pytest.raises(AuthError) as info:
+            await cloud.compute.limits()
+    message = str(info.value)
+    assert "cloud 'simulator'" in message and "'admin'" in message
+    assert "after authenticating again" in message
+    assert PASSWORD not in message
+
+
+def test_lifetime_is_measured_on_keystones_clock() -> None:
+    """A local clock years off does not matter: lifetime is expires_at - issued_at."""
+    issued = datetime(1999, 1, 1, tzinfo=UTC)
+    assert auth_module._remaining(issued + timedelta(hours=1), issued, None) == 3600
+    date = "Fri, 01 Jan 1999 00:10:00 GMT"
+    assert auth_module._remaining(issued + timedelta(hours=1), None, date) == 3000
