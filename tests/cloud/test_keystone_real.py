@@ -166,18 +166,37 @@ async def test_wrong_password_is_an_auth_error_without_the_password(
 
 @real
 @pytest.mark.anyio
-async def test_application_credential_auth(keystone: KeystoneService, tmp_path: Path) -> None:
-    config = cloud(
-        keystone,
-        tmp_path,
-        {
-            "auth_type": "v3applicationcredential",
-            "auth": {
-                "application_credential_id": keystone.app_cred_id,
-                "application_credential_secret": keystone.app_cred_secret,
-            },
-        },
-    )
+async def test_an_unversioned_auth_url_is_discovered(
+    keystone: KeystoneService, tmp_path: Path
+) -> None:
+    # Many clouds.yaml files give Keystone's root; it answers 300 with its versions.
+    entry = password_entry(keystone, project_id=keystone.project_id)
+    entry["auth"]["auth_url"] = keystone.base_url
+    config = cloud(keystone, tmp_path, entry)
+    async with traced_session() as (session, wire):
+        token = await Authenticator(config, session).token()
+    assert_admin_project_token(keystone, token)
+    assert wire.requests[0][:2] == ("GET", "/")
+    assert wire.token_posts() == [201]
+
+
+@real
+@pytest.mark.anyio
+@pytest.mark.parametrize("by", ["id", "name and user id", "name and user name"])
+async def test_application_credential_auth(
+    keystone: KeystoneService, tmp_path: Path, by: str
+) -> None:
+    auth: dict[str, str] = {"application_credential_secret": keystone.app_cred_secret}
+    if by == "id":
+        auth["application_credential_id"] = keystone.app_cred_id
+    else:
+        auth["application_credential_name"] = keystone.app_cred_name
+        if by == "name and user id":
+            auth["user_id"] = keystone.user_id
+        else:
+            auth["username"] = keystone.username
+            auth["user_domain_name"] = keystone.user_domain
+    config = cloud(keystone, tmp_path, {"auth_type": "v3applicationcredential", "auth": auth})
     async with traced_session() as (session, wire):
         token = await Authenticator(config, session).token()
     assert_admin_project_token(keystone, token)  # the credential's own scope
