@@ -232,14 +232,14 @@ class FleetApply:
                         f"{name}: {len(found)} servers of the fleet carry this name; "
                         "accounting for one (see `bulkboot status`)"
                     )
-                record = _pick(found)
+                chosen = _pick(found)
                 state = self.emit(
                     Found(
                         name=name,
                         at=now,
-                        server_id=str(record["id"]),
-                        status=str(record.get("status", "UNKNOWN")),
-                        fault=fault_message(record),
+                        server_id=str(chosen["id"]),
+                        status=str(chosen.get("status", "UNKNOWN")),
+                        fault=fault_message(chosen),
                     )
                 )
                 if state is None:

@@ -214,8 +214,13 @@ async def destroy_fleet(
     observers: Iterable[Observer] = (),
     clock: Callable[[], float] = time.monotonic,
     should_stop: Callable[[], bool] = lambda: False,
+    found: tuple[list[dict[str, Any]], list[dict[str, Any]], list[str]] | None = None,
 ) -> DestroyOutcome:
-    """Delete every server of ``fleet`` and wait until they are gone."""
+    """Delete every server of ``fleet`` and wait until they are gone.
+
+    ``found`` is ``fleet_servers``' answer when the caller already asked (to confirm
+    with the user first); otherwise the fleet is listed here.
+    """
     notify = tuple(o.event for o in observers)
 
     def emit(event: Event) -> ServerState | None:
@@ -226,7 +231,9 @@ async def destroy_fleet(
                 observer(event, new)
         return new
 
-    records, mine, notes = await fleet_servers(compute, fleet, entries)
+    records, mine, notes = (
+        found if found is not None else await fleet_servers(compute, fleet, entries)
+    )
     names = _unique_names(mine)
     board.add(
         ServerState(

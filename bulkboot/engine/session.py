@@ -1,0 +1,83 @@
+"""What ``apply``, ``status`` and ``destroy`` share around the engine: which cloud (or
+the embedded simulator), Ctrl-C handling, and feeding snapshots to the live view.
+
+The embedded simulator: ``--cloud simulator`` (or ``cloud: simulator`` in the
+manifest) when no clouds.yaml defines a cloud of that name starts
+``bulkboot.simulator.server.start_simulator`` in a background thread for the
+duration of the command. It is a fresh, empty cloud each time, which the commands
+say plainly (``status`` and ``destroy`` against it find nothing).
+"""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import anyio
+
+from bulkboot.engine.board import Board, RunSnapshot
+
+if TYPE_CHECKING:
+    from bulkboot.cloud.config import CloudConfig
+
+__all__ = ["EMBEDDED_NOTE", "Target", "cloud_target", "feed_snapshots", "watch_interrupts"]
+
+EMBEDDED_NOTE = (
+    "cloud 'simulator': no clouds.yaml defines it, so bulkboot started its embedded "
+    "simulator, a fresh and empty cloud that lives only as long as this command"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    config: CloudConfig
+    embedded: bool
+
+
+@contextmanager
+def cloud_target(name: str | None) -> Iterator[Target]:
+    """The cloud to talk to; starts (and stops) the embedded simulator when wanted."""
+    from bulkboot.cloud.config import (
+        config_from_mapping,
+        load_cloud_config,
+        wants_embedded_simulator,
+    )
+
+    if wants_embedded_simulator(name):
+        from bulkboot.simulator.server import start_simulator
+
+        with start_simulator() as simulator:
+            yield Target(config_from_mapping(simulator.clouds_yaml(), "simulator"), True)
+        return
+    yield Target(load_cloud_config(name), False)
+
+
+async def watch_interrupts(first: Callable[[], None], second: Callable[[], None]) -> None:
+    """Ctrl-C once calls ``first`` (stop gently), twice ``second`` (stop now).
+
+    Runs until cancelled; while it runs, SIGINT no longer raises KeyboardInterrupt.
+    """
+    with anyio.open_signal_receiver(signal.SIGINT) as signals:
+        count = 0
+        async for _ in signals:
+            count += 1
+            (first if count == 1 else second)()
+
+
+async def feed_snapshots(
+    board: Board,
+    tick: Callable[[RunSnapshot], None],
+    interval: float,
+    clock: Callable[[], float],
+) -> None:
+    """Hand the view a fresh snapshot every ``interval`` seconds, until cancelled.
+
+    Snapshots are built here, in the event loop that owns the board, so the view's
+    thread only ever reads finished, immutable values.
+    """
+    while True:
+        tick(board.snapshot(clock()))
+        await anyio.sleep(interval)

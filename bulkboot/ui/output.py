@@ -1,0 +1,128 @@
+"""Picking the run's output: the live view on a terminal, plain lines elsewhere, or JSON.
+
+Every output has the same five calls, so the commands drive them alike:
+``start`` (header and notes), ``event`` (per event; the hot path), ``tick`` (a new
+snapshot, at ``refresh_interval``; ``None`` means "no ticks wanted"), ``note`` and
+``finish`` (the summary, or the JSON document).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable
+from typing import Any, Protocol, TextIO
+
+from rich.console import Console
+
+from bulkboot.engine.board import RunHeader, RunSnapshot
+from bulkboot.engine.state import Event, ServerState
+from bulkboot.ui.live import LiveView
+from bulkboot.ui.plain import JsonOutput, PlainOutput
+from bulkboot.ui.report import Summary
+
+__all__ = ["FORMATS", "RunOutput", "make_output"]
+
+FORMATS = ("live", "plain", "json")
+
+
+class RunOutput(Protocol):
+    refresh_interval: float | None
+
+    def start(self, header: RunHeader, snapshot: RunSnapshot, notes: Iterable[str]) -> None: ...
+
+    def event(self, event: Event, state: ServerState) -> None: ...
+
+    def tick(self, snapshot: RunSnapshot) -> None: ...
+
+    def note(self, text: str) -> None: ...
+
+    def finish(self, summary: Summary, snapshot: RunSnapshot, document: dict[str, Any]) -> None: ...
+
+
+class _Live:
+    def __init__(self, console: Console, refresh_per_second: float) -> None:
+        self._view = LiveView(console, refresh_per_second=refresh_per_second)
+        self._console = console
+        self.refresh_interval: float | None = self._view.refresh_interval
+
+    def start(self, header: RunHeader, snapshot: RunSnapshot, notes: Iterable[str]) -> None:
+        for text in notes:
+            self._console.print(text, highlight=False)
+        self._view.start(snapshot)
+
+    def event(self, event: Event, state: ServerState) -> None:
+        """Nothing per event: the view draws snapshots, at its own pace."""
+
+    def tick(self, snapshot: RunSnapshot) -> None:
+        self._view.update(snapshot)
+
+    def note(self, text: str) -> None:
+        self._console.print(text, highlight=False)
+
+    def finish(self, summary: Summary, snapshot: RunSnapshot, document: dict[str, Any]) -> None:
+        self._view.finish(summary, snapshot)
+
+
+class _Plain:
+    refresh_interval: float | None = None
+
+    def __init__(self, out: TextIO) -> None:
+        self._sink = PlainOutput(out)
+        self.event = self._sink.event  # the hot path: no extra call layer
+
+    def start(self, header: RunHeader, snapshot: RunSnapshot, notes: Iterable[str]) -> None:
+        self._sink.start(header, since=snapshot.now - snapshot.elapsed, notes=notes)
+
+    def tick(self, snapshot: RunSnapshot) -> None:
+        pass
+
+    def note(self, text: str) -> None:
+        self._sink.note(text)
+
+    def finish(self, summary: Summary, snapshot: RunSnapshot, document: dict[str, Any]) -> None:
+        self._sink.finish(summary, ())
+
+
+class _Json:
+    refresh_interval: float | None = None
+
+    def __init__(self, out: TextIO, err: TextIO) -> None:
+        self._json = JsonOutput(out)
+        self._err = err
+
+    def start(self, header: RunHeader, snapshot: RunSnapshot, notes: Iterable[str]) -> None:
+        for text in notes:
+            self.note(text)
+
+    def event(self, event: Event, state: ServerState) -> None:
+        pass
+
+    def tick(self, snapshot: RunSnapshot) -> None:
+        pass
+
+    def note(self, text: str) -> None:
+        self._err.write(text + "\n")  # stdout holds only the JSON document
+
+    def finish(self, summary: Summary, snapshot: RunSnapshot, document: dict[str, Any]) -> None:
+        self._json.write(document)
+
+
+def make_output(
+    fmt: str | None,
+    *,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
+    console: Console | None = None,
+    refresh_per_second: float = 4.0,
+) -> RunOutput:
+    """``fmt`` None picks live on a terminal, plain otherwise; live without a terminal
+    falls back to plain (a redrawn screen in a log file is noise)."""
+    stdout = out if out is not None else sys.stdout
+    stderr = err if err is not None else sys.stderr
+    if fmt == "json":
+        return _Json(stdout, stderr)
+    if fmt in (None, "live"):
+        live_console = console if console is not None else Console(file=stdout)
+        if live_console.is_terminal:
+            return _Live(live_console, refresh_per_second)
+    return _Plain(stdout)
