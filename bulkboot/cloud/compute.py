@@ -87,7 +87,7 @@ class Compute:
         self.server_range: tuple[Microversion, Microversion] | None = None
         self._headers: Mapping[str, str] = {}
         self.lookup_settle = 1.0  # seconds before a second look for a lost create
-        self.max_create_attempts = 4
+        self.max_create_attempts = transport.options.retry.max_attempts
         self.recovered_creates = 0
 
     # ------------------------------------------------------------ plumbing

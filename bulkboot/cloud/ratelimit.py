@@ -32,7 +32,7 @@ class RateLimiter:
         self._interval = 1.0 / rate
         self._slack = (burst - 1) * self._interval
         self._clock = clock
-        self._next = clock()
+        self._next = clock() - self._slack  # a full burst is there from the start
 
     def reserve(self) -> float:
         """Take the next slot; return how many seconds to wait for it (0 if it is now)."""

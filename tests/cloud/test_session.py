@@ -1,0 +1,247 @@
+"""The transport over real sockets: retries, Retry-After, TLS, timings, the debug log."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import socket
+import ssl
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import anyio
+import pytest
+import trustme
+from aiohttp import web
+
+from bulkboot.cloud.client import open_cloud
+from bulkboot.cloud.config import CloudConfig
+from bulkboot.cloud.ratelimit import RateLimiter
+from bulkboot.cloud.retry import RetryPolicy
+from bulkboot.cloud.session import HttpOptions
+from bulkboot.cloud.timing import RequestTiming
+from bulkboot.errors import CloudConnectionError, RateLimited, Unavailable
+from bulkboot.simulator import RunningSimulator
+from bulkboot.simulator.config import FLAVORS, IMAGES, PASSWORD
+
+pytestmark = pytest.mark.anyio
+FAST = HttpOptions(retry=RetryPolicy(max_attempts=12, base_delay=0.01, max_delay=0.05))
+
+
+def body(name: str, *, fleet: str = "f", **extra: object) -> dict[str, object]:
+    server: dict[str, object] = {
+        "name": name,
+        "imageRef": IMAGES[0].id,
+        "flavorRef": FLAVORS[0].id,
+        "networks": "none",
+        "metadata": {"bulkboot:fleet": fleet},
+    }
+    server.update(extra)
+    return {"server": server}
+
+
+async def test_429_with_retry_after_is_waited_out(
+    sim: RunningSimulator, sim_cloud: CloudConfig
+) -> None:
+    timings: list[RequestTiming] = []
+    async with open_cloud(sim_cloud, on_request=timings.append) as cloud:
+        sim.configure(rate_limit=20)
+        async with anyio.create_task_group() as group:
+            for _ in range(30):
+                group.start_soon(cloud.compute.limits)
+    served = sim.stats()["requests"]["GET /compute/v2.1/limits"]
+    assert served["200"] == 30
+    assert served["429"] >= 1
+    retried = [t for t in timings if t.attempts > 1]
+    assert retried and all(t.status == 200 for t in retried)
+    assert min(t.seconds for t in retried) >= 0.9  # Retry-After: 1 was honoured
+
+
+async def test_429_without_retry_after_backs_off(
+    sim: RunningSimulator, sim_cloud: CloudConfig
+) -> None:
+    options = HttpOptions(retry=RetryPolicy(max_attempts=8, base_delay=0.1, max_delay=1.0))
+    async with open_cloud(sim_cloud, options=options) as cloud:
+        sim.configure(rate_limit=20, rate_limit_retry_after=False)
+        async with anyio.create_task_group() as group:
+            for _ in range(30):
+                group.start_soon(cloud.compute.limits)
+    served = sim.stats()["requests"]["GET /compute/v2.1/limits"]
+    assert served["200"] == 30 and served["429"] >= 1
+
+
+async def test_retries_are_bounded(sim: RunningSimulator, sim_cloud: CloudConfig) -> None:
+    options = HttpOptions(retry=RetryPolicy(max_attempts=3, base_delay=0.01))
+    async with open_cloud(sim_cloud, options=options) as cloud:
+        sim.configure(unavailable_fraction=1.0)
+        with pytest.raises(Unavailable) as info:
+            await cloud.compute.limits()
+    assert info.value.request_id  # Nova's request id is kept
+    assert sim.stats()["requests"]["GET /compute/v2.1/limits"] == {"503": 3}
+
+
+async def test_a_long_retry_after_is_an_error_not_a_wait(
+    sim: RunningSimulator, sim_cloud: CloudConfig
+) -> None:
+    options = HttpOptions(retry=RetryPolicy(max_retry_after=0.5))
+    async with open_cloud(sim_cloud, options=options) as cloud:
+        sim.configure(rate_limit=1)
+        await cloud.compute.limits()
+        with pytest.raises(RateLimited) as info:
+            await cloud.compute.limits()
+    assert info.value.retry_after is not None and info.value.retry_after >= 1
+
+
+async def test_503_and_500_on_gets_are_retried(
+    sim: RunningSimulator, sim_cloud: CloudConfig
+) -> None:
+    async with open_cloud(sim_cloud, options=FAST) as cloud:
+        sim.configure(unavailable_fraction=0.3, error_500_fraction=0.3)
+        for _ in range(20):
+            await cloud.compute.limits()
+    served = sim.stats()["requests"]["GET /compute/v2.1/limits"]
+    assert served["200"] == 20
+    assert served.get("500", 0) + served.get("503", 0) >= 1
+
+
+async def test_every_request_is_timed(sim: RunningSimulator, sim_cloud: CloudConfig) -> None:
+    timings: list[RequestTiming] = []
+    async with open_cloud(sim_cloud, on_request=timings.append) as cloud:
+        await cloud.compute.negotiate("auto")
+        await cloud.compute.limits()
+        created = await cloud.compute.create_server(body("t1"), fleet="f")
+    assert [(t.method, t.path, t.status) for t in timings] == [
+        ("POST", "/identity/v3/auth/tokens", 201),
+        ("GET", "/compute/v2.1/", 200),
+        ("GET", "/compute/v2.1/limits", 200),
+        ("POST", "/compute/v2.1/servers", 202),
+    ]
+    assert all(t.attempts == 1 and t.seconds > 0 for t in timings)
+    assert created.timing == timings[-1]
+    assert cloud.counts[("GET", 200)] == 2
+    assert len(cloud.auth_timings) == 1
+
+
+async def test_connection_refused_is_retried_then_reported(tmp_path: Path) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = CloudConfig(
+        name="gone",
+        source="test",
+        auth_type="none",
+        compute_endpoint_override=f"http://127.0.0.1:{port}/v2.1",
+    )
+    options = HttpOptions(retry=RetryPolicy(max_attempts=3, base_delay=0.01))
+    async with open_cloud(config, options=options) as cloud:
+        with pytest.raises(CloudConnectionError) as info:
+            await cloud.compute.limits()
+    assert str(info.value).startswith(
+        f"cloud 'gone': GET http://127.0.0.1:{port}/v2.1/limits: cannot connect to "
+        f"http://127.0.0.1:{port}"
+    )
+    assert "after 3 attempts" in str(info.value)
+
+
+def test_rate_limiter_spaces_requests() -> None:
+    now = [100.0]
+    limiter = RateLimiter(10, clock=lambda: now[0])
+    waits = [limiter.reserve() for _ in range(4)]
+    assert waits == pytest.approx([0.0, 0.1, 0.2, 0.3])
+    now[0] += 1.0  # idle time does not pile up into a burst
+    assert [limiter.reserve() for _ in range(2)] == pytest.approx([0.0, 0.1])
+    burst = RateLimiter(10, burst=3, clock=lambda: now[0] + 5)
+    assert [burst.reserve() for _ in range(4)] == pytest.approx([0.0, 0.0, 0.0, 0.1])
+
+
+async def test_client_rate_limit_keeps_under_the_proxys(
+    sim: RunningSimulator, sim_cloud: CloudConfig
+) -> None:
+    async with open_cloud(sim_cloud, rate=15) as cloud:
+        sim.configure(rate_limit=20)
+        async with anyio.create_task_group() as group:
+            for _ in range(30):
+                group.start_soon(cloud.compute.limits)
+    assert sim.stats()["requests"]["GET /compute/v2.1/limits"] == {"200": 30}  # no 429
+
+
+# ---------------------------------------------------------------- secrets
+
+
+async def test_debug_log_has_no_secrets(
+    sim: RunningSimulator, sim_cloud: CloudConfig, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.DEBUG, logger="bulkboot.http"):
+        async with open_cloud(sim_cloud) as cloud:
+            await cloud.compute.negotiate("auto")
+            await cloud.compute.create_server(body("d1", adminPass="admin-pass-xyz"), fleet="f")
+            assert cloud.authenticator is not None and cloud.authenticator.current is not None
+            token = cloud.authenticator.current.value
+    text = caplog.text
+    assert "REQ: curl -g -i -X POST" in text and '"name":"d1"' in text
+    assert "X-Auth-Token: ***" in text and "X-Subject-Token" in text
+    for secret in (PASSWORD, token, "admin-pass-xyz"):
+        assert secret not in text
+
+
+async def test_no_debug_formatting_when_debug_is_off(
+    sim: RunningSimulator, sim_cloud: CloudConfig, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO, logger="bulkboot.http"):
+        async with open_cloud(sim_cloud) as cloud:
+            await cloud.compute.limits()
+    assert "curl" not in caplog.text
+
+
+# ---------------------------------------------------------------- TLS
+
+
+@asynccontextmanager
+async def tls_nova(ca: trustme.CA) -> AsyncIterator[str]:
+    """A loopback HTTPS server answering Nova's version document, signed by ``ca``."""
+
+    async def version(request: web.Request) -> web.Response:
+        doc = {"version": {"id": "v2.1", "version": "2.90", "min_version": "2.1"}}
+        return web.json_response(doc)
+
+    app = web.Application()
+    app.router.add_get("/v2.1/", version)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(context)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=context)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        yield f"https://127.0.0.1:{port}/v2.1"
+    finally:
+        await runner.cleanup()
+
+
+async def test_tls_self_signed_rejected_by_default_accepted_with_cacert(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    ca = trustme.CA()
+    cafile = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(cafile))
+    async with tls_nova(ca) as url:
+        config = CloudConfig(
+            name="tls", source="test", auth_type="none", compute_endpoint_override=url
+        )
+        async with open_cloud(config, options=FAST) as cloud:
+            with pytest.raises(CloudConnectionError) as info:
+                await cloud.compute.negotiate("auto")
+        assert "TLS certificate of https://127.0.0.1" in str(info.value)
+        assert "set cacert" in str(info.value)
+
+        trusted = dataclasses.replace(config, cacert=str(cafile))
+        async with open_cloud(trusted) as cloud:
+            assert str(await cloud.compute.negotiate("auto")) == "2.90"
+
+        insecure = dataclasses.replace(config, verify=False)
+        with caplog.at_level(logging.WARNING, logger="bulkboot.cloud"):
+            async with open_cloud(insecure) as cloud:
+                assert str(await cloud.compute.negotiate("2.5")) == "2.5"
+        assert "verification is OFF" in caplog.text
