@@ -1,0 +1,201 @@
+"""Nova calls against the simulator: negotiation, creates that never duplicate, paging."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import anyio
+import pytest
+
+from bulkboot.cloud.client import Cloud, open_cloud
+from bulkboot.cloud.compute import _regex_literal, version_range
+from bulkboot.cloud.config import CloudConfig
+from bulkboot.cloud.retry import RetryPolicy
+from bulkboot.cloud.session import HttpOptions
+from bulkboot.errors import BadRequest, Conflict, MicroversionError, NotFound, OverQuota
+from bulkboot.pipeline.microversion import Microversion
+from bulkboot.simulator import RunningSimulator
+from bulkboot.simulator.config import FLAVORS, IMAGES
+
+pytestmark = pytest.mark.anyio
+FAST = HttpOptions(retry=RetryPolicy(max_attempts=12, base_delay=0.01, max_delay=0.05))
+
+
+def body(name: str, *, fleet: str = "f", **extra: object) -> dict[str, object]:
+    server: dict[str, object] = {
+        "name": name,
+        "imageRef": IMAGES[0].id,
+        "flavorRef": FLAVORS[0].id,
+        "networks": "none",
+        "metadata": {"bulkboot:fleet": fleet},
+    }
+    server.update(extra)
+    return {"server": server}
+
+
+@asynccontextmanager
+async def nova(config: CloudConfig, options: HttpOptions | None = None) -> AsyncIterator[Cloud]:
+    """The cloud, speaking Nova's highest version, looking once after a lost create."""
+    async with open_cloud(config, options=options) as cloud:
+        await cloud.compute.negotiate("auto")
+        cloud.compute.lookup_settle = 0.0
+        yield cloud
+
+
+async def test_negotiate_auto_and_explicit(sim: RunningSimulator, sim_cloud: CloudConfig) -> None:
+    async with open_cloud(sim_cloud) as cloud:
+        assert await cloud.compute.negotiate("auto") == Microversion(2, 96)
+        assert cloud.compute.server_range == (Microversion(2, 1), Microversion(2, 96))
+        assert await cloud.compute.negotiate("2.74") == Microversion(2, 74)
+        # both headers go out with every request from now on
+        assert cloud.compute._headers == {
+            "X-OpenStack-Nova-API-Version": "2.74",
+            "OpenStack-API-Version": "compute 2.74",
+        }
+        await cloud.compute.create_server(body("tagged", tags=["a"]), fleet="f")  # 2.52+ field
+
+
+async def test_version_outside_servers_range_fails_before_any_create(
+    sim: RunningSimulator, sim_cloud: CloudConfig
+) -> None:
+    sim.configure(max_microversion="2.60")
+    async with open_cloud(sim_cloud) as cloud:
+        assert await cloud.compute.negotiate("auto") == Microversion(2, 60)
+        with pytest.raises(MicroversionError) as info:
+            await cloud.compute.negotiate("2.74")
+    assert "outside the server's range (2.1 to 2.60)" in str(info.value)
+    assert "POST /compute/v2.1/servers" not in sim.stats()["requests"]
+
+
+def test_version_range_reads_nova_documents() -> None:
+    doc = {"version": {"id": "v2.1", "version": "2.96", "min_version": "2.1"}}
+    assert version_range(doc) == (Microversion(2, 1), Microversion(2, 96))
+    assert version_range({"version": {"version": "", "min_version": ""}}) is None  # legacy v2
+    assert version_range(None) is None
+
+
+async def test_create_get_delete(sim: RunningSimulator, sim_cloud: CloudConfig) -> None:
+    async with open_cloud(sim_cloud) as cloud:
+        await cloud.compute.negotiate("auto")
+        created = await cloud.compute.create_server(body("one", adminPass="pw-9"), fleet="f")
+        assert created.id and created.admin_pass == "pw-9" and not created.recovered
+        assert "pw-9" not in repr(created)
+        server = await cloud.compute.get_server(created.id)
+        assert server["metadata"]["bulkboot:fleet"] == "f"
+        assert await cloud.compute.delete_server(created.id) is True
+        await anyio.sleep(0.3)  # the simulator's delete delay
+        assert await cloud.compute.delete_server(created.id) is False
+        with pytest.raises(NotFound):
+            await cloud.compute.get_server(created.id)
+
+
+async def test_reservation_id_create(sim: RunningSimulator, sim_cloud: CloudConfig) -> None:
+    async with nova(sim_cloud) as cloud:
+        created = await cloud.compute.create_server(
+            body("multi", min_count=3, max_count=3, return_reservation_id=True), fleet="f"
+        )
+    assert created.id is None and created.reservation_id
+
+
+async def test_lost_response_makes_no_duplicate(
+    sim: RunningSimulator, sim_cloud: CloudConfig
+) -> None:
+    async with nova(sim_cloud, FAST) as cloud:
+        sim.configure(lost_response_fraction=1.0)  # every create is made, its answer lost
+        single = await cloud.compute.create_server(body("lost"), fleet="f")
+        multi = await cloud.compute.create_server(body("grp", min_count=3, max_count=3), fleet="f")
+    assert single.recovered and single.id
+    assert multi.recovered and multi.id
+    stats = sim.stats()
+    assert stats["servers_total"] == 4
+    assert stats["duplicate_names"] == 0
+    assert sum(stats["requests"]["POST /compute/v2.1/servers"].values()) == 2  # none re-sent
+
+
+async def test_many_lost_and_failed_creates_no_duplicates(
+    sim: RunningSimulator, sim_cloud: CloudConfig
+) -> None:
+    async with nova(sim_cloud, FAST) as cloud:
+        sim.configure(lost_response_fraction=0.3, error_500_fraction=0.2, unavailable_fraction=0.1)
+        results = []
+
+        async def create(index: int) -> None:
+            results.append(await cloud.compute.create_server(body(f"s-{index}"), fleet="f"))
+
+        async with anyio.create_task_group() as group:
+            for index in range(40):
+                group.start_soon(create, index)
+    assert len({r.id for r in results}) == 40
+    assert any(r.recovered for r in results)
+    stats = sim.stats()
+    assert stats["servers_total"] == 40
+    assert stats["duplicate_names"] == 0
+
+
+async def test_a_server_of_another_fleet_is_not_taken_for_ours(
+    sim: RunningSimulator, sim_cloud: CloudConfig
+) -> None:
+    async with nova(sim_cloud, FAST) as cloud:
+        await cloud.compute.create_server(body("same", fleet="other"), fleet="other")
+        sim.configure(error_500_fraction=0.5)
+        created = await cloud.compute.create_server(body("same", fleet="f"), fleet="f")
+    assert not created.recovered
+    servers = sim.stats()["servers_total"]
+    assert servers == 2
+
+
+@pytest.mark.parametrize(
+    ("changes", "error"),
+    [
+        ({"conflict_fraction": 1.0}, Conflict),
+        ({"quota_instances": 0}, OverQuota),
+    ],
+)
+async def test_final_answers_on_create_are_not_retried(
+    sim: RunningSimulator,
+    sim_cloud: CloudConfig,
+    changes: dict[str, object],
+    error: type[Exception],
+) -> None:
+    async with nova(sim_cloud, FAST) as cloud:
+        sim.configure(**changes)
+        with pytest.raises(error):
+            await cloud.compute.create_server(body("x"), fleet="f")
+    posts = sim.stats()["requests"]["POST /compute/v2.1/servers"]
+    assert sum(posts.values()) == 1
+
+
+async def test_bad_request_keeps_novas_message(
+    sim: RunningSimulator, sim_cloud: CloudConfig
+) -> None:
+    async with nova(sim_cloud) as cloud:
+        with pytest.raises(BadRequest) as info:
+            await cloud.compute.create_server(body("x", flavorRef="no-such-flavor"), fleet="f")
+    assert "no-such-flavor" in info.value.message
+    assert info.value.request_id
+    assert sum(sim.stats()["requests"]["POST /compute/v2.1/servers"].values()) == 1
+
+
+async def test_list_follows_every_page(sim: RunningSimulator, sim_cloud: CloudConfig) -> None:
+    async with nova(sim_cloud) as cloud:
+        await cloud.compute.create_server(body("p", min_count=25, max_count=25), fleet="f")
+        servers = await cloud.compute.list_servers({"limit": "10"})
+        names = {s["name"] for s in servers}
+        brief = await cloud.compute.list_servers({"limit": "10"}, detail=False)
+    assert names == {f"p-{i}" for i in range(1, 26)}
+    assert len(servers) == 25 and len(brief) == 25
+    assert sim.stats()["requests"]["GET /compute/v2.1/servers/detail"] == {"200": 3}
+
+
+async def test_limits_and_flavors(sim: RunningSimulator, sim_cloud: CloudConfig) -> None:
+    async with open_cloud(sim_cloud) as cloud:
+        limits = await cloud.compute.limits()
+        flavors = await cloud.compute.flavors()
+    assert limits["maxTotalInstances"] == -1
+    assert {f["name"] for f in flavors} == {f.name for f in FLAVORS}
+
+
+def test_name_filter_escapes_regex() -> None:
+    assert _regex_literal("web.1(a)") == "web\\.1\\(a\\)"
+    assert _regex_literal("web-01_x") == "web-01_x"
