@@ -139,27 +139,23 @@ _SHARED_FIELDS = tuple(f.name for f in dataclasses.fields(ServerSpec) if f.name 
 _shared_values = attrgetter(*_SHARED_FIELDS)
 _MAPPING_FIELDS = frozenset({"image_with", "block_device_mapping", "scheduler_hints"})
 _MAPPING_TUPLE_FIELDS = frozenset({"block_devices", "ephemeral"})
-_FREEZERS = tuple(
-    (
-        (lambda m: tuple(m.items()) if m else ())
-        if name in _MAPPING_FIELDS
-        else (lambda t: tuple(tuple(m.items()) for m in t))
-        if name in _MAPPING_TUPLE_FIELDS
-        else None
-    )
-    for name in _SHARED_FIELDS
+_MAPPING_AT = tuple(i for i, name in enumerate(_SHARED_FIELDS) if name in _MAPPING_FIELDS)
+_MAPPING_TUPLE_AT = tuple(
+    i for i, name in enumerate(_SHARED_FIELDS) if name in _MAPPING_TUPLE_FIELDS
 )
-
-
 _Template = tuple[dict[str, Any], dict[str, Any] | None]
 
 
 def _hashable(values: tuple[Any, ...]) -> tuple[Any, ...]:
     """The shared values with mappings turned into item tuples, to key a dict."""
-    return tuple(
-        value if freeze is None else freeze(value)
-        for value, freeze in zip(values, _FREEZERS, strict=True)
-    )
+    key = list(values)
+    for at in _MAPPING_AT:
+        mapping = key[at]
+        key[at] = tuple(mapping.items()) if mapping else ()
+    for at in _MAPPING_TUPLE_AT:
+        mappings = key[at]
+        key[at] = tuple([tuple(m.items()) for m in mappings]) if mappings else ()
+    return tuple(key)
 
 
 # ------------------------------------------------------------------------ building
