@@ -23,6 +23,9 @@ from bulkboot.pipeline.manifest import load_manifest
 from bulkboot.pipeline.microversion import offline, parse
 from bulkboot.pipeline.spec import Limits, Location, Manifest, Nic, ServerSpec
 from bulkboot.pipeline.validate import check, validate
+from bulkboot.simulator.nova_schema import create_schema
+from bulkboot.simulator.schemacheck import SchemaViolation
+from bulkboot.simulator.schemacheck import check as schema_check
 from tests.pipeline.novaclient_oracle import CatalogReferences, OracleRejected, nova_boot_body
 
 REFS = CatalogReferences()
@@ -441,8 +444,11 @@ def test_body_equals_novaclient(microversion: str, fields: dict[str, Any], tmp_p
     expected = normalise_novaclient(
         nova_boot_body(nova_argv(spec, tmp_path), microversion, extra=nova_extra(spec))
     )
-    actual = without_fleet_mark(build_body(spec, REFS, parse(microversion)), spec.fleet)
-    assert actual == expected
+    body = build_body(spec, REFS, parse(microversion))
+    assert without_fleet_mark(body, spec.fleet) == expected
+    # ... and Nova's own request schema at that microversion takes it, numbers and all
+    # (the simulator's transcription of nova 31.0.0's schemas/servers.py).
+    schema_check(create_schema(parse(microversion).minor), body)
 
 
 def test_cases_cover_every_field_and_named_microversion() -> None:
@@ -602,8 +608,12 @@ def test_stricter_than_novaclient_only_where_nova_answers_400(
     spec = make_spec(**fields)
     sent = nova_boot_body(nova_argv(spec, tmp_path), microversion, extra=nova_extra(spec))
     assert sent["server"]["name"] == spec.name  # novaclient would send it ...
+    if not nova_rule.startswith("compute/api.py"):
+        # ... and Nova's request schema refuses it (the simulator's transcription) ...
+        with pytest.raises(SchemaViolation):
+            schema_check(create_schema(parse(microversion).minor), sent)
     problems = validate(manifest_of(spec, microversion), parse(microversion))
-    assert problems, f"... and Nova would answer 400 ({nova_rule})"
+    assert problems, f"... so bulkboot refuses it first ({nova_rule})"
 
 
 # ----------------------------------------------------------------- from manifests
