@@ -88,13 +88,43 @@ def run(args: argparse.Namespace) -> int:
     return run_online(args)
 
 
-def run_online(args: argparse.Namespace) -> int:
-    """Planning against a cloud: not available until the cloud client's resolver is."""
-    raise UsageError(
-        "planning against a cloud needs the cloud client (name resolution), which this "
-        f"build does not have yet: use `bulkboot plan {args.file} --offline` to see the "
-        "requests with names as written"
-    )
+def run_online(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
+    """Plan against a cloud: authenticate, negotiate, resolve every name; send no create.
+
+    ``--cloud`` (else the manifest's ``cloud:``, else OS_CLOUD ...) picks the cloud;
+    "simulator" with no such clouds.yaml entry starts the embedded simulator for the
+    duration of the command. Only GETs (and the token request) are sent.
+    """
+    import anyio
+
+    from bulkboot.cloud.client import open_cloud
+    from bulkboot.cloud.resolve import resolve_references
+    from bulkboot.engine.session import cloud_target
+    from bulkboot.pipeline.manifest import load_manifest
+    from bulkboot.pipeline.validate import check
+
+    manifest = load_manifest(args.file)
+    requested = args.microversion or manifest.microversion
+    if args.microversion is not None and args.microversion.strip().lower() not in (
+        "auto",
+        "latest",
+    ):
+        try:
+            mv.parse(args.microversion)
+        except ValueError as exc:
+            raise UsageError(f"--microversion: {exc}") from None
+
+    async def online() -> Plan:
+        with cloud_target(args.cloud or manifest.cloud) as target:
+            async with open_cloud(target.config) as cloud:
+                version = await cloud.compute.negotiate(requested)
+                check(manifest, version)
+                refs = await resolve_references(cloud, manifest)
+        return make_plan(manifest, version, refs, offline=False)
+
+    plan = anyio.run(online)
+    emit(plan, args.format, out=out if out is not None else sys.stdout)
+    return 0
 
 
 def run_offline(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
