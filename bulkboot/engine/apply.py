@@ -145,7 +145,8 @@ class FleetApply:
         self.clock = clock
         self.notes: list[str] = []
         self._specs: dict[str, ServerSpec] = {s.name: s for s in manifest.servers}
-        self._groups: dict[str, re.Pattern[str]] = {}  # requests awaiting their members
+        # multi-create requests whose members are being discovered: name -> (pattern, state)
+        self._groups: dict[str, tuple[re.Pattern[str], ServerState]] = {}
         self._poller = Poller(compute, mark=(FLEET_MARK_KEY, manifest.name), clock=clock)
         self._limiter = anyio.CapacityLimiter(max(1, options.concurrency))
         self._send: MemoryObjectSendStream[str] | None = None
@@ -356,7 +357,7 @@ class FleetApply:
                 return
         timing = created.timing
         if spec.instance_count > 1:
-            self.emit(
+            request = self.emit(
                 Created(
                     name=name,
                     at=self.clock(),
@@ -365,7 +366,8 @@ class FleetApply:
                     http_attempts=timing.attempts,
                 )
             )
-            self._groups[name] = _member_pattern(spec)
+            if request is not None:
+                self._groups[name] = (_member_pattern(spec), request)
             return
         state = self.emit(
             Created(
@@ -421,6 +423,11 @@ class FleetApply:
         now = self.clock()
         for record in result.unknown:
             news |= self._maybe_member(record, now)
+        if self._groups:
+            # Nova makes every member of a multi-create before answering the POST, so
+            # once a round has shown members, the request has all it will ever have.
+            for group in [g for g in self._groups if g not in self.board.states]:
+                del self._groups[group]
         for sighting in result.sightings:
             state = self.board.get(sighting.key)
             if state is None:
@@ -463,14 +470,13 @@ class FleetApply:
         name = record.get("name")
         if not isinstance(name, str) or not self._groups or name in self.board.states:
             return False
-        group = next((g for g, p in self._groups.items() if p.fullmatch(name)), None)
+        group = next((g for g, (p, _) in self._groups.items() if p.fullmatch(name)), None)
         if group is None:
             return False
-        request = self.board.get(group)
+        template = self._groups[group][1]
         server_id = str(record["id"])
-        if request is not None:
-            self.board.remove(group)
-        template = request or ServerState(name=group, group=group)
+        if group in self.board.states:
+            self.board.remove(group)  # the request is now its members
         member = ServerState(
             name=name,
             group=template.group,
@@ -515,11 +521,8 @@ class FleetApply:
             if state is not None and state.phase is Phase.BUILDING:
                 self.emit(DeadlinePassed(name=key, at=now))
         if self._groups:
-            for group in list(self._groups):
-                state = self.board.get(group)
-                if state is None:
-                    del self._groups[group]
-                elif state.sent_at is not None and now - state.sent_at > self.options.timeout:
+            for group, (_, request) in list(self._groups.items()):
+                if request.sent_at is not None and now - request.sent_at > self.options.timeout:
                     del self._groups[group]
                     self.emit(DeadlinePassed(name=group, at=now))
 

@@ -1,0 +1,111 @@
+"""Running the engine against the simulator over real sockets, for the engine tests.
+
+Manifests here name images and flavors by ID and use ``networks: none``, so they need
+no name resolution (``AS_WRITTEN`` references): these tests are about the engine.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from bulkboot.cloud.client import open_cloud
+from bulkboot.cloud.config import config_from_mapping
+from bulkboot.engine.apply import ApplyOptions, ApplyOutcome, FleetApply
+from bulkboot.engine.board import Board, RunHeader
+from bulkboot.engine.destroy import DestroyOptions, DestroyOutcome, destroy_fleet
+from bulkboot.engine.journal import Journal, journal_path, read_journal, replay
+from bulkboot.engine.pacing import PollPacing
+from bulkboot.engine.state import Event, ServerState
+from bulkboot.pipeline.manifest import load_manifest
+from bulkboot.pipeline.spec import AS_WRITTEN
+from bulkboot.simulator.server import RunningSimulator
+
+IMAGE = "6b0c1e8a-1c2d-4e3f-8a9b-0c1d2e3f4a51"
+FAST = PollPacing(base=0.2, first=0.1)
+
+
+def write_manifest(directory: Path, *, name: str, count: int, extra: str = "") -> Path:
+    path = directory / f"{name}.yaml"
+    path.write_text(
+        f"""name: {name}
+microversion: auto
+defaults:
+  image: {IMAGE}
+  flavor: "1"
+  networks: none
+servers:
+  - name: "{name}-{{index:04d}}"
+    count: {count}
+{extra}"""
+    )
+    return path
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.events: list[tuple[Event, ServerState]] = []
+
+    def event(self, event: Event, state: ServerState) -> None:
+        self.events.append((event, state))
+
+
+def header(endpoint: str, command: str = "apply") -> RunHeader:
+    return RunHeader(
+        command=command,
+        fleet="t",
+        cloud="simulator",
+        endpoint=endpoint,
+        microversion="2.96",
+        concurrency=50,
+        rate=None,
+    )
+
+
+async def apply_manifest(
+    sim: RunningSimulator,
+    path: Path,
+    *,
+    recorder: Recorder | None = None,
+    rate: float | None = None,
+    **options: Any,
+) -> ApplyOutcome:
+    manifest = load_manifest(path)
+    config = config_from_mapping(sim.clouds_yaml(), "simulator")
+    options.setdefault("pacing", FAST)
+    options.setdefault("concurrency", 50)
+    options.setdefault("seed", 1)
+    async with open_cloud(config, concurrency=options["concurrency"] + 4, rate=rate) as cloud:
+        version = await cloud.compute.negotiate(manifest.microversion)
+        board = Board(header=header(cloud.endpoint), started_at=time.monotonic())
+        with Journal.open(journal_path(path, manifest.name)) as journal:
+            run = FleetApply(
+                cloud.compute,
+                manifest,
+                AS_WRITTEN,
+                version,
+                board=board,
+                journal=journal,
+                options=ApplyOptions(**options),
+                observers=[recorder] if recorder else [],
+            )
+            return await run.run()
+
+
+async def destroy_manifest(sim: RunningSimulator, path: Path) -> DestroyOutcome:
+    manifest = load_manifest(path)
+    config = config_from_mapping(sim.clouds_yaml(), "simulator")
+    entries = replay(read_journal(journal_path(path, manifest.name)))
+    async with open_cloud(config) as cloud:
+        await cloud.compute.negotiate("auto")
+        board = Board(header=header(cloud.endpoint, "destroy"), started_at=time.monotonic())
+        with Journal.open(journal_path(path, manifest.name)) as journal:
+            return await destroy_fleet(
+                cloud.compute,
+                manifest.name,
+                board=board,
+                journal=journal,
+                entries=entries,
+                options=DestroyOptions(concurrency=50, pacing=FAST, seed=1),
+            )

@@ -1,0 +1,165 @@
+"""apply and destroy against the simulator over real sockets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bulkboot.engine.journal import journal_path, read_journal, replay
+from bulkboot.engine.state import Created, CreateSent, Phase
+from bulkboot.errors import QuotaCheckError
+from bulkboot.simulator.server import RunningSimulator
+from tests.engine.fleet_helpers import Recorder, apply_manifest, destroy_manifest, write_manifest
+
+pytestmark = pytest.mark.anyio
+
+
+def _posts(sim: RunningSimulator) -> int:
+    return sum(sim.stats()["requests"].get("POST /compute/v2.1/servers", {}).values())
+
+
+async def test_300_servers_active_then_reapply_creates_nothing_then_destroy(
+    sim: RunningSimulator, tmp_path: Path
+) -> None:
+    path = write_manifest(tmp_path, name="big", count=300)
+    recorder = Recorder()
+    outcome = await apply_manifest(sim, path, recorder=recorder)
+    assert outcome.ok, [s for s in outcome.states if s.phase is not Phase.ACTIVE][:3]
+    assert len(outcome.states) == 300
+    assert all(s.active_seconds is not None and s.post_seconds is not None for s in outcome.states)
+    stats = sim.stats()
+    assert stats["servers"] == {"ACTIVE": 300} and stats["duplicate_names"] == 0
+    assert _posts(sim) == 300
+    # batched polling: a handful of list calls, not one GET per server
+    lists = sum(stats["requests"]["GET /compute/v2.1/servers/detail"].values())
+    assert lists <= 30
+    assert "GET /compute/v2.1/servers/{server_id}" not in stats["requests"]
+    assert stats["requests_total"] / 300 <= 1.15
+    # every create journaled before and after
+    sent = [e for e, _ in recorder.events if isinstance(e, CreateSent)]
+    created = [e for e, _ in recorder.events if isinstance(e, Created)]
+    assert len(sent) == len(created) == 300
+    entries = replay(read_journal(journal_path(path, "big")))
+    assert len(entries) == 300 and all(len(e.live_ids) == 1 for e in entries.values())
+
+    again = await apply_manifest(sim, path)
+    assert again.ok and all(s.existed for s in again.states)
+    assert _posts(sim) == 300  # nothing re-sent
+    assert "300 server(s) already existed and were left alone; 0 to create" in again.notes
+
+    gone = await destroy_manifest(sim, path)
+    assert gone.ok and len(gone.states) == 300
+    assert sim.stats()["servers_total"] == 0
+
+
+async def test_faults_together_every_server_accounted_for_and_retried(
+    sim: RunningSimulator, tmp_path: Path
+) -> None:
+    sim.configure(
+        unavailable_fraction=0.10,
+        lost_response_fraction=0.02,
+        error_fraction=0.05,
+        token_lifetime=1.0,
+        rate_limit=100.0,
+        seed=7,
+    )
+    path = write_manifest(tmp_path, name="faults", count=200)
+    outcome = await apply_manifest(sim, path, retry_errors=2)
+    stats = sim.stats()
+    # A server fails 3 builds in a row with probability 0.05**3: rare, and then it
+    # must have used every retry it had, and be reported with Nova's fault.
+    failed = [s for s in outcome.states if s.phase is not Phase.ACTIVE]
+    assert len(failed) <= 1, failed
+    assert all(s.attempt == 3 and s.failure == "fault" for s in failed), failed
+    assert stats["duplicate_names"] == 0
+    assert stats["servers"].get("ACTIVE", 0) == 200 - len(failed)
+    assert stats["servers_total"] == 200
+    faults = stats["faults"]
+    assert faults["unavailable"] > 0 and faults["lost_response"] > 0, faults
+    assert faults.get("rate_limited", 0) > 0, faults
+    assert stats["authentications"] >= 2  # the token expired during the run
+    retried = [s for s in outcome.states if s.attempt > 1]
+    assert retried, "with 5% ERROR some servers must have been re-created"
+    entries = replay(read_journal(journal_path(path, "faults")))
+    live = {i for e in entries.values() for i in e.live_ids}
+    assert len(entries) == 200 and len(live) == 200
+    assert live == {s.server_id for s in outcome.states}
+
+
+async def test_errors_without_retry_are_reported_with_the_fault(
+    sim: RunningSimulator, tmp_path: Path
+) -> None:
+    sim.configure(error_fraction=1.0)
+    path = write_manifest(tmp_path, name="bad", count=3)
+    outcome = await apply_manifest(sim, path)
+    assert not outcome.ok
+    assert {s.phase for s in outcome.states} == {Phase.ERROR}
+    assert all("No valid host" in (s.message or "") for s in outcome.states)
+    # re-apply leaves the ERRORs alone unless told to retry
+    again = await apply_manifest(sim, path)
+    assert {s.phase for s in again.states} == {Phase.ERROR} and _posts(sim) == 3
+    sim.configure(error_fraction=0.0)
+    fixed = await apply_manifest(sim, path, retry_errors=1)
+    assert fixed.ok and _posts(sim) == 6
+    assert sim.stats()["servers"] == {"ACTIVE": 3}
+
+
+async def test_timeout_is_per_server(sim: RunningSimulator, tmp_path: Path) -> None:
+    sim.configure(never_finish_fraction=1.0)
+    path = write_manifest(tmp_path, name="slow", count=2)
+    outcome = await apply_manifest(sim, path, timeout=0.6)
+    assert {s.phase for s in outcome.states} == {Phase.TIMEOUT}
+    assert all(s.message and "BUILD" in s.message for s in outcome.states)
+
+
+async def test_quota_checked_before_any_create(sim: RunningSimulator, tmp_path: Path) -> None:
+    sim.configure(quota_instances=5)
+    path = write_manifest(tmp_path, name="quota", count=6)
+    with pytest.raises(QuotaCheckError, match="instances: the fleet needs 6, 5 left"):
+        await apply_manifest(sim, path)
+    assert _posts(sim) == 0
+
+
+async def test_late_quota_error_is_final_and_reported_as_quota(
+    sim: RunningSimulator, tmp_path: Path
+) -> None:
+    sim.configure(late_quota_fraction=1.0)
+    path = write_manifest(tmp_path, name="late", count=2)
+    outcome = await apply_manifest(sim, path, retry_errors=3)
+    assert {s.failure for s in outcome.states} == {"quota"}
+    assert _posts(sim) == 2  # a quota failure is not retried
+
+
+async def test_multi_create_group_is_one_request_with_members(
+    sim: RunningSimulator, tmp_path: Path
+) -> None:
+    path = write_manifest(
+        tmp_path,
+        name="grp",
+        count=1,
+        extra="  - name: pool\n    min_count: 4\n    max_count: 4\n",
+    )
+    outcome = await apply_manifest(sim, path)
+    assert outcome.ok
+    assert sorted(s.name for s in outcome.states) == [
+        "grp-0001",
+        "pool-1",
+        "pool-2",
+        "pool-3",
+        "pool-4",
+    ]
+    assert _posts(sim) == 2
+    again = await apply_manifest(sim, path)
+    assert again.ok and _posts(sim) == 2
+
+
+async def test_rollback_deletes_what_this_run_created(
+    sim: RunningSimulator, tmp_path: Path
+) -> None:
+    sim.configure(error_fraction=0.3, seed=3)
+    path = write_manifest(tmp_path, name="rb", count=20)
+    outcome = await apply_manifest(sim, path, rollback_on_failure=True)
+    assert not outcome.ok and outcome.rolled_back > 0
+    assert sim.stats()["servers_total"] == 0
+    assert {s.phase for s in outcome.states} <= {Phase.DELETED}
