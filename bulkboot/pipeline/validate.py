@@ -166,7 +166,8 @@ def _check_counts(spec: ServerSpec, c: _Checker) -> None:
         c.add("min_count", f"min_count should be <= max_count (got {low} > {high})")
 
 
-def _check_metadata(spec: ServerSpec, c: _Checker) -> None:
+def _check_metadata_keys(spec: ServerSpec, c: _Checker) -> None:
+    """Count and keys: keys are never templated, so this holds for a whole group."""
     metadata = spec.metadata
     if not metadata:
         return
@@ -176,7 +177,7 @@ def _check_metadata(spec: ServerSpec, c: _Checker) -> None:
             f"metadata has {len(metadata)} items; with the {FLEET_MARK_KEY} mark that is "
             f"more than the {c.limits.max_server_meta} Nova allows (limits.max_server_meta)",
         )
-    for key, value in metadata.items():
+    for key in metadata:
         if key == FLEET_MARK_KEY:
             c.add(f"metadata.{key}", f"metadata key {key!r} is bulkboot's own fleet mark")
         elif not _METADATA_KEY.match(key):
@@ -185,8 +186,19 @@ def _check_metadata(spec: ServerSpec, c: _Checker) -> None:
                 f"metadata key {key!r} must be 1 to 255 of the characters "
                 "a-z A-Z 0-9 - _ : . and space",
             )
-        if len(value) > 255:
-            c.add(f"metadata.{key}", f"metadata value of {key!r} is longer than 255 characters")
+
+
+def _check_metadata_values(spec: ServerSpec, c: _Checker) -> None:
+    metadata = spec.metadata
+    if metadata and max(map(len, metadata.values())) > 255:
+        for key, value in metadata.items():
+            if len(value) > 255:
+                c.add(f"metadata.{key}", f"metadata value of {key!r} is longer than 255 characters")
+
+
+def _check_metadata(spec: ServerSpec, c: _Checker) -> None:
+    _check_metadata_keys(spec, c)
+    _check_metadata_values(spec, c)
 
 
 def _check_files(spec: ServerSpec, c: _Checker) -> None:
@@ -595,16 +607,30 @@ def _groups(manifest: Manifest) -> Sequence[Group]:
     ]
 
 
+# Checks split in a part that holds for the group and a part to run per server.
+_SPLIT: Final[Mapping[str, tuple[Check, Check]]] = {
+    "metadata": (_check_metadata_keys, _check_metadata_values),
+}
+
+
 def _checks_for(varying: frozenset[str]) -> tuple[list[Check], list[Check]]:
-    """(once per group, once per server) checks for a group whose ``varying`` fields."""
+    """(once per group, once per server) checks for a group with these ``varying`` fields."""
     attrs = set(varying)
     if "user_data_text" in attrs:
         attrs.add("user_data")
     for attr, owner in _ALSO_READ.items():
         if attr in attrs:
             attrs.add(owner)
-    shared = [check for attr, check in _FIELD_CHECKS.items() if attr not in attrs]
-    each = [check for attr, check in _FIELD_CHECKS.items() if attr in attrs]
+    shared: list[Check] = []
+    each: list[Check] = []
+    for attr, check in _FIELD_CHECKS.items():
+        if attr not in attrs:
+            shared.append(check)
+        elif attr in _SPLIT:
+            shared.append(_SPLIT[attr][0])
+            each.append(_SPLIT[attr][1])
+        else:
+            each.append(check)
     return shared, each
 
 
