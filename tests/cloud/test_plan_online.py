@@ -1,0 +1,106 @@
+"""``bulkboot plan FILE --cloud NAME``: resolved requests, and nothing created.
+
+(The online mode is the cloud client's part of bulkboot/commands/plan.py.)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import textwrap
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bulkboot import cli
+from bulkboot.simulator import RunningSimulator
+from bulkboot.simulator.config import IMAGES, NETWORKS
+
+LAB = """\
+name: lab
+cloud: CLOUD
+defaults: {image: cirros-0.6.2, flavor: m1.tiny, networks: [{net-name: private}]}
+servers:
+  - {name: "web-{index}", count: 2, admin_pass: very-secret-admin}
+"""
+
+
+@pytest.fixture
+def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """No clouds.yaml or OS_* from this machine: only what the test writes."""
+    for key in list(os.environ):
+        if key.startswith("OS_"):
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = cli.main(["plan", *argv])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_online_plan_resolves_and_creates_nothing(
+    sim: RunningSimulator, isolated: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (isolated / "clouds.yaml").write_text(yaml.safe_dump(sim.clouds_yaml()))
+    manifest = isolated / "lab.yaml"
+    manifest.write_text(LAB.replace("CLOUD", "simulator-appcred"))
+    code, out, err = run(capsys, str(manifest), "--format", "json")
+    assert (code, err) == (0, "")
+    document = json.loads(out)
+    assert document["microversion"] == "2.96"
+    server = document["requests"][0]["body"]["server"]
+    assert server["imageRef"] == next(i.id for i in IMAGES if i.name == "cirros-0.6.2")
+    assert server["networks"] == [{"uuid": next(n.id for n in NETWORKS if n.name == "private")}]
+    assert "very-secret-admin" not in out
+    stats = sim.stats()
+    assert "POST /compute/v2.1/servers" not in stats["requests"]
+    assert stats["servers_total"] == 0
+
+
+def test_cloud_flag_beats_the_manifest(
+    sim: RunningSimulator, isolated: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (isolated / "clouds.yaml").write_text(yaml.safe_dump(sim.clouds_yaml()))
+    manifest = isolated / "lab.yaml"
+    manifest.write_text(LAB.replace("CLOUD", "nowhere"))
+    code, out, _ = run(capsys, str(manifest), "--cloud", "simulator", "--microversion", "2.60")
+    assert code == 0
+    assert "compute 2.60" in out
+
+
+def test_embedded_simulator_when_no_cloud_of_that_name(
+    isolated: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    manifest = isolated / "lab.yaml"
+    manifest.write_text(LAB.replace("CLOUD", "simulator"))
+    code, out, err = run(capsys, str(manifest), "--format", "json")
+    assert (code, err) == (0, "")
+    assert [r["name"] for r in json.loads(out)["requests"]] == ["web-1", "web-2"]
+
+
+def test_unresolvable_names_exit_2_with_places(
+    isolated: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    manifest = isolated / "lab.yaml"
+    manifest.write_text(
+        textwrap.dedent(LAB.replace("CLOUD", "simulator")).replace("m1.tiny", "m1.nope")
+    )
+    code, out, err = run(capsys, str(manifest))
+    assert (code, out) == (2, "")
+    assert f"{manifest}:3:" in err and "no flavor has the ID or name 'm1.nope'" in err
+    assert "Traceback" not in err
+
+
+def test_bad_config_exit_2(isolated: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (isolated / "clouds.yaml").write_text("clouds:\n  c:\n    auth: {auth_url: nope}\n")
+    manifest = isolated / "lab.yaml"
+    manifest.write_text(LAB.replace("CLOUD", "c"))
+    code, out, err = run(capsys, str(manifest))
+    assert (code, out) == (2, "")
+    assert f"{isolated / 'clouds.yaml'}:3:" in err and "auth_url" in err
