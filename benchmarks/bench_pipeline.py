@@ -8,10 +8,13 @@ tags, hints ...), then times, each in a fresh process so that peak RSS is its ow
 
 * pipeline: ``load_manifest`` + ``validate`` + ``BodyBuilder.build`` for every server,
   from reading the file to the last body (bodies kept in a list, as a plan would);
+* streamed: the same, each body dropped once built (as apply sends them);
 * baselines on the same file: ``yaml.safe_load`` alone (what any YAML-reading tool
   pays before doing anything), and ``yaml.load`` with libyaml's ``CSafeLoader``.
 
-Prints servers/second and peak RSS, medians of RUNS runs.
+Prints servers/second from CPU time (the process's own time: the machine is shared and
+wall time swings with the neighbours' load) and from wall time, the phases' CPU time,
+and peak RSS, medians of RUNS runs.
 """
 
 from __future__ import annotations
@@ -97,9 +100,8 @@ def peak_rss_mib() -> float:
 
 
 def one(mode: str, path: str) -> dict[str, float]:
-    """Run one measurement in this (fresh) process."""
-    rss_before = peak_rss_mib()
-    if mode == "pipeline":
+    """Run one measurement in this (fresh) process: wall and CPU seconds, peak RSS."""
+    if mode in ("pipeline", "streamed"):
         from bulkboot.pipeline import microversion as mv
         from bulkboot.pipeline.body import BodyBuilder
         from bulkboot.pipeline.manifest import load_manifest
@@ -108,24 +110,44 @@ def one(mode: str, path: str) -> dict[str, float]:
 
         version = mv.parse(MICROVERSION)
         builder = BodyBuilder(AS_WRITTEN, version)
-        start = time.perf_counter()
+        wall, cpu = time.perf_counter(), time.process_time()
         manifest = load_manifest(path)
+        loaded = time.process_time()
         problems = validate(manifest, version)
+        validated = time.process_time()
         build = builder.build
-        bodies = [build(spec) for spec in manifest.servers]
-        seconds = time.perf_counter() - start
+        if mode == "pipeline":  # every body kept, as `plan` would
+            bodies = [build(spec) for spec in manifest.servers]
+            count = len(bodies)
+        else:  # each body dropped once built, as `apply` sends them
+            count = 0
+            for spec in manifest.servers:
+                build(spec)
+                count += 1
+        cpu_end, wall_end = time.process_time(), time.perf_counter()
         assert not problems, problems[:3]
-        assert len(bodies) == GROUPS * COUNT
+        assert count == GROUPS * COUNT
+        phases = {
+            "load_cpu": loaded - cpu,
+            "validate_cpu": validated - loaded,
+            "bodies_cpu": cpu_end - validated,
+        }
     else:
         import yaml
 
         loader = yaml.SafeLoader if mode == "safe_load" else yaml.CSafeLoader
-        start = time.perf_counter()
+        wall, cpu = time.perf_counter(), time.process_time()
         with open(path, "rb") as stream:
             data = yaml.load(stream, Loader=loader)  # noqa: S506 - safe loaders only
-        seconds = time.perf_counter() - start
+        cpu_end, wall_end = time.process_time(), time.perf_counter()
         assert len(data["servers"]) == GROUPS
-    return {"seconds": seconds, "peak_rss_mib": peak_rss_mib(), "rss_at_start": rss_before}
+        phases = {}
+    return {
+        "seconds": wall_end - wall,
+        "cpu": cpu_end - cpu,
+        "peak_rss_mib": peak_rss_mib(),
+        **phases,
+    }
 
 
 def main() -> None:
@@ -142,7 +164,7 @@ def main() -> None:
         print(f"machine: nproc={os.cpu_count()}, Python {platform.python_version()}")
         results: dict[str, list[dict[str, float]]] = {}
         for _ in range(RUNS):  # interleaved, so that drift hits every mode alike
-            for mode in ("pipeline", "safe_load", "csafe_load"):
+            for mode in ("pipeline", "streamed", "safe_load", "csafe_load"):
                 out = subprocess.run(
                     [sys.executable, __file__, "--one", mode, str(path)],
                     check=True,
@@ -153,12 +175,23 @@ def main() -> None:
         servers = GROUPS * COUNT
         for mode, runs in results.items():
             seconds = statistics.median(r["seconds"] for r in runs)
+            cpu = statistics.median(r["cpu"] for r in runs)
             rss = statistics.median(r["peak_rss_mib"] for r in runs)
-            every = ", ".join(f"{r['seconds']:.3f}" for r in runs)
-            print(
-                f"{mode:>10}: median {seconds:.3f} s ({every}) = {servers / seconds:,.0f} "
-                f"servers/s; peak RSS {rss:.0f} MiB"
+            every = ", ".join(f"{r['cpu']:.3f}" for r in runs)
+            line = (
+                f"{mode:>10}: CPU median {cpu:.3f} s ({every}) = {servers / cpu:,.0f} servers/s;"
+                f" wall {seconds:.3f} s = {servers / seconds:,.0f}/s; peak RSS {rss:.0f} MiB"
             )
+            if "load_cpu" in runs[0]:
+                line += (
+                    " [CPU: "
+                    + ", ".join(
+                        f"{phase[:-4]} {statistics.median(r[phase] for r in runs):.3f}"
+                        for phase in ("load_cpu", "validate_cpu", "bodies_cpu")
+                    )
+                    + "]"
+                )
+            print(line)
 
 
 if __name__ == "__main__":
