@@ -227,10 +227,12 @@ def check(schema: Schema, instance: Any, path: tuple[str | int, ...] = ()) -> No
                     check(value, item, (*path, index))
         elif keyword == "minItems":
             if isinstance(instance, list) and len(instance) < value:
-                raise SchemaViolation(f"{instance!r} is too short", path=path, instance=instance)
+                word = "should be non-empty" if value == 1 else "is too short"
+                raise SchemaViolation(f"{instance!r} {word}", path=path, instance=instance)
         elif keyword == "maxItems":
             if isinstance(instance, list) and len(instance) > value:
-                raise SchemaViolation(f"{instance!r} is too long", path=path, instance=instance)
+                word = "is expected to be empty" if value == 0 else "is too long"
+                raise SchemaViolation(f"{instance!r} {word}", path=path, instance=instance)
         elif keyword == "uniqueItems":
             if value and isinstance(instance, list) and _has_duplicates(instance):
                 raise SchemaViolation(
@@ -238,10 +240,12 @@ def check(schema: Schema, instance: Any, path: tuple[str | int, ...] = ()) -> No
                 )
         elif keyword == "minLength":
             if isinstance(instance, str) and len(instance) < value:
-                raise SchemaViolation(f"{instance!r} is too short", path=path, instance=instance)
+                word = "should be non-empty" if value == 1 else "is too short"
+                raise SchemaViolation(f"{instance!r} {word}", path=path, instance=instance)
         elif keyword == "maxLength":
             if isinstance(instance, str) and len(instance) > value:
-                raise SchemaViolation(f"{instance!r} is too long", path=path, instance=instance)
+                word = "is expected to be empty" if value == 0 else "is too long"
+                raise SchemaViolation(f"{instance!r} {word}", path=path, instance=instance)
         elif keyword == "pattern":
             if isinstance(instance, str) and not _compiled(value).search(instance):
                 raise SchemaViolation(
@@ -308,7 +312,7 @@ def _check_additional(
     else:
         verb = "was" if len(extras) == 1 else "were"
         message = (
-            f"Additional properties are not allowed ({', '.join(repr(e) for e in extras)} "
+            f"Additional properties are not allowed ({', '.join(repr(e) for e in sorted(extras))} "
             f"{verb} unexpected)"
         )
     raise SchemaViolation(message, path=path, instance=instance)
