@@ -50,6 +50,8 @@ class KeystoneService:
     compute_internal_url: str
     image_url: str
     token_expiration: int
+    short_url: str  # a twin on the same db and keys whose tokens live short_expiration s
+    short_expiration: int
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> KeystoneService | None:
@@ -76,6 +78,8 @@ class KeystoneService:
             "compute_internal_url": "COMPUTE_INTERNAL_URL",
             "image_url": "IMAGE_URL",
             "token_expiration": "TOKEN_EXPIRATION",
+            "short_url": "SHORT_URL",
+            "short_expiration": "SHORT_TOKEN_EXPIRATION",
         }
         missing = [PREFIX + v for v in names.values() if not environ.get(PREFIX + v)]
         if missing:
@@ -86,6 +90,7 @@ class KeystoneService:
             )
         values: dict[str, Any] = {attr: environ[PREFIX + var] for attr, var in names.items()}
         values["token_expiration"] = int(values["token_expiration"])
+        values["short_expiration"] = int(values["short_expiration"])
         return cls(**values)
 
     @property
@@ -94,12 +99,15 @@ class KeystoneService:
         return self.auth_url.removesuffix("/").removesuffix("/v3")
 
     def answers(self, timeout: float = 5.0) -> bool:
-        """Whether ``GET /v3`` answers 200 now (stdlib, so it needs no event loop)."""
-        try:
-            with urllib.request.urlopen(self.auth_url, timeout=timeout) as response:
-                return int(response.status) == 200
-        except (urllib.error.URLError, OSError):
-            return False
+        """Whether both Keystones answer ``GET /v3`` with 200 now (stdlib: no event loop)."""
+        for url in (self.auth_url, self.short_url):
+            try:
+                with urllib.request.urlopen(url, timeout=timeout) as response:
+                    if int(response.status) != 200:
+                        return False
+            except (urllib.error.URLError, OSError):
+                return False
+        return True
 
     def write_clouds_yaml(self, folder: Path, clouds: Mapping[str, Mapping[str, Any]]) -> Path:
         """Write ``folder/clouds.yaml`` holding ``clouds``; each entry's ``auth`` gets

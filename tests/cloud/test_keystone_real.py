@@ -12,6 +12,7 @@ socket, not a mock.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -83,6 +84,18 @@ def password_entry(keystone: KeystoneService, **project: str) -> dict[str, Any]:
             **project,
         },
     }
+
+
+async def check_token(keystone: KeystoneService, token: Token, *, by: Token) -> int:
+    """The status of Keystone's ``GET /v3/auth/tokens`` of ``token``, asked with ``by``."""
+    async with (
+        aiohttp.ClientSession() as session,
+        session.get(
+            keystone.auth_url + "/auth/tokens?nocatalog",
+            headers={"X-Auth-Token": by.value, "X-Subject-Token": token.value},
+        ) as response,
+    ):
+        return response.status
 
 
 async def validate(keystone: KeystoneService, token: Token) -> dict[str, Any]:
@@ -330,6 +343,42 @@ async def test_concurrent_callers_share_one_authentication(
     await validate(keystone, tokens[50])
 
 
+@real
+@pytest.mark.anyio
+async def test_a_short_lived_token_is_renewed_ahead_of_keystones_expiry(
+    keystone: KeystoneService, tmp_path: Path
+) -> None:
+    # The twin issues tokens that live a few seconds: real expiry, real clocks.
+    (tmp_path / "long").mkdir()
+    judge_config = cloud(
+        keystone, tmp_path / "long", password_entry(keystone, project_id=keystone.project_id)
+    )
+    entry = password_entry(keystone, project_id=keystone.project_id)
+    entry["auth"]["auth_url"] = keystone.short_url
+    config = cloud(keystone, tmp_path, entry)
+    async with traced_session() as (session, wire):
+        judge = await Authenticator(judge_config, session).token()  # lives an hour
+        auth = Authenticator(config, session)
+        first = await auth.token()
+        # Keystone states whole seconds (issued_at and expires_at are truncated).
+        assert first.lifetime == pytest.approx(keystone.short_expiration, abs=1.0)
+        assert first.refresh_at < first.expires_local
+        assert await auth.token() is first  # not yet due: no request
+        assert wire.token_posts()[1:] == [201]
+
+        await anyio.sleep(max(0.0, first.refresh_at - time.monotonic()) + 0.05)
+        second = await auth.token()  # due: renewed, by one POST
+        assert wire.token_posts()[1:] == [201, 201]
+        assert second.value != first.value
+        assert await check_token(keystone, second, by=judge) == 200
+
+        # Once Keystone's own expires_at has passed, it refuses the first token.
+        expired_in = (first.expires_at - datetime.now(UTC)).total_seconds()
+        await anyio.sleep(max(0.0, expired_in) + 1.1)
+        assert await check_token(keystone, first, by=judge) == 404
+        assert await check_token(keystone, first, by=first) == 401
+
+
 # ------------------------------------------------------------------ secrets in the debug log
 
 
@@ -408,6 +457,8 @@ COMPLETE = {
     PREFIX + "COMPUTE_INTERNAL_URL": "http://127.0.0.1:9/internal/compute/v2.1",
     PREFIX + "IMAGE_URL": "http://127.0.0.1:9/image",
     PREFIX + "TOKEN_EXPIRATION": "3600",
+    PREFIX + "SHORT_URL": "http://127.0.0.1:9/v3",
+    PREFIX + "SHORT_TOKEN_EXPIRATION": "3",
 }
 
 
