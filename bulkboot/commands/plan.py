@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from bulkboot.errors import UsageError
 from bulkboot.pipeline import microversion as mv
-from bulkboot.pipeline.body import BodyBuilder
+from bulkboot.pipeline.body import build_bodies
 from bulkboot.pipeline.spec import AS_WRITTEN, Manifest, References, ServerSpec
 
 if TYPE_CHECKING:
@@ -157,10 +157,10 @@ def make_plan(
     offline: bool,
 ) -> Plan:
     """Build every request (pure): the manifest must have passed ``check`` at ``version``."""
-    build = BodyBuilder(refs, version).build
+    bodies = build_bodies(manifest.servers, refs, version)
     requests = tuple(
-        {"name": spec.name, "method": "POST", "path": "/servers", "body": build(spec)}
-        for spec in manifest.servers
+        {"name": spec.name, "method": "POST", "path": "/servers", "body": body}
+        for spec, body in zip(manifest.servers, bodies, strict=True)
     )
     return Plan(
         fleet=manifest.name,

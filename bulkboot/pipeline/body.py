@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import gc
 import re
 from collections.abc import Iterable, Mapping
 from operator import attrgetter
@@ -465,9 +466,20 @@ def build_body(spec: ServerSpec, refs: References, microversion: Microversion) -
 def build_bodies(
     specs: Iterable[ServerSpec], refs: References, microversion: Microversion
 ) -> list[dict[str, Any]]:
-    """``build_body`` for many specs at once, sharing one builder."""
+    """``build_body`` for many specs at once, sharing one builder.
+
+    The cyclic garbage collector is paused meanwhile: 100,000 bodies are 300,000 new
+    dicts, and the collector's passes over them (none of which can free anything: bodies
+    hold no reference cycles, refcounting frees them) cost more than building them.
+    """
     build = BodyBuilder(refs, microversion).build
-    return [build(spec) for spec in specs]
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return [build(spec) for spec in specs]
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def build_request(spec: ServerSpec, refs: References, microversion: Microversion) -> dict[str, Any]:

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import json
 import socket
+import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from bulkboot import cli
 from bulkboot.pipeline.body import FLEET_MARK_KEY, build_request
 from bulkboot.pipeline.manifest import load_manifest
 from bulkboot.pipeline.microversion import parse
 from bulkboot.pipeline.spec import AS_WRITTEN
+from bulkboot.simulator import RunningSimulator
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -223,12 +226,37 @@ def test_missing_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert "nope.yaml" in err and "cannot read" in err
 
 
-def test_online_plan_says_what_it_needs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    path = write(tmp_path, LAB)
-    code, out, err = plan(capsys, str(path), "--cloud", "simulator")
-    assert (code, out) == (2, "")
-    assert "cloud client" in err and "--offline" in err
-    assert "Traceback" not in err
+def test_online_plan_resolves_names_and_creates_nothing(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    sim: RunningSimulator,
+) -> None:
+    """Without --offline: the same document, names resolved by the cloud, no POST sent."""
+    (tmp_path / "clouds.yaml").write_text(yaml.safe_dump(sim.clouds_yaml()))
+    monkeypatch.chdir(tmp_path)
+    for variable in ("OS_CLOUD", "OS_CLIENT_CONFIG_FILE", "OS_AUTH_URL"):
+        monkeypatch.delenv(variable, raising=False)
+    path = write(tmp_path, LAB.replace("    networks: none\n", ""))
+    code, out, err = plan(capsys, str(path), "--cloud", "simulator", "--format", "json")
+    assert (code, err) == (0, "")
+    document = json.loads(out)
+    offline = plan_json(capsys, str(path))
+    assert [r["name"] for r in document["requests"]] == [r["name"] for r in offline["requests"]]
+    web = document["requests"][0]["body"]["server"]
+    assert web["imageRef"] != "cirros-0.6.2" and _is_uuid(web["imageRef"])
+    assert web["networks"] != [{"uuid": "private"}] and _is_uuid(web["networks"][0]["uuid"])
+    assert web["flavorRef"] != "m1.small"
+    posts = [route for route in sim.stats()["requests"] if route.startswith("POST")]
+    assert all("servers" not in route for route in posts), posts
+
+
+def _is_uuid(text: str) -> bool:
+    try:
+        uuid.UUID(text)
+    except ValueError:
+        return False
+    return True
 
 
 def test_unknown_format_is_refused_by_the_parser(
