@@ -163,7 +163,7 @@ class Transport:
         self._rate = RateLimiter(options.rate) if options.rate else None
         self._on_request = on_request
         self._header_token: Token | None = None
-        self._header_cache: dict[int, dict[str, str]] = {}
+        self._header_cache: dict[int, tuple[Mapping[str, str] | None, dict[str, str]]] = {}
         self._verify: bool | str = config.cacert or config.verify
         self.counts: Counter[tuple[str, int | None]] = Counter()
         self.requests_total = 0
@@ -174,25 +174,28 @@ class Transport:
     def _headers(
         self, token: Token | None, extra: Mapping[str, str] | None, has_body: bool
     ) -> dict[str, str]:
-        """Headers built once per token and per caller's fixed extras, then reused."""
+        """Headers built once per token and per caller's fixed extras, then reused.
+
+        The cache holds each ``extra`` mapping itself, so its ``id`` cannot be reused
+        by another object while the entry lives.
+        """
         if token is not self._header_token:
             self._header_token = token
             self._header_cache = {}
         key = (id(extra) << 1) | has_body
-        cached = self._header_cache.get(key)
-        if cached is None:
-            cached = dict(_ACCEPT)
-            if has_body:
-                cached.update(_JSON_BODY)
-            if token is not None:
-                cached["X-Auth-Token"] = token.value
-            if extra:
-                cached.update(extra)
-            if extra is not None and len(self._header_cache) < 64:
-                self._header_cache[key] = cached
-            elif extra is None:
-                self._header_cache[key] = cached
-        return cached
+        entry = self._header_cache.get(key)
+        if entry is not None and entry[0] is extra:
+            return entry[1]
+        merged = dict(_ACCEPT)
+        if has_body:
+            merged.update(_JSON_BODY)
+        if token is not None:
+            merged["X-Auth-Token"] = token.value
+        if extra:
+            merged.update(extra)
+        if len(self._header_cache) < 64:
+            self._header_cache[key] = (extra, merged)
+        return merged
 
     # ------------------------------------------------------------ request
 
