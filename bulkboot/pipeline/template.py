@@ -9,6 +9,7 @@ a user's mistake and says so. Compiling checks the format spec by rendering once
 
 from __future__ import annotations
 
+import re
 import string
 from dataclasses import dataclass
 
@@ -16,6 +17,8 @@ __all__ = ["PLACEHOLDERS", "Template", "TemplateError", "compile_template"]
 
 PLACEHOLDERS = ("index", "name")
 _PARSER = string.Formatter()
+_NUMBER = re.compile(r"\d+")
+MAX_WIDTH = 255  # no string bulkboot sends may be longer; and {index:999999999} is 1 GB
 
 
 class TemplateError(ValueError):
@@ -58,6 +61,8 @@ def compile_template(text: str, *, allowed: tuple[str, ...] = PLACEHOLDERS) -> s
             raise TemplateError(f"unknown placeholder {shown} in {text!r}: only {known} exist")
         if format_spec and ("{" in format_spec or "}" in format_spec):
             raise TemplateError(f"nested placeholders are not supported in {text!r}")
+        if any(int(n) > MAX_WIDTH for n in _NUMBER.findall(format_spec or "")):
+            raise TemplateError(f"a width or precision over {MAX_WIDTH} in {text!r}")
         if conversion not in (None, "s", "r", "a"):
             raise TemplateError(f"bad conversion !{conversion} in {text!r}")
         uses.add(field_name)

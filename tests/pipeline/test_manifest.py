@@ -591,3 +591,36 @@ def test_an_unreadable_manifest(tmp_path: Path) -> None:
     path.chmod(0)
     _, problems = read_manifest(path)
     assert [str(p) for p in problems] == [f"{path}: cannot read the manifest: Permission denied"]
+
+
+def test_a_bad_default_is_reported_once_not_per_group(write: Write) -> None:
+    path = write(
+        """
+        defaults: {image: cirros, flavor: [m1.small], metadata: {a: "{nope}"}}
+        servers:
+          - {name: "a-{index}", count: 3}
+          - {name: "b-{index}", count: 3}
+        """
+    )
+    manifest, problems = read_manifest(path)
+    assert [str(p) for p in problems] == [
+        f"{path}:1:35: defaults: flavor: expected a string, got a list",
+        f"{path}:1:61: defaults: metadata.a: unknown placeholder {{nope}} in '{{nope}}': "
+        "only {index} and {name} exist",
+    ]
+    assert manifest.servers == ()  # and no "flavor is required" for each group
+
+
+def test_defaults_values_are_shared_by_every_group(write: Write, tmp_path: Path) -> None:
+    (tmp_path / "ud").write_bytes(b"#!/bin/sh\n")
+    manifest = load(
+        write,
+        """
+        defaults: {image: cirros, flavor: m1.small, user_data: ud, tags: [x, y]}
+        servers:
+          - {name: "a-{index}", count: 2}
+          - {name: b}
+        """,
+    )
+    a1, a2, b = manifest.servers
+    assert a1.tags is b.tags and a1.user_data is b.user_data and a2.image is b.image

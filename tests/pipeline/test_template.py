@@ -32,6 +32,8 @@ def test_templates_render_index_and_name_with_format_specs() -> None:
         ("{name:d}", "bad template '{name:d}': Unknown format code 'd'"),
         ("{index:{w}}", "nested placeholders are not supported"),
         ("{index!z}", "bad"),
+        ("{index:0999999999d}", "a width or precision over 255 in '{index:0999999999d}'"),
+        ("{name:.1000}", "a width or precision over 255"),
     ],
 )
 def test_bad_templates_are_refused_with_the_reason(text: str, message: str) -> None:
