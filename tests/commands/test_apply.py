@@ -1,0 +1,216 @@
+"""``bulkboot apply``: outputs field by field, exit codes, the report, nothing sent on bad input."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from bulkboot.simulator.server import RunningSimulator
+from tests.commands.cli_helpers import run_cli, use_simulator, write_lab
+
+SERVERS = ["web-01", "web-02", "web-03", "web-04", "web-05", "db"]
+
+
+def _posts(sim: RunningSimulator) -> int:
+    return sum(sim.stats()["requests"].get("POST /compute/v2.1/servers", {}).values())
+
+
+def test_plain_output_line_by_line_then_reapply(
+    sim: RunningSimulator,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    use_simulator(sim, tmp_path, monkeypatch)
+    path = write_lab(tmp_path)
+    code, out, err = run_cli(
+        capsys,
+        "apply",
+        str(path),
+        "--cloud",
+        "simulator",
+        "--format",
+        "plain",
+        "--poll-interval",
+        "200ms",
+    )
+    assert (code, err) == (0, "")
+    lines = out.splitlines()
+    assert re.fullmatch(
+        r"apply lab: cloud simulator \(http://127\.0\.0\.1:\d+/compute/v2\.1\), "
+        r"compute 2\.96, concurrency 100, rate unlimited",
+        lines[0],
+    )
+    events = lines[1:-6]
+    for name in SERVERS:
+        mine = [line for line in events if line.split()[1] == name]
+        assert len(mine) == 3, mine
+        assert re.fullmatch(rf"\+\d+\.\d{{3}}s {name} create sent \(attempt 1\)", mine[0])
+        assert re.fullmatch(
+            rf"\+\d+\.\d{{3}}s {name} created id [0-9a-f-]{{36}} in \d+ms \(1 HTTP attempt\)",
+            mine[1],
+        )
+        assert re.fullmatch(rf"\+\d+\.\d{{3}}s {name} ACTIVE after \d+\.\d\ds", mine[2])
+    summary = lines[-6:]
+    assert re.fullmatch(r"lab: 6 servers in (\d+ms|\d+\.\d\ds): 6 active", summary[0])
+    assert summary[1] == "6 created by this run, 0 already existed (left alone)"
+    assert summary[2].startswith("authentication: p50 ")
+    assert summary[3].startswith("POST /servers: p50 ") and summary[3].endswith("(n=6)")
+    assert summary[4].startswith("time to ACTIVE: p50 ") and summary[4].endswith("(n=6)")
+    assert summary[5] == "all 6 servers booted"
+    assert "hunter2" not in out
+    journal = (tmp_path / ".bulkboot" / "lab.jsonl").read_text()
+    assert "hunter2" not in journal and "adminPass" not in journal
+
+    code, out, err = run_cli(
+        capsys, "apply", str(path), "--cloud", "simulator", "--format", "plain"
+    )
+    assert code == 0
+    assert "6 server(s) already existed and were left alone; 0 to create" in out
+    assert "create sent" not in out
+    assert _posts(sim) == 6
+
+
+def test_json_output_and_report_field_by_field(
+    sim: RunningSimulator,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    use_simulator(sim, tmp_path, monkeypatch)
+    path = write_lab(tmp_path)
+    report = tmp_path / "report.json"
+    code, out, err = run_cli(
+        capsys,
+        "apply",
+        str(path),
+        "--cloud",
+        "simulator",
+        "--format",
+        "json",
+        "--poll-interval",
+        "200ms",
+        "--report",
+        str(report),
+    )
+    assert code == 0 and err == ""
+    document = json.loads(out)  # stdout holds the JSON document and nothing else
+    summary = document["summary"]
+    assert summary["ok"] is True and summary["total"] == 6 and summary["created"] == 6
+    assert summary["counts"]["active"] == 6 and summary["existed"] == 0
+    assert summary["post_seconds"]["count"] == 6
+    assert summary["active_seconds"]["count"] == 6
+    assert summary["auth_seconds"]["count"] >= 1
+    assert summary["failures"] == []
+    assert document["run"]["microversion"] == "2.96"
+    ids = {s["id"] for s in document["servers"]}
+    assert len(ids) == 6
+    for server in document["servers"]:
+        assert set(server) == {
+            "name",
+            "id",
+            "state",
+            "status",
+            "existed",
+            "attempts",
+            "http_attempts",
+            "post_seconds",
+            "active_seconds",
+            "failure",
+            "message",
+        }
+        assert (server["state"], server["status"], server["attempts"]) == ("active", "ACTIVE", 1)
+        assert server["post_seconds"] > 0 and server["active_seconds"] > server["post_seconds"]
+    assert [s["name"] for s in document["servers"]] == SERVERS
+    written = json.loads(report.read_text())
+    assert written["servers"] == document["servers"]
+    posts = [
+        r for r in written["requests"] if r["method"] == "POST" and r["path"].endswith("/servers")
+    ]
+    assert len(posts) == 6 and all(r["status"] == 202 for r in posts)
+    assert "hunter2" not in report.read_text()
+
+
+def test_a_failed_server_exits_1_with_its_fault(
+    sim: RunningSimulator,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    use_simulator(sim, tmp_path, monkeypatch)
+    sim.configure(error_fraction=1.0)
+    path = write_lab(tmp_path)
+    code, out, _ = run_cli(
+        capsys,
+        "apply",
+        str(path),
+        "--cloud",
+        "simulator",
+        "--format",
+        "json",
+        "--poll-interval",
+        "200ms",
+    )
+    assert code == 1
+    document = json.loads(out)
+    assert document["summary"]["failures"] == [
+        {"message": "No valid host was found. There are not enough hosts available.", "servers": 6}
+    ]
+    assert {s["failure"] for s in document["servers"]} == {"fault"}
+
+
+def test_invalid_manifest_sends_nothing_and_exits_2(
+    sim: RunningSimulator,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    use_simulator(sim, tmp_path, monkeypatch)
+    path = write_lab(tmp_path, "name: lab\nservers:\n  - name: a\n    flavr: m1.tiny\n")
+    code, out, err = run_cli(capsys, "apply", str(path), "--cloud", "simulator")
+    assert code == 2 and out == ""
+    assert "lab.yaml:4:5" in err and "nothing was sent" in err
+    assert sim.stats()["requests_total"] == 0
+
+
+def test_unknown_image_is_a_resolve_error_before_any_create(
+    sim: RunningSimulator,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    use_simulator(sim, tmp_path, monkeypatch)
+    path = write_lab(
+        tmp_path,
+        "name: lab\nservers:\n  - name: a\n    flavor: m1.tiny\n"
+        "    image: no-such-image\n    networks: none\n",
+    )
+    code, out, err = run_cli(capsys, "apply", str(path), "--cloud", "simulator")
+    assert code == 2
+    assert "no-such-image" in err
+    assert _posts(sim) == 0
+
+
+def test_quota_too_small_exits_2_before_the_first_create(
+    sim: RunningSimulator,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    use_simulator(sim, tmp_path, monkeypatch)
+    sim.configure(quota_cores=3)
+    path = write_lab(tmp_path)
+    code, out, err = run_cli(capsys, "apply", str(path), "--cloud", "simulator")
+    assert code == 2
+    assert "cores: the fleet needs 6, 3 left" in err
+    assert _posts(sim) == 0
+
+
+def test_bad_flag_values_are_usage_errors(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        run_cli(capsys, "apply", "x.yaml", "--timeout", "soon")
+    assert info.value.code == 2
+    assert "is not a duration" in capsys.readouterr().err
