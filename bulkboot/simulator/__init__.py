@@ -8,10 +8,28 @@
         sim.configure(error_fraction=0.5)
         sim.stats()           # GET /_sim/stats
 
-See docs/simulator.md.
+The names are loaded lazily, so importing ``bulkboot.simulator.config`` (the knobs,
+for flags) does not import aiohttp. See docs/simulator.md.
 """
 
-from bulkboot.simulator.config import SimConfig
-from bulkboot.simulator.server import RunningSimulator, serve_simulator, start_simulator
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from bulkboot.simulator.config import SimConfig
+    from bulkboot.simulator.server import RunningSimulator, serve_simulator, start_simulator
 
 __all__ = ["RunningSimulator", "SimConfig", "serve_simulator", "start_simulator"]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "SimConfig":
+        from bulkboot.simulator import config
+
+        return config.SimConfig
+    if name in ("RunningSimulator", "serve_simulator", "start_simulator"):
+        from bulkboot.simulator import server
+
+        return getattr(server, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -211,6 +211,10 @@ async def _configure(request: web.Request) -> web.Response:
     return json_response(dataclasses.asdict(state.config))
 
 
+async def _show_config(request: web.Request) -> web.Response:
+    return json_response(dataclasses.asdict(request.app[STATE].config))
+
+
 def build_app(
     config: SimConfig, base_url: str, *, state: CloudState | None = None
 ) -> web.Application:
@@ -227,6 +231,7 @@ def build_app(
             web.get("/_sim/stats", _stats),
             web.post("/_sim/reset", _reset),
             web.post("/_sim/config", _configure),
+            web.get("/_sim/config", _show_config),
         ]
     )
     return app

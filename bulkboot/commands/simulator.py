@@ -1,0 +1,173 @@
+"""``bulkboot simulator``: run the simulated cloud in the foreground until Ctrl-C/SIGTERM.
+
+Prints the auth URL and a ready-to-paste clouds.yaml entry; ``--write-clouds-yaml
+FILE`` writes a complete clouds.yaml (cloud ``simulator``) so that
+``OS_CLIENT_CONFIG_FILE=FILE openstack --os-cloud simulator server list`` works.
+Every ``SimConfig`` knob is a flag (``--error-fraction 0.1``, ``--rate-limit 20``...);
+the flags are generated from the dataclass so they cannot drift from it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+from pathlib import Path
+from typing import Any
+
+from bulkboot.errors import ConfigError, UsageError
+from bulkboot.simulator.config import SimConfig
+
+__all__ = ["config_from_args", "register", "run"]
+
+DEFAULT_PORT = 8774  # Nova's own port, as people expect it
+
+# One line of help per knob; a knob missing here fails the test that holds the table.
+KNOB_HELP: dict[str, str] = {
+    "seed": "seed of the RNG behind every fraction and build time (default: %(default)s)",
+    "latency": "seconds added before every API answer",
+    "jitter": "extra random delay, uniform in [0, JITTER] seconds",
+    "build_time_mean": "mean seconds from create to ACTIVE (default: %(default)s)",
+    "build_time_stddev": "standard deviation of the build time (default: %(default)s)",
+    "error_fraction": "fraction of builds ending in ERROR 'No valid host was found.'",
+    "never_finish_fraction": "fraction of builds that stay in BUILD forever",
+    "delete_delay": "seconds from DELETE until the server is gone (default: %(default)s)",
+    "rate_limit": "requests per second before 429 (compute, image, network; default: none)",
+    "rate_limit_retry_after": "send Retry-After with 429 answers",
+    "conflict_fraction": "fraction of POST /servers answered 409 (port in use)",
+    "error_500_fraction": "fraction of compute requests answered 500",
+    "unavailable_fraction": "fraction of compute requests answered 503",
+    "lost_response_fraction": "fraction of POST /servers whose server is created but whose "
+    "connection is closed before the answer",
+    "quota_instances": "instance quota (default: unlimited)",
+    "quota_cores": "vCPU quota (default: unlimited)",
+    "quota_ram": "RAM quota in MB (default: unlimited)",
+    "late_quota_fraction": "fraction of creates accepted (202) that then go to ERROR "
+    "by Nova's quota recheck",
+    "token_lifetime": "Keystone token lifetime in seconds (default: %(default)s)",
+    "min_microversion": "lowest compute microversion served (default: %(default)s)",
+    "max_microversion": "highest compute microversion served (default: %(default)s)",
+}
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "simulator",
+        help="run the embedded simulated OpenStack cloud in the foreground",
+        description=(
+            "Run an in-memory Keystone v3 + Nova (+ image and network look-ups) with "
+            "configurable faults, until Ctrl-C or SIGTERM."
+        ),
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=DEFAULT_PORT,
+        help="port to listen on; 0 picks a free one (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--write-clouds-yaml",
+        metavar="FILE",
+        type=Path,
+        help="write a complete clouds.yaml with the cloud 'simulator' to FILE",
+    )
+    knobs = parser.add_argument_group("simulated behaviour and faults")
+    defaults = SimConfig()
+    for field in dataclasses.fields(SimConfig):
+        default = getattr(defaults, field.name)
+        help_text = KNOB_HELP[field.name]
+        if isinstance(default, bool):
+            knobs.add_argument(
+                _flag(field.name),
+                dest=field.name,
+                action=argparse.BooleanOptionalAction,
+                default=default,
+                help=help_text,
+            )
+            continue
+        kind: Any = str
+        if field.name.startswith("quota_") or field.name == "seed":
+            kind = int
+        elif field.name != "min_microversion" and field.name != "max_microversion":
+            kind = float
+        knobs.add_argument(
+            _flag(field.name),
+            dest=field.name,
+            type=kind,
+            default=default,
+            metavar=field.name.split("_")[-1].upper(),
+            help=help_text,
+        )
+    parser.set_defaults(run=run)
+
+
+def config_from_args(args: argparse.Namespace) -> SimConfig:
+    """The SimConfig the flags describe; a bad value is a UsageError naming its flag."""
+    values = {f.name: getattr(args, f.name) for f in dataclasses.fields(SimConfig)}
+    try:
+        return SimConfig(**values)
+    except ValueError as exc:
+        field = str(exc).split(" ", 1)[0]
+        raise UsageError(f"{_flag(field)}: {exc}") from None
+
+
+def run(args: argparse.Namespace) -> int:
+    import asyncio
+
+    config = config_from_args(args)
+    if not 0 <= args.port <= 65535:
+        raise UsageError(f"--port: {args.port} is not a port number (0 to 65535)")
+    try:
+        asyncio.run(_serve(config, args.host, args.port, args.write_clouds_yaml))
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+async def _serve(config: SimConfig, host: str, port: int, clouds_file: Path | None) -> None:
+    import asyncio
+    import contextlib
+    import signal
+
+    import yaml
+
+    from bulkboot.simulator.server import serve_simulator
+
+    async with contextlib.AsyncExitStack() as stack:
+        try:
+            sim = await stack.enter_async_context(serve_simulator(config, host, port))
+        except OSError as exc:
+            raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+        clouds = sim.clouds_yaml()
+        if clouds_file is not None:
+            try:
+                text = yaml.safe_dump(clouds, sort_keys=False)
+                await asyncio.to_thread(clouds_file.write_text, text)
+            except OSError as exc:
+                raise ConfigError(
+                    f"{clouds_file}: cannot write clouds.yaml: {exc.strerror or exc}"
+                ) from None
+        out = sys.stdout
+        print(f"bulkboot simulator listening on {sim.base_url}", file=out)
+        print(f"auth URL: {sim.auth_url}", file=out)
+        if clouds_file is not None:
+            print(f"wrote {clouds_file} (cloud 'simulator')", file=out)
+        print("clouds.yaml entry:", file=out)
+        entry = {"clouds": {"simulator": clouds["clouds"]["simulator"]}}
+        print(yaml.safe_dump(entry, sort_keys=False), end="", file=out)
+        print("Press Ctrl-C to stop.", file=out, flush=True)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        try:
+            await stop.wait()
+        finally:
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(signum)
+        print("bulkboot simulator stopped", file=out, flush=True)

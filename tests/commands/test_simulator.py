@@ -1,0 +1,135 @@
+"""bulkboot/commands/simulator.py: the foreground simulator, its flags and clean stops."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import signal
+import subprocess
+import sys
+import urllib.request
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bulkboot.cli import main
+from bulkboot.commands.simulator import KNOB_HELP
+from bulkboot.simulator import RunningSimulator, SimConfig
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _start(*flags: str) -> tuple[subprocess.Popen[str], str, list[str]]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bulkboot", "simulator", "--port", "0", *flags],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    lines: list[str] = []
+    for line in process.stdout:
+        lines.append(line.rstrip("\n"))
+        if line.startswith("Press Ctrl-C"):
+            break
+    else:
+        process.kill()
+        raise AssertionError(f"simulator did not start: {lines} {process.stderr}")
+    base = lines[0].rsplit(" ", 1)[-1]
+    return process, base, lines
+
+
+@pytest.fixture
+def running(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], str, list[str], Path]]:
+    clouds = tmp_path / "clouds.yaml"
+    process, base, lines = _start(
+        "--write-clouds-yaml", str(clouds), "--error-fraction", "1", "--no-rate-limit-retry-after"
+    )
+    try:
+        yield process, base, lines, clouds
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)
+        for stream in (process.stdout, process.stderr):
+            if stream is not None:
+                stream.close()
+
+
+def test_prints_auth_url_and_a_pasteable_clouds_entry(
+    running: tuple[subprocess.Popen[str], str, list[str], Path],
+) -> None:
+    _, base, lines, clouds_file = running
+    assert lines[1] == f"auth URL: {base}/identity/v3"
+    start = lines.index("clouds.yaml entry:") + 1
+    entry = yaml.safe_load("\n".join(lines[start:-1]))
+    assert entry["clouds"]["simulator"]["auth"]["auth_url"] == f"{base}/identity/v3"
+    written = yaml.safe_load(clouds_file.read_text())
+    assert written["clouds"]["simulator"] == entry["clouds"]["simulator"]
+
+
+def test_flags_reach_the_running_simulator(
+    running: tuple[subprocess.Popen[str], str, list[str], Path],
+) -> None:
+    _, base, _, _ = running
+    with urllib.request.urlopen(base + "/_sim/config", timeout=5) as response:
+        config = json.load(response)
+    assert config["error_fraction"] == 1.0
+    assert config["rate_limit_retry_after"] is False
+
+
+def test_openstacksdk_works_from_the_written_clouds_yaml(
+    running: tuple[subprocess.Popen[str], str, list[str], Path],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import openstack
+    from openstack.warnings import OpenStackDeprecationWarning
+
+    _, _, _, clouds_file = running
+    monkeypatch.setenv("OS_CLIENT_CONFIG_FILE", str(clouds_file))
+    monkeypatch.delenv("OS_CLOUD", raising=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", OpenStackDeprecationWarning)
+        warnings.simplefilter("ignore", PendingDeprecationWarning)
+        conn = openstack.connect(cloud="simulator")
+        try:
+            assert "m1.tiny" in {f.name for f in conn.compute.flavors()}
+        finally:
+            conn.close()
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_stops_cleanly_on_sigterm_and_sigint(
+    running: tuple[subprocess.Popen[str], str, list[str], Path], signum: int
+) -> None:
+    process, _, _, _ = running
+    process.send_signal(signum)
+    out, err = process.communicate(timeout=10)
+    assert process.returncode == 0
+    assert "bulkboot simulator stopped" in out
+    assert "Traceback" not in err
+
+
+def test_bad_flag_value_is_one_clear_line(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["simulator", "--error-fraction", "2"]) == 2
+    err = capsys.readouterr().err
+    assert err.strip() == (
+        "bulkboot: error: --error-fraction: error_fraction must be between 0 and 1, not 2.0"
+    )
+
+
+def test_busy_port_is_a_usage_error(
+    simulator: RunningSimulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["simulator", "--port", str(simulator.port)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"bulkboot: error: cannot listen on 127.0.0.1:{simulator.port}")
+    assert "Traceback" not in err
+
+
+def test_every_knob_has_a_flag() -> None:
+    assert set(KNOB_HELP) == {f.name for f in dataclasses.fields(SimConfig)}
