@@ -171,15 +171,19 @@ class BodyBuilder:
 
     __slots__ = (
         "_b64",
+        "_bypass",
         "_last_template",
         "_last_values",
         "_microversion",
+        "_misses",
         "_refs",
         "_templates",
     )
 
     _MAX_TEMPLATES: Final = 4096  # distinct shared parts kept; cleared when exceeded
     _MAX_B64: Final = 1024  # distinct user-data / file objects whose base64 is kept
+    _MISSES_BEFORE_BYPASS: Final = 256  # consecutive template misses ...
+    _BYPASS_FOR: Final = 4096  # ... before this many builds skip the template dict
 
     def __init__(self, refs: References, microversion: Microversion) -> None:
         self._refs = refs
@@ -191,6 +195,8 @@ class BodyBuilder:
         # identity check per field) finds the template without hashing anything.
         self._last_values: tuple[Any, ...] | None = None
         self._last_template: _Template = ({}, None)
+        self._misses = 0  # template-dict misses since the last hit
+        self._bypass = 0  # builds left that skip the template dict
         # id(bytes) -> (the bytes, kept alive so the id stays theirs; base64 text)
         self._b64: dict[int, tuple[bytes, str]] = {}
 
@@ -216,20 +222,37 @@ class BodyBuilder:
         return {"server": server, _HINTS_KEY: hints}
 
     def _template(self, values: tuple[Any, ...], spec: ServerSpec) -> _Template:
-        key: tuple[Any, ...] | None
-        try:
-            key = _hashable(values)
-            template = self._templates.get(key)
-        except TypeError:  # an unhashable value in a field added to ServerSpec later
-            key, template = None, None
-        if template is None:
+        if self._bypass:
+            # Recent look-ups all missed (templated per-server values such as fixed
+            # IPs): hashing keys would only add to the cost of building each body.
+            self._bypass -= 1
             template = self._shared(spec)
-            if key is not None:
-                if len(self._templates) >= self._MAX_TEMPLATES:
-                    self._templates.clear()
-                self._templates[key] = template
+        else:
+            template = self._lookup(values, spec)
         self._last_values = values
         self._last_template = template
+        return template
+
+    def _lookup(self, values: tuple[Any, ...], spec: ServerSpec) -> _Template:
+        key: tuple[Any, ...] | None
+        found: _Template | None
+        try:
+            key = _hashable(values)
+            found = self._templates.get(key)
+        except TypeError:  # an unhashable value in a field added to ServerSpec later
+            key, found = None, None
+        if found is not None:
+            self._misses = 0
+            return found
+        template = self._shared(spec)
+        self._misses += 1
+        if self._misses >= self._MISSES_BEFORE_BYPASS:
+            self._misses = 0
+            self._bypass = self._BYPASS_FOR
+        if key is not None:
+            if len(self._templates) >= self._MAX_TEMPLATES:
+                self._templates.clear()
+            self._templates[key] = template
         return template
 
     # -- the shared part, built once per distinct combination ----------------------

@@ -343,3 +343,21 @@ def test_nic_keys_cover_every_nic_field() -> None:
 
 def test_microversion_is_kept_by_the_builder() -> None:
     assert BodyBuilder(AS_WRITTEN, Microversion(2, 42)).microversion == parse("2.42")
+
+
+def test_after_a_run_of_distinct_servers_every_body_is_still_right() -> None:
+    """Past many misses the builder stops looking templates up; bodies stay exact."""
+    builder = BodyBuilder(AS_WRITTEN, V2_96)
+    distinct = [
+        make_spec(
+            name=f"d{i}", networks=(Nic(net_name="n", v4_fixed_ip=f"10.0.{i // 250}.{i % 250}"),)
+        )
+        for i in range(600)
+    ]
+    for i, spec in enumerate(distinct):
+        assert builder.build(spec)["server"]["networks"][0]["fixed_ip"] == (
+            f"10.0.{i // 250}.{i % 250}"
+        )
+    a, b = make_spec(name="a", image="img-a"), make_spec(name="b", image="img-b")
+    images = [builder.build(spec)["server"]["imageRef"] for spec in (a, b, a, b)]
+    assert images == ["img-a", "img-b", "img-a", "img-b"]
