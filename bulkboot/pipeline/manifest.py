@@ -608,6 +608,7 @@ class _Plan:
     constants: list[tuple[int, Any]]  # (ServerSpec position, shared value)
     varying: list[tuple[int, str, Renderer]]  # (position, field, compiled raw value)
     locations: dict[str, Location]
+    broken: frozenset[str]  # fields with a problem, left out
 
 
 def _read_files(r: _Reader, field: str, raw: Raw) -> Any:
@@ -664,7 +665,6 @@ def _read_group(
         r.problem(node, f"expected a mapping with a 'name' (a group), got {_kind(node)}")
         return None
     location = r.loc(node)
-    seen_before = len(r.problems)
     for key_node, value_node in node.value:  # name the group in every problem, even these
         if key_node.value == "name" and isinstance(value_node, ScalarNode) and value_node.value:
             r.subject = str(value_node.value)
@@ -683,7 +683,13 @@ def _read_group(
                 name = compile_template(text, allowed=("index",))
             except TemplateError as exc:
                 r.problem(name_node, f"name: {exc}")
-    _known_keys(r, pairs, _ALL_GROUP_KEYS, "a group")
+    broken: set[str] = set()
+    for key, (key_node, _) in pairs.items():
+        if key not in _ALL_GROUP_KEYS:
+            hint = _suggest(key, _ALL_GROUP_KEYS)
+            r.problem(key_node, f"unknown key {key!r} in a group{hint}")
+            close = difflib.get_close_matches(key, _ALL_GROUP_KEYS, n=1, cutoff=0.6)
+            broken.update(close)  # `flavour:` given: do not also say flavor is missing
     count = _integer(r, pairs["count"][1], "count") if "count" in pairs else 1
     if isinstance(count, int) and count < 0:
         r.problem(pairs["count"][1], f"count: must be 0 or more, got {count}")
@@ -709,29 +715,26 @@ def _read_group(
 
     raws: dict[str, Raw] = {}
     from_defaults: set[str] = set()
-    bad_default = False
     for key, (_, value_node) in merged.items():
+        mark = len(r.problems)
         if key in defaults and merged[key] is defaults[key]:
-            raw = r.default_raws[key]
-            bad_default = bad_default or isinstance(raw, _Bad)
+            raw = r.default_raws[key]  # its problems were reported once, at the defaults
             r.locations.update(r.default_locations[key])
             from_defaults.add(key)
         else:
             raw = FIELDS[key].convert(r, value_node, key)
-        if not isinstance(raw, _Bad):
+        if isinstance(raw, _Bad) or len(r.problems) > mark:
+            broken.add(key)  # a value with a problem is left out, not guessed at
+        else:
             raws[key] = raw
     if isinstance(name, _Bad) or isinstance(count, _Bad) or isinstance(start, _Bad):
-        return None
-    if bad_default:  # reported once, at the defaults
-        return None
-    if len(r.problems) > seen_before:
-        # The group's servers would be built from half-read values: report, don't guess.
         return None
 
     constants: list[tuple[int, Any]] = []
     varying: list[tuple[int, str, Renderer]] = []
     for key, raw in raws.items():
         position = _POSITION[FIELDS[key].attr]
+        mark = len(r.problems)
         if _has_template(raw):
             varying.append((position, key, _renderer(raw)))
         elif key in from_defaults:
@@ -740,8 +743,8 @@ def _read_group(
             constants.append((position, r.default_finished[key]))
         else:
             constants.append((position, _finish(r, key, raw)))
-    if len(r.problems) > seen_before:
-        return None
+        if len(r.problems) > mark:
+            broken.add(key)
     return _Plan(
         template=template,
         name=name,
@@ -751,6 +754,7 @@ def _read_group(
         constants=constants,
         varying=varying,
         locations=r.locations,
+        broken=frozenset(broken),
     )
 
 
@@ -799,6 +803,7 @@ def _expand(r: _Reader, plan: _Plan, fleet: str, servers: list[ServerSpec]) -> G
         stop=len(servers),
         varying=frozenset(key for _, key, _ in plan.varying) | {"name"},
         locations=plan.locations,
+        broken=plan.broken,
     )
 
 

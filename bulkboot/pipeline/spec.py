@@ -149,6 +149,9 @@ class Group:
     # Where each value is written: "flavor", "metadata.role", "networks.0.v4-fixed-ip",
     # "block_devices.1.source" ... (values from `defaults` point into `defaults`).
     locations: Mapping[str, Location] = field(default_factory=dict)
+    # Fields left out because they had a (structural) problem: rules that read them are
+    # skipped, so a half-read group reports its real problems and no misleading ones.
+    broken: frozenset[str] = frozenset()
 
     @property
     def count(self) -> int:

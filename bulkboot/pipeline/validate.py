@@ -22,7 +22,7 @@ import re
 import unicodedata
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from typing import Final
+from typing import Any, Final
 
 from bulkboot.errors import ManifestError
 from bulkboot.pipeline import microversion as mv
@@ -521,11 +521,42 @@ _ALSO_READ: Final[Mapping[str, str]] = {
 # ----------------------------------------------------------------- rules across fields
 
 
-def _check_combinations(spec: ServerSpec, c: _Checker) -> None:
-    """The rules that relate fields to each other: presence only, so once per group."""
+_BOOT_FIELDS: Final = frozenset(
+    {"image", "image_with", "boot_volume", "snapshot", "block_devices",
+     "block_device_mapping", "ephemeral", "swap"}
+)  # fmt: skip
+_MULTI_FIELDS: Final = frozenset({"min_count", "max_count", "hostname", "networks"})
+
+
+def _check_combinations(spec: ServerSpec, c: _Checker, broken: frozenset[str]) -> None:
+    """The rules that relate fields to each other: presence only, so once per group.
+
+    A rule reading a ``broken`` field (one left out for a structural problem) is
+    skipped: the field's absence would only be an artefact.
+    """
+    if not broken:
+        _combinations(spec, c)
+        return
+    if "flavor" not in broken and not spec.flavor:
+        c.add("flavor", "flavor is required (nova boot: 'you need to specify a Flavor ID')")
+    if not broken & _BOOT_FIELDS:
+        _boot_source(spec, c)
+    if not broken & _MULTI_FIELDS:
+        _multi_create(spec, c)
+    if not broken & {"trusted_image_certificates", "boot_volume", "snapshot"}:
+        _certificates_for_images(spec, c)
+
+
+def _combinations(spec: ServerSpec, c: _Checker) -> None:
     if not spec.flavor:
         c.add("flavor", "flavor is required (nova boot: 'you need to specify a Flavor ID')")
+    _boot_source(spec, c)
+    _multi_create(spec, c)
+    _certificates_for_images(spec, c)
 
+
+def _boot_source(spec: ServerSpec, c: _Checker) -> None:
+    """nova boot: exactly one boot source or a block device mapping; v1 and v2 apart."""
     sources = [
         name
         for name, value in (
@@ -569,24 +600,30 @@ def _check_combinations(spec: ServerSpec, c: _Checker) -> None:
                 f"{', '.join(mixed)} (the new form)",
             )
 
-    if spec.instance_count > 1:
-        # nova/compute/api.py: AmbiguousHostname..., InvalidFixedIpAndMaxCount...,
-        # MultiplePortsNotApplicable.
-        count = spec.instance_count
-        if spec.hostname is not None:
-            c.add("hostname", f"hostname cannot be set when one request makes {count} servers")
-        if not isinstance(spec.networks, str) and spec.networks:
-            for i, nic in enumerate(spec.networks):
-                if nic.v4_fixed_ip or nic.v6_fixed_ip:
-                    c.add(
-                        f"networks.{i}",
-                        f"a fixed IP cannot be given when one request makes {count} servers",
-                    )
-                if nic.port_id:
-                    c.add(
-                        f"networks.{i}.port-id",
-                        f"a port cannot be given when one request makes {count} servers",
-                    )
+
+def _multi_create(spec: ServerSpec, c: _Checker) -> None:
+    """nova/compute/api.py: AmbiguousHostnameForMultipleInstances,
+    InvalidFixedIpAndMaxCountRequest, MultiplePortsNotApplicable."""
+    count = spec.instance_count
+    if count <= 1:
+        return
+    if spec.hostname is not None:
+        c.add("hostname", f"hostname cannot be set when one request makes {count} servers")
+    if not isinstance(spec.networks, str) and spec.networks:
+        for i, nic in enumerate(spec.networks):
+            if nic.v4_fixed_ip or nic.v6_fixed_ip:
+                c.add(
+                    f"networks.{i}",
+                    f"a fixed IP cannot be given when one request makes {count} servers",
+                )
+            if nic.port_id:
+                c.add(
+                    f"networks.{i}.port-id",
+                    f"a port cannot be given when one request makes {count} servers",
+                )
+
+
+def _certificates_for_images(spec: ServerSpec, c: _Checker) -> None:
     if spec.trusted_image_certificates and (spec.boot_volume or spec.snapshot):
         c.add(
             "trusted_image_certificates",
@@ -613,17 +650,28 @@ _SPLIT: Final[Mapping[str, tuple[Check, Check]]] = {
 }
 
 
-def _checks_for(varying: frozenset[str]) -> tuple[list[Check], list[Check]]:
-    """(once per group, once per server) checks for a group with these ``varying`` fields."""
-    attrs = set(varying)
+def _attrs(fields: frozenset[str]) -> set[str]:
+    """The check keys (``_FIELD_CHECKS``) that read any of these manifest fields."""
+    attrs = set(fields)
     if "user_data_text" in attrs:
         attrs.add("user_data")
     for attr, owner in _ALSO_READ.items():
         if attr in attrs:
             attrs.add(owner)
+    return attrs
+
+
+def _checks_for(
+    varying: frozenset[str], broken: frozenset[str]
+) -> tuple[list[Check], list[Check], frozenset[str]]:
+    """(once per group, once per server) checks, and the broken fields' check keys."""
+    attrs = _attrs(varying)
+    skip = _attrs(broken)
     shared: list[Check] = []
     each: list[Check] = []
     for attr, check in _FIELD_CHECKS.items():
+        if attr in skip:
+            continue
         if attr not in attrs:
             shared.append(check)
         elif attr in _SPLIT:
@@ -631,28 +679,29 @@ def _checks_for(varying: frozenset[str]) -> tuple[list[Check], list[Check]]:
             each.append(_SPLIT[attr][1])
         else:
             each.append(check)
-    return shared, each
+    return shared, each, frozenset(skip | broken)
 
 
 def validate(manifest: Manifest, microversion: Microversion) -> tuple[Problem, ...]:
     """Every problem of every server at ``microversion``, in manifest order; empty if valid."""
     c = _Checker(microversion, manifest.limits)
     servers = manifest.servers
-    plans: dict[frozenset[str], tuple[list[Check], list[Check]]] = {}
+    plans: dict[tuple[frozenset[str], frozenset[str]], Any] = {}
     for group in _groups(manifest):
         if group.stop <= group.first:
             continue
-        plan = plans.get(group.varying)
+        key = (group.varying, group.broken)
+        plan = plans.get(key)
         if plan is None:
-            plan = plans[group.varying] = _checks_for(group.varying)
-        shared, each = plan
+            plan = plans[key] = _checks_for(group.varying, group.broken)
+        shared, each, broken = plan
         c.locations = group.locations
         c.default = group.location
         first = servers[group.first]
         c.subject = first.name if group.count == 1 else group.template
         for check in shared:
             check(first, c)
-        _check_combinations(first, c)
+        _check_combinations(first, c, broken)
         for spec in servers[group.first : group.stop]:
             c.subject = spec.name
             error = _name_error(spec.name, "name")

@@ -55,22 +55,22 @@ def test_structural_and_rule_problems_are_reported_together_in_file_order(
         "servers:\n"
         "  - name: a\n"
         "    image: c\n"
-        "    flavour: f\n"  # structural: unknown key (and so no flavor: a rule)
+        "    flavour: f\n"  # structural: unknown key (not also "flavor is required")
         "  - name: b\n"
         "    image: c\n"
         "    flavor: f\n"
         "    disk_config: auto\n"  # a rule
-        "  - name: c\n"
-        "    image: c\n"
-        "    config_drive: perhaps\n"  # structural: not a boolean
+        "    config_drive: perhaps\n"  # structural, in the same group
+        "    tags: [a/b]\n"  # a rule again
     )
     code, out, err = run(capsys, str(path))
     assert (code, out) == (2, "")
     assert err.splitlines() == [
         f"{path}:4:5: a: unknown key 'flavour' in a group: did you mean 'flavor'?",
         f"{path}:8:18: b: disk_config must be AUTO or MANUAL, got 'auto'",
-        f"{path}:11:19: c: config_drive: must be a boolean (true or false), got a string 'perhaps'",
-        "bulkboot: 3 problems; nothing was sent",
+        f"{path}:9:19: b: config_drive: must be a boolean (true or false), got a string 'perhaps'",
+        f"{path}:10:12: b: tag 'a/b' must not contain '/' or ','",
+        "bulkboot: 4 problems; nothing was sent",
     ]
 
 
