@@ -630,3 +630,27 @@ def test_defaults_values_are_shared_by_every_group(write: Write, tmp_path: Path)
     )
     a1, a2, b = manifest.servers
     assert a1.tags is b.tags and a1.user_data is b.user_data and a2.image is b.image
+
+
+def test_mangled_manifests_never_raise(tmp_path: Path) -> None:
+    """A small deterministic fuzz: random edits of the examples end in problems, not crashes."""
+    import random
+
+    examples = Path(__file__).parents[2] / "manifests"
+    texts = [(examples / name).read_text() for name in ("demo.yaml", "bfv.yaml")]
+    pieces = ["{", "}", "[", "]", ":", ",", "-", "'", '"', "&a ", "*a", "<<: ", "{index}",
+              "{name}", "{x}", "~", "yes", "\n", "  ", "\t", "0", "#"]  # fmt: skip
+    rng = random.Random(20261125)
+    path = tmp_path / "mangled.yaml"
+    for _ in range(300):
+        text = list(rng.choice(texts))
+        for _ in range(rng.randint(1, 5)):
+            at = rng.randrange(len(text))
+            if rng.random() < 0.5:
+                del text[at : at + rng.randint(1, 8)]
+            else:
+                text.insert(at, rng.choice(pieces))
+        path.write_text("".join(text))
+        manifest, problems = read_manifest(path)  # must not raise
+        validate(manifest, MAX_SUPPORTED)
+        assert all(str(p) for p in problems)
