@@ -447,7 +447,9 @@ class Authenticator:
             methods=tuple(str(m) for m in data.get("methods") or ()),
             catalog=Catalog.from_keystone(data.get("catalog")),
             lifetime=remaining,
-            refresh_at=expires_local - refresh_margin(remaining),
+            # A given token cannot be renewed: fetching it again early gains nothing.
+            refresh_at=expires_local
+            - (0.0 if self._config.auth_type == "token" else refresh_margin(remaining)),
             expires_local=expires_local,
         )
         if self._config.auth_type == "token":

@@ -46,7 +46,7 @@ class Cloud:
         self.authenticator = authenticator
         self.endpoints = dict(endpoints)
         self.endpoint = endpoints["compute"]
-        self.compute = Compute(transport, self.endpoint)
+        self.compute = Compute(transport, self.endpoint, default_version=config.compute_api_version)
 
     @property
     def cloud_name(self) -> str:

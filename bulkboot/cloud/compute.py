@@ -80,8 +80,11 @@ class Compute:
     Until ``negotiate`` is called, requests carry no microversion headers (Nova's 2.1).
     """
 
-    def __init__(self, transport: Transport, endpoint: str) -> None:
+    def __init__(
+        self, transport: Transport, endpoint: str, *, default_version: str | None = None
+    ) -> None:
         self.transport = transport
+        self.default_version = _explicit(default_version)
         self.endpoint = endpoint.rstrip("/")
         self.microversion: Microversion | None = None
         self.server_range: tuple[Microversion, Microversion] | None = None
@@ -131,9 +134,13 @@ class Compute:
     async def negotiate(self, requested: str) -> Microversion:
         """Read Nova's version range and pick the version to speak (``auto``: the highest).
 
-        An explicit version outside the server's range is a ``MicroversionError`` before
-        anything else is sent.
+        ``auto`` gives way to the cloud's ``compute_api_version`` (``OS_COMPUTE_API_VERSION``)
+        when that names a version (``2.N``), as novaclient reads it; the manifest's
+        explicit version wins over both. An explicit version outside the server's range
+        is a ``MicroversionError`` before anything else is sent.
         """
+        if requested.strip().lower() in ("auto", "latest") and self.default_version:
+            requested = self.default_version
         document: Any = None
         try:
             document = (await self._call("GET", "/")).body
@@ -262,6 +269,15 @@ class Compute:
     async def flavors(self) -> list[dict[str, Any]]:
         """Every flavor, with details (all pages)."""
         return await self._paged("/flavors/detail", "flavors", None)
+
+
+def _explicit(version: str | None) -> str | None:
+    """``2.N`` as given; None for absent, ``2``, ``2.latest``, ``latest`` or ``auto``."""
+    if not version:
+        return None
+    text = version.strip()
+    major, _, minor = text.partition(".")
+    return text if major == "2" and minor.isdigit() else None
 
 
 def _overall(

@@ -50,6 +50,8 @@ async def test_token_method_rescopes_and_warns(
             second = await Authenticator(config, session).token()
     assert second.value != first.value
     assert second.expires_at == first.expires_at  # Keystone keeps it: it cannot be extended
+    assert second.refresh_at == second.expires_local  # so it is not fetched again early
+    assert first.refresh_at == pytest.approx(first.expires_local - 120, abs=1)
     assert "cannot be renewed" in caplog.text
     assert first.value not in caplog.text
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -66,6 +67,18 @@ async def test_version_outside_servers_range_fails_before_any_create(
             await cloud.compute.negotiate("2.74")
     assert "outside the server's range (2.1 to 2.60)" in str(info.value)
     assert "POST /compute/v2.1/servers" not in sim.stats()["requests"]
+
+
+async def test_os_compute_api_version_stands_in_for_auto(
+    sim: RunningSimulator, sim_cloud: CloudConfig
+) -> None:
+    config = dataclasses.replace(sim_cloud, compute_api_version="2.60")
+    async with open_cloud(config) as cloud:
+        assert await cloud.compute.negotiate("auto") == Microversion(2, 60)
+        assert await cloud.compute.negotiate("2.74") == Microversion(2, 74)  # the manifest wins
+    latest = dataclasses.replace(sim_cloud, compute_api_version="2.latest")
+    async with open_cloud(latest) as cloud:
+        assert await cloud.compute.negotiate("auto") == Microversion(2, 96)
 
 
 def test_version_range_reads_nova_documents() -> None:
