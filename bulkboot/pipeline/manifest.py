@@ -6,8 +6,9 @@ node tree is walked once per group against one table of server fields (``FIELDS`
 which type-checks each value and turns it into a *raw* value whose strings are either
 literal or compiled ``Template`` objects. A field holding no template is finalised
 once per group and the same immutable object is shared by all its servers; only the
-fields written with ``{index}``/``{name}`` are rendered per server. That, and one
-file read per path, is what keeps 100,000 servers in well under two seconds.
+fields written with ``{index}``/``{name}`` are rendered per server; ``defaults`` are
+read once for all groups and every file once per path. 100,000 servers load in about
+one second of CPU (benchmarks/RESULTS.md, "Pipeline").
 
 ``read_manifest`` is lenient: it returns what it could build and every problem it
 met, so ``bulkboot validate`` can report structural and rule problems together.

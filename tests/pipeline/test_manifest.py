@@ -654,3 +654,25 @@ def test_mangled_manifests_never_raise(tmp_path: Path) -> None:
         manifest, problems = read_manifest(path)  # must not raise
         validate(manifest, MAX_SUPPORTED)
         assert all(str(p) for p in problems)
+
+
+def test_specs_are_true_frozen_dataclasses_and_gc_is_left_as_found(write: Write) -> None:
+    import dataclasses
+    import gc
+
+    from bulkboot.pipeline.spec import ServerSpec
+
+    manifest = load(
+        write,
+        """
+        servers:
+          - {name: "a-{index}", count: 2, image: c, flavor: f, metadata: {k: "{index}"}}
+        """,
+    )
+    spec = manifest.servers[1]
+    rebuilt = ServerSpec(**{f.name: getattr(spec, f.name) for f in dataclasses.fields(spec)})
+    assert rebuilt == spec and hash(rebuilt.location) == hash(spec.location)
+    assert dataclasses.replace(spec, name="x").name == "x"
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        spec.name = "y"  # type: ignore[misc]
+    assert gc.isenabled()
