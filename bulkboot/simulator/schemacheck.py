@@ -189,154 +189,261 @@ def _json_equal(a: Any, b: Any) -> bool:
 
 
 # ------------------------------------------------------------------ the checker
+Validator = Callable[[Any], None]
+
+
 def check(schema: Schema, instance: Any, path: tuple[str | int, ...] = ()) -> None:
-    """Raise ``SchemaViolation`` at the first error, in jsonschema's keyword order."""
-    for keyword, value in schema.items():
-        if keyword == "type":
-            types = value if isinstance(value, list) else [value]
-            if not any(_is_type(instance, t) for t in types):
-                names = ", ".join(repr(t) for t in types)
-                raise SchemaViolation(
-                    f"{instance!r} is not of type {names}", path=path, instance=instance
-                )
-        elif keyword == "properties":
+    """Raise ``SchemaViolation`` at the first error, in jsonschema's keyword order.
+
+    The schema is compiled once (closures per keyword, cached by identity): this runs
+    on every ``POST /servers``.
+    """
+    try:
+        _validator(schema)(instance)
+    except SchemaViolation as violation:
+        if path:
+            violation.path = (*path, *violation.path)
+        raise
+
+
+_CACHE: dict[int, tuple[Schema, Validator]] = {}
+
+
+def _validator(schema: Schema) -> Validator:
+    cached = _CACHE.get(id(schema))
+    if cached is not None and cached[0] is schema:
+        return cached[1]
+    validator = _compile(schema)
+    _CACHE[id(schema)] = (schema, validator)  # the schema is kept alive: the id stays its own
+    return validator
+
+
+def _noop(instance: Any) -> None:
+    return None
+
+
+def _compile(schema: Schema) -> Validator:
+    steps = [step for k, v in schema.items() if (step := _step(k, v, schema)) is not None]
+    if not steps:
+        return _noop
+    if len(steps) == 1:
+        return steps[0]
+
+    def run(instance: Any) -> None:
+        for step in steps:
+            step(instance)
+
+    return run
+
+
+def _fail(message: str, instance: Any, cause: str | None = None) -> SchemaViolation:
+    return SchemaViolation(message, path=(), instance=instance, cause=cause)
+
+
+def _prefixed(violation: SchemaViolation, key: str | int) -> SchemaViolation:
+    violation.path = (key, *violation.path)
+    return violation
+
+
+def _step(keyword: str, value: Any, schema: Schema) -> Validator | None:
+    if keyword == "type":
+        types = value if isinstance(value, list) else [value]
+        for name in types:
+            _is_type(None, name)  # unknown names fail at compile time
+        names = ", ".join(repr(t) for t in types)
+
+        def type_(instance: Any) -> None:
+            for name in types:
+                if _is_type(instance, name):
+                    return
+            raise _fail(f"{instance!r} is not of type {names}", instance)
+
+        return type_
+    if keyword == "properties":
+        props = [(name, _validator(sub)) for name, sub in value.items()]
+        by_name = dict(props)
+
+        def in_schema_order(instance: dict[str, Any]) -> None:
+            for name, validate in props:
+                if name in instance:
+                    try:
+                        validate(instance[name])
+                    except SchemaViolation as violation:
+                        raise _prefixed(violation, name) from None
+
+        def properties(instance: Any) -> None:
+            if not isinstance(instance, dict):
+                return
+            # Fast path over the (few) keys present; on an error, redo it in the
+            # schema's order so the error reported is the one jsonschema reports.
+            try:
+                for key, item in instance.items():
+                    validate = by_name.get(key)
+                    if validate is not None:
+                        validate(item)
+            except SchemaViolation:
+                in_schema_order(instance)
+                raise
+
+        return properties
+    if keyword == "patternProperties":
+        pats = [(_compiled(p), _validator(sub)) for p, sub in value.items()]
+
+        def pattern_properties(instance: Any) -> None:
             if isinstance(instance, dict):
-                for name, subschema in value.items():
-                    if name in instance:
-                        check(subschema, instance[name], (*path, name))
-        elif keyword == "patternProperties":
-            if isinstance(instance, dict):
-                for pattern, subschema in value.items():
-                    regex = _compiled(pattern)
+                for regex, validate in pats:
                     for key, item in instance.items():
                         if isinstance(key, str) and regex.search(key):
-                            check(subschema, item, (*path, key))
-        elif keyword == "additionalProperties":
-            if isinstance(instance, dict) and value is False:
-                _check_additional(schema, instance, path)
-        elif keyword == "required":
+                            try:
+                                validate(item)
+                            except SchemaViolation as violation:
+                                raise _prefixed(violation, key) from None
+
+        return pattern_properties
+    if keyword == "additionalProperties":
+        if value is not False:
+            return None
+        known = frozenset(schema.get("properties", {}))
+        patterns = sorted(schema.get("patternProperties", {}))
+        regexes = [_compiled(p) for p in patterns]
+
+        def additional(instance: Any) -> None:
+            if not isinstance(instance, dict):
+                return
+            extras = [
+                k for k in instance if k not in known and not any(r.search(k) for r in regexes)
+            ]
+            if not extras:
+                return
+            shown = ", ".join(repr(e) for e in sorted(extras))
+            if patterns:
+                verb = "does" if len(extras) == 1 else "do"
+                message = (
+                    f"{shown} {verb} not match any of the regexes: "
+                    f"{', '.join(repr(p) for p in patterns)}"
+                )
+            else:
+                verb = "was" if len(extras) == 1 else "were"
+                message = f"Additional properties are not allowed ({shown} {verb} unexpected)"
+            raise _fail(message, instance)
+
+        return additional
+    if keyword == "required":
+        required = list(value)
+
+        def required_(instance: Any) -> None:
             if isinstance(instance, dict):
-                for name in value:
+                for name in required:
                     if name not in instance:
-                        raise SchemaViolation(
-                            f"{name!r} is a required property", path=path, instance=instance
-                        )
-        elif keyword == "items":
+                        raise _fail(f"{name!r} is a required property", instance)
+
+        return required_
+    if keyword == "items":
+        validate_item = _validator(value)
+
+        def items(instance: Any) -> None:
             if isinstance(instance, list):
                 for index, item in enumerate(instance):
-                    check(value, item, (*path, index))
-        elif keyword == "minItems":
-            if isinstance(instance, list) and len(instance) < value:
-                word = "should be non-empty" if value == 1 else "is too short"
-                raise SchemaViolation(f"{instance!r} {word}", path=path, instance=instance)
-        elif keyword == "maxItems":
-            if isinstance(instance, list) and len(instance) > value:
-                word = "is expected to be empty" if value == 0 else "is too long"
-                raise SchemaViolation(f"{instance!r} {word}", path=path, instance=instance)
-        elif keyword == "uniqueItems":
-            if value and isinstance(instance, list) and _has_duplicates(instance):
-                raise SchemaViolation(
-                    f"{instance!r} has non-unique elements", path=path, instance=instance
-                )
-        elif keyword == "minLength":
-            if isinstance(instance, str) and len(instance) < value:
-                word = "should be non-empty" if value == 1 else "is too short"
-                raise SchemaViolation(f"{instance!r} {word}", path=path, instance=instance)
-        elif keyword == "maxLength":
-            if isinstance(instance, str) and len(instance) > value:
-                word = "is expected to be empty" if value == 0 else "is too long"
-                raise SchemaViolation(f"{instance!r} {word}", path=path, instance=instance)
-        elif keyword == "pattern":
-            if isinstance(instance, str) and not _compiled(value).search(instance):
-                raise SchemaViolation(
-                    f"{instance!r} does not match {value!r}", path=path, instance=instance
-                )
-        elif keyword == "format":
-            if isinstance(instance, str):
-                checker, cause = _FORMATS[value]
-                if not checker(instance):
-                    raise SchemaViolation(
-                        f"{instance!r} is not a {value!r}",
-                        path=path,
-                        instance=instance,
-                        cause=cause,
-                    )
-        elif keyword == "enum":
-            if not any(_json_equal(instance, choice) for choice in value):
-                raise SchemaViolation(
-                    f"{instance!r} is not one of {value!r}", path=path, instance=instance
-                )
-        elif keyword == "minimum":
+                    try:
+                        validate_item(item)
+                    except SchemaViolation as violation:
+                        raise _prefixed(violation, index) from None
+
+        return items
+    if keyword in ("minItems", "maxItems", "minLength", "maxLength"):
+        kind = list if keyword.endswith("Items") else str
+        if keyword.startswith("min"):
+            word = "should be non-empty" if value == 1 else "is too short"
+
+            def too_short(instance: Any) -> None:
+                if isinstance(instance, kind) and len(instance) < value:
+                    raise _fail(f"{instance!r} {word}", instance)
+
+            return too_short
+        word = "is expected to be empty" if value == 0 else "is too long"
+
+        def too_long(instance: Any) -> None:
+            if isinstance(instance, kind) and len(instance) > value:
+                raise _fail(f"{instance!r} {word}", instance)
+
+        return too_long
+    if keyword == "uniqueItems":
+        if not value:
+            return None
+
+        def unique(instance: Any) -> None:
+            if isinstance(instance, list) and _has_duplicates(instance):
+                raise _fail(f"{instance!r} has non-unique elements", instance)
+
+        return unique
+    if keyword == "pattern":
+        regex = _compiled(value)
+
+        def pattern(instance: Any) -> None:
+            if isinstance(instance, str) and not regex.search(instance):
+                raise _fail(f"{instance!r} does not match {value!r}", instance)
+
+        return pattern
+    if keyword == "format":
+        checker, cause = _FORMATS[value]
+
+        def format_(instance: Any) -> None:
+            if isinstance(instance, str) and not checker(instance):
+                raise _fail(f"{instance!r} is not a {value!r}", instance, cause)
+
+        return format_
+    if keyword == "enum":
+        choices = list(value)
+
+        def enum(instance: Any) -> None:
+            if not any(_json_equal(instance, choice) for choice in choices):
+                raise _fail(f"{instance!r} is not one of {choices!r}", instance)
+
+        return enum
+    if keyword == "minimum":
+
+        def minimum(instance: Any) -> None:
             number = _number(instance)
             if number is not None and number < value:
-                raise SchemaViolation(
-                    f"{instance!r} is less than the minimum of {value!r}",
-                    path=path,
-                    instance=instance,
-                )
-        elif keyword == "maximum":
+                raise _fail(f"{instance!r} is less than the minimum of {value!r}", instance)
+
+        return minimum
+    if keyword == "maximum":
+
+        def maximum(instance: Any) -> None:
             number = _number(instance)
             if number is not None and number > value:
-                raise SchemaViolation(
-                    f"{instance!r} is greater than the maximum of {value!r}",
-                    path=path,
-                    instance=instance,
-                )
-        elif keyword == "oneOf":
-            _check_one_of(value, instance, path)
-        elif keyword == "allOf":
-            for subschema in value:
-                check(subschema, instance, path)
-        else:
-            raise ValueError(f"schema keyword {keyword!r} is not supported")
+                raise _fail(f"{instance!r} is greater than the maximum of {value!r}", instance)
 
+        return maximum
+    if keyword == "oneOf":
+        subs = [(sub, _validator(sub)) for sub in value]
 
-def _check_additional(
-    schema: Schema, instance: dict[str, Any], path: tuple[str | int, ...]
-) -> None:
-    known = schema.get("properties", {})
-    patterns = list(schema.get("patternProperties", {}))
-    extras = [
-        key
-        for key in instance
-        if key not in known and not any(_compiled(p).search(key) for p in patterns)
-    ]
-    if not extras:
-        return
-    if patterns:
-        verb = "does" if len(extras) == 1 else "do"
-        message = (
-            f"{', '.join(repr(e) for e in sorted(extras))} {verb} not match any of the "
-            f"regexes: {', '.join(repr(p) for p in sorted(patterns))}"
-        )
-    else:
-        verb = "was" if len(extras) == 1 else "were"
-        message = (
-            f"Additional properties are not allowed ({', '.join(repr(e) for e in sorted(extras))} "
-            f"{verb} unexpected)"
-        )
-    raise SchemaViolation(message, path=path, instance=instance)
+        def one_of(instance: Any) -> None:
+            matched = []
+            for sub, validate in subs:
+                try:
+                    validate(instance)
+                except SchemaViolation:
+                    continue
+                matched.append(sub)
+            if not matched:
+                raise _fail(f"{instance!r} is not valid under any of the given schemas", instance)
+            if len(matched) > 1:
+                # jsonschema lists the later matches first, then the first one
+                shown = ", ".join(repr(sub) for sub in [*matched[1:], matched[0]])
+                raise _fail(f"{instance!r} is valid under each of {shown}", instance)
 
+        return one_of
+    if keyword == "allOf":
+        all_of = [_validator(sub) for sub in value]
 
-def _check_one_of(subschemas: list[Schema], instance: Any, path: tuple[str | int, ...]) -> None:
-    matched = []
-    for index, subschema in enumerate(subschemas):
-        try:
-            check(subschema, instance, path)
-        except SchemaViolation:
-            continue
-        matched.append(index)
-    if not matched:
-        raise SchemaViolation(
-            f"{instance!r} is not valid under any of the given schemas",
-            path=path,
-            instance=instance,
-        )
-    if len(matched) > 1:
-        shown = ", ".join(repr(subschemas[i]) for i in matched)
-        raise SchemaViolation(
-            f"{instance!r} is valid under each of {shown}", path=path, instance=instance
-        )
+        def all_(instance: Any) -> None:
+            for validate in all_of:
+                validate(instance)
+
+        return all_
+    raise ValueError(f"schema keyword {keyword!r} is not supported")
 
 
 def _has_duplicates(items: list[Any]) -> bool:

@@ -33,6 +33,9 @@ ACTIVE, BUILD, ERROR, DELETED = "ACTIVE", "BUILD", "ERROR", "DELETED"
 OUTCOME_ACTIVE, OUTCOME_ERROR, OUTCOME_NEVER = 0, 1, 2
 
 
+_BASE36 = "0123456789abcdefghijklmnopqrstuvwxyz"
+
+
 def iso(moment: float) -> str:
     """Nova's timestamp format: seconds, UTC, ``Z``."""
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(moment))
@@ -242,8 +245,13 @@ class CloudState:
         return str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
 
     def new_reservation_id(self) -> str:
-        alphabet = "abcdefghijklmnopqrstuvwxyz0123456789"
-        return "r-" + "".join(self.rng.choice(alphabet) for _ in range(8))
+        """Nova's shape: ``r-`` and 8 characters of [a-z0-9]."""
+        number = self.rng.getrandbits(42) % (36**8)
+        chars = []
+        for _ in range(8):
+            number, digit = divmod(number, 36)
+            chars.append(_BASE36[digit])
+        return "r-" + "".join(chars)
 
     # -------------------------------------------------------------- servers
     def draw_build(self, now: float) -> tuple[float, int]:
@@ -361,6 +369,9 @@ class CloudState:
 
     def allowed_count(self, flavor: Flavor, wanted: int) -> tuple[int, list[str]]:
         """How many of ``wanted`` fit the quota, and which resources run short."""
+        cfg = self.config
+        if cfg.quota_instances is None and cfg.quota_cores is None and cfg.quota_ram is None:
+            return wanted, []
         allowed = wanted
         short: list[str] = []
         per_server = {"instances": 1, "cores": flavor.vcpus, "ram": flavor.ram}
