@@ -29,6 +29,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
+from urllib.request import getproxies
 
 import aiohttp
 import anyio
@@ -139,6 +140,9 @@ def make_session(config: CloudConfig, options: HttpOptions) -> aiohttp.ClientSes
         timeout=timeout,
         raise_for_status=False,
         auto_decompress=True,
+        # HTTP(S)_PROXY / NO_PROXY as requests (openstacksdk) honours them; looked up only
+        # when some proxy is configured, since aiohttp then checks on every request.
+        trust_env=bool(getproxies()),
     )
 
 
