@@ -22,11 +22,12 @@ import re
 import unicodedata
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Final
+from typing import Final
 
 from bulkboot.errors import ManifestError
 from bulkboot.pipeline import microversion as mv
 from bulkboot.pipeline.body import FLEET_MARK_KEY
+from bulkboot.pipeline.manifest import sort_problems
 from bulkboot.pipeline.microversion import Microversion
 from bulkboot.pipeline.spec import Group, Limits, Location, Manifest, Nic, Problem, ServerSpec
 
@@ -661,9 +662,10 @@ def _attrs(fields: frozenset[str]) -> set[str]:
     return attrs
 
 
-def _checks_for(
-    varying: frozenset[str], broken: frozenset[str]
-) -> tuple[list[Check], list[Check], frozenset[str]]:
+_GroupChecks = tuple[list[Check], list[Check], frozenset[str]]
+
+
+def _checks_for(varying: frozenset[str], broken: frozenset[str]) -> _GroupChecks:
     """(once per group, once per server) checks, and the broken fields' check keys."""
     attrs = _attrs(varying)
     skip = _attrs(broken)
@@ -683,10 +685,14 @@ def _checks_for(
 
 
 def validate(manifest: Manifest, microversion: Microversion) -> tuple[Problem, ...]:
-    """Every problem of every server at ``microversion``, in manifest order; empty if valid."""
+    """Every problem of every server at ``microversion``, in file order; empty if valid.
+
+    ``microversion``: the negotiated version online; offline, ``microversion.offline``
+    of the manifest's (``auto`` is the newest bulkboot speaks).
+    """
     c = _Checker(microversion, manifest.limits)
     servers = manifest.servers
-    plans: dict[tuple[frozenset[str], frozenset[str]], Any] = {}
+    plans: dict[tuple[frozenset[str], frozenset[str]], _GroupChecks] = {}
     for group in _groups(manifest):
         if group.stop <= group.first:
             continue
@@ -709,7 +715,7 @@ def validate(manifest: Manifest, microversion: Microversion) -> tuple[Problem, .
                 c.add("name", error)
             for check in each:
                 check(spec, c)
-    return tuple(c.problems)
+    return tuple(sort_problems(c.problems))
 
 
 def check(manifest: Manifest, microversion: Microversion) -> None:

@@ -103,8 +103,8 @@ CASES: list[tuple[str, str, str, list[str]]] = [
         "    block_devices:\n      - {source: volume, size: 0}\n",
         "2.96",
         [
-            "6:32: web: size must be a whole number of GiB, 1 or more, got '0'",
             "6:9: web: a block device with source 'volume' needs an 'id'",
+            "6:32: web: size must be a whole number of GiB, 1 or more, got '0'",
         ],
     ),
     (
