@@ -206,7 +206,9 @@ def main() -> None:
         shapes = {
             "GET /servers/detail?limit=1000 (first page)": "/servers/detail?limit=1000",
             "GET /servers?limit=1000 (first page)": "/servers?limit=1000",
-            "GET /servers/detail?changes-since=<future> (empty)": f"/servers/detail?changes-since={since}",
+            "GET /servers/detail?changes-since=<future> (empty)": (
+                f"/servers/detail?changes-since={since}"
+            ),
             "GET /servers/detail?name=^nomatch (full scan)": "/servers/detail?name=%5Enomatch",
         }
         for label, path in shapes.items():

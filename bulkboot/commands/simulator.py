@@ -160,11 +160,12 @@ async def _serve(config: SimConfig, host: str, port: int, clouds_file: Path | No
         print("clouds.yaml entry:", file=out)
         entry = {"clouds": {"simulator": clouds["clouds"]["simulator"]}}
         print(yaml.safe_dump(entry, sort_keys=False), end="", file=out)
-        print("Press Ctrl-C to stop.", file=out, flush=True)
+        # Handlers before the last line: whoever waits for it may signal at once.
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
+        print("Press Ctrl-C to stop.", file=out, flush=True)
         try:
             await stop.wait()
         finally:
