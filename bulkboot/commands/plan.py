@@ -1,4 +1,4 @@
-"""``bulkboot plan FILE --offline``: print the create requests a fleet would send.
+"""``bulkboot plan FILE [--offline]``: print the create requests a fleet would send.
 
 The work is split so that the online mode (``--cloud``: authenticate, negotiate the
 microversion, resolve names to IDs) only has to supply a microversion and a
@@ -22,13 +22,22 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from bulkboot.errors import UsageError
 from bulkboot.pipeline import microversion as mv
-from bulkboot.pipeline.body import build_bodies
+from bulkboot.pipeline.body import build_requests
 from bulkboot.pipeline.spec import AS_WRITTEN, Manifest, References, ServerSpec
 
 if TYPE_CHECKING:
     from bulkboot.ui.plan_table import PlanRow
 
-__all__ = ["MASK", "Plan", "emit", "make_plan", "plan_document", "register", "run"]
+__all__ = [
+    "MASK",
+    "Plan",
+    "emit",
+    "make_plan",
+    "plan_document",
+    "register",
+    "run",
+    "write_json",
+]
 
 MASK = "***"  # what the admin password shows as (the same mask as the --debug log)
 FORMATS = ("table", "json")
@@ -157,11 +166,7 @@ def make_plan(
     offline: bool,
 ) -> Plan:
     """Build every request (pure): the manifest must have passed ``check`` at ``version``."""
-    bodies = build_bodies(manifest.servers, refs, version)
-    requests = tuple(
-        {"name": spec.name, "method": "POST", "path": "/servers", "body": body}
-        for spec, body in zip(manifest.servers, bodies, strict=True)
-    )
+    requests = tuple(build_requests(manifest.servers, refs, version))
     return Plan(
         fleet=manifest.name,
         microversion=version,
@@ -188,11 +193,23 @@ def _masked(request: dict[str, Any]) -> dict[str, Any]:
     return {**request, "body": {**request["body"], "server": masked_server}}
 
 
+def write_json(document: dict[str, Any], out: TextIO) -> None:
+    """The document with one request per line: readable, and 20 times quicker to write
+    than ``indent=2`` (which makes ``json`` fall back from C to Python for everything)."""
+    encode = json.JSONEncoder(ensure_ascii=False).encode
+    head = encode({key: value for key, value in document.items() if key != "requests"})
+    out.write(head[:-1] + ', "requests": [')
+    separator = "\n  "
+    for request in document["requests"]:
+        out.write(separator + encode(request))
+        separator = ",\n  "
+    out.write("\n]}\n" if document["requests"] else "]}\n")
+
+
 def emit(plan: Plan, fmt: str, *, out: TextIO) -> None:
     """Print the plan as ``fmt`` ("table" or "json") on ``out``."""
     if fmt == "json":
-        json.dump(plan_document(plan), out, indent=2, ensure_ascii=False)
-        out.write("\n")
+        write_json(plan_document(plan), out)
         return
     from rich.console import Console
 
@@ -217,25 +234,72 @@ def emit(plan: Plan, fmt: str, *, out: TextIO) -> None:
 
 
 def table_rows(plan: Plan) -> list[PlanRow]:
-    """Table rows read back from the bodies, so the table shows what would be sent."""
+    """Table rows read back from the bodies, so the table shows what would be sent.
+
+    Consecutive one-server requests of a group that show alike fold into one row here
+    (``merge_rows`` would do the same, one record per request slower). The servers of a
+    group share their bodies' nested values, so texts are worked out once per value.
+    """
     from bulkboot.ui.plan_table import PlanRow
 
-    rows = []
+    rows: list[PlanRow] = []
+    run: list[Any] | None = None  # [group, first name, last name, shown, count]
+    seen_networks: tuple[object, str] = (object(), "")
+    seen_devices: tuple[object, object, str] = (object(), object(), "")
     for spec, request in zip(plan.specs, plan.requests, strict=True):
         server = request["body"]["server"]
         low, high = _count(server)
-        rows.append(
-            PlanRow(
-                group=spec.group,
-                name=request["name"],
-                image=_image(server),
-                flavor=str(server.get("flavorRef", "")),
-                networks=_networks(server),
-                count=high,
-                count_text=str(high) if low == high else f"{low}-{high}",
+        networks = server.get("networks")
+        if networks is not seen_networks[0]:
+            seen_networks = (networks, _networks(server))
+        image = server.get("imageRef")
+        if not image:
+            v2, v1 = server.get("block_device_mapping_v2"), server.get("block_device_mapping")
+            if v2 is not seen_devices[0] or v1 is not seen_devices[1]:
+                seen_devices = (v2, v1, _image(server))
+            image = seen_devices[2]
+        shown = (str(image), str(server.get("flavorRef", "")), seen_networks[1])
+        if high == 1 and run is not None and run[0] == spec.group and run[3] == shown:
+            run[2] = request["name"]
+            run[4] += 1
+            continue
+        if run is not None:
+            rows.append(_row(run))
+            run = None
+        if low == high == 1:
+            run = [spec.group, request["name"], None, shown, 1]
+        else:
+            image_text, flavor, networks_text = shown
+            rows.append(
+                PlanRow(
+                    group=spec.group,
+                    name=request["name"],
+                    image=image_text,
+                    flavor=flavor,
+                    networks=networks_text,
+                    count=high,
+                    count_text=str(high) if low == high else f"{low}-{high}",
+                )
             )
-        )
+    if run is not None:
+        rows.append(_row(run))
     return rows
+
+
+def _row(run: list[Any]) -> PlanRow:
+    from bulkboot.ui.plan_table import PlanRow
+
+    group, name, last_name, (image, flavor, networks), count = run
+    return PlanRow(
+        group=group,
+        name=name,
+        image=image,
+        flavor=flavor,
+        networks=networks,
+        count=count,
+        count_text=str(count),
+        last_name=last_name,
+    )
 
 
 def _count(server: dict[str, Any]) -> tuple[int, int]:
@@ -244,8 +308,6 @@ def _count(server: dict[str, Any]) -> tuple[int, int]:
 
 
 def _image(server: dict[str, Any]) -> str:
-    if server.get("imageRef"):
-        return str(server["imageRef"])
     for device in server.get("block_device_mapping_v2", ()):
         if str(device.get("boot_index")) == "0":
             return f"{device.get('source_type', '?')} {device.get('uuid', '')}".strip()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import gc
 import json
 from collections.abc import Mapping
 from pathlib import Path
@@ -27,6 +28,7 @@ from bulkboot.pipeline.body import (
     build_bodies,
     build_body,
     build_request,
+    build_requests,
 )
 from bulkboot.pipeline.microversion import Microversion, parse
 from bulkboot.pipeline.spec import AS_WRITTEN, Location, Nic, ServerSpec
@@ -361,3 +363,20 @@ def test_after_a_run_of_distinct_servers_every_body_is_still_right() -> None:
     a, b = make_spec(name="a", image="img-a"), make_spec(name="b", image="img-b")
     images = [builder.build(spec)["server"]["imageRef"] for spec in (a, b, a, b)]
     assert images == ["img-a", "img-b", "img-a", "img-b"]
+
+
+def test_build_requests_and_bodies_match_one_at_a_time_and_restore_the_collector() -> None:
+    specs = [make_spec(name=f"s{i}", index=i, metadata={"i": str(i)}) for i in range(50)]
+    assert build_requests(specs, AS_WRITTEN, V2_96) == [
+        build_request(spec, AS_WRITTEN, V2_96) for spec in specs
+    ]
+    assert build_bodies(specs, AS_WRITTEN, V2_1) == [
+        build_body(spec, AS_WRITTEN, V2_1) for spec in specs
+    ]
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        build_bodies(specs, AS_WRITTEN, V2_96)
+        assert not gc.isenabled()  # left as the caller had it
+    finally:
+        gc.enable()
