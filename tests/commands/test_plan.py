@@ -273,3 +273,14 @@ def test_the_demo_manifest_plans_offline(capsys: pytest.CaptureFixture[str]) -> 
     code, out, err = plan(capsys, str(REPO / "manifests" / "demo.yaml"), "--offline")
     assert (code, err) == (0, "")
     assert "fleet demo" in out
+
+
+def test_json_has_one_request_per_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = plan(capsys, str(write(tmp_path, LAB)), "--offline", "--format", "json")
+    lines = out.splitlines()
+    assert code == 0
+    assert lines[0] == '{"fleet": "lab", "microversion": "2.96", "requests": ['
+    assert [json.loads(line.rstrip(","))["name"] for line in lines[1:-1]] == [
+        "web-01", "web-02", "web-03", "batch", "db",
+    ]  # fmt: skip
+    assert lines[-1] == "]}"
