@@ -564,6 +564,7 @@ def test_too_many_servers_is_refused_before_expanding(write: Write) -> None:
         (b"servers: *nope\n", "manifest: YAML syntax error"),
         (b"---\na: 1\n---\nb: 2\n", "manifest: YAML syntax error"),
     ],
+    ids=lambda value: repr(value)[:24] if isinstance(value, bytes) else "",
 )
 def test_bad_input_is_a_problem_never_a_traceback(
     tmp_path: Path, content: bytes, expected: str
