@@ -317,6 +317,23 @@ def _check_block_devices(spec: ServerSpec, c: _Checker) -> None:
             c.add(f"{path}.id", f"id {ident!r} must be 1 to 255 of a-z A-Z 0-9 . _ -")
         if ident is None and source in ("volume", "image", "snapshot"):
             c.add(path, f"a block device with source {source!r} needs an 'id'")
+        _check_block_device_mapping(device, path, c)
+
+
+def _check_block_device_mapping(device: Mapping[str, str], path: str, c: _Checker) -> None:
+    """Nova's ``BlockDeviceDict.from_api``, on novaclient's defaults for source and dest."""
+    source = device.get("source") or "blank"
+    dest = device.get("dest") or ("local" if source in ("image", "blank") else "volume")
+    if source == "blank" and device.get("id"):
+        c.add(f"{path}.id", "a blank block device takes no 'id' (Nova: Invalid device UUID)")
+    if source == "image" and dest == "local":
+        c.add(path, "an image block device needs dest: volume (Nova does not map an image "
+              "to a local disk; use image: for that)")  # fmt: skip
+    if "volume_type" in device:
+        if dest == "local":
+            c.add(f"{path}.volume_type", "volume_type needs dest: volume, not local")
+        elif source == "volume":
+            c.add(f"{path}.volume_type", "volume_type cannot be set for an existing volume")
 
 
 def _check_boot_ids(spec: ServerSpec, c: _Checker) -> None:
