@@ -36,6 +36,7 @@ import contextlib
 import dataclasses
 import gc
 import re
+import threading
 from collections.abc import Iterable, Iterator, Mapping
 from operator import attrgetter
 from typing import Any, Final
@@ -167,8 +168,9 @@ def _hashable(values: tuple[Any, ...]) -> tuple[Any, ...]:
 class BodyBuilder:
     """Builds bodies for one (references, microversion) pair, sharing what servers share.
 
-    Create one per run (or use ``build_body``, which keeps a few). ``refs`` must not
-    change its answers while the builder lives: resolved IDs are cached in templates.
+    Create one per run (or use ``build_body``, which keeps a few per thread). ``refs``
+    must not change its answers while the builder lives: resolved IDs are cached in
+    templates. Not thread-safe: one builder per thread.
     """
 
     __slots__ = (
@@ -468,18 +470,27 @@ def _block_device(device: Mapping[str, Any]) -> dict[str, Any]:
 
 # ------------------------------------------------------------------ module functions
 
-_BUILDERS: dict[tuple[int, Microversion], BodyBuilder] = {}
+
+class _Builders(threading.local):
+    """``build_body``'s builders, one set per thread (a builder is not thread-safe)."""
+
+    def __init__(self) -> None:
+        self.by_key: dict[tuple[int, Microversion], BodyBuilder] = {}
+
+
+_BUILDERS = _Builders()
 _MAX_BUILDERS: Final = 16
 
 
 def _builder(refs: References, microversion: Microversion) -> BodyBuilder:
+    builders = _BUILDERS.by_key
     key = (id(refs), microversion)
-    builder = _BUILDERS.get(key)
+    builder = builders.get(key)
     # The builder holds ``refs``, so the id cannot be reused while the entry lives.
     if builder is None or builder._refs is not refs:
-        if len(_BUILDERS) >= _MAX_BUILDERS:
-            _BUILDERS.clear()
-        builder = _BUILDERS[key] = BodyBuilder(refs, microversion)
+        if len(builders) >= _MAX_BUILDERS:
+            builders.clear()
+        builder = builders[key] = BodyBuilder(refs, microversion)
     return builder
 
 
