@@ -295,23 +295,26 @@ class FleetApply:
         rolled_back = 0
         with anyio.CancelScope() as scope:
             self._scope = scope
-            async with anyio.create_task_group() as tasks:
-                self._tasks = tasks
-                for name in getattr(self, "_replace_now", ()):
-                    self._start_replace(name)
-                for _ in range(max(1, min(self.options.concurrency, len(names) or 1))):
-                    tasks.start_soon(self._worker, receive.clone())
-                receive.close()
-                if self.options.wait:
-                    tasks.start_soon(self._poll_loop)
-                else:
-                    send.close()
-            if self.options.rollback_on_failure and not self.interrupted:
-                if any(
+            async with anyio.create_task_group() as outer:
+                outer.start_soon(self.journal.sync_every)
+                async with anyio.create_task_group() as tasks:
+                    self._tasks = tasks
+                    for name in getattr(self, "_replace_now", ()):
+                        self._start_replace(name)
+                    for _ in range(max(1, min(self.options.concurrency, len(names) or 1))):
+                        tasks.start_soon(self._worker, receive.clone())
+                    receive.close()
+                    if self.options.wait:
+                        tasks.start_soon(self._poll_loop)
+                    else:
+                        send.close()
+                failed = any(
                     s.phase in (Phase.ERROR, Phase.TIMEOUT, Phase.GONE)
                     for s in self.board.states.values()
-                ):
+                )
+                if self.options.rollback_on_failure and not self.interrupted and failed:
                     rolled_back = await self._rollback()
+                outer.cancel_scope.cancel()
         self._scope = None
         return ApplyOutcome(
             states=tuple(self.board.states.values()),
@@ -339,9 +342,9 @@ class FleetApply:
         async with self._limiter:
             if self._stopping:
                 return
+            # Journaled (in the kernel: survives SIGKILL) before the request leaves.
             if self.emit(CreateSent(name=name, at=self.clock())) is None:
                 return
-            await self.journal.sync()  # on disk before the request leaves
             try:
                 created = await self.compute.create_server(body, fleet=self.manifest.name)
             except _FATAL:

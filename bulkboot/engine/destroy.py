@@ -246,16 +246,19 @@ async def destroy_fleet(
     )
     poller = Poller(compute, mark=None, clock=clock)
     poller.note_listing(records)
-    await delete_and_wait(
-        compute,
-        [(name, str(record["id"])) for name, record in zip(names, mine, strict=True)],
-        emit=emit,
-        limiter=anyio.CapacityLimiter(max(1, options.concurrency)),
-        poller=poller,
-        pacing=options.pacing,
-        deadline=options.timeout,
-        clock=clock,
-        rng=random.Random(options.seed),
-        should_stop=should_stop,
-    )
+    async with anyio.create_task_group() as background:
+        background.start_soon(journal.sync_every)
+        await delete_and_wait(
+            compute,
+            [(name, str(record["id"])) for name, record in zip(names, mine, strict=True)],
+            emit=emit,
+            limiter=anyio.CapacityLimiter(max(1, options.concurrency)),
+            poller=poller,
+            pacing=options.pacing,
+            deadline=options.timeout,
+            clock=clock,
+            rng=random.Random(options.seed),
+            should_stop=should_stop,
+        )
+        background.cancel_scope.cancel()
     return DestroyOutcome(states=tuple(board.states.values()), notes=tuple(notes))

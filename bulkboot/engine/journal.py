@@ -7,9 +7,15 @@ came back, nor which run made what. The journal is written *before* every create
 ``destroy`` can account for every server with no duplicate and no orphan.
 
 Each line is one ``os.write`` on an ``O_APPEND`` descriptor: once ``record`` returns,
-the line survives the death of this process (it is in the kernel). ``sync()`` then
-makes it survive the machine too; concurrent callers share one ``fsync`` (group
-commit), so a thousand creates in flight do not cost a thousand disk flushes.
+the line survives the death of this process (SIGKILL included: it is in the kernel),
+which is the guarantee ``apply`` relies on before sending a create. Surviving a crash
+of the machine is ``fsync``'s job, and it is not done per line: here it costs ~3 ms
+of waiting and 0.2-0.6 ms of CPU each, more than a whole create. ``sync_every`` runs
+beside the engine and flushes at most every ``interval`` (100 ms) when lines were
+written; ``sync()`` flushes now (concurrent callers share one ``fsync``); closing
+flushes what is left. So a machine crash can lose at most the last ~100 ms of lines,
+and those servers still carry the fleet mark by which the next ``apply``, ``status``
+and ``destroy`` find them in the cloud.
 
 No secrets ever reach the journal: events carry names, ids, statuses and Nova's
 fault messages only (never adminPass, never a token).
@@ -170,6 +176,13 @@ class Journal:
             finally:
                 self._syncing = None
                 done.set()
+
+    async def sync_every(self, interval: float = 0.1) -> None:
+        """Flush to disk at most every ``interval`` seconds while lines come; until cancelled."""
+        while True:
+            await anyio.sleep(interval)
+            if self._synced_upto < self._written:
+                await self.sync()
 
 
 # ------------------------------------------------------------------------- replay

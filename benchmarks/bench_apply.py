@@ -1,0 +1,418 @@
+"""Benchmark ``bulkboot apply`` against the simulator in another process, with baselines.
+
+For each (N, concurrency) case and each run, on the same simulator settings (API latency
+50 ms, builds 5 s +- 1 s), three clients boot N servers, each in its own process:
+
+- ``bulkboot``: ``python -m bulkboot apply FLEET --format plain`` (the real command);
+- ``floor``: a minimal raw-aiohttp client that only authenticates, POSTs a fixed body
+  and polls with one ``changes-since`` list call per round (paged when needed): the
+  least any client must spend;
+- ``per-server``: the same creates, then one ``GET /servers/{id}`` per server every
+  2 s (openstacksdk's ``wait_for_server`` default), as the field's tools do.
+
+Per run: API requests per server (simulator stats, auth and look-ups included), CPU
+per server (user+sys of the client process / N, from ``wait4``), wall time from the
+first create to the last ACTIVE (each client's own wall clock), peak RSS. Median and
+min-max of ``RUNS`` runs. ``--live-cost`` also runs bulkboot with the live view on a
+pseudo-terminal and compares its CPU with ``--format plain``.
+
+    python benchmarks/bench_apply.py                 # the cases below
+    python benchmarks/bench_apply.py --cases 1000x200 --runs 3 --live-cost
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import functools
+import json
+import os
+import pty
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+# ---------------------------------------------------------------- constants
+CASES = ((1000, 200), (1000, 1000), (10_000, 200))  # (servers, concurrency)
+RUNS = 3
+LATENCY = 0.05  # seconds added to every API answer
+BUILD_MEAN = 5.0
+BUILD_STDDEV = 1.0
+POLL_INTERVAL = 1.0  # bulkboot's --poll-interval and the floor's round interval
+PER_SERVER_INTERVAL = 2.0  # openstacksdk wait_for_server's default
+IMAGE_ID = "6b0c1e8a-1c2d-4e3f-8a9b-0c1d2e3f4a51"  # cirros-0.6.2 in the simulator
+FLAVOR_ID = "1"  # m1.tiny
+REPO = Path(__file__).resolve().parents[1]
+
+SIMULATOR_CODE = """
+import sys
+from bulkboot.simulator.config import SimConfig
+from bulkboot.simulator.server import start_simulator
+config = SimConfig(latency={latency}, build_time_mean={mean}, build_time_stddev={std})
+with start_simulator(config) as sim:
+    print(sim.port, flush=True)
+    sys.stdin.read()
+"""
+
+
+# ---------------------------------------------------------------- the simulator process
+class Simulator:
+    def __init__(self) -> None:
+        code = SIMULATOR_CODE.format(latency=LATENCY, mean=BUILD_MEAN, std=BUILD_STDDEV)
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", code],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=_env(),
+            text=True,
+        )
+        assert self.process.stdout is not None
+        self.port = int(self.process.stdout.readline())
+        self.base = f"http://127.0.0.1:{self.port}"
+
+    def stats(self) -> dict[str, Any]:
+        with urllib.request.urlopen(self.base + "/_sim/stats") as answer:
+            result: dict[str, Any] = json.load(answer)
+            return result
+
+    def reset(self) -> None:
+        request = urllib.request.Request(self.base + "/_sim/reset", method="POST", data=b"")
+        urllib.request.urlopen(request).close()
+
+    def clouds_yaml(self, folder: Path) -> Path:
+        path = folder / "clouds.yaml"
+        path.write_text(
+            "clouds:\n  bench:\n    auth_type: password\n    auth:\n"
+            f"      auth_url: {self.base}/identity/v3\n      username: admin\n"
+            f"      password: {_password()}\n      project_name: demo\n"
+            "      user_domain_name: Default\n      project_domain_name: Default\n"
+            "    region_name: RegionOne\n"
+        )
+        return path
+
+    def stop(self) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.close()
+        self.process.wait(timeout=30)
+
+
+def _password() -> str:
+    from bulkboot.simulator.config import PASSWORD
+
+    return PASSWORD
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = dict(os.environ, PYTHONPATH=str(REPO), **extra)
+    env.pop("OS_CLOUD", None)
+    return env
+
+
+# ---------------------------------------------------------------- raw clients (baselines)
+async def _raw_client(base: str, count: int, concurrency: int, per_server: bool) -> dict[str, Any]:
+    import aiohttp
+
+    connector = aiohttp.TCPConnector(limit=concurrency + 8)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        auth = {
+            "auth": {
+                "identity": {
+                    "methods": ["password"],
+                    "password": {
+                        "user": {
+                            "name": "admin",
+                            "domain": {"name": "Default"},
+                            "password": _password(),
+                        }
+                    },
+                },
+                "scope": {"project": {"name": "demo", "domain": {"name": "Default"}}},
+            }
+        }
+        async with session.post(base + "/identity/v3/auth/tokens", json=auth) as answer:
+            token = answer.headers["X-Subject-Token"]
+        headers = {"X-Auth-Token": token, "OpenStack-API-Version": "compute 2.96"}
+        compute = base + "/compute/v2.1"
+        gate = asyncio.Semaphore(concurrency)
+        ids: list[str] = []
+        first_create = time.time()
+        last_active = 0.0
+        active = 0
+
+        async def create(index: int) -> None:
+            body = {
+                "server": {
+                    "name": f"raw-{index:05d}",
+                    "imageRef": IMAGE_ID,
+                    "flavorRef": FLAVOR_ID,
+                    "networks": "none",
+                    "metadata": {"bulkboot:fleet": "raw"},
+                }
+            }
+            async with (
+                gate,
+                session.post(compute + "/servers", json=body, headers=headers) as answer,
+            ):
+                data = await answer.json()
+            server_id = data["server"]["id"]
+            ids.append(server_id)
+            if per_server:
+                await wait_one(server_id)
+
+        async def wait_one(server_id: str) -> None:
+            nonlocal last_active, active
+            while True:
+                await asyncio.sleep(PER_SERVER_INTERVAL)
+                async with session.get(f"{compute}/servers/{server_id}", headers=headers) as answer:
+                    status = (await answer.json())["server"]["status"]
+                if status in ("ACTIVE", "ERROR"):
+                    active += status == "ACTIVE"
+                    last_active = time.time()
+                    return
+
+        async def poll_rounds() -> None:
+            nonlocal last_active, active
+            since: str | None = None
+            finished: set[str] = set()
+            while len(finished) < count:
+                await asyncio.sleep(POLL_INTERVAL)
+                params = {"changes-since": since} if since else {}
+                newest = since
+                while True:
+                    async with session.get(
+                        compute + "/servers/detail", params=params, headers=headers
+                    ) as answer:
+                        data = await answer.json()
+                    for server in data["servers"]:
+                        if newest is None or server["updated"] > newest:
+                            newest = server["updated"]
+                        if server["status"] in ("ACTIVE", "ERROR") and server["id"] not in finished:
+                            finished.add(server["id"])
+                            active += server["status"] == "ACTIVE"
+                            last_active = time.time()
+                    more = any(link.get("rel") == "next" for link in data.get("servers_links", ()))
+                    if not more or not data["servers"]:
+                        break
+                    params = dict(params, marker=data["servers"][-1]["id"])
+                since = newest
+
+        async with asyncio.TaskGroup() as tasks:
+            for index in range(count):
+                tasks.create_task(create(index))
+            if not per_server:
+                tasks.create_task(poll_rounds())
+        return {"first_create": first_create, "last_active": last_active, "active": active}
+
+
+# ---------------------------------------------------------------- one run of one client
+def _wait(process: subprocess.Popen[Any]) -> tuple[float, int]:
+    """CPU seconds (user+sys) and peak RSS (MiB) of a finished child."""
+    _, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    return usage.ru_utime + usage.ru_stime, usage.ru_maxrss // 1024
+
+
+def run_raw(sim: Simulator, count: int, concurrency: int, per_server: bool) -> dict[str, Any]:
+    mode = "per-server" if per_server else "floor"
+    with tempfile.TemporaryFile("w+") as out:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                __file__,
+                "--raw",
+                mode,
+                "--port",
+                str(sim.port),
+                "--count",
+                str(count),
+                "--concurrency",
+                str(concurrency),
+            ],
+            stdout=out,
+            env=_env(),
+        )
+        cpu, rss = _wait(process)
+        out.seek(0)
+        result: dict[str, Any] = json.loads(out.read())
+    return {
+        "cpu": cpu,
+        "rss": rss,
+        "wall": result["last_active"] - result["first_create"],
+        "active": result["active"],
+    }
+
+
+def run_bulkboot(
+    sim: Simulator, folder: Path, count: int, concurrency: int, *, live: bool = False
+) -> dict[str, Any]:
+    manifest = folder / "fleet.yaml"
+    manifest.write_text(
+        "name: bench\nmicroversion: auto\ndefaults:\n  image: cirros-0.6.2\n"
+        "  flavor: m1.tiny\n  networks: none\nservers:\n"
+        f'  - name: "bench-{{index:05d}}"\n    count: {count}\n'
+    )
+    journal = folder / ".bulkboot" / "bench.jsonl"
+    if journal.exists():
+        journal.unlink()
+    command = [
+        sys.executable,
+        "-m",
+        "bulkboot",
+        "apply",
+        str(manifest),
+        "--cloud",
+        "bench",
+        "--concurrency",
+        str(concurrency),
+        "--poll-interval",
+        f"{POLL_INTERVAL}s",
+        "--format",
+        "live" if live else "plain",
+        "--yes",
+    ]
+    env = _env(
+        OS_CLIENT_CONFIG_FILE=str(sim.clouds_yaml(folder)), COLUMNS="120", TERM="xterm-256color"
+    )
+    if live:
+        master, slave = pty.openpty()
+        process = subprocess.Popen(
+            command, stdin=subprocess.DEVNULL, stdout=slave, stderr=slave, env=env, cwd=folder
+        )
+        os.close(slave)
+        drained = threading.Thread(target=_drain, args=(master,), daemon=True)
+        drained.start()
+        cpu, rss = _wait(process)
+        drained.join(timeout=5)
+    else:
+        process = subprocess.Popen(
+            command, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, env=env, cwd=folder
+        )
+        cpu, rss = _wait(process)
+    if process.returncode != 0:
+        raise SystemExit(f"bulkboot apply exited {process.returncode}")
+    sent = active = None
+    last = 0.0
+    count_active = 0
+    for line in journal.read_text().splitlines():
+        record = json.loads(line)
+        if record.get("ev") == "sent" and sent is None:
+            sent = record["t"]
+        if record.get("ev") == "status" and record.get("status") == "ACTIVE":
+            last = max(last, record["t"])
+            count_active += 1
+    active = count_active
+    assert sent is not None
+    return {"cpu": cpu, "rss": rss, "wall": last - sent, "active": active}
+
+
+def _drain(fd: int) -> None:
+    try:
+        while os.read(fd, 65536):
+            pass
+    except OSError:
+        pass
+
+
+# ---------------------------------------------------------------- the benchmark
+def _measure(sim: Simulator, count: int, action: Any) -> dict[str, Any]:
+    sim.reset()
+    result: dict[str, Any] = action()
+    stats = sim.stats()
+    result["requests_per_server"] = stats["requests_total"] / count
+    result["cpu_ms_per_server"] = 1000 * result["cpu"] / count
+    if result["active"] != count:
+        raise SystemExit(f"only {result['active']} of {count} servers ACTIVE")
+    return result
+
+
+def _cell(values: list[float], fmt: str) -> str:
+    return (
+        f"{format(statistics.median(values), fmt)} ({format(min(values), fmt)}-"
+        f"{format(max(values), fmt)})"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--cases", nargs="*", help="NxC, e.g. 1000x200")
+    parser.add_argument("--runs", type=int, default=RUNS)
+    parser.add_argument("--live-cost", action="store_true")
+    parser.add_argument("--clients", default="bulkboot,floor,per-server")
+    parser.add_argument("--raw", choices=("floor", "per-server"))
+    parser.add_argument("--port", type=int)
+    parser.add_argument("--count", type=int)
+    parser.add_argument("--concurrency", type=int)
+    args = parser.parse_args()
+    if args.raw:
+        result = asyncio.run(
+            _raw_client(
+                f"http://127.0.0.1:{args.port}",
+                args.count,
+                args.concurrency,
+                args.raw == "per-server",
+            )
+        )
+        print(json.dumps(result))
+        return
+    cases = [tuple(int(x) for x in c.split("x")) for c in args.cases] if args.cases else CASES
+    clients = args.clients.split(",")
+    print(
+        f"# nproc {os.cpu_count()}, Python {sys.version.split()[0]}, latency "
+        f"{LATENCY * 1000:.0f} ms, build {BUILD_MEAN}s +- {BUILD_STDDEV}s, {args.runs} runs"
+    )
+    sim = Simulator()
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = Path(tmp)
+            for count, concurrency in cases:
+                rows: dict[str, list[dict[str, Any]]] = {c: [] for c in clients}
+                if args.live_cost:
+                    rows["bulkboot-live"] = []
+                for _ in range(args.runs):
+                    for client in rows:
+                        if client.startswith("bulkboot"):
+                            action = functools.partial(
+                                run_bulkboot,
+                                sim,
+                                folder,
+                                count,
+                                concurrency,
+                                live=client == "bulkboot-live",
+                            )
+                        else:
+                            action = functools.partial(
+                                run_raw, sim, count, concurrency, client == "per-server"
+                            )
+                        rows[client].append(_measure(sim, count, action))
+                        print(
+                            f"  {client} N={count} c={concurrency}: "
+                            + json.dumps({k: round(v, 4) for k, v in rows[client][-1].items()}),
+                            file=sys.stderr,
+                            flush=True,
+                        )
+                print(f"\n## N = {count}, concurrency {concurrency}\n")
+                print(
+                    "| client | requests/server | CPU ms/server | wall s (first create to "
+                    "last ACTIVE) | peak RSS MiB |"
+                )
+                print("|---|---|---|---|---|")
+                for client, results in rows.items():
+                    print(
+                        f"| {client} | {_cell([r['requests_per_server'] for r in results], '.3f')} "
+                        f"| {_cell([r['cpu_ms_per_server'] for r in results], '.2f')} "
+                        f"| {_cell([r['wall'] for r in results], '.2f')} "
+                        f"| {_cell([r['rss'] for r in results], '.0f')} |",
+                        flush=True,
+                    )
+    finally:
+        sim.stop()
+
+
+if __name__ == "__main__":
+    main()
