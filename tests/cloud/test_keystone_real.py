@@ -379,6 +379,32 @@ async def test_a_short_lived_token_is_renewed_ahead_of_keystones_expiry(
         assert await check_token(keystone, first, by=first) == 401
 
 
+@real
+@pytest.mark.anyio
+async def test_concurrent_callers_share_one_refusal(
+    keystone: KeystoneService, tmp_path: Path
+) -> None:
+    # Many workers with a wrong password must not each try it: clouds lock accounts out.
+    entry = password_entry(keystone, project_id=keystone.project_id)
+    entry["auth"]["password"] = "wrong-" + keystone.password
+    config = cloud(keystone, tmp_path, entry)
+    refused: list[AuthError] = []
+    async with traced_session() as (session, wire):
+        auth = Authenticator(config, session)
+
+        async def one() -> None:
+            try:
+                await auth.token()
+            except AuthError as exc:
+                refused.append(exc)
+
+        async with anyio.create_task_group() as tg:
+            for _ in range(20):
+                tg.start_soon(one)
+    assert len(refused) == 20
+    assert wire.token_posts() == [401]
+
+
 # ------------------------------------------------------------------ secrets in the debug log
 
 
