@@ -282,7 +282,7 @@ async def create_server(request: web.Request) -> web.Response:
 
     count, short = state.allowed_count(flavor, max_count)
     if count < min_count:
-        raise nova_error(403, _quota_message(state, flavor, short, min_count))
+        raise nova_error(403, _quota_message(state, flavor, short, min_count, max_count))
 
     rng, cfg = state.rng, state.config
     if cfg.conflict_fraction and rng.random() < cfg.conflict_fraction:
@@ -368,18 +368,22 @@ def _hostname_from(name: str) -> str:
     return text or "server"
 
 
-def _quota_message(state: CloudState, flavor: Flavor, short: list[str], wanted: int) -> str:
-    # nova.exception.TooManyInstances, as compute.utils.check_num_instances_quota words it
+def _quota_message(
+    state: CloudState, flavor: Flavor, short: list[str], min_count: int, max_count: int
+) -> str:
+    """TooManyInstances as ``compute.utils.check_num_instances_quota`` words it."""
     figures = state.quota_figures()
-    per_server = {"instances": 1, "cores": flavor.vcpus, "ram": flavor.ram}
+    requested = {
+        "instances": str(min_count) if min_count == max_count else f"{min_count}-{max_count}",
+        "cores": str(max_count * flavor.vcpus),
+        "ram": str(max_count * flavor.ram),
+    }
     overs = sorted(short)
-    requested = ", ".join(str(per_server[r] * wanted) for r in overs)
-    used = ", ".join(str(figures[r][0]) for r in overs)
-    allowed = ", ".join(str(figures[r][1]) for r in overs)
     names = ", ".join(overs)
     return (
-        f"Quota exceeded for {names}: Requested {requested}, but already used {used} "
-        f"of {allowed} {names}"
+        f"Quota exceeded for {names}: Requested {', '.join(requested[r] for r in overs)}, "
+        f"but already used {', '.join(str(figures[r][0]) for r in overs)} "
+        f"of {', '.join(str(figures[r][1]) for r in overs)} {names}"
     )
 
 

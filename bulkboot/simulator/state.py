@@ -316,9 +316,7 @@ class CloudState:
         for index in range(start, len(events)):
             moment, seq = events[index]
             if moment > now:
-                # later events are in the future; an earlier one for this server may
-                # still fall in the window, and it was already taken.
-                continue
+                break  # sorted: the rest lie in the future
             seqs.add(seq)
         return [self.records[seq] for seq in sorted(seqs, reverse=True)]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from typing import Any
 
 import aiohttp
 import pytest
@@ -236,8 +237,8 @@ async def test_unknown_route_is_a_json_404(api: Api) -> None:
     assert body["itemNotFound"]["code"] == 404
 
 
-def _server(name: str, **fields: str) -> dict[str, str]:
-    server = {
+def _server(name: str, **fields: Any) -> dict[str, Any]:
+    server: dict[str, Any] = {
         "name": name,
         "imageRef": "6b0c1e8a-1c2d-4e3f-8a9b-0c1d2e3f4a51",
         "flavorRef": "1",
@@ -245,3 +246,16 @@ def _server(name: str, **fields: str) -> dict[str, str]:
     }
     server.update(fields)
     return server
+
+
+async def test_quota_message_for_a_range_names_min_max(api: Api, sim: RunningSimulator) -> None:
+    sim.configure(quota_instances=1)
+    status, _, body = await api.call(
+        "POST",
+        "/compute/v2.1/servers",
+        json={"server": _server("r", min_count=2, max_count=4)},
+    )
+    assert status == 403
+    assert body["forbidden"]["message"] == (
+        "Quota exceeded for instances: Requested 2-4, but already used 0 of 1 instances"
+    )

@@ -1,0 +1,137 @@
+"""bulkboot/simulator/state.py: lifecycle from timestamps, changes-since, paging, quota.
+
+Pure: a hand-driven clock, no sockets.
+"""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from bulkboot.simulator.config import FLAVORS, NETWORKS, SimConfig
+from bulkboot.simulator.state import (
+    OUTCOME_ACTIVE,
+    OUTCOME_ERROR,
+    OUTCOME_NEVER,
+    CloudState,
+    ListQuery,
+    ServerRecord,
+)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_700_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _add(
+    state: CloudState, name: str, *, build: float = 1.0, outcome: int = OUTCOME_ACTIVE
+) -> ServerRecord:
+    now = state.clock()
+    record = ServerRecord(
+        seq=len(state.records),
+        id=state.new_uuid(),
+        name=name,
+        created=now,
+        ready_at=now + build,
+        outcome=outcome,
+        flavor=FLAVORS[1],
+        image_id="",
+        nics=((NETWORKS[0], None),),
+        reservation_id=state.new_reservation_id(),
+        metadata={},
+    )
+    state.add(record)
+    return record
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def state(clock: Clock) -> CloudState:
+    return CloudState(SimConfig(delete_delay=2.0), clock=clock)
+
+
+def test_status_is_derived_from_time(state: CloudState, clock: Clock) -> None:
+    ok = _add(state, "ok", build=1.0)
+    bad = _add(state, "bad", build=1.0, outcome=OUTCOME_ERROR)
+    stuck = _add(state, "stuck", build=1.0, outcome=OUTCOME_NEVER)
+    now = clock.now
+    assert [r.status(now) for r in (ok, bad, stuck)] == ["BUILD"] * 3
+    assert ok.progress(now + 0.5) == 50
+    later = now + 1.0
+    assert [r.status(later) for r in (ok, bad, stuck)] == ["ACTIVE", "ERROR", "BUILD"]
+    assert ok.updated(later) == later
+    assert stuck.updated(later + 100) == now
+
+
+def test_delete_then_gone_after_the_delay(state: CloudState, clock: Clock) -> None:
+    record = _add(state, "doomed", build=0.0)
+    clock.now += 1
+    state.delete(record, clock.now)
+    assert state.visible(record, clock.now + 1.9)
+    assert record.status(clock.now + 1.9) == "ACTIVE"
+    assert not state.visible(record, clock.now + 2.0)
+    assert record.status(clock.now + 2.0) == "DELETED"
+    assert state.used_instances == 0
+
+
+def test_changes_since_matches_a_brute_force_scan(state: CloudState, clock: Clock) -> None:
+    rng = random.Random(5)
+    records: list[ServerRecord] = []
+    for step in range(400):
+        clock.now += rng.uniform(0, 0.5)
+        action = rng.random()
+        live = [r for r in records if r.deleted_at is None]
+        if action < 0.7 or not live:
+            records.append(_add(state, f"s{step}", build=rng.uniform(0, 5)))
+        else:
+            state.delete(rng.choice(live), clock.now)
+    end = clock.now
+    for _ in range(50):
+        now = rng.uniform(end, end + 10)  # every change so far lies in the past
+        since = rng.uniform(end - 120, now)
+        expected = [r.id for r in sorted(records, key=lambda r: -r.seq) if r.updated(now) >= since]
+        got = [r.id for r in state.changed_since(since, now)]
+        assert got == expected
+
+
+def test_list_pages_newest_first_and_hides_gone(state: CloudState, clock: Clock) -> None:
+    records = [_add(state, f"n{i}") for i in range(5)]
+    state.delete(records[2], clock.now)
+    clock.now += 10
+    page, more = state.list_servers(ListQuery(limit=2), clock.now)
+    assert [r.name for r in page] == ["n4", "n3"] and more
+    page, more = state.list_servers(ListQuery(limit=2, marker=page[-1].id), clock.now)
+    assert [r.name for r in page] == ["n1", "n0"] and not more
+
+
+def test_duplicate_names_counted_among_live_servers(state: CloudState, clock: Clock) -> None:
+    first = _add(state, "same")
+    _add(state, "same")
+    _add(state, "same")
+    assert state.duplicate_names == 2
+    state.delete(first, clock.now)
+    assert state.duplicate_names == 1
+
+
+def test_allowed_count_by_the_tightest_quota(clock: Clock) -> None:
+    state = CloudState(SimConfig(quota_instances=10, quota_cores=4, quota_ram=100_000), clock=clock)
+    small = FLAVORS[1]  # 1 vCPU
+    medium = FLAVORS[2]  # 2 vCPUs
+    assert state.allowed_count(small, 3) == (3, [])
+    assert state.allowed_count(medium, 3) == (2, ["cores"])
+
+
+def test_reset_forgets_everything_and_reseeds(state: CloudState) -> None:
+    first_ids = [_add(state, "a").id for _ in range(3)]
+    state.reset(state.config)
+    assert state.records == [] and state.by_id == {} and state.used_instances == 0
+    assert [_add(state, "a").id for _ in range(3)] == first_ids
