@@ -726,10 +726,19 @@ def validate(manifest: Manifest, microversion: Microversion) -> tuple[Problem, .
             check(first, c)
         _check_combinations(first, c, broken)
         for spec in servers[group.first : group.stop]:
-            c.subject = spec.name
-            error = _name_error(spec.name, "name")
-            if error:
-                c.add("name", error)
+            name = spec.name
+            c.subject = name
+            # The common case inline (a call per server is a tenth of validation's time).
+            if not (
+                0 < len(name) <= 255
+                and name.isascii()
+                and name.isprintable()
+                and name[0] != " "
+                and name[-1] != " "
+            ):
+                error = _name_error(name, "name")
+                if error:
+                    c.add("name", error)
             for check in each:
                 check(spec, c)
     return tuple(sort_problems(c.problems))
