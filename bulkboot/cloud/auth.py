@@ -286,6 +286,13 @@ class Authenticator:
         """The token held now, fresh or not (None before the first fetch)."""
         return self._token
 
+    def fresh(self) -> Token | None:
+        """The token held, if it is good for a while yet (no await: the hot path's check)."""
+        token = self._token
+        if token is not None and self._clock() < token.refresh_at:
+            return token
+        return None
+
     async def token(self) -> Token:
         """A token good for a while yet; at most one fetch is in flight at any time."""
         token = self._token

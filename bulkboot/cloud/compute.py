@@ -12,7 +12,7 @@ transport waits and re-sends those itself. 400, 403 and 409 are final.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -95,10 +95,11 @@ class Compute:
 
     # ------------------------------------------------------------ plumbing
 
-    async def _call(
+    def _call(
         self, method: str, path: str, *, body: Any = None, params: Mapping[str, str] | None = None
-    ) -> Response:
-        return await self.transport.request(
+    ) -> Coroutine[Any, Any, Response]:
+        # Not itself a coroutine: one frame fewer to resume on every I/O wake-up.
+        return self.transport.request(
             method, self.endpoint + path, json_body=body, params=params, headers=self._headers
         )
 

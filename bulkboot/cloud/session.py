@@ -231,7 +231,9 @@ class Transport:
         try:
             while True:
                 attempt += 1
-                token = await self.authenticator.token() if self.authenticator else None
+                token = None
+                if self.authenticator is not None:
+                    token = self.authenticator.fresh() or await self.authenticator.token()
                 sent_headers = self._headers(token, headers, payload is not None)
                 if self._rate is not None:
                     await self._rate.acquire()
