@@ -820,22 +820,25 @@ def _duplicates(servers: Sequence[ServerSpec], groups: Sequence[Group]) -> list[
     plain: dict[str, int] = {}  # name -> position of its server
     multi: dict[str, tuple[int, int]] = {}  # base -> (position, instance count)
     clashes: dict[tuple[int, int], list[str]] = {}  # (later, earlier) -> names
-    for position, spec in enumerate(servers):
-        count = spec.instance_count
-        if count > 1:
-            prior = multi.get(spec.name)
-            if prior is not None:
-                clashes.setdefault((position, prior[0]), []).append(
-                    f"{spec.name}-1..{min(count, prior[1])}"
-                )
+    for group in groups:
+        if group.stop <= group.first:
+            continue
+        # Counts are never templated: one instance count for the whole group.
+        count = servers[group.first].instance_count
+        for position in range(group.first, group.stop):
+            name = servers[position].name
+            if count > 1:
+                prior = multi.get(name)
+                if prior is not None:
+                    clashes.setdefault((position, prior[0]), []).append(
+                        f"{name}-1..{min(count, prior[1])}"
+                    )
+                else:
+                    multi[name] = (position, count)
             else:
-                multi[spec.name] = (position, count)
-        else:
-            same = plain.get(spec.name)
-            if same is not None:
-                clashes.setdefault((position, same), []).append(spec.name)
-            else:
-                plain[spec.name] = position
+                same = plain.setdefault(name, position)
+                if same != position:
+                    clashes.setdefault((position, same), []).append(name)
     if multi:
         for name, position in plain.items():
             base, dash, number = name.rpartition("-")
