@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterable
-from typing import Any, Protocol, TextIO
-
-from rich.console import Console
+from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
 from bulkboot.engine.board import RunHeader, RunSnapshot
 from bulkboot.engine.state import Event, ServerState
-from bulkboot.ui.live import LiveView
 from bulkboot.ui.plain import JsonOutput, PlainOutput
 from bulkboot.ui.report import Summary
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+# rich (~80 ms of CPU to import) is imported only when the live view is used.
 
 __all__ = ["FORMATS", "RunOutput", "make_output"]
 
@@ -41,6 +43,8 @@ class RunOutput(Protocol):
 
 class _Live:
     def __init__(self, console: Console, refresh_per_second: float) -> None:
+        from bulkboot.ui.live import LiveView
+
         self._view = LiveView(console, refresh_per_second=refresh_per_second)
         self._console = console
         self.refresh_interval: float | None = self._view.refresh_interval
@@ -121,7 +125,9 @@ def make_output(
     stderr = err if err is not None else sys.stderr
     if fmt == "json":
         return _Json(stdout, stderr)
-    if fmt in (None, "live"):
+    if fmt in (None, "live") and (console is not None or stdout.isatty()):
+        from rich.console import Console
+
         live_console = console if console is not None else Console(file=stdout)
         if live_console.is_terminal:
             return _Live(live_console, refresh_per_second)

@@ -87,3 +87,34 @@ async def test_concurrent_syncs_share_fsyncs(
                 group.start_soon(one, i)
     assert 1 <= len(calls) <= 10
     assert len(list(read_journal(tmp_path / "j.jsonl"))) == 50
+
+
+def test_hand_formatted_lines_are_json_with_escaping(tmp_path: Path) -> None:
+    path = tmp_path / "j.jsonl"
+    name = 'we"ird\\name-é-\n'
+    with Journal.open(path) as journal:
+        journal.record(CreateSent(name=name, at=1))
+        journal.record(Created(name=name, at=2, server_id="id-1", post_seconds=1, http_attempts=1))
+    first, second = (json.loads(line) for line in path.read_text(encoding="utf-8").splitlines())
+    assert first["ev"] == "sent" and first["name"] == name and isinstance(first["t"], float)
+    assert second == {"ev": "created", "name": name, "id": "id-1", "t": second["t"]}
+
+
+@pytest.mark.anyio
+async def test_sync_every_flushes_in_the_background(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import anyio
+
+    calls: list[int] = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (calls.append(fd), real_fsync(fd))[1])
+    with Journal.open(tmp_path / "j.jsonl") as journal:
+        async with anyio.create_task_group() as group:
+            group.start_soon(journal.sync_every, 0.01)
+            await anyio.sleep(0.05)
+            assert calls == []  # nothing written, nothing flushed
+            journal.record(CreateSent(name="a", at=1))
+            await anyio.sleep(0.05)
+            assert len(calls) == 1
+            group.cancel_scope.cancel()
