@@ -418,7 +418,34 @@ def _parse_time(text: str, key: str) -> float:
     return moment.timestamp()
 
 
+# nova/api/openstack/compute/schemas/servers.py query_params_v21 (+ joined tables,
+# paging); 2.26 tags, 2.66 changes-before, 2.73 locked. From 2.75 others are a 400.
+_QUERY_V21 = frozenset(
+    """user_id project_id tenant_id launch_index image_ref image kernel_id ramdisk_id
+    hostname key_name power_state vm_state task_state host node flavor reservation_id
+    launched_at terminated_at availability_zone name display_name description
+    display_description locked_by uuid root_device_name config_drive access_ip_v4
+    access_ip_v6 auto_disk_config progress sort_key sort_dir all_tenants soft_deleted
+    deleted status changes-since ip ip6 created_at block_device_mapping services metadata
+    system_metadata info_cache security_groups pci_devices limit marker""".split()
+)
+_QUERY_V226 = _QUERY_V21 | {"tags", "tags-any", "not-tags", "not-tags-any"}
+_QUERY_V266 = _QUERY_V226 | {"changes-before"}
+_QUERY_V273 = _QUERY_V266 | {"locked"}
+
+
+def _check_query_keys(request: web.Request, minor: int) -> None:
+    if minor < 75:
+        return
+    unknown = sorted(k for k in request.query if k not in _QUERY_V273 and not k.startswith("_"))
+    if unknown:
+        verb = "was" if len(unknown) == 1 else "were"
+        shown = ", ".join(repr(k) for k in unknown)
+        raise nova_error(400, f"Additional properties are not allowed ({shown} {verb} unexpected)")
+
+
 def _list_query(request: web.Request, state: CloudState, minor: int) -> ListQuery:
+    _check_query_keys(request, minor)
     query = request.query
     changes: dict[str, Any] = {}
     if "name" in query:
@@ -439,6 +466,14 @@ def _list_query(request: web.Request, state: CloudState, minor: int) -> ListQuer
         changes["reservation_id"] = query["reservation_id"]
     if "changes-since" in query:
         changes["changes_since"] = _parse_time(query["changes-since"], "changes-since")
+    if "changes-before" in query and minor >= 66:
+        changes["changes_before"] = _parse_time(query["changes-before"], "changes-before")
+        since = changes.get("changes_since")
+        if since is not None and since > changes["changes_before"]:
+            raise nova_error(
+                400,
+                "The value of changes-since must be less than or equal to changes-before.",
+            )
     if minor >= 26:
         for key, field in (
             ("tags", "tags"),

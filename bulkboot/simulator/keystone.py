@@ -209,7 +209,7 @@ async def issue_token(request: web.Request) -> web.Response:
         old_value = given.get("id") if isinstance(given, dict) else None
         old = state.tokens.get(old_value) if isinstance(old_value, str) else None
         if old is None or old.expires_at <= now:
-            raise keystone_error(404, "Failed to validate token")
+            raise keystone_error(401, _NEEDS_AUTH)
         project_id = _project_from_scope(scope) if scope is not None else old.project_id
         expires_at = old.expires_at  # keystone/auth/plugins/token.py keeps it
     else:

@@ -187,6 +187,7 @@ class ListQuery:
     status: str | None = None
     reservation_id: str | None = None
     changes_since: float | None = None
+    changes_before: float | None = None
     tags: tuple[str, ...] = ()
     tags_any: tuple[str, ...] = ()
     not_tags: tuple[str, ...] = ()
@@ -322,10 +323,10 @@ class CloudState:
 
     def list_servers(self, query: ListQuery, now: float) -> tuple[list[ServerRecord], bool]:
         """One page in Nova's default order (created desc) and whether more follow."""
-        if query.changes_since is not None:
-            candidates: Iterator[ServerRecord] | list[ServerRecord] = self.changed_since(
-                query.changes_since, now
-            )
+        if query.changes_since is not None or query.changes_before is not None:
+            # Nova shows deleted servers to either filter; -inf: every change so far.
+            since = query.changes_since if query.changes_since is not None else float("-inf")
+            candidates: Iterator[ServerRecord] | list[ServerRecord] = self.changed_since(since, now)
             include_gone = True
         else:
             candidates = self._newest_first()
@@ -384,6 +385,8 @@ class CloudState:
 
 
 def _matches(record: ServerRecord, query: ListQuery, now: float) -> bool:
+    if query.changes_before is not None and record.updated(now) > query.changes_before:
+        return False
     if query.name is not None and not query.name.search(record.name):
         return False
     if query.status is not None and record.status(now) != query.status:

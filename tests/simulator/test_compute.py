@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from datetime import UTC, datetime
 
 import pytest
 
@@ -225,3 +226,36 @@ async def test_limits_report_usage(api: Api, sim: RunningSimulator) -> None:
 async def test_unlimited_quota_shows_minus_one(api: Api) -> None:
     _, _, body = await api.call("GET", "/compute/v2.1/limits")
     assert body["limits"]["absolute"]["maxTotalInstances"] == -1
+
+
+async def test_unknown_query_parameters_refused_from_2_75(api: Api) -> None:
+    status, _, _ = await api.call(
+        "GET", "/compute/v2.1/servers", params={"bogus": "1"}, microversion="2.74"
+    )
+    assert status == 200
+    status, _, body = await api.call(
+        "GET", "/compute/v2.1/servers", params={"bogus": "1"}, microversion="2.75"
+    )
+    assert status == 400
+    assert body["badRequest"]["message"] == (
+        "Additional properties are not allowed ('bogus' was unexpected)"
+    )
+
+
+async def test_changes_before_from_2_66(api: Api, sim: RunningSimulator) -> None:
+    sim.configure(build_time_mean=60.0, build_time_stddev=0.0)
+    first = (await api.boot("first"))["server"]["id"]
+    await asyncio.sleep(1.1)
+    cut = datetime.fromtimestamp(time.time() - 0.5, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    await api.boot("second")
+    _, _, body = await api.call(
+        "GET", "/compute/v2.1/servers", params={"changes-before": cut}, microversion="2.66"
+    )
+    assert [s["id"] for s in body["servers"]] == [first]
+    status, _, _ = await api.call(
+        "GET",
+        "/compute/v2.1/servers",
+        params={"changes-before": cut, "changes-since": "2099-01-01T00:00:00Z"},
+        microversion="2.66",
+    )
+    assert status == 400
