@@ -224,6 +224,15 @@ def _literal(r: _Reader, node: Node, path: str) -> str | _Bad:
     return _text(r, node, path, ids=False)
 
 
+def _secret(r: _Reader, node: Node, path: str) -> str | _Bad:
+    """A password: taken as written (braces included), never echoed in a message."""
+    r.locations[path] = r.loc(node)
+    if isinstance(node, ScalarNode) and node.tag in (_STR, _INT, _FLOAT):
+        return str(node.value)
+    r.problem(node, f"{path}: expected a string, got {_kind(node)} (quote it)")
+    return _BAD
+
+
 def _integer(r: _Reader, node: Node, path: str) -> int | _Bad:
     r.locations[path] = r.loc(node)
     if isinstance(node, ScalarNode) and node.tag == _INT:
@@ -466,7 +475,7 @@ FIELDS: Final[Mapping[str, _Field]] = {
     "networks": _Field(_networks, "networks", _nics),
     "scheduler_hints": _Field(_hints, "scheduler_hints", _hint_map),
     "config_drive": _Field(_config_drive, "config_drive"),
-    "admin_pass": _Field(_string, "admin_pass"),
+    "admin_pass": _Field(_secret, "admin_pass"),
     "disk_config": _Field(_string, "disk_config"),
     "access_ip_v4": _Field(_string, "access_ip_v4"),
     "access_ip_v6": _Field(_string, "access_ip_v6"),

@@ -677,3 +677,19 @@ def test_specs_are_true_frozen_dataclasses_and_gc_is_left_as_found(write: Write)
     with pytest.raises(dataclasses.FrozenInstanceError):
         spec.name = "y"  # type: ignore[misc]
     assert gc.isenabled()
+
+
+def test_admin_pass_is_literal_and_never_echoed(write: Write) -> None:
+    manifest = load(
+        write,
+        """
+        servers:
+          - {name: "a-{index}", image: c, flavor: f, admin_pass: "pa{ss}{{w0rd"}
+        """,
+    )
+    assert manifest.servers[0].admin_pass == "pa{ss}{{w0rd"
+    assert "pa{ss}" not in repr(manifest.servers[0])
+    path = write("servers:\n  - {name: a, image: c, flavor: f, admin_pass: yes}\n", "b.yaml")
+    assert problems_of(path) == [
+        f"{path}:2:48: a: admin_pass: expected a string, got a boolean (quote it)"
+    ]
