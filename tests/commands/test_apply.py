@@ -214,3 +214,79 @@ def test_bad_flag_values_are_usage_errors(capsys: pytest.CaptureFixture[str]) ->
         run_cli(capsys, "apply", "x.yaml", "--timeout", "soon")
     assert info.value.code == 2
     assert "is not a duration" in capsys.readouterr().err
+
+
+def test_ctrl_c_once_stops_creating_finishes_in_flight_and_summarises(
+    sim: RunningSimulator,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    clouds = use_simulator(sim, tmp_path, monkeypatch)
+    sim.configure(latency=0.05)
+    path = tmp_path / "ctrlc.yaml"
+    path.write_text(
+        "name: ctrlc\ndefaults:\n  image: cirros-0.6.2\n  flavor: m1.tiny\n  networks: none\n"
+        'servers:\n  - name: "c-{index:03d}"\n    count: 150\n'
+    )
+    journal = tmp_path / ".bulkboot" / "ctrlc.jsonl"
+    env = dict(
+        os.environ,
+        OS_CLIENT_CONFIG_FILE=str(clouds),
+        PYTHONPATH=str(Path(__file__).resolve().parents[2]),
+    )
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "bulkboot",
+            "apply",
+            str(path),
+            "--cloud",
+            "simulator",
+            "--format",
+            "plain",
+            "--concurrency",
+            "4",
+        ],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if journal.exists() and journal.read_text().count('"ev":"sent"') >= 12:
+            break
+        time.sleep(0.01)
+    os.kill(process.pid, signal.SIGINT)
+    out, err = process.communicate(timeout=30)
+    assert process.returncode == 130, err
+    assert "interrupted: no new creates were sent after Ctrl-C" in out
+    lines = journal.read_text().splitlines()
+    sent = sum('"ev":"sent"' in line for line in lines)
+    created = sum('"ev":"created"' in line for line in lines)
+    assert sent == created < 150  # every create in flight finished and was journaled
+    assert sim.stats()["servers_total"] == created
+
+    code, out, _ = run_cli(
+        capsys,
+        "apply",
+        str(path),
+        "--cloud",
+        "simulator",
+        "--format",
+        "json",
+        "--poll-interval",
+        "200ms",
+    )
+    document = json.loads(out)
+    assert code == 0 and document["summary"]["existed"] == created
+    assert sim.stats()["servers_total"] == 150 and sim.stats()["duplicate_names"] == 0
