@@ -131,13 +131,24 @@ _AUTO_NETWORKS_FROM: Final = 37  # 2.37: networks is required; novaclient sends 
 # ------------------------------------------------------------------ the template key
 #
 # A body is "shared part" + "per-server part". The per-server part is what a group's
-# templating most often varies ({name}, {index}): the name, metadata, description and
-# hostname. Every other field's value picks the shared part; any field added to
-# ServerSpec later joins them automatically (more fields is never wrong, only slower).
-# Mapping fields are not hashable and enter the dict key as item tuples.
+# templating most often varies ({name}, {index}): the name, metadata, description,
+# hostname and networks (fixed IPs). Every other field's value picks the shared part;
+# any field added to ServerSpec later joins them automatically (more fields is never
+# wrong, only slower). Mapping fields are not hashable and enter the dict key as item
+# tuples.
 
 _PER_SERVER = frozenset(
-    {"name", "fleet", "location", "group", "index", "metadata", "description", "hostname"}
+    {
+        "name",
+        "fleet",
+        "location",
+        "group",
+        "index",
+        "metadata",
+        "description",
+        "hostname",
+        "networks",
+    }
 )
 _SHARED_FIELDS = tuple(f.name for f in dataclasses.fields(ServerSpec) if f.name not in _PER_SERVER)
 _shared_values = attrgetter(*_SHARED_FIELDS)
@@ -176,6 +187,7 @@ class BodyBuilder:
     __slots__ = (
         "_b64",
         "_bypass",
+        "_last_networks",
         "_last_template",
         "_last_values",
         "_microversion",
@@ -199,6 +211,8 @@ class BodyBuilder:
         # identity check per field) finds the template without hashing anything.
         self._last_values: tuple[Any, ...] | None = None
         self._last_template: _Template = ({}, None)
+        # The previous server's networks, as written and on the wire (shared the same way).
+        self._last_networks: tuple[object, Any] = (object(), None)
         self._misses = 0  # template-dict misses since the last hit
         self._bypass = 0  # builds left that skip the template dict
         # id(bytes) -> (the bytes, kept alive so the id stays theirs; base64 text)
@@ -216,6 +230,13 @@ class BodyBuilder:
         else:
             shared, hints = self._template(values, spec)
         server = {"name": spec.name, **shared}
+        networks = spec.networks
+        last_networks, wire = self._last_networks
+        if networks is not last_networks and networks != last_networks:
+            wire = self._networks(networks)
+            self._last_networks = (networks, wire)
+        if wire is not None:
+            server["networks"] = wire
         server["metadata"] = {**spec.metadata, FLEET_MARK_KEY: spec.fleet}
         if spec.description:
             server["description"] = spec.description
@@ -314,9 +335,6 @@ class BodyBuilder:
                         },
                     )
                 server["block_device_mapping_v2"] = bdm_v2
-        networks = self._networks(spec.networks)
-        if networks is not None:
-            server["networks"] = networks
         if spec.disk_config is not None:
             server["OS-DCF:diskConfig"] = spec.disk_config
         if spec.access_ip_v4 is not None:
