@@ -20,8 +20,10 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import difflib
+import errno
 import gc
 import os
+import stat
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,6 +51,7 @@ __all__ = [
 
 MAX_SERVERS: Final = 1_000_000  # a typo like `count: 1000000000` must not eat the machine
 MAX_FILE_BYTES: Final = 16 * 1024 * 1024  # user data and personality are limited to KiBs
+MAX_MANIFEST_BYTES: Final = 64 * 1024 * 1024  # 1,000,000 servers fit in a few MiB
 
 TOP_LEVEL_KEYS: Final = ("name", "cloud", "microversion", "defaults", "servers", "limits")
 GROUP_KEYS: Final = ("name", "count", "start")
@@ -125,15 +128,7 @@ class _Reader:
         path = self.base / os.path.expanduser(written)
         contents = self.files.get(path)
         if contents is None:
-            try:
-                if path.stat().st_size > MAX_FILE_BYTES:
-                    contents = f"larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB"
-                else:
-                    contents = path.read_bytes()
-            except OSError as exc:
-                contents = exc.strerror or type(exc).__name__
-            except ValueError as exc:  # e.g. an embedded NUL in the path
-                contents = str(exc)
+            contents = _read_regular(path, MAX_FILE_BYTES)
             self.files[path] = contents
         if isinstance(contents, str):
             self.problems.append(
@@ -141,6 +136,23 @@ class _Reader:
             )
             return None
         return contents
+
+
+def _read_regular(path: Path, limit: int) -> bytes | str:
+    """A regular file's bytes, or why not: never blocks on a FIFO or reads /dev/zero."""
+    try:
+        info = path.stat()
+        if stat.S_ISDIR(info.st_mode):
+            return os.strerror(errno.EISDIR)
+        if not stat.S_ISREG(info.st_mode):
+            return "not a regular file"
+        if info.st_size > limit:
+            return f"larger than {limit // (1024 * 1024)} MiB"
+        return path.read_bytes()
+    except OSError as exc:
+        return exc.strerror or type(exc).__name__
+    except ValueError as exc:  # e.g. an embedded NUL in the path
+        return str(exc)
 
 
 def _kind(node: Node) -> str:
@@ -955,13 +967,9 @@ def read_manifest(path: str | os.PathLike[str]) -> tuple[Manifest, tuple[Problem
     file = os.fspath(path)
     r = _Reader(file, Path(file).parent)
     stem = Path(file).stem
-    try:
-        data = Path(file).read_bytes()
-    except OSError as exc:
-        problem = Problem(None, file, f"cannot read the manifest: {exc.strerror or exc}")
-        return _empty(file, stem), (problem,)
-    except ValueError as exc:
-        return _empty(file, stem), (Problem(None, file, f"cannot read the manifest: {exc}"),)
+    data = _read_regular(Path(file), MAX_MANIFEST_BYTES)
+    if isinstance(data, str):
+        return _empty(file, stem), (Problem(None, file, f"cannot read the manifest: {data}"),)
     root = _compose(r, data)
     if root is None:
         if not r.problems:

@@ -693,3 +693,14 @@ def test_admin_pass_is_literal_and_never_echoed(write: Write) -> None:
     assert problems_of(path) == [
         f"{path}:2:48: a: admin_pass: expected a string, got a boolean (quote it)"
     ]
+
+
+def test_special_files_are_refused_not_read(write: Write, tmp_path: Path) -> None:
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    _, problems = read_manifest(fifo)
+    assert [str(p) for p in problems] == [f"{fifo}: cannot read the manifest: not a regular file"]
+    path = write("servers:\n  - {name: a, image: c, flavor: f, user_data: /dev/zero}\n")
+    assert problems_of(path) == [
+        f"{path}:2:47: a: user_data: cannot read /dev/zero: not a regular file"
+    ]
