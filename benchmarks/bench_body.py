@@ -8,8 +8,8 @@ two shapes, and ``BodyBuilder.build`` one server at a time with the GC on:
 * group: one group's servers, as the manifest loader hands them over (shared values are
   shared objects; name, metadata, description and hostname differ per server) — the
   common case, served from the per-group template;
-* distinct: every server has its own fixed IP, so no two share a template (the worst
-  case: the whole body is built for each server).
+* distinct: every server has its own fixed IP and its own pre-created volume, so no two
+  share a template (the worst case: the whole body is built for each server).
 
 Baselines in the same run: python-novaclient 18.x building the same body
 (``ServerManager.create`` with its HTTP layer replaced by a recorder, NOVA_N servers),
@@ -75,15 +75,15 @@ def group_specs() -> list[ServerSpec]:
 
 
 def distinct_specs() -> list[ServerSpec]:
+    shared = {k: v for k, v in SHARED.items() if k != "block_devices"}
     return [
         ServerSpec(
             name=f"web-{i:06d}",
             index=i,
             metadata={"role": "web"},
-            networks=(
-                Nic(net_name="private", v4_fixed_ip=f"10.{i >> 16}.{(i >> 8) & 255}.{i & 255}"),
-            ),
-            **SHARED,
+            networks=(Nic(net_name="private", v4_fixed_ip=_address(i)),),
+            block_devices=({"source": "volume", "id": f"0b5e3c4e-0000-4000-8000-{i:012d}"},),
+            **shared,
         )
         for i in range(N)
     ]
