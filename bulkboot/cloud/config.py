@@ -34,6 +34,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, Literal
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -424,7 +425,12 @@ class _Entry:
         value = self.text(key)
         if value is None:
             return None
-        if not value.startswith(("http://", "https://")):
+        try:
+            parts = urlsplit(value)
+            usable = parts.scheme in ("http", "https") and bool(parts.hostname)
+        except ValueError:
+            usable = False
+        if not usable:
             where, setting = self.find(key) or (key, _Setting(value, self.anchor))
             raise ConfigError(
                 f"{setting.origin}: {self._label(where)}: expected an http:// or https:// "

@@ -261,6 +261,14 @@ class Transport:
                             answer_headers = answer.headers
                     except aiohttp.ClientConnectorCertificateError as exc:
                         raise self._tls_error(method, url, exc) from None
+                    except (aiohttp.InvalidURL, aiohttp.NonHttpUrlClientError) as exc:
+                        raise CloudConnectionError(
+                            f"cloud {self.config.name!r}: {method} {url}: not a usable URL "
+                            f"({_reason(exc)}); check the endpoint in the catalog or the "
+                            f"*_endpoint_override setting",
+                            method=method,
+                            url=url,
+                        ) from None
                     except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
                         failure, reached = exc, False  # the request never left
                     except (aiohttp.ClientError, TimeoutError) as exc:
@@ -313,7 +321,7 @@ class Transport:
     ) -> RequestTiming:
         timing = RequestTiming(
             method=method,
-            path=urlsplit(url).path,
+            path=_path(url),
             status=status,
             attempts=attempts,
             started=started,
@@ -385,8 +393,18 @@ def _parse(raw: bytes) -> Any:
         return None
 
 
+def _path(url: str) -> str:
+    try:
+        return urlsplit(url).path
+    except ValueError:
+        return url
+
+
 def _origin(url: str) -> str:
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
     return f"{parts.scheme}://{parts.netloc}"
 
 

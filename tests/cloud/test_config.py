@@ -391,6 +391,8 @@ def test_missing_environment_variable_is_named(layout: Layout) -> None:
     [
         ({"auth_type": "v3oidc"}, "auth_type 'v3oidc' is not supported"),
         ({"interface": "private"}, "expected public, internal or admin, got 'private'"),
+        ({"compute_endpoint_override": "http://[::1/v2.1"}, "expected an http:// or https://"),
+        ({"auth": {"auth_url": "https://"}}, "expected an http:// or https:// URL"),
         ({"api_timeout": "soon"}, "expected a positive number of seconds"),
         ({"insecure": "maybe"}, "expected true or false, got 'maybe'"),
         ({"cacert": "/no/such/ca.pem"}, "no such file: /no/such/ca.pem"),

@@ -245,3 +245,16 @@ async def test_tls_self_signed_rejected_by_default_accepted_with_cacert(
             async with open_cloud(insecure) as cloud:
                 assert str(await cloud.compute.negotiate("2.5")) == "2.5"
         assert "verification is OFF" in caplog.text
+
+
+async def test_an_unusable_url_fails_at_once() -> None:
+    config = CloudConfig(
+        name="bad",
+        source="test",
+        auth_type="none",
+        compute_endpoint_override="http://[::1/v2.1",
+    )
+    async with open_cloud(config) as cloud:
+        with pytest.raises(CloudConnectionError, match="not a usable URL"):
+            await cloud.compute.limits()
+    assert cloud.counts[("GET", None)] == 1
