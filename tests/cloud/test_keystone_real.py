@@ -310,6 +310,69 @@ async def test_catalog_says_clearly_what_it_lacks(
         token.catalog.endpoint("compute", interface="admin")
 
 
+# ------------------------------------------------------------------ openstacksdk as the oracle
+
+
+def sdk_view(clouds_yaml: Path) -> dict[str, str]:
+    """What openstacksdk (keystoneauth1 underneath) makes of cloud "ci" on the same Keystone."""
+    from openstack.config.loader import OpenStackConfig
+
+    loader = OpenStackConfig(
+        config_files=[str(clouds_yaml)], secure_files=[], vendor_files=[], load_envvars=False
+    )
+    session = loader.get_one(cloud="ci").get_session()
+    try:
+        access = session.auth.get_access(session)
+        view = {"project_id": access.project_id, "user_id": access.user_id}
+        for service_type, interface in (
+            ("compute", "public"),
+            ("compute", "internal"),
+            ("image", "public"),
+        ):
+            url = session.get_endpoint(service_type=service_type, interface=interface)
+            view[f"{service_type} {interface}"] = str(url).rstrip("/")
+        return view
+    finally:
+        session.session.close()
+
+
+@real
+@pytest.mark.anyio
+@pytest.mark.filterwarnings("ignore::PendingDeprecationWarning:openstack.*")
+@pytest.mark.parametrize(
+    "kind", ["password by project name", "password by project id", "application credential"]
+)
+async def test_bulkboot_reads_cloud_and_catalog_as_openstacksdk_does(
+    keystone: KeystoneService, tmp_path: Path, kind: str
+) -> None:
+    if kind == "application credential":
+        entry: dict[str, Any] = {
+            "auth_type": "v3applicationcredential",
+            "auth": {
+                "application_credential_id": keystone.app_cred_id,
+                "application_credential_secret": keystone.app_cred_secret,
+            },
+        }
+    elif kind == "password by project name":
+        entry = password_entry(
+            keystone, project_name=keystone.project_name, project_domain_name="Default"
+        )
+    else:
+        entry = password_entry(keystone, project_id=keystone.project_id)
+    config = cloud(keystone, tmp_path, entry)
+    async with traced_session() as (session, _):
+        token = await Authenticator(config, session).token()
+    ours = {
+        "project_id": token.project_id,
+        "user_id": token.user_id,
+        "compute public": token.catalog.endpoint("compute"),
+        "compute internal": token.catalog.endpoint("compute", interface="internal"),
+        "image public": token.catalog.endpoint("image"),
+    }
+    theirs = await anyio.to_thread.run_sync(sdk_view, tmp_path / "clouds.yaml")
+    assert ours == theirs
+
+
 # ------------------------------------------------------------------ the shared token
 
 
