@@ -211,8 +211,6 @@ def emit(plan: Plan, fmt: str, *, out: TextIO) -> None:
     if fmt == "json":
         write_json(plan_document(plan), out)
         return
-    from rich.console import Console
-
     from bulkboot.ui.plan_table import print_plan_table
 
     servers = sum(_count(request["body"]["server"])[1] for request in plan.requests)
@@ -224,7 +222,7 @@ def emit(plan: Plan, fmt: str, *, out: TextIO) -> None:
     )
     print_plan_table(
         table_rows(plan),
-        Console(file=out),
+        out,
         title=f"fleet {plan.fleet}",
         caption=caption,
     )

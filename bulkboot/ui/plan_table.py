@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import TextIO
 
 from rich.console import Console
 from rich.table import Table
@@ -78,10 +79,13 @@ def plan_table(rows: Sequence[PlanRow], *, title: str | None, caption: str | Non
 
 def print_plan_table(
     rows: Iterable[PlanRow],
-    console: Console,
+    console: Console | TextIO,
     *,
     title: str | None = None,
     caption: str | None = None,
 ) -> None:
-    """Merge alike rows and print the table on ``console`` (injected, so tests can record)."""
+    """Merge alike rows and print the table on ``console`` (a rich Console, injected so
+    tests can record it, or a text stream to wrap in one)."""
+    if not isinstance(console, Console):
+        console = Console(file=console)
     console.print(plan_table(merge_rows(rows), title=title, caption=caption))
