@@ -117,7 +117,7 @@ def make_output(
     out: TextIO | None = None,
     err: TextIO | None = None,
     console: Console | None = None,
-    refresh_per_second: float = 4.0,
+    refresh_per_second: float = 2.0,
 ) -> RunOutput:
     """``fmt`` None picks live on a terminal, plain otherwise; live without a terminal
     falls back to plain (a redrawn screen in a log file is noise)."""
