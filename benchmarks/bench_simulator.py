@@ -16,6 +16,7 @@ import argparse
 import asyncio
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -63,7 +64,15 @@ async def _client(url: str, count: int, concurrency: int, token: str) -> dict[st
     return {"seconds": elapsed, "rate": count / elapsed, "statuses": statuses}
 
 
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _run_client(url: str, count: int, token: str) -> dict[str, Any]:
+    """One client run; also the server's CPU per request (this process runs only the
+    server thread meanwhile): on a busy machine that is the figure that holds."""
+    cpu = _cpu_seconds()
     out = subprocess.run(
         [sys.executable, __file__, "--client", url, str(count), str(CONCURRENCY), token],
         check=True,
@@ -71,6 +80,7 @@ def _run_client(url: str, count: int, token: str) -> dict[str, Any]:
         text=True,
     )
     result: dict[str, Any] = json.loads(out.stdout)
+    result["server_cpu_us"] = (_cpu_seconds() - cpu) / count * 1e6
     return result
 
 
@@ -128,6 +138,16 @@ def _time_get(url: str, headers: dict[str, str], calls: int) -> tuple[float, int
     return statistics.median(times), size
 
 
+def _report(label: str, runs: list[dict[str, Any]]) -> None:
+    rates = [r["rate"] for r in runs]
+    cpu = [r["server_cpu_us"] for r in runs]
+    print(
+        f"{label:30s} median {statistics.median(rates):6.0f} req/s {[round(r) for r in rates]}"
+        f"; server CPU median {statistics.median(cpu):5.0f} us/request"
+        f" (= {1e6 / statistics.median(cpu):5.0f} req/s per free core)"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
@@ -149,12 +169,9 @@ def main() -> None:
     print(f"POSTS={POSTS} CONCURRENCY={CONCURRENCY} RUNS={RUNS} HELD={HELD}")
 
     baseline_url, stop_baseline = _start_baseline()
-    baseline = [_run_client(baseline_url, POSTS, "-")["rate"] for _ in range(RUNS)]
+    base_runs = [_run_client(baseline_url, POSTS, "-") for _ in range(RUNS)]
     stop_baseline()
-    print(
-        f"baseline trivial aiohttp 202:  median {statistics.median(baseline):8.0f} req/s "
-        f"{[round(r) for r in baseline]}"
-    )
+    _report("baseline trivial aiohttp 202", base_runs)
 
     with start_simulator(SimConfig()) as sim:
         auth = {
@@ -176,15 +193,12 @@ def main() -> None:
         with urllib.request.urlopen(request, timeout=10) as response:
             token = response.headers["X-Subject-Token"]
         url = sim.base_url + "/compute/v2.1/servers"
-        rates = []
+        runs = []
         for _ in range(RUNS):
             result = _run_client(url, POSTS, token)
             assert set(result["statuses"]) == {"202"}, result["statuses"]
-            rates.append(result["rate"])
-        print(
-            f"simulator POST /servers:       median {statistics.median(rates):8.0f} req/s "
-            f"{[round(r) for r in rates]}"
-        )
+            runs.append(result)
+        _report("simulator POST /servers", runs)
 
         # Fill up to HELD servers with multi-creates, then time the list shapes.
         missing = HELD - sim.stats()["servers_created"]

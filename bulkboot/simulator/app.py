@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import re
-import uuid
 from typing import Any
 
 from aiohttp import web
@@ -88,6 +87,23 @@ def microversion_minor(headers: Any, config: SimConfig) -> int:
     return version[1]
 
 
+def _cached_minor(state: CloudState, headers: Any) -> int:
+    """``microversion_minor`` memoised per header pair (clients send the same few)."""
+    key = (headers.get("OpenStack-API-Version"), headers.get("X-OpenStack-Nova-API-Version"))
+    cached = state.version_cache.get(key)
+    if cached is None:
+        try:
+            cached = microversion_minor(headers, state.config)
+        except Fault as fault:
+            cached = fault
+        if len(state.version_cache) < 256:
+            state.version_cache[key] = cached
+    if isinstance(cached, Fault):
+        raise nova_error(cached.status, next(iter(cached.body.values()))["message"])
+    assert isinstance(cached, int)
+    return cached
+
+
 def _http_exception_fault(service: str, exc: web.HTTPException) -> Fault:
     message = exc.reason
     if service == "identity":
@@ -107,7 +123,7 @@ async def _middleware(request: web.Request, handler: Any) -> web.StreamResponse:
     key = f"{request.method} {canonical}"
     cfg = state.config
     service = canonical[1:].split("/", 1)[0]
-    request_id = f"req-{uuid.uuid4()}"
+    request_id = state.new_request_id()
     headers = {"X-OpenStack-Request-ID": request_id}
     try:
         if cfg.latency or cfg.jitter:
@@ -116,7 +132,7 @@ async def _middleware(request: web.Request, handler: Any) -> web.StreamResponse:
             _rate_limit(state)
         if service == "compute":
             headers["X-Compute-Request-Id"] = request_id
-            minor = microversion_minor(request.headers, cfg)
+            minor = _cached_minor(state, request.headers)
             request[MINOR] = minor
             version = f"2.{minor}"
             headers["OpenStack-API-Version"] = f"compute {version}"

@@ -87,11 +87,12 @@ def keystone_error(status: int, message: str, *, headers: dict[str, str] | None 
 def json_response(
     body: Any, *, status: int = 200, headers: dict[str, str] | None = None
 ) -> web.Response:
+    # Content-Type given as a header: aiohttp's content_type= path parses it again.
+    sent = {"Content-Type": "application/json"}
+    if headers:
+        sent.update(headers)
     return web.Response(
-        body=json.dumps(body, separators=(",", ":")).encode(),
-        status=status,
-        headers=headers,
-        content_type="application/json",
+        body=json.dumps(body, separators=(",", ":")).encode(), status=status, headers=sent
     )
 
 
