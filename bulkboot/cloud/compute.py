@@ -22,6 +22,7 @@ import anyio
 from bulkboot.cloud.session import Response, Transport
 from bulkboot.cloud.timing import RequestTiming
 from bulkboot.errors import (
+    ApiError,
     ConnectionLost,
     MicroversionError,
     NotFound,
@@ -183,40 +184,61 @@ class Compute:
             attempts += 1
             try:
                 answer = await self._call("POST", "/servers", body=body)
-            except (ConnectionLost, RequestTimeout, ServerError):
-                # It may have reached Nova: look before sending it again.
+            except ApiError as exc:
+                # Nova's validation messages echo the offending value: never a password.
+                secret = server.get("adminPass")
+                if secret and str(secret) in exc.message:
+                    raise _scrubbed(exc, str(secret)) from None
+                if not isinstance(exc, ServerError) or attempts >= self.max_create_attempts:
+                    raise  # 400, 403, 409 are final; 429/503 were retried by the transport
+            except (ConnectionLost, RequestTimeout):
                 if attempts >= self.max_create_attempts:
                     raise
-                found = await self._find_created(name, fleet, count)
-                if found is None and self.lookup_settle > 0:
-                    await anyio.sleep(self.lookup_settle)
-                    found = await self._find_created(name, fleet, count)
-                if found is not None:
-                    self.recovered_creates += 1
-                    return CreatedServer(
-                        id=str(found.get("id")),
-                        reservation_id=found.get("reservation_id")
-                        or found.get("OS-EXT-SRV-ATTR:reservation_id"),
-                        name=name,
-                        timing=_overall(answer_timing=None, started=started, attempts=attempts),
-                        recovered=True,
-                    )
-                await anyio.sleep(self.transport.options.retry.backoff(attempts))
-                continue
-            data: Mapping[str, Any] = answer.body if isinstance(answer.body, Mapping) else {}
-            created: Mapping[str, Any] = data.get("server") or {}
-            timing = (
-                answer.timing
-                if attempts == 1
-                else _overall(answer_timing=answer.timing, started=started, attempts=attempts)
-            )
-            return CreatedServer(
-                id=created.get("id"),
-                reservation_id=data.get("reservation_id"),
-                name=name,
-                admin_pass=created.get("adminPass"),
-                timing=timing,
-            )
+            else:
+                return self._created(answer, name, started, attempts)
+            # A 500/502/504, a broken connection or a timeout: it may have reached Nova.
+            found = await self._settled_lookup(name, fleet, count)
+            if found is not None:
+                return self._recovered(found, name, started, attempts)
+            await anyio.sleep(self.transport.options.retry.backoff(attempts))
+
+    def _created(self, answer: Response, name: str, started: float, attempts: int) -> CreatedServer:
+        data: Mapping[str, Any] = answer.body if isinstance(answer.body, Mapping) else {}
+        created: Mapping[str, Any] = data.get("server") or {}
+        timing = (
+            answer.timing
+            if attempts == 1
+            else _overall(answer_timing=answer.timing, started=started, attempts=attempts)
+        )
+        return CreatedServer(
+            id=created.get("id"),
+            reservation_id=data.get("reservation_id"),
+            name=name,
+            admin_pass=created.get("adminPass"),
+            timing=timing,
+        )
+
+    async def _settled_lookup(self, name: str, fleet: str, count: int) -> dict[str, Any] | None:
+        """Look for the server; if absent, look once more after ``lookup_settle`` seconds
+        (a create that timed out on our side may still be on its way through Nova)."""
+        found = await self._find_created(name, fleet, count)
+        if found is None and self.lookup_settle > 0:
+            await anyio.sleep(self.lookup_settle)
+            found = await self._find_created(name, fleet, count)
+        return found
+
+    def _recovered(
+        self, found: Mapping[str, Any], name: str, started: float, attempts: int
+    ) -> CreatedServer:
+        self.recovered_creates += 1
+        return CreatedServer(
+            id=str(found.get("id")),
+            reservation_id=found.get("reservation_id")
+            or found.get("OS-EXT-SRV-ATTR:reservation_id"),
+            name=name,
+            timing=_overall(answer_timing=None, started=started, attempts=attempts),
+            recovered=True,
+        )
 
     async def _find_created(self, name: str, fleet: str, count: int) -> dict[str, Any] | None:
         """The fleet's server made by a create whose answer was lost, if there is one."""
@@ -270,6 +292,18 @@ class Compute:
     async def flavors(self) -> list[dict[str, Any]]:
         """Every flavor, with details (all pages)."""
         return await self._paged("/flavors/detail", "flavors", None)
+
+
+def _scrubbed(error: ApiError, secret: str) -> ApiError:
+    """The same error with ``secret`` masked in Nova's message."""
+    return type(error)(
+        error.message.replace(secret, "***"),
+        status=error.http_status,
+        method=error.method,
+        url=error.url,
+        request_id=error.request_id,
+        retry_after=error.retry_after,
+    )
 
 
 def _explicit(version: str | None) -> str | None:

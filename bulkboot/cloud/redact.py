@@ -20,6 +20,7 @@ __all__ = [
     "HTTP_LOG",
     "MASK",
     "curl_line",
+    "secret_values",
     "redact_json",
     "redact_text",
     "response_lines",
@@ -59,7 +60,30 @@ def redact_json(value: Any, *, under_token: bool = False) -> Any:
     return value
 
 
-def redact_text(body: bytes | str | None) -> str:
+def secret_values(value: Any, *, under_token: bool = False) -> list[str]:
+    """Every secret in a JSON value (as ``redact_json`` would hide them), as text.
+
+    An error answer may echo a request's secret inside a message ("Invalid input for
+    field adminPass. Value: ..."), where no key marks it: these are scrubbed by value.
+    """
+    found: list[str] = []
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            name = str(key)
+            if (under_token and name == "id") or (
+                _SECRET_KEY.search(name) and not isinstance(item, Mapping | list)
+            ):
+                if item not in (None, "", True, False):
+                    found.append(str(item))
+            else:
+                found.extend(secret_values(item, under_token=name.lower() == "token"))
+    elif isinstance(value, list):
+        for item in value:
+            found.extend(secret_values(item))
+    return found
+
+
+def redact_text(body: bytes | str | None, secrets: Iterable[str] = ()) -> str:
     """A request or response body as text, secrets hidden, cut to a readable length."""
     if not body:
         return ""
@@ -68,6 +92,8 @@ def redact_text(body: bytes | str | None) -> str:
         shown = json.dumps(redact_json(json.loads(text)), separators=(",", ":"))
     except ValueError:
         shown = _SECRET_PAIR.sub(lambda m: m.group(1) + f'"{MASK}"', text)
+    for secret in secrets:
+        shown = shown.replace(secret, MASK)
     if len(shown) > _MAX_BODY:
         shown = shown[:_MAX_BODY] + f"... ({len(shown)} characters)"
     return shown
@@ -102,12 +128,18 @@ def curl_line(
 
 
 def response_lines(
-    status: int, headers: Iterable[tuple[str, str]], body: bytes | str | None
+    status: int,
+    headers: Iterable[tuple[str, str]],
+    body: bytes | str | None,
+    secrets: Iterable[str] = (),
 ) -> str:
-    """``RESP: [202] {headers}`` and ``RESP BODY: ...`` with secrets hidden."""
+    """``RESP: [202] {headers}`` and ``RESP BODY: ...`` with secrets hidden.
+
+    ``secrets`` are the request's own secret values, scrubbed wherever they show up.
+    """
     shown = dict(_headers(headers))
     text = f"RESP: [{status}] {shown}"
-    body_text = redact_text(body)
+    body_text = redact_text(body, secrets)
     if body_text:
         text += f"\nRESP BODY: {body_text}"
     return text

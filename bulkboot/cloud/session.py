@@ -39,7 +39,7 @@ from bulkboot.cloud.auth import Authenticator, Token
 from bulkboot.cloud.config import CloudConfig
 from bulkboot.cloud.faults import error_from_response, request_id_of
 from bulkboot.cloud.ratelimit import RateLimiter
-from bulkboot.cloud.redact import HTTP_LOG, curl_line, response_lines
+from bulkboot.cloud.redact import HTTP_LOG, curl_line, response_lines, secret_values
 from bulkboot.cloud.retry import IDEMPOTENT_METHODS, RetryPolicy
 from bulkboot.cloud.timing import RequestTiming
 from bulkboot.errors import (
@@ -281,7 +281,9 @@ class Transport:
                         continue
                     raise self._transport_error(method, url, failure, reached, attempt)
                 if debug:
-                    HTTP_LOG.debug(response_lines(code, answer_headers.items(), raw))
+                    HTTP_LOG.debug(
+                        response_lines(code, answer_headers.items(), raw, secret_values(json_body))
+                    )
                 if code < 400:
                     body = _parse(raw) if expect_json else None
                     return Response(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -212,3 +213,16 @@ async def test_limits_and_flavors(sim: RunningSimulator, sim_cloud: CloudConfig)
 def test_name_filter_escapes_regex() -> None:
     assert _regex_literal("web.1(a)") == "web\\.1\\(a\\)"
     assert _regex_literal("web-01_x") == "web-01_x"
+
+
+async def test_an_echoed_admin_password_is_masked(
+    sim: RunningSimulator, sim_cloud: CloudConfig, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Nova's validation message repeats the bad value; the error and the log must not."""
+    with caplog.at_level(logging.DEBUG, logger="bulkboot.http"):
+        async with nova(sim_cloud) as cloud:
+            with pytest.raises(BadRequest) as info:
+                await cloud.compute.create_server(body("p", adminPass=987654321), fleet="f")
+    assert "adminPass" in str(info.value) and "***" in str(info.value)
+    assert "987654321" not in str(info.value)
+    assert "RESP: [400]" in caplog.text and "987654321" not in caplog.text

@@ -62,3 +62,15 @@ def test_keystone_token_answer_keeps_its_catalog() -> None:
 def test_non_json_bodies_are_redacted_too() -> None:
     line = curl_line("POST", "u", {}, b'{"password": "hunter2", broken')
     assert "hunter2" not in line
+
+
+def test_request_secrets_are_scrubbed_from_answers_that_echo_them() -> None:
+    from bulkboot.cloud.redact import secret_values
+
+    request = {"server": {"name": "a", "adminPass": "admin-pass-xyz"}}
+    answer = '{"badRequest": {"message": "Invalid adminPass. Value: admin-pass-xyz."}}'
+    assert secret_values(request) == ["admin-pass-xyz"]
+    text = response_lines(400, [], answer, secret_values(request))
+    assert "admin-pass-xyz" not in text and "Value: ***" in text
+    token_request = {"auth": {"identity": {"token": {"id": "old-token-id"}}}}
+    assert secret_values(token_request) == ["old-token-id"]
