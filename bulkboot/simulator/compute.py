@@ -9,6 +9,7 @@ rules, quota), then the request faults (409, lost response).
 
 from __future__ import annotations
 
+import base64
 import re
 import secrets
 from datetime import UTC, datetime
@@ -276,6 +277,7 @@ async def create_server(request: web.Request) -> web.Response:
     flavor = flavor_by_ref(server["flavorRef"])
     if flavor is None:
         raise nova_error(400, f"Flavor {server['flavorRef']} could not be found.")
+    _check_metadata_and_files(server)
     hostname = server.get("hostname")
     if hostname is not None and max_count > 1:
         raise nova_error(400, "Unable to allocate a single hostname to multiple instances")
@@ -360,6 +362,29 @@ async def create_server(request: web.Request) -> web.Response:
         status=202,
         headers={"Location": f"{base}/compute/v2.1/servers/{first.id}"},
     )
+
+
+MAX_SERVER_META = 128
+MAX_PERSONALITY = 5
+MAX_PERSONALITY_PATH = 255
+MAX_PERSONALITY_SIZE = 10240
+
+
+def _check_metadata_and_files(server: dict[str, Any]) -> None:
+    """The compute API's metadata and injected-file limits (403, as OverQuota)."""
+    if len(server.get("metadata", {})) > MAX_SERVER_META:
+        raise nova_error(403, f"Maximum number of metadata items exceeds {MAX_SERVER_META}")
+    files = server.get("personality") or []
+    if len(files) > MAX_PERSONALITY:
+        raise nova_error(403, "Personality file limit exceeded")
+    for item in files:
+        if len(item.get("path", "").encode()) > MAX_PERSONALITY_PATH:
+            raise nova_error(403, f"Personality file path exceeds maximum {MAX_PERSONALITY_PATH}")
+        content = base64.decodebytes(item.get("contents", "").encode())
+        if len(content) > MAX_PERSONALITY_SIZE:
+            raise nova_error(
+                403, f"Personality file content exceeds maximum {MAX_PERSONALITY_SIZE}"
+            )
 
 
 def _hostname_from(name: str) -> str:

@@ -64,9 +64,12 @@ def _valid_name(text: str) -> bool:
     # parameter_types.valid_name_regex: printable; cannot start or end with whitespace.
     if not text:
         return True
+    if text.isascii():
+        # ASCII: printable, and no space at either end (no other Zs char is ASCII)
+        return text.isprintable() and text[0] != " " and text[-1] != " "
     if not (_is_printable_no_space(text[0]) and _is_printable_no_space(text[-1])):
         return False
-    return all(_is_printable(c) for c in text) if not text.isascii() else text.isprintable()
+    return all(_is_printable(c) for c in text)
 
 
 def _valid_name_with_spaces(text: str) -> bool:
@@ -74,8 +77,16 @@ def _valid_name_with_spaces(text: str) -> bool:
     return all(_is_printable(c) for c in text) and any(_is_printable_no_space(c) for c in text)
 
 
+_CANONICAL_UUID = re.compile(
+    r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+)
+
+
 def _valid_uuid(value: str) -> bool:
-    # oslo_utils.uuidutils.is_uuid_like
+    # oslo_utils.uuidutils.is_uuid_like; the canonical spelling (nearly every request)
+    # is settled by one regex, the rest the way oslo does it.
+    if _CANONICAL_UUID.fullmatch(value):
+        return True
     try:
         parsed = uuid.UUID(value)
     except (TypeError, ValueError, AttributeError):

@@ -125,3 +125,22 @@ async def test_malformed_json_is_400(api: Api) -> None:
     ) as response:
         assert response.status == 400
         assert "badRequest" in await response.json()
+
+
+async def test_metadata_and_personality_limits_are_403(api: Api) -> None:
+    too_many = {f"k{i}": "v" for i in range(129)}
+    status, _, body = await api.call(
+        "POST", "/compute/v2.1/servers", json={"server": _server(metadata=too_many)}
+    )
+    assert (status, body["forbidden"]["message"]) == (
+        403,
+        "Maximum number of metadata items exceeds 128",
+    )
+    files = [{"path": f"/f{i}", "contents": "aGk="} for i in range(6)]
+    status, _, body = await api.call(
+        "POST",
+        "/compute/v2.1/servers",
+        json={"server": _server(personality=files)},
+        microversion="2.56",
+    )
+    assert (status, body["forbidden"]["message"]) == (403, "Personality file limit exceeded")
