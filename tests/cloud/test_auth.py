@@ -181,3 +181,17 @@ def test_lifetime_is_measured_on_keystones_clock() -> None:
     assert auth_module._remaining(issued + timedelta(hours=1), issued, None) == 3600
     date = "Fri, 01 Jan 1999 00:10:00 GMT"
     assert auth_module._remaining(issued + timedelta(hours=1), None, date) == 3000
+
+
+async def test_auth_url_without_v3_is_found_by_discovery(
+    sim: RunningSimulator, sim_cloud: CloudConfig
+) -> None:
+    config = dataclasses.replace(sim_cloud, auth_url=sim.base_url + "/identity")
+    async with open_cloud(config) as cloud:
+        await cloud.compute.limits()
+    requests = sim.stats()["requests"]
+    assert (
+        sum(requests["GET /identity/"].values()) + sum(requests.get("GET /identity", {}).values())
+        == 1
+    )
+    assert requests["POST /identity/v3/auth/tokens"] == {"201": 1}

@@ -198,10 +198,18 @@ async def test_no_debug_formatting_when_debug_is_off(
 
 
 @asynccontextmanager
-async def tls_nova(ca: trustme.CA) -> AsyncIterator[str]:
-    """A loopback HTTPS server answering Nova's version document, signed by ``ca``."""
+async def tls_nova(
+    ca: trustme.CA, *, client_ca: trustme.CA | None = None, seen: list[str | None] | None = None
+) -> AsyncIterator[str]:
+    """A loopback HTTPS server answering Nova's version document, signed by ``ca``.
+
+    With ``client_ca`` it asks for a client certificate signed by that CA; ``seen``
+    collects the ``X-Auth-Token`` header of every request (None when absent).
+    """
 
     async def version(request: web.Request) -> web.Response:
+        if seen is not None:
+            seen.append(request.headers.get("X-Auth-Token"))
         doc = {"version": {"id": "v2.1", "version": "2.90", "min_version": "2.1"}}
         return web.json_response(doc)
 
@@ -209,6 +217,9 @@ async def tls_nova(ca: trustme.CA) -> AsyncIterator[str]:
     app.router.add_get("/v2.1/", version)
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ca.issue_cert("127.0.0.1").configure_cert(context)
+    if client_ca is not None:
+        client_ca.configure_trust(context)
+        context.verify_mode = ssl.CERT_REQUIRED
     runner = web.AppRunner(app)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=context)
@@ -258,3 +269,30 @@ async def test_an_unusable_url_fails_at_once() -> None:
         with pytest.raises(CloudConnectionError, match="not a usable URL"):
             await cloud.compute.limits()
     assert cloud.counts[("GET", None)] == 1
+
+
+async def test_client_certificate_is_sent_and_auth_none_sends_no_token(tmp_path: Path) -> None:
+    ca, client_ca = trustme.CA(), trustme.CA()
+    cafile = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(cafile))
+    client = client_ca.issue_cert("bulkboot-client")
+    certfile, keyfile = tmp_path / "client.pem", tmp_path / "client.key"
+    client.cert_chain_pems[0].write_to_path(str(certfile))
+    client.private_key_pem.write_to_path(str(keyfile))
+    seen: list[str | None] = []
+    async with tls_nova(ca, client_ca=client_ca, seen=seen) as url:
+        config = CloudConfig(
+            name="mtls",
+            source="test",
+            auth_type="none",
+            compute_endpoint_override=url,
+            cacert=str(cafile),
+        )
+        options = HttpOptions(retry=RetryPolicy(max_attempts=2, base_delay=0.01))
+        async with open_cloud(config, options=options) as cloud:
+            with pytest.raises(CloudConnectionError):
+                await cloud.compute.negotiate("auto")  # no client certificate: refused
+        with_cert = dataclasses.replace(config, cert=str(certfile), key=str(keyfile))
+        async with open_cloud(with_cert) as cloud:
+            assert str(await cloud.compute.negotiate("auto")) == "2.90"
+    assert seen == [None]  # auth_type none: no token was sent
