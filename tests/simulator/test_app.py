@@ -169,7 +169,10 @@ async def test_late_quota_failure_is_202_then_error(api: Api, sim: RunningSimula
     await asyncio.sleep(0.1)
     _, _, body = await api.call("GET", f"/compute/v2.1/servers/{server_id}")
     assert body["server"]["status"] == "ERROR"
-    assert body["server"]["fault"]["message"].startswith("Quota exceeded for instances")
+    assert body["server"]["fault"]["message"] == (
+        "Quota exceeded for instances: Requested 1, but already used 1 of 0 instances"
+    )
+    assert body["server"]["fault"]["code"] == 413
 
 
 async def test_build_errors_carry_a_fault(api: Api, sim: RunningSimulator) -> None:
