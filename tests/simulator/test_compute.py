@@ -259,3 +259,17 @@ async def test_changes_before_from_2_66(api: Api, sim: RunningSimulator) -> None
         microversion="2.66",
     )
     assert status == 400
+
+
+async def test_microversion_range_is_a_knob(api: Api, sim: RunningSimulator) -> None:
+    sim.configure(min_microversion="2.10", max_microversion="2.60")
+    _, _, body = await api.call("GET", "/compute/v2.1/", microversion="")
+    assert (body["version"]["min_version"], body["version"]["version"]) == ("2.10", "2.60")
+    _, headers, _ = await api.call("GET", "/compute/v2.1/flavors", microversion="latest")
+    assert headers["OpenStack-API-Version"] == "compute 2.60"
+    _, headers, _ = await api.call("GET", "/compute/v2.1/flavors", microversion="")
+    assert headers["OpenStack-API-Version"] == "compute 2.10"
+    status, _, _ = await api.call("GET", "/compute/v2.1/flavors", microversion="2.61")
+    assert status == 406
+    status, _, _ = await api.call("GET", "/compute/v2.1/flavors", microversion="2.9")
+    assert status == 406
