@@ -26,6 +26,7 @@ import argparse
 import asyncio
 import functools
 import json
+import math
 import os
 import pty
 import statistics
@@ -35,6 +36,7 @@ import tempfile
 import threading
 import time
 import urllib.request
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -205,11 +207,14 @@ async def _raw_client(base: str, count: int, concurrency: int, per_server: bool)
                 await asyncio.sleep(POLL_INTERVAL)
                 params = {"changes-since": since} if since else {}
                 newest = since
+                started = time.monotonic()
+                seen = 0
                 while True:
                     async with session.get(
                         compute + "/servers/detail", params=params, headers=headers
                     ) as answer:
                         data = await answer.json()
+                    seen += len(data["servers"])
                     for server in data["servers"]:
                         if newest is None or server["updated"] > newest:
                             newest = server["updated"]
@@ -221,6 +226,12 @@ async def _raw_client(base: str, count: int, concurrency: int, per_server: bool)
                     if not more or not data["servers"]:
                         break
                     params = dict(params, marker=data["servers"][-1]["id"])
+                if newest is not None and seen >= 100:
+                    # several pages are not one snapshot: step back (as bulkboot does)
+                    back = datetime.fromisoformat(newest.replace("Z", "+00:00")) - timedelta(
+                        seconds=math.ceil(time.monotonic() - started) + 1
+                    )
+                    newest = max(since or "", back.strftime("%Y-%m-%dT%H:%M:%SZ"))
                 since = newest
 
         async with asyncio.TaskGroup() as tasks:

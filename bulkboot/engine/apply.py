@@ -192,8 +192,9 @@ class FleetApply:
 
     async def inventory(self) -> list[str]:
         """Account for the fleet's servers already in the cloud; return the names to create."""
+        listed_at = self.clock()
         records = await self.compute.list_servers(None, detail=True)
-        self._poller.note_listing(records)
+        self._poller.note_listing(records, self.clock() - listed_at)
         fleet = self.manifest.name
         by_name: dict[str, list[Mapping[str, Any]]] = {}
         for record in records:

@@ -245,7 +245,8 @@ async def destroy_fleet(
         for name, record in zip(names, mine, strict=True)
     )
     poller = Poller(compute, mark=None, clock=clock)
-    poller.note_listing(records)
+    # Only deletions sent after this listing matter, so its own duration does not.
+    poller.note_listing(records, 0.0)
     async with anyio.create_task_group() as background:
         background.start_soon(journal.sync_every)
         await delete_and_wait(

@@ -9,6 +9,14 @@ filter is inclusive, so a change in the same second as ``T`` is returned again
 rather than lost. ``changes-since`` also returns servers deleted in the window, with
 status ``DELETED``.
 
+One trap: a round of several pages is not one snapshot. Pages come in creation order,
+so a server on page 1 that changes while page 3 is fetched is missed by this round,
+while page 3 may hold a newer ``updated`` than that change: taking it as ``T`` would
+lose the change for good. So when a round was big enough to have been paged
+(``PAGED_GUARD`` records or more: Nova's page is ``[api]max_limit``, 1000 by default),
+``T`` is moved back by the time the listing took plus one second (the timestamps'
+resolution); a change made during the listing is then returned by the next round.
+
 Servers in a down cell (microversion 2.69+) come back as partial records: an ``id``
 and status ``UNKNOWN``, maybe no name or metadata. They are matched by id and stay
 "still building" until a full record arrives or their deadline passes.
@@ -24,16 +32,20 @@ done, a retry needed) is the caller's business: ``apply`` and ``destroy`` share 
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 import anyio
 
 from bulkboot.engine.pacing import PollPacing
 
-__all__ = ["Lister", "PollRound", "Poller", "Sighting"]
+__all__ = ["PAGED_GUARD", "Lister", "PollRound", "Poller", "Sighting", "since_after"]
+
+PAGED_GUARD = 100  # a round with fewer records was one page (Nova's max_limit is >= this)
 
 
 class Lister(Protocol):
@@ -140,11 +152,10 @@ class Poller:
             overdue.append((server_id, key))
         return overdue
 
-    def note_listing(self, records: list[dict[str, Any]]) -> None:
-        """Learn the server's clock from a full listing made elsewhere (the inventory)."""
-        newest = _newest(records)
-        if newest is not None:
-            self._since = newest
+    def note_listing(self, records: list[dict[str, Any]], took: float) -> None:
+        """Learn the server's clock from a full listing made elsewhere (the inventory),
+        which took ``took`` seconds."""
+        self._since = since_after(self._since, records, took)
 
     async def round(self) -> PollRound:
         """One round: list what changed (or everything), and sort it out."""
@@ -153,9 +164,8 @@ class Poller:
         started = self.clock()
         filters = None if full or self._since is None else {"changes-since": self._since}
         records = await self._lister.list_servers(filters, detail=True)
-        newest = _newest(records)
-        if newest is not None and (self._since is None or newest > self._since):
-            self._since = newest
+        took = self.clock() - started
+        self._since = since_after(self._since, records, took)
         watched = self._watched
         sightings: list[Sighting] = []
         unknown: list[Mapping[str, Any]] = []
@@ -189,6 +199,26 @@ class Poller:
                 (sid, key) for sid, (key, at) in watched.items() if sid not in seen and at < started
             ]
         return PollRound(tuple(sightings), tuple(unknown), tuple(missing), bool(full), 1)
+
+
+def since_after(previous: str | None, records: list[dict[str, Any]], took: float) -> str | None:
+    """The ``changes-since`` value for the round after one that returned ``records``
+    (listed in ``took`` seconds); see the module docstring for why big rounds step back."""
+    newest = _newest(records)
+    if newest is None:
+        return previous
+    if len(records) >= PAGED_GUARD:
+        try:
+            moment = datetime.fromisoformat(newest.replace("Z", "+00:00"))
+        except ValueError:
+            return previous  # an unknown format: keep the last safe value
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        back = moment - timedelta(seconds=math.ceil(took) + 1)
+        newest = back.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if previous is not None and newest <= previous:
+        return previous
+    return newest
 
 
 def _newest(records: list[dict[str, Any]]) -> str | None:

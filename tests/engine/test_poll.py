@@ -110,3 +110,17 @@ async def test_full_rounds_report_watched_servers_missing_but_not_new_ones() -> 
     result = await poller.round()
     assert result.full and result.missing == (("b", "web-b"),)
     assert [key for _, key in poller.watched_before(5.0)] == ["web-a", "web-b"]
+
+
+def test_since_steps_back_after_a_round_big_enough_to_be_paged() -> None:
+    from bulkboot.engine.poll import PAGED_GUARD, since_after
+
+    small = [{"id": str(i), "updated": "2026-01-01T10:00:07Z"} for i in range(3)]
+    assert since_after("2026-01-01T10:00:00Z", small, 0.2) == "2026-01-01T10:00:07Z"
+    big = [{"id": str(i), "updated": "2026-01-01T10:00:07Z"} for i in range(PAGED_GUARD)]
+    # a change during the 1.5 s listing may hide behind the newest stamp: step back 3 s
+    assert since_after("2026-01-01T10:00:00Z", big, 1.5) == "2026-01-01T10:00:04Z"
+    # never behind what was already safe
+    assert since_after("2026-01-01T10:00:06Z", big, 1.5) == "2026-01-01T10:00:06Z"
+    assert since_after("2026-01-01T10:00:06Z", [], 0.1) == "2026-01-01T10:00:06Z"
+    assert since_after(None, [{"id": "x"}], 0.1) is None
