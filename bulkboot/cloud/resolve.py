@@ -14,7 +14,8 @@ How each kind is found, as ``nova boot`` finds them:
 - ``image_with``: images whose properties match (``GET /v2/images?k=v``); the first
   one Glance lists (the newest), as novaclient's ``_match_image`` takes;
 - flavor: by ID, else by name, from one ``GET /flavors/detail``;
-- network ``net-name``: ``GET /v2.0/networks?name=``.
+- network ``net-name``: ``GET /v2.0/networks?name=``; a ``net-id`` is sent as written,
+  checked to exist (``GET /v2.0/networks/{id}``) where Neutron is in reach.
 """
 
 from __future__ import annotations
@@ -108,28 +109,37 @@ def _group_locations(manifest: Manifest) -> list[Mapping[str, Location]]:
     return per_spec
 
 
-def _collect(
-    manifest: Manifest,
-) -> tuple[dict[str, _Uses], dict[PropertyKey, _Uses], dict[str, _Uses], dict[str, _Uses]]:
-    images: dict[str, _Uses] = defaultdict(_Uses)
-    images_with: dict[PropertyKey, _Uses] = defaultdict(_Uses)
-    flavors: dict[str, _Uses] = defaultdict(_Uses)
-    networks: dict[str, _Uses] = defaultdict(_Uses)
+@dataclass(slots=True)
+class _Wanted:
+    """Every distinct reference of the manifest, with who uses it and where."""
+
+    images: dict[str, _Uses] = field(default_factory=lambda: defaultdict(_Uses))
+    images_with: dict[PropertyKey, _Uses] = field(default_factory=lambda: defaultdict(_Uses))
+    flavors: dict[str, _Uses] = field(default_factory=lambda: defaultdict(_Uses))
+    networks: dict[str, _Uses] = field(default_factory=lambda: defaultdict(_Uses))
+    network_ids: dict[str, _Uses] = field(default_factory=lambda: defaultdict(_Uses))
+
+
+def _collect(manifest: Manifest) -> _Wanted:
+    wanted = _Wanted()
     locations = _group_locations(manifest)
     for spec, where in zip(manifest.servers, locations, strict=True):
         if spec.image is not None:
-            images[spec.image].add(where.get("image", spec.location), spec.name)
+            wanted.images[spec.image].add(where.get("image", spec.location), spec.name)
         elif spec.image_with:
             key = _property_key(spec.image_with)
-            images_with[key].add(where.get("image_with", spec.location), spec.name)
+            wanted.images_with[key].add(where.get("image_with", spec.location), spec.name)
         if spec.flavor is not None:
-            flavors[spec.flavor].add(where.get("flavor", spec.location), spec.name)
+            wanted.flavors[spec.flavor].add(where.get("flavor", spec.location), spec.name)
         if isinstance(spec.networks, tuple):
             for i, nic in enumerate(spec.networks):
                 if nic.net_name is not None:
                     place = nic.location or where.get(f"networks.{i}.net-name") or spec.location
-                    networks[nic.net_name].add(place, spec.name)
-    return images, images_with, flavors, networks
+                    wanted.networks[nic.net_name].add(place, spec.name)
+                if nic.net_id is not None:
+                    place = nic.location or where.get(f"networks.{i}.net-id") or spec.location
+                    wanted.network_ids[nic.net_id].add(place, spec.name)
+    return wanted
 
 
 def _subject(names: list[str]) -> str:
@@ -269,21 +279,35 @@ class _Resolver:
         return self._missing("network", name, [str(n.get("name")) for n in self._all_networks])
 
 
+async def _network_exists(resolver: _Resolver, network_id: str) -> str:
+    """A ``net-id`` is sent as written; where Neutron is in reach, it must exist."""
+    if not resolver.network_service:
+        return network_id
+    try:
+        await resolver.cloud.get("network", f"/networks/{network_id}")
+    except NotFound:
+        raise _Miss(f"no network has the ID {network_id!r}") from None
+    return network_id
+
+
 async def resolve_references(cloud: Cloud, manifest: Manifest) -> ResolvedReferences:
     """Resolve every reference of the manifest, each once; ``ResolveError`` lists all misses."""
-    images, images_with, flavors, networks = _collect(manifest)
+    wanted = _collect(manifest)
     resolver = _Resolver(cloud)
     found_images: dict[str, str] = {}
     found_with: dict[PropertyKey, str] = {}
     found_flavors: dict[str, str] = {}
     found_networks: dict[str, str] = {}
+    checked_ids: dict[str, str] = {}
     problems: list[tuple[int, Problem]] = []
-    order = {
-        id(uses): n
-        for n, uses in enumerate(
-            [*images.values(), *images_with.values(), *flavors.values(), *networks.values()]
-        )
-    }
+    every = [
+        *wanted.images.values(),
+        *wanted.images_with.values(),
+        *wanted.flavors.values(),
+        *wanted.networks.values(),
+        *wanted.network_ids.values(),
+    ]
+    order = {id(uses): n for n, uses in enumerate(every)}
 
     async def one(
         look: Callable[[Any], Awaitable[str]],
@@ -296,15 +320,20 @@ async def resolve_references(cloud: Cloud, manifest: Manifest) -> ResolvedRefere
         except _Miss as miss:
             problems.extend((order[id(uses)], p) for p in _problems(uses, str(miss)))
 
+    async def check_id(network_id: str) -> str:
+        return await _network_exists(resolver, network_id)
+
     async with anyio.create_task_group() as group:
-        for ref, uses in images.items():
+        for ref, uses in wanted.images.items():
             group.start_soon(one, resolver.image, ref, uses, found_images)
-        for key, uses in images_with.items():
+        for key, uses in wanted.images_with.items():
             group.start_soon(one, resolver.image_with, key, uses, found_with)
-        for ref, uses in flavors.items():
+        for ref, uses in wanted.flavors.items():
             group.start_soon(one, resolver.flavor, ref, uses, found_flavors)
-        for name, uses in networks.items():
+        for name, uses in wanted.networks.items():
             group.start_soon(one, resolver.network, name, uses, found_networks)
+        for network_id, uses in wanted.network_ids.items():
+            group.start_soon(one, check_id, network_id, uses, checked_ids)
     if problems:
         problems.sort(key=lambda item: (_sort_key(item[1].location), item[0]))
         raise ResolveError([p for _, p in problems])

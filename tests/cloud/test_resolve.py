@@ -102,6 +102,32 @@ async def test_every_problem_is_listed_with_its_place(
     assert "POST /compute/v2.1/servers" not in sim.stats()["requests"]
 
 
+async def test_network_ids_are_checked_once(
+    sim: RunningSimulator, sim_cloud: CloudConfig, tmp_path: Path
+) -> None:
+    missing = "00000000-0000-4000-8000-0000000000ff"
+    fleet = manifest(
+        tmp_path,
+        f"""\
+        name: x
+        defaults: {{image: cirros-0.6.2, flavor: m1.tiny}}
+        servers:
+          - {{name: "a-{{index}}", count: 5, networks: [{{net-id: {PRIVATE.id}}}]}}
+          - {{name: b, networks: [{{net-id: {missing}}}]}}
+        """,
+    )
+    async with open_cloud(sim_cloud) as cloud:
+        with pytest.raises(ResolveError) as info:
+            await resolve_references(cloud, fleet)
+    assert str(info.value) == (
+        f"{tmp_path / 'fleet.yaml'}:5:26: b: no network has the ID '{missing}'"
+    )
+    assert sim.stats()["requests"]["GET /network/v2.0/networks/{network_id}"] == {
+        "200": 1,
+        "404": 1,
+    }
+
+
 async def test_unknown_id_is_reported(
     sim: RunningSimulator, sim_cloud: CloudConfig, tmp_path: Path
 ) -> None:
