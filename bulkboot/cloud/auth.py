@@ -34,7 +34,7 @@ import anyio
 from bulkboot.cloud.config import CloudConfig
 from bulkboot.cloud.faults import request_id_of, service_message
 from bulkboot.cloud.redact import HTTP_LOG, curl_line, response_lines
-from bulkboot.cloud.retry import RetryPolicy
+from bulkboot.cloud.retry import RetryPolicy, parse_retry_after
 from bulkboot.cloud.timing import RequestTiming
 from bulkboot.errors import AuthError, CloudConnectionError, EndpointNotFound, RequestTimeout
 
@@ -395,8 +395,11 @@ class Authenticator:
                     text = raw.decode("utf-8", "replace")
                     return (json.loads(text) if text.strip() else None), status, headers
                 if status in (429, 500, 502, 503, 504) and attempt < _AUTH_RETRY.max_attempts:
-                    await anyio.sleep(_AUTH_RETRY.backoff(attempt))
-                    continue
+                    # Token requests are safe to repeat (a spare token harms no one).
+                    retry_after = parse_retry_after(headers.get("Retry-After"))
+                    if retry_after is None or retry_after <= _AUTH_RETRY.max_retry_after:
+                        await anyio.sleep(_AUTH_RETRY.wait_for(attempt, retry_after))
+                        continue
                 parsed: Any = None
                 text = raw.decode("utf-8", "replace")
                 try:
