@@ -162,7 +162,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def run(args: argparse.Namespace) -> int:
     import anyio
 
-    from bulkboot.engine.session import cloud_target
+    from bulkboot.engine.session import cloud_target, first_error
     from bulkboot.pipeline import microversion as mv
     from bulkboot.pipeline.manifest import load_manifest
     from bulkboot.pipeline.validate import check
@@ -178,7 +178,10 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"--microversion: {exc}") from None
     output = make_output(args.format)
     with cloud_target(args.cloud or manifest.cloud) as target:
-        return anyio.run(_apply, args, manifest, target, output, requested, backend="asyncio")
+        try:
+            return anyio.run(_apply, args, manifest, target, output, requested, backend="asyncio")
+        except BaseExceptionGroup as group:
+            raise first_error(group) from None
 
 
 def _confirm(question: str) -> bool:

@@ -43,14 +43,17 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def run(args: argparse.Namespace) -> int:
     import anyio
 
-    from bulkboot.engine.session import cloud_target
+    from bulkboot.engine.session import cloud_target, first_error
     from bulkboot.pipeline.manifest import load_manifest
     from bulkboot.ui.output import make_output
 
     manifest = load_manifest(args.file)
     output = make_output(args.format)
     with cloud_target(args.cloud or manifest.cloud) as target:
-        return anyio.run(_destroy, args, manifest, target, output, backend="asyncio")
+        try:
+            return anyio.run(_destroy, args, manifest, target, output, backend="asyncio")
+        except BaseExceptionGroup as group:
+            raise first_error(group) from None
 
 
 async def _destroy(

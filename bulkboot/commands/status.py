@@ -41,12 +41,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def run(args: argparse.Namespace) -> int:
     import anyio
 
-    from bulkboot.engine.session import cloud_target
+    from bulkboot.engine.session import cloud_target, first_error
     from bulkboot.pipeline.manifest import load_manifest
 
     manifest = load_manifest(args.file)
     with cloud_target(args.cloud or manifest.cloud) as target:
-        return anyio.run(_status, args, manifest, target, backend="asyncio")
+        try:
+            return anyio.run(_status, args, manifest, target, backend="asyncio")
+        except BaseExceptionGroup as group:
+            raise first_error(group) from None
 
 
 async def _status(args: argparse.Namespace, manifest: Manifest, target: Target) -> int:

@@ -334,11 +334,8 @@ class FleetApply:
 
     async def _create(self, name: str) -> None:
         spec = self._specs.get(name)
-        if spec is None:  # a member of a multi-create being replaced: re-create the group
-            state = self.board.get(name)
-            spec = self._specs[state.group] if state and state.group in self._specs else None
-            if spec is None:
-                return
+        if spec is None:  # only manifest requests are ever queued
+            return
         body = self._build(spec)
         async with self._limiter:
             if self._stopping:

@@ -1,0 +1,29 @@
+"""Session plumbing: the error a user sees out of a task group."""
+
+from __future__ import annotations
+
+import anyio
+import pytest
+
+from bulkboot.engine.session import first_error
+from bulkboot.errors import AuthError
+
+
+def test_first_error_digs_the_bulkboot_error_out_of_nested_groups() -> None:
+    error = AuthError("cloud 'x': the token was refused twice")
+    group = BaseExceptionGroup("outer", [ValueError("x"), ExceptionGroup("inner", [error])])
+    assert first_error(group) is error
+    plain = ExceptionGroup("only", [ValueError("bug")])
+    assert first_error(plain) is plain
+
+
+@pytest.mark.anyio
+async def test_a_task_groups_error_comes_out_whole() -> None:
+    async def fail() -> None:
+        raise AuthError("refused")
+
+    with pytest.raises(BaseExceptionGroup) as info:
+        async with anyio.create_task_group() as group:
+            group.start_soon(fail)
+            group.start_soon(anyio.sleep, 1)
+    assert str(first_error(info.value)) == "refused"
