@@ -33,7 +33,7 @@ from pathlib import Path
 
 GROUPS = 1_000
 COUNT = 100
-RUNS = 3
+RUNS = 5
 MICROVERSION = "2.96"
 
 
