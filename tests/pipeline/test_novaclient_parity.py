@@ -773,3 +773,22 @@ def test_manifest_legacy_block_device_mapping_equals_nova_boot(tmp_path: Path) -
     )  # fmt: skip
     actual = without_fleet_mark(build_body(spec, REFS, parse("2.1")), "old")
     assert actual == normalise_novaclient(expected)
+
+
+def test_cases_reach_every_key_novaclient_can_send(tmp_path: Path) -> None:
+    """Every wire key ServerManager._boot can write appears in some case's body."""
+    sent: set[str] = set()
+    for case in CASES:
+        microversion, fields = case.values
+        spec = make_spec(**fields)
+        body = nova_boot_body(nova_argv(spec, tmp_path), microversion, extra=nova_extra(spec))
+        sent |= set(body) - {"server"}
+        sent |= set(body["server"])
+    assert sent == {
+        "name", "imageRef", "flavorRef", "user_data", "metadata", "return_reservation_id",
+        "key_name", "os:scheduler_hints", "config_drive", "adminPass", "min_count",
+        "max_count", "security_groups", "personality", "availability_zone",
+        "block_device_mapping", "block_device_mapping_v2", "networks", "OS-DCF:diskConfig",
+        "accessIPv4", "accessIPv6", "description", "tags", "trusted_image_certificates",
+        "host", "hypervisor_hostname", "hostname",
+    }  # fmt: skip
