@@ -61,8 +61,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="print the create requests a fleet would send",
         description=(
             "Print the POST /servers requests the manifest would send, one per server "
-            "(one per multi-create group). With --offline, nothing touches the network "
-            "and image, flavor and network names are shown as written."
+            "(one per multi-create group); none is sent. With --offline, nothing touches "
+            "the network and image, flavor and network names are shown as written; "
+            "without it, bulkboot authenticates, negotiates the microversion and "
+            "resolves the names to IDs (GET requests only)."
         ),
     )
     parser.add_argument("file", metavar="FILE", help="the fleet manifest (YAML)")
