@@ -393,7 +393,7 @@ CASES: list[tuple[str, str, str, list[str]]] = [
         ],
     ),
     (
-        "trusted certificates are for images",
+        "trusted certificates are unique",
         "    trusted_image_certificates: [a, a]\n",
         "2.96",
         ["5:33: web: trusted image certificate IDs must be unique"],
@@ -449,19 +449,29 @@ def test_files_are_personality_up_to_2_56_within_nova_limits(tmp_path: Path) -> 
 
 def test_user_data_over_65535_base64_bytes(tmp_path: Path) -> None:
     (tmp_path / "big.sh").write_bytes(b"#" * 49152)  # 65536 bytes in base64
-    (tmp_path / "fits.sh").write_bytes(b"#" * 49151)  # 65536 too: base64 pads to 4
+    (tmp_path / "pads.sh").write_bytes(b"#" * 49151)  # 65536 too: base64 pads to 4
     (tmp_path / "ok.sh").write_bytes(b"#" * 49149)  # 65532
     assert problems(tmp_path, "    user_data: big.sh\n") == [
         "5:16: web: user data is 49152 bytes, 65536 in base64: more than the 65535 Nova "
         "allows (limits.max_user_data)"
     ]
-    assert len(problems(tmp_path, "    user_data: fits.sh\n")) == 1
+    assert len(problems(tmp_path, "    user_data: pads.sh\n")) == 1
     assert problems(tmp_path, "    user_data: ok.sh\n") == []
     raised = "limits: {max_user_data: 70000}\n" + HEAD
     assert problems(tmp_path, "    user_data: big.sh\n", head=raised) == []
 
 
+def test_trusted_certificates_are_for_image_backed_servers(tmp_path: Path) -> None:
+    head = "servers:\n  - name: web\n    flavor: m1.small\n"
+    body = "    boot_volume: v1\n    trusted_image_certificates: [c1]\n"
+    assert problems(tmp_path, body, head=head) == [
+        "5:33: web: trusted image certificates apply to image-backed servers, not boot from volume"
+    ]
+
+
 def test_metadata_items_count_the_fleet_mark(tmp_path: Path) -> None:
+    fits = "    metadata: {" + ", ".join(f"k{i}: v" for i in range(127)) + "}\n"
+    assert problems(tmp_path, fits) == []
     body = "    metadata: {" + ", ".join(f"k{i}: v" for i in range(128)) + "}\n"
     assert problems(tmp_path, body) == [
         "5:15: web: metadata has 128 items; with the bulkboot:fleet mark that is more than "
