@@ -1,7 +1,7 @@
 """Nova compute v2.1: versions, flavors, limits and servers (create, list, show, delete).
 
-Handlers read ``request["minor"]`` (the negotiated microversion's minor number, set
-by the middleware in ``app``) and speak Nova's wire format. ``POST /servers`` checks
+Handlers read ``request[MINOR]`` (the negotiated microversion's minor number, set by
+the middleware in ``app``) and speak Nova's wire format. ``POST /servers`` checks
 the body with Nova's own schema for that microversion (``nova_schema``), then the
 controller's checks in Nova's order (counts, image, networks, flavor, multi-create
 rules, quota), then the request faults (409, lost response).
@@ -40,28 +40,9 @@ _NETWORKS = {network.id: network for network in NETWORKS}
 _DEFAULT_NETWORK = NETWORKS[0]  # what "auto" (or no networks) attaches
 # nova.api.openstack.common._STATE_MAP values a status filter may name (2.38+: others 400)
 _KNOWN_STATUSES = frozenset(
-    {
-        "ACTIVE",
-        "BUILD",
-        "DELETED",
-        "ERROR",
-        "HARD_REBOOT",
-        "MIGRATING",
-        "PASSWORD",
-        "PAUSED",
-        "REBOOT",
-        "REBUILD",
-        "RESCUE",
-        "RESIZE",
-        "REVERT_RESIZE",
-        "SHELVED",
-        "SHELVED_OFFLOADED",
-        "SHUTOFF",
-        "SOFT_DELETED",
-        "SUSPENDED",
-        "UNKNOWN",
-        "VERIFY_RESIZE",
-    }
+    """ACTIVE BUILD DELETED ERROR HARD_REBOOT MIGRATING PASSWORD PAUSED REBOOT REBUILD
+    RESCUE RESIZE REVERT_RESIZE SHELVED SHELVED_OFFLOADED SHUTOFF SOFT_DELETED SUSPENDED
+    UNKNOWN VERIFY_RESIZE""".split()
 )
 
 
