@@ -435,10 +435,6 @@ def _tuple(raw: Raw) -> Any:
     return tuple(raw)
 
 
-def _tuple_of_maps(raw: Raw) -> Any:
-    return tuple(raw)
-
-
 def _hint_map(raw: Raw) -> Any:
     return {k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()}
 
@@ -479,10 +475,10 @@ FIELDS: Final[Mapping[str, _Field]] = {
     "availability_zone": _Field(_string, "availability_zone"),
     "security_groups": _Field(_names, "security_groups", _tuple),
     "block_device_mapping": _Field(_string_map, "block_device_mapping"),
-    "block_devices": _Field(_block_devices, "block_devices", _tuple_of_maps),
+    "block_devices": _Field(_block_devices, "block_devices", _tuple),
     "boot_volume": _Field(_string, "boot_volume"),
     "snapshot": _Field(_string, "snapshot"),
-    "ephemeral": _Field(_ephemeral, "ephemeral", _tuple_of_maps),
+    "ephemeral": _Field(_ephemeral, "ephemeral", _tuple),
     "swap": _Field(_integer, "swap"),
     "networks": _Field(_networks, "networks", _nics),
     "scheduler_hints": _Field(_hints, "scheduler_hints", _hint_map),
