@@ -254,6 +254,8 @@ class Compute:
             if s.get("name") in wanted
             and (s.get("metadata") or {}).get(FLEET_MARK) == fleet
             and s.get("status") != "DELETED"
+            # an older namesake on its way out is not the one this create made
+            and s.get("OS-EXT-STS:task_state") != "deleting"
         ]
         if not found:
             return None

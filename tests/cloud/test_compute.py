@@ -226,3 +226,17 @@ async def test_an_echoed_admin_password_is_masked(
     assert "adminPass" in str(info.value) and "***" in str(info.value)
     assert "987654321" not in str(info.value)
     assert "RESP: [400]" in caplog.text and "987654321" not in caplog.text
+
+
+async def test_a_namesake_being_deleted_is_not_taken_for_the_new_server(
+    sim: RunningSimulator, sim_cloud: CloudConfig
+) -> None:
+    sim.configure(delete_delay=30)  # the old server stays visible, task_state "deleting"
+    async with nova(sim_cloud, FAST) as cloud:
+        old = await cloud.compute.create_server(body("again"), fleet="f")
+        assert old.id is not None
+        await cloud.compute.delete_server(old.id)
+        sim.configure(lost_response_fraction=1.0)
+        new = await cloud.compute.create_server(body("again"), fleet="f")
+    assert new.recovered and new.id != old.id
+    assert sum(sim.stats()["requests"]["POST /compute/v2.1/servers"].values()) == 2
