@@ -10,7 +10,7 @@ import aiohttp
 import pytest
 
 from bulkboot.simulator import RunningSimulator
-from tests.simulator.conftest import Api
+from tests.simulator.conftest import Api, get_token
 
 pytestmark = pytest.mark.anyio
 
@@ -262,3 +262,21 @@ async def test_quota_message_for_a_range_names_min_max(api: Api, sim: RunningSim
     assert body["forbidden"]["message"] == (
         "Quota exceeded for instances: Requested 2-4, but already used 0 of 1 instances"
     )
+
+
+async def test_same_seed_same_ids_and_outcomes(api: Api, sim: RunningSimulator) -> None:
+    async def run() -> list[tuple[str, str]]:
+        sim.configure(seed=11, error_fraction=0.5, build_time_mean=0.0, build_time_stddev=0.0)
+        ids = [(await api.boot(f"s{i}"))["server"]["id"] for i in range(8)]
+        await asyncio.sleep(0.05)
+        statuses = []
+        for server_id in ids:
+            _, _, body = await api.call("GET", f"/compute/v2.1/servers/{server_id}")
+            statuses.append(body["server"]["status"])
+        return list(zip(ids, statuses, strict=True))
+
+    first = await run()
+    sim.reset()
+    api.token = await get_token(api.session, sim)
+    assert await run() == first
+    assert {status for _, status in first} == {"ACTIVE", "ERROR"}

@@ -218,3 +218,32 @@ def test_novaclient_multi_create_returns_reservation(nova: Any) -> None:
     assert isinstance(reservation, str) and reservation.startswith("r-")
     servers = nova.servers.list(search_opts={"reservation_id": reservation})
     assert sorted(s.name for s in servers) == ["many-1", "many-2", "many-3"]
+
+
+def test_openstacksdk_with_the_application_credential_cloud(
+    sim: RunningSimulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clouds = tmp_path / "clouds.yaml"
+    clouds.write_text(yaml.safe_dump(sim.clouds_yaml()))
+    monkeypatch.setenv("OS_CLIENT_CONFIG_FILE", str(clouds))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", OpenStackDeprecationWarning)
+        warnings.filterwarnings("ignore", category=PendingDeprecationWarning, module="openstack")
+        connection = openstack.connect(cloud="simulator-appcred")
+    try:
+        assert "m1.tiny" in {f.name for f in connection.compute.flavors()}
+    finally:
+        connection.close()
+
+
+def test_keystoneauth_reauthenticates_when_tokens_are_short_lived(
+    conn: Any, sim: RunningSimulator
+) -> None:
+    # keystoneauth renews a token that expires within 120 s: with 1-second tokens a
+    # real client keeps working and authenticates again instead of meeting 401s.
+    sim.configure(token_lifetime=1.0)
+    conn.compute.get_flavor("1")
+    conn.compute.get_flavor("2")
+    stats = sim.stats()
+    assert stats["authentications"] >= 2
+    assert "401" not in stats["requests"]["GET /compute/v2.1/flavors/{flavor_id}"]
