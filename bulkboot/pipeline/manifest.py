@@ -614,7 +614,7 @@ def _merge(base: Node, over: Node) -> Node:
 # ----------------------------------------------------------------- groups
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class _Plan:
     """One group, read: ready to expand into ``count`` servers."""
 

@@ -25,7 +25,7 @@ class TemplateError(ValueError):
     """A string is not a valid template; ``str()`` is a user's message."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Template:
     """A string with placeholders; ``render`` is ``str.format`` on the checked text."""
 
@@ -68,7 +68,7 @@ def compile_template(text: str, *, allowed: tuple[str, ...] = PLACEHOLDERS) -> s
         uses.add(field_name)
     if not uses:
         return "".join(literal for literal, *_ in parts)
-    template = Template(text, frozenset(uses))
+    template = Template(text=text, uses=frozenset(uses))
     try:
         template.render(1, "server")
     except (ValueError, TypeError) as exc:
