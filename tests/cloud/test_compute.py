@@ -235,7 +235,9 @@ async def test_a_namesake_being_deleted_is_not_taken_for_the_new_server(
     async with nova(sim_cloud, FAST) as cloud:
         old = await cloud.compute.create_server(body("again"), fleet="f")
         assert old.id is not None
+        assert await cloud.compute._find_created("again", "f", 1) is not None
         await cloud.compute.delete_server(old.id)
+        assert await cloud.compute._find_created("again", "f", 1) is None
         sim.configure(lost_response_fraction=1.0)
         new = await cloud.compute.create_server(body("again"), fleet="f")
     assert new.recovered and new.id != old.id
