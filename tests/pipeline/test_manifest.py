@@ -704,3 +704,21 @@ def test_special_files_are_refused_not_read(write: Write, tmp_path: Path) -> Non
     assert problems_of(path) == [
         f"{path}:2:47: a: user_data: cannot read /dev/zero: not a regular file"
     ]
+
+
+def test_public_api_is_what_it_says() -> None:
+    import bulkboot.pipeline.manifest as manifest_module
+    import bulkboot.pipeline.template as template_module
+    import bulkboot.pipeline.validate as validate_module
+
+    assert set(manifest_module.__all__) == {
+        "BDM_KEYS", "FIELDS", "MAX_SERVERS", "NIC_KEYS", "TOP_LEVEL_KEYS",
+        "load_manifest", "read_manifest", "sort_problems",
+    }  # fmt: skip
+    assert set(validate_module.__all__) == {"check", "validate"}
+    assert set(template_module.__all__) == {
+        "PLACEHOLDERS", "Template", "TemplateError", "compile_template",
+    }  # fmt: skip
+    for module in (manifest_module, validate_module, template_module):
+        for name in module.__all__:
+            assert hasattr(module, name), name
