@@ -138,14 +138,14 @@ async def test_a_failed_fetch_is_shared_not_repeated(
 async def test_token_refreshed_before_expiry_mid_run(
     sim: RunningSimulator, sim_cloud: CloudConfig
 ) -> None:
-    sim.configure(token_lifetime=1.2)  # refreshed 0.3 s before it runs out
+    sim.configure(token_lifetime=2.0)  # renewed 0.5 s before it runs out
     async with open_cloud(sim_cloud) as cloud:
-        for _ in range(6):
+        for _ in range(5):
             await cloud.compute.limits()
-            await anyio.sleep(0.4)
+            await anyio.sleep(0.6)
     stats = sim.stats()
     assert stats["authentications"] >= 2
-    assert stats["requests"]["GET /compute/v2.1/limits"] == {"200": 6}  # never a 401
+    assert stats["requests"]["GET /compute/v2.1/limits"] == {"200": 5}  # never a 401
 
 
 async def test_401_reauthenticates_once_and_retries(
