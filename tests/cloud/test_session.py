@@ -97,7 +97,7 @@ async def test_503_and_500_on_gets_are_retried(
     sim: RunningSimulator, sim_cloud: CloudConfig
 ) -> None:
     async with open_cloud(sim_cloud, options=FAST) as cloud:
-        sim.configure(unavailable_fraction=0.3, error_500_fraction=0.3)
+        sim.configure(unavailable_fraction=0.2, error_500_fraction=0.2)
         for _ in range(20):
             await cloud.compute.limits()
     served = sim.stats()["requests"]["GET /compute/v2.1/limits"]
