@@ -195,3 +195,17 @@ async def test_auth_url_without_v3_is_found_by_discovery(
         == 1
     )
     assert requests["POST /identity/v3/auth/tokens"] == {"201": 1}
+
+
+async def test_many_401s_at_once_cost_one_authentication(
+    sim: RunningSimulator, sim_cloud: CloudConfig
+) -> None:
+    async with open_cloud(sim_cloud, concurrency=100) as cloud:
+        await cloud.compute.limits()
+        sim.reset()  # the token is revoked while 100 requests are about to use it
+        async with anyio.create_task_group() as group:
+            for _ in range(100):
+                group.start_soon(cloud.compute.limits)
+    stats = sim.stats()
+    assert stats["authentications"] == 1
+    assert stats["requests"]["GET /compute/v2.1/limits"]["200"] == 100
