@@ -713,7 +713,7 @@ def load_cloud_config(
         if not clouds.entries:
             raise ConfigError(
                 "no cloud configured: no clouds.yaml found (looked in "
-                f"{', '.join(sorted({str(p.parent) for p in clouds.searched}))}) and no "
+                f"{', '.join(dict.fromkeys(str(p.parent) for p in clouds.searched))}) and no "
                 "OS_AUTH_URL or other OS_* variables set; give --cloud simulator to try "
                 "the embedded simulator"
             )
@@ -723,9 +723,20 @@ def load_cloud_config(
         )
     raw = clouds.entries.get(chosen)
     if raw is None:
-        where = clouds.clouds_file or "no clouds.yaml found"
+        if clouds.clouds_file is None:
+            folders = ", ".join(dict.fromkeys(str(p.parent) for p in clouds.searched))
+            raise ConfigError(
+                f"cloud {chosen!r} is not defined: no clouds.yaml found (looked in "
+                f"{folders})"
+                + (
+                    f"; the environment defines cloud {clouds.envvars_name!r}"
+                    if clouds.envvars_name in clouds.entries
+                    else ""
+                )
+            )
         raise ConfigError(
-            f"{where}: cloud {chosen!r} is not defined (clouds: {_cloud_names(clouds)})"
+            f"{clouds.clouds_file}: cloud {chosen!r} is not defined "
+            f"(clouds: {_cloud_names(clouds)})"
         )
     return _build(chosen, clouds.anchors[chosen], raw, env.get("OS_REGION_NAME") or None)
 

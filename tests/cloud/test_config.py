@@ -427,6 +427,12 @@ def test_unknown_cloud_lists_the_known_ones(layout: Layout) -> None:
 def test_nothing_configured(layout: Layout) -> None:
     with pytest.raises(ConfigError, match="no cloud configured"):
         layout.load()
+    with pytest.raises(ConfigError) as info:
+        layout.load("prod")
+    assert str(info.value) == (
+        f"cloud 'prod' is not defined: no clouds.yaml found (looked in {layout.cwd}, "
+        f"{layout.user_dir}, {layout.system})"
+    )
 
 
 def test_embedded_simulator_only_when_not_defined(layout: Layout) -> None:
