@@ -111,18 +111,36 @@ def _http_exception_fault(service: str, exc: web.HTTPException) -> Fault:
     return nova_error(exc.status, message)
 
 
+# Per route: the stats key, the service, and whether it needs no token. Routes are
+# few and fixed, so this is computed once per route (per app), not per request.
+ROUTE_INFO: web.AppKey[dict[Any, tuple[str, str, bool]]] = web.AppKey("route_info", dict)
+
+
+def _route_info(route: Any, method: str) -> tuple[str, str, bool]:
+    resource = route.resource
+    canonical = resource.canonical if resource is not None else "<unmatched>"
+    service = canonical[1:].split("/", 1)[0]
+    # the route's own method; a system route (404/405) takes the request's
+    route_method = route.method if route.method != "*" and resource is not None else method
+    return f"{route_method} {canonical}", service, canonical in _OPEN
+
+
 @web.middleware
 async def _middleware(request: web.Request, handler: Any) -> web.StreamResponse:
     app = request.app
     state = app[STATE]
-    resource = request.match_info.route.resource
-    canonical = resource.canonical if resource is not None else "<unmatched>"
-    if canonical.startswith("/_sim"):
+    route = request.match_info.route
+    cache = app[ROUTE_INFO]
+    info = cache.get(route)
+    if info is None:
+        info = _route_info(route, request.method)
+        if route.resource is not None:  # 404/405 routes are made per request: not kept
+            cache[route] = info
+    key, service, is_open = info
+    if service == "_sim":
         response: web.StreamResponse = await handler(request)
         return response
-    key = f"{request.method} {canonical}"
     cfg = state.config
-    service = canonical[1:].split("/", 1)[0]
     request_id = state.new_request_id()
     headers = {"X-OpenStack-Request-ID": request_id}
     try:
@@ -141,7 +159,7 @@ async def _middleware(request: web.Request, handler: Any) -> web.StreamResponse:
             if cfg.unavailable_fraction and state.rng.random() < cfg.unavailable_fraction:
                 state.count_fault("unavailable")
                 raise nova_error(503, "Service Unavailable")
-            if canonical not in _OPEN:
+            if not is_open:
                 keystone.token_for(request)
             if cfg.error_500_fraction and state.rng.random() < cfg.error_500_fraction:
                 state.count_fault("error_500")
@@ -151,7 +169,7 @@ async def _middleware(request: web.Request, handler: Any) -> web.StreamResponse:
                     "nova/ and attach the Nova API log if possible.\n"
                     "<class 'nova.exception.SimulatedFault'>",
                 )
-        elif service in ("image", "network") and canonical not in _OPEN:
+        elif service in ("image", "network") and not is_open:
             keystone.token_for(request)
         response = await handler(request)
     except Fault as fault:
@@ -239,6 +257,7 @@ def build_app(
     app[STATE] = state if state is not None else CloudState(config)
     app[INITIAL_CONFIG] = config
     app[BASE_URL] = base_url
+    app[ROUTE_INFO] = {}
     app.add_routes(keystone.routes())
     app.add_routes(compute.routes())
     app.add_routes(lookups.routes())

@@ -229,6 +229,13 @@ def _validator(schema: Schema) -> Validator:
     return validator
 
 
+def _type_names(schema: Schema) -> list[str] | None:
+    if "type" not in schema:
+        return None
+    value = schema["type"]
+    return list(value) if isinstance(value, list) else [value]
+
+
 def _noop(instance: Any) -> None:
     return None
 
@@ -428,11 +435,15 @@ def _step(keyword: str, value: Any, schema: Schema) -> Validator | None:
 
         return maximum
     if keyword == "oneOf":
-        subs = [(sub, _validator(sub)) for sub in value]
+        # A branch whose "type" the instance lacks is skipped without raising:
+        # exceptions are the slow part of trying branches on every request.
+        subs = [(sub, _validator(sub), _type_names(sub)) for sub in value]
 
         def one_of(instance: Any) -> None:
             matched = []
-            for sub, validate in subs:
+            for sub, validate, types in subs:
+                if types is not None and not any(_is_type(instance, t) for t in types):
+                    continue
                 try:
                     validate(instance)
                 except SchemaViolation:
