@@ -761,12 +761,13 @@ def wants_embedded_simulator(
     cwd: Path | None = None,
     system_dirs: Sequence[Path] = SYSTEM_DIRS,
 ) -> bool:
-    """True when ``name`` is "simulator" and no clouds.yaml defines a cloud of that name.
+    """True when the cloud asked for (``name``, else ``OS_CLOUD``) is "simulator" and no
+    clouds.yaml defines a cloud of that name.
 
     Then the command starts the embedded simulator instead of reading a config.
     """
-    if name != EMBEDDED_SIMULATOR:
-        return False
     env = os.environ if environ is None else environ
+    if (name if name is not None else env.get("OS_CLOUD")) != EMBEDDED_SIMULATOR:
+        return False
     clouds = _gather(env, cwd if cwd is not None else Path.cwd(), system_dirs)
     return EMBEDDED_SIMULATOR not in clouds.entries

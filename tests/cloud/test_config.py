@@ -444,6 +444,9 @@ def test_embedded_simulator_only_when_not_defined(layout: Layout) -> None:
     assert wants_embedded_simulator("simulator", **kwargs)
     assert not wants_embedded_simulator("other", **kwargs)
     assert not wants_embedded_simulator(None, **kwargs)
+    layout.environ["OS_CLOUD"] = "simulator"
+    assert wants_embedded_simulator(None, **kwargs)
+    assert not wants_embedded_simulator("other", **kwargs)
     layout.write(layout.cwd, "clouds.yaml", {"clouds": {"simulator": cloud()}})
     assert not wants_embedded_simulator("simulator", **kwargs)
 
