@@ -30,9 +30,9 @@ from bulkboot.simulator.http import (
 from bulkboot.simulator.ratelimit import TokenBucket
 from bulkboot.simulator.state import CloudState
 
-__all__ = ["build_app", "microversion_minor"]
+__all__ = ["INITIAL_CONFIG", "ROUTE_INFO", "build_app", "microversion_minor", "stats_of"]
 
-# Routes that need no token: version discovery and Keystone itself.
+# Version documents need no token (Keystone's routes check credentials themselves).
 _OPEN = frozenset(
     {
         "/compute",
