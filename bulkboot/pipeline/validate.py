@@ -725,12 +725,15 @@ def validate(manifest: Manifest, microversion: Microversion) -> tuple[Problem, .
         for check in shared:
             check(first, c)
         _check_combinations(first, c, broken)
+        # Nova names the servers of a multi-create request NAME-1..NAME-N (255 at most).
+        instances = first.instance_count
+        longest = 255 - (len(str(instances)) + 1 if instances > 1 else 0)
         for spec in servers[group.first : group.stop]:
             name = spec.name
             c.subject = name
             # The common case inline (a call per server is a tenth of validation's time).
             if not (
-                0 < len(name) <= 255
+                0 < len(name) <= longest
                 and name.isascii()
                 and name.isprintable()
                 and name[0] != " "
@@ -739,6 +742,12 @@ def validate(manifest: Manifest, microversion: Microversion) -> tuple[Problem, .
                 error = _name_error(name, "name")
                 if error:
                     c.add("name", error)
+                elif len(name) > longest:
+                    c.add(
+                        "name",
+                        f"name is {len(name)} characters: with Nova's suffix -{instances} for "
+                        f"the servers of one request, more than 255",
+                    )
             for check in each:
                 check(spec, c)
     return tuple(sort_problems(c.problems))

@@ -504,6 +504,15 @@ def test_server_names_follow_novas_name_format(tmp_path: Path, name: str, messag
     ]
 
 
+def test_multi_create_names_leave_room_for_novas_suffix(tmp_path: Path) -> None:
+    head = HEAD.replace("web", "w" * 253)
+    assert problems(tmp_path, "    max_count: 9\n", head=head) == []
+    assert problems(tmp_path, "    max_count: 10\n", head=head) == [
+        "2:11: " + "w" * 253 + ": name is 253 characters: with Nova's suffix -10 for the "
+        "servers of one request, more than 255"
+    ]
+
+
 def test_unicode_names_nova_accepts_pass(tmp_path: Path) -> None:
     assert problems(tmp_path, "", head=HEAD.replace("web", "serveur-été 1")) == []
 
