@@ -20,7 +20,14 @@ import pytest
 from bulkboot.errors import ManifestError
 from bulkboot.pipeline.body import FLEET_MARK_KEY, build_body
 from bulkboot.pipeline.manifest import load_manifest
-from bulkboot.pipeline.microversion import offline, parse
+from bulkboot.pipeline.microversion import (
+    field_supported,
+    offline,
+    parse,
+    supports_bdm_tags,
+    supports_nic_tags,
+    supports_volume_type,
+)
 from bulkboot.pipeline.spec import Limits, Location, Manifest, Nic, ServerSpec
 from bulkboot.pipeline.validate import check, validate
 from bulkboot.simulator.nova_schema import create_schema
@@ -854,3 +861,59 @@ def test_known_divergences_from_novaclient(
     sent = nova_boot_body(nova_argv(spec, tmp_path), microversion, extra=nova_extra(spec))
     schema_check(create_schema(parse(microversion).minor), sent)
     assert validate(manifest_of(spec, microversion), parse(microversion)) == ()
+
+
+def everything_at(minor: int) -> dict[str, Any]:
+    """Every field 2.``minor`` accepts, each in its richest form there."""
+    version = parse(f"2.{minor}")
+    device: dict[str, str] = {"source": "blank", "dest": "volume", "size": "5"}
+    if supports_bdm_tags(version):
+        device["tag"] = "disk"
+    if supports_volume_type(version):
+        device["volume_type"] = "ssd"
+    nic_tag = "eth0" if supports_nic_tags(version) else None
+    fields: dict[str, Any] = {
+        "metadata": {"role": "web", "tier": "1"},
+        "key_name": "ops",
+        "user_data": CLOUD_INIT,
+        "availability_zone": "nova",
+        "security_groups": ("default", "web"),
+        "block_devices": (device,),
+        "ephemeral": ({"size": "1", "format": "ext4"},),
+        "swap": 128,
+        "networks": (
+            Nic(net_name="private", v4_fixed_ip="10.0.0.9", tag=nic_tag),
+            Nic(net_id=NET_ID),
+        ),
+        "scheduler_hints": {"group": GROUP, "different_host": (SERVER_A, SERVER_B)},
+        "config_drive": True,
+        "admin_pass": "pw",
+        "disk_config": "AUTO",
+        "access_ip_v4": "192.0.2.9",
+        "access_ip_v6": "2001:db8::9",
+        "return_reservation_id": True,
+    }
+    gated = {
+        "files": (("/etc/motd", b"hi\n"), ("/etc/issue", b"lab\n")),
+        "description": "a web server",
+        "tags": ("web", "lab"),
+        "trusted_image_certificates": ("cert-1",),
+        "host": "compute-1",
+        "hypervisor_hostname": "compute-1.lab",
+        "hostname": "web01",
+    }
+    fields.update({k: v for k, v in gated.items() if field_supported(k, version)})
+    return fields
+
+
+@pytest.mark.parametrize("minor", range(1, 97))
+def test_every_microversion_with_every_field_it_accepts(minor: int, tmp_path: Path) -> None:
+    microversion = f"2.{minor}"
+    spec = make_spec(**everything_at(minor))
+    assert validate(manifest_of(spec, microversion), parse(microversion)) == ()
+    expected = normalise_novaclient(
+        nova_boot_body(nova_argv(spec, tmp_path), microversion, extra=nova_extra(spec))
+    )
+    body = build_body(spec, REFS, parse(microversion))
+    assert without_fleet_mark(body, spec.fleet) == expected
+    schema_check(create_schema(minor), body)
