@@ -104,3 +104,34 @@ def test_bad_config_exit_2(isolated: Path, capsys: pytest.CaptureFixture[str]) -
     code, out, err = run(capsys, str(manifest))
     assert (code, out) == (2, "")
     assert f"{isolated / 'clouds.yaml'}:3:" in err and "auth_url" in err
+
+
+def test_debug_output_of_a_whole_command_has_no_secrets(isolated: Path) -> None:
+    """`bulkboot --debug plan ... --cloud simulator`: every request logged, no secret."""
+    import subprocess
+    import sys
+
+    from bulkboot.simulator.config import PASSWORD
+
+    manifest = isolated / "lab.yaml"
+    manifest.write_text(LAB.replace("CLOUD", "simulator"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
+    env.update(HOME=str(isolated), PYTHONPATH=str(Path(__file__).parents[2]))
+    done = subprocess.run(
+        [sys.executable, "-m", "bulkboot", "--debug", "plan", str(manifest)],
+        capture_output=True,
+        text=True,
+        cwd=isolated,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "REQ: curl -g -i -X POST" in done.stderr  # the token request was logged
+    assert "GET /image/v2/images" in done.stderr or "/image/v2/images" in done.stderr
+    for secret in (PASSWORD, "very-secret-admin"):
+        assert secret not in done.stderr and secret not in done.stdout
+    assert "gAAAAA" not in done.stderr  # the simulator's tokens all start so
+    assert "X-Auth-Token: ***" in done.stderr
+    tokens = [line for line in done.stderr.splitlines() if "X-Subject-Token" in line]
+    assert tokens and all("'X-Subject-Token': '***'" in line for line in tokens)
