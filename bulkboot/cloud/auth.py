@@ -294,10 +294,18 @@ class Authenticator:
         return None
 
     async def token(self) -> Token:
-        """A token good for a while yet; at most one fetch is in flight at any time."""
+        """A token good for a while yet; at most one fetch is in flight at any time.
+
+        While a renewal is on its way, callers keep using the old token if it has at
+        least half its margin left, rather than all stopping for Keystone's answer.
+        """
         token = self._token
-        if token is not None and self._clock() < token.refresh_at:
-            return token
+        if token is not None:
+            now = self._clock()
+            if now < token.refresh_at:
+                return token
+            if self._lock.locked() and now < (token.refresh_at + token.expires_local) / 2:
+                return token
         generation = self._generation
         async with self._lock:
             token = self._token

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import time
 from datetime import UTC, datetime, timedelta
 
 import aiohttp
@@ -209,3 +210,29 @@ async def test_many_401s_at_once_cost_one_authentication(
     stats = sim.stats()
     assert stats["authentications"] == 1
     assert stats["requests"]["GET /compute/v2.1/limits"]["200"] == 100
+
+
+async def test_old_token_serves_while_its_renewal_is_on_the_way(
+    sim: RunningSimulator, sim_cloud: CloudConfig
+) -> None:
+    now = [0.0]
+    async with aiohttp.ClientSession() as session:
+        authenticator = Authenticator(sim_cloud, session, clock=lambda: now[0])
+        old = await authenticator.token()
+        now[0] = old.refresh_at + 1  # due for renewal, 119 s still to live
+        sim.configure(latency=0.5)  # Keystone is slow to answer
+        served: list[tuple[str, float]] = []
+
+        async def ask() -> None:
+            started = time.monotonic()
+            token = await authenticator.token()
+            served.append((token.value, time.monotonic() - started))
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(ask)  # this one renews
+            await anyio.sleep(0.1)
+            group.start_soon(ask)  # this one is served the old token at once
+    renewer, bystander = served[1], served[0]
+    assert bystander[0] == old.value and bystander[1] < 0.2
+    assert renewer[0] != old.value
+    assert sim.stats()["authentications"] == 2
