@@ -7,7 +7,7 @@ import urllib.request
 
 import pytest
 
-from bulkboot.simulator import RunningSimulator, SimConfig, start_simulator
+from bulkboot.simulator import RunningSimulator, start_simulator
 from bulkboot.simulator.config import PASSWORD
 
 
@@ -67,10 +67,3 @@ def test_configure_rejects_bad_values(sim: RunningSimulator) -> None:
         sim.configure(error_fraction=2.0)
     with pytest.raises(TypeError):
         sim.configure(no_such_knob=1)
-
-
-def test_config_validates_fields() -> None:
-    with pytest.raises(ValueError, match="rate_limit"):
-        SimConfig(rate_limit=0)
-    with pytest.raises(ValueError, match="quota_cores"):
-        SimConfig(quota_cores=-1)
