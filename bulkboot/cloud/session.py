@@ -65,6 +65,7 @@ LOG = logging.getLogger("bulkboot.cloud")
 USER_AGENT = f"bulkboot/{__version__}"
 _ACCEPT = {"Accept": "application/json", "User-Agent": USER_AGENT}
 _JSON_BODY = {"Content-Type": "application/json"}
+_SPARE_CONNECTIONS = 4
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -124,9 +125,11 @@ def ssl_context(config: CloudConfig) -> ssl.SSLContext | bool:
 
 def make_session(config: CloudConfig, options: HttpOptions) -> aiohttp.ClientSession:
     """The run's one session: keep-alive pool sized to the concurrency, TLS, timeouts."""
+    # A few connections beyond the requests in flight, so a token renewal never queues
+    # behind the very requests that wait for it.
     connector = aiohttp.TCPConnector(
-        limit=options.concurrency,
-        limit_per_host=options.concurrency,
+        limit=options.concurrency + _SPARE_CONNECTIONS,
+        limit_per_host=options.concurrency + _SPARE_CONNECTIONS,
         ssl=ssl_context(config),
         keepalive_timeout=options.keepalive,
         ttl_dns_cache=300,
