@@ -11,6 +11,8 @@ it decides which error is reported first, as in Nova.
 from __future__ import annotations
 
 import copy
+import re
+import unicodedata
 from functools import cache
 from typing import Any
 
@@ -71,12 +73,45 @@ _name_with_spaces: dict[str, Any] = {
     "maxLength": 255,
     "format": "name_with_leading_trailing_spaces",
 }
-# parameter_types.description: printable characters (Nova builds the range by hand).
+
+
+def _is_printable(char: str) -> bool:
+    category = unicodedata.category(char)
+    return not category.startswith("C") and (not category.startswith("Z") or category == "Zs")
+
+
+def _build_regex_range() -> str:
+    """``parameter_types._build_regex_range()`` (ws=True): the printable characters of
+    the Basic Multilingual Plane as ranges, built the way Nova builds them, so the
+    pattern (and the 400 message that quotes it) is Nova's own."""
+    regex = ""
+    in_range = False
+    last: str | None = None
+    last_added: str | None = None
+    char = ""
+    for code in range(0xFFFF):
+        char = chr(code)
+        if _is_printable(char):
+            if not in_range:
+                regex += re.escape(char)
+                last_added = char
+            in_range = True
+        else:
+            if in_range and last != last_added and last is not None:
+                regex += "-" + re.escape(last)
+            in_range = False
+        last = char
+    if in_range:
+        regex += "-" + re.escape(char)
+    return regex
+
+
+# parameter_types.description: printable characters of the BMP (nothing beyond it).
 _description: dict[str, Any] = {
     "type": ["string", "null"],
     "minLength": 0,
     "maxLength": 255,
-    "pattern": r"^[^\x00-\x1f\x7f-\x9f]*$",
+    "pattern": f"^[{_build_regex_range()}]*$",
 }
 _uuid: dict[str, Any] = {"type": "string", "format": "uuid"}
 _image_id_or_empty_string: dict[str, Any] = {

@@ -206,3 +206,21 @@ def test_top_level_error_has_no_path() -> None:
     with pytest.raises(SchemaViolation) as caught:
         check(create_schema(96), {})
     assert nova_message(caught.value) == "'server' is a required property"
+
+
+@pytest.mark.parametrize(
+    ("description", "valid"),
+    [
+        ("web tier, é, 中文", True),
+        ("line\u2028break", False),
+        ("zero\u200bwidth", False),
+        ("emoji \U0001f600", False),
+        ("tab\there", False),
+        (None, True),
+        ("", True),
+    ],
+)
+def test_description_is_novas_printable_bmp_range(description: str | None, valid: bool) -> None:
+    body = _body(description=description, networks="auto")
+    assert (_ours(create_schema(96), body) is None) == valid
+    assert (_oracle(create_schema(96), body) is None) == valid
