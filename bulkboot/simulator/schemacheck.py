@@ -52,6 +52,9 @@ def nova_message(violation: SchemaViolation) -> str:
 
 # ------------------------------------------------------------------ formats
 def _is_printable(char: str) -> bool:
+    # Nova's ranges cover the Basic Multilingual Plane only: nothing beyond is valid.
+    if ord(char) >= 0xFFFF:
+        return False
     category = unicodedata.category(char)
     return not category.startswith("C") and (not category.startswith("Z") or category == "Zs")
 

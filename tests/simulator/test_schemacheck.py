@@ -224,3 +224,8 @@ def test_description_is_novas_printable_bmp_range(description: str | None, valid
     body = _body(description=description, networks="auto")
     assert (_ours(create_schema(96), body) is None) == valid
     assert (_oracle(create_schema(96), body) is None) == valid
+
+
+def test_names_outside_the_bmp_are_refused_as_nova_does() -> None:
+    assert _ours(create_schema(96), _body(name="web \U0001f600", networks="auto")) is not None
+    assert _ours(create_schema(96), _body(name="web é", networks="auto")) is None
