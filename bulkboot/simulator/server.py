@@ -74,6 +74,8 @@ class RunningSimulator:
             running = None
         if running is self._loop:
             return function()
+        if self._loop.is_closed() or not self._loop.is_running():
+            raise RuntimeError(f"the simulator at {self.base_url} is stopped")
         future: concurrent.futures.Future[T] = concurrent.futures.Future()
 
         def run() -> None:

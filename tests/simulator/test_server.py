@@ -67,3 +67,10 @@ def test_configure_rejects_bad_values(sim: RunningSimulator) -> None:
         sim.configure(error_fraction=2.0)
     with pytest.raises(TypeError):
         sim.configure(no_such_knob=1)
+
+
+def test_calls_after_stop_fail_fast() -> None:
+    sim = start_simulator()
+    sim.stop()
+    with pytest.raises(RuntimeError, match="stopped"):
+        sim.stats()
