@@ -100,9 +100,10 @@ class KeystoneService:
 
     def answers(self, timeout: float = 5.0) -> bool:
         """Whether both Keystones answer ``GET /v3`` with 200 now (stdlib: no event loop)."""
+        direct = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # no proxy
         for url in (self.auth_url, self.short_url):
             try:
-                with urllib.request.urlopen(url, timeout=timeout) as response:
+                with direct.open(url, timeout=timeout) as response:
                     if int(response.status) != 200:
                         return False
             except (urllib.error.URLError, OSError):

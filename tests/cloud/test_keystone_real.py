@@ -42,6 +42,15 @@ def keystone() -> KeystoneService:
     return require_keystone()
 
 
+@pytest.fixture(autouse=True)
+def no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keystone is on 127.0.0.1: a developer's HTTP(S)_PROXY must not carry these requests
+    (bulkboot and openstacksdk both honour it, as requests does)."""
+    for name in ("http_proxy", "https_proxy", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.upper(), raising=False)
+
+
 @dataclass(slots=True)
 class Wire:
     """What went over the socket: (method, path, status) of every finished request."""
