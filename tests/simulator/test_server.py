@@ -74,3 +74,20 @@ def test_calls_after_stop_fail_fast() -> None:
     sim.stop()
     with pytest.raises(RuntimeError, match="stopped"):
         sim.stats()
+
+
+@pytest.mark.anyio
+async def test_serve_simulator_runs_in_the_callers_loop() -> None:
+    import aiohttp
+
+    from bulkboot.simulator import SimConfig, serve_simulator
+
+    async with serve_simulator(SimConfig(seed=3)) as sim:
+        async with aiohttp.ClientSession() as session:
+            async with session.get(sim.base_url + "/compute/v2.1/") as response:
+                assert response.status == 200
+        assert sim.stats()["requests_total"] == 1  # called on its own loop: no thread hop
+        assert sim.configure(latency=0.0).seed == 3
+        port = sim.port
+    with pytest.raises(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
+        pass
