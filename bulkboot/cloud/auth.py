@@ -344,7 +344,7 @@ class Authenticator:
         """``.../v3/auth/tokens``: the auth URL as given if it is v3, else by discovery."""
         if self._tokens_url is not None:
             return self._tokens_url
-        base = str(self._config.auth_url).rstrip("/")
+        base = str(self._config.auth_url).rstrip("/").removesuffix("/v2.0")  # old rc files
         if urlsplit(base).path.rstrip("/").endswith("/v3"):
             self._tokens_url = base + "/auth/tokens"
             return self._tokens_url

@@ -184,10 +184,11 @@ def test_lifetime_is_measured_on_keystones_clock() -> None:
     assert auth_module._remaining(issued + timedelta(hours=1), None, date) == 3000
 
 
+@pytest.mark.parametrize("suffix", ["/identity", "/identity/", "/identity/v2.0"])
 async def test_auth_url_without_v3_is_found_by_discovery(
-    sim: RunningSimulator, sim_cloud: CloudConfig
+    sim: RunningSimulator, sim_cloud: CloudConfig, suffix: str
 ) -> None:
-    config = dataclasses.replace(sim_cloud, auth_url=sim.base_url + "/identity")
+    config = dataclasses.replace(sim_cloud, auth_url=sim.base_url + suffix)
     async with open_cloud(config) as cloud:
         await cloud.compute.limits()
     requests = sim.stats()["requests"]
