@@ -290,3 +290,23 @@ def test_ctrl_c_once_stops_creating_finishes_in_flight_and_summarises(
     document = json.loads(out)
     assert code == 0 and document["summary"]["existed"] == created
     assert sim.stats()["servers_total"] == 150 and sim.stats()["duplicate_names"] == 0
+
+
+def test_no_wait_returns_once_every_create_is_accepted(
+    sim: RunningSimulator,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    use_simulator(sim, tmp_path, monkeypatch)
+    sim.configure(build_time_mean=30.0)
+    path = write_lab(tmp_path)
+    code, out, _ = run_cli(
+        capsys, "apply", str(path), "--cloud", "simulator", "--format", "json", "--no-wait"
+    )
+    document = json.loads(out)
+    assert code == 0
+    assert document["summary"]["counts"]["building"] == 6
+    assert {s["status"] for s in document["servers"]} == {"BUILD"}
+    assert "GET /compute/v2.1/servers/detail" in sim.stats()["requests"]  # the inventory only
+    assert sum(sim.stats()["requests"]["GET /compute/v2.1/servers/detail"].values()) == 1
