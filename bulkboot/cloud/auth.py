@@ -380,7 +380,7 @@ class Authenticator:
                         raw = await response.read()
                         status = response.status
                         headers = response.headers
-                except (aiohttp.ClientConnectionError, TimeoutError) as exc:
+                except (aiohttp.ClientError, TimeoutError) as exc:
                     if attempt < _AUTH_RETRY.max_attempts:
                         await anyio.sleep(_AUTH_RETRY.backoff(attempt))
                         continue
@@ -401,7 +401,12 @@ class Authenticator:
                     HTTP_LOG.debug(response_lines(status, headers.items(), raw))
                 if status in expect:
                     text = raw.decode("utf-8", "replace")
-                    return (json.loads(text) if text.strip() else None), status, headers
+                    try:
+                        return (json.loads(text) if text.strip() else None), status, headers
+                    except ValueError:
+                        raise self._auth_error(
+                            f"Keystone's answer to {method} {url} is not JSON (HTTP {status})"
+                        ) from None
                 if status in (429, 500, 502, 503, 504) and attempt < _AUTH_RETRY.max_attempts:
                     # Token requests are safe to repeat (a spare token harms no one).
                     retry_after = parse_retry_after(headers.get("Retry-After"))

@@ -22,7 +22,7 @@ from bulkboot.cloud.compute import Compute
 from bulkboot.cloud.config import CloudConfig
 from bulkboot.cloud.session import HttpOptions, Response, Transport, make_session
 from bulkboot.cloud.timing import RequestTiming
-from bulkboot.errors import EndpointNotFound
+from bulkboot.errors import EndpointNotFound, UsageError
 
 __all__ = ["Cloud", "open_cloud"]
 
@@ -119,6 +119,12 @@ async def open_cloud(
     caps requests per second, all requests together. ``options`` overrides both.
     """
     opts = options or HttpOptions(concurrency=concurrency, rate=rate)
+    if opts.concurrency < 1:
+        raise UsageError(f"concurrency must be at least 1, not {opts.concurrency}")
+    if opts.rate is not None and not opts.rate > 0:
+        raise UsageError(
+            f"--rate must be a positive number of requests per second, not {opts.rate}"
+        )
     session = make_session(config, opts)
     try:
         authenticator = (

@@ -21,7 +21,7 @@ from bulkboot.cloud.ratelimit import RateLimiter
 from bulkboot.cloud.retry import RetryPolicy
 from bulkboot.cloud.session import HttpOptions
 from bulkboot.cloud.timing import RequestTiming
-from bulkboot.errors import CloudConnectionError, RateLimited, Unavailable
+from bulkboot.errors import CloudConnectionError, RateLimited, Unavailable, UsageError
 from bulkboot.simulator import RunningSimulator
 from bulkboot.simulator.config import FLAVORS, IMAGES, PASSWORD
 
@@ -296,3 +296,14 @@ async def test_client_certificate_is_sent_and_auth_none_sends_no_token(tmp_path:
         async with open_cloud(with_cert) as cloud:
             assert str(await cloud.compute.negotiate("auto")) == "2.90"
     assert seen == [None]  # auth_type none: no token was sent
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"), [({"rate": -1.0}, "--rate"), ({"concurrency": 0}, "concurrency")]
+)
+async def test_bad_pool_settings_are_usage_errors(
+    sim_cloud: CloudConfig, kwargs: dict[str, float], message: str
+) -> None:
+    with pytest.raises(UsageError, match=message):
+        async with open_cloud(sim_cloud, **kwargs):  # type: ignore[arg-type]
+            pass
