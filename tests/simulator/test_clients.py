@@ -247,3 +247,44 @@ def test_keystoneauth_reauthenticates_when_tokens_are_short_lived(
     stats = sim.stats()
     assert stats["authentications"] >= 2
     assert "401" not in stats["requests"]["GET /compute/v2.1/flavors/{flavor_id}"]
+
+
+def test_nova_shell_boot_with_poll_then_list(
+    sim: RunningSimulator, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`nova boot --poll` through novaclient's own shell: name look-ups in Glance,
+    Neutron and Nova, the create, and its poll loop until ACTIVE."""
+    import time
+
+    from novaclient import shell
+
+    for name, value in {
+        "OS_AUTH_URL": sim.auth_url,
+        "OS_USERNAME": USERNAME,
+        "OS_PASSWORD": PASSWORD,
+        "OS_PROJECT_NAME": PROJECT_NAME,
+        "OS_USER_DOMAIN_NAME": DOMAIN,
+        "OS_PROJECT_DOMAIN_NAME": DOMAIN,
+    }.items():
+        monkeypatch.setenv(name, value)
+    real_sleep = time.sleep
+    # the shell polls every 5 s; the builds here take 0.2 s
+    monkeypatch.setattr(nova_shell.time, "sleep", lambda seconds: real_sleep(0.05))
+    boot = [
+        "boot",
+        "--image",
+        "6b0c1e8a-1c2d-4e3f-8a9b-0c1d2e3f4a51",
+        "--flavor",
+        "m1.tiny",
+        "--nic",
+        "net-name=private",
+        "--poll",
+        "shell-vm",
+    ]
+    shell.OpenStackComputeShell().main(boot)
+    out = capsys.readouterr().out
+    assert "Finished" in out
+    shell.OpenStackComputeShell().main(["list"])
+    out = capsys.readouterr().out
+    row = next(line for line in out.splitlines() if "shell-vm" in line)
+    assert "ACTIVE" in row and "private=10.0." in row
