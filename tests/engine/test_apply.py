@@ -163,3 +163,36 @@ async def test_rollback_deletes_what_this_run_created(
     assert not outcome.ok and outcome.rolled_back > 0
     assert sim.stats()["servers_total"] == 0
     assert {s.phase for s in outcome.states} <= {Phase.DELETED}
+
+
+async def test_a_server_deleted_behind_our_back_ends_gone(
+    sim: RunningSimulator, tmp_path: Path
+) -> None:
+    import anyio
+
+    from bulkboot.cloud.client import open_cloud
+    from bulkboot.cloud.config import config_from_mapping
+
+    sim.configure(build_time_mean=1.5, build_time_stddev=0.0)
+    path = write_manifest(tmp_path, name="gone", count=3)
+    result = {}
+
+    async def apply() -> None:
+        result["outcome"] = await apply_manifest(sim, path)
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(apply)
+        config = config_from_mapping(sim.clouds_yaml(), "simulator")
+        async with open_cloud(config) as cloud:
+            await cloud.compute.negotiate("auto")
+            with anyio.fail_after(5):
+                while True:
+                    servers = await cloud.compute.list_servers({"name": "^gone-0002$"})
+                    if servers:
+                        break
+                    await anyio.sleep(0.05)
+            assert await cloud.compute.delete_server(servers[0]["id"])
+    states = {s.name: s for s in result["outcome"].states}
+    assert states["gone-0002"].phase is Phase.GONE
+    assert states["gone-0002"].failure == "gone"
+    assert states["gone-0001"].phase is states["gone-0003"].phase is Phase.ACTIVE
