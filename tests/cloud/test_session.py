@@ -17,7 +17,6 @@ from aiohttp import web
 
 from bulkboot.cloud.client import open_cloud
 from bulkboot.cloud.config import CloudConfig
-from bulkboot.cloud.ratelimit import RateLimiter
 from bulkboot.cloud.retry import RetryPolicy
 from bulkboot.cloud.session import HttpOptions
 from bulkboot.cloud.timing import RequestTiming
@@ -142,17 +141,6 @@ async def test_connection_refused_is_retried_then_reported(tmp_path: Path) -> No
         f"http://127.0.0.1:{port}"
     )
     assert "after 3 attempts" in str(info.value)
-
-
-def test_rate_limiter_spaces_requests() -> None:
-    now = [100.0]
-    limiter = RateLimiter(10, clock=lambda: now[0])
-    waits = [limiter.reserve() for _ in range(4)]
-    assert waits == pytest.approx([0.0, 0.1, 0.2, 0.3])
-    now[0] += 1.0  # idle time does not pile up into a burst
-    assert [limiter.reserve() for _ in range(2)] == pytest.approx([0.0, 0.1])
-    burst = RateLimiter(10, burst=3, clock=lambda: now[0] + 5)
-    assert [burst.reserve() for _ in range(4)] == pytest.approx([0.0, 0.0, 0.0, 0.1])
 
 
 async def test_client_rate_limit_keeps_under_the_proxys(
