@@ -400,9 +400,12 @@ class _Entry:
     def find(self, key: str, *, aliases: Sequence[str] = ()) -> tuple[str, _Setting] | None:
         """A setting by its name; ``auth:`` wins but for project and domain settings."""
         names = tuple(aliases) or (key,)
-        inside = [f"auth.{n}" for n in names]
-        outside = list(names)
-        order = outside + inside if key in _OUTSIDE_WINS else inside + outside
+        if key in _OUTSIDE_WINS:
+            # openstacksdk's _fix_backwards_auth: the last spelling listed wins, and for
+            # one spelling the value beside ``auth:`` beats the one inside it.
+            order = [c for n in reversed(names) for c in (n, f"auth.{n}")]
+        else:
+            order = [f"auth.{n}" for n in names] + list(names)
         for candidate in order:
             found = self.settings.get(candidate)
             if found is not None and found.value is not None and found.value != "":

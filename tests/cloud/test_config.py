@@ -153,6 +153,7 @@ def test_same_precedence_as_openstacksdk(layout: Layout, monkeypatch: pytest.Mon
         {
             "clouds": {
                 "a": cloud(auth={"project_name": "inside"}, project_name="outside"),
+                "t": cloud(auth={"project_name": "new", "tenant_name": "old"}, tenant_name="x"),
                 "b": cloud(
                     auth={"password": "only-in-clouds"},
                     regions=[
@@ -174,7 +175,7 @@ def test_same_precedence_as_openstacksdk(layout: Layout, monkeypatch: pytest.Mon
         secure_files=[str(layout.cwd / "secure.yaml")],
         vendor_files=[],
     )
-    for name, region in (("a", None), ("b", None), ("b", "RegionTwo")):
+    for name, region in (("a", None), ("t", None), ("b", None), ("b", "RegionTwo")):
         if region:
             layout.environ["OS_REGION_NAME"] = region
         ours = layout.load(name)
