@@ -14,17 +14,18 @@ so a server on page 1 that changes while page 3 is fetched is missed by this rou
 while page 3 may hold a newer ``updated`` than that change: taking it as ``T`` would
 lose the change for good. So when a round was big enough to have been paged
 (``PAGED_GUARD`` records or more: Nova's page is ``[api]max_limit``, 1000 by default),
-``T`` is moved back by the time the listing took plus one second (the timestamps'
-resolution); a change made during the listing is then returned by the next round.
+``T`` is moved back by the time the listing took (and down to its whole second); a
+change made during the listing is then returned by the next round.
 
 Servers in a down cell (microversion 2.69+) come back as partial records: an ``id``
 and status ``UNKNOWN``, maybe no name or metadata. They are matched by id and stay
 "still building" until a full record arrives or their deadline passes.
 
-Every few rounds a *full* round lists everything: a watched server absent from it
-(and watched since before the round began) is reported ``missing`` (deleted and
-already purged, or gone for good), so nothing waits forever on a server that is not
-there.
+Once a minute (``full_interval``) a round lists everything instead: a watched server
+absent from it (and watched since before the round began) is reported ``missing``
+(deleted and already purged, or gone for good), so nothing waits forever on a server
+that is not there. Not more often: at 10,000 servers a full listing is ten pages of
+JSON to decode, while ``changes-since`` already reports deletions as ``DELETED``.
 
 The poller only reports sightings; what a sighting means (ACTIVE reached, deletion
 done, a retry needed) is the caller's business: ``apply`` and ``destroy`` share it.
@@ -32,7 +33,6 @@ done, a retry needed) is the caller's business: ``apply`` and ``destroy`` share 
 
 from __future__ import annotations
 
-import math
 import random
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -97,10 +97,10 @@ class Poller:
     """
 
     __slots__ = (
-        "_full_every",
+        "_full_interval",
+        "_last_full",
         "_lister",
         "_mark",
-        "_rounds",
         "_since",
         "_watched",
         "clock",
@@ -112,14 +112,14 @@ class Poller:
         *,
         mark: tuple[str, str] | None,
         since: str | None = None,
-        full_every: int = 12,
+        full_interval: float = 60.0,
         clock: Callable[[], float],
     ) -> None:
         self._lister = lister
         self._mark = mark
         self._since = since
-        self._full_every = full_every
-        self._rounds = 0
+        self._full_interval = full_interval
+        self._last_full = clock()
         # id -> (key, monotonic time it started being watched); insertion-ordered
         self._watched: dict[str, tuple[str, float]] = {}
         self.clock = clock
@@ -159,9 +159,10 @@ class Poller:
 
     async def round(self) -> PollRound:
         """One round: list what changed (or everything), and sort it out."""
-        self._rounds += 1
-        full = self._since is None or (self._full_every and self._rounds % self._full_every == 0)
         started = self.clock()
+        full = self._since is None or started - self._last_full >= self._full_interval
+        if full:
+            self._last_full = started
         filters = None if full or self._since is None else {"changes-since": self._since}
         records = await self._lister.list_servers(filters, detail=True)
         took = self.clock() - started
@@ -214,7 +215,9 @@ def since_after(previous: str | None, records: list[dict[str, Any]], took: float
             return previous  # an unknown format: keep the last safe value
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=UTC)
-        back = moment - timedelta(seconds=math.ceil(took) + 1)
+        # ``newest`` stands for a moment in [N, N + 1); a change made during the
+        # listing happened at N - took or later: ask from that second on.
+        back = moment - timedelta(seconds=took)
         newest = back.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     if previous is not None and newest <= previous:
         return previous

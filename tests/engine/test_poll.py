@@ -7,6 +7,7 @@ answers, not about HTTP (the apply tests run the poller against the simulator).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -51,7 +52,7 @@ async def test_since_comes_from_the_servers_records_not_our_clock() -> None:
         [_rec("b", "ERROR", "2026-01-01T10:00:11Z", fault={"message": "No valid host"})],
     )
     clock = iter(range(100, 200)).__next__
-    poller = Poller(lister, mark=MARK, clock=lambda: float(clock()), full_every=0)
+    poller = Poller(lister, mark=MARK, clock=lambda: float(clock()), full_interval=math.inf)
     poller.watch("a", "web-a")
     poller.watch("b", "web-b")
     first = await poller.round()  # no since yet: a full listing
@@ -72,7 +73,7 @@ async def test_since_comes_from_the_servers_records_not_our_clock() -> None:
 async def test_partial_records_from_down_cells_are_matched_by_id() -> None:
     lister = Scripted([{"id": "a", "status": "UNKNOWN"}, {"id": "zzz"}])
     poller = Poller(
-        lister, mark=MARK, since="2026-01-01T00:00:00Z", clock=lambda: 1.0, full_every=0
+        lister, mark=MARK, since="2026-01-01T00:00:00Z", clock=lambda: 1.0, full_interval=math.inf
     )
     poller.watch("a", "web-a", at=0.0)
     result = await poller.round()
@@ -93,7 +94,7 @@ async def test_unwatched_fleet_records_are_reported_other_fleets_are_not() -> No
         ]
     )
     poller = Poller(
-        lister, mark=MARK, since="2026-01-01T09:00:00Z", clock=lambda: 1.0, full_every=0
+        lister, mark=MARK, since="2026-01-01T09:00:00Z", clock=lambda: 1.0, full_interval=math.inf
     )
     result = await poller.round()
     assert [r["id"] for r in result.unknown] == ["g-1"]
@@ -103,7 +104,7 @@ async def test_unwatched_fleet_records_are_reported_other_fleets_are_not() -> No
 async def test_full_rounds_report_watched_servers_missing_but_not_new_ones() -> None:
     now = [10.0]
     lister = Scripted([_rec("a", "BUILD", "2026-01-01T10:00:00Z")])
-    poller = Poller(lister, mark=MARK, clock=lambda: now[0], full_every=1)
+    poller = Poller(lister, mark=MARK, clock=lambda: now[0], full_interval=0.0)
     poller.watch("a", "web-a", at=1.0)
     poller.watch("b", "web-b", at=2.0)
     poller.watch("c", "web-c", at=10.5)  # created while the listing was under way
@@ -118,8 +119,9 @@ def test_since_steps_back_after_a_round_big_enough_to_be_paged() -> None:
     small = [{"id": str(i), "updated": "2026-01-01T10:00:07Z"} for i in range(3)]
     assert since_after("2026-01-01T10:00:00Z", small, 0.2) == "2026-01-01T10:00:07Z"
     big = [{"id": str(i), "updated": "2026-01-01T10:00:07Z"} for i in range(PAGED_GUARD)]
-    # a change during the 1.5 s listing may hide behind the newest stamp: step back 3 s
-    assert since_after("2026-01-01T10:00:00Z", big, 1.5) == "2026-01-01T10:00:04Z"
+    # a change during the 1.5 s listing may hide behind the newest stamp: step back
+    assert since_after("2026-01-01T10:00:00Z", big, 1.5) == "2026-01-01T10:00:05Z"
+    assert since_after("2026-01-01T10:00:00Z", big, 0.2) == "2026-01-01T10:00:06Z"
     # never behind what was already safe
     assert since_after("2026-01-01T10:00:06Z", big, 1.5) == "2026-01-01T10:00:06Z"
     assert since_after("2026-01-01T10:00:06Z", [], 0.1) == "2026-01-01T10:00:06Z"
