@@ -154,6 +154,16 @@ def test_same_precedence_as_openstacksdk(layout: Layout, monkeypatch: pytest.Mon
             "clouds": {
                 "a": cloud(auth={"project_name": "inside"}, project_name="outside"),
                 "t": cloud(auth={"project_name": "new", "tenant_name": "old"}, tenant_name="x"),
+                "d": {
+                    "auth": {
+                        "auth_url": "http://k/v3",
+                        "username": "u",
+                        "password": "p",
+                        "project_name": "pr",
+                        "domain_name": "Dom",
+                    },
+                    "region_name": "R1",
+                },
                 "b": cloud(
                     auth={"password": "only-in-clouds"},
                     regions=[
@@ -175,7 +185,7 @@ def test_same_precedence_as_openstacksdk(layout: Layout, monkeypatch: pytest.Mon
         secure_files=[str(layout.cwd / "secure.yaml")],
         vendor_files=[],
     )
-    for name, region in (("a", None), ("t", None), ("b", None), ("b", "RegionTwo")):
+    for name, region in (("a", None), ("t", None), ("d", None), ("b", None), ("b", "RegionTwo")):
         if region:
             layout.environ["OS_REGION_NAME"] = region
         ours = layout.load(name)
@@ -184,6 +194,11 @@ def test_same_precedence_as_openstacksdk(layout: Layout, monkeypatch: pytest.Mon
         assert ours.password == theirs["auth"]["password"]
         assert ours.region_name == theirs["region_name"]
         assert ours.interface == theirs["interface"]
+        auth = theirs["auth"]
+        assert ours.user_domain_name == auth.get("user_domain_name")
+        assert ours.project_domain_name == auth.get("project_domain_name")
+        assert ours.user_domain_id == auth.get("user_domain_id")
+        assert ours.project_domain_id == auth.get("project_domain_id")
 
 
 def test_secure_yaml_is_merged_over_clouds_yaml(layout: Layout) -> None:
