@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -100,6 +102,47 @@ def test_openstacksdk_works_from_the_written_clouds_yaml(
             assert "m1.tiny" in {f.name for f in conn.compute.flavors()}
         finally:
             conn.close()
+
+
+def test_openstack_cli_works_from_the_written_clouds_yaml(
+    running: tuple[subprocess.Popen[str], str, list[str], Path],
+) -> None:
+    """The issue's promise: `OS_CLIENT_CONFIG_FILE=FILE openstack --os-cloud simulator
+    server list` just works (python-openstackclient, unmodified, in a subprocess)."""
+    openstack = shutil.which("openstack")
+    assert openstack is not None, "python-openstackclient is a test dependency"
+    _, _, _, clouds_file = running
+    env = dict(os.environ, OS_CLIENT_CONFIG_FILE=str(clouds_file))
+    env.pop("OS_CLOUD", None)
+
+    def cli(*words: str) -> str:
+        done = subprocess.run(
+            [openstack, "--os-cloud", "simulator", *words],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    created = json.loads(
+        cli(
+            "server",
+            "create",
+            "--image",
+            "cirros-0.6.2",
+            "--flavor",
+            "m1.tiny",
+            "--network",
+            "private",
+            "osc-vm",
+            "-f",
+            "json",
+        )
+    )
+    listed = json.loads(cli("server", "list", "-f", "json"))
+    assert [(s["ID"], s["Name"]) for s in listed] == [(created["id"], "osc-vm")]
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
