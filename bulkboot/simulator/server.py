@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
-from bulkboot.simulator.app import INITIAL_CONFIG, build_app, stats_of
+from bulkboot.simulator.app import build_app, stats_of
 from bulkboot.simulator.config import (
     APP_CRED_ID,
     APP_CRED_SECRET,
@@ -52,8 +52,10 @@ class RunningSimulator:
         host: str,
         port: int,
         stopper: Callable[[], None],
+        initial: SimConfig,
     ) -> None:
         self._state = state
+        self._initial = initial
         self._loop = loop
         self._stopper = stopper
         self.host = host
@@ -165,8 +167,6 @@ class RunningSimulator:
     ) -> None:
         self.stop()
 
-    _initial: SimConfig
-
 
 def _listening_socket(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -201,9 +201,13 @@ async def serve_simulator(
     """Run the simulator inside the current event loop for the ``async with`` block."""
     runner, state, bound = await _start(config, host, port)
     sim = RunningSimulator(
-        state=state, loop=asyncio.get_running_loop(), host=host, port=bound, stopper=lambda: None
+        state=state,
+        loop=asyncio.get_running_loop(),
+        host=host,
+        port=bound,
+        stopper=lambda: None,
+        initial=config,
     )
-    sim._initial = runner.app[INITIAL_CONFIG]
     try:
         yield sim
     finally:
@@ -250,6 +254,6 @@ def start_simulator(
         loop.call_soon_threadsafe(holder["stop"].set)
         thread.join(timeout=_START_TIMEOUT)
 
-    sim = RunningSimulator(state=state, loop=loop, host=host, port=bound, stopper=stopper)
-    sim._initial = config
-    return sim
+    return RunningSimulator(
+        state=state, loop=loop, host=host, port=bound, stopper=stopper, initial=config
+    )
