@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
@@ -33,7 +33,7 @@ class Api:
 
     sim: RunningSimulator
     session: aiohttp.ClientSession
-    token: str
+    token: str = field(repr=False)  # a token never shows, not even in a test report
     microversion: str = "2.96"
 
     async def call(
