@@ -260,7 +260,8 @@ def _check_bdm_v1(spec: ServerSpec, c: _Checker) -> None:
     for device, mapping in spec.block_device_mapping.items():
         parts = mapping.split(":")
         path = f"block_device_mapping.{device}"
-        if not parts[0] or len(parts) > 4:
+        # Parts after the fourth are ignored, as novaclient ignores them (Nova never sees them).
+        if not parts[0]:
             c.add(
                 path, f"block device mapping {mapping!r} must be <id>[:<type>[:<size>[:<delete>]]]"
             )
