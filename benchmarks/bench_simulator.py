@@ -17,6 +17,7 @@ import asyncio
 import json
 import os
 import resource
+import socket
 import statistics
 import subprocess
 import sys
@@ -101,11 +102,10 @@ def _start_baseline() -> tuple[str, Any]:
         app.router.add_post("/servers", handler)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0, backlog=1024)
-        await site.start()
-        server = site._server
-        assert server is not None
-        holder["port"] = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        sock = socket.socket()
+        sock.bind(("127.0.0.1", 0))
+        holder["port"] = sock.getsockname()[1]
+        await web.SockSite(runner, sock, backlog=1024).start()
         holder["stop"] = asyncio.Event()
         holder["loop"] = asyncio.get_running_loop()
         ready.set()
