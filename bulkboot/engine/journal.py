@@ -158,13 +158,17 @@ class Journal:
         """Append the line for ``event`` (if it has one)."""
         # The three lines every server writes are formatted by hand (this runs three
         # times per server); names and ids still go through JSON string escaping.
-        kind = type(event)
-        if kind is CreateSent:
+        if isinstance(event, CreateSent):
             self._line(f'{{"ev":"sent","name":{_quote(event.name)},"t":{time.time():.3f}}}\n')
-        elif kind is Created and event.server_id is not None:  # type: ignore[union-attr]
+        elif isinstance(event, StatusSeen) and not event.fault:
+            self._line(
+                f'{{"ev":"status","name":{_quote(event.name)},"id":{_quote(event.server_id)},'
+                f'"status":{_quote(event.status)},"t":{time.time():.3f}}}\n'
+            )
+        elif isinstance(event, Created) and event.server_id is not None:
             self._line(
                 f'{{"ev":"created","name":{_quote(event.name)},'
-                f'"id":{_quote(event.server_id)},"t":{time.time():.3f}}}\n'  # type: ignore[union-attr]
+                f'"id":{_quote(event.server_id)},"t":{time.time():.3f}}}\n'
             )
         else:
             fields = _record(event)

@@ -20,7 +20,7 @@ so callers test ``new is old`` to know nothing happened and emit nothing.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Literal
 
 __all__ = [
@@ -103,6 +103,9 @@ class ServerState:
     @property
     def final(self) -> bool:
         return self.phase in FINAL_PHASES
+
+
+_SLOTS: tuple[str, ...] = ServerState.__slots__
 
 
 # ------------------------------------------------------------------------ events
@@ -222,6 +225,18 @@ Event = (
 
 
 # -------------------------------------------------------------------- transitions
+
+_new = object.__new__
+_set = object.__setattr__
+
+
+def replace(state: ServerState, **changes: object) -> ServerState:
+    """``dataclasses.replace`` for ``ServerState``, at half the cost (it runs three times
+    per server): copy every slot, taking the changed ones from ``changes``."""
+    new = _new(ServerState)
+    for name in _SLOTS:
+        _set(new, name, changes[name] if name in changes else getattr(state, name))
+    return new
 
 
 def _seen(state: ServerState, event: StatusSeen) -> ServerState:

@@ -95,9 +95,18 @@ def test_hand_formatted_lines_are_json_with_escaping(tmp_path: Path) -> None:
     with Journal.open(path) as journal:
         journal.record(CreateSent(name=name, at=1))
         journal.record(Created(name=name, at=2, server_id="id-1", post_seconds=1, http_attempts=1))
-    first, second = (json.loads(line) for line in path.read_text(encoding="utf-8").splitlines())
+        journal.record(StatusSeen(name=name, at=3, server_id="id-1", status="ACTIVE"))
+    lines = path.read_text(encoding="utf-8").splitlines()
+    first, second, third = (json.loads(line) for line in lines)
     assert first["ev"] == "sent" and first["name"] == name and isinstance(first["t"], float)
     assert second == {"ev": "created", "name": name, "id": "id-1", "t": second["t"]}
+    assert third == {
+        "ev": "status",
+        "name": name,
+        "id": "id-1",
+        "status": "ACTIVE",
+        "t": third["t"],
+    }
 
 
 @pytest.mark.anyio
