@@ -524,6 +524,9 @@ def _list_query(request: web.Request, state: CloudState, minor: int) -> ListQuer
                 f"'{text}' does not match '^[0-9]*$'",
             )
         changes["limit"] = min(int(text), MAX_LIMIT)
+    if query.get("sort_dir", "desc").lower() == "asc":
+        # Only the creation order is kept: any sort_key sorts by it (see the docs).
+        changes["ascending"] = True
     if "marker" in query:
         marker = query["marker"]
         if marker not in state.by_id:

@@ -17,7 +17,7 @@ import bisect
 import random
 import re
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -202,6 +202,7 @@ class ListQuery:
     ip: re.Pattern[str] | None = None
     marker: str | None = None
     limit: int = 1000
+    ascending: bool = False
 
 
 class CloudState:
@@ -353,18 +354,34 @@ class CloudState:
         return [self.records[seq] for seq in sorted(seqs, reverse=True)]
 
     def list_servers(self, query: ListQuery, now: float) -> tuple[list[ServerRecord], bool]:
-        """One page in Nova's default order (created desc) and whether more follow."""
+        """One page, newest first (Nova's default ``created_at desc``; ``ascending`` for
+        ``sort_dir=asc``), starting after the marker, and whether more follow."""
+        marker_seq = self.by_id[query.marker].seq if query.marker is not None else None
+        candidates: Iterable[ServerRecord]
         if query.changes_since is not None or query.changes_before is not None:
             # Nova shows deleted servers to either filter; -inf: every change so far.
             since = query.changes_since if query.changes_since is not None else float("-inf")
-            candidates: Iterator[ServerRecord] | list[ServerRecord] = self.changed_since(since, now)
+            changed = self.changed_since(since, now)
+            if query.ascending:
+                changed.reverse()
+            if marker_seq is not None:
+                after = marker_seq
+                changed = [
+                    r for r in changed if (r.seq > after if query.ascending else r.seq < after)
+                ]
+            candidates = changed
             include_gone = True
         else:
-            candidates = self._newest_first()
+            # Walk the records from the marker on by index: no skipping from the top.
+            records = self.records
+            if query.ascending:
+                start = marker_seq + 1 if marker_seq is not None else 0
+                indexes = range(start, len(records))
+            else:
+                start = marker_seq - 1 if marker_seq is not None else len(records) - 1
+                indexes = range(start, -1, -1)
+            candidates = (records[i] for i in indexes)
             include_gone = False
-        if query.marker is not None:
-            marker = self.by_id[query.marker]
-            candidates = (r for r in candidates if r.seq < marker.seq)
         page: list[ServerRecord] = []
         for record in candidates:
             if not include_gone and not self.visible(record, now):
@@ -375,9 +392,6 @@ class CloudState:
                 return page, True
             page.append(record)
         return page, False
-
-    def _newest_first(self) -> Iterator[ServerRecord]:
-        return reversed(self.records)
 
     def status_counts(self, now: float) -> dict[str, int]:
         counts: dict[str, int] = {}

@@ -135,3 +135,24 @@ def test_reset_forgets_everything_and_reseeds(state: CloudState) -> None:
     state.reset(state.config)
     assert state.records == [] and state.by_id == {} and state.used_instances == 0
     assert [_add(state, "a").id for _ in range(3)] == first_ids
+
+
+@pytest.mark.parametrize("ascending", [False, True])
+@pytest.mark.parametrize("since", [None, 0.0])
+def test_paging_visits_every_server_once(
+    state: CloudState, clock: Clock, ascending: bool, since: float | None
+) -> None:
+    records = [_add(state, f"p{i}") for i in range(23)]
+    state.delete(records[5], clock.now)
+    clock.now += 10  # records[5] is gone: only changes-since still shows it
+    seen: list[str] = []
+    marker = None
+    while True:
+        query = ListQuery(limit=4, marker=marker, ascending=ascending, changes_since=since)
+        page, more = state.list_servers(query, clock.now)
+        seen += [r.name for r in page]
+        if not more:
+            break
+        marker = page[-1].id
+    expected = [r.name for r in records if since is not None or r is not records[5]]
+    assert seen == (expected if ascending else expected[::-1])
