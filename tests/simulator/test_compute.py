@@ -273,3 +273,10 @@ async def test_microversion_range_is_a_knob(api: Api, sim: RunningSimulator) -> 
     assert status == 406
     status, _, _ = await api.call("GET", "/compute/v2.1/flavors", microversion="2.9")
     assert status == 406
+
+
+async def test_sort_dir_asc_lists_oldest_first(api: Api) -> None:
+    for name in ("one", "two", "three"):
+        await api.boot(name)
+    _, _, body = await api.call("GET", "/compute/v2.1/servers", params={"sort_dir": "asc"})
+    assert [s["name"] for s in body["servers"]] == ["one", "two", "three"]
