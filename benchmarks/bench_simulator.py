@@ -228,6 +228,28 @@ def main() -> None:
         for label, path in shapes.items():
             seconds, size = _time_get(sim.base_url + "/compute/v2.1" + path, headers, LIST_CALLS)
             print(f"{label:52s} median {seconds * 1000:7.1f} ms ({size} bytes)")
+        pages, seconds = _page_through(sim.base_url + "/compute/v2.1/servers", headers)
+        print(
+            f"{'page through every server (GET /servers, 1000 a page)':52s} "
+            f"{seconds:7.2f} s  ({pages} pages)"
+        )
+
+
+def _page_through(url: str, headers: dict[str, str]) -> tuple[int, float]:
+    """Follow servers_links to the end, as a client listing everything does."""
+    import urllib.request
+
+    started = time.perf_counter()
+    pages = 0
+    next_url: str | None = url + "?limit=1000"
+    while next_url is not None:
+        request = urllib.request.Request(next_url, headers=headers)
+        with urllib.request.urlopen(request, timeout=60) as response:
+            body = json.load(response)
+        pages += 1
+        links = body.get("servers_links") or []
+        next_url = links[0]["href"] if links else None
+    return pages, time.perf_counter() - started
 
 
 if __name__ == "__main__":
