@@ -91,3 +91,13 @@ async def test_serve_simulator_runs_in_the_callers_loop() -> None:
         port = sim.port
     with pytest.raises(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
         pass
+
+
+def test_ipv6_loopback_gets_a_bracketed_url() -> None:
+    try:
+        sim = start_simulator(host="::1")
+    except OSError:
+        pytest.skip("no IPv6 loopback on this machine")
+    with sim:
+        assert sim.base_url == f"http://[::1]:{sim.port}"
+        assert _get(sim.base_url + "/compute/v2.1/") == 200
