@@ -326,18 +326,35 @@ class FleetApply:
         )
 
     async def _worker(self, receive: MemoryObjectReceiveStream[str]) -> None:
+        # ``receive_nowait`` first: anyio's ``receive`` yields to the loop even when a
+        # name is waiting, and this runs once per server. The create's own I/O is the
+        # checkpoint that keeps the worker cancellable.
         async with receive:
-            async for name in receive:
-                if self._stopping:
-                    continue
-                await self._create(name)
+            while True:
+                try:
+                    name = receive.receive_nowait()
+                except anyio.WouldBlock:
+                    try:
+                        name = await receive.receive()
+                    except anyio.EndOfStream:
+                        return
+                except anyio.EndOfStream:
+                    return
+                if not self._stopping:
+                    await self._create(name)
 
     async def _create(self, name: str) -> None:
         spec = self._specs.get(name)
         if spec is None:  # only manifest requests are ever queued
             return
         body = self._build(spec)
-        async with self._limiter:
+        # One token per worker: the limiter is only ever short while a retry's DELETE
+        # holds one, so take it without a checkpoint when it is free (the common case).
+        try:
+            self._limiter.acquire_nowait()
+        except anyio.WouldBlock:
+            await self._limiter.acquire()
+        try:
             if self._stopping:
                 return
             # Journaled (in the kernel: survives SIGKILL) before the request leaves.
@@ -356,6 +373,8 @@ class FleetApply:
                 message = getattr(exc, "message", None) or str(exc)
                 self.emit(CreateRefused(name=name, at=self.clock(), message=message))
                 return
+        finally:
+            self._limiter.release()
         timing = created.timing
         if spec.instance_count > 1:
             request = self.emit(
