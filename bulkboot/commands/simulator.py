@@ -171,4 +171,11 @@ async def _serve(config: SimConfig, host: str, port: int, clouds_file: Path | No
         finally:
             for signum in (signal.SIGINT, signal.SIGTERM):
                 loop.remove_signal_handler(signum)
-        print("bulkboot simulator stopped", file=out, flush=True)
+        stats = sim.stats()
+        print(
+            f"bulkboot simulator stopped after {stats['requests_total']} requests, "
+            f"{stats['servers_created']} servers created, "
+            f"{stats['authentications']} authentications",
+            file=out,
+            flush=True,
+        )

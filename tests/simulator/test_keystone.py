@@ -236,3 +236,15 @@ async def test_validate_and_revoke(sim: RunningSimulator) -> None:
             sim.base_url + "/compute/v2.1/flavors", headers={"X-Auth-Token": token}
         ) as response:
             assert response.status == 401
+
+
+async def test_head_checks_a_token(sim: RunningSimulator) -> None:
+    async with aiohttp.ClientSession() as session:
+        _, headers, _ = await _post(session, sim, password_body())
+        token = headers["X-Subject-Token"]
+        both = {"X-Auth-Token": token, "X-Subject-Token": token}
+        async with session.head(sim.auth_url + "/auth/tokens", headers=both) as response:
+            assert response.status == 200
+        both["X-Subject-Token"] = "gAAAAAgone"
+        async with session.head(sim.auth_url + "/auth/tokens", headers=both) as response:
+            assert response.status == 404
