@@ -423,7 +423,10 @@ def _record(request: web.Request) -> ServerRecord:
 async def show_server(request: web.Request) -> web.Response:
     record = _record(request)
     state = _state(request)
-    view = server_detail(_base(request), record, state.clock(), _minor(request))
+    minor = _minor(request)
+    view = server_detail(_base(request), record, state.clock(), minor)
+    if minor >= 71:
+        view["server_groups"] = []  # in GET /servers/{id} only, as Nova shows it
     return json_response({"server": view})
 
 

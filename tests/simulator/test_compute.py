@@ -280,3 +280,14 @@ async def test_sort_dir_asc_lists_oldest_first(api: Api) -> None:
         await api.boot(name)
     _, _, body = await api.call("GET", "/compute/v2.1/servers", params={"sort_dir": "asc"})
     assert [s["name"] for s in body["servers"]] == ["one", "two", "three"]
+
+
+async def test_server_groups_only_in_show_from_2_71(api: Api) -> None:
+    server_id = (await api.boot("grouped"))["server"]["id"]
+    path = f"/compute/v2.1/servers/{server_id}"
+    _, _, body = await api.call("GET", path, microversion="2.70")
+    assert "server_groups" not in body["server"]
+    _, _, body = await api.call("GET", path, microversion="2.71")
+    assert body["server"]["server_groups"] == []
+    _, _, body = await api.call("GET", "/compute/v2.1/servers/detail", microversion="2.71")
+    assert "server_groups" not in body["servers"][0]
