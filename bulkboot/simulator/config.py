@@ -177,6 +177,11 @@ class SimConfig:
             value = getattr(self, field.name)
             if field.name.endswith("_fraction") and not 0.0 <= value <= 1.0:
                 raise ValueError(f"{field.name} must be between 0 and 1, not {value}")
+        if self.error_fraction + self.never_finish_fraction > 1.0:
+            raise ValueError(
+                "error_fraction and never_finish_fraction must add up to 1 at most "
+                "(a build ends one way)"
+            )
         for name in ("latency", "jitter", "build_time_mean", "build_time_stddev", "delete_delay"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must not be negative")

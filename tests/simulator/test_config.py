@@ -16,6 +16,7 @@ from bulkboot.simulator.config import FLAVORS, IMAGES, NETWORKS, SimConfig
         ({"rate_limit": 0.0}, "rate_limit must be positive"),
         ({"quota_cores": -1}, "quota_cores must not be negative"),
         ({"token_lifetime": 0.0}, "token_lifetime must be positive"),
+        ({"error_fraction": 0.6, "never_finish_fraction": 0.5}, "add up to 1 at most"),
     ],
 )
 def test_bad_values_are_refused(changes: dict[str, float], words: str) -> None:
