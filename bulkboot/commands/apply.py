@@ -267,7 +267,12 @@ async def _apply(
                     return EXIT_FAILURE
             output.start(header, board.snapshot(clock()), notes)
             async with anyio.create_task_group() as background:
-                background.start_soon(watch_interrupts, fleet.request_stop, fleet.abort)
+
+                def first() -> None:
+                    fleet.request_stop()
+                    output.note(fleet.board.note)
+
+                background.start_soon(watch_interrupts, first, fleet.abort)
                 if output.refresh_interval is not None:
                     background.start_soon(
                         feed_snapshots, board, output.tick, output.refresh_interval, clock

@@ -105,6 +105,7 @@ async def _destroy(
             nonlocal stopping, interrupted
             stopping = interrupted = True
             board.note = "interrupted: finishing the deletes in flight (Ctrl-C again to stop now)"
+            output.note(board.note)
 
         with Journal.open(path) as journal:
             journal.write({"ev": "run", "cmd": "destroy", "cloud": cloud.cloud_name})
