@@ -288,3 +288,21 @@ def test_nova_shell_boot_with_poll_then_list(
     out = capsys.readouterr().out
     row = next(line for line in out.splitlines() if "shell-vm" in line)
     assert "ACTIVE" in row and "private=10.0." in row
+
+
+def test_openstacksdk_polls_with_changes_since(conn: Any, sim: RunningSimulator) -> None:
+    import time
+    from datetime import UTC, datetime
+
+    sim.configure(build_time_mean=60.0, build_time_stddev=0.0)  # nothing changes by itself
+    image, flavor = "6b0c1e8a-1c2d-4e3f-8a9b-0c1d2e3f4a51", "1"
+    old = conn.compute.create_server(name="old", image_id=image, flavor_id=flavor, networks="none")
+    time.sleep(0.05)
+    mark = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    new = conn.compute.create_server(name="new", image_id=image, flavor_id=flavor, networks="none")
+    changed = list(conn.compute.servers(changes_since=mark))
+    assert [s.id for s in changed] == [new.id]
+    conn.compute.delete_server(old)
+    time.sleep(0.15)  # the session's delete delay is 0.1 s
+    changed = {s.id: s.status for s in conn.compute.servers(changes_since=mark)}
+    assert changed == {new.id: "BUILD", old.id: "DELETED"}
