@@ -203,7 +203,7 @@ async def _apply(
     from bulkboot.cloud.resolve import resolve_references
     from bulkboot.engine.apply import ApplyOptions, FleetApply
     from bulkboot.engine.board import Board, RunHeader
-    from bulkboot.engine.journal import Journal, journal_path
+    from bulkboot.engine.journal import Journal, journal_path, read_journal, replay
     from bulkboot.engine.pacing import PollPacing
     from bulkboot.engine.session import EMBEDDED_NOTE, feed_snapshots, watch_interrupts
     from bulkboot.pipeline.validate import check
@@ -240,7 +240,9 @@ async def _apply(
             rate=args.rate,
         )
         board = Board(header=header, started_at=started)
-        with Journal.open(journal_path(args.file, manifest.name)) as journal:
+        path = journal_path(args.file, manifest.name)
+        entries = replay(read_journal(path))
+        with Journal.open(path) as journal:
             journal.write({"ev": "run", "cmd": "apply", "cloud": cloud.cloud_name})
             fleet = FleetApply(
                 cloud.compute,
@@ -252,6 +254,7 @@ async def _apply(
                 options=options,
                 observers=[output],
                 clock=clock,
+                entries=entries,
             )
             names = await fleet.inventory()
             await fleet.check_quota(names)

@@ -34,7 +34,7 @@ from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from bulkboot.engine.board import Board
-from bulkboot.engine.journal import Journal
+from bulkboot.engine.journal import Journal, JournalEntry
 from bulkboot.engine.pacing import PollPacing
 from bulkboot.engine.poll import Poller, PollRound, fault_message, sleep_interval
 from bulkboot.engine.quota import check_quota, total_need
@@ -67,7 +67,7 @@ from bulkboot.pipeline.spec import Manifest, References, ServerSpec
 if TYPE_CHECKING:
     from bulkboot.cloud.compute import Compute
 
-__all__ = ["ApplyOptions", "ApplyOutcome", "FleetApply", "Observer"]
+__all__ = ["ApplyOptions", "ApplyOutcome", "FleetApply", "Observer", "claim_records"]
 
 # Errors that mean the run itself cannot go on (not one server's problem).
 _FATAL = (AuthError, EndpointNotFound, MicroversionError)
@@ -118,6 +118,32 @@ def _pick(records: Sequence[Mapping[str, Any]]) -> Mapping[str, Any]:
     return records[0]
 
 
+def claim_records(
+    records: Iterable[Mapping[str, Any]],
+    fleet: str,
+    entries: Mapping[str, JournalEntry],
+) -> dict[str, list[Mapping[str, Any]]]:
+    """The fleet's servers in a listing, by name.
+
+    A server is the fleet's when it carries the fleet mark, or when it is a partial
+    record (a down cell, microversion 2.69+: no name, no metadata, status UNKNOWN)
+    whose id the journal says this fleet created: it must not be created again.
+    """
+    by_id = {i: e.name for e in entries.values() for i in e.live_ids} if entries else {}
+    by_name: dict[str, list[Mapping[str, Any]]] = {}
+    for record in records:
+        metadata = record.get("metadata")
+        name = record.get("name")
+        if isinstance(metadata, Mapping):
+            if metadata.get(FLEET_MARK_KEY) == fleet and isinstance(name, str):
+                by_name.setdefault(name, []).append(record)
+        elif by_id:
+            claimed = by_id.get(str(record.get("id")))
+            if claimed is not None:
+                by_name.setdefault(claimed, []).append(record)
+    return by_name
+
+
 class FleetApply:
     """One ``apply`` run. Construct, then ``await run()``; ``board`` is live throughout."""
 
@@ -133,8 +159,10 @@ class FleetApply:
         options: ApplyOptions,
         observers: Iterable[Observer] = (),
         clock: Callable[[], float] = time.monotonic,
+        entries: Mapping[str, JournalEntry] | None = None,
     ) -> None:
         self.compute = compute
+        self.entries: Mapping[str, JournalEntry] = entries or {}
         self.manifest = manifest
         self.refs = refs
         self.microversion = microversion
@@ -196,13 +224,7 @@ class FleetApply:
         records = await self.compute.list_servers(None, detail=True)
         self._poller.note_listing(records, self.clock() - listed_at)
         fleet = self.manifest.name
-        by_name: dict[str, list[Mapping[str, Any]]] = {}
-        for record in records:
-            metadata = record.get("metadata")
-            if isinstance(metadata, Mapping) and metadata.get(FLEET_MARK_KEY) == fleet:
-                name = record.get("name")
-                if isinstance(name, str):
-                    by_name.setdefault(name, []).append(record)
+        by_name = claim_records(records, fleet, self.entries)
         now = self.clock()
         to_create: list[str] = []
         replace: list[str] = []

@@ -196,3 +196,21 @@ async def test_a_server_deleted_behind_our_back_ends_gone(
     assert states["gone-0002"].phase is Phase.GONE
     assert states["gone-0002"].failure == "gone"
     assert states["gone-0001"].phase is states["gone-0003"].phase is Phase.ACTIVE
+
+
+def test_partial_records_from_down_cells_are_claimed_through_the_journal() -> None:
+    from bulkboot.engine.apply import claim_records
+    from bulkboot.engine.journal import JournalEntry
+
+    records = [
+        {"id": "a1", "name": "web-1", "status": "ACTIVE", "metadata": {"bulkboot:fleet": "lab"}},
+        {"id": "b2", "status": "UNKNOWN"},  # a down cell: no name, no metadata
+        {"id": "c3", "status": "UNKNOWN"},  # not ours
+        {"id": "d4", "name": "web-9", "status": "ACTIVE", "metadata": {"bulkboot:fleet": "x"}},
+    ]
+    entries = {"web-2": JournalEntry(name="web-2", ids=("b2",), sent=1)}
+    claimed = claim_records(records, "lab", entries)
+    assert {name: [r["id"] for r in found] for name, found in claimed.items()} == {
+        "web-1": ["a1"],
+        "web-2": ["b2"],
+    }
