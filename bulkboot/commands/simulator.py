@@ -37,6 +37,7 @@ KNOB_HELP: dict[str, str] = {
     "conflict_fraction": "fraction of POST /servers answered 409 (port in use)",
     "error_500_fraction": "fraction of compute requests answered 500",
     "unavailable_fraction": "fraction of compute requests answered 503",
+    "unavailable_retry_after": "send Retry-After: SECONDS with those 503 answers",
     "lost_response_fraction": "fraction of POST /servers whose server is created but whose "
     "connection is closed before the answer",
     "quota_instances": "instance quota (default: unlimited)",
@@ -91,7 +92,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             )
             continue
         kind: Any = str
-        if field.name.startswith("quota_") or field.name == "seed":
+        if field.name.startswith("quota_") or field.name in ("seed", "unavailable_retry_after"):
             kind = int
         elif field.name != "min_microversion" and field.name != "max_microversion":
             kind = float

@@ -158,7 +158,12 @@ async def _middleware(request: web.Request, handler: Any) -> web.StreamResponse:
             headers["Vary"] = _VARY
             if cfg.unavailable_fraction and state.rng.random() < cfg.unavailable_fraction:
                 state.count_fault("unavailable")
-                raise nova_error(503, "Service Unavailable")
+                after = cfg.unavailable_retry_after
+                raise nova_error(
+                    503,
+                    "Service Unavailable",
+                    headers={"Retry-After": str(after)} if after is not None else None,
+                )
             if not is_open:
                 keystone.token_for(request)
             if cfg.error_500_fraction and state.rng.random() < cfg.error_500_fraction:

@@ -160,6 +160,7 @@ class SimConfig:
     conflict_fraction: float = 0.0  # 409 on POST /servers (a port in use)
     error_500_fraction: float = 0.0  # 500 on compute requests
     unavailable_fraction: float = 0.0  # 503 on compute requests
+    unavailable_retry_after: int | None = None  # seconds sent as Retry-After with a 503
     lost_response_fraction: float = 0.0  # POST /servers: created, then connection closed
     # -- quota (None: unlimited)
     quota_instances: int | None = None
@@ -187,6 +188,8 @@ class SimConfig:
                 raise ValueError(f"{name} must not be negative")
         if self.token_lifetime <= 0:
             raise ValueError("token_lifetime must be positive")
+        if self.unavailable_retry_after is not None and self.unavailable_retry_after < 0:
+            raise ValueError("unavailable_retry_after must not be negative")
         if self.rate_limit is not None and self.rate_limit <= 0:
             raise ValueError("rate_limit must be positive (or None for no limit)")
         for name in ("quota_instances", "quota_cores", "quota_ram"):

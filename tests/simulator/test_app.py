@@ -89,9 +89,13 @@ async def test_500_fraction(api: Api, sim: RunningSimulator) -> None:
 
 async def test_503_fraction(api: Api, sim: RunningSimulator) -> None:
     sim.configure(unavailable_fraction=1.0)
-    status, _, body = await api.call("GET", "/compute/v2.1/servers")
+    status, headers, body = await api.call("GET", "/compute/v2.1/servers")
     assert status == 503
     assert body["serviceUnavailable"]["code"] == 503
+    assert "Retry-After" not in headers
+    sim.configure(unavailable_retry_after=3)
+    status, headers, _ = await api.call("GET", "/compute/v2.1/servers")
+    assert (status, headers["Retry-After"]) == (503, "3")
 
 
 async def test_partial_fraction_is_reproducible_with_the_seed(
