@@ -292,6 +292,7 @@ def run_bulkboot(
     journal = folder / ".bulkboot" / "bench.jsonl"
     if journal.exists():
         journal.unlink()
+    report = folder / "report.json"
     command = [
         sys.executable,
         "-m",
@@ -311,7 +312,8 @@ def run_bulkboot(
     env = _env(
         OS_CLIENT_CONFIG_FILE=str(sim.clouds_yaml(folder)), COLUMNS="120", TERM="xterm-256color"
     )
-    if live:
+    if live:  # the report carries the view's own CPU, measured in its thread
+        command += ["--report", str(report)]
         master, slave = pty.openpty()
         process = subprocess.Popen(
             command, stdin=subprocess.DEVNULL, stdout=slave, stderr=slave, env=env, cwd=folder
@@ -340,7 +342,11 @@ def run_bulkboot(
             count_active += 1
     active = count_active
     assert sent is not None
-    return {"cpu": cpu, "rss": rss, "wall": last - sent, "active": active}
+    result = {"cpu": cpu, "rss": rss, "wall": last - sent, "active": active}
+    if live:
+        run = json.loads(report.read_text())["run"]
+        result["ui_share"] = (run["ui_cpu_seconds"] or 0.0) / run["process_cpu_seconds"]
+    return result
 
 
 def _drain(fd: int) -> None:
@@ -435,6 +441,12 @@ def main() -> None:
                     "last ACTIVE) | peak RSS MiB |"
                 )
                 print("|---|---|---|---|---|")
+                shares = [r["ui_share"] for r in rows.get("bulkboot-live", ())]
+                if shares:
+                    print(
+                        f"\nlive view drawing thread: {_cell([100 * x for x in shares], '.1f')}"
+                        " % of the process's CPU\n"
+                    )
                 for client, results in rows.items():
                     print(
                         f"| {client} | {_cell([r['requests_per_server'] for r in results], '.3f')} "

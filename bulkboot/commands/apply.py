@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import resource
 import sys
 import time
 from typing import TYPE_CHECKING, Any
@@ -294,12 +295,14 @@ async def _apply(
         interrupted=outcome.interrupted,
     )
     document: dict[str, Any] = results_document(summary, outcome.states, header=header)
+    last = board.snapshot(clock(), done=True)
+    output.finish(summary, last, document)
     if args.report:
-        write_report(
-            args.report,
-            results_document(summary, outcome.states, header=header, requests=requests),
-        )
-    output.finish(summary, board.snapshot(clock(), done=True), document)
+        report = results_document(summary, outcome.states, header=header, requests=requests)
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        report["run"]["process_cpu_seconds"] = round(usage.ru_utime + usage.ru_stime, 3)
+        report["run"]["ui_cpu_seconds"] = output.ui_cpu_seconds
+        write_report(args.report, report)
     return _exit_code(outcome, wait=options.wait)
 
 

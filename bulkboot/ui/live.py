@@ -11,6 +11,8 @@ refresh rate is capped, so the view's CPU does not grow with the fleet.
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterable
 
 from rich.console import Console, Group, RenderableType
@@ -221,19 +223,28 @@ def render_summary(summary: Summary) -> RenderableType:
 class LiveView:
     """The live sink: ``update`` swaps the current snapshot; rich's thread draws it."""
 
-    __slots__ = ("_console", "_live", "_snapshot", "_refresh")
+    __slots__ = ("_console", "_live", "_refresh", "_render_cpu", "_snapshot")
 
     def __init__(self, console: Console, *, refresh_per_second: float = 2.0) -> None:
         self._console = console
         self._refresh = min(refresh_per_second, 4.0)  # capped: the UI's CPU stays small
         self._snapshot: RunSnapshot | None = None
+        self._render_cpu = 0.0
         self._live: Live | None = None
 
     @property
     def refresh_interval(self) -> float:
         return 1.0 / self._refresh
 
+    @property
+    def render_cpu_seconds(self) -> float:
+        """CPU spent by rich's refresh thread (drawing), up to its last frame."""
+        return self._render_cpu
+
     def _current(self) -> RenderableType:
+        # Called by rich's refresh thread for each frame: its CPU so far is the view's.
+        if threading.current_thread() is not threading.main_thread():
+            self._render_cpu = time.thread_time()
         snapshot = self._snapshot  # one atomic read of an immutable value
         return Text("") if snapshot is None else render_snapshot(snapshot)
 

@@ -30,6 +30,11 @@ FORMATS = ("live", "plain", "json")
 class RunOutput(Protocol):
     refresh_interval: float | None
 
+    @property
+    def ui_cpu_seconds(self) -> float | None:
+        """CPU spent drawing a live view (None: there is none)."""
+        ...
+
     def start(self, header: RunHeader, snapshot: RunSnapshot, notes: Iterable[str]) -> None: ...
 
     def event(self, event: Event, state: ServerState) -> None: ...
@@ -48,6 +53,10 @@ class _Live:
         self._view = LiveView(console, refresh_per_second=refresh_per_second)
         self._console = console
         self.refresh_interval: float | None = self._view.refresh_interval
+
+    @property
+    def ui_cpu_seconds(self) -> float | None:
+        return self._view.render_cpu_seconds
 
     def start(self, header: RunHeader, snapshot: RunSnapshot, notes: Iterable[str]) -> None:
         for text in notes:
@@ -69,6 +78,7 @@ class _Live:
 
 class _Plain:
     refresh_interval: float | None = None
+    ui_cpu_seconds: float | None = None
 
     def __init__(self, out: TextIO) -> None:
         self._sink = PlainOutput(out)
@@ -89,6 +99,7 @@ class _Plain:
 
 class _Json:
     refresh_interval: float | None = None
+    ui_cpu_seconds: float | None = None
 
     def __init__(self, out: TextIO, err: TextIO) -> None:
         self._json = JsonOutput(out)
