@@ -101,7 +101,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             dest=field.name,
             type=kind,
             default=default,
-            metavar=field.name.split("_")[-1].upper(),
+            metavar="SECONDS"
+            if field.name.endswith("retry_after")
+            else field.name.split("_")[-1].upper(),
             help=help_text,
         )
     parser.set_defaults(run=run)
