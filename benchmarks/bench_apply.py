@@ -441,12 +441,6 @@ def main() -> None:
                     "last ACTIVE) | peak RSS MiB |"
                 )
                 print("|---|---|---|---|---|")
-                shares = [r["ui_share"] for r in rows.get("bulkboot-live", ())]
-                if shares:
-                    print(
-                        f"\nlive view drawing thread: {_cell([100 * x for x in shares], '.1f')}"
-                        " % of the process's CPU\n"
-                    )
                 for client, results in rows.items():
                     print(
                         f"| {client} | {_cell([r['requests_per_server'] for r in results], '.3f')} "
@@ -454,6 +448,12 @@ def main() -> None:
                         f"| {_cell([r['wall'] for r in results], '.2f')} "
                         f"| {_cell([r['rss'] for r in results], '.0f')} |",
                         flush=True,
+                    )
+                shares = [r["ui_share"] for r in rows.get("bulkboot-live", ())]
+                if shares:
+                    print(
+                        f"\nlive view drawing thread: {_cell([100 * x for x in shares], '.1f')}"
+                        " % of the process's CPU\n"
                     )
     finally:
         sim.stop()
