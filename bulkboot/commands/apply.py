@@ -206,7 +206,12 @@ async def _apply(
     from bulkboot.engine.board import Board, RunHeader
     from bulkboot.engine.journal import Journal, journal_path, read_journal, replay
     from bulkboot.engine.pacing import PollPacing
-    from bulkboot.engine.session import EMBEDDED_NOTE, feed_snapshots, watch_interrupts
+    from bulkboot.engine.session import (
+        EMBEDDED_NOTE,
+        feed_snapshots,
+        quiet_gc,
+        watch_interrupts,
+    )
     from bulkboot.pipeline.validate import check
     from bulkboot.ui.report import results_document, summarize, write_report
 
@@ -281,7 +286,8 @@ async def _apply(
                     background.start_soon(
                         feed_snapshots, board, output.tick, output.refresh_interval, clock
                     )
-                outcome = await fleet.run(names=names)
+                with quiet_gc():
+                    outcome = await fleet.run(names=names)
                 background.cancel_scope.cancel()
             for note in outcome.notes:
                 output.note(note)

@@ -67,7 +67,12 @@ async def _destroy(
     from bulkboot.engine.board import Board, RunHeader
     from bulkboot.engine.destroy import DestroyOptions, destroy_fleet, fleet_servers
     from bulkboot.engine.journal import Journal, journal_path, read_journal, replay
-    from bulkboot.engine.session import EMBEDDED_NOTE, feed_snapshots, watch_interrupts
+    from bulkboot.engine.session import (
+        EMBEDDED_NOTE,
+        feed_snapshots,
+        quiet_gc,
+        watch_interrupts,
+    )
     from bulkboot.ui.report import results_document, summarize
 
     clock = time.monotonic
@@ -123,18 +128,19 @@ async def _destroy(
                         background.start_soon(
                             feed_snapshots, board, output.tick, output.refresh_interval, clock
                         )
-                    await destroy_fleet(
-                        cloud.compute,
-                        manifest.name,
-                        board=board,
-                        journal=journal,
-                        entries=entries,
-                        options=DestroyOptions(concurrency=args.concurrency),
-                        observers=[output],
-                        clock=clock,
-                        should_stop=lambda: stopping,
-                        found=found,
-                    )
+                    with quiet_gc():
+                        await destroy_fleet(
+                            cloud.compute,
+                            manifest.name,
+                            board=board,
+                            journal=journal,
+                            entries=entries,
+                            options=DestroyOptions(concurrency=args.concurrency),
+                            observers=[output],
+                            clock=clock,
+                            should_stop=lambda: stopping,
+                            found=found,
+                        )
                     background.cancel_scope.cancel()
         auth_seconds = [t.seconds for t in cloud.auth_timings]
     states = tuple(board.states.values())

@@ -10,6 +10,7 @@ say plainly (``status`` and ``destroy`` against it find nothing).
 
 from __future__ import annotations
 
+import gc
 import signal
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -29,6 +30,7 @@ __all__ = [
     "cloud_target",
     "feed_snapshots",
     "first_error",
+    "quiet_gc",
     "watch_interrupts",
 ]
 
@@ -79,6 +81,28 @@ def cloud_target(name: str | None) -> Iterator[Target]:
             yield Target(config_from_mapping(simulator.clouds_yaml(), "simulator"), True)
         return
     yield Target(load_cloud_config(name), False)
+
+
+@contextmanager
+def quiet_gc(young: int = 10_000) -> Iterator[None]:
+    """Keep the cyclic garbage collector from eating the run's CPU.
+
+    Why: by the time creates start, the process holds the manifest's specs, the board
+    and the imported modules (hundreds of thousands of objects), and every request
+    allocates more. With the default thresholds the collector ran ~1,000 times in a
+    10,000-server run and took 16 % of its CPU, collecting almost nothing (the engine
+    makes no reference cycles of note). Freezing what exists moves it out of every
+    collection; a larger young generation makes collections rarer. Both are undone on
+    exit.
+    """
+    old = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(young, 20, 20)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*old)
+        gc.unfreeze()
 
 
 async def watch_interrupts(first: Callable[[], None], second: Callable[[], None]) -> None:

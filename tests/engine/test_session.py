@@ -27,3 +27,16 @@ async def test_a_task_groups_error_comes_out_whole() -> None:
             group.start_soon(fail)
             group.start_soon(anyio.sleep, 1)
     assert str(first_error(info.value)) == "refused"
+
+
+def test_quiet_gc_freezes_and_restores() -> None:
+    import gc
+
+    from bulkboot.engine.session import quiet_gc
+
+    before = gc.get_threshold()
+    with quiet_gc(young=12_345):
+        assert gc.get_threshold()[0] == 12_345
+        assert gc.get_freeze_count() > 0
+    assert gc.get_threshold() == before
+    assert gc.get_freeze_count() == 0
