@@ -310,3 +310,39 @@ def test_no_wait_returns_once_every_create_is_accepted(
     assert {s["status"] for s in document["servers"]} == {"BUILD"}
     assert "GET /compute/v2.1/servers/detail" in sim.stats()["requests"]  # the inventory only
     assert sum(sim.stats()["requests"]["GET /compute/v2.1/servers/detail"].values()) == 1
+
+
+def test_rate_caps_every_request_of_the_run(
+    sim: RunningSimulator,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import time
+
+    use_simulator(sim, tmp_path, monkeypatch)
+    path = write_lab(tmp_path)
+    started = time.monotonic()
+    code, out, _ = run_cli(
+        capsys,
+        "apply",
+        str(path),
+        "--cloud",
+        "simulator",
+        "--format",
+        "json",
+        "--rate",
+        "10",
+        "--poll-interval",
+        "200ms",
+    )
+    elapsed = time.monotonic() - started
+    assert code == 0
+    compute = sum(
+        sum(by_status.values())
+        for route, by_status in sim.stats()["requests"].items()
+        if route.split()[1].startswith(("/compute", "/image", "/network"))
+    )
+    # the first request goes at once, then one every 0.1 s: creates, polls and look-ups
+    assert compute >= 10
+    assert elapsed >= (compute - 1) / 10 * 0.9
