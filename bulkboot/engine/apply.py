@@ -186,6 +186,7 @@ class FleetApply:
         self._rounds = 0
         self._rng = random.Random(options.seed)
         self._build = BodyBuilder(refs, microversion).build
+        self._replace_now: list[str] = []  # existing ERRORs to replace (--retry-errors)
         self.interrupted = False
 
     # ------------------------------------------------------------------ plumbing
@@ -322,8 +323,9 @@ class FleetApply:
                 outer.start_soon(self.journal.sync_every)
                 async with anyio.create_task_group() as tasks:
                     self._tasks = tasks
-                    for name in getattr(self, "_replace_now", ()):
-                        self._start_replace(name)
+                    if self.options.wait:  # a replacement is finished by the poll loop
+                        for name in self._replace_now:
+                            self._start_replace(name)
                     for _ in range(max(1, min(self.options.concurrency, len(names) or 1))):
                         tasks.start_soon(self._worker, receive.clone())
                     receive.close()
