@@ -20,6 +20,7 @@ from ``exit_code``. No message may contain a password, token or secret.
         │   ├── CloudConnectionError  refused, reset, DNS, TLS
         │   │   └── ConnectionLost    broke after the request was sent: it may have arrived
         │   └── RequestTimeout        connect or total timeout
+        ├── CreateUncertain           a create's answer was lost, the server not (yet) seen
         └── ApiError                  an HTTP error answer; keeps Nova's message and request id
             ├── BadRequest            400
             ├── Unauthorized          401
@@ -50,6 +51,7 @@ __all__ = [
     "ConfigError",
     "Conflict",
     "ConnectionLost",
+    "CreateUncertain",
     "EndpointNotFound",
     "Forbidden",
     "Interrupted",
@@ -172,6 +174,17 @@ class ConnectionLost(CloudConnectionError):
 
 class RequestTimeout(TransportError):
     """The request did not complete within its timeout."""
+
+
+class CreateUncertain(CloudError):
+    """A ``POST /servers`` may have reached Nova (timeout, broken connection, 504) and
+    the server did not show up while we looked: it may still appear. It was NOT sent
+    again (that could make a duplicate); find it later by ``name`` and fleet mark."""
+
+    def __init__(self, message: str, *, name: str, fleet: str) -> None:
+        self.name = name
+        self.fleet = fleet
+        super().__init__(message)
 
 
 class ApiError(CloudError):

@@ -409,7 +409,9 @@ class Authenticator:
                         ) from None
                 if status in (429, 500, 502, 503, 504) and attempt < _AUTH_RETRY.max_attempts:
                     # Token requests are safe to repeat (a spare token harms no one).
-                    retry_after = parse_retry_after(headers.get("Retry-After"))
+                    retry_after = parse_retry_after(
+                        headers.get("Retry-After"), date=headers.get("Date")
+                    )
                     if retry_after is None or retry_after <= _AUTH_RETRY.max_retry_after:
                         await anyio.sleep(_AUTH_RETRY.wait_for(attempt, retry_after))
                         continue

@@ -1,12 +1,14 @@
 """Nova calls: version negotiation, create (never duplicated), list (paged), get, delete.
 
 ``create_server`` is the one request that is not safe to repeat: a ``POST /servers``
-whose answer was lost (a connection closed after the request was written, a timeout,
-a 500/502/504 from a proxy that may have passed it on) may have made a server. So
-before sending it again, the fleet is searched for a server of that name (``name-1``
-... for a multi-create) carrying the run's ``bulkboot:fleet`` mark; only when none is
-there is the request sent again. 429 and 503 mean the request did not reach Nova: the
-transport waits and re-sends those itself. 400, 403 and 409 are final.
+whose answer was lost may have made a server. The fleet is then searched for a server
+of that name (``name-1`` ... for a multi-create) carrying the run's ``bulkboot:fleet``
+mark. After a 500, 502 or a 503 without ``Retry-After`` (answers: Nova is done with
+the request) the create is sent again only when none is there. After a timeout, a
+connection broken after the request was written, or a 504 (Nova may still be at work)
+it is never sent again: found, or ``CreateUncertain``. 429, and 503 with
+``Retry-After``, mean the request was turned away before Nova: the transport waits
+and re-sends those itself. 400, 403 and 409 are final.
 """
 
 from __future__ import annotations
@@ -23,11 +25,14 @@ from bulkboot.cloud.session import Response, Transport
 from bulkboot.cloud.timing import RequestTiming
 from bulkboot.errors import (
     ApiError,
+    CloudError,
     ConnectionLost,
+    CreateUncertain,
     MicroversionError,
     NotFound,
     RequestTimeout,
     ServerError,
+    Unavailable,
 )
 from bulkboot.pipeline.microversion import Microversion, negotiate
 
@@ -91,6 +96,8 @@ class Compute:
         self.server_range: tuple[Microversion, Microversion] | None = None
         self._headers: Mapping[str, str] = {}
         self.lookup_settle = 1.0  # seconds before a second look for a lost create
+        # at most this long looking for a create that timed out (else: the request timeout)
+        self.lookup_window_cap = 60.0
         self.max_create_attempts = transport.options.retry.max_attempts
         self.recovered_creates = 0
 
@@ -174,7 +181,19 @@ class Compute:
     # ------------------------------------------------------------ servers
 
     async def create_server(self, body: dict[str, Any], *, fleet: str) -> CreatedServer:
-        """``POST /servers``; after a lost answer, look for the server before re-sending."""
+        """``POST /servers``; after a lost answer, look for the server before anything else.
+
+        Two kinds of lost answer, told apart by whether Nova may still be at work:
+
+        - Nova (or a proxy) answered 500, 502 or a bare 503: it is done with the
+          request. Look (twice, ``lookup_settle`` apart); re-send only if absent.
+        - A timeout, a connection that broke after the request was written, or a 504
+          (a proxy gave up, Nova carries on): Nova may still be making the server,
+          however long we wait. Look several times over at least the request timeout
+          (capped by ``lookup_window_cap``); if it has not shown up, raise
+          ``CreateUncertain``. Never re-sent: a duplicate is worse than a server
+          found late by the caller's inventory.
+        """
         server = body.get("server", {})
         name = str(server.get("name", ""))
         count = int(server.get("max_count") or server.get("min_count") or 1)
@@ -189,18 +208,59 @@ class Compute:
                 secret = server.get("adminPass")
                 if secret and str(secret) in exc.message:
                     raise _scrubbed(exc, str(secret)) from None
-                if not isinstance(exc, ServerError) or attempts >= self.max_create_attempts:
-                    raise  # 400, 403, 409 are final; 429/503 were retried by the transport
-            except (ConnectionLost, RequestTimeout):
-                if attempts >= self.max_create_attempts:
-                    raise
+                if isinstance(exc, ServerError) and exc.http_status == 504:
+                    return await self._after_unknown(exc, name, fleet, count, started, attempts)
+                answered = isinstance(exc, ServerError) or (
+                    isinstance(exc, Unavailable) and exc.retry_after is None
+                )
+                if not answered or attempts >= self.max_create_attempts:
+                    raise  # 400, 403, 409 are final; 429 and timed 503s were retried
+            except (ConnectionLost, RequestTimeout) as exc:
+                return await self._after_unknown(exc, name, fleet, count, started, attempts)
             else:
                 return self._created(answer, name, started, attempts)
-            # A 500/502/504, a broken connection or a timeout: it may have reached Nova.
+            # A 500/502/bare 503: it may have reached Nova, which has finished with it.
             found = await self._settled_lookup(name, fleet, count)
             if found is not None:
                 return self._recovered(found, name, started, attempts)
             await anyio.sleep(self.transport.options.retry.backoff(attempts))
+
+    async def _after_unknown(
+        self,
+        cause: Exception,
+        name: str,
+        fleet: str,
+        count: int,
+        started: float,
+        attempts: int,
+    ) -> CreatedServer:
+        """Nova may still be working on the create: look patiently, never re-send."""
+        window = max(
+            self.lookup_settle, min(self.transport.attempt_timeout, self.lookup_window_cap)
+        )
+        deadline = time.monotonic() + window
+        pause = max(self.lookup_settle, 0.05)
+        problem: Exception | None = None
+        while True:
+            try:
+                found = await self._find_created(name, fleet, count)
+            except CloudError as exc:  # a failed look is no answer: keep looking
+                found, problem = None, exc
+            if found is not None:
+                return self._recovered(found, name, started, attempts)
+            left = deadline - time.monotonic()
+            if left <= 0:
+                break
+            await anyio.sleep(min(pause, left))
+            pause *= 2
+        looked = f" (the last look failed: {problem})" if problem is not None else ""
+        raise CreateUncertain(
+            f"server {name!r}: the create may have reached Nova ({cause}), and no server of "
+            f"that name and fleet showed up in the {window:g} s we looked{looked}; it was "
+            f"not sent again, so as not to make a duplicate: it may still appear",
+            name=name,
+            fleet=fleet,
+        )
 
     def _created(self, answer: Response, name: str, started: float, attempts: int) -> CreatedServer:
         data: Mapping[str, Any] = answer.body if isinstance(answer.body, Mapping) else {}

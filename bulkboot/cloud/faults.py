@@ -107,7 +107,7 @@ def error_from_response(
         except ValueError:
             parsed = None
     message, body_retry = service_message(parsed, text, reason)
-    retry_after = parse_retry_after(headers.get("Retry-After"))
+    retry_after = parse_retry_after(headers.get("Retry-After"), date=headers.get("Date"))
     if retry_after is None:
         retry_after = body_retry
     cls = error_class(status, message)

@@ -2,10 +2,14 @@
 
 The rules, which the transport (``session.py``) applies:
 
-- 429 and 503 mean a proxy or the API in front of Nova turned the request away before
-  Nova acted on it, so any request, a create included, may be sent again. The wait is
-  the answer's ``Retry-After`` (seconds or an HTTP date) when there is one, else an
-  exponential back-off with jitter (operators' proxies often omit the header).
+- 429 means a proxy or the API in front of Nova turned the request away before Nova
+  acted on it, so any request, a create included, may be sent again. So does a 503
+  with ``Retry-After`` (a deliberate "come back later"). A bare 503 is sent again only
+  for idempotent requests: some proxies answer 503 after Nova has acted, so a create
+  goes through ``compute.py``'s look-up first. The wait is the answer's
+  ``Retry-After`` (seconds, or an HTTP date read against the answer's own ``Date``)
+  when there is one, else an exponential back-off with jitter (operators' proxies
+  often omit the header).
 - 500, 502 and 504, and connections that broke after the request was written or timed
   out, may have reached Nova: only idempotent requests (GET, HEAD, PUT, DELETE) are sent
   again. ``POST /servers`` is handled by ``compute.py``, which looks before re-sending.
@@ -27,7 +31,7 @@ __all__ = [
 ]
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
-THROTTLED = frozenset({429, 503})  # the request did not reach Nova: safe to send again
+THROTTLED = frozenset({429, 503})  # turned away: sent again (a bare 503: idempotent only)
 MAYBE_REACHED = frozenset({500, 502, 504})  # it may have: only idempotent requests
 _RNG = random.Random()
 
@@ -65,20 +69,29 @@ class RetryPolicy:
             return max(0.0, retry_after)
         return self.backoff(attempt, rng)
 
-    def should_retry_status(self, status: int, method: str, attempt: int) -> bool:
+    def should_retry_status(
+        self, status: int, method: str, attempt: int, retry_after: float | None = None
+    ) -> bool:
         """Whether an HTTP error answer to attempt ``attempt`` deserves another attempt."""
         if attempt >= self.max_attempts:
             return False
-        if status in THROTTLED:
+        if status == 429:
             return True
-        return status in MAYBE_REACHED and method in IDEMPOTENT_METHODS
+        if method in IDEMPOTENT_METHODS:
+            return status in THROTTLED or status in MAYBE_REACHED
+        return status == 503 and retry_after is not None
 
 
-def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
+def parse_retry_after(
+    value: str | None, *, date: str | None = None, now: datetime | None = None
+) -> float | None:
     """Seconds to wait from a ``Retry-After`` value: delta-seconds or an HTTP date.
 
-    Returns None when the value is absent or unreadable (then back-off applies); a date
-    in the past means "now" (0).
+    A date is read against ``date``, the answer's own ``Date`` header, when it has a
+    readable one: both come from the server's clock, so this machine's clock being off
+    does not turn "in 5 s" into "in an hour" or "now". Else against ``now`` (this
+    machine's clock). Returns None when the value is absent or unreadable (then
+    back-off applies); a date in the past means "now" (0).
     """
     if value is None:
         return None
@@ -99,5 +112,16 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
-    current = now if now is not None else datetime.now(UTC)
+    current = _http_date(date) or (now if now is not None else datetime.now(UTC))
     return max(0.0, (when - current).total_seconds())
+
+
+def _http_date(value: str | None) -> datetime | None:
+    """An HTTP ``Date`` header as an aware datetime; None when absent or unreadable."""
+    if not value:
+        return None
+    try:
+        when = parsedate_to_datetime(value.strip())
+    except (TypeError, ValueError, IndexError):
+        return None
+    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)

@@ -12,6 +12,8 @@ done for thousands of concurrent calls:
 - every logical request leaves one ``RequestTiming`` (attempts included);
 - a semaphore the size of the connector holds requests back before their
   timeout starts, so that 10,000 queued creates do not time out waiting for a socket;
+  the ``--rate`` slot and the token are taken only once a request holds its place
+  there, so requests that queued do not go out together over the rate;
 - nothing is formatted for the debug log unless "bulkboot.http" logs DEBUG.
 
 Error answers become ``bulkboot.errors`` exceptions (``faults.py``); aiohttp's own
@@ -179,6 +181,11 @@ class Transport:
         self.requests_total = 0
         self.retries_total = 0
 
+    @property
+    def attempt_timeout(self) -> float:
+        """Seconds one attempt may take once it has its connection slot."""
+        return self.config.api_timeout or self.options.total_timeout
+
     # ------------------------------------------------------------ headers
 
     def _headers(
@@ -236,25 +243,29 @@ class Transport:
             while True:
                 attempt += 1
                 token = None
-                if self.authenticator is not None:
-                    token = self.authenticator.fresh() or await self.authenticator.token()
-                sent_headers = self._headers(token, headers, payload is not None)
-                if self._rate is not None:
-                    await self._rate.acquire()
-                if debug:
-                    HTTP_LOG.debug(
-                        curl_line(
-                            method,
-                            _with_query(url, params),
-                            sent_headers,
-                            payload,
-                            verify=self._verify,
-                        )
-                    )
                 failure: BaseException | None = None
                 reached = True
                 code = 0
+                # Order matters: a connection slot first, then the rate slot, then the
+                # token. A rate slot taken before queueing for a connection would be
+                # spent by the time the connection frees, and every request that waited
+                # would then go out together, over the rate.
                 async with self._limiter:
+                    if self._rate is not None:
+                        await self._rate.acquire()
+                    if self.authenticator is not None:
+                        token = self.authenticator.fresh() or await self.authenticator.token()
+                    sent_headers = self._headers(token, headers, payload is not None)
+                    if debug:
+                        HTTP_LOG.debug(
+                            curl_line(
+                                method,
+                                _with_query(url, params),
+                                sent_headers,
+                                payload,
+                                verify=self._verify,
+                            )
+                        )
                     try:
                         async with self.session.request(
                             method, url, params=params, data=payload, headers=sent_headers
@@ -310,7 +321,7 @@ class Transport:
                     method=method,
                     url=url,
                 )
-                if policy.should_retry_status(code, method, attempt):
+                if policy.should_retry_status(code, method, attempt, error.retry_after):
                     if error.retry_after is None or error.retry_after <= policy.max_retry_after:
                         self.retries_total += 1
                         await anyio.sleep(policy.wait_for(attempt, error.retry_after))

@@ -145,6 +145,10 @@ async def _middleware(request: web.Request, handler: Any) -> web.StreamResponse:
     headers = {"X-OpenStack-Request-ID": request_id}
     try:
         if cfg.latency or cfg.jitter:
+            # A slow nova-api has the whole request before it is slow (the WSGI server
+            # read it), so it still acts on it if the client gives up meanwhile.
+            if request.body_exists:
+                await request.read()
             await asyncio.sleep(cfg.latency + state.rng.uniform(0.0, cfg.jitter))
         if cfg.rate_limit is not None and service != "identity":
             _rate_limit(state)

@@ -4,21 +4,32 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import anyio
 import pytest
+from aiohttp import web
 
 from bulkboot.cloud.client import Cloud, open_cloud
 from bulkboot.cloud.compute import _regex_literal, version_range
 from bulkboot.cloud.config import CloudConfig
 from bulkboot.cloud.retry import RetryPolicy
 from bulkboot.cloud.session import HttpOptions
-from bulkboot.errors import BadRequest, Conflict, MicroversionError, NotFound, OverQuota
+from bulkboot.errors import (
+    BadRequest,
+    Conflict,
+    CreateUncertain,
+    MicroversionError,
+    NotFound,
+    OverQuota,
+)
 from bulkboot.pipeline.microversion import Microversion
 from bulkboot.simulator import RunningSimulator
 from bulkboot.simulator.config import FLAVORS, IMAGES
+from tests.cloud.stubs import stub_config, stub_nova
 
 pytestmark = pytest.mark.anyio
 FAST = HttpOptions(retry=RetryPolicy(max_attempts=12, base_delay=0.01, max_delay=0.05))
@@ -242,3 +253,142 @@ async def test_a_namesake_being_deleted_is_not_taken_for_the_new_server(
         new = await cloud.compute.create_server(body("again"), fleet="f")
     assert new.recovered and new.id != old.id
     assert sum(sim.stats()["requests"]["POST /compute/v2.1/servers"].values()) == 2
+
+
+# ---------------------------------------------------------------- creates whose answer is lost
+
+
+async def test_a_create_slower_than_the_timeout_is_never_sent_twice(
+    sim: RunningSimulator, sim_cloud: CloudConfig
+) -> None:
+    """Nova takes 3 s, the client gives up after 1 s: looked for, never re-sent.
+
+    The simulator keeps handling a create after the client has gone (aiohttp.web does
+    not cancel handlers on disconnect), as nova-api does.
+    """
+    config = dataclasses.replace(sim_cloud, api_timeout=1.0)
+    async with open_cloud(config) as cloud:
+        await cloud.compute.negotiate("auto")
+        sim.configure(latency=3.0)  # the create's delay is fixed when it arrives ...
+
+        async def fast_again() -> None:
+            await anyio.sleep(0.3)
+            sim.configure(latency=0.0)  # ... and the look-ups that follow are quick
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(fast_again)
+            with pytest.raises(CreateUncertain) as info:
+                await cloud.compute.create_server(body("slow"), fleet="f")
+    assert info.value.name == "slow" and info.value.fleet == "f"
+    assert "not sent again" in str(info.value)
+    await anyio.sleep(1.6)  # Nova finishes the one create at 3 s (we gave up at 2 s)
+    stats = sim.stats()
+    assert sum(stats["requests"]["POST /compute/v2.1/servers"].values()) == 1
+    assert stats["servers_total"] == 1
+    assert stats["duplicate_names"] == 0
+    assert stats["requests"]["GET /compute/v2.1/servers/detail"]["200"] >= 2  # looked again
+
+
+async def test_a_create_that_lands_while_we_look_is_recovered(
+    sim: RunningSimulator, sim_cloud: CloudConfig
+) -> None:
+    config = dataclasses.replace(sim_cloud, api_timeout=1.0)
+    async with open_cloud(config) as cloud:
+        await cloud.compute.negotiate("auto")
+        cloud.compute.lookup_settle = 0.2
+        sim.configure(latency=1.5)
+
+        async def fast_again() -> None:
+            await anyio.sleep(0.3)
+            sim.configure(latency=0.0)
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(fast_again)
+            created = await cloud.compute.create_server(body("late"), fleet="f")
+    assert created.recovered and created.id
+    stats = sim.stats()
+    assert sum(stats["requests"]["POST /compute/v2.1/servers"].values()) == 1
+    assert stats["servers_total"] == 1
+
+
+class _FakeNova:
+    """Servers made by a stub's POST handler, listed by its /servers/detail."""
+
+    def __init__(self) -> None:
+        self.servers: list[dict[str, Any]] = []
+        self.posts = 0
+        self.lookups = 0
+
+    def make(self, payload: dict[str, Any]) -> dict[str, Any]:
+        server = payload["server"]
+        made = {
+            "id": f"id-{len(self.servers)}",
+            "name": server["name"],
+            "status": "BUILD",
+            "metadata": server.get("metadata", {}),
+        }
+        self.servers.append(made)
+        return made
+
+    async def detail(self, request: web.Request) -> web.Response:
+        self.lookups += 1
+        pattern = request.query.get("name", "")
+        found = [s for s in self.servers if re.search(pattern, s["name"])]
+        return web.json_response({"servers": found})
+
+
+async def test_a_bare_503_after_nova_acted_is_looked_up_not_resent() -> None:
+    nova_ = _FakeNova()
+
+    async def create(request: web.Request) -> web.Response:
+        nova_.posts += 1
+        nova_.make(await request.json())  # Nova acted; the proxy answered 503 anyway
+        return web.json_response({"message": "Service Unavailable"}, status=503)
+
+    routes = [("POST", "/servers", create), ("GET", "/servers/detail", nova_.detail)]
+    async with stub_nova(routes) as url, open_cloud(stub_config(url), options=FAST) as cloud:
+        await cloud.compute.negotiate("auto")
+        cloud.compute.lookup_settle = 0.0
+        created = await cloud.compute.create_server(body("once"), fleet="f")
+    assert created.recovered and created.id == "id-0"
+    assert (nova_.posts, len(nova_.servers)) == (1, 1)
+
+
+async def test_a_503_with_retry_after_is_sent_again_without_looking() -> None:
+    nova_ = _FakeNova()
+
+    async def create(request: web.Request) -> web.Response:
+        nova_.posts += 1
+        if nova_.posts == 1:  # turned away before Nova, with a "come back in 0 s"
+            return web.json_response({}, status=503, headers={"Retry-After": "0"})
+        made = nova_.make(await request.json())
+        return web.json_response({"server": {"id": made["id"]}}, status=202)
+
+    routes = [("POST", "/servers", create), ("GET", "/servers/detail", nova_.detail)]
+    async with stub_nova(routes) as url, open_cloud(stub_config(url), options=FAST) as cloud:
+        await cloud.compute.negotiate("auto")
+        created = await cloud.compute.create_server(body("again"), fleet="f")
+    assert not created.recovered and created.id == "id-0"
+    assert (nova_.posts, nova_.lookups) == (2, 0)
+
+
+async def test_a_504_is_never_resent() -> None:
+    """A proxy's 504: Nova may carry on. Looked for over the request timeout, then
+    reported as uncertain -- never a second POST."""
+    nova_ = _FakeNova()
+
+    async def create(request: web.Request) -> web.Response:
+        nova_.posts += 1
+        return web.json_response({"message": "Gateway Timeout"}, status=504)
+
+    routes = [("POST", "/servers", create), ("GET", "/servers/detail", nova_.detail)]
+    config = stub_config("", api_timeout=0.5)
+    async with stub_nova(routes) as url:
+        config = dataclasses.replace(config, compute_endpoint_override=url)
+        async with open_cloud(config, options=FAST) as cloud:
+            await cloud.compute.negotiate("auto")
+            cloud.compute.lookup_settle = 0.1
+            with pytest.raises(CreateUncertain, match="Gateway Timeout"):
+                await cloud.compute.create_server(body("gw"), fleet="f")
+    assert nova_.posts == 1
+    assert nova_.lookups >= 3  # looked several times over the 0.5 s window

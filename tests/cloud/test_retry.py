@@ -31,6 +31,20 @@ def test_parse_retry_after(value: str | None, seconds: float | None) -> None:
     assert parse_retry_after(value, now=NOW) == seconds
 
 
+def test_a_retry_after_date_is_read_against_the_answers_date() -> None:
+    # The server's clock is an hour ahead of ours: "Date + 5 s" means 5 s, not 3,605.
+    server_now = NOW + timedelta(hours=1)
+    value = format_datetime(server_now + timedelta(seconds=5), usegmt=True)
+    date = format_datetime(server_now, usegmt=True)
+    assert parse_retry_after(value, date=date, now=NOW) == 5.0
+    # ... and an hour behind: not "already past" (0)
+    behind = NOW - timedelta(hours=1)
+    value = format_datetime(behind + timedelta(seconds=5), usegmt=True)
+    assert parse_retry_after(value, date=format_datetime(behind, usegmt=True), now=NOW) == 5.0
+    # an unreadable Date falls back to this machine's clock
+    assert parse_retry_after(value, date="garbage", now=NOW) == 0.0
+
+
 def test_backoff_grows_is_jittered_and_capped() -> None:
     policy = RetryPolicy(base_delay=0.5, max_delay=4.0)
     rng = random.Random(1)
@@ -47,23 +61,27 @@ def test_retry_after_beats_backoff() -> None:
 
 
 @pytest.mark.parametrize(
-    ("status", "method", "retry"),
+    ("status", "method", "retry_after", "retry"),
     [
-        (429, "POST", True),
-        (503, "POST", True),
-        (500, "GET", True),
-        (502, "DELETE", True),
-        (504, "GET", True),
-        (500, "POST", False),
-        (504, "POST", False),
-        (400, "GET", False),
-        (403, "POST", False),
-        (409, "POST", False),
-        (404, "GET", False),
+        (429, "POST", None, True),
+        (503, "POST", 2.0, True),  # a deliberate "come back later": turned away
+        (503, "POST", None, False),  # a bare 503 may come after Nova acted: look first
+        (503, "GET", None, True),
+        (500, "GET", None, True),
+        (502, "DELETE", None, True),
+        (504, "GET", None, True),
+        (500, "POST", None, False),
+        (504, "POST", None, False),
+        (400, "GET", None, False),
+        (403, "POST", None, False),
+        (409, "POST", None, False),
+        (404, "GET", None, False),
     ],
 )
-def test_which_answers_are_retried(status: int, method: str, retry: bool) -> None:
-    assert RetryPolicy().should_retry_status(status, method, 1) is retry
+def test_which_answers_are_retried(
+    status: int, method: str, retry_after: float | None, retry: bool
+) -> None:
+    assert RetryPolicy().should_retry_status(status, method, 1, retry_after) is retry
 
 
 def test_attempts_are_bounded() -> None:
