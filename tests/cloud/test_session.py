@@ -6,8 +6,11 @@ import dataclasses
 import logging
 import socket
 import ssl
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 from pathlib import Path
 
 import anyio
@@ -23,6 +26,7 @@ from bulkboot.cloud.timing import RequestTiming
 from bulkboot.errors import CloudConnectionError, RateLimited, Unavailable, UsageError
 from bulkboot.simulator import RunningSimulator
 from bulkboot.simulator.config import FLAVORS, IMAGES, PASSWORD
+from tests.cloud.stubs import stub_config, stub_nova
 
 pytestmark = pytest.mark.anyio
 FAST = HttpOptions(retry=RetryPolicy(max_attempts=12, base_delay=0.01, max_delay=0.05))
@@ -295,3 +299,65 @@ async def test_bad_pool_settings_are_usage_errors(
     with pytest.raises(UsageError, match=message):
         async with open_cloud(sim_cloud, **kwargs):  # type: ignore[arg-type]
             pass
+
+
+async def test_503_with_retry_after_is_waited_out(
+    sim: RunningSimulator, sim_cloud: CloudConfig
+) -> None:
+    timings: list[RequestTiming] = []
+    options = HttpOptions(retry=RetryPolicy(max_attempts=12, base_delay=0.01, max_delay=0.05))
+    async with open_cloud(sim_cloud, options=options, on_request=timings.append) as cloud:
+        sim.configure(unavailable_fraction=0.3, unavailable_retry_after=1)
+        async with anyio.create_task_group() as group:
+            for _ in range(10):
+                group.start_soon(cloud.compute.limits)
+    served = sim.stats()["requests"]["GET /compute/v2.1/limits"]
+    assert served["200"] == 10
+    assert served["503"] >= 1
+    retried = [t for t in timings if t.attempts > 1]
+    assert retried and all(t.status == 200 for t in retried)
+    assert min(t.seconds for t in retried) >= 0.9  # Retry-After: 1, not the 0.01 s back-off
+
+
+async def test_a_retry_after_date_is_read_on_the_servers_clock() -> None:
+    """The server's clock is an hour ahead: ``Retry-After: <its now + 1 s>`` is 1 s."""
+    answers: list[float] = []
+
+    async def limits(request: web.Request) -> web.Response:
+        answers.append(time.monotonic())
+        if len(answers) == 1:
+            ahead = datetime.now(UTC) + timedelta(hours=1)
+            headers = {
+                "Date": format_datetime(ahead, usegmt=True),
+                "Retry-After": format_datetime(ahead + timedelta(seconds=1), usegmt=True),
+            }
+            return web.json_response({"message": "slow down"}, status=429, headers=headers)
+        return web.json_response({"limits": {"absolute": {"maxTotalInstances": 10}}})
+
+    async with stub_nova([("GET", "/limits", limits)]) as url:
+        async with open_cloud(stub_config(url), options=FAST) as cloud:
+            assert await cloud.compute.limits() == {"maxTotalInstances": 10}
+    assert len(answers) == 2
+    assert 0.8 <= answers[1] - answers[0] <= 3.0  # waited the second, not an hour (or 0)
+
+
+async def test_rate_holds_when_requests_queue_for_connections() -> None:
+    """``--rate 20`` with 30 connections and a slow server: requests that waited for a
+    connection must not go out together. Sends are counted where they arrive."""
+    arrivals: list[float] = []
+
+    async def limits(request: web.Request) -> web.Response:
+        now = time.monotonic()
+        arrivals.append(now)
+        # the first 30 all finish together, freeing 30 connections at once
+        await anyio.sleep(max(0.05, arrivals[0] + 2.0 - now))
+        return web.json_response({"limits": {"absolute": {}}})
+
+    async with stub_nova([("GET", "/limits", limits)]) as url:
+        async with open_cloud(stub_config(url), concurrency=30, rate=20) as cloud:
+            async with anyio.create_task_group() as group:
+                for _ in range(60):
+                    group.start_soon(cloud.compute.limits)
+    assert len(arrivals) == 60
+    busiest = max(sum(1 for t in arrivals if s <= t < s + 1.0) for s in arrivals)
+    assert busiest <= 22, f"{busiest} requests in one second at --rate 20"
