@@ -4,7 +4,9 @@ A fleet of 1,000 servers sharing one image name costs one ``GET /v2/images?name=
 1,000. All references are looked up at once (one task per distinct reference), and
 every problem is collected: a missing name lists the names that come close, an
 ambiguous one lists the IDs it could mean, and each is reported at the place in the
-manifest that wrote it, for the servers that use it (``ResolveError``).
+manifest that wrote it, for the servers that use it (``ResolveError``). A look-up
+the cloud refuses (403, a 500 that outlived its retries, no connection) ends the
+resolution with that error itself, unwrapped from the task group.
 
 How each kind is found, as ``nova boot`` finds them:
 
@@ -30,7 +32,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import anyio
 
-from bulkboot.errors import NotFound, ResolveError
+from bulkboot.errors import BulkbootError, NotFound, ResolveError
 from bulkboot.pipeline.spec import Location, Manifest, Problem
 
 if TYPE_CHECKING:
@@ -323,17 +325,25 @@ async def resolve_references(cloud: Cloud, manifest: Manifest) -> ResolvedRefere
     async def check_id(network_id: str) -> str:
         return await _network_exists(resolver, network_id)
 
-    async with anyio.create_task_group() as group:
-        for ref, uses in wanted.images.items():
-            group.start_soon(one, resolver.image, ref, uses, found_images)
-        for key, uses in wanted.images_with.items():
-            group.start_soon(one, resolver.image_with, key, uses, found_with)
-        for ref, uses in wanted.flavors.items():
-            group.start_soon(one, resolver.flavor, ref, uses, found_flavors)
-        for name, uses in wanted.networks.items():
-            group.start_soon(one, resolver.network, name, uses, found_networks)
-        for network_id, uses in wanted.network_ids.items():
-            group.start_soon(one, check_id, network_id, uses, checked_ids)
+    try:
+        async with anyio.create_task_group() as group:
+            for ref, uses in wanted.images.items():
+                group.start_soon(one, resolver.image, ref, uses, found_images)
+            for key, uses in wanted.images_with.items():
+                group.start_soon(one, resolver.image_with, key, uses, found_with)
+            for ref, uses in wanted.flavors.items():
+                group.start_soon(one, resolver.flavor, ref, uses, found_flavors)
+            for name, uses in wanted.networks.items():
+                group.start_soon(one, resolver.network, name, uses, found_networks)
+            for network_id, uses in wanted.network_ids.items():
+                group.start_soon(one, check_id, network_id, uses, checked_ids)
+    except BaseExceptionGroup as group:
+        # A look-up the cloud refused (403, 500 after retries, no connection): the
+        # caller gets that one clear error, not the task group's wrapper.
+        found = _first_bulkboot_error(group)
+        if found is None:
+            raise
+        raise found from None
     if problems:
         problems.sort(key=lambda item: (_sort_key(item[1].location), item[0]))
         raise ResolveError([p for _, p in problems])
@@ -343,6 +353,18 @@ async def resolve_references(cloud: Cloud, manifest: Manifest) -> ResolvedRefere
         flavors=found_flavors,
         networks=found_networks,
     )
+
+
+def _first_bulkboot_error(group: BaseExceptionGroup[BaseException]) -> BulkbootError | None:
+    """The first ``BulkbootError`` in a (nested) exception group, if there is one."""
+    for leaf in group.exceptions:
+        if isinstance(leaf, BulkbootError):
+            return leaf
+        if isinstance(leaf, BaseExceptionGroup):
+            found = _first_bulkboot_error(leaf)
+            if found is not None:
+                return found
+    return None
 
 
 def _sort_key(location: Location | None) -> tuple[str, int, int]:

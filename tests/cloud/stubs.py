@@ -7,8 +7,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import asynccontextmanager
+import asyncio
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 
 from aiohttp import web
 
@@ -49,3 +51,29 @@ def stub_config(url: str, *, api_timeout: float | None = None) -> CloudConfig:
         compute_endpoint_override=url,
         api_timeout=api_timeout,
     )
+
+
+@contextmanager
+def stub_nova_in_thread(routes: Sequence[tuple[str, str, Handler]]) -> Iterator[str]:
+    """``stub_nova`` on its own event loop in a thread, for tests that run a command
+    (which starts its own loop)."""
+    ready = threading.Event()
+    box: list[tuple[str, asyncio.AbstractEventLoop, asyncio.Event]] = []
+
+    async def serve() -> None:
+        stop = asyncio.Event()
+        async with stub_nova(routes) as url:
+            box.append((url, asyncio.get_running_loop(), stop))
+            ready.set()
+            await stop.wait()
+
+    thread = threading.Thread(target=asyncio.run, args=(serve(),), daemon=True)
+    thread.start()
+    if not ready.wait(10):
+        raise RuntimeError("the stub did not start")
+    url, loop, stop = box[0]
+    try:
+        yield url
+    finally:
+        loop.call_soon_threadsafe(stop.set)
+        thread.join(10)

@@ -12,10 +12,12 @@ from pathlib import Path
 
 import pytest
 import yaml
+from aiohttp import web
 
 from bulkboot import cli
 from bulkboot.simulator import RunningSimulator
 from bulkboot.simulator.config import IMAGES, NETWORKS
+from tests.cloud.stubs import stub_nova_in_thread
 
 LAB = """\
 name: lab
@@ -135,3 +137,28 @@ def test_debug_output_of_a_whole_command_has_no_secrets(isolated: Path) -> None:
     assert "X-Auth-Token: ***" in done.stderr
     tokens = [line for line in done.stderr.splitlines() if "X-Subject-Token" in line]
     assert tokens and all("'X-Subject-Token': '***'" in line for line in tokens)
+
+
+def test_an_api_error_while_resolving_is_one_clear_message(
+    isolated: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    async def flavors(request: web.Request) -> web.Response:
+        return web.json_response(
+            {"computeFault": {"code": 500, "message": "Unexpected API Error."}}, status=500
+        )
+
+    manifest = isolated / "st.yaml"
+    manifest.write_text(
+        f"name: st\ndefaults: {{image: {IMAGES[0].id}, flavor: m1.small, networks: none}}\n"
+        "servers:\n  - name: a\n"
+    )
+    with stub_nova_in_thread([("GET", "/flavors/detail", flavors)]) as url:
+        (isolated / "clouds.yaml").write_text(
+            yaml.safe_dump(
+                {"clouds": {"noauth": {"auth_type": "none", "compute_endpoint_override": url}}}
+            )
+        )
+        code, out, err = run(capsys, str(manifest), "--cloud", "noauth")
+    assert (code, out) == (1, "")
+    assert "internal error" not in err and "ExceptionGroup" not in err
+    assert "Unexpected API Error. (HTTP 500, GET http://127.0.0.1:" in err

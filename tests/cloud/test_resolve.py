@@ -7,17 +7,19 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from aiohttp import web
 
 from bulkboot.cloud.client import open_cloud
 from bulkboot.cloud.config import CloudConfig
 from bulkboot.cloud.resolve import looks_like_uuid, resolve_references
-from bulkboot.errors import ResolveError
+from bulkboot.errors import Forbidden, ResolveError
 from bulkboot.pipeline.body import build_body
 from bulkboot.pipeline.manifest import load_manifest
 from bulkboot.pipeline.microversion import Microversion
 from bulkboot.pipeline.spec import Manifest
 from bulkboot.simulator import RunningSimulator
 from bulkboot.simulator.config import FLAVORS, IMAGES, NETWORKS
+from tests.cloud.stubs import stub_config, stub_nova
 
 pytestmark = pytest.mark.anyio
 
@@ -173,3 +175,26 @@ def test_resolved_references_are_frozen() -> None:
     refs = ResolvedReferences(images={"a": "1"})
     with pytest.raises(dataclasses.FrozenInstanceError):
         refs.images = {}  # type: ignore[misc]
+
+
+async def test_an_api_error_during_lookup_is_raised_as_itself(tmp_path: Path) -> None:
+    """A 403 on the flavor list: that error, not an ExceptionGroup from the task group."""
+
+    async def flavors(request: web.Request) -> web.Response:
+        return web.json_response(
+            {"forbidden": {"code": 403, "message": "Policy doesn't allow os_compute_api:flavors"}},
+            status=403,
+        )
+
+    fleet = manifest(
+        tmp_path,
+        f"""\
+        name: x
+        servers:
+          - {{name: a, image: {CIRROS.id}, flavor: m1.small, networks: none}}
+        """,
+    )
+    async with stub_nova([("GET", "/flavors/detail", flavors)]) as url:
+        async with open_cloud(stub_config(url)) as cloud:
+            with pytest.raises(Forbidden, match="Policy doesn't allow"):
+                await resolve_references(cloud, fleet)
