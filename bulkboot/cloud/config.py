@@ -163,10 +163,18 @@ class CloudConfig:
 
 @dataclass(frozen=True, slots=True)
 class _Setting:
-    """One raw value and where it was written (``FILE:LINE:COL`` or ``OS_NAME``)."""
+    """One raw value and where it was written (``FILE:LINE:COL`` or ``OS_NAME``).
+
+    A file's settings also keep their key path (``label`` shows it, as
+    ``clouds.c.regions[0].values.auth.auth_url``) and, for ``regions``, the document's
+    positions, so that a region's values are placed as precisely as the cloud's own.
+    """
 
     value: Any
     origin: str
+    label: str | None = None
+    positions: _Positions | None = None
+    path: tuple[str, ...] = ()
 
 
 class _Positions:
@@ -185,9 +193,18 @@ class _Positions:
                 if prefix != ("clouds",):  # cloud names are kept as written
                     key = key.replace("-", "_")
                 here = prefix + (key,)
-                mark = key_node.start_mark
-                self.marks[here] = f"{self.path}:{mark.line + 1}:{mark.column + 1}"
+                self._mark(here, key_node)
                 self.record(value_node, here)
+        elif isinstance(node, yaml.SequenceNode) and prefix[-1:] == ("regions",):
+            # only a cloud's regions: other lists hold no settings (and may be aliases)
+            for index, item in enumerate(node.value):
+                here = prefix + (str(index),)
+                self._mark(here, item)
+                self.record(item, here)
+
+    def _mark(self, keys: tuple[str, ...], node: yaml.Node) -> None:
+        mark = node.start_mark
+        self.marks[keys] = f"{self.path}:{mark.line + 1}:{mark.column + 1}"
 
     def at(self, keys: tuple[str, ...]) -> str:
         while keys:
@@ -299,6 +316,17 @@ class _Clouds:
     envvars_name: str
 
 
+def _dotted(path: tuple[str, ...]) -> str:
+    """A key path as written in messages: ``clouds.c.regions[0].values.auth.auth_url``."""
+    text = ""
+    for index, part in enumerate(path):
+        if part.isdigit() and index and path[index - 1] == "regions":
+            text += f"[{part}]"
+        else:
+            text += ("." if text else "") + part
+    return text
+
+
 def _flatten(
     data: Mapping[str, Any], positions: _Positions, prefix: tuple[str, ...]
 ) -> dict[str, _Setting]:
@@ -306,12 +334,38 @@ def _flatten(
     out: dict[str, _Setting] = {}
     for key, value in data.items():
         here = prefix + (key,)
-        if key == "auth" and isinstance(value, Mapping):
-            for auth_key, auth_value in value.items():
-                out[f"auth.{auth_key}"] = _Setting(auth_value, positions.at(here + (auth_key,)))
-        else:
-            out[key] = _Setting(value, positions.at(here))
+        if key == "auth":
+            if isinstance(value, Mapping):
+                for auth_key, auth_value in value.items():
+                    inner = here + (auth_key,)
+                    out[f"auth.{auth_key}"] = _Setting(
+                        auth_value, positions.at(inner), _dotted(inner)
+                    )
+                continue
+            if value is not None:
+                raise ConfigError(
+                    f"{positions.at(here)}: {_dotted(here)}: expected a mapping of auth "
+                    f"settings (auth_url, username, ...), got {_kind(value)}"
+                )
+        out[key] = _Setting(value, positions.at(here), _dotted(here), positions, here)
     return out
+
+
+def _kind(value: Any) -> str:
+    """What a value is, for messages that must not echo it (it may be a secret)."""
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return "true/false"
+    return {dict: "a mapping", list: "a list", str: "text", int: "a number", float: "a number"}.get(
+        type(value), type(value).__name__
+    )
+
+
+def _shown(value: Any, limit: int = 80) -> str:
+    """``repr`` of a non-secret value, cut short: a message is no place for a whole file."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 4] + "...'"
 
 
 def _merge_entry(base: dict[str, _Setting], over: Mapping[str, _Setting]) -> dict[str, _Setting]:
@@ -393,6 +447,9 @@ class _Entry:
         self.from_environment = anchor == "environment"
 
     def _label(self, key: str) -> str:
+        setting = self.settings.get(key)
+        if setting is not None and setting.label:
+            return setting.label
         if self.from_environment:
             return "OS_" + key.removeprefix("auth.").upper()
         return f"clouds.{self.name}.{key}"
@@ -419,8 +476,7 @@ class _Entry:
         where, setting = found
         if isinstance(setting.value, bool) or not isinstance(setting.value, str | int | float):
             raise ConfigError(
-                f"{setting.origin}: {self._label(where)}: expected text, "
-                f"got {type(setting.value).__name__}"
+                f"{setting.origin}: {self._label(where)}: expected text, got {_kind(setting.value)}"
             )
         return str(setting.value)
 
@@ -437,7 +493,7 @@ class _Entry:
             where, setting = self.find(key) or (key, _Setting(value, self.anchor))
             raise ConfigError(
                 f"{setting.origin}: {self._label(where)}: expected an http:// or https:// "
-                f"URL, got {value!r}"
+                f"URL, got {_shown(value)}"
             )
         return value.rstrip("/")
 
@@ -455,7 +511,7 @@ class _Entry:
         if lowered in _FALSE:
             return False
         raise ConfigError(
-            f"{setting.origin}: {self._label(where)}: expected true or false, got {value!r}"
+            f"{setting.origin}: {self._label(where)}: expected true or false, got {_shown(value)}"
         )
 
     def existing_file(self, key: str) -> str | None:
@@ -476,11 +532,20 @@ class _Entry:
 def _select_region(
     entry: dict[str, _Setting], name: str, anchor: str, wanted: str | None
 ) -> tuple[str | None, dict[str, _Setting]]:
-    """Pick the region (``regions:`` list or ``region_name``) and lay its values over."""
+    """Pick the region (``regions:`` list or ``region_name``) and lay its values over.
+
+    Messages name the key that is wrong and never echo a region entry: its ``values``
+    may hold a password.
+    """
     regions_setting = entry.get("regions")
     if regions_setting is None:
         region_setting = entry.get("region_name")
         written = region_setting.value if region_setting is not None else None
+        if region_setting is not None and written is not None and not isinstance(written, str):
+            raise ConfigError(
+                f"{region_setting.origin}: {region_setting.label or 'region_name'}: expected "
+                f"a region name (text), got {_kind(written)}"
+            )
         if isinstance(written, str) and "," in written:
             choices = [r.strip() for r in written.split(",") if r.strip()]
             if wanted and wanted not in choices:
@@ -489,42 +554,64 @@ def _select_region(
                     f"region {wanted!r} is not one of its regions ({', '.join(choices)})"
                 )
             return (wanted or choices[0]), entry
-        return (wanted or (str(written) if written else None)), entry
+        return (wanted or written or None), entry
     raw = regions_setting.value
+    label = regions_setting.label or f"clouds.{name}.regions"
     if not isinstance(raw, list) or not raw:
         raise ConfigError(
-            f"{regions_setting.origin}: clouds.{name}.regions: expected a list of region "
-            f"names or {{name, values}} mappings"
+            f"{regions_setting.origin}: {label}: expected a list of region names or "
+            f"{{name, values}} mappings, got {'an empty list' if raw == [] else _kind(raw)}"
         )
+    positions = regions_setting.positions or _Positions(regions_setting.origin)
+    path = regions_setting.path
+
+    def place(*keys: str) -> tuple[str, str]:
+        here = path + keys
+        return positions.at(here), _dotted(here) if path else f"{label}.{'.'.join(keys)}"
+
     names: list[str] = []
-    values_by_name: dict[str, Mapping[str, Any]] = {}
-    for item in raw:
+    values_by_name: dict[str, tuple[Mapping[str, Any], tuple[str, ...]]] = {}
+    for index, item in enumerate(raw):
+        key = str(index)
         if isinstance(item, str):
             names.append(item)
-            values_by_name[item] = {}
-        elif isinstance(item, Mapping) and "name" in item and set(item) <= {"name", "values"}:
-            region_name = str(item["name"])
-            values = item.get("values") or {}
-            if not isinstance(values, Mapping):
-                raise ConfigError(
-                    f"{regions_setting.origin}: clouds.{name}.regions: the values of region "
-                    f"{region_name!r} must be a mapping"
-                )
-            names.append(region_name)
-            values_by_name[region_name] = values
-        else:
+            values_by_name[item] = ({}, path + (key,))
+            continue
+        if not isinstance(item, Mapping):
+            where, what = place(key)
             raise ConfigError(
-                f"{regions_setting.origin}: clouds.{name}.regions: invalid region entry "
-                f"{item!r}: expected a name or a mapping with 'name' and 'values'"
+                f"{where}: {what}: expected a region name or a mapping with 'name' and "
+                f"'values', got {_kind(item)}"
             )
+        unknown = sorted(str(k) for k in item if k not in ("name", "values"))
+        if unknown:
+            where, what = place(key, unknown[0])
+            raise ConfigError(
+                f"{where}: {what}: unknown key {unknown[0]!r}; a region mapping has only "
+                f"'name' and 'values'"
+            )
+        if not isinstance(item.get("name"), str) or not item["name"]:
+            where, what = place(key, "name") if "name" in item else place(key)
+            raise ConfigError(
+                f"{where}: {what}: expected the region's name (text), got "
+                f"{_kind(item.get('name')) if 'name' in item else 'no name'}"
+            )
+        values = item.get("values") or {}
+        if not isinstance(values, Mapping):
+            where, what = place(key, "values")
+            raise ConfigError(
+                f"{where}: {what}: expected a mapping of settings, got {_kind(values)}"
+            )
+        names.append(item["name"])
+        values_by_name[item["name"]] = (values, path + (key, "values"))
     chosen = wanted or names[0]
     if chosen not in values_by_name:
         raise ConfigError(
             f"{regions_setting.origin}: cloud {name!r}: region {chosen!r} is not one of its "
             f"regions ({', '.join(names)}); region names are case sensitive"
         )
-    positions = _Positions(regions_setting.origin)
-    overlay = _flatten(_normalize(values_by_name[chosen]), positions, ())
+    values, values_path = values_by_name[chosen]
+    overlay = _flatten(_normalize(values), positions, values_path)
     return chosen, _merge_entry(entry, overlay)
 
 
@@ -549,7 +636,7 @@ def _build(
         origin = found[1].origin if found else anchor
         label = entry._label(found[0]) if found else "auth_type"
         raise ConfigError(
-            f"{origin}: {label}: auth_type {auth_type_text!r} is not supported; expected "
+            f"{origin}: {label}: auth_type {_shown(auth_type_text)} is not supported; expected "
             f"password, v3password, v3applicationcredential, token, v3token or none"
         )
 
@@ -566,7 +653,7 @@ def _build(
             )
             raise ConfigError(
                 f"{setting.origin}: {entry._label(where)}: expected public, internal or "
-                f"admin, got {interface_text!r}"
+                f"admin, got {_shown(interface_text)}"
             )
         interface = normal
 
@@ -584,7 +671,7 @@ def _build(
             )
             raise ConfigError(
                 f"{setting.origin}: {entry._label(where)}: expected a positive number of "
-                f"seconds, got {timeout_text!r}"
+                f"seconds, got {_shown(timeout_text)}"
             )
 
     insecure = entry.flag("insecure")
@@ -696,6 +783,18 @@ def _cloud_names(clouds: _Clouds) -> str:
     return ", ".join(sorted(clouds.entries)) or "none"
 
 
+def _named_file_missing(environ: Mapping[str, str]) -> str:
+    """A note for "not found" messages when ``OS_CLIENT_CONFIG_FILE`` names no file.
+
+    openstacksdk skips such a file silently; the user set the variable for a reason,
+    so when the cloud is then not found, say why.
+    """
+    named = environ.get("OS_CLIENT_CONFIG_FILE")
+    if not named or Path(named).is_file():
+        return ""
+    return f"; OS_CLIENT_CONFIG_FILE names {named}, which is not a file"
+
+
 def load_cloud_config(
     name: str | None,
     *,
@@ -712,13 +811,14 @@ def load_cloud_config(
     env = os.environ if environ is None else environ
     clouds = _gather(env, cwd if cwd is not None else Path.cwd(), system_dirs)
     chosen = name or clouds.default
+    named = _named_file_missing(env)
     if chosen is None:
         if not clouds.entries:
             raise ConfigError(
                 "no cloud configured: no clouds.yaml found (looked in "
                 f"{', '.join(dict.fromkeys(str(p.parent) for p in clouds.searched))}) and no "
                 "OS_AUTH_URL or other OS_* variables set; give --cloud simulator to try "
-                "the embedded simulator"
+                f"the embedded simulator{named}"
             )
         raise ConfigError(
             f"{clouds.clouds_file}: several clouds ({_cloud_names(clouds)}) and none chosen: "
@@ -736,10 +836,11 @@ def load_cloud_config(
                     if clouds.envvars_name in clouds.entries
                     else ""
                 )
+                + named
             )
         raise ConfigError(
             f"{clouds.clouds_file}: cloud {chosen!r} is not defined "
-            f"(clouds: {_cloud_names(clouds)})"
+            f"(clouds: {_cloud_names(clouds)}){named}"
         )
     return _build(chosen, clouds.anchors[chosen], raw, env.get("OS_REGION_NAME") or None)
 

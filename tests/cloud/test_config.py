@@ -414,7 +414,8 @@ def test_missing_environment_variable_is_named(layout: Layout) -> None:
         ({"cacert": "/no/such/ca.pem"}, "no such file: /no/such/ca.pem"),
         ({"auth": {"user_domain_id": None}}, "auth.user_domain_name is missing"),
         ({"auth": {"project_domain_id": None}}, "auth.project_domain_name is missing"),
-        ({"auth": {"username": ["a"]}}, "clouds.c.auth.username: expected text, got list"),
+        ({"auth": {"username": ["a"]}}, "clouds.c.auth.username: expected text, got a list"),
+        ({"region_name": ["a", "b"]}, "clouds.c.region_name: expected a region name (text)"),
     ],
 )
 def test_bad_settings(layout: Layout, changes: dict[str, Any], message: str) -> None:
@@ -482,3 +483,79 @@ def test_cloud_names_keep_their_dashes(layout: Layout) -> None:
         entry["auth"]["auth_url"] = "nope"
         layout.write(layout.cwd, "clouds.yaml", {"clouds": {"my-cloud": entry}})
         layout.load("my-cloud")
+
+
+# ---------------------------------------------------------------- each bad file: file, line, key
+
+
+@pytest.mark.parametrize(
+    ("text", "place", "message"),
+    [
+        ('    auth: "x"\n', "3:5", "clouds.c.auth: expected a mapping of auth settings"),
+        ("    auth: [1, 2]\n", "3:5", "clouds.c.auth: expected a mapping of auth settings"),
+        (
+            "    regions:\n      - name: R1\n        values: {auth: {auth_url: not a url}}\n",
+            "5:25",
+            "clouds.c.regions[0].values.auth.auth_url: expected an http:// or https:// URL",
+        ),
+        (
+            "    regions:\n      - name: R1\n        values: {auth: 5}\n",
+            "5:18",
+            "clouds.c.regions[0].values.auth: expected a mapping of auth settings",
+        ),
+        (
+            "    regions:\n      - R0\n      - {name: R1, values: [1]}\n",
+            "5:20",
+            "clouds.c.regions[1].values: expected a mapping of settings, got a list",
+        ),
+        ("    regions: {a: 1}\n", "3:5", "clouds.c.regions: expected a list of region names"),
+        ("    regions:\n      - {values: {}}\n", "4:9", "clouds.c.regions[0]: expected the "),
+    ],
+)
+def test_bad_file_names_the_file_line_and_key(
+    layout: Layout, text: str, place: str, message: str
+) -> None:
+    path = layout.write(layout.cwd, "clouds.yaml", "clouds:\n  c:\n" + text)
+    with pytest.raises(ConfigError) as info:
+        layout.load("c")
+    assert str(info.value).startswith(f"{path}:{place}: {message}"), str(info.value)
+
+
+def test_a_bad_region_entry_names_the_key_and_never_echoes_its_values(layout: Layout) -> None:
+    text = (
+        "clouds:\n  c:\n    auth: {auth_url: 'http://k/v3', username: u, user_domain_name: D}\n"
+        "    regions:\n      - name: R1\n        values:\n          auth: {password: TOPSECRETPW}\n"
+        "        extra: 1\n"
+    )
+    path = layout.write(layout.cwd, "clouds.yaml", text)
+    with pytest.raises(ConfigError) as info:
+        layout.load("c")
+    assert str(info.value) == (
+        f"{path}:8:9: clouds.c.regions[0].extra: unknown key 'extra'; a region mapping "
+        "has only 'name' and 'values'"
+    )
+    assert "TOPSECRETPW" not in str(info.value)
+
+
+def test_region_values_apply_with_their_own_places(layout: Layout) -> None:
+    text = (
+        "clouds:\n  c:\n    auth: {auth_url: 'http://k/v3', username: u, user_domain_name: D,"
+        " password: p}\n    regions:\n      - name: R1\n"
+        "        values: {auth: {auth_url: 'http://r1/v3'}, interface: internal}\n"
+    )
+    layout.write(layout.cwd, "clouds.yaml", text)
+    config = layout.load("c")
+    assert (config.region_name, config.auth_url, config.interface) == (
+        "R1",
+        "http://r1/v3",
+        "internal",
+    )
+
+
+def test_a_missing_os_client_config_file_is_named(layout: Layout) -> None:
+    layout.environ.update({"OS_CLIENT_CONFIG_FILE": "/nonexistent.yaml", "OS_CLOUD": "x"})
+    with pytest.raises(ConfigError, match="OS_CLIENT_CONFIG_FILE names /nonexistent.yaml, which"):
+        layout.load()
+    layout.write(layout.cwd, "clouds.yaml", {"clouds": {"a": cloud()}})
+    with pytest.raises(ConfigError, match=r"\(clouds: a\); OS_CLIENT_CONFIG_FILE names /nonex"):
+        layout.load()
