@@ -186,10 +186,15 @@ def test_same_precedence_as_openstacksdk(layout: Layout, monkeypatch: pytest.Mon
         vendor_files=[],
     )
     for name, region in (("a", None), ("t", None), ("d", None), ("b", None), ("b", "RegionTwo")):
+        # OS_REGION_NAME as the `openstack` CLI reads it: osc_lib's --os-region-name
+        # defaults to it and is passed to get_one (the bare loader would ignore it).
+        layout.environ.pop("OS_REGION_NAME", None)
+        monkeypatch.delenv("OS_REGION_NAME", raising=False)
         if region:
             layout.environ["OS_REGION_NAME"] = region
+            monkeypatch.setenv("OS_REGION_NAME", region)
         ours = layout.load(name)
-        theirs = sdk.get_one(name, region_name=region or "").config
+        theirs = sdk.get_one(name, region_name=os.environ.get("OS_REGION_NAME", "")).config
         assert ours.project_name == theirs["auth"]["project_name"]
         assert ours.password == theirs["auth"]["password"]
         assert ours.region_name == theirs["region_name"]
@@ -199,6 +204,61 @@ def test_same_precedence_as_openstacksdk(layout: Layout, monkeypatch: pytest.Mon
         assert ours.project_domain_name == auth.get("project_domain_name")
         assert ours.user_domain_id == auth.get("user_domain_id")
         assert ours.project_domain_id == auth.get("project_domain_id")
+
+
+@pytest.mark.filterwarnings("ignore::Warning:openstack.*")
+def test_os_region_name_as_openstacksdk_and_the_cli_read_it(
+    layout: Layout, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The environment's cloud takes OS_REGION_NAME as its region, in the loader itself;
+    for a file's cloud it is the `openstack` CLI's --os-region-name default (osc_lib), a
+    region picked from the cloud's ``regions:`` -- not ignored, as the bare loader would."""
+    from openstack.config import loader
+
+    for key in list(os.environ):
+        if key.startswith("OS_"):
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("HOME", str(layout.home))
+    monkeypatch.chdir(layout.cwd)
+    env = {
+        "OS_AUTH_URL": "http://k/v3",
+        "OS_USERNAME": "u",
+        "OS_PASSWORD": "p",
+        "OS_USER_DOMAIN_NAME": "D",
+        "OS_PROJECT_NAME": "pr",
+        "OS_PROJECT_DOMAIN_NAME": "D",
+        "OS_REGION_NAME": "RegionTwo",
+    }
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    layout.environ.update(env)
+    sdk = loader.OpenStackConfig(config_files=[], secure_files=[], vendor_files=[])
+    theirs = sdk.get_one().config  # no region given: the envvars cloud's own
+    ours = layout.load()
+    assert (
+        (ours.name, ours.region_name)
+        == ("envvars", theirs["region_name"])
+        == (
+            "envvars",
+            "RegionTwo",
+        )
+    )
+
+    # A file's cloud, OS_CLOUD and OS_REGION_NAME only (selectors: no envvars cloud).
+    for key in env:
+        if key != "OS_REGION_NAME":
+            monkeypatch.delenv(key)
+            layout.environ.pop(key)
+    regions = ["RegionOne", {"name": "RegionTwo", "values": {"interface": "internal"}}]
+    path = layout.write(layout.cwd, "clouds.yaml", {"clouds": {"m": cloud(regions=regions)}})
+    monkeypatch.setenv("OS_CLOUD", "m")
+    layout.environ["OS_CLOUD"] = "m"
+    sdk = loader.OpenStackConfig(config_files=[str(path)], secure_files=[], vendor_files=[])
+    cli = sdk.get_one(region_name=os.environ["OS_REGION_NAME"]).config  # `openstack ...`
+    ours = layout.load()
+    assert (ours.region_name, ours.interface) == (cli["region_name"], cli["interface"])
+    assert (ours.region_name, ours.interface) == ("RegionTwo", "internal")
+    assert sdk.get_one().config["region_name"] == "RegionOne"  # the bare loader's choice
 
 
 def test_secure_yaml_is_merged_over_clouds_yaml(layout: Layout) -> None:
