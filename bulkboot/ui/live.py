@@ -214,7 +214,7 @@ def render_summary(summary: Summary) -> RenderableType:
         verb = "destroyed" if summary.command == "destroy" else "ACTIVE"
         parts.append(
             Text(f"all {summary.total} servers {verb}", style="bold green")
-            if summary.ok
+            if summary.ok and summary.total
             else Text("")
         )
     return Group(*parts)

@@ -205,7 +205,7 @@ def format_summary(summary: Summary) -> list[str]:
     if summary.failures:
         lines.append("failures:")
         lines.extend(f"  {count} x {message}" for message, count in summary.failures)
-    elif summary.ok:
+    elif summary.ok and summary.total:
         lines.append(f"all {summary.total} servers {verb}")
     return lines
 
