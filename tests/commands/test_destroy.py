@@ -168,3 +168,118 @@ def test_sigkill_then_apply_then_sigkill_then_destroy(
         )
         assert code == 0, err
     assert sim.stats()["servers_total"] == 0
+
+
+class _Terminal:
+    """A stdin that says it is a terminal and answers one line."""
+
+    def __init__(self, answer: str) -> None:
+        self._answer = answer
+
+    def isatty(self) -> bool:
+        return True
+
+    def readline(self) -> str:
+        return self._answer + "\n"
+
+
+def test_destroy_asks_on_a_terminal_unless_yes(
+    sim: RunningSimulator,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    use_simulator(sim, tmp_path, monkeypatch)
+    path = write_lab(tmp_path)
+    assert (
+        run_cli(
+            capsys,
+            "apply",
+            str(path),
+            "--cloud",
+            "simulator",
+            "--format",
+            "json",
+            "--poll-interval",
+            "200ms",
+            "--yes",
+        )[0]
+        == 0
+    )
+    monkeypatch.setattr(sys, "stdin", _Terminal("n"))
+    code, out, _ = run_cli(
+        capsys, "destroy", str(path), "--cloud", "simulator", "--format", "plain"
+    )
+    assert code == 1
+    assert "delete 6 server(s) of fleet 'lab' on cloud 'simulator'? [y/N]" in out
+    assert "nothing deleted" in out
+    assert sim.stats()["servers_total"] == 6
+    monkeypatch.setattr(sys, "stdin", _Terminal("y"))
+    code, out, _ = run_cli(
+        capsys, "destroy", str(path), "--cloud", "simulator", "--format", "plain"
+    )
+    assert code == 0 and sim.stats()["servers_total"] == 0
+
+
+def test_ctrl_c_twice_stops_at_once_and_leaves_a_whole_journal(
+    sim: RunningSimulator,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    clouds = use_simulator(sim, tmp_path, monkeypatch)
+    sim.configure(latency=0.05)
+    path = tmp_path / "twice.yaml"
+    path.write_text(
+        "name: twice\ndefaults:\n  image: cirros-0.6.2\n  flavor: m1.tiny\n  networks: none\n"
+        'servers:\n  - name: "t-{index:03d}"\n    count: 150\n'
+    )
+    journal = tmp_path / ".bulkboot" / "twice.jsonl"
+    env = dict(os.environ, OS_CLIENT_CONFIG_FILE=str(clouds), PYTHONPATH=str(REPO))
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "bulkboot",
+            "apply",
+            str(path),
+            "--cloud",
+            "simulator",
+            "--format",
+            "plain",
+            "--concurrency",
+            "4",
+        ],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if journal.exists() and journal.read_text().count('"ev":"sent"') >= 12:
+            break
+        time.sleep(0.01)
+    os.kill(process.pid, signal.SIGINT)
+    time.sleep(0.02)
+    os.kill(process.pid, signal.SIGINT)
+    out, err = process.communicate(timeout=30)
+    assert process.returncode == 130, err
+    for line in journal.read_text().splitlines():
+        json.loads(line)  # every line whole
+    time.sleep(0.2)  # creates cut off in flight may still land in the cloud
+    code, out, _ = run_cli(
+        capsys,
+        "apply",
+        str(path),
+        "--cloud",
+        "simulator",
+        "--format",
+        "json",
+        "--poll-interval",
+        "200ms",
+    )
+    assert code == 0 and json.loads(out)["summary"]["counts"]["active"] == 150
+    stats = sim.stats()
+    assert stats["servers_total"] == 150 and stats["duplicate_names"] == 0
