@@ -45,8 +45,14 @@ class Cloud:
         self.transport = transport
         self.authenticator = authenticator
         self.endpoints = dict(endpoints)
-        self.endpoint = endpoints["compute"]
-        self.compute = Compute(transport, self.endpoint, default_version=config.compute_api_version)
+        self.compute = Compute(
+            transport, endpoints["compute"], default_version=config.compute_api_version
+        )
+
+    @property
+    def endpoint(self) -> str:
+        """Nova's URL (``.../v2.1`` once ``negotiate`` has found it below a root URL)."""
+        return self.compute.endpoint
 
     @property
     def cloud_name(self) -> str:

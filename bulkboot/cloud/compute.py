@@ -80,6 +80,17 @@ def version_range(document: Any) -> tuple[Microversion, Microversion] | None:
     return Microversion(a, b), Microversion(c, d)
 
 
+def _v21_of_versions(document: Any) -> tuple[Microversion, Microversion] | None:
+    """The v2.1 range from Nova's root versions list (``{"versions": [...]}``), if any."""
+    versions = document.get("versions") if isinstance(document, Mapping) else None
+    if not isinstance(versions, list):
+        return None
+    for entry in versions:
+        if isinstance(entry, Mapping) and entry.get("id") == "v2.1":
+            return version_range({"version": entry})
+    return None
+
+
 class Compute:
     """Nova at ``endpoint`` (``.../v2.1``), through the run's transport.
 
@@ -157,6 +168,12 @@ class Compute:
             document = None
         found = version_range(document)
         if found is None:
+            # Nova's root (``.../compute``, ``https://nova:8774``): its versions list
+            # names v2.1, which sits right below it.
+            found = _v21_of_versions(document)
+            if found is not None:
+                self.endpoint += "/v2.1"
+        if found is None and urlsplit(self.endpoint).path.strip("/"):
             # An endpoint with the project id in it: the document is one level up.
             parent = self.endpoint.rsplit("/", 1)[0]
             try:
@@ -167,7 +184,9 @@ class Compute:
         if found is None:
             raise MicroversionError(
                 f"the compute endpoint {self.endpoint} does not announce a microversion range "
-                f"(a legacy v2 endpoint?); bulkboot needs compute 2.1 or later"
+                f"(a legacy v2 endpoint, or not Nova?); bulkboot needs compute 2.1 or later, "
+                f"at Nova's API root: a URL ending in /v2.1 (or Nova's root above it), e.g. "
+                f"https://nova.example:8774/v2.1"
             )
         self.server_range = found
         try:

@@ -392,3 +392,24 @@ async def test_a_504_is_never_resent() -> None:
                 await cloud.compute.create_server(body("gw"), fleet="f")
     assert nova_.posts == 1
     assert nova_.lookups >= 3  # looked several times over the 0.5 s window
+
+
+async def test_an_override_at_novas_root_finds_v21_below_it(
+    sim: RunningSimulator, sim_cloud: CloudConfig
+) -> None:
+    root = dataclasses.replace(sim_cloud, compute_endpoint_override=f"{sim.base_url}/compute/")
+    async with open_cloud(root) as cloud:
+        assert await cloud.compute.negotiate("auto") == Microversion(2, 96)
+        assert cloud.endpoint == f"{sim.base_url}/compute/v2.1"
+        assert "maxTotalInstances" in await cloud.compute.limits()
+
+
+async def test_an_override_that_is_not_nova_says_what_is_expected(
+    sim: RunningSimulator, sim_cloud: CloudConfig
+) -> None:
+    bare = dataclasses.replace(sim_cloud, compute_endpoint_override=sim.base_url)
+    async with open_cloud(bare, options=FAST) as cloud:
+        with pytest.raises(MicroversionError) as info:
+            await cloud.compute.negotiate("auto")
+    assert f"the compute endpoint {sim.base_url} does not announce" in str(info.value)
+    assert "ending in /v2.1" in str(info.value)
