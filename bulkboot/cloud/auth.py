@@ -52,7 +52,8 @@ __all__ = [
 LOG = logging.getLogger("bulkboot.cloud")
 MIN_TOKEN_LIFE_SECONDS = 120.0  # keystoneauth1's margin
 MARGIN_FRACTION = 0.25  # ... but never more than this share of the token's lifetime
-TOKEN_WARNING_SECONDS = 3600.0  # warn when a given token has less than this left
+TOKEN_WARNING_SECONDS = 3600.0  # warn when a given token has less than this left ...
+# ... unless the caller said how long the run should last (``expect_run``)
 _AUTH_RETRY = RetryPolicy(max_attempts=3, base_delay=0.5, max_delay=4.0, max_retry_after=30.0)
 _JSON_HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}
 
@@ -278,6 +279,7 @@ class Authenticator:
         self._failure: BaseException | None = None
         self._tokens_url: str | None = None
         self._warned = False
+        self.expected_run_seconds: float | None = None
         self.authentications = 0
         self.timings: list[RequestTiming] = []
 
@@ -481,15 +483,33 @@ class Authenticator:
             self._warn_unrenewable(token, remaining)
         return token
 
+    def expect_run(self, seconds: float) -> None:
+        """Say how long the run should last, so that a token given with ``auth_type:
+        token`` (which cannot be renewed) is judged against that rather than a fixed
+        hour; warns at once if the token held already runs out sooner."""
+        self.expected_run_seconds = seconds
+        token = self._token
+        if token is not None and self._config.auth_type == "token":
+            self._warn_unrenewable(token, token.expires_local - self._clock())
+
     def _warn_unrenewable(self, token: Token, remaining: float) -> None:
-        if self._warned or remaining >= TOKEN_WARNING_SECONDS:
+        expected = self.expected_run_seconds
+        if self._warned or remaining >= (
+            expected if expected is not None else TOKEN_WARNING_SECONDS
+        ):
             return
         self._warned = True
+        longer = (
+            f"this run is expected to take about {max(1, round(expected / 60))} min"
+            if expected is not None
+            else "a run that lasts longer will fail with 401"
+        )
         LOG.warning(
             "cloud %r: the token given (auth_type token) expires at %s, in %d min, and "
-            "cannot be renewed; a run that lasts longer will fail with 401: use a password "
-            "or an application credential for long runs",
+            "cannot be renewed; %s: use a password or an application credential for long "
+            "runs",
             self._config.name,
             token.expires_at.isoformat(timespec="seconds"),
             max(0, int(remaining // 60)),
+            longer,
         )

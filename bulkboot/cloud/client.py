@@ -72,6 +72,12 @@ class Cloud:
         """Requests made so far, by (method, final status); None: no answer."""
         return self.transport.counts
 
+    def expect_run(self, seconds: float) -> None:
+        """How long the run should last (an estimate): a token that cannot be renewed
+        and runs out sooner is warned about (see ``Authenticator.expect_run``)."""
+        if self.authenticator is not None:
+            self.authenticator.expect_run(seconds)
+
     def api_root(self, service_type: str) -> str | None:
         """The versioned API root of a service (``.../image/v2``), None when out of reach."""
         url = self.endpoints.get(service_type)

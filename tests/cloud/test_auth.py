@@ -237,3 +237,25 @@ async def test_old_token_serves_while_its_renewal_is_on_the_way(
     assert bystander[0] == old.value and bystander[1] < 0.2
     assert renewer[0] != old.value
     assert sim.stats()["authentications"] == 2
+
+
+async def test_token_warning_follows_the_expected_run_length(
+    sim: RunningSimulator, sim_cloud: CloudConfig, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A given token good for 2 h: no warning for a 30 min run, one for a 3 h run."""
+    sim.configure(token_lifetime=7200)
+    async with aiohttp.ClientSession() as session:
+        first = await Authenticator(sim_cloud, session).token()
+        config = dataclasses.replace(sim_cloud, auth_type="token", token=first.value, password=None)
+        with caplog.at_level(logging.WARNING, logger="bulkboot.cloud"):
+            short = Authenticator(config, session)
+            short.expect_run(1800)
+            await short.token()
+            assert "cannot be renewed" not in caplog.text
+            long = Authenticator(config, session)
+            await long.token()
+            assert "cannot be renewed" not in caplog.text  # 2 h > the default hour
+            long.expect_run(3 * 3600)
+    assert "cannot be renewed; this run is expected to take about 180 min" in caplog.text
+    assert caplog.text.count("cannot be renewed") == 1
+    assert first.value not in caplog.text
