@@ -35,7 +35,16 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from bulkboot.errors import ManifestError
 from bulkboot.pipeline import microversion as mv
-from bulkboot.pipeline.spec import Group, Limits, Location, Manifest, Nic, Problem, ServerSpec
+from bulkboot.pipeline.spec import (
+    FIXED_LIMITS,
+    Group,
+    Limits,
+    Location,
+    Manifest,
+    Nic,
+    Problem,
+    ServerSpec,
+)
 from bulkboot.pipeline.template import Template, TemplateError, compile_template
 
 __all__ = [
@@ -942,10 +951,16 @@ def _read_limits(r: _Reader, node: Node) -> Limits:
         return Limits()
     known = [f.name for f in dataclasses.fields(Limits)]
     pairs = _pairs(r, node, "limits")
-    _known_keys(r, pairs, known, "limits")
     values: dict[str, int] = {}
-    for key, (_, value_node) in pairs.items():
-        if key in known:
+    for key, (key_node, value_node) in pairs.items():
+        if key in FIXED_LIMITS:
+            r.problem(key_node, f"limits.{key} cannot be raised: it is fixed by Nova's API "
+                      f"({FIXED_LIMITS[key]} on every cloud; not a quota)")  # fmt: skip
+        elif key not in known:
+            hint = _suggest(key, known)
+            r.problem(key_node, f"unknown key {key!r} in limits{hint}" + ("" if hint else
+                      f" (the quotas a manifest may raise: {', '.join(known)})"))  # fmt: skip
+        else:
             value = _integer(r, value_node, f"limits.{key}")
             if isinstance(value, int) and value < 0:
                 r.problem(value_node, f"limits.{key}: must be 0 or more, got {value}")

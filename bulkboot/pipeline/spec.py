@@ -17,6 +17,9 @@ from typing import Literal, Protocol
 
 __all__ = [
     "AS_WRITTEN",
+    "FIXED_LIMITS",
+    "MAX_TAGS",
+    "MAX_USER_DATA",
     "AsWritten",
     "Group",
     "Limits",
@@ -121,15 +124,41 @@ class ServerSpec:
         return self.max_count or self.min_count or 1
 
 
+MAX_USER_DATA = 65535
+"""Bytes of base64 user data: Nova's request schema (``user_data`` maxLength), not a quota."""
+MAX_TAGS = 50
+"""Tags per server: Nova's request schema (``tags`` maxItems, MAX_TAG_COUNT), not a quota."""
+
+FIXED_LIMITS: Mapping[str, str] = {
+    "max_user_data": f"user data is at most {MAX_USER_DATA} bytes of base64",
+    "max_tags": f"a server has at most {MAX_TAGS} tags",
+}
+"""Per-request caps in Nova's API schema itself: the same on every cloud, never raisable."""
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Limits:
-    """Nova's per-request limits that a manifest may raise for clouds configured higher."""
+    """Nova's per-server quotas, at their defaults; a manifest may raise them for clouds
+    configured higher (quotas injected_files, injected_file_content_bytes,
+    injected_file_path_bytes, metadata_items).
+
+    ``max_user_data`` and ``max_tags`` are read here too but are not fields: they are
+    fixed by Nova's request schema (``FIXED_LIMITS``), so no cloud accepts more and a
+    manifest cannot raise them.
+    """
 
     max_personality: int = 5
     max_personality_size: int = 10240
-    max_user_data: int = 65535  # bytes of base64 text
-    max_tags: int = 50
+    max_personality_path: int = 255  # bytes of a personality file's guest path
     max_server_meta: int = 128  # metadata items per server, the fleet mark included
+
+    @property
+    def max_user_data(self) -> int:
+        return MAX_USER_DATA
+
+    @property
+    def max_tags(self) -> int:
+        return MAX_TAGS
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

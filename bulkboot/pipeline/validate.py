@@ -43,7 +43,6 @@ _CIDR_HINT = re.compile(r"^/[0-9a-f.:]+$")
 _MAX_INT = 0x7FFFFFFF
 _MAX_TAG_LENGTH = 60
 _MAX_CERTIFICATES = 50
-_MAX_PERSONALITY_PATH = 255  # injected_file_path_bytes
 
 
 class _Checker:
@@ -215,8 +214,12 @@ def _check_files(spec: ServerSpec, c: _Checker) -> None:
             "(limits.max_personality)",
         )
     for guest, contents in files:
-        if len(guest.encode("utf-8")) > _MAX_PERSONALITY_PATH:
-            c.add(f"files.{guest}", f"file path {guest[:40]!r}... is longer than 255 bytes")
+        if len(guest.encode("utf-8")) > limits.max_personality_path:
+            c.add(
+                f"files.{guest}",
+                f"file path {guest[:40]!r}... is longer than the {limits.max_personality_path} "
+                "bytes Nova allows (limits.max_personality_path)",
+            )
         if len(contents) > limits.max_personality_size:
             c.add(
                 f"files.{guest}",
@@ -235,7 +238,7 @@ def _check_user_data(spec: ServerSpec, c: _Checker) -> None:
         c.add(
             path,
             f"user data is {len(data)} bytes, {encoded} in base64: more than the "
-            f"{c.limits.max_user_data} Nova allows (limits.max_user_data)",
+            f"{c.limits.max_user_data} Nova's API allows",
         )
 
 

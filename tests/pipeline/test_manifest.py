@@ -179,7 +179,7 @@ def test_fleet_name_defaults_to_the_file_stem_and_limits_are_read(write: Write) 
         write(
             """
             cloud: mycloud
-            limits: {max_personality: 10, max_user_data: 131072}
+            limits: {max_personality: 10, max_server_meta: 200}
             servers:
               - {name: a, image: cirros, flavor: m1.small}
             """,
@@ -189,8 +189,36 @@ def test_fleet_name_defaults_to_the_file_stem_and_limits_are_read(write: Write) 
     assert manifest.name == "my-lab"
     assert manifest.cloud == "mycloud"
     assert manifest.microversion == "auto"
-    assert manifest.limits == Limits(max_personality=10, max_user_data=131072)
+    assert manifest.limits == Limits(max_personality=10, max_server_meta=200)
     assert manifest.servers[0].fleet == "my-lab"
+
+
+def test_limits_raise_only_quotas_never_novas_fixed_schema_caps(write: Write) -> None:
+    path = write(
+        """
+        limits:
+          max_user_data: 131072
+          max_tags: 100
+          max_personality_sise: 10
+          max_cores: 4
+          max_personality_path: 1024
+        servers:
+          - {name: a, image: cirros, flavor: m1.small}
+        """
+    )
+    manifest, found = read_manifest(path)
+    assert [str(p) for p in found] == [
+        f"{path}:2:3: manifest: limits.max_user_data cannot be raised: it is fixed by Nova's "
+        "API (user data is at most 65535 bytes of base64 on every cloud; not a quota)",
+        f"{path}:3:3: manifest: limits.max_tags cannot be raised: it is fixed by Nova's API "
+        "(a server has at most 50 tags on every cloud; not a quota)",
+        f"{path}:4:3: manifest: unknown key 'max_personality_sise' in limits: did you mean "
+        "'max_personality_size'?",
+        f"{path}:5:3: manifest: unknown key 'max_cores' in limits (the quotas a manifest may "
+        "raise: max_personality, max_personality_size, max_personality_path, max_server_meta)",
+    ]
+    assert manifest.limits == Limits(max_personality_path=1024)
+    assert (manifest.limits.max_user_data, manifest.limits.max_tags) == (65535, 50)
 
 
 def test_nics_keep_their_location_and_auto_none_forms(write: Write) -> None:
@@ -494,7 +522,7 @@ def test_duplicate_keys_and_bad_top_level_values(write: Write) -> None:
         """
         microversion: 3.1
         name: ""
-        limits: {max_tags: -1, max_personality: 3, max_pets: 2}
+        limits: {max_personality: -1, max_server_meta: 3, max_pets: 2}
         servers:
           - name: a
             image: c
@@ -506,8 +534,8 @@ def test_duplicate_keys_and_bad_top_level_values(write: Write) -> None:
         f"{path}:1:15: manifest: microversion: microversion 3.1 is not a compute 2.x microversion",
         f"{path}:2:7: manifest: name: the fleet name must be 1 to 255 characters, got 0 "
         "(it is the value of the bulkboot:fleet metadata mark)",
-        f"{path}:3:20: manifest: limits.max_tags: must be 0 or more, got -1",
-        f"{path}:3:44: manifest: unknown key 'max_pets' in limits: did you mean 'max_tags'?",
+        f"{path}:3:27: manifest: limits.max_personality: must be 0 or more, got -1",
+        f"{path}:3:51: manifest: unknown key 'max_pets' in limits: did you mean 'max_personality'?",
         f"{path}:7:5: a: group: 'image' is given twice (first at line 6)",
     ]
 
