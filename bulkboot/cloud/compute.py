@@ -232,16 +232,20 @@ class Compute:
                 answered = isinstance(exc, ServerError) or (
                     isinstance(exc, Unavailable) and exc.retry_after is None
                 )
-                if not answered or attempts >= self.max_create_attempts:
+                if not answered:
                     raise  # 400, 403, 409 are final; 429 and timed 503s were retried
+                failure: ApiError = exc
             except (ConnectionLost, RequestTimeout) as exc:
                 return await self._after_unknown(exc, name, fleet, count, started, attempts)
             else:
                 return self._created(answer, name, started, attempts)
             # A 500/502/bare 503: it may have reached Nova, which has finished with it.
+            # Looked for after the last attempt too: that one may have made it.
             found = await self._settled_lookup(name, fleet, count)
             if found is not None:
                 return self._recovered(found, name, started, attempts)
+            if attempts >= self.max_create_attempts:
+                raise failure
             await anyio.sleep(self.transport.options.retry.backoff(attempts))
 
     async def _after_unknown(

@@ -214,10 +214,11 @@ async def test_list_follows_every_page(sim: RunningSimulator, sim_cloud: CloudCo
 
 
 async def test_limits_and_flavors(sim: RunningSimulator, sim_cloud: CloudConfig) -> None:
+    sim.configure(quota_instances=50)
     async with open_cloud(sim_cloud) as cloud:
         limits = await cloud.compute.limits()
         flavors = await cloud.compute.flavors()
-    assert limits["maxTotalInstances"] == -1
+    assert limits["maxTotalInstances"] == 50
     assert {f["name"] for f in flavors} == {f.name for f in FLAVORS}
 
 
@@ -413,3 +414,20 @@ async def test_an_override_that_is_not_nova_says_what_is_expected(
             await cloud.compute.negotiate("auto")
     assert f"the compute endpoint {sim.base_url} does not announce" in str(info.value)
     assert "ending in /v2.1" in str(info.value)
+
+
+async def test_the_last_attempts_500_is_looked_up_before_it_is_reported() -> None:
+    nova_ = _FakeNova()
+
+    async def create(request: web.Request) -> web.Response:
+        nova_.posts += 1
+        nova_.make(await request.json())  # made, then Nova's API fell over
+        return web.json_response({"computeFault": {"message": "Unexpected"}}, status=500)
+
+    routes = [("POST", "/servers", create), ("GET", "/servers/detail", nova_.detail)]
+    async with stub_nova(routes) as url, open_cloud(stub_config(url), options=FAST) as cloud:
+        await cloud.compute.negotiate("auto")
+        cloud.compute.lookup_settle = 0.0
+        cloud.compute.max_create_attempts = 1
+        created = await cloud.compute.create_server(body("last"), fleet="f")
+    assert created.recovered and (nova_.posts, len(nova_.servers)) == (1, 1)
