@@ -330,7 +330,27 @@ def _list_of(
         r.problem(node, f"{path}: expected a list, got {_kind(node)}")
         return _BAD
     out = [item(r, child, f"{path}.{i}") for i, child in enumerate(node.value)]
-    return [x for x in out if not isinstance(x, _Bad)]
+    kept = [i for i, x in enumerate(out) if not isinstance(x, _Bad)]
+    if len(kept) < len(out):
+        _renumber(r, path, kept)
+    return [out[i] for i in kept]
+
+
+def _renumber(r: _Reader, path: str, kept: Sequence[int]) -> None:
+    """Re-key a list's item locations after bad items were dropped (``path.2`` -> ``path.1``).
+
+    Rules address items by their index in the kept list; only a list that lost items
+    pays for this.
+    """
+    new_index = {str(old): str(new) for new, old in enumerate(kept)}
+    prefix = path + "."
+    moved: dict[str, Location] = {}
+    for key in [k for k in r.locations if k.startswith(prefix)]:
+        location = r.locations.pop(key)
+        index, dot, rest = key[len(prefix) :].partition(".")
+        if index in new_index:
+            moved[f"{prefix}{new_index[index]}{dot}{rest}"] = location
+    r.locations.update(moved)
 
 
 def _names(r: _Reader, node: Node, path: str) -> list[Raw] | _Bad:
@@ -382,6 +402,7 @@ def _device_spec(
     if not isinstance(node, MappingNode):
         r.problem(node, f"{path}: expected a mapping, got {_kind(node)}")
         return _BAD
+    mark = len(r.problems)
     pairs = _pairs(r, node, path)
     _known_keys(r, pairs, known, what)
     converted = {
@@ -389,7 +410,11 @@ def _device_spec(
         for key, (_, value_node) in pairs.items()
         if key in known
     }
-    return {k: v for k, v in converted.items() if not isinstance(v, _Bad)}
+    if len(r.problems) > mark:
+        # The item is left out whole (its siblings are kept): checking what is left of
+        # it would only add misleading problems (`idd: x` -> "needs an 'id'").
+        return _BAD
+    return converted
 
 
 def _block_devices(r: _Reader, node: Node, path: str) -> list[Raw] | _Bad:
@@ -414,18 +439,22 @@ def _networks(r: _Reader, node: Node, path: str) -> Raw:
                   + (f" {node.value!r}" if isinstance(node, ScalarNode) else ""))  # fmt: skip
         return _BAD
     nics: list[Raw] = []
+    kept: list[int] = []
     for i, child in enumerate(node.value):
         item_path = f"{path}.{i}"
         if isinstance(child, ScalarNode) and child.value in ("auto", "none"):
             r.locations[item_path] = r.loc(child)
-            if len(node.value) > 1:
-                r.problem(child, f"{item_path}: 'auto' or 'none' cannot be used with any "
-                          "other nic")  # fmt: skip
-                return _BAD
-            return str(child.value)
+            if len(node.value) == 1:
+                return str(child.value)
+            r.problem(child, f"{item_path}: 'auto' or 'none' cannot be used with any "
+                      "other nic")  # fmt: skip
+            continue  # the other nics are still checked
         values = _device_spec(r, child, item_path, NIC_KEYS, "a nic")
         if not isinstance(values, _Bad):
             nics.append(_RawNic(values, r.loc(child)))
+            kept.append(i)
+    if len(kept) < len(node.value):
+        _renumber(r, path, kept)
     return nics
 
 
@@ -657,6 +686,17 @@ def _finish(r: _Reader, field: str, raw: Raw) -> Any:
     return spec.finish(raw) if spec.finish else raw
 
 
+def _unusable(raw: Raw, had_problems: bool) -> bool:
+    """Whether a field is left out: a bad value, or a collection whose every item was bad.
+
+    A collection that lost only some items (each reported) keeps the others, so their
+    rules are checked too: one bad nic does not hide its siblings' problems.
+    """
+    if isinstance(raw, _Bad):
+        return True
+    return had_problems and (raw is None or raw == "" or raw == [] or raw == {})
+
+
 def _read_defaults(r: _Reader, node: Node) -> dict[str, tuple[Node, Node]]:
     r.subject = "defaults"
     if not isinstance(node, MappingNode):
@@ -677,7 +717,7 @@ def _read_defaults(r: _Reader, node: Node) -> dict[str, tuple[Node, Node]]:
         r.locations = {}
         mark = len(r.problems)
         raw = FIELDS[key].convert(r, value_node, key)
-        r.default_raws[key] = _BAD if len(r.problems) > mark else raw
+        r.default_raws[key] = _BAD if _unusable(raw, len(r.problems) > mark) else raw
         r.default_locations[key] = r.locations
     r.locations = {}
     return pairs
@@ -750,7 +790,7 @@ def _read_group(
             from_defaults.add(key)
         else:
             raw = FIELDS[key].convert(r, value_node, key)
-        if isinstance(raw, _Bad) or len(r.problems) > mark:
+        if _unusable(raw, len(r.problems) > mark):
             broken.add(key)  # a value with a problem is left out, not guessed at
         else:
             raws[key] = raw
@@ -764,14 +804,16 @@ def _read_group(
         mark = len(r.problems)
         if _has_template(raw):
             varying.append((position, key, _renderer(raw)))
-        elif key in from_defaults:
+            continue
+        if key in from_defaults:
             if key not in r.default_finished:
                 r.default_finished[key] = _finish(r, key, raw)
-            constants.append((position, r.default_finished[key]))
+            value = r.default_finished[key]
         else:
-            constants.append((position, _finish(r, key, raw)))
-        if len(r.problems) > mark:
-            broken.add(key)
+            value = _finish(r, key, raw)
+        constants.append((position, value))
+        if not value and len(r.problems) > mark:
+            broken.add(key)  # e.g. the only user_data file is unreadable
     return _Plan(
         template=template,
         name=name,

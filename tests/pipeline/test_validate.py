@@ -12,7 +12,7 @@ import pytest
 
 from bulkboot.errors import ManifestError
 from bulkboot.pipeline import microversion as mv
-from bulkboot.pipeline.manifest import load_manifest
+from bulkboot.pipeline.manifest import load_manifest, read_manifest
 from bulkboot.pipeline.spec import Limits, Location, Manifest, Nic, ServerSpec
 from bulkboot.pipeline.validate import check, validate
 
@@ -567,4 +567,42 @@ def test_hand_built_manifests_are_checked_server_by_server() -> None:
     found = validate(manifest, mv.MAX_SUPPORTED)
     assert [(p.subject, p.message) for p in found] == [
         (f"s{i}", f"v4-fixed-ip '10.0.0.{250 + i}' is not an IPv4 address") for i in range(6, 8)
+    ]
+
+
+def test_a_bad_item_hides_none_of_its_siblings_problems(tmp_path: Path) -> None:
+    """A type error drops the bad item only: the rest of the field is still checked."""
+    path = tmp_path / "lab.yaml"
+    body = (
+        "    networks:\n"
+        "      - {net-id: 1, net-name: a, v4-fixed-ip: 1.2.3}\n"
+        "      - 5\n"
+        "      - {net-name: b, idd: x}\n"
+        "      - {}\n"
+        "    metadata: {bad/key: v, x: [1], 'bulkboot:fleet': other}\n"
+        "    tags: [a/b, null, c]\n"
+        "    scheduler_hints: {foo: {a: b}, same_host: [not-a-uuid]}\n"
+    )
+    path.write_text(HEAD + body)
+    manifest, structural = read_manifest(path)
+    found = [
+        str(p)[len(f"{path}:") :] for p in (*structural, *validate(manifest, mv.MAX_SUPPORTED))
+    ]
+    assert sorted(found, key=lambda s: tuple(map(int, s.split(":")[:2]))) == [
+        "6:9: web: a nic needs exactly one of net-id, net-name or port-id "
+        "(got net-id and net-name)",
+        "6:18: web: net-id '1' must be a UUID from compute 2.37 on (use net-name for a "
+        "network's name)",
+        "6:47: web: v4-fixed-ip '1.2.3' is not an IPv4 address",
+        "7:9: web: networks.1: expected a mapping, got an integer",
+        "8:23: web: unknown key 'idd' in a nic",
+        "9:9: web: a nic needs exactly one of net-id, net-name or port-id (got none of them)",
+        "10:25: web: metadata key 'bad/key' must be 1 to 255 of the characters "
+        "a-z A-Z 0-9 - _ : . and space",
+        "10:31: web: metadata.x: expected a string, got a list",
+        "10:54: web: metadata key 'bulkboot:fleet' is bulkboot's own fleet mark",
+        "11:12: web: tag 'a/b' must not contain '/' or ','",
+        "11:17: web: tags.1: expected a string, got nothing (null)",
+        "12:28: web: scheduler_hints.foo: expected a string, got a mapping",
+        "12:47: web: scheduler hint same_host takes server UUIDs, got 'not-a-uuid'",
     ]
