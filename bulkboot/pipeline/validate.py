@@ -137,9 +137,16 @@ def _tag_error(tag: str, what: str) -> str | None:
 
 
 def _size_error(text: str, what: str) -> str | None:
+    """Nova's ``volume_size``: 1 to its database's MAX_INT (a 32-bit integer column)."""
     if not _DIGITS.match(text) or not 1 <= int(text) <= _MAX_INT:
-        return f"{what} must be a whole number of GiB, 1 or more, got {text!r}"
+        return f"{what} must be a whole number of GiB from 1 to {_MAX_INT}, got {_short(text)}"
     return None
+
+
+def _short(value: object) -> str:
+    """A value as shown in a message: repr, cut short (a number can be a page long)."""
+    text = repr(value)
+    return text if len(text) <= 40 else f"{text[:30]}...({len(text)} characters)"
 
 
 # ----------------------------------------------------------------- per-field checks
@@ -161,6 +168,13 @@ def _check_counts(spec: ServerSpec, c: _Checker) -> None:
         value = getattr(spec, field)
         if value is not None and value < 1:
             c.add(field, f"{field} should be >= 1, got {value}")
+        elif value is not None and value > _MAX_INT:
+            # Nova's schema sets no maximum, but its launch_index column and every quota
+            # are 32-bit integers (nova/db/constants.py MAX_INT): no cloud can boot more.
+            c.add(
+                field,
+                f"{field} must be at most {_MAX_INT} (Nova's 32-bit limit), got {_short(value)}",
+            )
     low, high = spec.min_count, spec.max_count
     if low is not None and high is not None and 1 <= high < low:
         c.add("min_count", f"min_count should be <= max_count (got {low} > {high})")
@@ -270,6 +284,12 @@ def _check_bdm_v1(spec: ServerSpec, c: _Checker) -> None:
             )
         elif len(parts) > 2 and parts[2] and not _DIGITS.match(parts[2]):
             c.add(path, f"block device mapping size {parts[2]!r} must be a whole number")
+        elif len(parts) > 2 and parts[2] and int(parts[2]) > _MAX_INT:
+            c.add(
+                path,
+                f"block device mapping size {_short(parts[2])} must be at most {_MAX_INT} GiB "
+                "(Nova's volume_size maximum)",
+            )
 
 
 def _check_block_devices(spec: ServerSpec, c: _Checker) -> None:
@@ -314,8 +334,15 @@ def _check_block_devices(spec: ServerSpec, c: _Checker) -> None:
             if error:
                 c.add(f"{path}.size", error)
         boot_index = device.get("bootindex")
-        if boot_index is not None and not _SIGNED.match(boot_index):
-            c.add(f"{path}.bootindex", f"bootindex must be an integer, got {boot_index!r}")
+        if boot_index is not None and not (
+            _SIGNED.match(boot_index) and -_MAX_INT - 1 <= int(boot_index) <= _MAX_INT
+        ):
+            # Nova's schema: a signed integer; its boot_index column holds 32 bits.
+            c.add(
+                f"{path}.bootindex",
+                f"bootindex must be an integer from {-_MAX_INT - 1} to {_MAX_INT}, "
+                f"got {_short(boot_index)}",
+            )
         ident = device.get("id")
         if ident is not None and not (1 <= len(ident) <= 255 and _BDM_UUID.match(ident)):
             c.add(f"{path}.id", f"id {ident!r} must be 1 to 255 of a-z A-Z 0-9 . _ -")
@@ -330,6 +357,10 @@ def _check_block_device_mapping(device: Mapping[str, str], path: str, c: _Checke
     dest = device.get("dest") or ("local" if source in ("image", "blank") else "volume")
     if source == "blank" and device.get("id"):
         c.add(f"{path}.id", "a blank block device takes no 'id' (Nova: Invalid device UUID)")
+    if source == "blank" and dest == "volume" and device.get("size") is None:
+        # nova/compute/api.py _validate_bdm: InvalidBDM, at create time.
+        c.add(path, "a blank volume (source: blank, dest: volume) needs a size (Nova: Blank "
+              "volumes need to have non-zero size)")  # fmt: skip
     if source == "image" and dest == "local":
         c.add(path, "an image block device needs dest: volume (Nova does not map an image "
               "to a local disk; use image: for that)")  # fmt: skip
@@ -358,7 +389,8 @@ def _check_ephemeral(spec: ServerSpec, c: _Checker) -> None:
 
 def _check_swap(spec: ServerSpec, c: _Checker) -> None:
     if spec.swap is not None and not 1 <= spec.swap <= _MAX_INT:
-        c.add("swap", f"swap must be 1 MiB or more, got {spec.swap}")
+        # Sent as a blank local disk's volume_size: Nova's schema caps it at MAX_INT.
+        c.add("swap", f"swap must be 1 to {_MAX_INT} MiB, got {_short(spec.swap)}")
 
 
 def _check_nic(nic: Nic, path: str, c: _Checker) -> None:

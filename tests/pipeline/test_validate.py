@@ -104,7 +104,7 @@ CASES: list[tuple[str, str, str, list[str]]] = [
         "2.96",
         [
             "6:9: web: a block device with source 'volume' needs an 'id'",
-            "6:32: web: size must be a whole number of GiB, 1 or more, got '0'",
+            "6:32: web: size must be a whole number of GiB from 1 to 2147483647, got '0'",
         ],
     ),
     (
@@ -141,9 +141,61 @@ CASES: list[tuple[str, str, str, list[str]]] = [
         "ephemeral size",
         "    ephemeral: [{size: -1}]\n",
         "2.96",
-        ["5:24: web: ephemeral size must be a whole number of GiB, 1 or more, got '-1'"],
+        ["5:24: web: ephemeral size must be a whole number of GiB from 1 to 2147483647, got '-1'"],
     ),  # fmt: skip
-    ("swap >= 1", "    swap: 0\n", "2.96", ["5:11: web: swap must be 1 MiB or more, got 0"]),
+    ("swap >= 1", "    swap: 0\n", "2.96", ["5:11: web: swap must be 1 to 2147483647 MiB, got 0"]),
+    (
+        "blank volume needs a size",
+        "    block_devices:\n      - {source: blank, dest: volume}\n"
+        "      - {dest: volume, size: 1}\n      - {source: blank}\n",
+        "2.96",
+        [
+            "6:9: web: a blank volume (source: blank, dest: volume) needs a size (Nova: Blank "
+            "volumes need to have non-zero size)"
+        ],
+    ),
+    # ---- numbers past Nova's 32-bit integers (nova/db/constants.py MAX_INT)
+    (
+        "swap at most MAX_INT",
+        "    swap: 999999999999999999999999999999999\n",
+        "2.96",
+        ["5:11: web: swap must be 1 to 2147483647 MiB, got 999999999999999999999999999999999"],
+    ),
+    (
+        "min_count and max_count at most MAX_INT",
+        "    min_count: 2147483648\n    max_count: 99999999999999999999999999999\n",
+        "2.96",
+        [
+            "5:16: web: min_count must be at most 2147483647 (Nova's 32-bit limit), got 2147483648",
+            "6:16: web: max_count must be at most 2147483647 (Nova's 32-bit limit), "
+            "got 99999999999999999999999999999",
+        ],
+    ),
+    (
+        "bdm size at most MAX_INT",
+        "    block_devices:\n      - {source: blank, dest: local, size: 2147483648}\n",
+        "2.96",
+        ["6:44: web: size must be a whole number of GiB from 1 to 2147483647, got '2147483648'"],
+    ),
+    (
+        "bdm bootindex in 32 bits",
+        "    block_devices:\n"
+        "      - {source: blank, dest: local, size: 1, bootindex: -2147483649}\n",
+        "2.96",
+        [
+            "6:58: web: bootindex must be an integer from -2147483648 to 2147483647, "
+            "got '-2147483649'"
+        ],
+    ),
+    (
+        "old block device size at most MAX_INT",
+        "    block_device_mapping: {vdb: 'vol-2::2147483648'}\n",
+        "2.96",
+        [
+            "5:33: web: block device mapping size '2147483648' must be at most 2147483647 GiB "
+            "(Nova's volume_size maximum)"
+        ],
+    ),
     # ---- nics (_parse_nics, ServerManager._boot, Nova's networks schema)
     (
         "nic needs one network",
