@@ -56,6 +56,7 @@ from bulkboot.engine.state import (
 from bulkboot.errors import (
     AuthError,
     CloudError,
+    CreateUncertain,
     EndpointNotFound,
     MicroversionError,
     OverQuota,
@@ -175,6 +176,9 @@ class FleetApply:
         self._specs: dict[str, ServerSpec] = {s.name: s for s in manifest.servers}
         # multi-create requests whose members are being discovered: name -> (pattern, state)
         self._groups: dict[str, tuple[re.Pattern[str], ServerState]] = {}
+        # creates whose answer was lost and whose server had not shown up yet: never
+        # re-sent; adopted from a poll round by exact name and fleet mark, or TIMEOUT.
+        self._unsure: set[str] = set()
         self._poller = Poller(compute, mark=(FLEET_MARK_KEY, manifest.name), clock=clock)
         self._limiter = anyio.CapacityLimiter(max(1, options.concurrency))
         self._send: MemoryObjectSendStream[str] | None = None
@@ -384,10 +388,28 @@ class FleetApply:
             # Journaled (in the kernel: survives SIGKILL) before the request leaves.
             if self.emit(CreateSent(name=name, at=self.clock())) is None:
                 return
+            sent = self.clock()
             try:
                 created = await self.compute.create_server(body, fleet=self.manifest.name)
             except _FATAL:
                 raise
+            except CreateUncertain:
+                # The POST may have reached Nova: re-sending could make a duplicate, so
+                # the server is looked for by name in the poll rounds instead.
+                request = self.emit(
+                    Created(
+                        name=name,
+                        at=self.clock(),
+                        server_id=None,
+                        post_seconds=self.clock() - sent,
+                        http_attempts=1,
+                    )
+                )
+                if request is not None and spec.instance_count > 1:
+                    self._groups[name] = (_member_pattern(spec), request)
+                elif request is not None:
+                    self._unsure.add(name)
+                return
             except OverQuota as exc:
                 self.emit(
                     CreateRefused(name=name, at=self.clock(), message=exc.message, quota=True)
@@ -452,7 +474,7 @@ class FleetApply:
                 self._wake = anyio.Event()
             if self._finished():
                 break
-            if self._poller.watching() == 0 and not self._groups:
+            if self._poller.watching() == 0 and not self._groups and not self._unsure:
                 news = False
                 continue
             result = await self._poller.round()
@@ -466,7 +488,10 @@ class FleetApply:
         news = False
         now = self.clock()
         for record in result.unknown:
-            news |= self._maybe_member(record, now)
+            if self._unsure and record.get("name") in self._unsure:
+                news |= self._adopt(record, now)
+            else:
+                news |= self._maybe_member(record, now)
         if self._groups:
             # Nova makes every member of a multi-create before answering the POST, so
             # once a round has shown members, the request has all it will ever have.
@@ -508,6 +533,27 @@ class FleetApply:
             else:
                 self.emit(Vanished(name=key, at=now))
         return news
+
+    def _adopt(self, record: Mapping[str, Any], now: float) -> bool:
+        """The server of a create whose answer was lost has shown up: watch it."""
+        name = str(record["name"])
+        self._unsure.discard(name)
+        server_id = str(record["id"])
+        status = record.get("status")
+        new = self.emit(
+            StatusSeen(
+                name=name,
+                at=now,
+                server_id=server_id,
+                status=status if isinstance(status, str) else "UNKNOWN",
+                fault=fault_message(record),
+            )
+        )
+        if new is not None and not new.final:
+            self._poller.watch(server_id, name)
+        elif new is not None:
+            self._after_failure(new)
+        return True
 
     def _maybe_member(self, record: Mapping[str, Any], now: float) -> bool:
         """A record with the fleet mark we do not watch: a member of a multi-create?"""
@@ -569,6 +615,12 @@ class FleetApply:
                 if request.sent_at is not None and now - request.sent_at > self.options.timeout:
                     del self._groups[group]
                     self.emit(DeadlinePassed(name=group, at=now))
+        for name in list(self._unsure):
+            state = self.board.get(name)
+            if state is None or state.sent_at is None or now - state.sent_at > self.options.timeout:
+                self._unsure.discard(name)
+                if state is not None and state.phase is Phase.BUILDING:
+                    self.emit(DeadlinePassed(name=name, at=now))
 
     # ------------------------------------------------------------------ retries
 

@@ -7,6 +7,7 @@ no name resolution (``AS_WRITTEN`` references): these tests are about the engine
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +70,7 @@ async def apply_manifest(
     *,
     recorder: Recorder | None = None,
     rate: float | None = None,
+    wrap_compute: Callable[[Any], Any] | None = None,
     **options: Any,
 ) -> ApplyOutcome:
     manifest = load_manifest(path)
@@ -81,7 +83,7 @@ async def apply_manifest(
         board = Board(header=header(cloud.endpoint), started_at=time.monotonic())
         with Journal.open(journal_path(path, manifest.name)) as journal:
             run = FleetApply(
-                cloud.compute,
+                wrap_compute(cloud.compute) if wrap_compute else cloud.compute,
                 manifest,
                 AS_WRITTEN,
                 version,

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from bulkboot.engine.journal import journal_path, read_journal, replay
 from bulkboot.engine.state import Created, CreateSent, Phase
-from bulkboot.errors import QuotaCheckError
+from bulkboot.errors import CreateUncertain, QuotaCheckError
 from bulkboot.simulator.server import RunningSimulator
 from tests.engine.fleet_helpers import Recorder, apply_manifest, destroy_manifest, write_manifest
 
@@ -214,3 +215,66 @@ def test_partial_records_from_down_cells_are_claimed_through_the_journal() -> No
         "web-1": ["a1"],
         "web-2": ["b2"],
     }
+
+
+class LostAnswers:
+    """The real client, except that every other create's answer is lost for good: the
+    server IS created in the simulator, but the caller only learns ``CreateUncertain``
+    (what ``Compute.create_server`` raises when a create may have reached Nova and its
+    look-ups did not see the server in time)."""
+
+    def __init__(self, compute: Any) -> None:
+        self._compute = compute
+        self._creates = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._compute, name)
+
+    async def create_server(self, body: dict[str, Any], *, fleet: str) -> Any:
+        created = await self._compute.create_server(body, fleet=fleet)
+        self._creates += 1
+        if self._creates % 2:
+            raise CreateUncertain("answer lost", name=created.name, fleet=fleet)
+        return created
+
+
+async def test_uncertain_creates_are_adopted_by_name_never_resent(
+    sim: RunningSimulator, tmp_path: Path
+) -> None:
+    path = write_manifest(
+        tmp_path,
+        name="lost",
+        count=6,
+        extra="  - name: pool\n    min_count: 3\n    max_count: 3\n",
+    )
+    outcome = await apply_manifest(sim, path, wrap_compute=LostAnswers)
+    assert outcome.ok, [(s.name, s.phase, s.message) for s in outcome.states]
+    names = sorted(s.name for s in outcome.states)
+    assert names == [f"lost-{i:04d}" for i in range(1, 7)] + ["pool-1", "pool-2", "pool-3"]
+    assert all(s.server_id for s in outcome.states)
+    stats = sim.stats()
+    assert _posts(sim) == 7 and stats["duplicate_names"] == 0
+    # The journal knows every server's id, so destroy and re-apply account for them.
+    entries = replay(read_journal(journal_path(path, "lost")))
+    assert {e.name: e.ids[-1] for e in entries.values() if e.ids} == {
+        s.name: s.server_id for s in outcome.states
+    }
+    again = await apply_manifest(sim, path)
+    assert again.ok and _posts(sim) == 7
+
+
+async def test_an_uncertain_create_that_never_appears_times_out(
+    sim: RunningSimulator, tmp_path: Path
+) -> None:
+    class Vanishing(LostAnswers):
+        async def create_server(self, body: dict[str, Any], *, fleet: str) -> Any:
+            raise CreateUncertain("answer lost", name=body["server"]["name"], fleet=fleet)
+
+    path = write_manifest(tmp_path, name="ghost", count=2)
+    outcome = await apply_manifest(sim, path, wrap_compute=Vanishing, timeout=1.0)
+    assert not outcome.ok
+    assert sorted((s.name, s.phase) for s in outcome.states) == [
+        ("ghost-0001", Phase.TIMEOUT),
+        ("ghost-0002", Phase.TIMEOUT),
+    ]
+    assert _posts(sim) == 0
