@@ -745,7 +745,8 @@ def _read_group(
         name_node = pairs["name"][1]
         text = _text(r, name_node, "name")
         if not isinstance(text, _Bad):
-            template = r.subject = text
+            # An empty name is reported (validate), under the group's place in the list.
+            template = r.subject = text or f"servers[{number}]"
             try:
                 name = compile_template(text, allowed=("index",))
             except TemplateError as exc:
@@ -1057,6 +1058,11 @@ def _read_root(r: _Reader, root: Node, file: str, stem: str) -> Manifest:
         r.problem(top["name"][1] if "name" in top else Location(file, 1, 1),
                   f"name: the fleet name must be 1 to 255 characters, got {len(fleet)} "
                   "(it is the value of the bulkboot:fleet metadata mark)")  # fmt: skip
+    elif not fleet.isprintable():
+        # Nova would take it, but the fleet name is shown in every summary and report.
+        r.problem(top["name"][1] if "name" in top else Location(file, 1, 1),
+                  f"name: the fleet name {fleet!r} holds a control or "
+                  "invisible character")  # fmt: skip
     cloud: str | None = None
     if "cloud" in top and not (top["cloud"][1].tag == _NULL):
         text = _text(r, top["cloud"][1], "cloud")

@@ -55,7 +55,14 @@ class Problem:
     def __str__(self) -> str:
         where = f"{self.location}: " if self.location is not None else ""
         subject = f"{self.subject}: " if self.subject else ""
-        return f"{where}{subject}{self.message}"
+        line = f"{where}{subject}{self.message}"
+        # Names, keys and paths come from the user's file: a tab, NUL or terminal escape
+        # sequence is shown escaped as in repr, never sent raw to the terminal.
+        return line if line.isprintable() else _escape(line)
+
+
+def _escape(text: str) -> str:
+    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

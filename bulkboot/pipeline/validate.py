@@ -693,7 +693,13 @@ def _groups(manifest: Manifest) -> Sequence[Group]:
         return manifest.groups
     every = frozenset(_FIELD_CHECKS) | frozenset(_ALSO_READ) | {"name"}
     return [
-        Group(template=s.name, location=s.location, first=i, stop=i + 1, varying=every)
+        Group(
+            template=s.name or s.group or f"servers[{i + 1}]",
+            location=s.location,
+            first=i,
+            stop=i + 1,
+            varying=every,
+        )
         for i, s in enumerate(manifest.servers)
     ]
 
@@ -757,7 +763,8 @@ def validate(manifest: Manifest, microversion: Microversion) -> tuple[Problem, .
         c.locations = group.locations
         c.default = group.location
         first = servers[group.first]
-        c.subject = first.name if group.count == 1 else group.template
+        template = group.template
+        c.subject = (first.name or template) if group.count == 1 else template
         for check in shared:
             check(first, c)
         _check_combinations(first, c, broken)
@@ -766,7 +773,7 @@ def validate(manifest: Manifest, microversion: Microversion) -> tuple[Problem, .
         longest = 255 - (len(str(instances)) + 1 if instances > 1 else 0)
         for spec in servers[group.first : group.stop]:
             name = spec.name
-            c.subject = name
+            c.subject = name or template
             # The common case inline (a call per server is a tenth of validation's time).
             if not (
                 0 < len(name) <= longest

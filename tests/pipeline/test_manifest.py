@@ -540,6 +540,16 @@ def test_duplicate_keys_and_bad_top_level_values(write: Write) -> None:
     ]
 
 
+def test_a_fleet_name_with_control_characters_is_refused_and_shown_escaped(
+    write: Write,
+) -> None:
+    path = write('name: "lab\\e[31m"\nservers:\n  - {name: a, image: c, flavor: f}\n')
+    assert problems_of(path) == [
+        f"{path}:1:7: manifest: name: the fleet name 'lab\\x1b[31m' holds a control or "
+        "invisible character"
+    ]
+
+
 def test_load_manifest_raises_with_every_problem_sorted(write: Write) -> None:
     path = write(
         """

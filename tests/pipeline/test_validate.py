@@ -658,3 +658,23 @@ def test_a_bad_item_hides_none_of_its_siblings_problems(tmp_path: Path) -> None:
         "12:28: web: scheduler_hints.foo: expected a string, got a mapping",
         "12:47: web: scheduler hint same_host takes server UUIDs, got 'not-a-uuid'",
     ]
+
+
+def test_every_problem_names_its_subject_and_shows_control_characters_escaped(
+    tmp_path: Path,
+) -> None:
+    head = (
+        "servers:\n"
+        "  - {name: '', image: cirros, flavor: m1.small}\n"
+        '  - {name: "a\\0b\\e]0;pwn\\a\\tc", image: cirros, flavor: m1.small}\n'
+        '  - {name: "w-{index}\\e[2J", count: 2, image: cirros, flavor: m1.small}\n'
+    )
+    found = problems(tmp_path, "", head=head)
+    assert found == [
+        "2:12: servers[1]: name must be 1 to 255 characters, got 0",
+        "3:12: a\\x00b\\x1b]0;pwn\\x07\\tc: name 'a\\x00b\\x1b]0;pwn\\x07\\tc' holds a "
+        "character Nova refuses ('\\x00')",
+        "4:12: w-1\\x1b[2J: name 'w-1\\x1b[2J' holds a character Nova refuses ('\\x1b')",
+        "4:12: w-2\\x1b[2J: name 'w-2\\x1b[2J' holds a character Nova refuses ('\\x1b')",
+    ]
+    assert all(line.isprintable() for line in found)
