@@ -77,6 +77,13 @@ _EXCLUSIVE: Final = (
     frozenset({"image", "image_with", "boot_volume", "snapshot"}),
     frozenset({"user_data", "user_data_text"}),
 )
+# Fields of which one place (the group, or defaults) may give one only: they fill the
+# same ServerSpec attribute, so one would silently win.
+_ONE_OF: Final = ("user_data", "user_data_text")
+_ONE_OF_MESSAGE: Final = (
+    "user_data and user_data_text are both given: give one (user_data names a file, "
+    "user_data_text is the text itself)"
+)
 
 _STR = "tag:yaml.org,2002:str"
 _INT = "tag:yaml.org,2002:int"
@@ -711,6 +718,9 @@ def _read_defaults(r: _Reader, node: Node) -> dict[str, tuple[Node, Node]]:
         elif key not in FIELDS:
             r.problem(key_node, f"unknown key {key!r} in defaults{_suggest(key, FIELDS)}")
             del pairs[key]
+    if all(key in pairs for key in _ONE_OF):
+        later = max((pairs[key][0] for key in _ONE_OF), key=lambda n: n.start_mark.index)
+        r.problem(later, _ONE_OF_MESSAGE)
     # Read once here: problems in defaults are reported once, as "defaults", and every
     # group that keeps a default shares its value.
     for key, (_, value_node) in pairs.items():
@@ -780,6 +790,16 @@ def _read_group(
         if key in merged:
             pair = (pair[0], _merge(merged[key][1], pair[1]))
         merged[key] = pair
+
+    both = [key for key in _ONE_OF if key in merged]
+    if len(both) > 1:
+        # Both written in this group (or both in defaults, reported there, once).
+        if any(merged[key] is not defaults.get(key) for key in both):
+            later = max((merged[key][0] for key in both), key=lambda n: n.start_mark.index)
+            r.problem(later, _ONE_OF_MESSAGE)
+        for key in both:
+            del merged[key]
+            broken.add(key)
 
     raws: dict[str, Raw] = {}
     from_defaults: set[str] = set()

@@ -550,6 +550,42 @@ def test_a_fleet_name_with_control_characters_is_refused_and_shown_escaped(
     ]
 
 
+def test_user_data_and_user_data_text_in_one_place_conflict(write: Write) -> None:
+    message = (
+        "user_data and user_data_text are both given: give one (user_data names a file, "
+        "user_data_text is the text itself)"
+    )
+    path = write(
+        """
+        defaults: {image: c, flavor: f}
+        servers:
+          - name: a
+            user_data: boot.sh
+            user_data_text: "#!/bin/sh"
+        """
+    )
+    (path.parent / "boot.sh").write_text("#!/bin/sh\n")
+    manifest, found = read_manifest(path)
+    assert [str(p) for p in found] == [f"{path}:5:5: a: {message}"]
+    assert manifest.servers[0].user_data is None and manifest.groups[0].broken == {
+        "user_data",
+        "user_data_text",
+    }
+    # Both in defaults: once, at defaults; a group giving one of them is fine.
+    path = write(
+        """
+        defaults: {image: c, flavor: f, user_data_text: x, user_data: boot.sh}
+        servers:
+          - name: a
+          - name: b
+          - {name: c, user_data_text: y}
+        """
+    )
+    manifest, found = read_manifest(path)
+    assert [str(p) for p in found] == [f"{path}:1:52: defaults: {message}"]
+    assert manifest.servers[2].user_data == b"y"
+
+
 def test_load_manifest_raises_with_every_problem_sorted(write: Write) -> None:
     path = write(
         """
