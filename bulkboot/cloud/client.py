@@ -124,11 +124,14 @@ async def open_cloud(
     on_request: Callable[[RequestTiming], None] | None = None,
     options: HttpOptions | None = None,
     clock: Callable[[], float] = time.monotonic,
+    expected_run: float | None = None,
 ) -> AsyncIterator[Cloud]:
     """Open the run's session to ``config``'s cloud, authenticate, find the endpoints.
 
     ``concurrency`` sizes the connection pool (and caps requests in flight); ``rate``
     caps requests per second, all requests together. ``options`` overrides both.
+    ``expected_run`` (seconds) is how long the caller expects the run to last: a token
+    that cannot be renewed and runs out sooner is warned about at authentication.
     """
     opts = options or HttpOptions(concurrency=concurrency, rate=rate)
     if opts.concurrency < 1:
@@ -144,6 +147,8 @@ async def open_cloud(
             if config.auth_type != "none"
             else None
         )
+        if authenticator is not None and expected_run is not None:
+            authenticator.expect_run(expected_run)
         catalog = (await authenticator.token()).catalog if authenticator else None
         transport = Transport(
             session, config, authenticator=authenticator, options=opts, on_request=on_request

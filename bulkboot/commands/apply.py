@@ -232,6 +232,10 @@ async def _apply(
         concurrency=args.concurrency + 8,  # room for polls beside the creates in flight
         rate=args.rate,
         on_request=requests.append if requests is not None else None,
+        # The longest this run should take: creates paced by --rate, then the last
+        # server's deadline. A token that cannot be renewed is judged against it.
+        expected_run=(len(manifest.servers) / args.rate if args.rate else 0.0)
+        + (0.0 if args.no_wait else args.timeout),
     ) as cloud:
         version = await cloud.compute.negotiate(requested)
         check(manifest, version)

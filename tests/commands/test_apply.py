@@ -346,3 +346,70 @@ def test_rate_caps_every_request_of_the_run(
     # the first request goes at once, then one every 0.1 s: creates, polls and look-ups
     assert compute >= 10
     assert elapsed >= (compute - 1) / 10 * 0.9
+
+
+def test_a_given_token_that_expires_before_the_run_can_end_is_warned_about(
+    sim: RunningSimulator,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    import urllib.request
+
+    import yaml
+
+    from bulkboot.simulator.config import PASSWORD
+
+    sim.configure(token_lifetime=600)
+    clouds = sim.clouds_yaml()
+    auth = clouds["clouds"]["simulator"]["auth"]
+    request = urllib.request.Request(
+        auth["auth_url"] + "/auth/tokens",
+        data=json.dumps(
+            {
+                "auth": {
+                    "identity": {
+                        "methods": ["password"],
+                        "password": {
+                            "user": {
+                                "name": auth["username"],
+                                "domain": {"name": "Default"},
+                                "password": PASSWORD,
+                            }
+                        },
+                    },
+                    "scope": {"project": {"name": "demo", "domain": {"name": "Default"}}},
+                }
+            }
+        ).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request) as answer:  # noqa: S310 (loopback)
+        token = answer.headers["X-Subject-Token"]
+    clouds["clouds"]["given"] = {
+        "auth_type": "token",
+        "auth": {
+            "auth_url": auth["auth_url"],
+            "token": token,
+            "project_name": "demo",
+            "project_domain_name": "Default",
+        },
+        "region_name": "RegionOne",
+    }
+    (tmp_path / "clouds.yaml").write_text(yaml.safe_dump(clouds))
+    monkeypatch.setenv("OS_CLIENT_CONFIG_FILE", str(tmp_path / "clouds.yaml"))
+    monkeypatch.chdir(tmp_path)
+    path = write_lab(tmp_path)
+    argv = ["apply", str(path), "--cloud", "given", "--format", "plain", "--yes"]
+    # Ten minutes of token against a run allowed 30 minutes per server: warned, and
+    # the token itself never appears.
+    code, out, err = run_cli(capsys, *argv, "--poll-interval", "200ms")
+    assert code == 0, err
+    warnings = [r.getMessage() for r in caplog.records if "cannot be renewed" in r.getMessage()]
+    assert len(warnings) == 1 and "expected to take about 30 min" in warnings[0]
+    assert token not in out + err + caplog.text
+    # A run that fits in the token's life is not warned about.
+    caplog.clear()
+    code, out, err = run_cli(capsys, *argv, "--timeout", "5m")
+    assert code == 0 and "cannot be renewed" not in caplog.text
