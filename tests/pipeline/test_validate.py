@@ -499,6 +499,17 @@ def test_files_are_personality_up_to_2_56_within_nova_limits(tmp_path: Path) -> 
     assert problems(tmp_path, body, "2.56", head=raised) == []
 
 
+def test_personality_paths_within_the_path_quota(tmp_path: Path) -> None:
+    (tmp_path / "motd").write_bytes(b"hi")
+    body = "    files: {/" + "p" * 255 + ": motd}\n"
+    assert problems(tmp_path, body, "2.56") == [
+        "5:271: web: file path '/" + "p" * 39 + "'... is longer than the 255 bytes Nova allows "
+        "(limits.max_personality_path)"
+    ]
+    raised = "limits: {max_personality_path: 256}\n" + HEAD
+    assert problems(tmp_path, body, "2.56", head=raised) == []
+
+
 def test_user_data_over_65535_base64_bytes(tmp_path: Path) -> None:
     (tmp_path / "big.sh").write_bytes(b"#" * 49152)  # 65536 bytes in base64
     (tmp_path / "pads.sh").write_bytes(b"#" * 49151)  # 65536 too: base64 pads to 4
