@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
+from bulkboot.cloud.redact import MASK
 from bulkboot.cloud.retry import parse_retry_after
 from bulkboot.errors import (
     ApiError,
@@ -97,9 +98,17 @@ def error_from_response(
     body: bytes,
     method: str,
     url: str,
+    secrets: Iterable[str] = (),
 ) -> ApiError:
-    """Build the one exception that says what an HTTP error answer means."""
+    """Build the one exception that says what an HTTP error answer means.
+
+    ``secrets`` (the request's passwords, user data ...) are replaced by ``***`` where
+    the service's message repeats them.
+    """
     text = body.decode("utf-8", "replace")
+    for secret in secrets:  # before the message is cut short, which could halve one
+        if len(secret) >= 4 and secret in text:
+            text = text.replace(secret, MASK)
     parsed: Any = None
     if text[:1] in ("{", "["):
         try:

@@ -3,7 +3,8 @@
 Lines follow novaclient's ``http_log_req``: a curl command that repeats the request,
 then ``RESP: [status] headers`` and ``RESP BODY: ...``. Tokens (``X-Auth-Token``,
 ``X-Subject-Token``) and any JSON value under a key that names a password, a secret,
-an ``adminPass`` or a token id are replaced by ``***``, in requests and answers alike.
+an ``adminPass``, a token id, ``user_data`` or a personality file's ``contents`` are
+replaced by ``***``, in requests and answers alike.
 Nothing here runs unless the "bulkboot.http" logger is enabled for DEBUG: callers
 check ``HTTP_LOG.isEnabledFor(logging.DEBUG)`` first, so a normal run pays nothing.
 """
@@ -29,7 +30,11 @@ __all__ = [
 HTTP_LOG = logging.getLogger("bulkboot.http")
 MASK = "***"
 _SECRET_HEADERS = frozenset({"x-auth-token", "x-subject-token", "authorization", "x-service-token"})
-_SECRET_KEY = re.compile(r"password|secret|adminpass|admin_pass|^token$|^auth_token$", re.I)
+# user_data and personality contents count as secrets: cloud-init files routinely hold
+# passwords and keys, and nobody debugging HTTP needs their base64.
+_SECRET_KEY = re.compile(
+    r"password|secret|adminpass|admin_pass|^token$|^auth_token$|^user_data$|^contents$", re.I
+)
 # Catch-all for bodies that are not JSON: "password": "..." pairs in any text.
 _SECRET_PAIR = re.compile(
     r'("(?:[^"]*(?:password|secret|adminPass)[^"]*|token)"\s*:\s*)"[^"]*"', re.I

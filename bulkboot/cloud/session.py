@@ -320,6 +320,9 @@ class Transport:
                     body=raw,
                     method=method,
                     url=url,
+                    # Nova's 400s echo the offending value ("... adminPass. Value: ..."):
+                    # the request's own secrets never reach a message, report or journal.
+                    secrets=secret_values(json_body) if json_body is not None else (),
                 )
                 if policy.should_retry_status(code, method, attempt, error.retry_after):
                     if error.retry_after is None or error.retry_after <= policy.max_retry_after:

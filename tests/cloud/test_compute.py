@@ -431,3 +431,26 @@ async def test_the_last_attempts_500_is_looked_up_before_it_is_reported() -> Non
         cloud.compute.max_create_attempts = 1
         created = await cloud.compute.create_server(body("last"), fleet="f")
     assert created.recovered and (nova_.posts, len(nova_.servers)) == (1, 1)
+
+
+async def test_a_400_that_repeats_the_requests_secrets_never_carries_them() -> None:
+    async def create(request: web.Request) -> web.Response:
+        server = (await request.json())["server"]
+        # Nova's schema errors quote the offending value back.
+        message = (
+            f"Invalid input for field/attribute adminPass. Value: {server['adminPass']}. "
+            f"Also user_data {server['user_data']} is refused."
+        )
+        return web.json_response({"badRequest": {"code": 400, "message": message}}, status=400)
+
+    routes = [("POST", "/servers", create)]
+    async with stub_nova(routes) as url, open_cloud(stub_config(url), options=FAST) as cloud:
+        await cloud.compute.negotiate("auto")
+        with pytest.raises(BadRequest) as caught:
+            await cloud.compute.create_server(
+                body("leaky", adminPass="pw-Sup3rSecret", user_data="c2VjcmV0PXNlc2FtZQ=="),
+                fleet="f",
+            )
+    text = str(caught.value) + caught.value.message
+    assert "pw-Sup3rSecret" not in text and "c2VjcmV0PXNlc2FtZQ==" not in text
+    assert "Invalid input for field/attribute adminPass. Value: ***." in caught.value.message
