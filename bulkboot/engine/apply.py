@@ -538,7 +538,27 @@ class FleetApply:
         """The server of a create whose answer was lost has shown up: watch it."""
         name = str(record["name"])
         self._unsure.discard(name)
+        state = self.board.get(name)
         server_id = str(record["id"])
+        self.journal.record(
+            Created(
+                name=name,
+                at=now,
+                server_id=server_id,
+                post_seconds=(state.post_seconds if state else None) or 0.0,
+                http_attempts=state.http_attempts if state else 1,
+            )
+        )
+        new = self._sighted(name, server_id, record, now)
+        if new is not None and new.final:
+            self._after_failure(new)
+        return True
+
+    def _sighted(
+        self, name: str, server_id: str, record: Mapping[str, Any], now: float
+    ) -> ServerState | None:
+        """A newly found server's first status: watched until it is final."""
+        self._poller.watch(server_id, name)
         status = record.get("status")
         new = self.emit(
             StatusSeen(
@@ -549,11 +569,9 @@ class FleetApply:
                 fault=fault_message(record),
             )
         )
-        if new is not None and not new.final:
-            self._poller.watch(server_id, name)
-        elif new is not None:
-            self._after_failure(new)
-        return True
+        if new is not None and new.final:
+            self._poller.unwatch(server_id)
+        return new
 
     def _maybe_member(self, record: Mapping[str, Any], now: float) -> bool:
         """A record with the fleet mark we do not watch: a member of a multi-create?"""
@@ -588,19 +606,7 @@ class FleetApply:
                 http_attempts=template.http_attempts,
             )
         )
-        self._poller.watch(server_id, name)
-        status = record.get("status")
-        new = self.emit(
-            StatusSeen(
-                name=name,
-                at=now,
-                server_id=server_id,
-                status=status if isinstance(status, str) else "UNKNOWN",
-                fault=fault_message(record),
-            )
-        )
-        if new is not None and new.final:
-            self._poller.unwatch(server_id)
+        self._sighted(name, server_id, record, now)
         return True
 
     def _check_deadlines(self) -> None:
