@@ -81,25 +81,37 @@ def format_event(event: Event, state: ServerState, since: float) -> str | None:
 
 
 class PlainOutput:
-    """The plain sink: the header, one line per event, then the summary."""
+    """The plain sink: the header, one line per event, then the summary.
 
-    __slots__ = ("_out", "_since")
+    Events that come before ``start`` (the servers found by the inventory, listed
+    before the header can be printed) are held and written after the header and
+    notes, stamped from the run's start like every other line.
+    """
 
-    def __init__(self, out: TextIO | None = None, *, since: float = 0.0) -> None:
+    __slots__ = ("_out", "_pending", "_since")
+
+    def __init__(self, out: TextIO | None = None) -> None:
         self._out = out if out is not None else sys.stdout
-        self._since = since
+        self._since = 0.0
+        self._pending: list[tuple[Event, ServerState]] | None = []
 
     def start(self, header: RunHeader, *, since: float, notes: Iterable[str] = ()) -> None:
         self._since = since
+        pending, self._pending = self._pending, None
         self._out.write(format_header(header) + "\n")
         for note in notes:
             self._out.write(note + "\n")
+        for event, state in pending or ():
+            self.event(event, state)
 
     def note(self, text: str) -> None:
         self._out.write(text + "\n")
         self._out.flush()
 
     def event(self, event: Event, state: ServerState) -> None:
+        if self._pending is not None:  # not started: the header comes first
+            self._pending.append((event, state))
+            return
         line = format_event(event, state, self._since)
         if line is not None:
             self._out.write(line + "\n")

@@ -69,7 +69,13 @@ def test_plain_output_line_by_line_then_reapply(
         capsys, "apply", str(path), "--cloud", "simulator", "--format", "plain"
     )
     assert code == 0
-    assert "6 server(s) already existed and were left alone; 0 to create" in out
+    lines = out.splitlines()
+    assert lines[0].startswith("apply lab: cloud simulator (")  # the header first
+    assert "6 server(s) already existed and were left alone; 0 to create" in lines[1:3]
+    found = [line for line in lines if line.endswith(")") and "already exists (" in line]
+    assert len(found) == 6
+    for line in found:  # stamped from this run's start, not the raw monotonic clock
+        assert re.fullmatch(r"\+\d\.\d{3}s \S+ already exists \(ACTIVE, id [0-9a-f-]{36}\)", line)
     assert "create sent" not in out
     assert _posts(sim) == 6
 

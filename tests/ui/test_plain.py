@@ -68,6 +68,24 @@ def test_one_line_per_event_then_the_summary() -> None:
     )
 
 
+def test_events_before_start_come_after_the_header_stamped_from_the_run_start() -> None:
+    # The inventory finds existing servers before the header can be printed (review 4.4).
+    out = io.StringIO()
+    sink = PlainOutput(out)
+    found = Found(name="c", at=5656.25, server_id="id-c", status="ACTIVE")
+    sink.event(found, transition(ServerState(name="c"), found))
+    assert out.getvalue() == ""
+    sink.start(HEADER, since=5656.0, notes=["1 server(s) already existed"])
+    sent = CreateSent(name="a", at=5657.0)
+    sink.event(sent, transition(ServerState(name="a"), sent))
+    assert out.getvalue().splitlines() == [
+        format_header(HEADER),
+        "1 server(s) already existed",
+        "+0.250s c already exists (ACTIVE, id id-c)",
+        "+1.000s a create sent (attempt 1)",
+    ]
+
+
 def test_json_output_is_the_results_document() -> None:
     out = io.StringIO()
     states = [ServerState(name="a")]
