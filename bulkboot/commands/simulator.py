@@ -40,7 +40,7 @@ KNOB_HELP: dict[str, str] = {
     "unavailable_retry_after": "send Retry-After: SECONDS with those 503 answers",
     "lost_response_fraction": "fraction of POST /servers whose server is created but whose "
     "connection is closed before the answer",
-    "quota_instances": "instance quota (default: unlimited)",
+    "quota_instances": "instance quota, at most 1000000 (default: %(default)s)",
     "quota_cores": "vCPU quota (default: unlimited)",
     "quota_ram": "RAM quota in MB (default: unlimited)",
     "late_quota_fraction": "fraction of creates accepted (202) that then go to ERROR "

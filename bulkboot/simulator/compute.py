@@ -266,6 +266,7 @@ async def create_server(request: web.Request) -> web.Response:
     count, short = state.allowed_count(flavor, max_count)
     if count < min_count:
         raise nova_error(403, _quota_message(state, flavor, short, min_count, max_count))
+    _check_block_devices(server)
 
     rng, cfg = state.rng, state.config
     if cfg.conflict_fraction and rng.random() < cfg.conflict_fraction:
@@ -279,17 +280,15 @@ async def create_server(request: web.Request) -> web.Response:
     records = []
     late_message = ""
     if late_quota:
-        # The conductor's recheck counts these instances as used already, finds the
-        # project over quota (another burst got there first) and puts them in ERROR
-        # with TooManyInstances (an OverQuota: fault code 413).
-        # The figures show the race: the project is one over its limit (the limit is
-        # taken as one below the usage when no instance quota is set).
-        used = state.used_instances + count
-        limit = state.config.quota_instances
-        allowed = limit if limit is not None else used - 1
+        # The conductor's recheck (check_num_instances_quota with deltas of 0) finds
+        # the project over quota (another burst got there first) and puts these in
+        # ERROR with TooManyInstances (an OverQuota: fault code 413). Nova words it
+        # from the quota alone: get_over_quota_detail is handed the zero deltas as
+        # the headroom, so "used" reads quota - 0, i.e. "used Q of Q".
+        quota = cfg.quota_instances
         late_message = (
             f"Quota exceeded for instances: Requested {count}, but already used "
-            f"{max(used, allowed + 1)} of {allowed} instances"
+            f"{quota} of {quota} instances"
         )
     # What every server of the request shares, worked out once (multi-create of
     # 100,000 is one request). Metadata is shared: records never mutate it.
@@ -382,6 +381,22 @@ def _check_metadata_and_files(server: dict[str, Any]) -> None:
         if len(content) > MAX_PERSONALITY_SIZE:
             raise nova_error(
                 403, f"Personality file content exceeds maximum {MAX_PERSONALITY_SIZE}"
+            )
+
+
+def _check_block_devices(server: dict[str, Any]) -> None:
+    """``compute.api._validate_bdm``'s size rule (after the quota check, as Nova runs it):
+    a blank volume Nova would have to create needs a size. Only a missing size gets
+    here: a zero one is already the schema's 400 (its minimum is numeric on strings)."""
+    for bdm in server.get("block_device_mapping_v2") or ():
+        if (
+            bdm.get("source_type") == "blank"
+            and bdm.get("destination_type") == "volume"
+            and not str(bdm.get("volume_size") or 0).lstrip("0")  # digits only (schema)
+        ):
+            raise nova_error(
+                400,
+                "Blank volumes (source: 'blank', dest: 'volume') need to have non-zero size",
             )
 
 

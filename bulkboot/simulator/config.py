@@ -3,7 +3,8 @@
 ``SimConfig`` is frozen: a running simulator swaps the whole value
 (``RunningSimulator.configure(**changes)`` is ``dataclasses.replace``), so a request
 handler always sees one consistent set of knobs. Defaults are a healthy, fast cloud:
-no faults, builds of about a second, unlimited quota, one-hour tokens.
+no faults, builds of about a second, room for 200,000 servers (cores and RAM
+unlimited), one-hour tokens.
 
 Fractions are probabilities in [0, 1] drawn per request (or per server) from one
 RNG seeded with ``seed``, so a run with the same seed and the same request order
@@ -13,6 +14,8 @@ sees the same faults.
 from __future__ import annotations
 
 import dataclasses
+import math
+import re
 from dataclasses import dataclass
 
 __all__ = [
@@ -20,10 +23,13 @@ __all__ = [
     "APP_CRED_ID",
     "APP_CRED_NAME",
     "APP_CRED_SECRET",
+    "DEFAULT_QUOTA_INSTANCES",
     "DOMAIN",
     "DOMAIN_ID",
     "FLAVORS",
     "IMAGES",
+    "MAX_INSTANCES",
+    "MAX_MICROVERSION",
     "NETWORKS",
     "PASSWORD",
     "PROJECT_ID",
@@ -137,11 +143,32 @@ NETWORKS: tuple[Network, ...] = (
 
 
 # ------------------------------------------------------------------ knobs
+# Servers live in memory (about 1 KB each): the instance quota is always finite, so a
+# request for 2**70 servers is Nova's 403, not an out-of-memory kill. The default holds
+# the 100,000-server benchmarks twice over; the ceiling is what a laptop can hold.
+DEFAULT_QUOTA_INSTANCES = 200_000
+MAX_INSTANCES = 1_000_000
+# Nova's quota values are 32-bit database integers (quota set schema: db.MAX_INT).
+_MAX_QUOTA = 0x7FFFFFFF
+# The newest compute microversion whose schemas the simulator has (nova 31.0.0).
+MAX_MICROVERSION = "2.96"
+# Seconds knobs: longer is never meant (builds that never end are never_finish_fraction)
+# and every instant must stay a printable timestamp.
+_MAX_SECONDS = 86_400.0
+_MAX_TOKEN_LIFETIME = 366 * 86_400.0
+_SECONDS = ("latency", "jitter", "build_time_mean", "build_time_stddev", "delete_delay")
+_MICROVERSION = re.compile(r"2\.(0|[1-9][0-9]{0,2})")
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SimConfig:
     """Every knob of the simulator. Each field is also a ``bulkboot simulator`` flag.
 
-    Quotas: ``None`` is unlimited (shown as -1 in ``GET /limits``, as Nova does).
+    ``__post_init__`` refuses what no cloud can be (NaN or infinite numbers, fractions
+    outside [0, 1], microversions outside 2.1..2.96) with a ``ValueError`` whose message
+    starts with the field's name, so the command can name the flag.
+    Quotas: ``None`` is unlimited for cores and RAM (shown as -1 in ``GET /limits``, as
+    Nova does); the instance quota is always a number (see ``MAX_INSTANCES``).
     """
 
     seed: int = 0
@@ -162,8 +189,8 @@ class SimConfig:
     unavailable_fraction: float = 0.0  # 503 on compute requests
     unavailable_retry_after: int | None = None  # seconds sent as Retry-After with a 503
     lost_response_fraction: float = 0.0  # POST /servers: created, then connection closed
-    # -- quota (None: unlimited)
-    quota_instances: int | None = None
+    # -- quota (cores, RAM: None is unlimited)
+    quota_instances: int = DEFAULT_QUOTA_INSTANCES
     quota_cores: int | None = None
     quota_ram: int | None = None
     late_quota_fraction: float = 0.0  # 202, then ERROR by the conductor's quota recheck
@@ -171,11 +198,13 @@ class SimConfig:
     token_lifetime: float = 3600.0
     # -- compute API range
     min_microversion: str = "2.1"
-    max_microversion: str = "2.96"
+    max_microversion: str = MAX_MICROVERSION
 
     def __post_init__(self) -> None:
         for field in dataclasses.fields(self):
             value = getattr(self, field.name)
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ValueError(f"{field.name} must be a finite number, not {value}")
             if field.name.endswith("_fraction") and not 0.0 <= value <= 1.0:
                 raise ValueError(f"{field.name} must be between 0 and 1, not {value}")
         if self.error_fraction + self.never_finish_fraction > 1.0:
@@ -183,16 +212,55 @@ class SimConfig:
                 "error_fraction and never_finish_fraction must add up to 1 at most "
                 "(a build ends one way)"
             )
-        for name in ("latency", "jitter", "build_time_mean", "build_time_stddev", "delete_delay"):
+        for name in _SECONDS:
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must not be negative")
-        if self.token_lifetime <= 0:
-            raise ValueError("token_lifetime must be positive")
-        if self.unavailable_retry_after is not None and self.unavailable_retry_after < 0:
-            raise ValueError("unavailable_retry_after must not be negative")
+            if getattr(self, name) > _MAX_SECONDS:
+                raise ValueError(f"{name} must be {_MAX_SECONDS:.0f} seconds (a day) at most")
+        if not 0 < self.token_lifetime <= _MAX_TOKEN_LIFETIME:
+            raise ValueError(
+                f"token_lifetime must be positive and {_MAX_TOKEN_LIFETIME:.0f} seconds "
+                "(366 days) at most"
+            )
+        retry_after = self.unavailable_retry_after
+        if retry_after is not None and not 0 <= retry_after <= _MAX_SECONDS:
+            raise ValueError(
+                f"unavailable_retry_after must be from 0 to {_MAX_SECONDS:.0f} seconds"
+            )
         if self.rate_limit is not None and self.rate_limit <= 0:
             raise ValueError("rate_limit must be positive (or None for no limit)")
-        for name in ("quota_instances", "quota_cores", "quota_ram"):
+        instances: object = self.quota_instances
+        if not isinstance(instances, int) or not 0 <= instances <= MAX_INSTANCES:
+            raise ValueError(
+                f"quota_instances must be from 0 to {MAX_INSTANCES} (the simulator keeps "
+                f"every server in memory; unlimited is not simulated), not {instances}"
+            )
+        for name in ("quota_cores", "quota_ram"):
             quota = getattr(self, name)
-            if quota is not None and quota < 0:
-                raise ValueError(f"{name} must not be negative (None is unlimited)")
+            if quota is not None and not 0 <= quota <= _MAX_QUOTA:
+                raise ValueError(
+                    f"{name} must be from 0 to {_MAX_QUOTA} (None is unlimited), not {quota}"
+                )
+        low = _minor_of("min_microversion", self.min_microversion)
+        high = _minor_of("max_microversion", self.max_microversion)
+        if low < 1:
+            raise ValueError(f"min_microversion must be 2.1 or more, not {self.min_microversion}")
+        if low > high:
+            raise ValueError(
+                f"min_microversion {self.min_microversion} must not exceed "
+                f"max_microversion {self.max_microversion}"
+            )
+
+
+def _minor_of(name: str, text: object) -> int:
+    """The N of a microversion "2.N" the simulator has schemas for."""
+    top = int(MAX_MICROVERSION.split(".")[1])
+    if not isinstance(text, str) or _MICROVERSION.fullmatch(text) is None:
+        raise ValueError(f"{name} must be a compute microversion 2.N, not {text!r}")
+    minor = int(text.split(".")[1])
+    if minor > top:
+        raise ValueError(
+            f"{name} must be {MAX_MICROVERSION} at most (the newest the simulator's "
+            f"schemas know), not {text}"
+        )
+    return minor

@@ -165,6 +165,40 @@ def test_bad_flag_value_is_one_clear_line(capsys: pytest.CaptureFixture[str]) ->
     )
 
 
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (
+            ["--max-microversion", "2.200"],
+            "--max-microversion: max_microversion must be 2.96 at most (the newest the "
+            "simulator's schemas know), not 2.200",
+        ),
+        (["--rate-limit", "nan"], "--rate-limit: rate_limit must be a finite number, not nan"),
+        (
+            ["--build-time-mean", "inf"],
+            "--build-time-mean: build_time_mean must be a finite number, not inf",
+        ),
+        (
+            ["--min-microversion", "2.50", "--max-microversion", "2.40"],
+            "--min-microversion: min_microversion 2.50 must not exceed max_microversion 2.40",
+        ),
+    ],
+)
+def test_impossible_settings_are_usage_errors(flags: list[str], message: str) -> None:
+    """Review S-B: these started a simulator that advertised 2.200 or never limited.
+
+    In a subprocess with a timeout: a regression listens until killed, not forever."""
+    done = subprocess.run(
+        [sys.executable, "-m", "bulkboot", "simulator", "--port", "0", *flags],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert (done.returncode, done.stderr.strip()) == (2, f"bulkboot: error: {message}")
+    assert done.stdout == ""  # refused before listening
+
+
 def test_busy_port_is_a_usage_error(
     simulator: RunningSimulator, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -167,14 +167,22 @@ async def test_quota_with_a_range_builds_what_fits(api: Api, sim: RunningSimulat
     assert len(listed["servers"]) == 3
 
 
-async def test_late_quota_failure_is_202_then_error(api: Api, sim: RunningSimulator) -> None:
+@pytest.mark.parametrize(("quota", "shown"), [(None, 200_000), (7, 7)])
+async def test_late_quota_failure_is_202_then_error(
+    api: Api, sim: RunningSimulator, quota: int | None, shown: int
+) -> None:
+    """The conductor's recheck, worded from the real quota (review S-C: it read "1 of 0");
+    Nova's recheck passes zero deltas as the headroom, so "used" is the quota itself."""
+    if quota is not None:
+        sim.configure(quota_instances=quota)
+    await api.boot("before")  # usage is not what Nova's recheck message shows
     sim.configure(late_quota_fraction=1.0)
-    server_id = (await api.boot("late"))["server"]["id"]
+    server_id = (await api.boot("late", min_count=2, max_count=2))["server"]["id"]
     await asyncio.sleep(0.1)
     _, _, body = await api.call("GET", f"/compute/v2.1/servers/{server_id}")
     assert body["server"]["status"] == "ERROR"
     assert body["server"]["fault"]["message"] == (
-        "Quota exceeded for instances: Requested 1, but already used 1 of 0 instances"
+        f"Quota exceeded for instances: Requested 2, but already used {shown} of {shown} instances"
     )
     assert body["server"]["fault"]["code"] == 413
 
@@ -284,3 +292,30 @@ async def test_same_seed_same_ids_and_outcomes(api: Api, sim: RunningSimulator) 
     api.token = await get_token(api.session, sim)
     assert await run() == first
     assert {status for _, status in first} == {"ACTIVE", "ERROR"}
+
+
+@pytest.mark.parametrize(
+    ("changes", "words"),
+    [
+        ({"max_microversion": "2.200"}, "max_microversion must be 2.96 at most"),
+        ({"rate_limit": float("nan")}, "rate_limit must be a finite number, not nan"),
+        ({"build_time_mean": float("inf")}, "build_time_mean must be a finite number, not inf"),
+        ({"quota_instances": 2**70}, "quota_instances must be from 0 to 1000000"),
+    ],
+)
+async def test_impossible_settings_are_refused_over_http(
+    api: Api, sim: RunningSimulator, changes: dict[str, Any], words: str
+) -> None:
+    """Review S-B: 2.200 was advertised and a create at 2.150 accepted; NaN and inf too."""
+    async with api.session.post(sim.base_url + "/_sim/config", json=changes) as response:
+        assert response.status == 400
+        assert words in (await response.json())["error"]
+    _, _, body = await api.call("GET", "/compute/", microversion="")
+    assert body["versions"][0]["version"] == "2.96"
+    status, _, body = await api.call(
+        "POST", "/compute/v2.1/servers", json={"server": _server("v")}, microversion="2.150"
+    )
+    assert status == 406
+    assert body["computeFault"]["message"].endswith("Minimum is 2.1 and maximum is 2.96.")
+    config = sim.config
+    assert (config.rate_limit, config.build_time_mean) == (None, 0.2)

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import resource
+import subprocess
+import sys
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
+import aiohttp
 import pytest
 
 from bulkboot.simulator import RunningSimulator
-from tests.simulator.conftest import Api
+from bulkboot.simulator.config import DEFAULT_QUOTA_INSTANCES
+from tests.simulator.conftest import Api, password_body
 
 pytestmark = pytest.mark.anyio
 
@@ -223,9 +230,141 @@ async def test_limits_report_usage(api: Api, sim: RunningSimulator) -> None:
     assert absolute["maxTotalRAMSize"] == 51200
 
 
-async def test_unlimited_quota_shows_minus_one(api: Api) -> None:
+async def test_default_quota_is_finite_and_shown(api: Api) -> None:
     _, _, body = await api.call("GET", "/compute/v2.1/limits")
-    assert body["limits"]["absolute"]["maxTotalInstances"] == -1
+    absolute = body["limits"]["absolute"]
+    assert absolute["maxTotalInstances"] == DEFAULT_QUOTA_INSTANCES == 200_000
+    assert absolute["maxTotalCores"] == absolute["maxTotalRAMSize"] == -1  # unlimited
+
+
+_MEMORY_CAP = 1 << 30  # the simulator below gets 1 GiB: a regression fails, not the machine
+
+
+def _cap_memory() -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (_MEMORY_CAP, _MEMORY_CAP))
+
+
+def _rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+@pytest.fixture
+def capped_simulator() -> Iterator[tuple[int, str]]:
+    """``bulkboot simulator`` in its own process with its address space capped."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bulkboot", "simulator", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        preexec_fn=_cap_memory,
+    )
+    assert process.stdout is not None
+    try:
+        base = process.stdout.readline().rsplit(" ", 1)[-1].strip()
+        assert base.startswith("http://127.0.0.1:"), base
+        yield process.pid, base
+    finally:
+        process.kill()
+        process.wait(timeout=10)
+        process.stdout.close()
+
+
+async def test_a_request_for_2_to_the_70_servers_is_403_and_allocates_nothing(
+    capped_simulator: tuple[int, str],
+) -> None:
+    """Review S-A: max_count 2**70 used to build records until the OOM killer came."""
+    pid, base = capped_simulator
+    huge = 2**70
+    server = {"name": "x", "imageRef": CIRROS, "flavorRef": "1", "networks": "auto"}
+    timeout = aiohttp.ClientTimeout(total=30)
+    async with aiohttp.ClientSession(timeout=timeout) as session:
+        async with session.post(base + "/identity/v3/auth/tokens", json=password_body()) as r:
+            headers = {
+                "X-Auth-Token": r.headers["X-Subject-Token"],
+                "OpenStack-API-Version": "compute 2.96",
+            }
+        before = _rss_kib(pid)
+        started = time.monotonic()
+        for count in (huge, str(huge)):  # the schema takes integers and digit strings
+            body = {"server": {**server, "min_count": count, "max_count": count}}
+            async with session.post(
+                base + "/compute/v2.1/servers", json=body, headers=headers
+            ) as r:
+                assert r.status == 403, await r.text()
+                message = (await r.json())["forbidden"]["message"]
+            assert message == (
+                f"Quota exceeded for instances: Requested {huge}, "
+                f"but already used 0 of {DEFAULT_QUOTA_INSTANCES} instances"
+            )
+        assert time.monotonic() - started < 2.0
+        assert _rss_kib(pid) - before < 16 * 1024  # KiB: nothing was built
+        async with session.get(base + "/compute/v2.1/limits", headers=headers) as r:
+            absolute = (await r.json())["limits"]["absolute"]
+    assert absolute["totalInstancesUsed"] == 0
+
+
+async def test_a_range_up_to_2_to_the_70_builds_only_the_headroom(
+    api: Api, sim: RunningSimulator
+) -> None:
+    """Nova's check_num_instances_quota: min..max is cut down to what fits."""
+    sim.configure(quota_instances=4)
+    await api.boot("one")
+    body = await api.boot("many", min_count=1, max_count=2**70, return_reservation_id=True)
+    _, _, listed = await api.call(
+        "GET", "/compute/v2.1/servers", params={"reservation_id": body["reservation_id"]}
+    )
+    assert sorted(s["name"] for s in listed["servers"]) == ["many-1", "many-2", "many-3"]
+
+
+async def test_blank_volume_without_a_size_is_novas_400(api: Api, sim: RunningSimulator) -> None:
+    root = {"source_type": "image", "destination_type": "local", "uuid": CIRROS, "boot_index": 0}
+    blank: dict[str, object] = {"source_type": "blank", "destination_type": "volume"}
+    server = {
+        "name": "bv",
+        "imageRef": CIRROS,
+        "flavorRef": "1",
+        "networks": "auto",
+        "block_device_mapping_v2": [root, blank],
+    }
+    status, _, body = await api.call("POST", "/compute/v2.1/servers", json={"server": server})
+    assert (status, body) == (
+        400,
+        {
+            "badRequest": {
+                "code": 400,
+                "message": "Blank volumes (source: 'blank', dest: 'volume') need to have "
+                "non-zero size",
+            }
+        },
+    )
+    assert sim.stats()["servers_created"] == 0
+    # A zero size never gets that far: the schema's minimum (numeric on strings too).
+    for zero in (0, "0"):
+        blank["volume_size"] = zero
+        status, _, body = await api.call("POST", "/compute/v2.1/servers", json={"server": server})
+        assert status == 400
+        assert body["badRequest"]["message"].startswith(
+            "Invalid input for field/attribute volume_size."
+        )
+    blank["volume_size"] = 2
+    await api.boot("bv", block_device_mapping_v2=[root, blank])
+    # A blank local disk (ephemeral) needs no size: the flavor's is used.
+    ephemeral = {"source_type": "blank", "destination_type": "local"}
+    await api.boot("eph", block_device_mapping_v2=[root, ephemeral])
+
+
+async def test_blank_volume_size_is_checked_after_the_quota(
+    api: Api, sim: RunningSimulator
+) -> None:
+    """Nova's order: check_num_instances_quota, then _validate_bdm per instance."""
+    sim.configure(quota_instances=0)
+    bdm = {"source_type": "blank", "destination_type": "volume", "boot_index": 0}
+    server = {"name": "bv", "flavorRef": "1", "networks": "auto", "block_device_mapping_v2": [bdm]}
+    status, _, _ = await api.call("POST", "/compute/v2.1/servers", json={"server": server})
+    assert status == 403
 
 
 async def test_unknown_query_parameters_refused_from_2_75(api: Api) -> None:
