@@ -129,6 +129,9 @@ def summarize(
 ) -> Summary:
     counts = dict.fromkeys((p.value for p in PHASE_ORDER), 0)
     posts: list[float] = []
+    # The servers of one multi-create share their request's send time and POST latency:
+    # it is one POST, counted once (a state's key is its request).
+    requests: set[tuple[str, float, float]] = set()
     actives: list[float] = []
     failures: Counter[str] = Counter()
     existed = created = total = 0
@@ -138,7 +141,13 @@ def summarize(
         if state.existed:
             existed += 1
         if state.post_seconds is not None:
-            posts.append(state.post_seconds)
+            if state.sent_at is None:
+                posts.append(state.post_seconds)
+            else:
+                request = (state.group, state.sent_at, state.post_seconds)
+                if request not in requests:
+                    requests.add(request)
+                    posts.append(state.post_seconds)
         if state.server_id is not None and not state.existed and state.attempt:
             created += 1
         if state.active_seconds is not None and state.phase is Phase.ACTIVE:

@@ -140,6 +140,38 @@ def test_json_output_and_report_field_by_field(
     assert "hunter2" not in report.read_text()
 
 
+def test_a_multi_create_counts_as_one_post_in_the_summary(
+    sim: RunningSimulator,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    use_simulator(sim, tmp_path, monkeypatch)
+    path = write_lab(
+        tmp_path,
+        "name: lab\nmicroversion: auto\ndefaults:\n  image: cirros-0.6.2\n"
+        "  flavor: m1.tiny\n  networks: none\nservers:\n"
+        "  - {name: pool, min_count: 5, max_count: 5}\n  - {name: solo}\n",
+    )
+    code, out, err = run_cli(
+        capsys,
+        "apply",
+        str(path),
+        "--cloud",
+        "simulator",
+        "--format",
+        "json",
+        "--poll-interval",
+        "200ms",
+    )
+    assert code == 0, err
+    summary = json.loads(out)["summary"]
+    assert _posts(sim) == 2
+    assert summary["post_seconds"]["count"] == 2  # requests, not the servers they made
+    assert summary["active_seconds"]["count"] == 6
+    assert summary["created"] == 6
+
+
 def test_a_failed_server_exits_1_with_its_fault(
     sim: RunningSimulator,
     tmp_path: Path,

@@ -96,6 +96,38 @@ def test_summary_counts_and_groups_failures() -> None:
     assert any(line.startswith("time to ACTIVE: p50 5.00s") for line in lines)
 
 
+def test_a_multi_create_is_one_post_in_the_timings() -> None:
+    # Five servers of one max_count request share its send time and POST latency;
+    # a single server in the same group template is a request of its own (review 4.8).
+    members = [
+        ServerState(
+            name=f"pool-{i}",
+            group="pool",
+            phase=Phase.ACTIVE,
+            server_id=f"id-{i}",
+            attempt=1,
+            sent_at=10.0,
+            post_seconds=0.4,
+            active_seconds=5.0 + i,
+        )
+        for i in range(1, 6)
+    ]
+    single = ServerState(
+        name="pool",
+        group="pool",
+        phase=Phase.ACTIVE,
+        server_id="id-single",
+        attempt=1,
+        sent_at=10.0001,
+        post_seconds=0.4,
+        active_seconds=5.0,
+    )
+    summary = summarize([*members, single], command="apply", fleet="lab", elapsed=9.0)
+    assert summary.post is not None and summary.post.count == 2
+    assert summary.active is not None and summary.active.count == 6  # per server
+    assert summary.created == 6
+
+
 def test_results_document_field_by_field(tmp_path: Path) -> None:
     states = _states()
     summary = summarize(states, command="apply", fleet="lab", elapsed=1.0)
