@@ -241,6 +241,20 @@ def _image_for(server: dict[str, Any]) -> str:
     return image_id
 
 
+def _whole(value: Any) -> int:
+    """The controller's ``int(...)`` of a count the schema passed. A digit string longer
+    than int() reads (4,300 digits) passes the schema (its float is inf, not below the
+    minimum) and fails there in Nova too: an unexpected error, 500."""
+    try:
+        return int(value)
+    except ValueError:
+        raise nova_error(
+            500,
+            "Unexpected API Error. Please report this at http://bugs.launchpad.net/nova/ "
+            "and attach the Nova API log if possible.\n<class 'ValueError'>",
+        ) from None
+
+
 async def create_server(request: web.Request) -> web.Response:
     state, minor, base = _state(request), _minor(request), _base(request)
     body = await read_json(request)
@@ -249,8 +263,8 @@ async def create_server(request: web.Request) -> web.Response:
     except SchemaViolation as violation:
         raise nova_error(400, nova_message(violation)) from None
     server: dict[str, Any] = body["server"]
-    min_count = int(server.get("min_count", 1))
-    max_count = int(server.get("max_count", min_count))
+    min_count = _whole(server.get("min_count", 1))
+    max_count = _whole(server.get("max_count", min_count))
     if min_count > max_count:
         raise nova_error(400, "min_count must be <= max_count")
     image_id = _image_for(server)

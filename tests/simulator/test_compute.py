@@ -306,6 +306,18 @@ async def test_a_request_for_2_to_the_70_servers_is_403_and_allocates_nothing(
     assert absolute["totalInstancesUsed"] == 0
 
 
+async def test_a_count_of_5000_digits_is_novas_500_not_a_crash(
+    api: Api, sim: RunningSimulator
+) -> None:
+    server = {"name": "d", "imageRef": CIRROS, "flavorRef": "1", "networks": "none"}
+    server["min_count"] = "9" * 5000
+    status, _, body = await api.call("POST", "/compute/v2.1/servers", json={"server": server})
+    assert status == 500
+    assert body["computeFault"]["message"].startswith("Unexpected API Error.")
+    assert body["computeFault"]["message"].endswith("<class 'ValueError'>")
+    assert sim.stats()["servers_created"] == 0
+
+
 async def test_a_range_up_to_2_to_the_70_builds_only_the_headroom(
     api: Api, sim: RunningSimulator
 ) -> None:
