@@ -12,6 +12,7 @@ failed, 2 invalid input or configuration (nothing created), 130 interrupted.
 from __future__ import annotations
 
 import argparse
+import math
 import re
 import resource
 import sys
@@ -73,6 +74,10 @@ def positive_rate(text: str) -> float:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
     if not value > 0:
         raise argparse.ArgumentTypeError(f"{text!r}: requests per second must be more than 0")
+    if math.isinf(value):  # "no limit" is the default: leave --rate out
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: requests per second must be a finite number (leave --rate out for no limit)"
+        )
     return value
 
 

@@ -12,7 +12,7 @@ from rich.table import Table
 
 from bulkboot.engine.status import StatusRow
 
-__all__ = ["print_status_json", "print_status_table", "status_document"]
+__all__ = ["print_status_json", "print_status_table", "status_document", "status_lines"]
 
 _STYLE = {"ACTIVE": "green", "ERROR": "red", "BUILD": "blue", "MISSING": "yellow"}
 
@@ -33,22 +33,47 @@ def print_status_json(out: TextIO, fleet: str, cloud: str, rows: Sequence[Status
     out.write("\n")
 
 
+_COLUMNS = ("server", "status", "id", "addresses", "note")
+
+
+def _cells(row: StatusRow) -> tuple[str, ...]:
+    return (row.name, row.status, row.server_id or "", row.addresses, row.note)
+
+
+def status_lines(rows: Sequence[StatusRow]) -> list[str]:
+    """The table as plain lines, one per server, columns aligned, never wrapped.
+
+    Why: without a terminal (a pipe, a file, CI) rich assumes 80 columns and folds
+    the note a few characters per line; a line per server can be grepped and cut.
+    """
+    cells = [_COLUMNS, *(_cells(row) for row in rows)]
+    widths = [max(len(line[i]) for line in cells) for i in range(len(_COLUMNS) - 1)]
+    return [
+        "  ".join(
+            [*(cell.ljust(width) for cell, width in zip(line, widths, strict=False)), line[-1]]
+        ).rstrip()
+        for line in cells
+    ]
+
+
 def print_status_table(console: Console, fleet: str, cloud: str, rows: Sequence[StatusRow]) -> None:
-    table = Table(box=None, pad_edge=False, header_style="bold")
-    for column in ("server", "status", "id", "addresses", "note"):
-        table.add_column(column, no_wrap=column != "note", overflow="fold")
-    for row in rows:
-        table.add_row(
-            row.name,
-            row.status,
-            row.server_id or "",
-            row.addresses,
-            row.note,
-            style=_STYLE.get(row.status, "") if row.in_manifest else "magenta",
-        )
     counts = Counter(row.status for row in rows if row.in_manifest)
     drift = sum(1 for row in rows if not row.in_manifest)
     summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "no servers"
-    console.print(f"fleet {fleet} on {cloud}: {summary}; {drift} drift", highlight=False)
-    if rows:
-        console.print(table)
+    title = f"fleet {fleet} on {cloud}: {summary}; {drift} drift"
+    if not console.is_terminal:
+        console.file.write("\n".join([title, *(status_lines(rows) if rows else [])]) + "\n")
+        console.file.flush()
+        return
+    console.print(title, highlight=False)
+    if not rows:
+        return
+    table = Table(box=None, pad_edge=False, header_style="bold")
+    for column in _COLUMNS:
+        table.add_column(column, no_wrap=column != "note", overflow="fold")
+    for row in rows:
+        table.add_row(
+            *_cells(row),
+            style=_STYLE.get(row.status, "") if row.in_manifest else "magenta",
+        )
+    console.print(table)

@@ -252,6 +252,16 @@ def test_bad_flag_values_are_usage_errors(capsys: pytest.CaptureFixture[str]) ->
         run_cli(capsys, "apply", "x.yaml", "--timeout", "soon")
     assert info.value.code == 2
     assert "is not a duration" in capsys.readouterr().err
+    for rate, message in (
+        ("inf", "must be a finite number"),
+        ("Infinity", "must be a finite number"),
+        ("nan", "must be more than 0"),
+        ("0", "must be more than 0"),
+    ):
+        with pytest.raises(SystemExit) as info:
+            run_cli(capsys, "apply", "x.yaml", "--rate", rate)
+        assert info.value.code == 2
+        assert message in capsys.readouterr().err
 
 
 def test_ctrl_c_once_stops_creating_finishes_in_flight_and_summarises(
