@@ -13,8 +13,11 @@ For each (N, concurrency) case and each run, on the same simulator settings (API
 Per run: API requests per server (simulator stats, auth and look-ups included), CPU
 per server (user+sys of the client process / N, from ``wait4``), wall time from the
 first create to the last ACTIVE (each client's own wall clock), peak RSS. Median and
-min-max of ``RUNS`` runs. ``--live-cost`` also runs bulkboot with the live view on a
-pseudo-terminal and compares its CPU with ``--format plain``.
+min-max of ``RUNS`` runs. The clients run interleaved (one run of each in turn), so a
+change of load on a shared machine touches them alike; each run's load average is
+printed. ``--live-cost`` also runs bulkboot on a pseudo-terminal twice per round, with
+the live view and with ``--format plain``, and compares their whole-process CPU (user+sys
+of the process, every thread and the imports included), run by run.
 
     python benchmarks/bench_apply.py                 # the cases below
     python benchmarks/bench_apply.py --cases 1000x200 --runs 3 --live-cost
@@ -281,7 +284,13 @@ def run_raw(sim: Simulator, count: int, concurrency: int, per_server: bool) -> d
 
 
 def run_bulkboot(
-    sim: Simulator, folder: Path, count: int, concurrency: int, *, live: bool = False
+    sim: Simulator,
+    folder: Path,
+    count: int,
+    concurrency: int,
+    *,
+    live: bool = False,
+    terminal: bool = False,
 ) -> dict[str, Any]:
     manifest = folder / "fleet.yaml"
     manifest.write_text(
@@ -314,6 +323,7 @@ def run_bulkboot(
     )
     if live:  # the report carries the view's own CPU, measured in its thread
         command += ["--report", str(report)]
+    if live or terminal:
         master, slave = pty.openpty()
         process = subprocess.Popen(
             command, stdin=subprocess.DEVNULL, stdout=slave, stderr=slave, env=env, cwd=folder
@@ -376,6 +386,21 @@ def _cell(values: list[float], fmt: str) -> str:
     )
 
 
+def _ratios(rows: dict[str, list[dict[str, Any]]], top: str, bottom: str, label: str) -> None:
+    """Whole-process CPU of ``top`` against ``bottom``: run by run (runs of one round
+    ran back to back), and the ratio of the medians."""
+    if not rows.get(top) or not rows.get(bottom):
+        return
+    pairs = [a["cpu"] / b["cpu"] for a, b in zip(rows[top], rows[bottom], strict=True)]
+    medians = statistics.median(r["cpu"] for r in rows[top]) / statistics.median(
+        r["cpu"] for r in rows[bottom]
+    )
+    print(
+        f"{label}: run by run {', '.join(f'{x:.3f}' for x in pairs)}; "
+        f"median of pairs {statistics.median(pairs):.3f}; ratio of medians {medians:.3f}"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--cases", nargs="*", help="NxC, e.g. 1000x200")
@@ -412,6 +437,7 @@ def main() -> None:
             for count, concurrency in cases:
                 rows: dict[str, list[dict[str, Any]]] = {c: [] for c in clients}
                 if args.live_cost:
+                    rows["bulkboot-plain-pty"] = []
                     rows["bulkboot-live"] = []
                 for _ in range(args.runs):
                     for client in rows:
@@ -423,12 +449,14 @@ def main() -> None:
                                 count,
                                 concurrency,
                                 live=client == "bulkboot-live",
+                                terminal=client == "bulkboot-plain-pty",
                             )
                         else:
                             action = functools.partial(
                                 run_raw, sim, count, concurrency, client == "per-server"
                             )
                         rows[client].append(_measure(sim, count, action))
+                        rows[client][-1]["load1"] = os.getloadavg()[0]
                         print(
                             f"  {client} N={count} c={concurrency}: "
                             + json.dumps({k: round(v, 4) for k, v in rows[client][-1].items()}),
@@ -449,6 +477,12 @@ def main() -> None:
                         f"| {_cell([r['rss'] for r in results], '.0f')} |",
                         flush=True,
                     )
+                _ratios(rows, "bulkboot", "floor", "bulkboot / floor CPU")
+                _ratios(
+                    rows, "bulkboot-live", "bulkboot-plain-pty", "live / plain CPU (both on a pty)"
+                )
+                loads = [r["load1"] for results in rows.values() for r in results]
+                print(f"load average (1 min) after each run: {_cell(loads, '.2f')}")
                 shares = [r["ui_share"] for r in rows.get("bulkboot-live", ())]
                 if shares:
                     print(

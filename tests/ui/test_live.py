@@ -38,7 +38,8 @@ def _board() -> Board:
     board.add(ServerState(name=f"web-{i:03d}") for i in range(1, 1001))
     for i in range(1, 801):
         name = f"web-{i:03d}"
-        board.apply(CreateSent(name=name, at=101.0))
+        # separate creates leave at separate times (one instant, one latency: one request)
+        board.apply(CreateSent(name=name, at=101.0 + i / 100_000))
         board.apply(
             Created(name=name, at=101.2, server_id=f"id{i}", post_seconds=0.2, http_attempts=1)
         )
