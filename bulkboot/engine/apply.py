@@ -119,6 +119,24 @@ def _pick(records: Sequence[Mapping[str, Any]]) -> Mapping[str, Any]:
     return records[0]
 
 
+_TASK_STATE = "OS-EXT-STS:task_state"
+_DELETED_STATUSES = frozenset({"DELETED", "SOFT_DELETED"})
+
+
+def is_leaving(record: Mapping[str, Any], pending_deletes: frozenset[str] | set[str]) -> bool:
+    """Is this listed server on its way out (a DELETE accepted, not yet done)?
+
+    Nova sets ``task_state`` to ``deleting`` before it answers a DELETE, and the server
+    stays listed (status unchanged) until its host has deleted it. Where the listing
+    hides ``task_state`` (a policy, a down cell's partial record), the journal decides:
+    a DELETE journaled and its end never seen (a ``destroy`` or a retry killed mid-way).
+    """
+    task_state = record.get(_TASK_STATE, _TASK_STATE)
+    if task_state == "deleting":
+        return True
+    return task_state is _TASK_STATE and str(record.get("id")) in pending_deletes
+
+
 def claim_records(
     records: Iterable[Mapping[str, Any]],
     fleet: str,
@@ -191,6 +209,9 @@ class FleetApply:
         self._rng = random.Random(options.seed)
         self._build = BodyBuilder(refs, microversion).build
         self._replace_now: list[str] = []  # existing ERRORs to replace (--retry-errors)
+        # servers found on their way out (a killed destroy): id -> the name to create once
+        # it is gone; for a multi-create, the request's name once all its members are gone
+        self._leaving: dict[str, str] = {}
         self.interrupted = False
 
     # ------------------------------------------------------------------ plumbing
@@ -230,10 +251,11 @@ class FleetApply:
         self._poller.note_listing(records, self.clock() - listed_at)
         fleet = self.manifest.name
         by_name = claim_records(records, fleet, self.entries)
+        leaving = self._sort_out_leaving(by_name)
         now = self.clock()
         to_create: list[str] = []
         replace: list[str] = []
-        accounted: set[str] = set()
+        accounted: set[str] = set(leaving)
         self.board.add(ServerState(name=s.name, group=s.group) for s in self.manifest.servers)
         for spec in self.manifest.servers:
             if spec.instance_count > 1:
@@ -243,14 +265,36 @@ class FleetApply:
                     key=lambda n: int(n.rsplit("-", 1)[1]),
                 )
                 if not members:
-                    to_create.append(spec.name)
+                    gone = [(i, n) for n, i in leaving.items() if pattern.fullmatch(n)]
+                    if gone:  # created again as one request once every member is gone
+                        for server_id, member in gone:
+                            self._leaving[server_id] = spec.name
+                            self._poller.watch(server_id, member, at=now)
+                    else:
+                        to_create.append(spec.name)
                     continue
                 self.board.remove(spec.name)
                 self.board.add(ServerState(name=n, group=spec.group) for n in members)
                 names = members
             else:
                 if spec.name not in by_name:
-                    to_create.append(spec.name)
+                    old_id = leaving.get(spec.name)
+                    if old_id is None:
+                        to_create.append(spec.name)
+                    else:  # shown as deleting; queued by the poll loop once it is gone
+                        self._leaving[old_id] = spec.name
+                        self.board.remove(spec.name)
+                        self.board.add(
+                            [
+                                ServerState(
+                                    name=spec.name,
+                                    group=spec.group,
+                                    phase=Phase.DELETING,
+                                    server_id=old_id,
+                                )
+                            ]
+                        )
+                        self._poller.watch(old_id, spec.name, at=now)
                     continue
                 names = [spec.name]
             for name in names:
@@ -289,13 +333,48 @@ class FleetApply:
                 f"and were left alone: {shown}"
             )
         existed = self.board.existed
-        if existed:
-            self.notes.append(
-                f"{existed} server(s) already existed and were left alone; "
+        if existed or self._leaving:
+            note = (
+                f"{existed - len(replace)} server(s) already existed and were left alone; "
                 f"{len(to_create)} to create"
             )
+            if replace:
+                note += f"; {len(replace)} in ERROR to delete and create again (--retry-errors)"
+            waiting = len(set(self._leaving.values()))
+            if waiting:
+                note += (
+                    f"; {waiting} being deleted (an interrupted destroy?), to create again "
+                    "once gone"
+                )
+            self.notes.append(note)
         self._replace_now = replace
         return to_create
+
+    def _sort_out_leaving(self, by_name: dict[str, list[Mapping[str, Any]]]) -> dict[str, str]:
+        """Take the servers on their way out (or deleted) out of ``by_name``; return the
+        names that have nothing else, with the id of the one to wait for."""
+        pending: set[str] = set()
+        for entry in self.entries.values():
+            if entry.deleting:
+                pending.update(entry.deleting)
+        leaving: dict[str, str] = {}
+        for name in list(by_name):
+            found = by_name[name]
+            alive = [
+                r
+                for r in found
+                if r.get("status") not in _DELETED_STATUSES and not is_leaving(r, pending)
+            ]
+            if len(alive) == len(found):
+                continue
+            if alive:
+                by_name[name] = alive
+                continue
+            del by_name[name]
+            going = [r for r in found if r.get("status") not in _DELETED_STATUSES]
+            if going:
+                leaving[name] = str(going[0]["id"])
+        return leaving
 
     async def check_quota(self, names: Sequence[str]) -> None:
         if not names or self.options.skip_quota_check:
@@ -330,10 +409,11 @@ class FleetApply:
                     if self.options.wait:  # a replacement is finished by the poll loop
                         for name in self._replace_now:
                             self._start_replace(name)
-                    for _ in range(max(1, min(self.options.concurrency, len(names) or 1))):
+                    later = len(self._replace_now) + len(self._leaving)
+                    for _ in range(max(1, min(self.options.concurrency, len(names) + later))):
                         tasks.start_soon(self._worker, receive.clone())
                     receive.close()
-                    if self.options.wait:
+                    if self.options.wait or self._leaving:  # a deletion must be seen done
                         tasks.start_soon(self._poll_loop)
                     else:
                         send.close()
@@ -455,6 +535,8 @@ class FleetApply:
         board = self.board
         if self._stopping:
             return board.count(Phase.CREATING) == 0
+        if not self.options.wait:  # --no-wait: only servers on their way out are waited for
+            return not self._leaving
         return board.pending() == 0
 
     async def _poll_loop(self) -> None:
@@ -500,7 +582,10 @@ class FleetApply:
         for sighting in result.sightings:
             state = self.board.get(sighting.key)
             if state is None:
-                self._poller.unwatch(sighting.server_id)
+                if sighting.server_id in self._leaving and sighting.status == "DELETED":
+                    self._left(sighting.server_id, sighting.key, now)
+                elif sighting.server_id not in self._leaving:
+                    self._poller.unwatch(sighting.server_id)
                 continue
             if state.phase is Phase.DELETING:
                 if sighting.status == "DELETED":
@@ -526,6 +611,8 @@ class FleetApply:
             self._poller.unwatch(server_id)
             state = self.board.get(key)
             if state is None:
+                if server_id in self._leaving:
+                    self._left(server_id, key, now)
                 continue
             news = True
             if state.phase is Phase.DELETING:
@@ -614,7 +701,11 @@ class FleetApply:
         for server_id, key in self._poller.watched_before(now - self.options.timeout):
             state = self.board.get(key)
             self._poller.unwatch(server_id)
-            if state is not None and state.phase is Phase.BUILDING:
+            if server_id in self._leaving:
+                name = self._leaving.pop(server_id)
+                if state is None:  # a multi-create's old member still there: create anyway
+                    self._release(name)
+            if state is not None and state.phase in (Phase.BUILDING, Phase.DELETING):
                 self.emit(DeadlinePassed(name=key, at=now))
         if self._groups:
             for group, (_, request) in list(self._groups.items()):
@@ -633,6 +724,7 @@ class FleetApply:
     def _after_failure(self, state: ServerState) -> None:
         if (
             state.phase is Phase.ERROR
+            and self.options.wait
             and state.failure == "fault"
             and state.attempt <= self.options.retry_errors
             and not self._stopping
@@ -661,7 +753,20 @@ class FleetApply:
         else:
             self._deleted(name, server_id, self.clock())
 
+    def _left(self, server_id: str, member: str, now: float) -> None:
+        """A multi-create's old member, found on its way out, is gone."""
+        name = self._leaving.pop(server_id)
+        self._poller.unwatch(server_id)
+        self.journal.record(Deleted(name=member, at=now, server_id=server_id))
+        self._release(name)
+
+    def _release(self, name: str) -> None:
+        """Queue a request that waited for its old servers to go."""
+        if name not in self._leaving.values() and not self._stopping and self._send is not None:
+            self._send.send_nowait(name)
+
     def _deleted(self, name: str, server_id: str, now: float) -> None:
+        self._leaving.pop(server_id, None)
         self._poller.unwatch(server_id)
         self.emit(Deleted(name=name, at=now, server_id=server_id))
         if self._stopping or self._send is None:

@@ -221,7 +221,10 @@ class JournalEntry:
     ``ids`` holds every server id ever created under the name (oldest first);
     ``deleted`` those whose deletion was seen; ``unconfirmed`` is True when the last
     create was sent but its answer never recorded (the run died, or the answer was
-    lost): that server may exist, and only the cloud can say.
+    lost): that server may exist, and only the cloud can say. ``deleting`` holds the
+    ids whose DELETE was journaled but whose disappearance was not (a ``destroy`` or a
+    retry killed mid-way): they may be on their way out, and must not be counted as
+    the fleet's servers while they are (``apply`` waits for them to go).
     """
 
     name: str
@@ -230,6 +233,7 @@ class JournalEntry:
     sent: int = 0
     unconfirmed: bool = False
     status: str | None = None
+    deleting: frozenset[str] = frozenset()
 
     @property
     def live_ids(self) -> tuple[str, ...]:
@@ -272,6 +276,7 @@ def replay(records: Iterable[dict[str, Any]]) -> dict[str, JournalEntry]:
     sent: dict[str, int] = {}
     unconfirmed: dict[str, bool] = {}
     status: dict[str, str | None] = {}
+    deleting: dict[str, set[str]] = {}
     for record in records:
         name = record["name"]
         kind = record.get("ev")
@@ -285,6 +290,8 @@ def replay(records: Iterable[dict[str, Any]]) -> dict[str, JournalEntry]:
             unconfirmed[name] = False
             if isinstance(server_id, str) and server_id not in ids[name]:
                 ids[name].append(server_id)
+            if name in deleting and isinstance(server_id, str):
+                deleting[name].discard(server_id)  # seen alive later: the DELETE did not take
             status[name] = record.get("status", "BUILD")
         elif kind == "refused":
             unconfirmed[name] = False
@@ -293,8 +300,14 @@ def replay(records: Iterable[dict[str, Any]]) -> dict[str, JournalEntry]:
             if isinstance(server_id, str) and server_id not in ids[name]:
                 ids[name].append(server_id)
             status[name] = record.get("status")
+        elif kind == "delete" and isinstance(server_id, str):
+            deleting.setdefault(name, set()).add(server_id)
+        elif kind == "delete-refused":
+            deleting.pop(name, None)
         elif kind == "deleted" and isinstance(server_id, str):
             deleted.setdefault(name, set()).add(server_id)
+            if name in deleting:
+                deleting[name].discard(server_id)
             status[name] = "DELETED"
     return {
         name: JournalEntry(
@@ -304,6 +317,7 @@ def replay(records: Iterable[dict[str, Any]]) -> dict[str, JournalEntry]:
             sent=sent.get(name, 0),
             unconfirmed=unconfirmed.get(name, False),
             status=status.get(name),
+            deleting=frozenset(deleting.get(name, ())),
         )
         for name, server_ids in ids.items()
     }

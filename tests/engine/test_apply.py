@@ -278,3 +278,63 @@ async def test_an_uncertain_create_that_never_appears_times_out(
         ("ghost-0002", Phase.TIMEOUT),
     ]
     assert _posts(sim) == 0
+
+
+def _deletes(sim: RunningSimulator) -> int:
+    return sum(
+        count
+        for route, by_status in sim.stats()["requests"].items()
+        if route.startswith("DELETE ")
+        for count in by_status.values()
+    )
+
+
+async def test_servers_left_deleting_by_a_killed_destroy_are_waited_out_and_created_again(
+    sim: RunningSimulator, tmp_path: Path
+) -> None:
+    import anyio
+
+    path = write_manifest(
+        tmp_path,
+        name="kd",
+        count=6,
+        extra="  - name: pool\n    min_count: 3\n    max_count: 3\n",
+    )
+    assert (await apply_manifest(sim, path)).ok
+    sim.configure(delete_delay=1.5)
+    # destroy, stopped dead once every DELETE is accepted (as kill -9 would)
+    async with anyio.create_task_group() as group:
+        group.start_soon(destroy_manifest, sim, path)
+        with anyio.fail_after(5):
+            while _deletes(sim) < 9:  # noqa: ASYNC110 (the simulator is another loop)
+                await anyio.sleep(0.02)
+        group.cancel_scope.cancel()
+    entries = replay(read_journal(journal_path(path, "kd")))
+    assert sum(len(e.deleting) for e in entries.values()) == 9
+    assert sim.stats()["servers_total"] == 9  # still listed, task_state "deleting"
+
+    outcome = await apply_manifest(sim, path)
+    assert outcome.ok, [(s.name, s.phase, s.message) for s in outcome.states]
+    assert not any(s.existed for s in outcome.states)
+    assert _posts(sim) == 2 * 7  # created again: the 6 singles and the group, once each
+    assert any("7 being deleted" in note for note in outcome.notes), outcome.notes
+    await anyio.sleep(1.6)  # long after the old ones' deletion finished
+    stats = sim.stats()
+    assert stats["servers"] == {"ACTIVE": 9} and stats["duplicate_names"] == 0
+    entries = replay(read_journal(journal_path(path, "kd")))
+    assert all(not e.deleting for e in entries.values())
+
+
+def test_a_server_on_its_way_out_is_told_by_task_state_or_else_by_the_journal() -> None:
+    from bulkboot.engine.apply import is_leaving
+
+    deleting = {"id": "a", "status": "ACTIVE", "OS-EXT-STS:task_state": "deleting"}
+    alive = {"id": "b", "status": "ACTIVE", "OS-EXT-STS:task_state": None}
+    hidden = {"id": "c", "status": "UNKNOWN"}  # a down cell's partial record: no task_state
+    assert is_leaving(deleting, frozenset())
+    assert not is_leaving(alive, frozenset())
+    # the journal says a DELETE went out and its end was never seen
+    assert is_leaving(hidden, frozenset({"c"}))
+    assert not is_leaving(hidden, frozenset())
+    # where Nova shows task_state, it wins: the journaled DELETE did not take
+    assert not is_leaving(alive, frozenset({"b"}))

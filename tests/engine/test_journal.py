@@ -127,3 +127,22 @@ async def test_sync_every_flushes_in_the_background(
             await anyio.sleep(0.05)
             assert len(calls) == 1
             group.cancel_scope.cancel()
+
+
+def test_replay_keeps_deletes_whose_end_was_not_seen(tmp_path: Path) -> None:
+    from bulkboot.engine.state import DeleteRefused, DeleteSent, Found
+
+    path = tmp_path / "j.jsonl"
+    with Journal.open(path) as journal:
+        for name in "abcd":
+            journal.record(CreateSent(name=name, at=1))
+            journal.record(
+                Created(name=name, at=2, server_id=f"id-{name}", post_seconds=1, http_attempts=1)
+            )
+            journal.record(DeleteSent(name=name, at=3, server_id=f"id-{name}"))
+        journal.record(Deleted(name="b", at=4, server_id="id-b"))  # seen gone
+        journal.record(DeleteRefused(name="c", at=4, message="locked"))  # refused
+        journal.record(Found(name="d", at=5, server_id="id-d", status="ACTIVE"))  # still alive
+    view = replay(read_journal(path))
+    assert view["a"].deleting == frozenset({"id-a"})  # killed mid-way: may be on its way out
+    assert not view["b"].deleting and not view["c"].deleting and not view["d"].deleting
