@@ -118,6 +118,10 @@ class Summary:
         return self.counts.get(goal, 0) == self.total and not self.interrupted
 
 
+_FAILED = frozenset({Phase.ERROR, Phase.TIMEOUT, Phase.GONE})
+_DELETE_PHASES = frozenset({Phase.DELETING, Phase.DELETED})
+
+
 def summarize(
     states: Iterable[ServerState],
     *,
@@ -128,6 +132,10 @@ def summarize(
     interrupted: bool = False,
 ) -> Summary:
     counts = dict.fromkeys((p.value for p in PHASE_ORDER), 0)
+    # A failed server that ``apply --rollback-on-failure`` then deleted keeps its
+    # failure on its state: it is still a failure of the run. (``destroy`` deleting a
+    # server in ERROR is its goal met, not a failure.)
+    rolled_back = command == "apply"
     posts: list[float] = []
     # The servers of one multi-create share their request's send time and POST latency:
     # it is one POST, counted once (a state's key is its request).
@@ -152,7 +160,9 @@ def summarize(
             created += 1
         if state.active_seconds is not None and state.phase is Phase.ACTIVE:
             actives.append(state.active_seconds)
-        if state.phase in (Phase.ERROR, Phase.TIMEOUT, Phase.GONE):
+        if state.phase in _FAILED or (
+            rolled_back and state.failure is not None and state.phase in _DELETE_PHASES
+        ):
             failures[_failure_line(state)] += 1
     return Summary(
         command=command,

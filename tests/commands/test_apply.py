@@ -200,6 +200,39 @@ def test_a_failed_server_exits_1_with_its_fault(
     assert {s["failure"] for s in document["servers"]} == {"fault"}
 
 
+def test_after_a_rollback_the_summary_still_shows_what_failed(
+    sim: RunningSimulator,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Review 4.6: the rolled-back servers are DELETED, but they failed first.
+    use_simulator(sim, tmp_path, monkeypatch)
+    sim.configure(error_fraction=1.0)
+    path = write_lab(tmp_path)
+    code, out, _ = run_cli(
+        capsys,
+        "apply",
+        str(path),
+        "--cloud",
+        "simulator",
+        "--format",
+        "plain",
+        "--poll-interval",
+        "200ms",
+        "--rollback-on-failure",
+    )
+    assert code == 1
+    lines = out.splitlines()
+    title = next(line for line in lines if line.startswith("lab: 6 servers in "))
+    assert title.endswith(": 6 deleted")
+    assert lines[-2:] == [
+        "failures:",
+        "  6 x No valid host was found. There are not enough hosts available.",
+    ]
+    assert sim.stats()["servers_total"] == 0
+
+
 def test_invalid_manifest_sends_nothing_and_exits_2(
     sim: RunningSimulator,
     tmp_path: Path,

@@ -128,6 +128,28 @@ def test_a_multi_create_is_one_post_in_the_timings() -> None:
     assert summary.created == 6
 
 
+def test_a_failure_rolled_back_by_apply_is_still_a_failure_but_not_for_destroy() -> None:
+    failed_then_deleted = ServerState(
+        name="a",
+        phase=Phase.DELETED,
+        status="DELETED",
+        server_id="id-a",
+        attempt=1,
+        message="No valid host was found.",
+        failure="fault",
+    )
+    fine_then_deleted = ServerState(
+        name="b", phase=Phase.DELETED, status="DELETED", server_id="id-b", attempt=1
+    )
+    states = [failed_then_deleted, fine_then_deleted]
+    applied = summarize(states, command="apply", fleet="lab", elapsed=3.0)
+    assert applied.failures == (("No valid host was found.", 1),)
+    assert "  1 x No valid host was found." in format_summary(applied)
+    # destroy deleting a server that was in ERROR is the goal met
+    destroyed = summarize(states, command="destroy", fleet="lab", elapsed=3.0)
+    assert destroyed.failures == () and destroyed.ok
+
+
 def test_results_document_field_by_field(tmp_path: Path) -> None:
     states = _states()
     summary = summarize(states, command="apply", fleet="lab", elapsed=1.0)
