@@ -197,6 +197,25 @@ class Compute:
         self._headers = chosen.headers()
         return chosen
 
+    # ------------------------------------------------------------ rate
+
+    @property
+    def rate_limited(self) -> bool:
+        """True when the run has a request rate limit (``--rate``)."""
+        return self.transport._rate is not None
+
+    async def rate_turn(self, abandon: anyio.Event) -> bool:
+        """Wait for a ``--rate`` slot for this task's next request; False when ``abandon``
+        was set first (the slot is given back). See ``RateLimiter.wait_turn``."""
+        rate = self.transport._rate
+        return True if rate is None else await rate.wait_turn(abandon)
+
+    def drop_rate_turn(self) -> None:
+        """Forget a slot ``rate_turn`` took that no request of this task used."""
+        rate = self.transport._rate
+        if rate is not None:
+            rate.drop_turn()
+
     # ------------------------------------------------------------ servers
 
     async def create_server(self, body: dict[str, Any], *, fleet: str) -> CreatedServer:

@@ -10,10 +10,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from contextvars import ContextVar
 
 import anyio
 
 __all__ = ["RateLimiter"]
+
+# The limiter whose slot the current task already waited for (``wait_turn``): its next
+# ``acquire`` takes no other. Per task, so no other request can spend it.
+_PREPAID: ContextVar[RateLimiter | None] = ContextVar("bulkboot_rate_prepaid", default=None)
 
 
 class RateLimiter:
@@ -42,7 +47,39 @@ class RateLimiter:
         return max(0.0, slot - now)
 
     async def acquire(self) -> None:
-        """Wait for this caller's slot."""
+        """Wait for this caller's slot (at once when this task's ``wait_turn`` took it)."""
+        if _PREPAID.get() is self:
+            _PREPAID.set(None)
+            return
         wait = self.reserve()
         if wait > 0:
             await anyio.sleep(wait)
+
+    async def wait_turn(self, abandon: anyio.Event) -> bool:
+        """Wait for a slot ahead of a request, giving it back if ``abandon`` is set first.
+
+        Why: a caller that must record "sent" only once its request really leaves (a
+        create is journaled before its POST) waits for its slot here, where the wait
+        can be abandoned (Ctrl-C), instead of inside the request. True: the slot is
+        this task's, and its next ``acquire`` goes at once. False: abandoned, and the
+        slot given back (callers behind it may then go up to one interval early: only
+        ever when a run is being stopped).
+        """
+        wait = self.reserve()
+        if wait > 0:
+            try:
+                with anyio.move_on_after(wait):
+                    await abandon.wait()
+            except BaseException:
+                self._next -= self._interval
+                raise
+            if abandon.is_set():
+                self._next -= self._interval
+                return False
+        _PREPAID.set(self)
+        return True
+
+    def drop_turn(self) -> None:
+        """Forget a slot ``wait_turn`` took that this task's request did not use."""
+        if _PREPAID.get() is self:
+            _PREPAID.set(None)

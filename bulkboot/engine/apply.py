@@ -201,6 +201,9 @@ class FleetApply:
         self._limiter = anyio.CapacityLimiter(max(1, options.concurrency))
         self._send: MemoryObjectSendStream[str] | None = None
         self._stopping = False
+        self._stopped = anyio.Event()  # set with ``_stopping``: abandons a wait for --rate
+        self._rated = bool(getattr(compute, "rate_limited", False))
+        self._rate_lock = anyio.Lock()
         self._wake = anyio.Event()
         self._scope: anyio.CancelScope | None = None
         self._tasks: TaskGroup | None = None
@@ -233,12 +236,14 @@ class FleetApply:
             self.board.note = (
                 "interrupted: finishing the creates in flight (Ctrl-C again to stop now)"
             )
+            self._stopped.set()
             self._wake.set()
 
     def abort(self) -> None:
         """Second Ctrl-C: cancel everything now."""
         self.interrupted = True
         self._stopping = True
+        self._stopped.set()
         if self._scope is not None:
             self._scope.cancel()
 
@@ -465,7 +470,10 @@ class FleetApply:
         try:
             if self._stopping:
                 return
-            # Journaled (in the kernel: survives SIGKILL) before the request leaves.
+            if self._rated and not await self._rate_turn():
+                return  # stopped while waiting for --rate: not sent, not journaled
+            # Journaled (in the kernel: survives SIGKILL) before the request leaves; with
+            # --rate, once its slot has come, so "sent" and the timings start when it goes.
             if self.emit(CreateSent(name=name, at=self.clock())) is None:
                 return
             sent = self.clock()
@@ -501,6 +509,8 @@ class FleetApply:
                 return
         finally:
             self._limiter.release()
+            if self._rated:
+                self.compute.drop_rate_turn()
         timing = created.timing
         if spec.instance_count > 1:
             request = self.emit(
@@ -526,6 +536,18 @@ class FleetApply:
         )
         if state is not None and created.id is not None:
             self._poller.watch(created.id, name)
+
+    async def _rate_turn(self) -> bool:
+        """Wait for this create's --rate slot; False when the run was stopped meanwhile.
+
+        One create waits at a time, so the slots reserved ahead never run more than one
+        interval past now: a poll round or a DELETE asking for a slot gets one next,
+        not after every queued create.
+        """
+        async with self._rate_lock:
+            if self._stopping:
+                return False
+            return await self.compute.rate_turn(self._stopped)
 
     # ------------------------------------------------------------------ polling
 

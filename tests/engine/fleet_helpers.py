@@ -7,9 +7,11 @@ no name resolution (``AS_WRITTEN`` references): these tests are about the engine
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
+
+import anyio
 
 from bulkboot.cloud.client import open_cloud
 from bulkboot.cloud.config import config_from_mapping
@@ -71,8 +73,10 @@ async def apply_manifest(
     recorder: Recorder | None = None,
     rate: float | None = None,
     wrap_compute: Callable[[Any], Any] | None = None,
+    control: Callable[[FleetApply], Awaitable[None]] | None = None,
     **options: Any,
 ) -> ApplyOutcome:
+    """Apply ``path``; ``control`` (if given) runs beside the run, e.g. to stop it."""
     manifest = load_manifest(path)
     config = config_from_mapping(sim.clouds_yaml(), "simulator")
     options.setdefault("pacing", FAST)
@@ -92,7 +96,13 @@ async def apply_manifest(
                 options=ApplyOptions(**options),
                 observers=[recorder] if recorder else [],
             )
-            return await run.run()
+            if control is None:
+                return await run.run()
+            async with anyio.create_task_group() as tasks:
+                tasks.start_soon(control, run)
+                outcome = await run.run()
+                tasks.cancel_scope.cancel()
+            return outcome
 
 
 async def destroy_manifest(sim: RunningSimulator, path: Path) -> DestroyOutcome:

@@ -338,3 +338,53 @@ def test_a_server_on_its_way_out_is_told_by_task_state_or_else_by_the_journal() 
     assert not is_leaving(hidden, frozenset())
     # where Nova shows task_state, it wins: the journaled DELETE did not take
     assert not is_leaving(alive, frozenset({"b"}))
+
+
+async def test_with_a_rate_a_stop_abandons_the_creates_waiting_for_their_slot(
+    sim: RunningSimulator, tmp_path: Path
+) -> None:
+    import time
+
+    import anyio
+
+    from bulkboot.engine.apply import FleetApply
+
+    path = write_manifest(tmp_path, name="stop", count=60)
+    recorder = Recorder()
+    seen: dict[str, float] = {}
+
+    async def stop_soon(run: FleetApply) -> None:
+        await anyio.sleep(1.0)
+        seen["posts"] = _posts(sim)
+        seen["at"] = time.monotonic()
+        run.request_stop()
+
+    outcome = await apply_manifest(
+        sim, path, recorder=recorder, rate=5.0, concurrency=20, control=stop_soon
+    )
+    took = time.monotonic() - seen["at"]
+    assert outcome.interrupted
+    assert took < 1.0, f"{took:.1f} s from the stop to the end"  # not the queue's 4 s
+    assert _posts(sim) <= seen["posts"] + 1  # at most the one already on its way
+    # every create journaled as sent was sent, and none other
+    sent = [e for e, _ in recorder.events if isinstance(e, CreateSent)]
+    assert len(sent) == _posts(sim) <= 8
+    entries = replay(read_journal(journal_path(path, "stop")))
+    assert sum(e.sent for e in entries.values()) == _posts(sim)
+    assert all(not e.unconfirmed for e in entries.values())
+
+
+async def test_with_a_rate_timings_start_when_the_create_leaves(
+    sim: RunningSimulator, tmp_path: Path
+) -> None:
+    sim.configure(latency=0.02)
+    path = write_manifest(tmp_path, name="paced", count=12)
+    recorder = Recorder()
+    outcome = await apply_manifest(sim, path, recorder=recorder, rate=8.0, concurrency=12)
+    assert outcome.ok
+    sent = sorted(e.at for e, _ in recorder.events if isinstance(e, CreateSent))
+    # "sent" is stamped as each create leaves, paced by the rate: not all at the start
+    assert sent[-1] - sent[0] >= 0.9
+    # POST latency is Nova's (20 ms here), not the wait for a slot (up to 1.4 s)
+    posts = sorted(s.post_seconds or 0.0 for s in outcome.states)
+    assert posts[-1] < 0.4, posts
