@@ -104,6 +104,13 @@ class ApplyOutcome:
     def ok(self) -> bool:
         return not self.interrupted and all(s.phase is Phase.ACTIVE for s in self.states)
 
+    @property
+    def failures(self) -> tuple[ServerState, ...]:
+        """Every server that failed, rolled back (now DELETED) or not: its ``failure``
+        and ``message`` say why. Summaries group these, not the ERROR/TIMEOUT/GONE
+        phases, which a rollback turns into DELETED."""
+        return tuple(s for s in self.states if s.failure is not None)
+
 
 def _member_pattern(spec: ServerSpec) -> re.Pattern[str]:
     """Nova names the servers of a multi-create ``<name>-1``, ``<name>-2`` ..."""

@@ -113,6 +113,8 @@ class Board:
                         self.first_work_at = event.at
             elif old.phase in _IN_FLIGHT:
                 del self._in_flight[name]
+            if old.existed and not new.existed:  # an existing ERROR, requeued to replace
+                self.existed -= 1
             if new.phase in FINAL_PHASES:
                 self._recent.append(name)
                 if (new.phase is Phase.ACTIVE or new.phase is Phase.DELETED) and not isinstance(

@@ -104,6 +104,13 @@ class ServerState:
     def final(self) -> bool:
         return self.phase in FINAL_PHASES
 
+    @property
+    def failed(self) -> bool:
+        """Did this server fail in this run (or was found failed)? True whatever its phase
+        now: a failed server deleted by ``--rollback-on-failure`` is DELETED and keeps its
+        ``failure`` and ``message``, so summaries still say what went wrong."""
+        return self.failure is not None
+
 
 _SLOTS: tuple[str, ...] = ServerState.__slots__
 

@@ -388,3 +388,55 @@ async def test_with_a_rate_timings_start_when_the_create_leaves(
     # POST latency is Nova's (20 ms here), not the wait for a slot (up to 1.4 s)
     posts = sorted(s.post_seconds or 0.0 for s in outcome.states)
     assert posts[-1] < 0.4, posts
+
+
+async def test_a_rollback_keeps_what_failed_on_the_deleted_servers(
+    sim: RunningSimulator, tmp_path: Path
+) -> None:
+    sim.configure(error_fraction=0.2, never_finish_fraction=0.15, seed=5)
+    path = write_manifest(tmp_path, name="rbk", count=30)
+    recorder = Recorder()
+    outcome = await apply_manifest(
+        sim, path, recorder=recorder, rollback_on_failure=True, timeout=1.0
+    )
+    assert sim.stats()["servers_total"] == 0
+    assert {s.phase for s in outcome.states} == {Phase.DELETED}
+    # what the run saw fail, before the rollback deleted it
+    failed_during_run = {
+        state.name: state.failure
+        for _, state in recorder.events
+        if state.phase in (Phase.ERROR, Phase.TIMEOUT)
+    }
+    assert {"fault", "timeout"} <= set(failed_during_run.values())
+    kept = {s.name: s for s in outcome.failures}
+    assert {name: s.failure for name, s in kept.items()} == failed_during_run
+    assert all(s.failed and s.phase is Phase.DELETED for s in kept.values())
+    assert all(
+        "No valid host" in (s.message or "") or "not ACTIVE by the deadline" in (s.message or "")
+        for s in kept.values()
+    )
+
+
+async def test_reapply_with_retry_errors_says_which_existing_servers_it_replaces(
+    sim: RunningSimulator, tmp_path: Path
+) -> None:
+    sim.configure(error_fraction=1.0)
+    path = write_manifest(tmp_path, name="fix", count=2)
+    first = await apply_manifest(sim, path)
+    assert {s.phase for s in first.states} == {Phase.ERROR}
+    sim.configure(error_fraction=0.0)
+    # two new servers in the manifest, the two ERRORs replaced
+    path.write_text(path.read_text().replace("count: 2", "count: 4"))
+    run: dict[str, Any] = {}
+
+    async def keep(fleet: Any) -> None:
+        run["fleet"] = fleet
+
+    again = await apply_manifest(sim, path, retry_errors=1, control=keep)
+    assert again.ok and _posts(sim) == 2 + 4
+    assert (
+        "0 server(s) already existed and were left alone; 2 to create; "
+        "2 in ERROR to delete and create again (--retry-errors)"
+    ) in again.notes
+    assert sum(s.existed for s in again.states) == 0
+    assert run["fleet"].board.existed == 0  # the live view's count agrees
