@@ -75,12 +75,31 @@ async def fleet_servers(
     """Every server of the fleet: (all listed records, the fleet's records, notes).
 
     Journal ids missing from the listing are looked up one by one (there are few:
-    only servers whose listing raced with their creation or deletion).
+    only servers whose listing raced with their creation or deletion). A partial
+    record (a down cell, microversion 2.69+: no metadata, maybe no name) is the
+    fleet's when the journal says this fleet created its id; it is returned under the
+    journal's name, so it is deleted and shown rather than left as an orphan.
     """
     records = await compute.list_servers(None, detail=True)
-    mine = [r for r in records if is_marked(r, fleet)]
+    by_id = {i: e.name for e in journal.values() for i in e.live_ids} if journal else {}
+    mine: list[dict[str, Any]] = []
+    partial: list[str] = []
+    for record in records:
+        if is_marked(record, fleet):
+            mine.append(record)
+        elif by_id and not isinstance(record.get("metadata"), Mapping):
+            name = by_id.get(str(record.get("id")))
+            if name is not None:
+                mine.append({**record, "name": record.get("name") or name})
+                partial.append(name)
     listed = {str(r.get("id")) for r in records}
     notes: list[str] = []
+    if partial:
+        shown = ", ".join(partial[:5]) + (" ..." if len(partial) > 5 else "")
+        notes.append(
+            f"{len(partial)} server(s) listed without their details (a cell out of reach) "
+            f"are the fleet's by the journal: {shown}"
+        )
     for entry in journal.values():
         for server_id in entry.live_ids:
             if server_id in listed:

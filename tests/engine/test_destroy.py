@@ -1,0 +1,67 @@
+"""destroy's choice of servers (the runs themselves are in test_apply.py, over sockets)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bulkboot.engine.destroy import fleet_servers
+from bulkboot.engine.journal import JournalEntry
+from bulkboot.engine.status import status_rows
+from bulkboot.errors import NotFound
+from bulkboot.pipeline.manifest import load_manifest
+from tests.engine.fleet_helpers import write_manifest
+
+pytestmark = pytest.mark.anyio
+
+MARK = {"bulkboot:fleet": "lab"}
+
+
+class Listing:
+    """A cloud that answers one listing (down-cell partial records are not something
+    the simulator makes; the selection is what is tested here)."""
+
+    def __init__(self, records: list[dict[str, Any]]) -> None:
+        self.records = records
+        self.looked_up: list[str] = []
+
+    async def list_servers(
+        self, filters: Mapping[str, str] | None = None, *, detail: bool = True
+    ) -> list[dict[str, Any]]:
+        return [dict(r) for r in self.records]
+
+    async def get_server(self, server_id: str) -> dict[str, Any]:
+        self.looked_up.append(server_id)
+        raise NotFound(f"server {server_id}")
+
+
+async def test_partial_records_the_journal_says_are_ours_are_claimed(tmp_path: Path) -> None:
+    compute = Listing(
+        [
+            {"id": "a1", "name": "lab-0001", "status": "ACTIVE", "metadata": MARK},
+            {"id": "b2", "status": "UNKNOWN"},  # a down cell: ours by the journal
+            {"id": "c3", "status": "UNKNOWN"},  # a down cell: not ours
+            {"id": "d4", "name": "x", "status": "ACTIVE", "metadata": {"bulkboot:fleet": "x"}},
+        ]
+    )
+    journal = {
+        "lab-0001": JournalEntry(name="lab-0001", ids=("a1",), sent=1),
+        "lab-0002": JournalEntry(name="lab-0002", ids=("b2",), sent=1),
+    }
+    _, mine, notes = await fleet_servers(compute, "lab", journal)  # type: ignore[arg-type]
+    assert [(r["id"], r["name"]) for r in mine] == [("a1", "lab-0001"), ("b2", "lab-0002")]
+    assert compute.looked_up == []  # listed, so not looked up (and not skipped)
+    assert any("lab-0002" in note and "cell" in note for note in notes)
+    # status shows it as the cloud lists it, not as MISSING
+    manifest = load_manifest(write_manifest(tmp_path, name="lab", count=2))
+    rows = {row.name: row.status for row in status_rows(manifest, mine, journal)}
+    assert rows == {"lab-0001": "ACTIVE", "lab-0002": "UNKNOWN"}
+
+
+async def test_without_a_journal_a_partial_record_is_never_claimed() -> None:
+    compute = Listing([{"id": "b2", "status": "UNKNOWN"}])
+    _, mine, notes = await fleet_servers(compute, "lab", {})  # type: ignore[arg-type]
+    assert mine == [] and notes == []
