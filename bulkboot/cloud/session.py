@@ -102,7 +102,10 @@ class Response:
 
 
 def ssl_context(config: CloudConfig) -> ssl.SSLContext | bool:
-    """TLS for the pool: verification on unless the cloud turned it off (with a warning)."""
+    """TLS for the pool: verification on unless the cloud turned it off (with a warning).
+
+    ``True`` is aiohttp's default verifying context; ``False`` no verification.
+    """
     if not config.verify:
         LOG.warning(
             "cloud %r: TLS certificate verification is OFF (verify: false / insecure); "
@@ -111,6 +114,10 @@ def ssl_context(config: CloudConfig) -> ssl.SSLContext | bool:
         )
         if not (config.cert or config.cacert):
             return False
+    elif not (config.cert or config.cacert):
+        # aiohttp's own verifying context, built once at its import: a context of our
+        # own would load the system's CA store again (~40 ms a run, even for http://).
+        return True
     try:
         context = ssl.create_default_context(cafile=config.cacert)
         if not config.verify:
