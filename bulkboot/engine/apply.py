@@ -4,11 +4,16 @@ The shape of a run, all under one task group:
 
 - ``inventory``: one full listing; the fleet's servers (by the ``bulkboot:fleet`` mark
   and their names) are left alone and reported as already there; an existing server in
-  ERROR is replaced only with ``--retry-errors``.
+  ERROR is replaced only with ``--retry-errors``. A server on its way out (``task_state``
+  deleting, or a DELETE journaled and never seen done: a killed ``destroy``) is not
+  the fleet's any more: the poll loop waits for it to go, then it is created again.
 - ``workers``: ``concurrency`` tasks take names from one queue; each create is
   journaled (and flushed to disk) before the POST and after the answer, and holds the
   ``CapacityLimiter`` while in flight. Requests per second are the cloud client's
-  business (``open_cloud(rate=...)``), so creates, polls and deletes share one budget.
+  business (``open_cloud(rate=...)``), so creates, polls and deletes share one budget;
+  with ``--rate`` a create first waits for its slot (``Compute.rate_turn``, one create
+  at a time), and only then is journaled as sent and timed: a Ctrl-C abandons the
+  wait, and neither the journal nor the timings count our own queueing as Nova's.
 - ``poll loop``: batched rounds (``poll.Poller``) at an adaptive interval; it applies
   what it sees, enforces per-server deadlines, starts replacements of ERRORs, and
   closes the queue when every server is final.
