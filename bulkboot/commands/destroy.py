@@ -105,10 +105,12 @@ async def _destroy(
         board = Board(header=header, started_at=started)
         stopping = False
         interrupted = False
+        stopped = anyio.Event()  # abandons the deletes still waiting for a --rate slot
 
         def first() -> None:
             nonlocal stopping, interrupted
             stopping = interrupted = True
+            stopped.set()
             board.note = "interrupted: finishing the deletes in flight (Ctrl-C again to stop now)"
             output.note(board.note)
 
@@ -139,6 +141,7 @@ async def _destroy(
                             observers=[output],
                             clock=clock,
                             should_stop=lambda: stopping,
+                            stopped=stopped,
                             found=found,
                         )
                     background.cancel_scope.cancel()

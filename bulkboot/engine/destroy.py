@@ -146,11 +146,24 @@ async def delete_and_wait(
     clock: Callable[[], float],
     rng: random.Random,
     should_stop: Callable[[], bool] = lambda: False,
+    stopped: anyio.Event | None = None,
 ) -> int:
-    """DELETE each (name, id) under ``limiter``; poll until gone. Returns how many went."""
+    """DELETE each (name, id) under ``limiter``; poll until gone. Returns how many went.
+
+    With ``--rate``, a DELETE waits for its slot before it is journaled as sent (one at a
+    time, so polls are not queued behind every delete), and setting ``stopped`` abandons
+    that wait: a Ctrl-C stops the deletes that have not left yet.
+    """
     waiting: dict[str, str] = {}  # id -> name, DELETE accepted, not yet gone
     gone = 0
     in_flight = len(targets)
+    rated = bool(getattr(compute, "rate_limited", False))
+    rate_lock = anyio.Lock()
+    abandon = stopped if stopped is not None else anyio.Event()
+
+    async def rate_turn() -> bool:
+        async with rate_lock:
+            return not should_stop() and await compute.rate_turn(abandon)
 
     def finished(server_id: str, name: str) -> None:
         nonlocal gone
@@ -163,11 +176,11 @@ async def delete_and_wait(
         nonlocal in_flight
         try:
             async with limiter:
-                if should_stop():
-                    return
-                if emit(DeleteSent(name=name, at=clock(), server_id=server_id)) is None:
-                    return
+                if should_stop() or (rated and not await rate_turn()):
+                    return  # stopped: not sent, not journaled
                 try:
+                    if emit(DeleteSent(name=name, at=clock(), server_id=server_id)) is None:
+                        return
                     existed = await compute.delete_server(server_id)
                 except _FATAL:
                     raise
@@ -175,6 +188,9 @@ async def delete_and_wait(
                     message = getattr(exc, "message", None) or str(exc)
                     emit(DeleteRefused(name=name, at=clock(), message=message))
                     return
+                finally:
+                    if rated:
+                        compute.drop_rate_turn()
             if existed:
                 waiting[server_id] = name
                 poller.watch(server_id, name)
@@ -233,6 +249,7 @@ async def destroy_fleet(
     observers: Iterable[Observer] = (),
     clock: Callable[[], float] = time.monotonic,
     should_stop: Callable[[], bool] = lambda: False,
+    stopped: anyio.Event | None = None,
     found: tuple[list[dict[str, Any]], list[dict[str, Any]], list[str]] | None = None,
 ) -> DestroyOutcome:
     """Delete every server of ``fleet`` and wait until they are gone.
@@ -279,6 +296,7 @@ async def destroy_fleet(
             clock=clock,
             rng=random.Random(options.seed),
             should_stop=should_stop,
+            stopped=stopped,
         )
         background.cancel_scope.cancel()
     return DestroyOutcome(states=tuple(board.states.values()), notes=tuple(notes))

@@ -442,3 +442,64 @@ async def test_reapply_with_retry_errors_says_which_existing_servers_it_replaces
     ) in again.notes
     assert sum(s.existed for s in again.states) == 0
     assert run["fleet"].board.existed == 0  # the live view's count agrees
+
+
+async def test_destroy_with_a_rate_a_stop_abandons_the_deletes_waiting_for_their_slot(
+    sim: RunningSimulator, tmp_path: Path
+) -> None:
+    import time
+
+    import anyio
+
+    from bulkboot.cloud.client import open_cloud
+    from bulkboot.cloud.config import config_from_mapping
+    from bulkboot.engine.board import Board
+    from bulkboot.engine.destroy import DestroyOptions, destroy_fleet
+    from bulkboot.engine.journal import Journal
+    from bulkboot.engine.state import DeleteSent
+    from tests.engine.fleet_helpers import FAST, header
+
+    path = write_manifest(tmp_path, name="teardown", count=40)
+    assert (await apply_manifest(sim, path)).ok
+    recorder = Recorder()
+    stopped = anyio.Event()
+    seen: dict[str, float] = {}
+
+    def deletes() -> int:
+        return sum(
+            count
+            for route, statuses in sim.stats()["requests"].items()
+            if route.startswith("DELETE ")
+            for count in statuses.values()
+        )
+
+    async def stop_soon() -> None:
+        await anyio.sleep(1.0)
+        seen["deletes"] = deletes()
+        seen["at"] = time.monotonic()
+        stopped.set()
+
+    config = config_from_mapping(sim.clouds_yaml(), "simulator")
+    async with open_cloud(config, concurrency=24, rate=5.0) as cloud:
+        await cloud.compute.negotiate("auto")
+        board = Board(header=header(cloud.endpoint, "destroy"), started_at=time.monotonic())
+        entries = replay(read_journal(journal_path(path, "teardown")))
+        with Journal.open(journal_path(path, "teardown")) as journal:
+            async with anyio.create_task_group() as tasks:
+                tasks.start_soon(stop_soon)
+                await destroy_fleet(
+                    cloud.compute,
+                    "teardown",
+                    board=board,
+                    journal=journal,
+                    entries=entries,
+                    options=DestroyOptions(concurrency=20, pacing=FAST, seed=1),
+                    observers=[recorder],
+                    should_stop=stopped.is_set,
+                    stopped=stopped,
+                )
+    took = time.monotonic() - seen["at"]
+    assert took < 2.0, f"{took:.1f} s from the stop to the end"  # not the queue's 7 s
+    assert deletes() <= seen["deletes"] + 1  # at most the one already on its way
+    sent = [e for e, _ in recorder.events if isinstance(e, DeleteSent)]
+    assert len(sent) == deletes() <= 8  # journaled as sent == sent, and no more
