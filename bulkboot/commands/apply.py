@@ -12,6 +12,7 @@ failed, 2 invalid input or configuration (nothing created), 130 interrupted.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 import re
 import resource
@@ -140,6 +141,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--no-wait", action="store_true", help="return once every create is accepted"
     )
     parser.add_argument(
+        "--fixed-concurrency",
+        action="store_true",
+        help="keep exactly --concurrency creates in flight (load tests); by default fewer "
+        "are sent while the API is queueing (its latency doubles)",
+    )
+    parser.add_argument(
         "--retry-errors",
         type=non_negative_int,
         default=0,
@@ -225,6 +232,7 @@ async def _apply(
     requests: list[RequestTiming] | None = [] if args.report else None
     options = ApplyOptions(
         concurrency=args.concurrency,
+        fixed_concurrency=args.fixed_concurrency,
         timeout=args.timeout,
         pacing=PollPacing(base=args.poll_interval, first=min(0.5, args.poll_interval)),
         wait=not args.no_wait,
@@ -317,6 +325,8 @@ async def _apply(
         usage = resource.getrusage(resource.RUSAGE_SELF)
         report["run"]["process_cpu_seconds"] = round(usage.ru_utime + usage.ru_stime, 3)
         report["run"]["ui_cpu_seconds"] = output.ui_cpu_seconds
+        if outcome.window is not None:
+            report["run"]["create_window"] = dataclasses.asdict(outcome.window)
         write_report(args.report, report)
     return _exit_code(outcome, wait=options.wait)
 

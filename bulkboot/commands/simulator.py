@@ -27,6 +27,8 @@ KNOB_HELP: dict[str, str] = {
     "seed": "seed of the RNG behind every fraction and build time (default: %(default)s)",
     "latency": "seconds added before every API answer",
     "jitter": "extra random delay, uniform in [0, JITTER] seconds",
+    "create_queueing": "extra seconds on a create per other create in flight (an API "
+    "that slows down under load)",
     "build_time_mean": "mean seconds from create to ACTIVE (default: %(default)s)",
     "build_time_stddev": "standard deviation of the build time (default: %(default)s)",
     "error_fraction": "fraction of builds ending in ERROR 'No valid host was found.'",

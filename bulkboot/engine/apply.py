@@ -9,11 +9,14 @@ The shape of a run, all under one task group:
   the fleet's any more: the poll loop waits for it to go, then it is created again.
 - ``workers``: ``concurrency`` tasks take names from one queue; each create is
   journaled (and flushed to disk) before the POST and after the answer, and holds the
-  ``CapacityLimiter`` while in flight. Requests per second are the cloud client's
-  business (``open_cloud(rate=...)``), so creates, polls and deletes share one budget;
-  with ``--rate`` a create first waits for its slot (``Compute.rate_turn``, one create
-  at a time), and only then is journaled as sent and timed: a Ctrl-C abandons the
-  wait, and neither the journal nor the timings count our own queueing as Nova's.
+  ``CapacityLimiter`` while in flight. The limiter's size is the create window
+  (``window.CreateWindow``): ``concurrency`` is the ceiling, and the window stays
+  below it while the API is queueing (``fixed_concurrency`` keeps it at the ceiling).
+  Requests per second are the cloud client's business (``open_cloud(rate=...)``), so
+  creates, polls and deletes share one budget; with ``--rate`` a create first waits
+  for its slot (``Compute.rate_turn``, one create at a time), and only then is
+  journaled as sent and timed: a Ctrl-C abandons the wait, and neither the journal
+  nor the timings count our own queueing as Nova's.
 - ``poll loop``: batched rounds (``poll.Poller``) at an adaptive interval; it applies
   what it sees, enforces per-server deadlines, starts replacements of ERRORs, and
   closes the queue when every server is final.
@@ -58,6 +61,7 @@ from bulkboot.engine.state import (
     StatusSeen,
     Vanished,
 )
+from bulkboot.engine.window import CreateWindow, WindowStats
 from bulkboot.errors import (
     AuthError,
     CloudError,
@@ -65,6 +69,8 @@ from bulkboot.errors import (
     EndpointNotFound,
     MicroversionError,
     OverQuota,
+    RateLimited,
+    Unavailable,
 )
 from bulkboot.pipeline.body import FLEET_MARK_KEY, BodyBuilder
 from bulkboot.pipeline.microversion import Microversion
@@ -88,6 +94,7 @@ class Observer(Protocol):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ApplyOptions:
     concurrency: int = 100
+    fixed_concurrency: bool = False  # no adaptive window: always ``concurrency`` in flight
     timeout: float = 1800.0  # per server, from its create to ACTIVE
     pacing: PollPacing = field(default_factory=PollPacing)
     wait: bool = True
@@ -104,6 +111,7 @@ class ApplyOutcome:
     interrupted: bool
     rolled_back: int
     poll_rounds: int
+    window: WindowStats | None = None
 
     @property
     def ok(self) -> bool:
@@ -210,7 +218,10 @@ class FleetApply:
         # re-sent; adopted from a poll round by exact name and fleet mark, or TIMEOUT.
         self._unsure: set[str] = set()
         self._poller = Poller(compute, mark=(FLEET_MARK_KEY, manifest.name), clock=clock)
-        self._limiter = anyio.CapacityLimiter(max(1, options.concurrency))
+        self._window = CreateWindow(
+            ceiling=max(1, options.concurrency), adaptive=not options.fixed_concurrency
+        )
+        self._limiter = anyio.CapacityLimiter(self._window.size)
         self._send: MemoryObjectSendStream[str] | None = None
         self._stopping = False
         self._stopped = anyio.Event()  # set with ``_stopping``: abandons a wait for --rate
@@ -442,12 +453,20 @@ class FleetApply:
                     rolled_back = await self._rollback()
                 outer.cancel_scope.cancel()
         self._scope = None
+        window = self._window.stats()
+        if window.shrinks:
+            self.notes.append(
+                f"the API queued creates (POST latency over {self._window.tolerance:g}x its "
+                f"lowest): {window.low}-{window.high} were kept in flight, of --concurrency "
+                f"{window.ceiling} (--fixed-concurrency keeps {window.ceiling})"
+            )
         return ApplyOutcome(
             states=tuple(self.board.states.values()),
             notes=tuple(self.notes),
             interrupted=self.interrupted,
             rolled_back=rolled_back,
             poll_rounds=self._rounds,
+            window=window,
         )
 
     async def _worker(self, receive: MemoryObjectReceiveStream[str]) -> None:
@@ -496,6 +515,7 @@ class FleetApply:
             except CreateUncertain:
                 # The POST may have reached Nova: re-sending could make a duplicate, so
                 # the server is looked for by name in the poll rounds instead.
+                self._resize(self._window.overloaded(self.clock()))
                 request = self.emit(
                     Created(
                         name=name,
@@ -516,6 +536,8 @@ class FleetApply:
                 )
                 return
             except CloudError as exc:
+                if isinstance(exc, RateLimited | Unavailable):  # still, after the retries
+                    self._resize(self._window.overloaded(self.clock()))
                 message = getattr(exc, "message", None) or str(exc)
                 self.emit(CreateRefused(name=name, at=self.clock(), message=message))
                 return
@@ -524,6 +546,7 @@ class FleetApply:
             if self._rated:
                 self.compute.drop_rate_turn()
         timing = created.timing
+        self._resize(self._window.answered(timing.seconds, self.clock()))
         if spec.instance_count > 1:
             request = self.emit(
                 Created(
@@ -548,6 +571,10 @@ class FleetApply:
         )
         if state is not None and created.id is not None:
             self._poller.watch(created.id, name)
+
+    def _resize(self, size: int) -> None:
+        if size != self._limiter.total_tokens:
+            self._limiter.total_tokens = size
 
     async def _rate_turn(self) -> bool:
         """Wait for this create's --rate slot; False when the run was stopped meanwhile.

@@ -125,6 +125,9 @@ def _route_info(route: Any, method: str) -> tuple[str, str, bool]:
     return f"{route_method} {canonical}", service, canonical in _OPEN
 
 
+_CREATE_KEY = "POST /compute/v2.1/servers"
+
+
 @web.middleware
 async def _middleware(request: web.Request, handler: Any) -> web.StreamResponse:
     app = request.app
@@ -143,13 +146,21 @@ async def _middleware(request: web.Request, handler: Any) -> web.StreamResponse:
     cfg = state.config
     request_id = state.new_request_id()
     headers = {"X-OpenStack-Request-ID": request_id}
+    create = key == _CREATE_KEY
+    if create:  # counted while handled, latency included: what a client keeps in flight
+        state.creates_in_flight += 1
+        if state.creates_in_flight > state.creates_in_flight_peak:
+            state.creates_in_flight_peak = state.creates_in_flight
     try:
-        if cfg.latency or cfg.jitter:
+        delay = cfg.latency
+        if create and cfg.create_queueing:
+            delay += cfg.create_queueing * (state.creates_in_flight - 1)
+        if delay or cfg.jitter:
             # A slow nova-api has the whole request before it is slow (the WSGI server
             # read it), so it still acts on it if the client gives up meanwhile.
             if request.body_exists:
                 await request.read()
-            await asyncio.sleep(cfg.latency + state.rng.uniform(0.0, cfg.jitter))
+            await asyncio.sleep(delay + state.rng.uniform(0.0, cfg.jitter))
         if cfg.rate_limit is not None and service != "identity":
             _rate_limit(state)
         if service == "compute":
@@ -192,6 +203,9 @@ async def _middleware(request: web.Request, handler: Any) -> web.StreamResponse:
         converted = _http_exception_fault(service, exc)
         kept = {k: v for k, v in exc.headers.items() if k.lower() == "allow"}
         response = json_response(converted.body, status=converted.status, headers=kept)
+    finally:
+        if create:
+            state.creates_in_flight -= 1
     response.headers.update(headers)
     state.count_request(key, str(response.status))
     return response
@@ -230,6 +244,7 @@ def stats_of(state: CloudState) -> dict[str, Any]:
         "duplicate_names": state.duplicate_names,
         "authentications": state.authentications,
         "faults": dict(state.faults),
+        "creates_in_flight_peak": state.creates_in_flight_peak,
     }
 
 

@@ -156,7 +156,14 @@ MAX_MICROVERSION = "2.96"
 # and every instant must stay a printable timestamp.
 _MAX_SECONDS = 86_400.0
 _MAX_TOKEN_LIFETIME = 366 * 86_400.0
-_SECONDS = ("latency", "jitter", "build_time_mean", "build_time_stddev", "delete_delay")
+_SECONDS = (
+    "latency",
+    "jitter",
+    "create_queueing",
+    "build_time_mean",
+    "build_time_stddev",
+    "delete_delay",
+)
 _MICROVERSION = re.compile(r"2\.(0|[1-9][0-9]{0,2})")
 
 
@@ -175,6 +182,9 @@ class SimConfig:
     # -- latency added before every API answer (not /_sim), seconds
     latency: float = 0.0
     jitter: float = 0.0  # uniform extra delay in [0, jitter]
+    # extra seconds on a POST /servers per other create being handled when it arrives:
+    # an API whose answers slow down with its load, as nova-api's do past its workers
+    create_queueing: float = 0.0
     # -- server lifecycle
     build_time_mean: float = 1.0
     build_time_stddev: float = 0.2

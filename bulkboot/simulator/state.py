@@ -230,6 +230,8 @@ class CloudState:
         self.authentications = 0
         self.requests: dict[str, dict[str, int]] = {}
         self.requests_total = 0
+        self.creates_in_flight = 0  # POST /servers being handled now
+        self.creates_in_flight_peak = 0
         self.faults: dict[str, int] = {}
         self.bucket: TokenBucket | None = None
 

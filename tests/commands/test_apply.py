@@ -494,3 +494,38 @@ def test_a_given_token_that_expires_before_the_run_can_end_is_warned_about(
     caplog.clear()
     code, out, err = run_cli(capsys, *argv, "--timeout", "5m")
     assert code == 0 and "cannot be renewed" not in caplog.text
+
+
+def test_fixed_concurrency_and_the_window_in_the_report(
+    sim: RunningSimulator,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    use_simulator(sim, tmp_path, monkeypatch)
+    path = write_lab(tmp_path)
+    for flags, adaptive in (((), True), (("--fixed-concurrency",), False)):
+        report = tmp_path / f"report-{adaptive}.json"
+        code, _, err = run_cli(
+            capsys,
+            "apply",
+            str(path),
+            "--cloud",
+            "simulator",
+            "--format",
+            "plain",
+            "--concurrency",
+            "3",
+            "--poll-interval",
+            "200ms",
+            "--report",
+            str(report),
+            *flags,
+        )
+        assert code == 0, err
+        window = json.loads(report.read_text())["run"]["create_window"]
+        assert window["adaptive"] is adaptive
+        assert window["ceiling"] == 3 and window["high"] <= 3
+        assert sim.stats()["creates_in_flight_peak"] <= 3
+        run_cli(capsys, "destroy", str(path), "--cloud", "simulator", "--yes")
+        sim.reset()

@@ -1,0 +1,211 @@
+"""The create window: grows while the API keeps up, shrinks when it queues, never past
+its bounds; ``adaptive=False`` is exactly the ceiling."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bulkboot.engine.window import CreateWindow
+from bulkboot.simulator.server import RunningSimulator
+from tests.engine.fleet_helpers import apply_manifest, write_manifest
+
+BASE = 0.05  # an idle API's answer, seconds
+
+
+def feed(window: CreateWindow, seconds: float, count: int, *, start: float = 0.0) -> float:
+    """``count`` answers of ``seconds`` each, ``seconds / 10`` apart; returns the time."""
+    now = start
+    for _ in range(count):
+        now += seconds / 10
+        window.answered(seconds, now)
+    return now
+
+
+def test_starts_at_the_default_concurrency_never_above_the_ceiling() -> None:
+    assert CreateWindow(ceiling=1000).size == 100
+    assert CreateWindow(ceiling=40).size == 40
+    assert CreateWindow(ceiling=1000, start=10).size == 10
+
+
+def test_fixed_is_the_ceiling_whatever_the_answers() -> None:
+    window = CreateWindow(ceiling=1000, adaptive=False)
+    assert window.size == 1000
+    assert window.answered(BASE, 0.0) == 1000
+    assert window.answered(100 * BASE, 1.0) == 1000
+    assert window.overloaded(2.0) == 1000
+    assert window.stats().shrinks == 0
+
+
+def test_slow_start_adds_one_per_answer_while_the_api_keeps_up() -> None:
+    window = CreateWindow(ceiling=1000)
+    feed(window, BASE, 50)
+    assert window.size == 150
+    feed(window, BASE, 2000, start=10.0)
+    assert window.size == 1000  # up to the ceiling, not past it
+    assert window.stats().high == 1000
+
+
+def test_queueing_shrinks_by_a_quarter_at_most_once_per_round_trip() -> None:
+    window = CreateWindow(ceiling=1000)
+    feed(window, BASE, 100)  # 200, base learnt
+    assert window.size == 200
+    slow = 10 * BASE
+    # a burst of slow answers all within one round trip of each other: one shrink
+    now = 5.0
+    sizes = [window.answered(slow, now + i * 0.001) for i in range(40)]
+    assert window.stats().shrinks == 1
+    assert sizes[-1] == 150
+    # a round trip later it shrinks again
+    window.answered(slow, now + 1.0)
+    assert window.size == 125  # 112, held at the floor: an eighth of the ceiling
+    assert window.stats().shrinks == 2
+
+
+def test_one_slow_answer_among_fast_ones_is_not_a_queue() -> None:
+    window = CreateWindow(ceiling=1000)
+    feed(window, BASE, 20)
+    before = window.size
+    window.answered(3 * BASE, 2.0)  # smoothed: 0.05 + (0.15 - 0.05) / 8 = 0.0625
+    assert window.stats().shrinks == 0
+    assert window.size == before  # not grown either: that answer itself was slow
+
+
+def test_never_below_the_floor() -> None:
+    window = CreateWindow(ceiling=1000)
+    feed(window, BASE, 10)
+    for step in range(100):
+        window.answered(50 * BASE, 10.0 + step * 10)
+    assert window.size == window.floor == 125
+    assert CreateWindow(ceiling=40).floor == 8
+    assert CreateWindow(ceiling=5).floor == 5
+
+
+def test_after_a_shrink_growth_is_one_per_window_of_answers() -> None:
+    window = CreateWindow(ceiling=1000)
+    feed(window, BASE, 100)  # 200
+    window.answered(20 * BASE, 5.0)  # the smoothed latency jumps past 1.5x: 150
+    assert window.size == 150
+    # latencies back to normal: the smoothed one decays below the threshold first
+    now = feed(window, BASE, 30, start=6.0)
+    grown_from = window.size
+    feed(window, BASE, grown_from, start=now)
+    assert window.size == grown_from + 1  # about one per window's worth, not doubling
+
+
+def test_a_few_milliseconds_of_jitter_on_a_fast_api_are_not_a_queue() -> None:
+    window = CreateWindow(ceiling=1000)
+    feed(window, 0.002, 30)
+    now = 1.0
+    for step in range(200):  # 2 ms to 20 ms: 10x, but within the slack
+        window.answered(0.002 + 0.018 * (step % 2), now + step * 0.01)
+    assert window.stats().shrinks == 0
+    assert window.size == 330  # every answer grew it
+
+
+def test_overloaded_shrinks_like_queueing() -> None:
+    window = CreateWindow(ceiling=400)
+    feed(window, BASE, 10)
+    assert window.overloaded(1.0) == 82  # 110 * 0.75
+    assert window.overloaded(1.0) == 82  # the same round trip
+    assert window.stats().shrinks == 1
+
+
+def test_a_lasting_higher_latency_becomes_the_norm() -> None:
+    window = CreateWindow(ceiling=1000)
+    feed(window, BASE, 10)
+    now = 1.0
+    for step in range(5000):
+        window.answered(2 * BASE, now + step * 0.1)
+    shrunk = window.stats().shrinks
+    assert shrunk >= 1
+    feed(window, 2 * BASE, 300, start=now + 600.0)
+    assert window.stats().shrinks == shrunk  # no longer a queue
+    assert window.size > window.floor  # and growing again
+
+
+def test_stats_record_the_range() -> None:
+    window = CreateWindow(ceiling=300)
+    feed(window, BASE, 100)
+    window.answered(10 * BASE, 9.0)
+    stats = window.stats()
+    assert (stats.ceiling, stats.adaptive, stats.high, stats.final, stats.low) == (
+        300,
+        True,
+        200,
+        150,
+        100,
+    )
+
+
+def test_a_ceiling_below_one_is_refused() -> None:
+    with pytest.raises(ValueError, match="ceiling"):
+        CreateWindow(ceiling=0)
+
+
+# ---------------------------------------------------------------- over real sockets
+# The simulator counts the creates it is handling (its latency included), so these see
+# what the engine really keeps in flight.
+
+
+@pytest.mark.anyio
+async def test_fixed_keeps_exactly_concurrency_creates_in_flight(
+    sim: RunningSimulator, tmp_path: Path
+) -> None:
+    sim.configure(latency=0.05)
+    path = write_manifest(tmp_path, name="fx", count=120)
+    outcome = await apply_manifest(sim, path, concurrency=20, fixed_concurrency=True)
+    assert outcome.ok
+    assert sim.stats()["creates_in_flight_peak"] == 20
+    assert outcome.window is not None and not outcome.window.adaptive
+
+
+@pytest.mark.anyio
+async def test_adaptive_never_passes_concurrency(sim: RunningSimulator, tmp_path: Path) -> None:
+    sim.configure(latency=0.05)
+    path = write_manifest(tmp_path, name="ad", count=120)
+    outcome = await apply_manifest(sim, path, concurrency=20)
+    assert outcome.ok
+    assert sim.stats()["creates_in_flight_peak"] <= 20
+
+
+@pytest.mark.anyio
+async def test_an_api_that_queues_gets_fewer_creates_than_allowed(
+    sim: RunningSimulator, tmp_path: Path
+) -> None:
+    # every create in flight adds 4 ms to the next one's answer: at 100 in flight an
+    # answer takes 0.42 s against 0.02 s idle
+    sim.configure(latency=0.02, create_queueing=0.004)
+    path = write_manifest(tmp_path, name="q", count=600)
+    outcome = await apply_manifest(sim, path, concurrency=400)
+    assert outcome.ok
+    assert sim.stats()["servers_total"] == 600
+    assert outcome.window is not None and outcome.window.shrinks >= 1
+    assert outcome.window.low < 100
+    assert sim.stats()["creates_in_flight_peak"] <= 150  # of 400 allowed
+    assert any("the API queued creates" in note for note in outcome.notes)
+
+
+@pytest.mark.anyio
+async def test_the_same_api_with_fixed_concurrency_gets_them_all(
+    sim: RunningSimulator, tmp_path: Path
+) -> None:
+    sim.configure(latency=0.02, create_queueing=0.004)
+    path = write_manifest(tmp_path, name="qf", count=600)
+    outcome = await apply_manifest(sim, path, concurrency=400, fixed_concurrency=True)
+    assert outcome.ok
+    assert sim.stats()["creates_in_flight_peak"] >= 300
+    assert not any("the API queued creates" in note for note in outcome.notes)
+
+
+@pytest.mark.anyio
+async def test_an_api_that_keeps_up_lets_the_window_grow_past_its_start(
+    sim: RunningSimulator, tmp_path: Path
+) -> None:
+    sim.configure(latency=0.3)
+    path = write_manifest(tmp_path, name="up", count=600)
+    outcome = await apply_manifest(sim, path, concurrency=300)
+    assert outcome.ok
+    assert outcome.window is not None and outcome.window.high > 100
+    assert sim.stats()["creates_in_flight_peak"] > 100
