@@ -12,7 +12,9 @@ For each (N, concurrency) case and each run, on the same simulator settings (API
 
 Per run: API requests per server (simulator stats, auth and look-ups included), CPU
 per server (user+sys of the client process / N, from ``wait4``), wall time from the
-first create to the last ACTIVE (each client's own wall clock), peak RSS. Median and
+first create to the last ACTIVE (each client's own wall clock), the create phase (first
+create sent to last create answered: what concurrency changes; the wall time adds the
+5 s builds and up to one poll interval, which dominate its noise), peak RSS. Median and
 min-max of ``RUNS`` runs. The clients run interleaved (one run of each in turn), so a
 change of load on a shared machine touches them alike; each run's load average is
 printed. ``--live-cost`` also runs bulkboot on a pseudo-terminal twice per round, with
@@ -168,10 +170,11 @@ async def _raw_client(base: str, count: int, concurrency: int, per_server: bool)
         gate = asyncio.Semaphore(concurrency)
         ids: list[str] = []
         first_create = time.time()
-        last_active = 0.0
+        last_active = last_created = 0.0
         active = 0
 
         async def create(index: int) -> None:
+            nonlocal last_created
             body = {
                 "server": {
                     "name": f"raw-{index:05d}",
@@ -186,6 +189,7 @@ async def _raw_client(base: str, count: int, concurrency: int, per_server: bool)
                 session.post(compute + "/servers", json=body, headers=headers) as answer,
             ):
                 data = await answer.json()
+            last_created = time.time()
             server_id = data["server"]["id"]
             ids.append(server_id)
             if per_server:
@@ -242,7 +246,12 @@ async def _raw_client(base: str, count: int, concurrency: int, per_server: bool)
                 tasks.create_task(create(index))
             if not per_server:
                 tasks.create_task(poll_rounds())
-        return {"first_create": first_create, "last_active": last_active, "active": active}
+        return {
+            "first_create": first_create,
+            "last_created": last_created,
+            "last_active": last_active,
+            "active": active,
+        }
 
 
 # ---------------------------------------------------------------- one run of one client
@@ -279,6 +288,7 @@ def run_raw(sim: Simulator, count: int, concurrency: int, per_server: bool) -> d
         "cpu": cpu,
         "rss": rss,
         "wall": result["last_active"] - result["first_create"],
+        "creates": result["last_created"] - result["first_create"],
         "active": result["active"],
     }
 
@@ -341,18 +351,26 @@ def run_bulkboot(
     if process.returncode != 0:
         raise SystemExit(f"bulkboot apply exited {process.returncode}")
     sent = active = None
-    last = 0.0
+    last = last_created = 0.0
     count_active = 0
     for line in journal.read_text().splitlines():
         record = json.loads(line)
         if record.get("ev") == "sent" and sent is None:
             sent = record["t"]
+        if record.get("ev") == "created":
+            last_created = max(last_created, record["t"])
         if record.get("ev") == "status" and record.get("status") == "ACTIVE":
             last = max(last, record["t"])
             count_active += 1
     active = count_active
     assert sent is not None
-    result = {"cpu": cpu, "rss": rss, "wall": last - sent, "active": active}
+    result = {
+        "cpu": cpu,
+        "rss": rss,
+        "wall": last - sent,
+        "creates": last_created - sent,
+        "active": active,
+    }
     if live:
         run = json.loads(report.read_text())["run"]
         result["ui_share"] = (run["ui_cpu_seconds"] or 0.0) / run["process_cpu_seconds"]
@@ -466,14 +484,15 @@ def main() -> None:
                 print(f"\n## N = {count}, concurrency {concurrency}\n")
                 print(
                     "| client | requests/server | CPU ms/server | wall s (first create to "
-                    "last ACTIVE) | peak RSS MiB |"
+                    "last ACTIVE) | creates s (first sent to last answered) | peak RSS MiB |"
                 )
-                print("|---|---|---|---|---|")
+                print("|---|---|---|---|---|---|")
                 for client, results in rows.items():
                     print(
                         f"| {client} | {_cell([r['requests_per_server'] for r in results], '.3f')} "
                         f"| {_cell([r['cpu_ms_per_server'] for r in results], '.2f')} "
                         f"| {_cell([r['wall'] for r in results], '.2f')} "
+                        f"| {_cell([r['creates'] for r in results], '.2f')} "
                         f"| {_cell([r['rss'] for r in results], '.0f')} |",
                         flush=True,
                     )
