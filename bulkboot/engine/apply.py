@@ -29,6 +29,7 @@ is written with a single ``write`` before the request it describes.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import random
 import re
@@ -223,6 +224,9 @@ class FleetApply:
         )
         self._limiter = anyio.CapacityLimiter(self._window.size)
         self._send: MemoryObjectSendStream[str] | None = None
+        self._receive: MemoryObjectReceiveStream[str] | None = None
+        self._workers = 0
+        self._worker_room = 0
         self._stopping = False
         self._stopped = anyio.Event()  # set with ``_stopping``: abandons a wait for --rate
         self._rated = bool(getattr(compute, "rate_limited", False))
@@ -303,6 +307,8 @@ class FleetApply:
                     continue
                 self.board.remove(spec.name)
                 self.board.add(ServerState(name=n, group=spec.group) for n in members)
+                for member in members:
+                    self._add_member(spec.name, member)
                 names = members
             else:
                 if spec.name not in by_name:
@@ -437,14 +443,18 @@ class FleetApply:
                     if self.options.wait:  # a replacement is finished by the poll loop
                         for name in self._replace_now:
                             self._start_replace(name)
+                    # Workers for the window as it is; more start as it grows (a worker
+                    # blocked on the limiter would cost a wake-up per create for nothing).
                     later = len(self._replace_now) + len(self._leaving)
-                    for _ in range(max(1, min(self.options.concurrency, len(names) + later))):
-                        tasks.start_soon(self._worker, receive.clone())
-                    receive.close()
+                    self._worker_room = max(1, min(self.options.concurrency, len(names) + later))
+                    self._receive = receive
+                    self._add_workers(self._window.size)
                     if self.options.wait or self._leaving:  # a deletion must be seen done
                         tasks.start_soon(self._poll_loop)
                     else:
                         send.close()
+                receive.close()
+                self._receive = None
                 failed = any(
                     s.phase in (Phase.ERROR, Phase.TIMEOUT, Phase.GONE)
                     for s in self.board.states.values()
@@ -546,7 +556,7 @@ class FleetApply:
             if self._rated:
                 self.compute.drop_rate_turn()
         timing = created.timing
-        self._resize(self._window.answered(timing.seconds, self.clock()))
+        self._resize(self._window.answered(timing.seconds, self.clock(), time.process_time()))
         if spec.instance_count > 1:
             request = self.emit(
                 Created(
@@ -575,6 +585,16 @@ class FleetApply:
     def _resize(self, size: int) -> None:
         if size != self._limiter.total_tokens:
             self._limiter.total_tokens = size
+            if size > self._workers:
+                self._add_workers(size)
+
+    def _add_workers(self, size: int) -> None:
+        """Workers up to ``size``, never more than the creates there could be."""
+        if self._receive is None or self._tasks is None:
+            return
+        while self._workers < min(size, self._worker_room):
+            self._workers += 1
+            self._tasks.start_soon(self._worker, self._receive.clone())
 
     async def _rate_turn(self) -> bool:
         """Wait for this create's --rate slot; False when the run was stopped meanwhile.
@@ -733,6 +753,7 @@ class FleetApply:
         server_id = str(record["id"])
         if group in self.board.states:
             self.board.remove(group)  # the request is now its members
+        self._add_member(group, name)
         member = ServerState(
             name=name,
             group=template.group,
@@ -756,6 +777,16 @@ class FleetApply:
         )
         self._sighted(name, server_id, record, now)
         return True
+
+    def _add_member(self, request: str, member: str) -> None:
+        """A multi-create's member, once it exists, is a server like any other: one that
+        goes to ERROR is deleted and created again on its own (one server, its own
+        name), not by sending the whole request again."""
+        spec = self._specs.get(request)
+        if spec is not None and member not in self._specs:
+            self._specs[member] = dataclasses.replace(
+                spec, name=member, min_count=None, max_count=None, return_reservation_id=False
+            )
 
     def _check_deadlines(self) -> None:
         now = self.clock()

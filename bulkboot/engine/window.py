@@ -1,33 +1,39 @@
-"""How many creates to keep in flight: a window that finds where the API starts queueing.
+"""How many creates to keep in flight: a window that stops where more would not help.
 
 Why: ``--concurrency`` is how many creates the operator allows in flight, not how many
-the API can take. Past the point where nova-api (or the machine it runs on) is busy,
-more creates in flight buy nothing: each POST only waits longer in a queue, nothing
-finishes sooner, and every extra connection costs CPU at both ends. Measured against
-the simulator on 2 cores (50 ms API latency, 1,000 servers): 100 in flight answer in
-62 ms (median), 200 in 107 ms, 1,000 in 564 ms, and 1,000 finished its creates later
-than 200 did. An operator cannot know that knee in advance; the client can see it.
+help. Past a point, more creates in flight buy nothing: when nova-api is busy each POST
+only waits longer in its queue; when this client is busy (one event loop, one core)
+every extra request in flight costs a connection, a task and their wake-ups, so the
+creates finish later, not sooner. Measured against the simulator on 2 cores (50 ms API
+latency, 1,000 servers): 1,000 in flight spent about 0.4 s more CPU than 200 (mostly
+opening 800 more connections) and finished their creates later; the POSTs waited
+564 ms (median) against 107 ms. An operator cannot know that point in advance; the
+client can see it.
 
-So creates go out through a window, as TCP's delay-based congestion control does
-(Vegas; Netflix's concurrency-limits):
+So creates go out through a window, as TCP's congestion control does (Vegas' delay
+signal; Netflix's concurrency-limits):
 
-- it starts at ``start`` (the default ``--concurrency``), never above the ceiling;
-- each create answered while the API is not queueing (neither that answer nor the
-  smoothed latency is slow) adds one (slow start: the window doubles every round trip)
-  until the ceiling;
-- the API is queueing when the smoothed POST latency (an average over the last
-  answers, so one slow answer is not a signal) passes ``tolerance`` times the lowest
-  smoothed latency seen in the run (what an idle API answers in), and by ``slack``
-  seconds at least (a few milliseconds of jitter on a fast API are not a queue);
-  that lowest latency creeps up towards a latency that lasts (over about a thousand
+- it starts at ``start`` (200: twice the default ``--concurrency``), never above the
+  ceiling: the default and small ceilings send as they always did, and a large one
+  must first be earned;
+- it grows by one per answer (doubling every round trip) up to the ceiling while
+  both hold: the smoothed POST latency is within ``grow_below`` times the fastest
+  answer of the run (the API has no queue), and this process spent less than
+  ``busy_share`` of the last round trip on the CPU (the client has room; unknown until
+  the first round trip is over);
+- the API is queueing when the smoothed latency (an average over the last answers,
+  so one slow answer is not a signal) passes ``tolerance`` times the lowest smoothed
+  latency of the run (the base: what an idle API answers in), and by ``slack``
+  seconds at least (milliseconds of jitter on a fast API are not a queue); the base
+  and the fastest answer creep up towards a latency that lasts (over about a thousand
   answers), so an API that is simply slower today is not taken for a queue forever;
 - then the window shrinks by ``backoff``, at most once per smoothed round trip (the
   answers of one round trip all report the same queue), never below ``floor``;
-- after the first shrink it grows by one per window of answers (additive increase),
-  probing gently for room that frees up.
+  between the bounds it holds: a short queue keeps the API busy;
+- after the first shrink it grows by one per window of answers (additive increase).
 
 ``--fixed-concurrency`` (load tests of an endpoint) bypasses it: exactly the ceiling.
-Pure: the caller passes the time; no clock, no I/O.
+Pure: the caller passes the time and its CPU time; no clock, no I/O.
 """
 
 from __future__ import annotations
@@ -61,16 +67,22 @@ class CreateWindow:
 
     ceiling: int
     adaptive: bool = True
-    start: int = 100
-    tolerance: float = 1.5
+    start: int = 200
+    tolerance: float = 2.0  # shrink when the smoothed latency is over this times the base
+    grow_below: float = 1.5  # grow while it is within this times the fastest answer
     slack: float = 0.025
+    busy_share: float = 0.8  # of a round trip on the CPU: the client has no room to grow
     backoff: float = 0.75
     limit: float = field(init=False)
     smoothed: float | None = field(init=False, default=None)
     base: float = field(init=False, default=math.inf)
+    fastest: float = field(init=False, default=math.inf)
     growing_fast: bool = field(init=False, default=True)
     shrunk_at: float = field(init=False, default=-math.inf)
     shrinks: int = field(init=False, default=0)
+    busy: bool = field(init=False, default=True)  # until a round trip shows room
+    round_at: float | None = field(init=False, default=None)
+    round_cpu: float = field(init=False, default=0.0)
     low: int = field(init=False)
     high: int = field(init=False)
 
@@ -90,10 +102,16 @@ class CreateWindow:
         """Creates allowed in flight now."""
         return int(self.limit)
 
-    def answered(self, seconds: float, now: float) -> int:
-        """A create was answered after ``seconds``; returns the window from now on."""
+    def answered(self, seconds: float, now: float, cpu: float | None = None) -> int:
+        """A create was answered after ``seconds``; returns the window from now on.
+
+        ``cpu`` is the process's CPU time (``time.process_time()``), to tell whether the
+        client itself is busy; ``None`` when unknown.
+        """
         if not self.adaptive:
             return self.ceiling
+        if cpu is not None:
+            self._measure_busy(now, cpu)
         smoothed = (
             seconds
             if self.smoothed is None
@@ -104,17 +122,35 @@ class CreateWindow:
             self.base = smoothed
         else:  # a latency that lasts becomes the norm: a slower day is not a queue forever
             self.base += _DRIFT * (smoothed - self.base)
-        queueing = max(self.tolerance * self.base, self.base + self.slack)
-        if smoothed > queueing:
+        if seconds < self.fastest:
+            self.fastest = seconds
+        else:
+            self.fastest += _DRIFT * (smoothed - self.fastest)
+        base = self.base
+        if smoothed > max(self.tolerance * base, base + self.slack):
             if now - self.shrunk_at >= smoothed:
                 self.shrunk_at = now
                 self.shrinks += 1
                 self.growing_fast = False
                 self.limit = max(float(self.floor), self.limit * self.backoff)
-        elif self.limit < self.ceiling and seconds <= queueing:
+        elif (
+            self.limit < self.ceiling
+            and not (cpu is not None and self.busy)
+            and smoothed <= max(self.grow_below * self.fastest, self.fastest + self.slack)
+        ):
             step = 1.0 if self.growing_fast else 1.0 / self.limit
             self.limit = min(float(self.ceiling), self.limit + step)
         return self._note()
+
+    def _measure_busy(self, now: float, cpu: float) -> None:
+        """Once per round trip: the share of it this process spent on the CPU."""
+        if self.round_at is None:
+            self.round_at, self.round_cpu = now, cpu
+            return
+        elapsed = now - self.round_at
+        if elapsed >= max(self.smoothed or 0.0, 0.01):
+            self.busy = (cpu - self.round_cpu) >= self.busy_share * elapsed
+            self.round_at, self.round_cpu = now, cpu
 
     def overloaded(self, now: float) -> int:
         """A create got no answer in time (a timeout, a lost connection): the API is

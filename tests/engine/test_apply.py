@@ -503,3 +503,52 @@ async def test_destroy_with_a_rate_a_stop_abandons_the_deletes_waiting_for_their
     assert deletes() <= seen["deletes"] + 1  # at most the one already on its way
     sent = [e for e, _ in recorder.events if isinstance(e, DeleteSent)]
     assert len(sent) == deletes() <= 8  # journaled as sent == sent, and no more
+
+
+async def test_a_multi_create_member_in_error_is_created_again_on_its_own(
+    sim: RunningSimulator, tmp_path: Path
+) -> None:
+    import anyio
+
+    sim.configure(error_fraction=1.0)  # the group's four members all end in ERROR
+    path = write_manifest(
+        tmp_path,
+        name="mem",
+        count=1,
+        extra="  - name: pool\n    min_count: 4\n    max_count: 4\n",
+    )
+
+    async def heal_once_members_exist(_: object) -> None:
+        while sim.stats()["servers_created"] < 5:  # noqa: ASYNC110 (another loop)
+            await anyio.sleep(0.005)
+        sim.configure(error_fraction=0.0)  # the retries build
+
+    outcome = await apply_manifest(sim, path, retry_errors=1, control=heal_once_members_exist)
+    assert outcome.ok, [(s.name, s.phase, s.message) for s in outcome.states]
+    members = {s.name: s for s in outcome.states if s.name.startswith("pool-")}
+    assert sorted(members) == ["pool-1", "pool-2", "pool-3", "pool-4"]
+    assert all(s.attempt == 2 for s in members.values())
+    stats = sim.stats()
+    # the group once, grp-0001 once (in ERROR, then again), each member again on its own
+    assert _posts(sim) == 2 + 1 + 4
+    assert stats["duplicate_names"] == 0 and stats["servers_total"] == 5
+
+
+async def test_a_member_found_in_error_by_a_re_apply_is_replaced_on_its_own(
+    sim: RunningSimulator, tmp_path: Path
+) -> None:
+    sim.configure(error_fraction=1.0)
+    path = write_manifest(
+        tmp_path,
+        name="mre",
+        count=1,
+        extra="  - name: pool\n    min_count: 3\n    max_count: 3\n",
+    )
+    first = await apply_manifest(sim, path)
+    assert not first.ok
+    sim.configure(error_fraction=0.0)
+    again = await apply_manifest(sim, path, retry_errors=1)
+    assert again.ok, [(s.name, s.phase, s.message) for s in again.states]
+    assert sorted(s.name for s in again.states) == ["mre-0001", "pool-1", "pool-2", "pool-3"]
+    assert _posts(sim) == 2 + 4  # then each of the four again, the group never re-sent
+    assert sim.stats()["duplicate_names"] == 0 and sim.stats()["servers_total"] == 4

@@ -23,8 +23,9 @@ def feed(window: CreateWindow, seconds: float, count: int, *, start: float = 0.0
     return now
 
 
-def test_starts_at_the_default_concurrency_never_above_the_ceiling() -> None:
-    assert CreateWindow(ceiling=1000).size == 100
+def test_starts_at_twice_the_default_concurrency_never_above_the_ceiling() -> None:
+    assert CreateWindow(ceiling=1000).size == 200
+    assert CreateWindow(ceiling=100).size == 100
     assert CreateWindow(ceiling=40).size == 40
     assert CreateWindow(ceiling=1000, start=10).size == 10
 
@@ -39,7 +40,7 @@ def test_fixed_is_the_ceiling_whatever_the_answers() -> None:
 
 
 def test_slow_start_adds_one_per_answer_while_the_api_keeps_up() -> None:
-    window = CreateWindow(ceiling=1000)
+    window = CreateWindow(ceiling=1000, start=100)
     feed(window, BASE, 50)
     assert window.size == 150
     feed(window, BASE, 2000, start=10.0)
@@ -48,7 +49,7 @@ def test_slow_start_adds_one_per_answer_while_the_api_keeps_up() -> None:
 
 
 def test_queueing_shrinks_by_a_quarter_at_most_once_per_round_trip() -> None:
-    window = CreateWindow(ceiling=1000)
+    window = CreateWindow(ceiling=1000, start=100)
     feed(window, BASE, 100)  # 200, base learnt
     assert window.size == 200
     slow = 10 * BASE
@@ -64,16 +65,16 @@ def test_queueing_shrinks_by_a_quarter_at_most_once_per_round_trip() -> None:
 
 
 def test_one_slow_answer_among_fast_ones_is_not_a_queue() -> None:
-    window = CreateWindow(ceiling=1000)
+    window = CreateWindow(ceiling=1000, start=100)
     feed(window, BASE, 20)
     before = window.size
     window.answered(3 * BASE, 2.0)  # smoothed: 0.05 + (0.15 - 0.05) / 8 = 0.0625
     assert window.stats().shrinks == 0
-    assert window.size == before  # not grown either: that answer itself was slow
+    assert window.size == before + 1  # the smoothed latency is still within 1.5x
 
 
 def test_never_below_the_floor() -> None:
-    window = CreateWindow(ceiling=1000)
+    window = CreateWindow(ceiling=1000, start=100)
     feed(window, BASE, 10)
     for step in range(100):
         window.answered(50 * BASE, 10.0 + step * 10)
@@ -83,7 +84,7 @@ def test_never_below_the_floor() -> None:
 
 
 def test_after_a_shrink_growth_is_one_per_window_of_answers() -> None:
-    window = CreateWindow(ceiling=1000)
+    window = CreateWindow(ceiling=1000, start=100)
     feed(window, BASE, 100)  # 200
     window.answered(20 * BASE, 5.0)  # the smoothed latency jumps past 1.5x: 150
     assert window.size == 150
@@ -95,7 +96,7 @@ def test_after_a_shrink_growth_is_one_per_window_of_answers() -> None:
 
 
 def test_a_few_milliseconds_of_jitter_on_a_fast_api_are_not_a_queue() -> None:
-    window = CreateWindow(ceiling=1000)
+    window = CreateWindow(ceiling=1000, start=100)
     feed(window, 0.002, 30)
     now = 1.0
     for step in range(200):  # 2 ms to 20 ms: 10x, but within the slack
@@ -105,7 +106,7 @@ def test_a_few_milliseconds_of_jitter_on_a_fast_api_are_not_a_queue() -> None:
 
 
 def test_overloaded_shrinks_like_queueing() -> None:
-    window = CreateWindow(ceiling=400)
+    window = CreateWindow(ceiling=400, start=100)
     feed(window, BASE, 10)
     assert window.overloaded(1.0) == 82  # 110 * 0.75
     assert window.overloaded(1.0) == 82  # the same round trip
@@ -113,20 +114,20 @@ def test_overloaded_shrinks_like_queueing() -> None:
 
 
 def test_a_lasting_higher_latency_becomes_the_norm() -> None:
-    window = CreateWindow(ceiling=1000)
+    window = CreateWindow(ceiling=1000, start=100)
     feed(window, BASE, 10)
     now = 1.0
     for step in range(5000):
-        window.answered(2 * BASE, now + step * 0.1)
+        window.answered(3 * BASE, now + step * 0.1)
     shrunk = window.stats().shrinks
     assert shrunk >= 1
-    feed(window, 2 * BASE, 300, start=now + 600.0)
+    feed(window, 3 * BASE, 300, start=now + 600.0)
     assert window.stats().shrinks == shrunk  # no longer a queue
     assert window.size > window.floor  # and growing again
 
 
 def test_stats_record_the_range() -> None:
-    window = CreateWindow(ceiling=300)
+    window = CreateWindow(ceiling=300, start=100)
     feed(window, BASE, 100)
     window.answered(10 * BASE, 9.0)
     stats = window.stats()
@@ -137,6 +138,29 @@ def test_stats_record_the_range() -> None:
         150,
         100,
     )
+
+
+def test_a_busy_client_does_not_grow_the_window() -> None:
+    window = CreateWindow(ceiling=1000, start=100)
+    # 90 % of each 50 ms round trip on the CPU: the client is the bottleneck
+    for step in range(300):
+        now = step * 0.005
+        window.answered(BASE, now, cpu=0.9 * now)
+    assert window.size == 100
+    # the same answers with the CPU mostly idle: it grows
+    for step in range(300, 400):
+        now = step * 0.005
+        window.answered(BASE, now, cpu=0.9 * 1.5 + 0.2 * (now - 1.5))
+    assert window.size > 150
+
+
+def test_growth_waits_for_a_first_round_trip_to_show_room() -> None:
+    window = CreateWindow(ceiling=1000, start=100)
+    for step in range(9):  # answers within the first 50 ms: the client's load unknown
+        window.answered(BASE, step * 0.005, cpu=0.0)
+    assert window.size == 100
+    window.answered(BASE, 0.06, cpu=0.001)  # a round trip later, the CPU was idle
+    assert window.size == 101
 
 
 def test_a_ceiling_below_one_is_refused() -> None:
@@ -174,16 +198,16 @@ async def test_adaptive_never_passes_concurrency(sim: RunningSimulator, tmp_path
 async def test_an_api_that_queues_gets_fewer_creates_than_allowed(
     sim: RunningSimulator, tmp_path: Path
 ) -> None:
-    # every create in flight adds 4 ms to the next one's answer: at 100 in flight an
-    # answer takes 0.42 s against 0.02 s idle
+    # every create in flight adds 4 ms to the next one's answer: at the window's start
+    # (200 in flight) an answer takes 0.82 s against 0.02 s idle
     sim.configure(latency=0.02, create_queueing=0.004)
     path = write_manifest(tmp_path, name="q", count=600)
     outcome = await apply_manifest(sim, path, concurrency=400)
     assert outcome.ok
     assert sim.stats()["servers_total"] == 600
     assert outcome.window is not None and outcome.window.shrinks >= 1
-    assert outcome.window.low < 100
-    assert sim.stats()["creates_in_flight_peak"] <= 150  # of 400 allowed
+    assert outcome.window.low < 200 and outcome.window.high == 200  # never grown
+    assert sim.stats()["creates_in_flight_peak"] <= 200  # of 400 allowed
     assert any("the API queued creates" in note for note in outcome.notes)
 
 
@@ -203,9 +227,9 @@ async def test_the_same_api_with_fixed_concurrency_gets_them_all(
 async def test_an_api_that_keeps_up_lets_the_window_grow_past_its_start(
     sim: RunningSimulator, tmp_path: Path
 ) -> None:
-    sim.configure(latency=0.3)
-    path = write_manifest(tmp_path, name="up", count=600)
-    outcome = await apply_manifest(sim, path, concurrency=300)
+    sim.configure(latency=0.2)
+    path = write_manifest(tmp_path, name="up", count=1500)
+    outcome = await apply_manifest(sim, path, concurrency=400)
     assert outcome.ok
-    assert outcome.window is not None and outcome.window.high > 100
-    assert sim.stats()["creates_in_flight_peak"] > 100
+    assert outcome.window is not None and outcome.window.high > 200
+    assert sim.stats()["creates_in_flight_peak"] > 200
