@@ -110,6 +110,9 @@ class Compute:
         # at most this long looking for a create that timed out (else: the request timeout)
         self.lookup_window_cap = 60.0
         self.max_create_attempts = transport.options.retry.max_attempts
+        # the ``Date`` of the last listing's answer: the cloud's own clock, against which
+        # a server's ``created`` says how old it is
+        self.cloud_date: str | None = None
         self.recovered_creates = 0
 
     # ------------------------------------------------------------ plumbing
@@ -131,6 +134,7 @@ class Compute:
         seen: set[str] = set()
         for _ in range(_MAX_PAGES):
             answer = await self._call("GET", path, params=query or None)
+            self.cloud_date = answer.headers.get("Date") or self.cloud_date
             body = answer.body if isinstance(answer.body, Mapping) else {}
             page = body.get(key) or []
             items.extend(page)

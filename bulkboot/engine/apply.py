@@ -30,12 +30,14 @@ is written with a single ``write`` before the request it describes.
 from __future__ import annotations
 
 import dataclasses
+import email.utils
 import math
 import random
 import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 import anyio
@@ -129,6 +131,30 @@ class ApplyOutcome:
 def _member_pattern(spec: ServerSpec) -> re.Pattern[str]:
     """Nova names the servers of a multi-create ``<name>-1``, ``<name>-2`` ..."""
     return re.compile(re.escape(spec.name) + r"-(\d+)")
+
+
+def _http_date(text: str | None) -> float | None:
+    """An HTTP ``Date`` header as a POSIX time; None when absent or unreadable."""
+    if not text:
+        return None
+    try:
+        return email.utils.parsedate_to_datetime(text).timestamp()
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
+def _age(record: Mapping[str, Any], cloud_now: float | None) -> float:
+    """Seconds since Nova created the server, on the cloud's clock (0 when unknown)."""
+    created = record.get("created")
+    if cloud_now is None or not isinstance(created, str):
+        return 0.0
+    try:
+        moment = datetime.fromisoformat(created.replace("Z", "+00:00"))
+    except ValueError:
+        return 0.0
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return max(0.0, cloud_now - moment.timestamp())
 
 
 def _pick(records: Sequence[Mapping[str, Any]]) -> Mapping[str, Any]:
@@ -281,6 +307,7 @@ class FleetApply:
         listed_at = self.clock()
         records = await self.compute.list_servers(None, detail=True)
         self._poller.note_listing(records, self.clock() - listed_at)
+        cloud_now = _http_date(getattr(self.compute, "cloud_date", None))
         fleet = self.manifest.name
         by_name = claim_records(records, fleet, self.entries)
         leaving = self._sort_out_leaving(by_name)
@@ -352,13 +379,17 @@ class FleetApply:
                 if state is None:
                     continue
                 if state.phase is Phase.BUILDING and state.server_id:
-                    self._poller.watch(state.server_id, name)
+                    # its deadline runs from its creation, as for the servers this run
+                    # creates, not from now: a re-apply does not give a stuck build more time
+                    age = _age(chosen, cloud_now)
+                    self._poller.watch(state.server_id, name, at=now - age)
                 elif (
                     state.phase is Phase.ERROR
                     and state.failure != "quota"
                     and self.options.retry_errors > 0
                 ):
                     replace.append(name)
+        self._poller.reorder()
         drift = sorted(set(by_name) - accounted)
         if drift:
             shown = ", ".join(drift[:5]) + (" ..." if len(drift) > 5 else "")

@@ -133,6 +133,11 @@ class Poller:
         self._watched.pop(server_id, None)
         self._watched[server_id] = (key, self.clock() if at is None else at)
 
+    def reorder(self) -> None:
+        """Put the watched servers back in the order of their ``at`` (after watching some
+        from an earlier moment): ``watched_before`` relies on that order."""
+        self._watched = dict(sorted(self._watched.items(), key=lambda item: item[1][1]))
+
     def unwatch(self, server_id: str) -> None:
         self._watched.pop(server_id, None)
 

@@ -552,3 +552,32 @@ async def test_a_member_found_in_error_by_a_re_apply_is_replaced_on_its_own(
     assert sorted(s.name for s in again.states) == ["mre-0001", "pool-1", "pool-2", "pool-3"]
     assert _posts(sim) == 2 + 4  # then each of the four again, the group never re-sent
     assert sim.stats()["duplicate_names"] == 0 and sim.stats()["servers_total"] == 4
+
+
+async def test_a_build_found_by_a_re_apply_keeps_its_deadline_from_its_creation(
+    sim: RunningSimulator, tmp_path: Path
+) -> None:
+    import anyio
+
+    sim.configure(never_finish_fraction=1.0)  # every build hangs in BUILD
+    path = write_manifest(tmp_path, name="old", count=3)
+    first = await apply_manifest(sim, path, wait=False)
+    assert {s.phase for s in first.states} == {Phase.BUILDING}
+    await anyio.sleep(2.2)  # the builds are now over 2 s old on the cloud's clock
+    again = await apply_manifest(sim, path, timeout=2.0)
+    assert {s.phase for s in again.states} == {Phase.TIMEOUT}
+    assert _posts(sim) == 3  # nothing created again
+    # found already past its deadline: timed out at once, not after 2 s more of rounds
+    # (a round every 0.2 s here)
+    assert again.poll_rounds <= 2
+
+
+async def test_a_build_found_by_a_re_apply_young_enough_is_waited_for(
+    sim: RunningSimulator, tmp_path: Path
+) -> None:
+    sim.configure(build_time_mean=1.5, build_time_stddev=0.0)
+    path = write_manifest(tmp_path, name="young", count=3)
+    first = await apply_manifest(sim, path, wait=False)
+    assert {s.phase for s in first.states} == {Phase.BUILDING}
+    again = await apply_manifest(sim, path, timeout=30.0)
+    assert again.ok and _posts(sim) == 3

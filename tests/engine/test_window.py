@@ -83,16 +83,19 @@ def test_never_below_the_floor() -> None:
     assert CreateWindow(ceiling=5).floor == 5
 
 
-def test_after_a_shrink_growth_is_one_per_window_of_answers() -> None:
-    window = CreateWindow(ceiling=1000, start=100)
-    feed(window, BASE, 100)  # 200
-    window.answered(20 * BASE, 5.0)  # the smoothed latency jumps past 1.5x: 150
-    assert window.size == 150
-    # latencies back to normal: the smoothed one decays below the threshold first
-    now = feed(window, BASE, 30, start=6.0)
-    grown_from = window.size
-    feed(window, BASE, grown_from, start=now)
-    assert window.size == grown_from + 1  # about one per window's worth, not doubling
+def test_after_a_stall_it_comes_back_to_its_start_one_per_answer() -> None:
+    window = CreateWindow(ceiling=400, start=200)
+    feed(window, BASE, 10)  # 210
+    for step in range(4):  # a stall: four round trips of slow answers
+        window.answered(20 * BASE, 1.0 + step)
+    assert window.size == 66  # 210 * 0.75^4
+    # the queue gone (the smoothed latency back under 2x), it regrows one per answer,
+    # busy client or not, up to its start and no further while the client is busy
+    now = 10.0
+    for step in range(400):
+        now += 0.001
+        window.answered(BASE, now, cpu=now)  # the client on the CPU all the time
+    assert window.size == 200
 
 
 def test_a_few_milliseconds_of_jitter_on_a_fast_api_are_not_a_queue() -> None:
@@ -206,8 +209,10 @@ async def test_an_api_that_queues_gets_fewer_creates_than_allowed(
     assert outcome.ok
     assert sim.stats()["servers_total"] == 600
     assert outcome.window is not None and outcome.window.shrinks >= 1
-    assert outcome.window.low < 200 and outcome.window.high == 200  # never grown
-    assert sim.stats()["creates_in_flight_peak"] <= 200  # of 400 allowed
+    assert outcome.window.low < 200  # shrunk below its start
+    # of 400 allowed (the window may grow again at the end, when few creates are left
+    # and their answers are quick, but by then there are not many to send)
+    assert sim.stats()["creates_in_flight_peak"] <= 260
     assert any("the API queued creates" in note for note in outcome.notes)
 
 
