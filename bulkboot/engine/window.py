@@ -76,7 +76,9 @@ class CreateWindow:
     tolerance: float = 2.0  # shrink when the smoothed latency is over this times the base
     grow_below: float = 1.5  # grow while it is within this times the fastest answer
     slack: float = 0.025
-    busy_share: float = 0.8  # of a round trip on the CPU: the client has no room to grow
+    # of a round trip on the CPU: growing doubles the work per round trip, so a client
+    # busy more than half the time would be saturated by it
+    busy_share: float = 0.5
     backoff: float = 0.75
     limit: float = field(init=False)
     smoothed: float | None = field(init=False, default=None)
