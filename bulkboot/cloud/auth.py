@@ -24,7 +24,6 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -34,7 +33,7 @@ import anyio
 from bulkboot.cloud.config import CloudConfig
 from bulkboot.cloud.faults import request_id_of, service_message
 from bulkboot.cloud.redact import HTTP_LOG, curl_line, response_lines
-from bulkboot.cloud.retry import RetryPolicy, parse_retry_after
+from bulkboot.cloud.retry import RetryPolicy, http_date, parse_retry_after
 from bulkboot.cloud.timing import RequestTiming
 from bulkboot.errors import AuthError, CloudConnectionError, EndpointNotFound, RequestTimeout
 
@@ -179,15 +178,9 @@ def _remaining(expires_at: datetime, issued_at: datetime | None, date_header: st
     """Seconds the token has left, by Keystone's own clock (so skew does not matter)."""
     if issued_at is not None:
         return (expires_at - issued_at).total_seconds()
-    if date_header:
-        try:
-            server_now = parsedate_to_datetime(date_header)
-        except (TypeError, ValueError, IndexError):
-            server_now = None
-        if server_now is not None:
-            if server_now.tzinfo is None:
-                server_now = server_now.replace(tzinfo=UTC)
-            return (expires_at - server_now).total_seconds()
+    server_now = http_date(date_header)
+    if server_now is not None:
+        return (expires_at - server_now).total_seconds()
     return (expires_at - datetime.now(UTC)).total_seconds()
 
 

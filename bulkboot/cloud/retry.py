@@ -112,11 +112,11 @@ def parse_retry_after(
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
-    current = _http_date(date) or (now if now is not None else datetime.now(UTC))
+    current = http_date(date) or (now if now is not None else datetime.now(UTC))
     return max(0.0, (when - current).total_seconds())
 
 
-def _http_date(value: str | None) -> datetime | None:
+def http_date(value: str | None) -> datetime | None:
     """An HTTP ``Date`` header as an aware datetime; None when absent or unreadable."""
     if not value:
         return None

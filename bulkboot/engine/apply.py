@@ -30,24 +30,24 @@ is written with a single ``write`` before the request it describes.
 from __future__ import annotations
 
 import dataclasses
-import email.utils
 import math
 import random
 import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 import anyio
 from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
+from bulkboot.cloud.retry import http_date
 from bulkboot.engine.board import Board
 from bulkboot.engine.journal import Journal, JournalEntry
 from bulkboot.engine.pacing import PollPacing
-from bulkboot.engine.poll import Poller, PollRound, fault_message, sleep_interval
+from bulkboot.engine.poll import Poller, PollRound, fault_message, nova_time, sleep_interval
 from bulkboot.engine.quota import check_quota, total_need
 from bulkboot.engine.state import (
     Created,
@@ -133,28 +133,13 @@ def _member_pattern(spec: ServerSpec) -> re.Pattern[str]:
     return re.compile(re.escape(spec.name) + r"-(\d+)")
 
 
-def _http_date(text: str | None) -> float | None:
-    """An HTTP ``Date`` header as a POSIX time; None when absent or unreadable."""
-    if not text:
-        return None
-    try:
-        return email.utils.parsedate_to_datetime(text).timestamp()
-    except (TypeError, ValueError, IndexError):
-        return None
-
-
-def _age(record: Mapping[str, Any], cloud_now: float | None) -> float:
+def _age(record: Mapping[str, Any], cloud_now: datetime | None) -> float:
     """Seconds since Nova created the server, on the cloud's clock (0 when unknown)."""
     created = record.get("created")
-    if cloud_now is None or not isinstance(created, str):
+    moment = nova_time(created) if isinstance(created, str) else None
+    if cloud_now is None or moment is None:
         return 0.0
-    try:
-        moment = datetime.fromisoformat(created.replace("Z", "+00:00"))
-    except ValueError:
-        return 0.0
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return max(0.0, cloud_now - moment.timestamp())
+    return max(0.0, (cloud_now - moment).total_seconds())
 
 
 def _pick(records: Sequence[Mapping[str, Any]]) -> Mapping[str, Any]:
@@ -307,7 +292,7 @@ class FleetApply:
         listed_at = self.clock()
         records = await self.compute.list_servers(None, detail=True)
         self._poller.note_listing(records, self.clock() - listed_at)
-        cloud_now = _http_date(getattr(self.compute, "cloud_date", None))
+        cloud_now = http_date(getattr(self.compute, "cloud_date", None))
         fleet = self.manifest.name
         by_name = claim_records(records, fleet, self.entries)
         leaving = self._sort_out_leaving(by_name)
@@ -497,8 +482,9 @@ class FleetApply:
         window = self._window.stats()
         if window.shrinks:
             self.notes.append(
-                f"the API queued creates (POST latency over {self._window.tolerance:g}x its "
-                f"lowest): {window.low}-{window.high} were kept in flight, of --concurrency "
+                f"the API queued or refused creates (POST latency over "
+                f"{self._window.tolerance:g}x its lowest, or 429/503/no answer): "
+                f"{window.low}-{window.high} were kept in flight, of --concurrency "
                 f"{window.ceiling} (--fixed-concurrency keeps {window.ceiling})"
             )
         return ApplyOutcome(

@@ -207,6 +207,16 @@ class Poller:
         return PollRound(tuple(sightings), tuple(unknown), tuple(missing), bool(full), 1)
 
 
+def nova_time(text: str) -> datetime | None:
+    """One of Nova's timestamps (``2026-11-25T18:00:00Z``) as an aware datetime; None
+    when it is not one."""
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
 def since_after(previous: str | None, records: list[dict[str, Any]], took: float) -> str | None:
     """The ``changes-since`` value for the round after one that returned ``records``
     (listed in ``took`` seconds); see the module docstring for why big rounds step back."""
@@ -214,12 +224,9 @@ def since_after(previous: str | None, records: list[dict[str, Any]], took: float
     if newest is None:
         return previous
     if len(records) >= PAGED_GUARD:
-        try:
-            moment = datetime.fromisoformat(newest.replace("Z", "+00:00"))
-        except ValueError:
+        moment = nova_time(newest)
+        if moment is None:
             return previous  # an unknown format: keep the last safe value
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=UTC)
         # ``newest`` stands for a moment in [N, N + 1); a change made during the
         # listing happened at N - took or later: ask from that second on.
         back = moment - timedelta(seconds=took)
