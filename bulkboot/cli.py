@@ -33,8 +33,7 @@ _ORDER = ("validate", "plan", "apply", "status", "destroy", "simulator")
 
 
 class _CommandModule(Protocol):
-    def register(self, subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-        ...
+    def register(self, subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None: ...
 
 
 def _command_modules() -> list[_CommandModule]:

@@ -134,7 +134,7 @@ class Compute:
         seen: set[str] = set()
         for _ in range(_MAX_PAGES):
             answer = await self._call("GET", path, params=query or None)
-            self.cloud_date = answer.headers.get("Date") or self.cloud_date
+            self.cloud_date = answer.headers.get("Date")
             body = answer.body if isinstance(answer.body, Mapping) else {}
             page = body.get(key) or []
             items.extend(page)

@@ -53,6 +53,7 @@ AuthType = Literal["password", "application_credential", "token", "none"]
 
 EMBEDDED_SIMULATOR: Final = "simulator"
 SYSTEM_DIRS: Final[tuple[Path, ...]] = (Path("/etc/xdg/openstack"), Path("/etc/openstack"))
+_MAX_API_TIMEOUT = 86_400.0  # a day: longer is a typo, and inf breaks aiohttp's timer
 _SUFFIXES: Final = (".yaml", ".yml", ".json")
 _SELECTORS: Final = frozenset(
     {
@@ -664,14 +665,14 @@ def _build(
             api_timeout = float(timeout_text)
         except ValueError:
             api_timeout = -1.0
-        if not api_timeout > 0:
+        if not 0 < api_timeout <= _MAX_API_TIMEOUT:
             where, setting = entry.find("api_timeout", aliases=("api_timeout", "timeout")) or (
                 "api_timeout",
                 _Setting(timeout_text, anchor),
             )
             raise ConfigError(
                 f"{setting.origin}: {entry._label(where)}: expected a positive number of "
-                f"seconds, got {_shown(timeout_text)}"
+                f"seconds (a day at most), got {_shown(timeout_text)}"
             )
 
     insecure = entry.flag("insecure")

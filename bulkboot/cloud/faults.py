@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from bulkboot.cloud.redact import MASK
+from bulkboot.cloud.redact import mask_secrets
 from bulkboot.cloud.retry import parse_retry_after
 from bulkboot.errors import (
     ApiError,
@@ -105,10 +105,9 @@ def error_from_response(
     ``secrets`` (the request's passwords, user data ...) are replaced by ``***`` where
     the service's message repeats them.
     """
-    text = body.decode("utf-8", "replace")
-    for secret in secrets:  # before the message is cut short, which could halve one
-        if len(secret) >= 4 and secret in text:
-            text = text.replace(secret, MASK)
+    secrets = tuple(secrets)
+    # before the message is cut short, which could halve one; shorter ones would garble
+    text = mask_secrets(body.decode("utf-8", "replace"), secrets, shortest=4)
     parsed: Any = None
     if text[:1] in ("{", "["):
         try:
@@ -116,6 +115,7 @@ def error_from_response(
         except ValueError:
             parsed = None
     message, body_retry = service_message(parsed, text, reason)
+    message = mask_secrets(message, secrets, shortest=4)  # other escapes JSON allows (\/)
     retry_after = parse_retry_after(headers.get("Retry-After"), date=headers.get("Date"))
     if retry_after is None:
         retry_after = body_retry

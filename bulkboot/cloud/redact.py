@@ -88,6 +88,23 @@ def secret_values(value: Any, *, under_token: bool = False) -> list[str]:
     return found
 
 
+def mask_secrets(text: str, secrets: Iterable[str], *, shortest: int = 1) -> str:
+    """``text`` with each secret masked as written and as JSON writes it: a secret with a
+    quote, a backslash or a non-ASCII letter appears escaped in a JSON body
+    (``p\\u00e4ss``), where a plain search misses it."""
+    for secret in secrets:
+        if len(secret) < shortest:
+            continue
+        for form in {
+            secret,
+            json.dumps(secret)[1:-1],
+            json.dumps(secret, ensure_ascii=False)[1:-1],
+        }:
+            if form in text:
+                text = text.replace(form, MASK)
+    return text
+
+
 def redact_text(body: bytes | str | None, secrets: Iterable[str] = ()) -> str:
     """A request or response body as text, secrets hidden, cut to a readable length."""
     if not body:
@@ -97,8 +114,7 @@ def redact_text(body: bytes | str | None, secrets: Iterable[str] = ()) -> str:
         shown = json.dumps(redact_json(json.loads(text)), separators=(",", ":"))
     except ValueError:
         shown = _SECRET_PAIR.sub(lambda m: m.group(1) + f'"{MASK}"', text)
-    for secret in secrets:
-        shown = shown.replace(secret, MASK)
+    shown = mask_secrets(shown, secrets)
     if len(shown) > _MAX_BODY:
         shown = shown[:_MAX_BODY] + f"... ({len(shown)} characters)"
     return shown

@@ -106,12 +106,9 @@ def parse_retry_after(
         if seconds != seconds or seconds in (float("inf"), float("-inf")):  # NaN, inf
             return None
         return max(0.0, seconds)
-    try:
-        when = parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
+    when = http_date(text)
+    if when is None:
         return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
     current = http_date(date) or (now if now is not None else datetime.now(UTC))
     return max(0.0, (when - current).total_seconds())
 

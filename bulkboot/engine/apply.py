@@ -55,6 +55,7 @@ from bulkboot.engine.state import (
     CreateSent,
     DeadlinePassed,
     Deleted,
+    DeleteRefused,
     DeleteSent,
     Event,
     Found,
@@ -519,8 +520,9 @@ class FleetApply:
         if spec is None:  # only manifest requests are ever queued
             return
         body = self._build(spec)
-        # One token per worker: the limiter is only ever short while a retry's DELETE
-        # holds one, so take it without a checkpoint when it is free (the common case).
+        # Take the limiter without a checkpoint when it is free (the common case: workers
+        # start as the window grows); it is short when the window shrank below the
+        # workers or a retry's DELETE holds a token.
         try:
             self._limiter.acquire_nowait()
         except anyio.WouldBlock:
@@ -573,7 +575,12 @@ class FleetApply:
             if self._rated:
                 self.compute.drop_rate_turn()
         timing = created.timing
-        self._resize(self._window.answered(timing.seconds, self.clock(), time.process_time()))
+        if created.recovered or timing.attempts > 1:
+            # retried (429, 503, a lost answer looked up): its time is mostly back-off and
+            # look-ups, not a latency; it says the API is struggling
+            self._resize(self._window.overloaded(self.clock()))
+        elif spec.instance_count == 1:  # a multi-create's POST is slower by nature
+            self._resize(self._window.answered(timing.seconds, self.clock(), time.process_time()))
         if spec.instance_count > 1:
             request = self.emit(
                 Created(
@@ -855,6 +862,12 @@ class FleetApply:
         try:
             async with self._limiter:
                 existed = await self.compute.delete_server(server_id)
+        except _FATAL:
+            raise
+        except CloudError as exc:  # locked, forbidden...: this server ends here, not the run
+            message = getattr(exc, "message", None) or str(exc)
+            self.emit(DeleteRefused(name=name, at=self.clock(), message=message))
+            return
         finally:
             self._deletes_in_flight -= 1
         if existed:
@@ -900,7 +913,8 @@ class FleetApply:
             self.compute,
             [(s.name, s.server_id) for s in mine if s.server_id is not None],
             emit=self.emit,
-            limiter=self._limiter,
+            # all of --concurrency: the create window is about creates, and none is left
+            limiter=anyio.CapacityLimiter(self._window.ceiling),
             poller=self._poller,
             pacing=self.options.pacing,
             deadline=self.options.timeout,

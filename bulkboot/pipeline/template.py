@@ -63,6 +63,9 @@ def compile_template(text: str, *, allowed: tuple[str, ...] = PLACEHOLDERS) -> s
             raise TemplateError(f"nested placeholders are not supported in {text!r}")
         if any(int(n) > MAX_WIDTH for n in _NUMBER.findall(format_spec or "")):
             raise TemplateError(f"a width or precision over {MAX_WIDTH} in {text!r}")
+        if field_name == "index" and (format_spec or "").endswith("c"):
+            # a character, not a number: most indexes are no character at all
+            raise TemplateError(f"format 'c' (a character) cannot show {{index}} in {text!r}")
         if conversion not in (None, "s", "r", "a"):
             raise TemplateError(f"bad conversion !{conversion} in {text!r}")
         uses.add(field_name)

@@ -230,8 +230,10 @@ class CloudState:
         self.authentications = 0
         self.requests: dict[str, dict[str, int]] = {}
         self.requests_total = 0
-        self.creates_in_flight = 0  # POST /servers being handled now
-        self.creates_in_flight_peak = 0
+        # POST /servers being handled now: creates still in the middleware across a reset
+        # finish after it, so the count lives on and the peak starts from it
+        self.creates_in_flight: int = getattr(self, "creates_in_flight", 0)
+        self.creates_in_flight_peak = self.creates_in_flight
         self.faults: dict[str, int] = {}
         self.bucket: TokenBucket | None = None
 

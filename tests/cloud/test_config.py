@@ -470,6 +470,8 @@ def test_missing_environment_variable_is_named(layout: Layout) -> None:
         ({"compute_endpoint_override": "http://[::1/v2.1"}, "expected an http:// or https://"),
         ({"auth": {"auth_url": "https://"}}, "expected an http:// or https:// URL"),
         ({"api_timeout": "soon"}, "expected a positive number of seconds"),
+        ({"api_timeout": ".inf"}, "expected a positive number of seconds (a day at most)"),
+        ({"api_timeout": 1e400}, "expected a positive number of seconds (a day at most)"),
         ({"insecure": "maybe"}, "expected true or false, got 'maybe'"),
         ({"cacert": "/no/such/ca.pem"}, "no such file: /no/such/ca.pem"),
         ({"auth": {"user_domain_id": None}}, "auth.user_domain_name is missing"),

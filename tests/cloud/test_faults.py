@@ -114,3 +114,23 @@ def test_nova_body_retry_after_when_header_missing() -> None:
     assert error.retry_after == 5.0
     legacy = answer(503, "busy", **{"x-compute-request-id": "req-old"})
     assert legacy.request_id == "req-old"
+
+
+@pytest.mark.parametrize("secret", ['p\u00e4ss"word', "back\\slash-secret", "caf\u00e9-\u00fcber"])
+def test_a_secret_that_json_escapes_is_masked_in_the_message(secret: str) -> None:
+    for ensure_ascii in (True, False):
+        body = json.dumps(
+            {"badRequest": {"code": 400, "message": f"Invalid adminPass. Value: {secret}."}},
+            ensure_ascii=ensure_ascii,
+        ).encode()
+        error = error_from_response(
+            status=400,
+            reason="Bad Request",
+            headers={},
+            body=body,
+            method="POST",
+            url="http://nova/v2.1/servers",
+            secrets=[secret],
+        )
+        assert secret not in error.message and secret not in str(error)
+        assert "***" in error.message

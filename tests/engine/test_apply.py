@@ -581,3 +581,33 @@ async def test_a_build_found_by_a_re_apply_young_enough_is_waited_for(
     assert {s.phase for s in first.states} == {Phase.BUILDING}
     again = await apply_manifest(sim, path, timeout=30.0)
     assert again.ok and _posts(sim) == 3
+
+
+class LockedServers:
+    """Nova refusing every DELETE (409: the server is locked)."""
+
+    def __init__(self, compute: Any) -> None:
+        self._compute = compute
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._compute, name)
+
+    async def delete_server(self, server_id: str) -> bool:
+        from bulkboot.errors import Conflict
+
+        raise Conflict(f"Instance {server_id} is locked", status=409)
+
+
+async def test_a_refused_retry_delete_ends_that_server_not_the_run(
+    sim: RunningSimulator, tmp_path: Path
+) -> None:
+    sim.configure(error_fraction=0.5, seed=4)
+    path = write_manifest(tmp_path, name="lock", count=12)
+    outcome = await apply_manifest(sim, path, retry_errors=1, wrap_compute=LockedServers)
+    refused = [s for s in outcome.states if s.failure == "refused"]
+    assert refused, [(s.name, s.phase, s.message) for s in outcome.states]
+    assert all("delete refused: Instance" in (s.message or "") for s in refused)
+    assert {s.phase for s in refused} == {Phase.ERROR}
+    # every other server still ran to its end
+    assert all(s.final for s in outcome.states)
+    assert sum(s.phase is Phase.ACTIVE for s in outcome.states) == 12 - len(refused)

@@ -126,3 +126,25 @@ def test_since_steps_back_after_a_round_big_enough_to_be_paged() -> None:
     assert since_after("2026-01-01T10:00:06Z", big, 1.5) == "2026-01-01T10:00:06Z"
     assert since_after("2026-01-01T10:00:06Z", [], 0.1) == "2026-01-01T10:00:06Z"
     assert since_after(None, [{"id": "x"}], 0.1) is None
+
+
+def test_reorder_puts_back_dated_watches_first_for_deadlines() -> None:
+    clock = [100.0]
+    poller = Poller(Scripted(), mark=MARK, clock=lambda: clock[0])
+    poller.watch("fresh", "a")  # at 100
+    poller.watch("old", "b", at=10.0)  # found by a re-apply, created long ago
+    # watched_before walks in watch order and stops at the first one not overdue
+    assert poller.watched_before(50.0) == []
+    poller.reorder()
+    assert poller.watched_before(50.0) == [("old", "b")]
+    assert poller.watched_before(101.0) == [("old", "b"), ("fresh", "a")]
+
+
+def test_nova_time_reads_nova_timestamps_and_refuses_others() -> None:
+    from datetime import UTC, datetime
+
+    from bulkboot.engine.poll import nova_time
+
+    assert nova_time("2026-11-25T18:00:05Z") == datetime(2026, 11, 25, 18, 0, 5, tzinfo=UTC)
+    assert nova_time("2026-11-25T18:00:05") == datetime(2026, 11, 25, 18, 0, 5, tzinfo=UTC)
+    assert nova_time("yesterday") is None

@@ -225,7 +225,6 @@ async def test_the_same_api_with_fixed_concurrency_gets_them_all(
     outcome = await apply_manifest(sim, path, concurrency=400, fixed_concurrency=True)
     assert outcome.ok
     assert sim.stats()["creates_in_flight_peak"] >= 300
-    assert not any("the API queued or refused creates" in note for note in outcome.notes)
 
 
 @pytest.mark.anyio

@@ -34,6 +34,8 @@ def test_templates_render_index_and_name_with_format_specs() -> None:
         ("{index!z}", "bad"),
         ("{index:0999999999d}", "a width or precision over 255 in '{index:0999999999d}'"),
         ("{name:.1000}", "a width or precision over 255"),
+        ("x-{index:c}", "format 'c' (a character) cannot show {index}"),
+        ("x-{index:>5c}", "format 'c' (a character) cannot show {index}"),
     ],
 )
 def test_bad_templates_are_refused_with_the_reason(text: str, message: str) -> None:
