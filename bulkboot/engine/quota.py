@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import TypeGuard
 
 from bulkboot.errors import QuotaCheckError
 
@@ -39,15 +40,24 @@ class Need:
         )
 
 
+def _whole(value: object) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def shortfalls(need: Need, absolute: Mapping[str, int]) -> list[str]:
     """One line per resource the fleet needs more of than is left; empty when it fits."""
     wanted = {"instances": need.instances, "cores": need.cores, "RAM": need.ram}
     lines: list[str] = []
     for resource, limit_key, used_key, unit in _RESOURCES:
+        # a value that is not a whole number (a broken or odd cloud) is not checked:
+        # Nova's own quota check still applies to each create
         limit = absolute.get(limit_key)
-        if limit is None or limit < 0:
+        if not _whole(limit) or limit < 0:
             continue
-        used = max(0, absolute.get(used_key, 0))
+        used_value = absolute.get(used_key, 0)
+        if not _whole(used_value):
+            continue
+        used = max(0, used_value)
         left = max(0, limit - used)
         if wanted[resource] > left:
             lines.append(

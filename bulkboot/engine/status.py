@@ -56,6 +56,8 @@ def format_addresses(record: Mapping[str, Any]) -> str:
         return ""
     parts = []
     for network, entries in addresses.items():
+        if not isinstance(entries, list):  # not Nova's shape: nothing to show
+            continue
         ips = [
             str(entry.get("addr"))
             for entry in entries or ()

@@ -38,3 +38,25 @@ def test_every_short_resource_is_named() -> None:
 
 def test_unlimited_is_minus_one() -> None:
     assert shortfalls(Need(instances=10**6), {"maxTotalInstances": -1}) == []
+
+
+@pytest.mark.parametrize(
+    "odd",
+    [
+        {"maxTotalInstances": "10", "totalInstancesUsed": 4},
+        {"maxTotalInstances": 10, "totalInstancesUsed": "4"},
+        {"maxTotalInstances": 10, "totalInstancesUsed": None},
+        {"maxTotalInstances": True},
+        {"maxTotalInstances": 10.5},
+    ],
+)
+def test_a_limit_that_is_not_a_whole_number_is_not_checked(odd: dict[str, object]) -> None:
+    # not Nova's shape: left to Nova's own check of each create, never a crash
+    assert shortfalls(Need(instances=10**6), odd) == []  # type: ignore[arg-type]
+
+
+def test_whole_numbers_next_to_odd_ones_are_still_checked() -> None:
+    limits = {"maxTotalInstances": 10, "totalInstancesUsed": 4, "maxTotalCores": "x"}
+    assert shortfalls(Need(instances=7, cores=10**6), limits) == [  # type: ignore[arg-type]
+        "instances: the fleet needs 7, 6 left (limit 10, used 4)"
+    ]
