@@ -36,17 +36,35 @@ class _CommandModule(Protocol):
     def register(self, subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None: ...
 
 
-def _command_modules() -> list[_CommandModule]:
+def _command_names() -> list[str]:
     found = {info.name for info in pkgutil.iter_modules(commands.__path__) if not info.ispkg}
-    names = [n for n in _ORDER if n in found] + sorted(found - set(_ORDER))
+    found = {name for name in found if not name.startswith("_")}
+    return [n for n in _ORDER if n in found] + sorted(found - set(_ORDER))
+
+
+def _command_modules(names: Sequence[str]) -> list[_CommandModule]:
     return [
         cast(_CommandModule, importlib.import_module(f"bulkboot.commands.{name}"))
         for name in names
-        if not name.startswith("_")
     ]
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _named_command(argv: Sequence[str], names: Sequence[str]) -> str | None:
+    """The command ``argv`` names, when it names one (its first word not an option)."""
+    for word in argv:
+        if not word.startswith("-"):
+            return word if word in names else None
+    return None
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The whole parser; given the command line, only the command it names is loaded.
+
+    Why: each command module imports what its options need (``simulator`` its
+    configuration, ``plan`` the body builder); an ``apply`` of 1,000 servers should not
+    pay for the others' imports. Help, and a command line that names no known
+    command, get every command.
+    """
     parser = argparse.ArgumentParser(
         prog="bulkboot",
         description="Boot fleets of OpenStack Nova servers from one YAML manifest.",
@@ -58,7 +76,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="log every HTTP request and response (secrets redacted) to stderr",
     )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in _command_modules():
+    names = _command_names()
+    named = None if argv is None else _named_command(argv, names)
+    for module in _command_modules([named] if named is not None else names):
         module.register(subparsers)
     return parser
 
@@ -75,8 +95,9 @@ def _print_error(exc: BulkbootError) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    words = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(words)
+    args = parser.parse_args(words)
     if args.debug:
         logging.basicConfig(
             level=logging.DEBUG, stream=sys.stderr, format="%(asctime)s %(name)s %(message)s"

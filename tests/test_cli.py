@@ -30,3 +30,28 @@ def test_python_dash_m_runs_the_same_front() -> None:
     )
     assert result.returncode == 0
     assert "usage: bulkboot" in result.stdout
+
+
+def test_help_lists_every_command(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        cli.main(["--help"])
+    listed = capsys.readouterr().out
+    for name in ("validate", "plan", "apply", "status", "destroy", "simulator"):
+        assert f"    {name}" in listed
+
+
+def test_a_command_loads_only_its_own_module() -> None:
+    # A fresh interpreter: what `bulkboot validate` imports, not what this test run has.
+    code = (
+        "import sys\n"
+        "from bulkboot import cli\n"
+        "try:\n"
+        "    cli.main(['--debug', 'validate', '--help'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print(sorted(m for m in sys.modules if m.startswith('bulkboot.commands.')))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip().splitlines()[-1] == "['bulkboot.commands.validate']"
