@@ -44,8 +44,7 @@ def _command_names() -> list[str]:
 
 def _command_modules(names: Sequence[str]) -> list[_CommandModule]:
     return [
-        cast(_CommandModule, importlib.import_module(f"bulkboot.commands.{name}"))
-        for name in names
+        cast(_CommandModule, importlib.import_module(f"bulkboot.commands.{name}")) for name in names
     ]
 
 
