@@ -323,25 +323,20 @@ class FleetApply:
                 for member in members:
                     self._add_member(spec.name, member)
                 names = members
+                # The group's other members were deleted (a destroy killed half-way):
+                # each is made again on its own name, once its old server is gone.
+                for index in range(1, spec.instance_count + 1):
+                    member = f"{spec.name}-{index}"
+                    if member not in by_name:
+                        self._add_member(spec.name, member)
+                        accounted.add(member)
+                        self.board.add([ServerState(name=member, group=spec.group)])
+                        if self._missing(member, spec.group, leaving.get(member), now):
+                            to_create.append(member)
             else:
                 if spec.name not in by_name:
-                    old_id = leaving.get(spec.name)
-                    if old_id is None:
+                    if self._missing(spec.name, spec.group, leaving.get(spec.name), now):
                         to_create.append(spec.name)
-                    else:  # shown as deleting; queued by the poll loop once it is gone
-                        self._leaving[old_id] = spec.name
-                        self.board.remove(spec.name)
-                        self.board.add(
-                            [
-                                ServerState(
-                                    name=spec.name,
-                                    group=spec.group,
-                                    phase=Phase.DELETING,
-                                    server_id=old_id,
-                                )
-                            ]
-                        )
-                        self._poller.watch(old_id, spec.name, at=now)
                     continue
                 names = [spec.name]
             for name in names:
@@ -400,6 +395,19 @@ class FleetApply:
             self.notes.append(note)
         self._replace_now = replace
         return to_create
+
+    def _missing(self, name: str, group: str, old_id: str | None, now: float) -> bool:
+        """A server the fleet lacks: True to create it now; False when its old server is
+        still on its way out (shown as deleting, queued by the poll loop once gone)."""
+        if old_id is None:
+            return True
+        self._leaving[old_id] = name
+        self.board.remove(name)
+        self.board.add(
+            [ServerState(name=name, group=group, phase=Phase.DELETING, server_id=old_id)]
+        )
+        self._poller.watch(old_id, name, at=now)
+        return False
 
     def _sort_out_leaving(self, by_name: dict[str, list[Mapping[str, Any]]]) -> dict[str, str]:
         """Take the servers on their way out (or deleted) out of ``by_name``; return the

@@ -611,3 +611,54 @@ async def test_a_refused_retry_delete_ends_that_server_not_the_run(
     # every other server still ran to its end
     assert all(s.final for s in outcome.states)
     assert sum(s.phase is Phase.ACTIVE for s in outcome.states) == 12 - len(refused)
+
+
+async def test_members_a_destroy_deleted_are_created_again_on_their_own(
+    sim: RunningSimulator, tmp_path: Path
+) -> None:
+    """A destroy killed after deleting some members of a group, not all: a re-apply
+    creates each missing member on its own name, waits for one still on its way out,
+    and never sends the group again."""
+    import anyio
+
+    from bulkboot.cloud.client import open_cloud
+    from bulkboot.cloud.config import config_from_mapping
+
+    path = write_manifest(
+        tmp_path,
+        name="pd",
+        count=1,
+        extra="  - name: pool\n    min_count: 4\n    max_count: 4\n",
+    )
+    assert (await apply_manifest(sim, path)).ok
+    config = config_from_mapping(sim.clouds_yaml(), "simulator")
+    async with open_cloud(config) as cloud:
+        await cloud.compute.negotiate("auto")
+        ids = {s["name"]: s["id"] for s in await cloud.compute.list_servers(None)}
+        sim.configure(delete_delay=0.0)
+        assert await cloud.compute.delete_server(ids["pool-2"])
+        with anyio.fail_after(5):  # pool-2 is gone for good
+            while "pool-2" in {s["name"] for s in await cloud.compute.list_servers(None)}:  # noqa: ASYNC110 (the simulator is another loop)
+                await anyio.sleep(0.05)
+        sim.configure(delete_delay=1.0)
+        assert await cloud.compute.delete_server(ids["pool-4"])  # still on its way out
+    posts = _posts(sim)
+
+    again = await apply_manifest(sim, path)
+    assert again.ok, [(s.name, s.phase, s.message) for s in again.states]
+    assert sorted(s.name for s in again.states) == [
+        "pd-0001",
+        "pool-1",
+        "pool-2",
+        "pool-3",
+        "pool-4",
+    ]
+    assert _posts(sim) == posts + 2  # pool-2 and pool-4, each on its own
+    stats = sim.stats()
+    assert stats["duplicate_names"] == 0
+    assert stats["servers"] == {"ACTIVE": 5} and stats["servers_total"] == 5
+    assert {s.name for s in again.states if not s.existed} == {"pool-2", "pool-4"}
+    async with open_cloud(config) as cloud:
+        await cloud.compute.negotiate("auto")
+        listed = sorted(s["name"] for s in await cloud.compute.list_servers(None))
+    assert listed == ["pd-0001", "pool-1", "pool-2", "pool-3", "pool-4"]
