@@ -31,8 +31,8 @@ import aiohttp
 import anyio
 
 from bulkboot.cloud.config import CloudConfig
-from bulkboot.cloud.faults import request_id_of, service_message
-from bulkboot.cloud.redact import HTTP_LOG, curl_line, response_lines
+from bulkboot.cloud.faults import request_id_of, service_message, untrusted_certificate
+from bulkboot.cloud.redact import HTTP_LOG, curl_line, mask_secrets, response_lines
 from bulkboot.cloud.retry import RetryPolicy, http_date, parse_retry_after
 from bulkboot.cloud.timing import RequestTiming
 from bulkboot.errors import AuthError, CloudConnectionError, EndpointNotFound, RequestTimeout
@@ -356,6 +356,11 @@ class Authenticator:
         self._tokens_url = found + "/auth/tokens"
         return self._tokens_url
 
+    def _secrets(self) -> list[str]:
+        config = self._config
+        found = (config.password, config.application_credential_secret, config.token)
+        return [secret for secret in found if secret]
+
     async def _send(
         self, method: str, url: str, payload: bytes | None, *, expect: tuple[int, ...]
     ) -> tuple[Any, int, Mapping[str, str]]:
@@ -375,6 +380,10 @@ class Authenticator:
                         raw = await response.read()
                         status = response.status
                         headers = response.headers
+                except aiohttp.ClientConnectorCertificateError as exc:
+                    raise untrusted_certificate(
+                        self._config.name, self._config.cacert, method, url, exc
+                    ) from None
                 except (aiohttp.ClientError, TimeoutError) as exc:
                     if attempt < _AUTH_RETRY.max_attempts:
                         await anyio.sleep(_AUTH_RETRY.backoff(attempt))
@@ -393,7 +402,7 @@ class Authenticator:
                         url=url,
                     ) from None
                 if HTTP_LOG.isEnabledFor(logging.DEBUG):
-                    HTTP_LOG.debug(response_lines(status, headers.items(), raw))
+                    HTTP_LOG.debug(response_lines(status, headers.items(), raw, self._secrets()))
                 if status in expect:
                     text = raw.decode("utf-8", "replace")
                     try:
@@ -417,6 +426,9 @@ class Authenticator:
                 except ValueError:
                     parsed = None
                 message, _ = service_message(parsed, text, response.reason or "")
+                # Keystone is not known to echo a password back, but a proxy or a plugin
+                # might: the request's own secrets never reach a message.
+                message = mask_secrets(message, self._secrets())
                 request_id = request_id_of(headers)
                 tail = f"HTTP {status}" + (f", request id {request_id}" if request_id else "")
                 raise self._auth_error(f"Keystone says: {message} ({tail})")

@@ -12,12 +12,14 @@ import json
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from bulkboot.cloud.redact import mask_secrets
 from bulkboot.cloud.retry import parse_retry_after
 from bulkboot.errors import (
     ApiError,
     BadRequest,
+    CloudConnectionError,
     Conflict,
     Forbidden,
     NotFound,
@@ -28,7 +30,15 @@ from bulkboot.errors import (
     Unavailable,
 )
 
-__all__ = ["error_class", "error_from_response", "request_id_of", "service_message"]
+__all__ = [
+    "error_class",
+    "error_from_response",
+    "origin_of",
+    "reason_of",
+    "request_id_of",
+    "service_message",
+    "untrusted_certificate",
+]
 
 _BY_STATUS: dict[int, type[ApiError]] = {
     400: BadRequest,
@@ -127,4 +137,37 @@ def error_from_response(
         url=url,
         request_id=request_id_of(headers),
         retry_after=retry_after,
+    )
+
+
+def origin_of(url: str) -> str:
+    """``scheme://host:port`` of a URL, for messages (the URL itself if it does not parse)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def reason_of(exc: BaseException) -> str:
+    """An exception's own words, or its type when it has none."""
+    return str(exc).strip() or type(exc).__name__
+
+
+def untrusted_certificate(
+    cloud: str, cacert: str | None, method: str, url: str, exc: BaseException
+) -> CloudConnectionError:
+    """The error for a certificate that does not verify, Keystone's or a service's: what
+    to set, not a retry (a certificate does not become trusted by asking again)."""
+    hint = (
+        f"set cacert to the CA bundle that signed it (now {cacert})"
+        if cacert
+        else "set cacert in the cloud's clouds.yaml entry (or OS_CACERT) to the CA "
+        "bundle that signed it"
+    )
+    return CloudConnectionError(
+        f"cloud {cloud!r}: the TLS certificate of {origin_of(url)} is not trusted "
+        f"({reason_of(exc)}); {hint}",
+        method=method,
+        url=url,
     )

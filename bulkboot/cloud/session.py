@@ -39,7 +39,13 @@ import anyio
 from bulkboot import __version__
 from bulkboot.cloud.auth import Authenticator, Token
 from bulkboot.cloud.config import CloudConfig
-from bulkboot.cloud.faults import error_from_response, request_id_of
+from bulkboot.cloud.faults import (
+    error_from_response,
+    origin_of,
+    reason_of,
+    request_id_of,
+    untrusted_certificate,
+)
 from bulkboot.cloud.ratelimit import RateLimiter
 from bulkboot.cloud.redact import HTTP_LOG, curl_line, response_lines, secret_values
 from bulkboot.cloud.retry import IDEMPOTENT_METHODS, RetryPolicy
@@ -282,11 +288,13 @@ class Transport:
                             reason = answer.reason or ""
                             answer_headers = answer.headers
                     except aiohttp.ClientConnectorCertificateError as exc:
-                        raise self._tls_error(method, url, exc) from None
+                        raise untrusted_certificate(
+                            self.config.name, self.config.cacert, method, url, exc
+                        ) from None
                     except (aiohttp.InvalidURL, aiohttp.NonHttpUrlClientError) as exc:
                         raise CloudConnectionError(
                             f"cloud {self.config.name!r}: {method} {url}: not a usable URL "
-                            f"({_reason(exc)}); check the endpoint in the catalog or the "
+                            f"({reason_of(exc)}); check the endpoint in the catalog or the "
                             f"*_endpoint_override setting",
                             method=method,
                             url=url,
@@ -360,20 +368,6 @@ class Transport:
             self._on_request(timing)
         return timing
 
-    def _tls_error(self, method: str, url: str, exc: BaseException) -> CloudConnectionError:
-        hint = (
-            f"set cacert to the CA bundle that signed it (now {self.config.cacert})"
-            if self.config.cacert
-            else "set cacert in the cloud's clouds.yaml entry (or OS_CACERT) to the CA "
-            "bundle that signed it"
-        )
-        return CloudConnectionError(
-            f"cloud {self.config.name!r}: the TLS certificate of {_origin(url)} is not "
-            f"trusted ({_reason(exc)}); {hint}",
-            method=method,
-            url=url,
-        )
-
     def _transport_error(
         self, method: str, url: str, exc: BaseException, reached: bool, attempts: int
     ) -> TransportError:
@@ -381,7 +375,7 @@ class Transport:
         if not reached:
             return CloudConnectionError(
                 f"cloud {self.config.name!r}: {method} {url}: cannot connect to "
-                f"{_origin(url)} ({_reason(exc)}){tries}",
+                f"{origin_of(url)} ({reason_of(exc)}){tries}",
                 method=method,
                 url=url,
             )
@@ -394,7 +388,7 @@ class Transport:
             )
         return ConnectionLost(
             f"cloud {self.config.name!r}: {method} {url}: the connection broke before the "
-            f"answer ({_reason(exc)}){tries}; the request may have reached the server",
+            f"answer ({reason_of(exc)}){tries}; the request may have reached the server",
             method=method,
             url=url,
         )
@@ -425,19 +419,6 @@ def _path(url: str) -> str:
         return urlsplit(url).path
     except ValueError:
         return url
-
-
-def _origin(url: str) -> str:
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return url
-    return f"{parts.scheme}://{parts.netloc}"
-
-
-def _reason(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text or type(exc).__name__
 
 
 def _with_query(url: str, params: Mapping[str, str] | None) -> str:

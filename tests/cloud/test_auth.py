@@ -6,8 +6,10 @@ import dataclasses
 import logging
 import time
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import aiohttp
+import aiohttp.web
 import anyio
 import pytest
 
@@ -15,7 +17,7 @@ from bulkboot.cloud import auth as auth_module
 from bulkboot.cloud.auth import Authenticator
 from bulkboot.cloud.client import open_cloud
 from bulkboot.cloud.config import CloudConfig, config_from_mapping
-from bulkboot.errors import AuthError
+from bulkboot.errors import AuthError, CloudConnectionError
 from bulkboot.simulator import RunningSimulator
 from bulkboot.simulator.config import APP_CRED_SECRET, PASSWORD, PROJECT_ID, USER_ID
 
@@ -259,3 +261,89 @@ async def test_token_warning_follows_the_expected_run_length(
     assert "cannot be renewed; this run is expected to take about 180 min" in caplog.text
     assert caplog.text.count("cannot be renewed") == 1
     assert first.value not in caplog.text
+
+
+# ---------------------------------------------------------------- Keystone's own faults
+
+
+async def _serve(app: aiohttp.web.Application, ssl_context: object = None) -> tuple[Any, int]:
+    runner = aiohttp.web.AppRunner(app)
+    await runner.setup()
+    site = aiohttp.web.TCPSite(runner, "127.0.0.1", 0, ssl_context=ssl_context)  # type: ignore[arg-type]
+    await site.start()
+    return runner, runner.addresses[0][1]
+
+
+def _password_config(auth_url: str, password: str) -> CloudConfig:
+    return CloudConfig(
+        name="ks",
+        source="test",
+        auth_type="password",
+        auth_url=auth_url,
+        username="admin",
+        password=password,
+        project_name="demo",
+        user_domain_name="Default",
+        project_domain_name="Default",
+    )
+
+
+async def test_a_keystone_certificate_not_trusted_says_what_to_set() -> None:
+    import ssl
+
+    import trustme
+
+    hits: list[str] = []
+
+    async def tokens(request: aiohttp.web.Request) -> aiohttp.web.Response:
+        hits.append(request.path)
+        return aiohttp.web.json_response({}, status=500)
+
+    app = aiohttp.web.Application()
+    app.router.add_post("/v3/auth/tokens", tokens)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    trustme.CA().issue_cert("127.0.0.1").configure_cert(context)
+    runner, port = await _serve(app, context)
+    try:
+        config = _password_config(f"https://127.0.0.1:{port}/v3", "s3cret-pw")
+        with pytest.raises(CloudConnectionError) as info:
+            async with open_cloud(config):
+                pass
+    finally:
+        await runner.cleanup()
+    message = str(info.value)
+    assert f"TLS certificate of https://127.0.0.1:{port} is not trusted" in message
+    assert "set cacert" in message
+    assert hits == []
+
+
+@pytest.mark.parametrize("password", ["plain-pw-123", 'quo"te\\pässwörd'])
+async def test_keystone_echoing_the_password_never_shows_it(
+    password: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    import json
+
+    async def tokens(request: aiohttp.web.Request) -> aiohttp.web.Response:
+        sent = await request.json()
+        echoed = sent["auth"]["identity"]["password"]["user"]["password"]
+        body = {"error": {"code": 401, "message": f"wrong password {echoed}", "title": "x"}}
+        return aiohttp.web.Response(
+            status=401, text=json.dumps(body), content_type="application/json"
+        )
+
+    app = aiohttp.web.Application()
+    app.router.add_post("/v3/auth/tokens", tokens)
+    runner, port = await _serve(app)
+    try:
+        config = _password_config(f"http://127.0.0.1:{port}/v3", password)
+        with caplog.at_level(logging.DEBUG, logger="bulkboot"):
+            with pytest.raises(AuthError) as info:
+                async with open_cloud(config):
+                    pass
+    finally:
+        await runner.cleanup()
+    assert "wrong password" in str(info.value)
+    assert password not in str(info.value)
+    assert "wrong password" in caplog.text  # the --debug log shows the answer ...
+    assert password not in caplog.text  # ... without the secret
+    assert json.dumps(password)[1:-1] not in caplog.text
