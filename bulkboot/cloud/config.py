@@ -237,7 +237,11 @@ def _read_document(path: Path) -> _Document | None:
     loader = yaml.SafeLoader(text)
     try:
         node = loader.get_single_node()
+        if node is not None:
+            _check_expansion(node, path)
         data = loader.construct_document(node) if node is not None else None
+    except RecursionError:
+        raise ConfigError(f"{path}: nested too deeply to be a clouds.yaml") from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(path)
@@ -252,6 +256,41 @@ def _read_document(path: Path) -> _Document | None:
         got = "an empty file" if data is None else type(data).__name__
         raise ConfigError(f"{path}: expected a mapping with a 'clouds' key, got {got}")
     return _Document(str(path), _normalize(data), positions)
+
+
+_MAX_VALUES = 100_000  # a clouds.yaml holds hundreds; aliases can multiply them
+
+
+def _check_expansion(root: yaml.Node, path: Path) -> None:
+    """Refuse a document whose aliases make a loop (a mapping holding an alias of itself)
+    or expand past ``_MAX_VALUES`` values ("billion laughs"): each setting is copied
+    where it is used, and neither would ever finish."""
+    on_path: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    seen = 0
+    while stack:
+        node, done = stack.pop()
+        if done:
+            on_path.discard(id(node))
+            continue
+        seen += 1
+        if seen > _MAX_VALUES:
+            raise ConfigError(f"{path}: its aliases expand to over {_MAX_VALUES:,} values")
+        if id(node) in on_path:
+            mark = node.start_mark
+            raise ConfigError(
+                f"{path}:{mark.line + 1}:{mark.column + 1}: this value holds an alias of "
+                "itself (a loop)"
+            )
+        if isinstance(node, yaml.MappingNode):
+            children = [part for pair in node.value for part in pair]
+        elif isinstance(node, yaml.SequenceNode):
+            children = list(node.value)
+        else:
+            continue
+        on_path.add(id(node))
+        stack.append((node, True))
+        stack.extend((child, False) for child in reversed(children))
 
 
 def _normalize(data: Mapping[Any, Any], *, names: bool = False) -> dict[str, Any]:

@@ -430,6 +430,42 @@ def test_secrets_are_not_in_repr(layout: Layout) -> None:
 # ---------------------------------------------------------------- errors: file, line, key
 
 
+def test_an_alias_loop_is_refused_where_it_starts(layout: Layout) -> None:
+    text = "clouds:\n  c: &me\n    auth_type: password\n    again: *me\n"
+    path = layout.write(layout.cwd, "clouds.yaml", text)
+    with pytest.raises(ConfigError) as info:
+        layout.load("c")
+    assert str(info.value) == f"{path}:2:6: this value holds an alias of itself (a loop)"
+
+
+def test_aliases_that_multiply_without_end_are_refused(layout: Layout) -> None:
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    for level in range(1, 9):  # 10**9 values once expanded
+        refs = ", ".join([f"*a{level - 1}"] * 10)
+        lines.append(f"a{level}: &a{level} [{refs}]")
+    lines.append("clouds:\n  c:\n    auth_type: none\n    laughs: *a8")
+    path = layout.write(layout.cwd, "clouds.yaml", "\n".join(lines) + "\n")
+    with pytest.raises(ConfigError) as info:
+        layout.load("c")
+    assert str(info.value) == f"{path}: its aliases expand to over 100,000 values"
+
+
+def test_nesting_too_deep_for_a_clouds_yaml_is_refused(layout: Layout) -> None:
+    path = layout.write(layout.cwd, "clouds.yaml", "clouds: " + "[" * 5000 + "]" * 5000 + "\n")
+    with pytest.raises(ConfigError) as info:
+        layout.load("c")
+    assert str(info.value) == f"{path}: nested too deeply to be a clouds.yaml"
+
+
+def test_shared_aliases_are_still_read(layout: Layout) -> None:
+    text = (
+        "base: &base\n  auth_type: none\n  compute_endpoint_override: http://n/v2.1\n"
+        "clouds:\n  one: *base\n  two: *base\n"
+    )
+    layout.write(layout.cwd, "clouds.yaml", text)
+    assert layout.load("two").compute_endpoint_override == "http://n/v2.1"
+
+
 def test_yaml_syntax_error_names_file_line_column(layout: Layout) -> None:
     path = layout.write(layout.cwd, "clouds.yaml", "clouds:\n  c:\n    auth: [unclosed\n")
     with pytest.raises(ConfigError) as info:
