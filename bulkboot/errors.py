@@ -44,6 +44,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ApiError",
     "AuthError",
+    "BadAnswer",
     "BadRequest",
     "BulkbootError",
     "CloudConnectionError",
@@ -174,6 +175,16 @@ class ConnectionLost(CloudConnectionError):
 
 class RequestTimeout(TransportError):
     """The request did not complete within its timeout."""
+
+
+class BadAnswer(CloudError):
+    """A success answer bulkboot cannot read (not JSON, not in the API's shape): read as
+    empty, a listing would hide the fleet's servers, and a re-apply would duplicate them."""
+
+    def __init__(self, message: str, *, method: str = "", url: str = "") -> None:
+        self.method = method
+        self.url = url
+        super().__init__(message)
 
 
 class CreateUncertain(CloudError):

@@ -25,6 +25,7 @@ from bulkboot.cloud.session import Response, Transport
 from bulkboot.cloud.timing import RequestTiming
 from bulkboot.errors import (
     ApiError,
+    BadAnswer,
     CloudError,
     ConnectionLost,
     CreateUncertain,
@@ -135,8 +136,17 @@ class Compute:
         for _ in range(_MAX_PAGES):
             answer = await self._call("GET", path, params=query or None)
             self.cloud_date = answer.headers.get("Date")
-            body = answer.body if isinstance(answer.body, Mapping) else {}
-            page = body.get(key) or []
+            body = answer.body
+            page = body.get(key) if isinstance(body, Mapping) else None
+            if not isinstance(page, list) or not all(isinstance(item, dict) for item in page):
+                url = self.endpoint + path
+                raise BadAnswer(
+                    f"GET {url} (HTTP {answer.status}): the answer holds no list of "
+                    f"{key!r} objects, as the compute API's does; is {self.endpoint} "
+                    "Nova's endpoint?",
+                    method="GET",
+                    url=url,
+                )
             items.extend(page)
             following = None
             for link in body.get(f"{key}_links") or ():

@@ -454,3 +454,33 @@ async def test_a_400_that_repeats_the_requests_secrets_never_carries_them() -> N
     text = str(caught.value) + caught.value.message
     assert "pw-Sup3rSecret" not in text and "c2VjcmV0PXNlc2FtZQ==" not in text
     assert "Invalid input for field/attribute adminPass. Value: ***." in caught.value.message
+
+
+@pytest.mark.parametrize(
+    ("text", "content_type"),
+    [
+        ('{"servers": {"id": "x"}}', "application/json"),  # not a list
+        ('{"servers": ["x", "y"]}', "application/json"),  # not objects
+        ('{"nothing": []}', "application/json"),  # no servers at all
+        ("<html>a login page</html>", "text/html"),  # not JSON: a proxy answered
+    ],
+)
+async def test_a_listing_not_in_novas_shape_is_an_error_not_an_empty_fleet(
+    text: str, content_type: str
+) -> None:
+    """Read as empty, such a page would say the fleet has no server, and a re-apply would
+    create every one again."""
+    from bulkboot.errors import BadAnswer
+
+    async def listing(request: web.Request) -> web.Response:
+        return web.Response(text=text, content_type=content_type)
+
+    async with stub_nova([("GET", "/servers/detail", listing)]) as url:
+        async with open_cloud(stub_config(url)) as cloud:
+            await cloud.compute.negotiate("auto")
+            with pytest.raises(BadAnswer) as info:
+                await cloud.compute.list_servers(None, detail=True)
+    assert str(info.value) == (
+        f"GET {url}/servers/detail (HTTP 200): the answer holds no list of 'servers' "
+        f"objects, as the compute API's does; is {url} Nova's endpoint?"
+    )
