@@ -76,7 +76,6 @@ class PollRound:
     unknown: tuple[Mapping[str, Any], ...]
     missing: tuple[tuple[str, str], ...]  # (server id, key)
     full: bool
-    requests: int
 
 
 def fault_message(record: Mapping[str, Any]) -> str | None:
@@ -204,7 +203,7 @@ class Poller:
             missing = [
                 (sid, key) for sid, (key, at) in watched.items() if sid not in seen and at < started
             ]
-        return PollRound(tuple(sightings), tuple(unknown), tuple(missing), bool(full), 1)
+        return PollRound(tuple(sightings), tuple(unknown), tuple(missing), bool(full))
 
 
 def nova_time(text: str) -> datetime | None:

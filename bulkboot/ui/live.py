@@ -243,7 +243,12 @@ def render_summary(summary: Summary) -> Lines:
     ]
     if summary.command == "apply":
         lines.append(
-            [(f"{summary.created} created by this run, {summary.existed} already existed", "")]
+            [
+                (
+                    f"{summary.created} created by this run, {summary.existed} already existed (left alone)",
+                    "",
+                )
+            ]
         )
     if summary.interrupted:
         lines.append([("interrupted: no new creates were sent after Ctrl-C", "yellow")])

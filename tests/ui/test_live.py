@@ -95,7 +95,7 @@ def test_summary_has_percentiles_and_failures() -> None:
     )
     text = _text(render_summary(summary))
     assert "lab: 1000 servers in 10.0s  queued 200  building 100  active 699  error 1" in text
-    assert "800 created by this run, 0 already existed" in text
+    assert "800 created by this run, 0 already existed (left alone)" in text
     post = next(line for line in text.splitlines() if line.startswith("POST /servers"))
     assert post.split() == ["POST", "/servers", "200ms", "200ms", "200ms", "200ms", "800"]
     auth = next(line for line in text.splitlines() if line.startswith("authentication"))
