@@ -74,8 +74,8 @@ async def fleet_servers(
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[str]]:
     """Every server of the fleet: (all listed records, the fleet's records, notes).
 
-    Journal ids missing from the listing are looked up one by one (there are few:
-    only servers whose listing raced with their creation or deletion). A partial
+    Journal ids missing from the listing are looked up, all at once (servers whose
+    listing raced with their creation or deletion, or deleted behind our back). A partial
     record (a down cell, microversion 2.69+: no metadata, maybe no name) is the
     fleet's when the journal says this fleet created its id; it is returned under the
     journal's name, so it is deleted and shown rather than left as an orphan.
@@ -100,24 +100,38 @@ async def fleet_servers(
             f"{len(partial)} server(s) listed without their details (a cell out of reach) "
             f"are the fleet's by the journal: {shown}"
         )
-    for entry in journal.values():
-        for server_id in entry.live_ids:
-            if server_id in listed:
-                continue
-            try:
-                record = await compute.get_server(server_id)
-            except NotFound:
-                continue
-            if str(record.get("status", "")).upper() == "DELETED":
-                continue
-            if is_marked(record, fleet):
-                mine.append(record)
-                listed.add(server_id)
-            else:
-                notes.append(
-                    f"{entry.name} ({server_id}): in the journal but no longer marked as "
-                    f"fleet {fleet!r}; left alone"
-                )
+    missing = [
+        (entry.name, server_id)
+        for entry in journal.values()
+        for server_id in entry.live_ids
+        if server_id not in listed
+    ]
+    found: dict[str, dict[str, Any] | None] = {}
+
+    async def look(server_id: str) -> None:
+        try:
+            found[server_id] = await compute.get_server(server_id)
+        except NotFound:
+            found[server_id] = None
+
+    # At once, not one by one: after servers were deleted behind the journal's back,
+    # every later status or destroy looks for each of them (the client caps how many
+    # requests are in flight, and --rate holds for these too).
+    async with anyio.create_task_group() as group:
+        for _, server_id in missing:
+            group.start_soon(look, server_id)
+    for name, server_id in missing:
+        looked = found.get(server_id)
+        if looked is None or str(looked.get("status", "")).upper() == "DELETED":
+            continue
+        if is_marked(looked, fleet):
+            mine.append(looked)
+            listed.add(server_id)
+        else:
+            notes.append(
+                f"{name} ({server_id}): in the journal but no longer marked as "
+                f"fleet {fleet!r}; left alone"
+            )
     return records, mine, notes
 
 

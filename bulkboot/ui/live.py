@@ -245,7 +245,8 @@ def render_summary(summary: Summary) -> Lines:
         lines.append(
             [
                 (
-                    f"{summary.created} created by this run, {summary.existed} already existed (left alone)",
+                    f"{summary.created} created by this run, "
+                    f"{summary.existed} already existed (left alone)",
                     "",
                 )
             ]

@@ -65,3 +65,46 @@ async def test_without_a_journal_a_partial_record_is_never_claimed() -> None:
     compute = Listing([{"id": "b2", "status": "UNKNOWN"}])
     _, mine, notes = await fleet_servers(compute, "lab", {})  # type: ignore[arg-type]
     assert mine == [] and notes == []
+
+
+async def test_journal_ids_the_listing_lacks_are_looked_up_at_once() -> None:
+    """Servers deleted behind the journal's back are looked for on every status and
+    destroy: all at once over real sockets (bounded by the client), not one by one."""
+    import anyio
+    from aiohttp import web
+
+    from bulkboot.cloud.client import open_cloud
+    from tests.cloud.stubs import stub_config, stub_nova
+
+    in_flight = peak = 0
+
+    async def listing(request: web.Request) -> web.Response:
+        marked = {"id": "kept", "name": "lab-0001", "status": "ACTIVE", "metadata": MARK}
+        return web.json_response({"servers": [marked]})
+
+    async def one(request: web.Request) -> web.Response:
+        nonlocal in_flight, peak
+        in_flight += 1
+        peak = max(peak, in_flight)
+        await anyio.sleep(0.05)
+        in_flight -= 1
+        server_id = request.match_info["id"]
+        if server_id == "moved":  # still there, and still ours
+            server = {"id": "moved", "name": "lab-0003", "status": "ACTIVE", "metadata": MARK}
+            return web.json_response({"server": server})
+        return web.json_response({"itemNotFound": {"code": 404, "message": "gone"}}, status=404)
+
+    gone = [f"gone-{i}" for i in range(12)]
+    journal = {
+        "lab-0001": JournalEntry(name="lab-0001", ids=("kept",)),
+        "lab-0002": JournalEntry(name="lab-0002", ids=tuple(gone)),
+        "lab-0003": JournalEntry(name="lab-0003", ids=("moved",)),
+    }
+    routes = [("GET", "/servers/detail", listing), ("GET", "/servers/{id}", one)]
+    async with stub_nova(routes) as url:
+        async with open_cloud(stub_config(url), concurrency=8) as cloud:
+            await cloud.compute.negotiate("auto")
+            _, mine, notes = await fleet_servers(cloud.compute, "lab", journal)
+    assert sorted(r["id"] for r in mine) == ["kept", "moved"]
+    assert notes == []
+    assert peak == 8  # as many as the client allows, not one at a time
