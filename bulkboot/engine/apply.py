@@ -134,6 +134,24 @@ def _member_pattern(spec: ServerSpec) -> re.Pattern[str]:
     return re.compile(re.escape(spec.name) + r"-(\d+)")
 
 
+def _members_expected(
+    spec: ServerSpec,
+    pattern: re.Pattern[str],
+    *known: Iterable[str],
+) -> int:
+    """How many members a multi-create that has some should have: at least its
+    ``min_count``, and every one that is known to have existed (listed, on its way out,
+    or in the journal), up to ``max_count``. Nova may make fewer than ``max_count``
+    (as many as the quota allows): those it never made are not missing."""
+    top = spec.min_count or 1
+    for names in known:
+        for name in names:
+            match = pattern.fullmatch(name)
+            if match is not None:
+                top = max(top, int(match.group(1)))
+    return min(top, spec.instance_count)
+
+
 def _age(record: Mapping[str, Any], cloud_now: datetime | None) -> float:
     """Seconds since Nova created the server, on the cloud's clock (0 when unknown)."""
     created = record.get("created")
@@ -325,7 +343,9 @@ class FleetApply:
                 names = members
                 # The group's other members were deleted (a destroy killed half-way):
                 # each is made again on its own name, once its old server is gone.
-                for index in range(1, spec.instance_count + 1):
+                for index in range(
+                    1, _members_expected(spec, pattern, by_name, leaving, self.entries) + 1
+                ):
                     member = f"{spec.name}-{index}"
                     if member not in by_name:
                         self._add_member(spec.name, member)

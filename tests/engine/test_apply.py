@@ -662,3 +662,24 @@ async def test_members_a_destroy_deleted_are_created_again_on_their_own(
         await cloud.compute.negotiate("auto")
         listed = sorted(s["name"] for s in await cloud.compute.list_servers(None))
     assert listed == ["pd-0001", "pool-1", "pool-2", "pool-3", "pool-4"]
+
+
+async def test_members_nova_never_made_are_not_missing(
+    sim: RunningSimulator, tmp_path: Path
+) -> None:
+    """min_count 2, max_count 4 and room for 2: Nova makes 2, which is the whole group.
+    A re-apply creates nothing (it is not short of pool-3 and pool-4)."""
+    sim.configure(quota_instances=3)
+    path = write_manifest(
+        tmp_path,
+        name="mm",
+        count=1,
+        extra="  - name: pool\n    min_count: 2\n    max_count: 4\n",
+    )
+    first = await apply_manifest(sim, path, skip_quota_check=True)
+    assert first.ok, [(s.name, s.phase, s.message) for s in first.states]
+    assert sorted(s.name for s in first.states) == ["mm-0001", "pool-1", "pool-2"]
+    posts = _posts(sim)
+    again = await apply_manifest(sim, path, skip_quota_check=True)
+    assert again.ok and _posts(sim) == posts
+    assert all(s.existed for s in again.states)
