@@ -152,8 +152,16 @@ async def _middleware(request: web.Request, handler: Any) -> web.StreamResponse:
         if state.creates_in_flight > state.creates_in_flight_peak:
             state.creates_in_flight_peak = state.creates_in_flight
     try:
+        # A rate limit sits in front of the API (a proxy, a middleware): it counts the
+        # request as it arrives, and one it refuses never queues behind the creates.
+        refused: Fault | None = None
+        if cfg.rate_limit is not None and service != "identity":
+            try:
+                _rate_limit(state)
+            except Fault as fault:
+                refused = fault
         delay = cfg.latency
-        if create and cfg.create_queueing:
+        if create and cfg.create_queueing and refused is None:
             delay += cfg.create_queueing * (state.creates_in_flight - 1)
         if delay or cfg.jitter:
             # A slow nova-api has the whole request before it is slow (the WSGI server
@@ -161,8 +169,8 @@ async def _middleware(request: web.Request, handler: Any) -> web.StreamResponse:
             if request.body_exists:
                 await request.read()
             await asyncio.sleep(delay + state.rng.uniform(0.0, cfg.jitter))
-        if cfg.rate_limit is not None and service != "identity":
-            _rate_limit(state)
+        if refused is not None:
+            raise refused
         if service == "compute":
             headers["X-Compute-Request-Id"] = request_id
             minor = _cached_minor(state, request.headers)
