@@ -46,6 +46,7 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 from bulkboot.cloud.retry import http_date
 from bulkboot.engine.board import Board
 from bulkboot.engine.journal import Journal, JournalEntry
+from bulkboot.engine.members import member_index, member_pattern, members_expected
 from bulkboot.engine.pacing import PollPacing
 from bulkboot.engine.poll import Poller, PollRound, fault_message, nova_time, sleep_interval
 from bulkboot.engine.quota import check_quota, total_need
@@ -127,29 +128,6 @@ class ApplyOutcome:
         and ``message`` say why. Summaries group these, not the ERROR/TIMEOUT/GONE
         phases, which a rollback turns into DELETED."""
         return tuple(s for s in self.states if s.failure is not None)
-
-
-def _member_pattern(spec: ServerSpec) -> re.Pattern[str]:
-    """Nova names the servers of a multi-create ``<name>-1``, ``<name>-2`` ..."""
-    return re.compile(re.escape(spec.name) + r"-(\d+)")
-
-
-def _members_expected(
-    spec: ServerSpec,
-    pattern: re.Pattern[str],
-    *known: Iterable[str],
-) -> int:
-    """How many members a multi-create that has some should have: at least its
-    ``min_count``, and every one that is known to have existed (listed, on its way out,
-    or in the journal), up to ``max_count``. Nova may make fewer than ``max_count``
-    (as many as the quota allows): those it never made are not missing."""
-    top = spec.min_count or 1
-    for names in known:
-        for name in names:
-            match = pattern.fullmatch(name)
-            if match is not None:
-                top = max(top, int(match.group(1)))
-    return min(top, spec.instance_count)
 
 
 def _age(record: Mapping[str, Any], cloud_now: datetime | None) -> float:
@@ -319,16 +297,27 @@ class FleetApply:
         to_create: list[str] = []
         replace: list[str] = []
         accounted: set[str] = set(leaving)
+        requested = {s.name for s in self.manifest.servers}
         self.board.add(ServerState(name=s.name, group=s.group) for s in self.manifest.servers)
         for spec in self.manifest.servers:
             if spec.instance_count > 1:
-                pattern = _member_pattern(spec)
+                pattern = member_pattern(spec)
+                # a server that the manifest names itself (``pool-2`` beside ``pool``) is
+                # not a member, nor one numbered past the count (drift)
                 members = sorted(
-                    (n for n in by_name if pattern.fullmatch(n)),
+                    (
+                        n
+                        for n in by_name
+                        if n not in requested and member_index(spec, pattern, n) is not None
+                    ),
                     key=lambda n: int(n.rsplit("-", 1)[1]),
                 )
                 if not members:
-                    gone = [(i, n) for n, i in leaving.items() if pattern.fullmatch(n)]
+                    gone = [
+                        (i, n)
+                        for n, i in leaving.items()
+                        if n not in requested and member_index(spec, pattern, n) is not None
+                    ]
                     if gone:  # created again as one request once every member is gone
                         for server_id, member in gone:
                             self._leaving[server_id] = spec.name
@@ -343,11 +332,10 @@ class FleetApply:
                 names = members
                 # The group's other members were deleted (a destroy killed half-way):
                 # each is made again on its own name, once its old server is gone.
-                for index in range(
-                    1, _members_expected(spec, pattern, by_name, leaving, self.entries) + 1
-                ):
+                present = [*members, *(n for n in leaving if n not in requested)]
+                for index in range(1, members_expected(spec, pattern, present, self.entries) + 1):
                     member = f"{spec.name}-{index}"
-                    if member not in by_name:
+                    if member not in by_name and member not in requested:
                         self._add_member(spec.name, member)
                         accounted.add(member)
                         self.board.add([ServerState(name=member, group=spec.group)])
@@ -583,7 +571,7 @@ class FleetApply:
                     )
                 )
                 if request is not None and spec.instance_count > 1:
-                    self._groups[name] = (_member_pattern(spec), request)
+                    self._groups[name] = (member_pattern(spec), request)
                 elif request is not None:
                     self._unsure.add(name)
                 return
@@ -620,7 +608,7 @@ class FleetApply:
                 )
             )
             if request is not None:
-                self._groups[name] = (_member_pattern(spec), request)
+                self._groups[name] = (member_pattern(spec), request)
             return
         state = self.emit(
             Created(

@@ -236,6 +236,8 @@ class JournalEntry:
     unconfirmed: bool = False
     status: str | None = None
     deleting: frozenset[str] = frozenset()
+    last_line: int = -1  # where the journal last spoke of the name (a line's position)
+    last_sent_line: int = -1  # ... and where its last create was sent
 
     @property
     def live_ids(self) -> tuple[str, ...]:
@@ -279,12 +281,16 @@ def replay(records: Iterable[dict[str, Any]]) -> dict[str, JournalEntry]:
     unconfirmed: dict[str, bool] = {}
     status: dict[str, str | None] = {}
     deleting: dict[str, set[str]] = {}
-    for record in records:
+    last_line: dict[str, int] = {}
+    last_sent_line: dict[str, int] = {}
+    for line, record in enumerate(records):
         name = record["name"]
         kind = record.get("ev")
         server_id = record.get("id")
         ids.setdefault(name, [])
+        last_line[name] = line
         if kind == "sent":
+            last_sent_line[name] = line
             sent[name] = sent.get(name, 0) + 1
             unconfirmed[name] = True
             status[name] = None
@@ -320,6 +326,8 @@ def replay(records: Iterable[dict[str, Any]]) -> dict[str, JournalEntry]:
             unconfirmed=unconfirmed.get(name, False),
             status=status.get(name),
             deleting=frozenset(deleting.get(name, ())),
+            last_line=last_line[name],
+            last_sent_line=last_sent_line.get(name, -1),
         )
         for name, server_ids in ids.items()
     }

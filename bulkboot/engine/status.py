@@ -7,11 +7,12 @@ fleet mark whose names the manifest no longer holds are ``drift``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from bulkboot.engine.journal import JournalEntry
+from bulkboot.engine.members import member_index, member_pattern, members_expected
 from bulkboot.pipeline.spec import Manifest
 
 __all__ = ["StatusRow", "expected_names", "format_addresses", "status_rows"]
@@ -37,13 +38,32 @@ class StatusRow:
         }
 
 
-def expected_names(manifest: Manifest) -> list[str]:
-    """Every server name the manifest asks for (multi-create members as Nova names them)."""
+def expected_names(
+    manifest: Manifest,
+    listed: Iterable[str] = (),
+    journal: Mapping[str, JournalEntry] | None = None,
+) -> list[str]:
+    """Every server name the manifest asks for (multi-create members as Nova names them).
+
+    A group of which some members are ``listed`` expects as many as ``apply`` would
+    make (``members_expected``: Nova may have made fewer than ``max_count``, and those
+    are not missing); a group with none expects them all.
+    """
+    requested = {spec.name for spec in manifest.servers}
+    listed = [name for name in listed if name not in requested]
     names: list[str] = []
     for spec in manifest.servers:
         count = spec.instance_count
         if count > 1:
-            names.extend(f"{spec.name}-{i}" for i in range(1, count + 1))
+            pattern = member_pattern(spec)
+            present = [n for n in listed if member_index(spec, pattern, n) is not None]
+            if present:
+                count = members_expected(spec, pattern, present, journal or {})
+            names.extend(
+                name
+                for name in (f"{spec.name}-{i}" for i in range(1, count + 1))
+                if name not in requested
+            )
         else:
             names.append(spec.name)
     return names
@@ -85,7 +105,7 @@ def status_rows(
     for record in fleet_records:
         by_name.setdefault(str(record.get("name", "")), []).append(record)
     rows: list[StatusRow] = []
-    expected = expected_names(manifest)
+    expected = expected_names(manifest, by_name, journal)
     for name in expected:
         records = by_name.get(name, [])
         if not records:
