@@ -44,6 +44,7 @@ if TYPE_CHECKING:
 __all__ = ["DestroyOptions", "DestroyOutcome", "delete_and_wait", "destroy_fleet", "fleet_servers"]
 
 _FATAL = (AuthError, EndpointNotFound)
+_LOOKERS = 16  # journal ids looked up at once (the client caps it lower, with --rate too)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -100,27 +101,33 @@ async def fleet_servers(
             f"{len(partial)} server(s) listed without their details (a cell out of reach) "
             f"are the fleet's by the journal: {shown}"
         )
-    missing = [
-        (entry.name, server_id)
-        for entry in journal.values()
-        for server_id in entry.live_ids
-        if server_id not in listed
-    ]
+    missing: dict[str, str] = {}  # id -> the journal's name (an id once, whatever names)
+    for entry in journal.values():
+        for server_id in entry.live_ids:
+            if server_id not in listed:
+                missing.setdefault(server_id, entry.name)
     found: dict[str, dict[str, Any] | None] = {}
+    failure: list[CloudError] = []
+    pending = iter(list(missing))
 
-    async def look(server_id: str) -> None:
-        try:
-            found[server_id] = await compute.get_server(server_id)
-        except NotFound:
-            found[server_id] = None
+    async def look() -> None:
+        # A few lookers, not a task per id: after servers were deleted behind the
+        # journal's back, every later status or destroy looks for each of them.
+        for server_id in pending:
+            try:
+                found[server_id] = await compute.get_server(server_id)
+            except NotFound:
+                found[server_id] = None
+            except CloudError as exc:  # said plainly below, not inside a task group
+                failure.append(exc)
+                return
 
-    # At once, not one by one: after servers were deleted behind the journal's back,
-    # every later status or destroy looks for each of them (the client caps how many
-    # requests are in flight, and --rate holds for these too).
     async with anyio.create_task_group() as group:
-        for _, server_id in missing:
-            group.start_soon(look, server_id)
-    for name, server_id in missing:
+        for _ in range(min(_LOOKERS, len(missing))):
+            group.start_soon(look)
+    if failure:
+        raise failure[0]
+    for server_id, name in missing.items():
         looked = found.get(server_id)
         if looked is None or str(looked.get("status", "")).upper() == "DELETED":
             continue

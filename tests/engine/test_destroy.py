@@ -108,3 +108,30 @@ async def test_journal_ids_the_listing_lacks_are_looked_up_at_once() -> None:
     assert sorted(r["id"] for r in mine) == ["kept", "moved"]
     assert notes == []
     assert peak == 8  # as many as the client allows, not one at a time
+
+
+async def test_a_failed_lookup_of_a_journal_id_is_one_plain_error() -> None:
+    """Not an ExceptionGroup from the lookers: the caller sees Nova's own error."""
+    from aiohttp import web
+
+    from bulkboot.cloud.client import open_cloud
+    from bulkboot.cloud.retry import RetryPolicy
+    from bulkboot.cloud.session import HttpOptions
+    from bulkboot.errors import ServerError
+    from tests.cloud.stubs import stub_config, stub_nova
+
+    async def listing(request: web.Request) -> web.Response:
+        return web.json_response({"servers": []})
+
+    async def one(request: web.Request) -> web.Response:
+        body = {"computeFault": {"code": 500, "message": "the cell is down"}}
+        return web.json_response(body, status=500)
+
+    journal = {"lab-0001": JournalEntry(name="lab-0001", ids=("a", "b", "c"))}
+    routes = [("GET", "/servers/detail", listing), ("GET", "/servers/{id}", one)]
+    options = HttpOptions(retry=RetryPolicy(max_attempts=1))
+    async with stub_nova(routes) as url:
+        async with open_cloud(stub_config(url), options=options) as cloud:
+            await cloud.compute.negotiate("auto")
+            with pytest.raises(ServerError, match="the cell is down"):
+                await fleet_servers(cloud.compute, "lab", journal)
