@@ -428,7 +428,7 @@ class Authenticator:
                 message, _ = service_message(parsed, text, response.reason or "")
                 # Keystone is not known to echo a password back, but a proxy or a plugin
                 # might: the request's own secrets never reach a message.
-                message = mask_secrets(message, self._secrets())
+                message = mask_secrets(message, self._secrets(), shortest=4)
                 request_id = request_id_of(headers)
                 tail = f"HTTP {status}" + (f", request id {request_id}" if request_id else "")
                 raise self._auth_error(f"Keystone says: {message} ({tail})")

@@ -149,7 +149,8 @@ class Compute:
                 )
             items.extend(page)
             following = None
-            for link in body.get(f"{key}_links") or ():
+            links = body.get(f"{key}_links")
+            for link in links if isinstance(links, list) else ():
                 if isinstance(link, Mapping) and link.get("rel") == "next":
                     following = str(link.get("href", ""))
             if not following or not page:
@@ -386,10 +387,17 @@ class Compute:
 
     async def get_server(self, server_id: str) -> dict[str, Any]:
         """One server's details; ``NotFound`` when it does not exist."""
-        body = (await self._call("GET", f"/servers/{server_id}")).body
+        answer = await self._call("GET", f"/servers/{server_id}")
+        body = answer.body
         server = body.get("server") if isinstance(body, Mapping) else None
         if not isinstance(server, dict):
-            raise NotFound(f"server {server_id}: Nova's answer holds no server")
+            url = f"{self.endpoint}/servers/{server_id}"
+            raise BadAnswer(
+                f"GET {url} (HTTP {answer.status}): the answer holds no 'server' object, "
+                f"as the compute API's does; is {self.endpoint} Nova's endpoint?",
+                method="GET",
+                url=url,
+            )
         return server
 
     async def delete_server(self, server_id: str) -> bool:

@@ -484,3 +484,23 @@ async def test_a_listing_not_in_novas_shape_is_an_error_not_an_empty_fleet(
         f"GET {url}/servers/detail (HTTP 200): the answer holds no list of 'servers' "
         f"objects, as the compute API's does; is {url} Nova's endpoint?"
     )
+
+
+async def test_links_not_in_novas_shape_end_the_listing_and_a_server_not_in_it_is_an_error() -> (
+    None
+):
+    from bulkboot.errors import BadAnswer
+
+    async def listing(request: web.Request) -> web.Response:
+        return web.json_response({"servers": [{"id": "a"}], "servers_links": 5})
+
+    async def one(request: web.Request) -> web.Response:
+        return web.json_response({"servers": []})
+
+    routes = [("GET", "/servers/detail", listing), ("GET", "/servers/{id}", one)]
+    async with stub_nova(routes) as url:
+        async with open_cloud(stub_config(url)) as cloud:
+            await cloud.compute.negotiate("auto")
+            assert await cloud.compute.list_servers(None, detail=True) == [{"id": "a"}]
+            with pytest.raises(BadAnswer, match="holds no 'server' object"):
+                await cloud.compute.get_server("a")
