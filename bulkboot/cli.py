@@ -49,8 +49,11 @@ def _command_modules(names: Sequence[str]) -> list[_CommandModule]:
 
 
 def _named_command(argv: Sequence[str], names: Sequence[str]) -> str | None:
-    """The command ``argv`` names, when it names one (its first word not an option)."""
+    """The command ``argv`` names, when it names one (its first word not an option);
+    None for help asked before the command (``bulkboot --help apply``), which lists all."""
     for word in argv:
+        if word in ("-h", "--help"):
+            return None
         if not word.startswith("-"):
             return word if word in names else None
     return None

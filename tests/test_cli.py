@@ -55,3 +55,12 @@ def test_a_command_loads_only_its_own_module() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip().splitlines()[-1] == "['bulkboot.commands.validate']"
+
+
+def test_help_before_the_command_still_lists_every_command(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit):
+        cli.main(["--help", "apply"])
+    listed = capsys.readouterr().out
+    assert "    simulator" in listed and "    validate" in listed

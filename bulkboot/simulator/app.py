@@ -146,22 +146,22 @@ async def _middleware(request: web.Request, handler: Any) -> web.StreamResponse:
     cfg = state.config
     request_id = state.new_request_id()
     headers = {"X-OpenStack-Request-ID": request_id}
-    create = key == _CREATE_KEY
+    # A rate limit sits in front of the API (a proxy, a middleware): it counts the
+    # request as it arrives, and a create it refuses never reaches the API's queue.
+    refused: Fault | None = None
+    if cfg.rate_limit is not None and service != "identity":
+        try:
+            _rate_limit(state)
+        except Fault as fault:
+            refused = fault
+    create = key == _CREATE_KEY and refused is None
     if create:  # counted while handled, latency included: what a client keeps in flight
         state.creates_in_flight += 1
         if state.creates_in_flight > state.creates_in_flight_peak:
             state.creates_in_flight_peak = state.creates_in_flight
     try:
-        # A rate limit sits in front of the API (a proxy, a middleware): it counts the
-        # request as it arrives, and one it refuses never queues behind the creates.
-        refused: Fault | None = None
-        if cfg.rate_limit is not None and service != "identity":
-            try:
-                _rate_limit(state)
-            except Fault as fault:
-                refused = fault
         delay = cfg.latency
-        if create and cfg.create_queueing and refused is None:
+        if create and cfg.create_queueing:
             delay += cfg.create_queueing * (state.creates_in_flight - 1)
         if delay or cfg.jitter:
             # A slow nova-api has the whole request before it is slow (the WSGI server

@@ -81,6 +81,8 @@ async def test_rate_limit_counts_creates_as_they_arrive_not_after_queueing(
     statuses = sorted(status for status, _, _ in answers)
     assert statuses.count(202) <= 5 and statuses.count(429) >= 7
     assert sim.stats()["servers_created"] == statuses.count(202)
+    # the refused ones never reached the API: not in flight there
+    assert sim.stats()["creates_in_flight_peak"] == statuses.count(202)
 
 
 async def test_rate_limit_spares_keystone(api: Api, sim: RunningSimulator) -> None:
