@@ -929,7 +929,11 @@ def _duplicates(servers: Sequence[ServerSpec], groups: Sequence[Group]) -> list[
                 if same != position:
                     clashes.setdefault((position, same), []).append(name)
     if multi:
-        for name, position in plain.items():
+        # a single server, or another multi-create, named as a member (``pool-3``
+        # beside ``pool`` of 5): Nova would make two servers of that name, and the
+        # journal could not tell the request from the member
+        named = [*plain.items(), *((name, at) for name, (at, _) in multi.items())]
+        for name, position in named:
             base, dash, number = name.rpartition("-")
             if dash and number.isdigit() and number == str(int(number)) and base in multi:
                 multi_at, instances = multi[base]

@@ -473,6 +473,26 @@ def test_multi_create_suffixes_collide_with_plain_names(write: Write) -> None:
     )
 
 
+def test_a_multi_create_named_as_another_ones_member_collides(write: Write) -> None:
+    """``pool-3`` (2 servers) beside ``pool`` (5): Nova would name a member of each
+    ``pool-3``... and the journal could not tell the request from the member."""
+    path = write(
+        """
+        defaults: {image: c, flavor: f}
+        servers:
+          - {name: pool, min_count: 1, max_count: 5}
+          - {name: pool-3, max_count: 2}
+          - {name: pool-6, max_count: 2}
+        """
+    )
+    found = problems_of(path)
+    assert len(found) == 1
+    assert found[0].startswith(
+        f"{path}:4:12: pool-3: duplicate server name 'pool-3': already used by group "
+        f"'pool' at {path}:3:5"
+    )
+
+
 def test_unreadable_user_data_and_files_name_the_file_and_the_error(
     write: Write, tmp_path: Path
 ) -> None:
