@@ -786,7 +786,11 @@ class FleetApply:
         name = record.get("name")
         if not isinstance(name, str) or not self._groups or name in self.board.states:
             return False
-        group = next((g for g, (p, _) in self._groups.items() if p.fullmatch(name)), None)
+        specs = self._specs
+        group = next(
+            (g for g, (p, _) in self._groups.items() if member_index(specs[g], p, name)),
+            None,
+        )
         if group is None:
             return False
         template = self._groups[group][1]

@@ -114,6 +114,8 @@ async def fleet_servers(
         # A few lookers, not a task per id: after servers were deleted behind the
         # journal's back, every later status or destroy looks for each of them.
         for server_id in pending:
+            if failure:  # one failure says it all: the others stop asking
+                return
             try:
                 found[server_id] = await compute.get_server(server_id)
             except NotFound:
