@@ -36,8 +36,8 @@ def _spec(name: str, **fields: int) -> ServerSpec:
 
 
 def test_a_group_nova_filled_in_part_expects_only_what_it_made() -> None:
-    """min_count 2, max_count 4, two made: nothing is missing (as apply sees it); a
-    group with no member at all expects every one."""
+    """min_count 2, max_count 4, two made: nothing is missing (by the rule apply uses
+    too, engine/members.py); a group with no member at all expects every one."""
     manifest = Manifest(
         path="lab.yaml",
         name="lab",
