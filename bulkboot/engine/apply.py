@@ -302,22 +302,18 @@ class FleetApply:
         for spec in self.manifest.servers:
             if spec.instance_count > 1:
                 pattern = member_pattern(spec)
+
                 # a server that the manifest names itself (``pool-2`` beside ``pool``) is
                 # not a member, nor one numbered past the count (drift)
-                members = sorted(
-                    (
-                        n
-                        for n in by_name
-                        if n not in requested and member_index(spec, pattern, n) is not None
-                    ),
-                    key=lambda n: int(n.rsplit("-", 1)[1]),
-                )
+                def member_at(
+                    name: str, spec: ServerSpec = spec, pattern: re.Pattern[str] = pattern
+                ) -> int:
+                    at = member_index(spec, pattern, name)
+                    return 0 if at is None or name in requested else at
+
+                members = sorted((n for n in by_name if member_at(n)), key=member_at)
                 if not members:
-                    gone = [
-                        (i, n)
-                        for n, i in leaving.items()
-                        if n not in requested and member_index(spec, pattern, n) is not None
-                    ]
+                    gone = [(i, n) for n, i in leaving.items() if member_at(n)]
                     if gone:  # created again as one request once every member is gone
                         for server_id, member in gone:
                             self._leaving[server_id] = spec.name
@@ -332,7 +328,7 @@ class FleetApply:
                 names = members
                 # The group's other members were deleted (a destroy killed half-way):
                 # each is made again on its own name, once its old server is gone.
-                present = [*members, *(n for n in leaving if n not in requested)]
+                present = [*members, *(n for n in leaving if member_at(n))]
                 for index in range(1, members_expected(spec, pattern, present, self.entries) + 1):
                     member = f"{spec.name}-{index}"
                     if member not in by_name and member not in requested:

@@ -135,7 +135,6 @@ async def fleet_servers(
             continue
         if is_marked(looked, fleet):
             mine.append(looked)
-            listed.add(server_id)
         else:
             notes.append(
                 f"{name} ({server_id}): in the journal but no longer marked as "
