@@ -24,6 +24,7 @@ import aiohttp
 import anyio
 
 from bulkboot.cloud.client import open_cloud
+from bulkboot.cloud.compute import CreateRequest
 from bulkboot.cloud.config import config_from_mapping
 
 N = 2000  # requests per round
@@ -106,7 +107,10 @@ async def measure(clouds: dict[str, Any]) -> dict[str, list[tuple[float, float]]
                     await answer.json()
 
             async def client_post(i: int) -> None:
-                await cloud.compute.create_server(body(f"cli-{r}-{i}"), fleet="bench")
+                name = f"cli-{r}-{i}"
+                await cloud.compute.create_server(
+                    CreateRequest(body=body(name), name=name, fleet="bench")
+                )
 
             await fan_out(200, CONCURRENCY, raw_get)  # warm both pools
             await fan_out(200, CONCURRENCY, client_get)

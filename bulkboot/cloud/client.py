@@ -2,7 +2,7 @@
 
     async with open_cloud(config, concurrency=200, rate=20) as cloud:
         await cloud.compute.negotiate("auto")
-        await cloud.compute.create_server(body, fleet="lab")
+        await cloud.compute.create_server(CreateRequest(body=body, name="web-1", fleet="lab"))
 
 Opening authenticates once (so a wrong password fails before anything else) and
 finds the compute endpoint (and the image and network ones, when the catalog has

@@ -35,13 +35,28 @@ from bulkboot.errors import (
     ServerError,
     Unavailable,
 )
+from bulkboot.identity import is_fleet_record, is_gone, is_leaving, member_number
 from bulkboot.pipeline.microversion import Microversion, negotiate
 
-__all__ = ["FLEET_MARK", "Compute", "CreatedServer", "version_range"]
+__all__ = ["Compute", "CreateRequest", "CreatedServer", "version_range"]
 
-FLEET_MARK = "bulkboot:fleet"
 _REGEX_SPECIALS = frozenset(".^$*+?{}[]\\|()")
 _MAX_PAGES = 10_000
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CreateRequest:
+    """One ``POST /servers``, with the facts the client needs to look for it after a lost
+    answer, told by the caller that built the body (never parsed back out of it).
+
+    ``secrets``: values masked wherever Nova's messages echo them (``adminPass``).
+    """
+
+    body: Mapping[str, Any] = field(repr=False)
+    name: str
+    instance_count: int = 1
+    fleet: str
+    secrets: tuple[str, ...] = field(default=(), repr=False)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -233,7 +248,7 @@ class Compute:
 
     # ------------------------------------------------------------ servers
 
-    async def create_server(self, body: dict[str, Any], *, fleet: str) -> CreatedServer:
+    async def create_server(self, request: CreateRequest) -> CreatedServer:
         """``POST /servers``; after a lost answer, look for the server before anything else.
 
         Two kinds of lost answer, told apart by whether Nova may still be at work:
@@ -247,20 +262,18 @@ class Compute:
           ``CreateUncertain``. Never re-sent: a duplicate is worse than a server
           found late by the caller's inventory.
         """
-        server = body.get("server", {})
-        name = str(server.get("name", ""))
-        count = int(server.get("max_count") or server.get("min_count") or 1)
+        name, fleet, count = request.name, request.fleet, request.instance_count
         started = time.monotonic()
         attempts = 0
         while True:
             attempts += 1
             try:
-                answer = await self._call("POST", "/servers", body=body)
+                answer = await self._call("POST", "/servers", body=request.body)
             except ApiError as exc:
                 # Nova's validation messages echo the offending value: never a password.
-                secret = server.get("adminPass")
-                if secret and str(secret) in exc.message:
-                    raise _scrubbed(exc, str(secret)) from None
+                for secret in request.secrets:
+                    if secret and secret in exc.message:
+                        raise _scrubbed(exc, request.secrets) from None
                 if isinstance(exc, ServerError) and exc.http_status == 504:
                     return await self._after_unknown(exc, name, fleet, count, started, attempts)
                 answered = isinstance(exc, ServerError) or (
@@ -361,18 +374,24 @@ class Compute:
         """The fleet's server made by a create whose answer was lost, if there is one."""
         if count > 1:
             pattern = f"^{_regex_literal(name)}-[0-9]+$"
-            wanted = {f"{name}-{i}" for i in range(1, count + 1)}
         else:
             pattern = f"^{_regex_literal(name)}$"
-            wanted = {name}
+
+        def made_by_this_request(server: Mapping[str, Any]) -> bool:
+            listed = server.get("name")
+            if not isinstance(listed, str):
+                return False
+            if count > 1 and member_number(name, listed, count) is None:
+                return False
+            if count == 1 and listed != name:
+                return False
+            # an older namesake on its way out is not the one this create made
+            return is_fleet_record(server, fleet) and not (is_gone(server) or is_leaving(server))
+
         found = [
             s
             for s in await self.list_servers({"name": pattern}, detail=True)
-            if s.get("name") in wanted
-            and (s.get("metadata") or {}).get(FLEET_MARK) == fleet
-            and s.get("status") != "DELETED"
-            # an older namesake on its way out is not the one this create made
-            and s.get("OS-EXT-STS:task_state") != "deleting"
+            if made_by_this_request(s)
         ]
         if not found:
             return None
@@ -420,10 +439,13 @@ class Compute:
         return await self._paged("/flavors/detail", "flavors", None)
 
 
-def _scrubbed(error: ApiError, secret: str) -> ApiError:
-    """The same error with ``secret`` masked in Nova's message."""
+def _scrubbed(error: ApiError, secrets: tuple[str, ...]) -> ApiError:
+    """The same error with every one of ``secrets`` masked in Nova's message."""
+    message = error.message
+    for secret in sorted(filter(None, secrets), key=len, reverse=True):
+        message = message.replace(secret, "***")
     return type(error)(
-        error.message.replace(secret, "***"),
+        message,
         status=error.http_status,
         method=error.method,
         url=error.url,

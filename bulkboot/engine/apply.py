@@ -32,7 +32,6 @@ from __future__ import annotations
 import dataclasses
 import math
 import random
-import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -43,10 +42,11 @@ import anyio
 from anyio.abc import TaskGroup
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
+from bulkboot.cloud.compute import CreateRequest
 from bulkboot.cloud.retry import http_date
 from bulkboot.engine.board import Board
 from bulkboot.engine.journal import Journal, JournalEntry
-from bulkboot.engine.members import member_index, member_pattern, members_expected
+from bulkboot.engine.members import member_index, members_expected
 from bulkboot.engine.pacing import PollPacing
 from bulkboot.engine.poll import Poller, PollRound, fault_message, nova_time, sleep_interval
 from bulkboot.engine.quota import check_quota, total_need
@@ -77,7 +77,14 @@ from bulkboot.errors import (
     RateLimited,
     Unavailable,
 )
-from bulkboot.pipeline.body import FLEET_MARK_KEY, BodyBuilder
+from bulkboot.identity import (
+    claim_partial,
+    is_fleet_record,
+    is_gone,
+    is_leaving,
+    member_name,
+)
+from bulkboot.pipeline.body import BodyBuilder
 from bulkboot.pipeline.microversion import Microversion
 from bulkboot.pipeline.spec import Manifest, References, ServerSpec
 
@@ -148,24 +155,6 @@ def _pick(records: Sequence[Mapping[str, Any]]) -> Mapping[str, Any]:
     return records[0]
 
 
-_TASK_STATE = "OS-EXT-STS:task_state"
-_DELETED_STATUSES = frozenset({"DELETED", "SOFT_DELETED"})
-
-
-def is_leaving(record: Mapping[str, Any], pending_deletes: frozenset[str] | set[str]) -> bool:
-    """Is this listed server on its way out (a DELETE accepted, not yet done)?
-
-    Nova sets ``task_state`` to ``deleting`` before it answers a DELETE, and the server
-    stays listed (status unchanged) until its host has deleted it. Where the listing
-    hides ``task_state`` (a policy, a down cell's partial record), the journal decides:
-    a DELETE journaled and its end never seen (a ``destroy`` or a retry killed mid-way).
-    """
-    task_state = record.get(_TASK_STATE, _TASK_STATE)
-    if task_state == "deleting":
-        return True
-    return task_state is _TASK_STATE and str(record.get("id")) in pending_deletes
-
-
 def claim_records(
     records: Iterable[Mapping[str, Any]],
     fleet: str,
@@ -180,13 +169,12 @@ def claim_records(
     by_id = {i: e.name for e in entries.values() for i in e.live_ids} if entries else {}
     by_name: dict[str, list[Mapping[str, Any]]] = {}
     for record in records:
-        metadata = record.get("metadata")
         name = record.get("name")
-        if isinstance(metadata, Mapping):
-            if metadata.get(FLEET_MARK_KEY) == fleet and isinstance(name, str):
+        if is_fleet_record(record, fleet):
+            if isinstance(name, str):
                 by_name.setdefault(name, []).append(record)
-        elif by_id:
-            claimed = by_id.get(str(record.get("id")))
+        else:
+            claimed = claim_partial(record, by_id)
             if claimed is not None:
                 by_name.setdefault(claimed, []).append(record)
     return by_name
@@ -221,12 +209,12 @@ class FleetApply:
         self.clock = clock
         self.notes: list[str] = []
         self._specs: dict[str, ServerSpec] = {s.name: s for s in manifest.servers}
-        # multi-create requests whose members are being discovered: name -> (pattern, state)
-        self._groups: dict[str, tuple[re.Pattern[str], ServerState]] = {}
+        # multi-create requests whose members are being discovered: name -> its state
+        self._groups: dict[str, ServerState] = {}
         # creates whose answer was lost and whose server had not shown up yet: never
         # re-sent; adopted from a poll round by exact name and fleet mark, or TIMEOUT.
         self._unsure: set[str] = set()
-        self._poller = Poller(compute, mark=(FLEET_MARK_KEY, manifest.name), clock=clock)
+        self._poller = Poller(compute, fleet=manifest.name, clock=clock)
         self._window = CreateWindow(
             ceiling=max(1, options.concurrency), adaptive=not options.fixed_concurrency
         )
@@ -301,14 +289,10 @@ class FleetApply:
         self.board.add(ServerState(name=s.name, group=s.group) for s in self.manifest.servers)
         for spec in self.manifest.servers:
             if spec.instance_count > 1:
-                pattern = member_pattern(spec)
-
                 # a server that the manifest names itself (``pool-2`` beside ``pool``) is
                 # not a member, nor one numbered past the count (drift)
-                def member_at(
-                    name: str, spec: ServerSpec = spec, pattern: re.Pattern[str] = pattern
-                ) -> int:
-                    at = member_index(spec, pattern, name)
+                def member_at(name: str, spec: ServerSpec = spec) -> int:
+                    at = member_index(spec, name)
                     return 0 if at is None or name in requested else at
 
                 members = sorted((n for n in by_name if member_at(n)), key=member_at)
@@ -329,8 +313,8 @@ class FleetApply:
                 # The group's other members were deleted (a destroy killed half-way):
                 # each is made again on its own name, once its old server is gone.
                 present = [*members, *(n for n in leaving if member_at(n))]
-                for index in range(1, members_expected(spec, pattern, present, self.entries) + 1):
-                    member = f"{spec.name}-{index}"
+                for index in range(1, members_expected(spec, present, self.entries) + 1):
+                    member = member_name(spec.name, index)
                     if member not in by_name and member not in requested:
                         self._add_member(spec.name, member)
                         accounted.add(member)
@@ -423,18 +407,14 @@ class FleetApply:
         leaving: dict[str, str] = {}
         for name in list(by_name):
             found = by_name[name]
-            alive = [
-                r
-                for r in found
-                if r.get("status") not in _DELETED_STATUSES and not is_leaving(r, pending)
-            ]
+            alive = [r for r in found if not is_gone(r) and not is_leaving(r, pending)]
             if len(alive) == len(found):
                 continue
             if alive:
                 by_name[name] = alive
                 continue
             del by_name[name]
-            going = [r for r in found if r.get("status") not in _DELETED_STATUSES]
+            going = [r for r in found if not is_gone(r)]
             if going:
                 leaving[name] = str(going[0]["id"])
         return leaving
@@ -550,7 +530,15 @@ class FleetApply:
                 return
             sent = self.clock()
             try:
-                created = await self.compute.create_server(body, fleet=self.manifest.name)
+                created = await self.compute.create_server(
+                    CreateRequest(
+                        body=body,
+                        name=name,
+                        instance_count=spec.instance_count,
+                        fleet=self.manifest.name,
+                        secrets=(spec.admin_pass,) if spec.admin_pass else (),
+                    )
+                )
             except _FATAL:
                 raise
             except CreateUncertain:
@@ -567,7 +555,7 @@ class FleetApply:
                     )
                 )
                 if request is not None and spec.instance_count > 1:
-                    self._groups[name] = (member_pattern(spec), request)
+                    self._groups[name] = request
                 elif request is not None:
                     self._unsure.add(name)
                 return
@@ -604,7 +592,7 @@ class FleetApply:
                 )
             )
             if request is not None:
-                self._groups[name] = (member_pattern(spec), request)
+                self._groups[name] = request
             return
         state = self.emit(
             Created(
@@ -784,12 +772,12 @@ class FleetApply:
             return False
         specs = self._specs
         group = next(
-            (g for g, (p, _) in self._groups.items() if member_index(specs[g], p, name)),
+            (g for g in self._groups if member_index(specs[g], name)),
             None,
         )
         if group is None:
             return False
-        template = self._groups[group][1]
+        template = self._groups[group]
         server_id = str(record["id"])
         if group in self.board.states:
             self.board.remove(group)  # the request is now its members
@@ -840,7 +828,7 @@ class FleetApply:
             if state is not None and state.phase in (Phase.BUILDING, Phase.DELETING):
                 self.emit(DeadlinePassed(name=key, at=now))
         if self._groups:
-            for group, (_, request) in list(self._groups.items()):
+            for group, request in list(self._groups.items()):
                 if request.sent_at is not None and now - request.sent_at > self.options.timeout:
                     del self._groups[group]
                     self.emit(DeadlinePassed(name=group, at=now))

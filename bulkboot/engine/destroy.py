@@ -35,7 +35,7 @@ from bulkboot.engine.state import (
     ServerState,
 )
 from bulkboot.errors import AuthError, CloudError, EndpointNotFound, NotFound
-from bulkboot.pipeline.body import FLEET_MARK_KEY
+from bulkboot.identity import claim_partial, is_fleet_record
 
 if TYPE_CHECKING:
     from bulkboot.cloud.compute import Compute
@@ -65,11 +65,6 @@ class DestroyOutcome:
         return all(s.phase is Phase.DELETED for s in self.states)
 
 
-def is_marked(record: Mapping[str, Any], fleet: str) -> bool:
-    metadata = record.get("metadata")
-    return isinstance(metadata, Mapping) and metadata.get(FLEET_MARK_KEY) == fleet
-
-
 async def fleet_servers(
     compute: Compute, fleet: str, journal: Mapping[str, JournalEntry]
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[str]]:
@@ -86,10 +81,10 @@ async def fleet_servers(
     mine: list[dict[str, Any]] = []
     partial: list[str] = []
     for record in records:
-        if is_marked(record, fleet):
+        if is_fleet_record(record, fleet):
             mine.append(record)
-        elif by_id and not isinstance(record.get("metadata"), Mapping):
-            name = by_id.get(str(record.get("id")))
+        else:
+            name = claim_partial(record, by_id)
             if name is not None:
                 mine.append({**record, "name": record.get("name") or name})
                 partial.append(name)
@@ -133,7 +128,7 @@ async def fleet_servers(
         looked = found.get(server_id)
         if looked is None or str(looked.get("status", "")).upper() == "DELETED":
             continue
-        if is_marked(looked, fleet):
+        if is_fleet_record(looked, fleet):
             mine.append(looked)
         else:
             notes.append(
@@ -302,7 +297,7 @@ async def destroy_fleet(
         )
         for name, record in zip(names, mine, strict=True)
     )
-    poller = Poller(compute, mark=None, clock=clock)
+    poller = Poller(compute, fleet=None, clock=clock)
     # Only deletions sent after this listing matter, so its own duration does not.
     poller.note_listing(records, 0.0)
     async with anyio.create_task_group() as background:

@@ -42,6 +42,7 @@ from typing import Any, Protocol
 import anyio
 
 from bulkboot.engine.pacing import PollPacing
+from bulkboot.identity import is_fleet_record
 
 __all__ = ["PAGED_GUARD", "Lister", "PollRound", "Poller", "Sighting", "since_after"]
 
@@ -91,15 +92,15 @@ class Poller:
     """Watches server ids and polls them in batches; single task, no locks needed.
 
     ``watch`` may be called from other tasks between rounds (same event loop).
-    ``mark`` is the fleet mark: records carrying it but not watched are handed back
-    in ``unknown`` (members of a multi-create, creates whose answer was lost).
+    ``fleet``: records carrying its mark but not watched are handed back in
+    ``unknown`` (members of a multi-create, creates whose answer was lost).
     """
 
     __slots__ = (
         "_full_interval",
         "_last_full",
         "_lister",
-        "_mark",
+        "_fleet",
         "_since",
         "_watched",
         "clock",
@@ -109,13 +110,13 @@ class Poller:
         self,
         lister: Lister,
         *,
-        mark: tuple[str, str] | None,
+        fleet: str | None,
         since: str | None = None,
         full_interval: float = 60.0,
         clock: Callable[[], float],
     ) -> None:
         self._lister = lister
-        self._mark = mark
+        self._fleet = fleet
         self._since = since
         self._full_interval = full_interval
         self._last_full = clock()
@@ -175,17 +176,15 @@ class Poller:
         sightings: list[Sighting] = []
         unknown: list[Mapping[str, Any]] = []
         seen: set[str] = set()
-        mark = self._mark
+        fleet = self._fleet
         for record in records:
             server_id = record.get("id")
             if not isinstance(server_id, str):
                 continue
             entry = watched.get(server_id)
             if entry is None:
-                if mark is not None:
-                    metadata = record.get("metadata")
-                    if isinstance(metadata, Mapping) and metadata.get(mark[0]) == mark[1]:
-                        unknown.append(record)
+                if fleet is not None and is_fleet_record(record, fleet):
+                    unknown.append(record)
                 continue
             seen.add(server_id)
             status = record.get("status")

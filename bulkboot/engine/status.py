@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from bulkboot.engine.journal import JournalEntry
-from bulkboot.engine.members import member_index, member_pattern, members_expected
+from bulkboot.engine.members import member_index, members_expected
+from bulkboot.identity import member_name
 from bulkboot.pipeline.spec import Manifest
 
 __all__ = ["StatusRow", "expected_names", "format_addresses", "status_rows"]
@@ -55,13 +56,12 @@ def expected_names(
     for spec in manifest.servers:
         count = spec.instance_count
         if count > 1:
-            pattern = member_pattern(spec)
-            present = [n for n in listed if member_index(spec, pattern, n) is not None]
+            present = [n for n in listed if member_index(spec, n) is not None]
             if present:
-                count = members_expected(spec, pattern, present, journal or {})
+                count = members_expected(spec, present, journal or {})
             names.extend(
                 name
-                for name in (f"{spec.name}-{i}" for i in range(1, count + 1))
+                for name in (member_name(spec.name, i) for i in range(1, count + 1))
                 if name not in requested
             )
         else:

@@ -42,12 +42,12 @@ from collections.abc import Iterable, Iterator, Mapping
 from operator import attrgetter
 from typing import Any, Final
 
+from bulkboot.identity import FLEET_MARK_KEY
 from bulkboot.pipeline.microversion import Microversion
 from bulkboot.pipeline.spec import Nic, References, ServerSpec
 
 __all__ = [
     "BDM_V2_KEYS",
-    "FLEET_MARK_KEY",
     "NIC_KEYS",
     "SERVER_KEYS",
     "BodyBuilder",
@@ -57,7 +57,6 @@ __all__ = [
     "build_requests",
 ]
 
-FLEET_MARK_KEY: Final = "bulkboot:fleet"
 """The metadata key every body carries; its value is the fleet's name."""
 
 # ----------------------------------------------------------------- the wire tables

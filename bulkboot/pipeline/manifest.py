@@ -34,6 +34,7 @@ from yaml.constructor import ConstructorError, SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from bulkboot.errors import ManifestError
+from bulkboot.identity import member_number
 from bulkboot.pipeline import microversion as mv
 from bulkboot.pipeline.spec import (
     FIXED_LIMITS,
@@ -934,10 +935,10 @@ def _duplicates(servers: Sequence[ServerSpec], groups: Sequence[Group]) -> list[
         # journal could not tell the request from the member
         named = [*plain.items(), *((name, at) for name, (at, _) in multi.items())]
         for name, position in named:
-            base, dash, number = name.rpartition("-")
-            if dash and number.isdigit() and number == str(int(number)) and base in multi:
+            base = name.rpartition("-")[0]
+            if base in multi:
                 multi_at, instances = multi[base]
-                if 1 <= int(number) <= instances:
+                if member_number(base, name, instances) is not None:
                     pair = (max(position, multi_at), min(position, multi_at))
                     clashes.setdefault(pair, []).append(name)
     if not clashes:

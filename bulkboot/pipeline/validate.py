@@ -25,8 +25,8 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Final
 
 from bulkboot.errors import ManifestError
+from bulkboot.identity import FLEET_MARK_KEY
 from bulkboot.pipeline import microversion as mv
-from bulkboot.pipeline.body import FLEET_MARK_KEY
 from bulkboot.pipeline.manifest import sort_problems
 from bulkboot.pipeline.microversion import Microversion
 from bulkboot.pipeline.spec import Group, Limits, Location, Manifest, Nic, Problem, ServerSpec

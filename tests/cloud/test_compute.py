@@ -28,23 +28,12 @@ from bulkboot.errors import (
 )
 from bulkboot.pipeline.microversion import Microversion
 from bulkboot.simulator import RunningSimulator
-from bulkboot.simulator.config import FLAVORS, IMAGES
+from bulkboot.simulator.config import FLAVORS
+from tests.cloud.bodies import body, request
 from tests.cloud.stubs import stub_config, stub_nova
 
 pytestmark = pytest.mark.anyio
 FAST = HttpOptions(retry=RetryPolicy(max_attempts=12, base_delay=0.01, max_delay=0.05))
-
-
-def body(name: str, *, fleet: str = "f", **extra: object) -> dict[str, object]:
-    server: dict[str, object] = {
-        "name": name,
-        "imageRef": IMAGES[0].id,
-        "flavorRef": FLAVORS[0].id,
-        "networks": "none",
-        "metadata": {"bulkboot:fleet": fleet},
-    }
-    server.update(extra)
-    return {"server": server}
 
 
 @asynccontextmanager
@@ -66,7 +55,9 @@ async def test_negotiate_auto_and_explicit(sim: RunningSimulator, sim_cloud: Clo
             "X-OpenStack-Nova-API-Version": "2.74",
             "OpenStack-API-Version": "compute 2.74",
         }
-        await cloud.compute.create_server(body("tagged", tags=["a"]), fleet="f")  # 2.52+ field
+        await cloud.compute.create_server(
+            request(body("tagged", tags=["a"]), fleet="f")
+        )  # 2.52+ field
 
 
 async def test_version_outside_servers_range_fails_before_any_create(
@@ -103,7 +94,9 @@ def test_version_range_reads_nova_documents() -> None:
 async def test_create_get_delete(sim: RunningSimulator, sim_cloud: CloudConfig) -> None:
     async with open_cloud(sim_cloud) as cloud:
         await cloud.compute.negotiate("auto")
-        created = await cloud.compute.create_server(body("one", adminPass="pw-9"), fleet="f")
+        created = await cloud.compute.create_server(
+            request(body("one", adminPass="pw-9"), fleet="f")
+        )
         assert created.id and created.admin_pass == "pw-9" and not created.recovered
         assert "pw-9" not in repr(created)
         server = await cloud.compute.get_server(created.id)
@@ -118,7 +111,7 @@ async def test_create_get_delete(sim: RunningSimulator, sim_cloud: CloudConfig) 
 async def test_reservation_id_create(sim: RunningSimulator, sim_cloud: CloudConfig) -> None:
     async with nova(sim_cloud) as cloud:
         created = await cloud.compute.create_server(
-            body("multi", min_count=3, max_count=3, return_reservation_id=True), fleet="f"
+            request(body("multi", min_count=3, max_count=3, return_reservation_id=True), fleet="f")
         )
     assert created.id is None and created.reservation_id
 
@@ -128,8 +121,10 @@ async def test_lost_response_makes_no_duplicate(
 ) -> None:
     async with nova(sim_cloud, FAST) as cloud:
         sim.configure(lost_response_fraction=1.0)  # every create is made, its answer lost
-        single = await cloud.compute.create_server(body("lost"), fleet="f")
-        multi = await cloud.compute.create_server(body("grp", min_count=3, max_count=3), fleet="f")
+        single = await cloud.compute.create_server(request(body("lost"), fleet="f"))
+        multi = await cloud.compute.create_server(
+            request(body("grp", min_count=3, max_count=3), fleet="f")
+        )
     assert single.recovered and single.id
     assert multi.recovered and multi.id
     stats = sim.stats()
@@ -146,7 +141,9 @@ async def test_many_lost_and_failed_creates_no_duplicates(
         results = []
 
         async def create(index: int) -> None:
-            results.append(await cloud.compute.create_server(body(f"s-{index}"), fleet="f"))
+            results.append(
+                await cloud.compute.create_server(request(body(f"s-{index}"), fleet="f"))
+            )
 
         async with anyio.create_task_group() as group:
             for index in range(40):
@@ -162,9 +159,9 @@ async def test_a_server_of_another_fleet_is_not_taken_for_ours(
     sim: RunningSimulator, sim_cloud: CloudConfig
 ) -> None:
     async with nova(sim_cloud, FAST) as cloud:
-        await cloud.compute.create_server(body("same", fleet="other"), fleet="other")
+        await cloud.compute.create_server(request(body("same", fleet="other"), fleet="other"))
         sim.configure(error_500_fraction=0.5)
-        created = await cloud.compute.create_server(body("same", fleet="f"), fleet="f")
+        created = await cloud.compute.create_server(request(body("same", fleet="f"), fleet="f"))
     assert not created.recovered
     servers = sim.stats()["servers_total"]
     assert servers == 2
@@ -186,7 +183,7 @@ async def test_final_answers_on_create_are_not_retried(
     async with nova(sim_cloud, FAST) as cloud:
         sim.configure(**changes)
         with pytest.raises(error):
-            await cloud.compute.create_server(body("x"), fleet="f")
+            await cloud.compute.create_server(request(body("x"), fleet="f"))
     posts = sim.stats()["requests"]["POST /compute/v2.1/servers"]
     assert sum(posts.values()) == 1
 
@@ -196,7 +193,9 @@ async def test_bad_request_keeps_novas_message(
 ) -> None:
     async with nova(sim_cloud) as cloud:
         with pytest.raises(BadRequest) as info:
-            await cloud.compute.create_server(body("x", flavorRef="no-such-flavor"), fleet="f")
+            await cloud.compute.create_server(
+                request(body("x", flavorRef="no-such-flavor"), fleet="f")
+            )
     assert "no-such-flavor" in info.value.message
     assert info.value.request_id
     assert sum(sim.stats()["requests"]["POST /compute/v2.1/servers"].values()) == 1
@@ -204,7 +203,7 @@ async def test_bad_request_keeps_novas_message(
 
 async def test_list_follows_every_page(sim: RunningSimulator, sim_cloud: CloudConfig) -> None:
     async with nova(sim_cloud) as cloud:
-        await cloud.compute.create_server(body("p", min_count=25, max_count=25), fleet="f")
+        await cloud.compute.create_server(request(body("p", min_count=25, max_count=25), fleet="f"))
         servers = await cloud.compute.list_servers({"limit": "10"})
         names = {s["name"] for s in servers}
         brief = await cloud.compute.list_servers({"limit": "10"}, detail=False)
@@ -234,7 +233,9 @@ async def test_an_echoed_admin_password_is_masked(
     with caplog.at_level(logging.DEBUG, logger="bulkboot.http"):
         async with nova(sim_cloud) as cloud:
             with pytest.raises(BadRequest) as info:
-                await cloud.compute.create_server(body("p", adminPass=987654321), fleet="f")
+                await cloud.compute.create_server(
+                    request(body("p", adminPass=987654321), fleet="f")
+                )
     assert "adminPass" in str(info.value) and "***" in str(info.value)
     assert "987654321" not in str(info.value)
     assert "RESP: [400]" in caplog.text and "987654321" not in caplog.text
@@ -245,13 +246,13 @@ async def test_a_namesake_being_deleted_is_not_taken_for_the_new_server(
 ) -> None:
     sim.configure(delete_delay=30)  # the old server stays visible, task_state "deleting"
     async with nova(sim_cloud, FAST) as cloud:
-        old = await cloud.compute.create_server(body("again"), fleet="f")
+        old = await cloud.compute.create_server(request(body("again"), fleet="f"))
         assert old.id is not None
         assert await cloud.compute._find_created("again", "f", 1) is not None
         await cloud.compute.delete_server(old.id)
         assert await cloud.compute._find_created("again", "f", 1) is None
         sim.configure(lost_response_fraction=1.0)
-        new = await cloud.compute.create_server(body("again"), fleet="f")
+        new = await cloud.compute.create_server(request(body("again"), fleet="f"))
     assert new.recovered and new.id != old.id
     assert sum(sim.stats()["requests"]["POST /compute/v2.1/servers"].values()) == 2
 
@@ -279,7 +280,7 @@ async def test_a_create_slower_than_the_timeout_is_never_sent_twice(
         async with anyio.create_task_group() as group:
             group.start_soon(fast_again)
             with pytest.raises(CreateUncertain) as info:
-                await cloud.compute.create_server(body("slow"), fleet="f")
+                await cloud.compute.create_server(request(body("slow"), fleet="f"))
     assert info.value.name == "slow" and info.value.fleet == "f"
     assert "not sent again" in str(info.value)
     await anyio.sleep(1.6)  # Nova finishes the one create at 3 s (we gave up at 2 s)
@@ -305,7 +306,7 @@ async def test_a_create_that_lands_while_we_look_is_recovered(
 
         async with anyio.create_task_group() as group:
             group.start_soon(fast_again)
-            created = await cloud.compute.create_server(body("late"), fleet="f")
+            created = await cloud.compute.create_server(request(body("late"), fleet="f"))
     assert created.recovered and created.id
     stats = sim.stats()
     assert sum(stats["requests"]["POST /compute/v2.1/servers"].values()) == 1
@@ -350,7 +351,7 @@ async def test_a_bare_503_after_nova_acted_is_looked_up_not_resent() -> None:
     async with stub_nova(routes) as url, open_cloud(stub_config(url), options=FAST) as cloud:
         await cloud.compute.negotiate("auto")
         cloud.compute.lookup_settle = 0.0
-        created = await cloud.compute.create_server(body("once"), fleet="f")
+        created = await cloud.compute.create_server(request(body("once"), fleet="f"))
     assert created.recovered and created.id == "id-0"
     assert (nova_.posts, len(nova_.servers)) == (1, 1)
 
@@ -368,7 +369,7 @@ async def test_a_503_with_retry_after_is_sent_again_without_looking() -> None:
     routes = [("POST", "/servers", create), ("GET", "/servers/detail", nova_.detail)]
     async with stub_nova(routes) as url, open_cloud(stub_config(url), options=FAST) as cloud:
         await cloud.compute.negotiate("auto")
-        created = await cloud.compute.create_server(body("again"), fleet="f")
+        created = await cloud.compute.create_server(request(body("again"), fleet="f"))
     assert not created.recovered and created.id == "id-0"
     assert (nova_.posts, nova_.lookups) == (2, 0)
 
@@ -390,7 +391,7 @@ async def test_a_504_is_never_resent() -> None:
             await cloud.compute.negotiate("auto")
             cloud.compute.lookup_settle = 0.1
             with pytest.raises(CreateUncertain, match="Gateway Timeout"):
-                await cloud.compute.create_server(body("gw"), fleet="f")
+                await cloud.compute.create_server(request(body("gw"), fleet="f"))
     assert nova_.posts == 1
     assert nova_.lookups >= 3  # looked several times over the 0.5 s window
 
@@ -429,7 +430,7 @@ async def test_the_last_attempts_500_is_looked_up_before_it_is_reported() -> Non
         await cloud.compute.negotiate("auto")
         cloud.compute.lookup_settle = 0.0
         cloud.compute.max_create_attempts = 1
-        created = await cloud.compute.create_server(body("last"), fleet="f")
+        created = await cloud.compute.create_server(request(body("last"), fleet="f"))
     assert created.recovered and (nova_.posts, len(nova_.servers)) == (1, 1)
 
 
@@ -448,8 +449,10 @@ async def test_a_400_that_repeats_the_requests_secrets_never_carries_them() -> N
         await cloud.compute.negotiate("auto")
         with pytest.raises(BadRequest) as caught:
             await cloud.compute.create_server(
-                body("leaky", adminPass="pw-Sup3rSecret", user_data="c2VjcmV0PXNlc2FtZQ=="),
-                fleet="f",
+                request(
+                    body("leaky", adminPass="pw-Sup3rSecret", user_data="c2VjcmV0PXNlc2FtZQ=="),
+                    fleet="f",
+                )
             )
     text = str(caught.value) + caught.value.message
     assert "pw-Sup3rSecret" not in text and "c2VjcmV0PXNlc2FtZQ==" not in text

@@ -25,23 +25,12 @@ from bulkboot.cloud.session import HttpOptions
 from bulkboot.cloud.timing import RequestTiming
 from bulkboot.errors import CloudConnectionError, RateLimited, Unavailable, UsageError
 from bulkboot.simulator import RunningSimulator
-from bulkboot.simulator.config import FLAVORS, IMAGES, PASSWORD
+from bulkboot.simulator.config import PASSWORD
+from tests.cloud.bodies import body, request
 from tests.cloud.stubs import stub_config, stub_nova
 
 pytestmark = pytest.mark.anyio
 FAST = HttpOptions(retry=RetryPolicy(max_attempts=12, base_delay=0.01, max_delay=0.05))
-
-
-def body(name: str, *, fleet: str = "f", **extra: object) -> dict[str, object]:
-    server: dict[str, object] = {
-        "name": name,
-        "imageRef": IMAGES[0].id,
-        "flavorRef": FLAVORS[0].id,
-        "networks": "none",
-        "metadata": {"bulkboot:fleet": fleet},
-    }
-    server.update(extra)
-    return {"server": server}
 
 
 async def test_429_with_retry_after_is_waited_out(
@@ -113,7 +102,7 @@ async def test_every_request_is_timed(sim: RunningSimulator, sim_cloud: CloudCon
     async with open_cloud(sim_cloud, on_request=timings.append) as cloud:
         await cloud.compute.negotiate("auto")
         await cloud.compute.limits()
-        created = await cloud.compute.create_server(body("t1"), fleet="f")
+        created = await cloud.compute.create_server(request(body("t1"), fleet="f"))
     assert [(t.method, t.path, t.status) for t in timings] == [
         ("POST", "/identity/v3/auth/tokens", 201),
         ("GET", "/compute/v2.1/", 200),
@@ -167,7 +156,9 @@ async def test_debug_log_has_no_secrets(
     with caplog.at_level(logging.DEBUG, logger="bulkboot.http"):
         async with open_cloud(sim_cloud) as cloud:
             await cloud.compute.negotiate("auto")
-            await cloud.compute.create_server(body("d1", adminPass="admin-pass-xyz"), fleet="f")
+            await cloud.compute.create_server(
+                request(body("d1", adminPass="admin-pass-xyz"), fleet="f")
+            )
             assert cloud.authenticator is not None and cloud.authenticator.current is not None
             token = cloud.authenticator.current.value
     text = caplog.text

@@ -12,7 +12,8 @@ import pytest
 import yaml
 
 from bulkboot import cli
-from bulkboot.pipeline.body import FLEET_MARK_KEY, build_request
+from bulkboot.identity import FLEET_MARK_KEY
+from bulkboot.pipeline.body import build_request
 from bulkboot.pipeline.manifest import load_manifest
 from bulkboot.pipeline.microversion import parse
 from bulkboot.pipeline.spec import AS_WRITTEN

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from bulkboot.cloud.compute import CreateRequest
 from bulkboot.engine.journal import journal_path, read_journal, replay
 from bulkboot.engine.state import Created, CreateSent, Phase
 from bulkboot.errors import CreateUncertain, QuotaCheckError
@@ -230,11 +231,11 @@ class LostAnswers:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._compute, name)
 
-    async def create_server(self, body: dict[str, Any], *, fleet: str) -> Any:
-        created = await self._compute.create_server(body, fleet=fleet)
+    async def create_server(self, request: CreateRequest) -> Any:
+        created = await self._compute.create_server(request)
         self._creates += 1
         if self._creates % 2:
-            raise CreateUncertain("answer lost", name=created.name, fleet=fleet)
+            raise CreateUncertain("answer lost", name=created.name, fleet=request.fleet)
         return created
 
 
@@ -267,8 +268,8 @@ async def test_an_uncertain_create_that_never_appears_times_out(
     sim: RunningSimulator, tmp_path: Path
 ) -> None:
     class Vanishing(LostAnswers):
-        async def create_server(self, body: dict[str, Any], *, fleet: str) -> Any:
-            raise CreateUncertain("answer lost", name=body["server"]["name"], fleet=fleet)
+        async def create_server(self, request: CreateRequest) -> Any:
+            raise CreateUncertain("answer lost", name=request.name, fleet=request.fleet)
 
     path = write_manifest(tmp_path, name="ghost", count=2)
     outcome = await apply_manifest(sim, path, wrap_compute=Vanishing, timeout=1.0)
@@ -328,7 +329,7 @@ async def test_servers_left_deleting_by_a_killed_destroy_are_waited_out_and_crea
 
 
 def test_a_server_on_its_way_out_is_told_by_task_state_or_else_by_the_journal() -> None:
-    from bulkboot.engine.apply import is_leaving
+    from bulkboot.identity import is_leaving
 
     deleting = {"id": "a", "status": "ACTIVE", "OS-EXT-STS:task_state": "deleting"}
     alive = {"id": "b", "status": "ACTIVE", "OS-EXT-STS:task_state": None}

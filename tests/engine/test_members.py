@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from bulkboot.engine.journal import replay
-from bulkboot.engine.members import member_index, member_pattern, members_expected
+from bulkboot.engine.members import member_index, members_expected
 from bulkboot.pipeline.spec import Location, ServerSpec
 
 
@@ -28,18 +28,16 @@ def _lines(*events: tuple[str, str]) -> list[dict[str, Any]]:
 
 def test_members_are_numbered_from_one_without_leading_zeros_up_to_the_count() -> None:
     spec = _pool(1, 4)
-    pattern = member_pattern(spec)
-    assert [member_index(spec, pattern, n) for n in ("pool-1", "pool-4")] == [1, 4]
+    assert [member_index(spec, n) for n in ("pool-1", "pool-4")] == [1, 4]
     for other in ("pool-0", "pool-02", "pool-5", "pool-x", "pool", "pool-1-1", "xpool-1"):
-        assert member_index(spec, pattern, other) is None, other
+        assert member_index(spec, other) is None, other
 
 
 def test_at_least_min_count_and_every_member_listed() -> None:
     spec = _pool(2, 6)
-    pattern = member_pattern(spec)
-    assert members_expected(spec, pattern, ["pool-1"], {}) == 2
-    assert members_expected(spec, pattern, ["pool-1", "pool-4"], {}) == 4
-    assert members_expected(spec, pattern, ["pool-1", "pool-9"], {}) == 2  # past the count
+    assert members_expected(spec, ["pool-1"], {}) == 2
+    assert members_expected(spec, ["pool-1", "pool-4"], {}) == 4
+    assert members_expected(spec, ["pool-1", "pool-9"], {}) == 2  # past the count
 
 
 def test_a_member_the_journal_saw_since_the_group_was_sent_counts() -> None:
@@ -54,7 +52,7 @@ def test_a_member_the_journal_saw_since_the_group_was_sent_counts() -> None:
         )
     )
     present = ["pool-1", "pool-2", "pool-3"]
-    assert members_expected(spec, member_pattern(spec), present, journal) == 4
+    assert members_expected(spec, present, journal) == 4
 
 
 def test_members_of_an_older_generation_do_not_count() -> None:
@@ -71,4 +69,4 @@ def test_members_of_an_older_generation_do_not_count() -> None:
         )
     )
     assert journal["pool-4"].last_line < journal["pool"].last_sent_line
-    assert members_expected(spec, member_pattern(spec), ["pool-1", "pool-2"], journal) == 2
+    assert members_expected(spec, ["pool-1", "pool-2"], journal) == 2

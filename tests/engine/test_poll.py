@@ -29,7 +29,7 @@ class Scripted:
         return self.answers.pop(0)
 
 
-MARK = ("bulkboot:fleet", "lab")
+FLEET = "lab"
 
 
 def _rec(sid: str, status: str, updated: str, **extra: Any) -> dict[str, Any]:
@@ -52,7 +52,7 @@ async def test_since_comes_from_the_servers_records_not_our_clock() -> None:
         [_rec("b", "ERROR", "2026-01-01T10:00:11Z", fault={"message": "No valid host"})],
     )
     clock = iter(range(100, 200)).__next__
-    poller = Poller(lister, mark=MARK, clock=lambda: float(clock()), full_interval=math.inf)
+    poller = Poller(lister, fleet=FLEET, clock=lambda: float(clock()), full_interval=math.inf)
     poller.watch("a", "web-a")
     poller.watch("b", "web-b")
     first = await poller.round()  # no since yet: a full listing
@@ -73,7 +73,7 @@ async def test_since_comes_from_the_servers_records_not_our_clock() -> None:
 async def test_partial_records_from_down_cells_are_matched_by_id() -> None:
     lister = Scripted([{"id": "a", "status": "UNKNOWN"}, {"id": "zzz"}])
     poller = Poller(
-        lister, mark=MARK, since="2026-01-01T00:00:00Z", clock=lambda: 1.0, full_interval=math.inf
+        lister, fleet=FLEET, since="2026-01-01T00:00:00Z", clock=lambda: 1.0, full_interval=math.inf
     )
     poller.watch("a", "web-a", at=0.0)
     result = await poller.round()
@@ -94,7 +94,7 @@ async def test_unwatched_fleet_records_are_reported_other_fleets_are_not() -> No
         ]
     )
     poller = Poller(
-        lister, mark=MARK, since="2026-01-01T09:00:00Z", clock=lambda: 1.0, full_interval=math.inf
+        lister, fleet=FLEET, since="2026-01-01T09:00:00Z", clock=lambda: 1.0, full_interval=math.inf
     )
     result = await poller.round()
     assert [r["id"] for r in result.unknown] == ["g-1"]
@@ -104,7 +104,7 @@ async def test_unwatched_fleet_records_are_reported_other_fleets_are_not() -> No
 async def test_full_rounds_report_watched_servers_missing_but_not_new_ones() -> None:
     now = [10.0]
     lister = Scripted([_rec("a", "BUILD", "2026-01-01T10:00:00Z")])
-    poller = Poller(lister, mark=MARK, clock=lambda: now[0], full_interval=0.0)
+    poller = Poller(lister, fleet=FLEET, clock=lambda: now[0], full_interval=0.0)
     poller.watch("a", "web-a", at=1.0)
     poller.watch("b", "web-b", at=2.0)
     poller.watch("c", "web-c", at=10.5)  # created while the listing was under way
@@ -130,7 +130,7 @@ def test_since_steps_back_after_a_round_big_enough_to_be_paged() -> None:
 
 def test_reorder_puts_back_dated_watches_first_for_deadlines() -> None:
     clock = [100.0]
-    poller = Poller(Scripted(), mark=MARK, clock=lambda: clock[0])
+    poller = Poller(Scripted(), fleet=FLEET, clock=lambda: clock[0])
     poller.watch("fresh", "a")  # at 100
     poller.watch("old", "b", at=10.0)  # found by a re-apply, created long ago
     # watched_before walks in watch order and stops at the first one not overdue

@@ -18,10 +18,10 @@ from typing import Any
 import pytest
 from novaclient.v2 import shell as nova_shell
 
+from bulkboot.identity import FLEET_MARK_KEY
 from bulkboot.pipeline import manifest as manifest_module
 from bulkboot.pipeline.body import (
     BDM_V2_KEYS,
-    FLEET_MARK_KEY,
     NIC_KEYS,
     SERVER_KEYS,
     BodyBuilder,

@@ -18,7 +18,8 @@ from typing import Any
 import pytest
 
 from bulkboot.errors import ManifestError
-from bulkboot.pipeline.body import FLEET_MARK_KEY, build_body
+from bulkboot.identity import FLEET_MARK_KEY
+from bulkboot.pipeline.body import build_body
 from bulkboot.pipeline.manifest import load_manifest
 from bulkboot.pipeline.microversion import (
     field_supported,
