@@ -70,6 +70,7 @@ __all__ = [
     "Unauthorized",
     "Unavailable",
     "UsageError",
+    "first_error",
 ]
 
 EXIT_FAILURE = 1
@@ -261,3 +262,20 @@ class ServerError(ApiError):
 
 class Unavailable(ApiError):
     status = 503
+
+
+def first_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    """The error to show for a task group's failure: its first ``BulkbootError``.
+
+    Task groups wrap a task's exception in an ``ExceptionGroup``; the user must see
+    the one clear message inside (a 401 that survived re-authentication, say), not a
+    group. Cancellations and other leaves are only returned when there is no such
+    error, and then the group itself.
+    """
+    found = group.subgroup(lambda exc: isinstance(exc, BulkbootError))
+    while found is not None:
+        leaf = found.exceptions[0]
+        if not isinstance(leaf, BaseExceptionGroup):
+            return leaf
+        found = leaf
+    return group

@@ -32,7 +32,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import anyio
 
-from bulkboot.errors import BulkbootError, NotFound, ResolveError
+from bulkboot.errors import BulkbootError, NotFound, ResolveError, first_error
 from bulkboot.pipeline.spec import Location, Manifest, Problem
 
 if TYPE_CHECKING:
@@ -340,8 +340,8 @@ async def resolve_references(cloud: Cloud, manifest: Manifest) -> ResolvedRefere
     except BaseExceptionGroup as group:
         # A look-up the cloud refused (403, 500 after retries, no connection): the
         # caller gets that one clear error, not the task group's wrapper.
-        found = _first_bulkboot_error(group)
-        if found is None:
+        found = first_error(group)
+        if not isinstance(found, BulkbootError):
             raise
         raise found from None
     if problems:
@@ -353,18 +353,6 @@ async def resolve_references(cloud: Cloud, manifest: Manifest) -> ResolvedRefere
         flavors=found_flavors,
         networks=found_networks,
     )
-
-
-def _first_bulkboot_error(group: BaseExceptionGroup[BaseException]) -> BulkbootError | None:
-    """The first ``BulkbootError`` in a (nested) exception group, if there is one."""
-    for leaf in group.exceptions:
-        if isinstance(leaf, BulkbootError):
-            return leaf
-        if isinstance(leaf, BaseExceptionGroup):
-            found = _first_bulkboot_error(leaf)
-            if found is not None:
-                return found
-    return None
 
 
 def _sort_key(location: Location | None) -> tuple[str, int, int]:

@@ -27,6 +27,7 @@ from email.utils import parsedate_to_datetime
 __all__ = [
     "IDEMPOTENT_METHODS",
     "RetryPolicy",
+    "http_date",
     "parse_retry_after",
 ]
 

@@ -41,7 +41,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def run(args: argparse.Namespace) -> int:
     import anyio
 
-    from bulkboot.engine.session import cloud_target, first_error
+    from bulkboot.engine.session import cloud_target
+    from bulkboot.errors import first_error
     from bulkboot.pipeline.manifest import load_manifest
 
     manifest = load_manifest(args.file)

@@ -29,7 +29,6 @@ __all__ = [
     "Target",
     "cloud_target",
     "feed_snapshots",
-    "first_error",
     "quiet_gc",
     "watch_interrupts",
 ]
@@ -38,25 +37,6 @@ EMBEDDED_NOTE = (
     "cloud 'simulator': no clouds.yaml defines it, so bulkboot started its embedded "
     "simulator, a fresh and empty cloud that lives only as long as this command"
 )
-
-
-def first_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
-    """The error to show for a task group's failure: its first ``BulkbootError``.
-
-    Task groups wrap a task's exception in an ``ExceptionGroup``; the user must see
-    the one clear message inside (a 401 that survived re-authentication, say), not a
-    group. Cancellations and other leaves are only returned when there is no such
-    error, and then the group itself.
-    """
-    from bulkboot.errors import BulkbootError
-
-    found = group.subgroup(lambda exc: isinstance(exc, BulkbootError))
-    while found is not None:
-        leaf = found.exceptions[0]
-        if not isinstance(leaf, BaseExceptionGroup):
-            return leaf
-        found = leaf
-    return group
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,8 +5,7 @@ from __future__ import annotations
 import anyio
 import pytest
 
-from bulkboot.engine.session import first_error
-from bulkboot.errors import AuthError
+from bulkboot.errors import AuthError, first_error
 
 
 def test_first_error_digs_the_bulkboot_error_out_of_nested_groups() -> None:
