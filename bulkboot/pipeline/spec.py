@@ -11,7 +11,7 @@ client's resolver online).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
@@ -29,6 +29,7 @@ __all__ = [
     "Problem",
     "References",
     "ServerSpec",
+    "sort_problems",
 ]
 
 
@@ -63,6 +64,18 @@ class Problem:
 
 def _escape(text: str) -> str:
     return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
+
+
+def sort_problems(problems: Iterable[Problem]) -> list[Problem]:
+    """File order (line, column); problems without a place first."""
+    return sorted(
+        problems,
+        key=lambda p: (
+            (0, "", 0, 0)
+            if p.location is None
+            else (1, p.location.file, p.location.line, p.location.column)
+        ),
+    )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

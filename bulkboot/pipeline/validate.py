@@ -27,9 +27,17 @@ from typing import Final
 from bulkboot.errors import ManifestError
 from bulkboot.identity import FLEET_MARK_KEY
 from bulkboot.pipeline import microversion as mv
-from bulkboot.pipeline.manifest import sort_problems
 from bulkboot.pipeline.microversion import Microversion
-from bulkboot.pipeline.spec import Group, Limits, Location, Manifest, Nic, Problem, ServerSpec
+from bulkboot.pipeline.spec import (
+    Group,
+    Limits,
+    Location,
+    Manifest,
+    Nic,
+    Problem,
+    ServerSpec,
+    sort_problems,
+)
 
 __all__ = ["check", "validate"]
 
