@@ -60,9 +60,19 @@ __all__ = [
 
 # `nova boot --block-device` keys (novaclient's CLIENT_BDM2_KEYS) and `--nic` keys.
 BDM_KEYS: Final = (
-    "source", "id", "dest", "bus", "device", "size", "format", "bootindex", "type",
-    "shutdown", "tag", "volume_type",
-)  # fmt: skip
+    "source",
+    "id",
+    "dest",
+    "bus",
+    "device",
+    "size",
+    "format",
+    "bootindex",
+    "type",
+    "shutdown",
+    "tag",
+    "volume_type",
+)
 EPHEMERAL_KEYS: Final = ("size", "format")
 NIC_KEYS: Final = ("net-id", "net-name", "port-id", "v4-fixed-ip", "v6-fixed-ip", "tag")
 
