@@ -25,13 +25,11 @@ from bulkboot.pipeline.body import (
     NIC_KEYS,
     SERVER_KEYS,
     BodyBuilder,
-    build_bodies,
-    build_body,
-    build_request,
     build_requests,
 )
 from bulkboot.pipeline.microversion import Microversion, parse
 from bulkboot.pipeline.spec import AS_WRITTEN, Location, Nic, ServerSpec
+from tests.pipeline.bodies import build_bodies, build_body, build_request
 from tests.pipeline.novaclient_oracle import nova_boot_body
 
 V2_1 = parse("2.1")

@@ -19,7 +19,6 @@ import pytest
 
 from bulkboot.errors import ManifestError
 from bulkboot.identity import FLEET_MARK_KEY
-from bulkboot.pipeline.body import build_body
 from bulkboot.pipeline.manifest import load_manifest
 from bulkboot.pipeline.microversion import (
     field_supported,
@@ -34,6 +33,7 @@ from bulkboot.pipeline.validate import check, validate
 from bulkboot.simulator.nova_schema import create_schema
 from bulkboot.simulator.schemacheck import SchemaViolation
 from bulkboot.simulator.schemacheck import check as schema_check
+from tests.pipeline.bodies import build_body
 from tests.pipeline.novaclient_oracle import CatalogReferences, OracleRejected, nova_boot_body
 
 REFS = CatalogReferences()
