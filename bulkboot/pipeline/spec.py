@@ -2,9 +2,9 @@
 
 A ``ServerSpec`` is one POST /servers request: one server, or one multi-create group
 (``min_count``/``max_count``). Its fields are the manifest's words (``nova boot``'s
-arguments), not Nova's wire keys: the wire keys live in ``body.py`` alone.
+arguments), not Nova's wire keys: the wire keys live in ``body.py`` and ``wire.py``.
 
-References (image, flavor, network names) stay as written here; ``body.build_body``
+References (image, flavor, network names) stay as written here; ``body.BodyBuilder``
 takes a ``References`` that maps them to IDs (``AS_WRITTEN`` offline, the cloud
 client's resolver online).
 """
@@ -224,7 +224,7 @@ class References(Protocol):
     """Maps references as written to the IDs Nova wants; raises nothing in ``body``.
 
     Resolution errors are found before bodies are built (every server's at once),
-    so by the time ``build_body`` runs every reference it asks for is known.
+    so by the time a body is built every reference it asks for is known.
     """
 
     def image(self, ref: str) -> str: ...

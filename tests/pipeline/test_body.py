@@ -293,7 +293,7 @@ def test_many_distinct_shared_parts_stay_correct() -> None:
         assert server["flavorRef"] == f"f{i}"
 
 
-def test_build_body_keys_its_builders_by_references_and_microversion() -> None:
+def test_each_body_follows_its_references_and_microversion() -> None:
     spec = make_spec()
     assert build_body(spec, CountingReferences("x-"), V2_96)["server"]["imageRef"] == "x-cirros"
     assert build_body(spec, CountingReferences("y-"), V2_96)["server"]["imageRef"] == "y-cirros"
