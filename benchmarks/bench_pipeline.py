@@ -6,8 +6,9 @@ Generates a manifest of GROUPS groups of COUNT servers each with varied fields
 (templated metadata, hostnames and descriptions, nics, block devices, user data files,
 tags, hints ...), then times, each in a fresh process so that peak RSS is its own:
 
-* pipeline: ``load_manifest`` + ``validate`` + ``build_bodies`` (every body kept in a
-  list, as ``plan`` does), from reading the file to the last body;
+* pipeline: ``load_manifest`` + ``validate`` + every body built by one ``BodyBuilder``
+  and kept in a list, the GC paused (as ``plan``'s ``build_requests`` does), from
+  reading the file to the last body;
 * streamed: the same with ``BodyBuilder.build`` one server at a time, each body dropped
   once built (as ``apply`` sends them);
 * baselines on the same file: ``yaml.safe_load`` alone (what any YAML-reading tool
@@ -103,8 +104,9 @@ def peak_rss_mib() -> float:
 def one(mode: str, path: str) -> dict[str, float]:
     """Run one measurement in this (fresh) process: wall and CPU seconds, peak RSS."""
     if mode in ("pipeline", "streamed"):
+        from bulkboot.gcpause import gc_paused
         from bulkboot.pipeline import microversion as mv
-        from bulkboot.pipeline.body import BodyBuilder, build_bodies
+        from bulkboot.pipeline.body import BodyBuilder
         from bulkboot.pipeline.manifest import load_manifest
         from bulkboot.pipeline.spec import AS_WRITTEN
         from bulkboot.pipeline.validate import validate
@@ -117,8 +119,9 @@ def one(mode: str, path: str) -> dict[str, float]:
         problems = validate(manifest, version)
         validated = time.process_time()
         build = builder.build
-        if mode == "pipeline":  # every body kept: build_bodies, as `plan` does
-            bodies = build_bodies(manifest.servers, AS_WRITTEN, version)
+        if mode == "pipeline":  # every body kept, the GC paused, as `plan` does
+            with gc_paused():
+                bodies = [build(spec) for spec in manifest.servers]
             count = len(bodies)
         else:  # each body dropped once built, as `apply` sends them
             count = 0

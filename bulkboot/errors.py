@@ -6,6 +6,7 @@ from ``exit_code``. No message may contain a password, token or secret.
 
     BulkbootError                     exit 1 unless said otherwise
     ├── UsageError                    a bad flag or flag value (exit 2)
+    │   └── MicroversionSyntaxError   not '2.N' within bulkboot's range (also a ValueError)
     ├── ManifestError                 the manifest is invalid; carries every Problem (exit 2)
     ├── ConfigError                   clouds.yaml / secure.yaml / OS_* is bad or missing (exit 2)
     ├── JournalError                  the local journal cannot be read or written
@@ -59,6 +60,7 @@ __all__ = [
     "JournalError",
     "ManifestError",
     "MicroversionError",
+    "MicroversionSyntaxError",
     "NotFound",
     "OverQuota",
     "QuotaCheckError",
@@ -279,3 +281,11 @@ def first_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
             return leaf
         found = leaf
     return group
+
+
+class MicroversionSyntaxError(UsageError, ValueError):
+    """A microversion written wrong: not ``2.N``, or outside what bulkboot speaks.
+
+    A ``ValueError`` too, so that callers written against ``microversion.parse``'s
+    older contract keep catching it.
+    """

@@ -13,11 +13,10 @@ three deliberate differences:
   ``boot_index`` from ``--block-device``, ``--ephemeral``, ``--swap``, legacy
   ``--block-device-mapping`` sizes) are JSON numbers, which Nova's schema accepts alike.
 
-Nova's wire keys live in this module and nowhere else: the tables below map the
-manifest's words (``ServerSpec`` field names, ``--block-device`` and ``--nic`` keys) to
-them.
+Nova's wire keys live here and in ``wire`` (the tables from the manifest's words to
+them, and the block device translations) and nowhere else.
 
-``build_body`` assumes the manifest passed ``validate`` at the same microversion: it
+``BodyBuilder`` assumes the manifest passed ``validate`` at the same microversion: it
 does not re-check rules, it only builds. Rules that *change* the body with the
 microversion (``networks`` defaults to ``"auto"`` from 2.37, as novaclient does) are
 applied here.
@@ -25,7 +24,7 @@ applied here.
 Speed: this runs once per server. Everything in a body that does not depend on the
 individual server (image, flavor, block devices, personality, user data, hints ...) is
 built once per distinct combination and shared, and so are consecutive servers' equal
-networks; a body then costs a dict copy and a few assignments (~4 µs, see
+networks; a body then costs a dict copy and a few assignments (figures in
 benchmarks/RESULTS.md). Bodies therefore share their nested lists and dicts with each
 other: treat a body as read-only (serialise it, do not edit it).
 """
@@ -33,99 +32,20 @@ other: treat a body as read-only (serialise it, do not edit it).
 from __future__ import annotations
 
 import base64
-import contextlib
 import dataclasses
-import gc
-import re
-import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable
 from operator import attrgetter
 from typing import Any, Final
 
+from bulkboot.gcpause import gc_paused
 from bulkboot.identity import FLEET_MARK_KEY
 from bulkboot.pipeline.microversion import Microversion
 from bulkboot.pipeline.spec import Nic, References, ServerSpec
+from bulkboot.pipeline.wire import BDM_V2_KEYS, NIC_KEYS, SERVER_KEYS, bdm_v2, legacy_bdm
 
-__all__ = [
-    "BDM_V2_KEYS",
-    "NIC_KEYS",
-    "SERVER_KEYS",
-    "BodyBuilder",
-    "build_bodies",
-    "build_body",
-    "build_request",
-    "build_requests",
-]
-
-"""The metadata key every body carries; its value is the fleet's name."""
-
-# ----------------------------------------------------------------- the wire tables
-
-SERVER_KEYS: Final[Mapping[str, str]] = {
-    # ServerSpec field -> key inside body["server"] (scheduler hints sit beside it)
-    "name": "name",
-    "image": "imageRef",
-    "image_with": "imageRef",
-    "flavor": "flavorRef",
-    "min_count": "min_count",
-    "max_count": "max_count",
-    "return_reservation_id": "return_reservation_id",
-    "metadata": "metadata",
-    "files": "personality",
-    "key_name": "key_name",
-    "user_data": "user_data",
-    "availability_zone": "availability_zone",
-    "security_groups": "security_groups",
-    "block_device_mapping": "block_device_mapping",
-    "block_devices": "block_device_mapping_v2",
-    "boot_volume": "block_device_mapping_v2",
-    "snapshot": "block_device_mapping_v2",
-    "ephemeral": "block_device_mapping_v2",
-    "swap": "block_device_mapping_v2",
-    "networks": "networks",
-    "scheduler_hints": "os:scheduler_hints",  # top level, a sibling of "server"
-    "config_drive": "config_drive",
-    "admin_pass": "adminPass",
-    "disk_config": "OS-DCF:diskConfig",
-    "access_ip_v4": "accessIPv4",
-    "access_ip_v6": "accessIPv6",
-    "description": "description",
-    "tags": "tags",
-    "trusted_image_certificates": "trusted_image_certificates",
-    "host": "host",
-    "hypervisor_hostname": "hypervisor_hostname",
-    "hostname": "hostname",
-}
-
-BDM_V2_KEYS: Final[Mapping[str, str]] = {
-    # ``--block-device`` key (manifest ``block_devices``) -> block_device_mapping_v2 key
-    "id": "uuid",
-    "source": "source_type",
-    "dest": "destination_type",
-    "bus": "disk_bus",
-    "device": "device_name",
-    "size": "volume_size",
-    "format": "guest_format",
-    "bootindex": "boot_index",
-    "type": "device_type",
-    "shutdown": "delete_on_termination",
-    "tag": "tag",
-    "volume_type": "volume_type",
-}
-
-NIC_KEYS: Final[Mapping[str, str]] = {
-    # Nic field -> networks[] key (net_name is resolved to an ID first)
-    "net_id": "uuid",
-    "net_name": "uuid",
-    "port_id": "port",
-    "v4_fixed_ip": "fixed_ip",
-    "v6_fixed_ip": "fixed_ip",
-    "tag": "tag",
-}
+__all__ = ["BDM_V2_KEYS", "NIC_KEYS", "SERVER_KEYS", "BodyBuilder", "build_requests"]
 
 _HINTS_KEY: Final = SERVER_KEYS["scheduler_hints"]
-_NUMERIC_BDM_KEYS: Final = frozenset({"volume_size", "boot_index"})
-_INTEGER = re.compile(r"-?[0-9]+\Z")
 _AUTO_NETWORKS_FROM: Final = 37  # 2.37: networks is required; novaclient sends "auto"
 
 # ------------------------------------------------------------------ the template key
@@ -179,9 +99,9 @@ def _hashable(values: tuple[Any, ...]) -> tuple[Any, ...]:
 class BodyBuilder:
     """Builds bodies for one (references, microversion) pair, sharing what servers share.
 
-    Create one per run (or use ``build_body``, which keeps a few per thread). ``refs``
-    must not change its answers while the builder lives: resolved IDs are cached in
-    templates. Not thread-safe: one builder per thread.
+    Create one per run (``build_requests`` makes one per call). ``refs`` must not change
+    its answers while the builder lives: resolved IDs are cached in templates. Not
+    thread-safe: one builder per thread.
     """
 
     __slots__ = (
@@ -318,13 +238,13 @@ class BodyBuilder:
         if spec.availability_zone:
             server["availability_zone"] = spec.availability_zone
         if spec.block_device_mapping:
-            server["block_device_mapping"] = _legacy_bdm(spec.block_device_mapping)
+            server["block_device_mapping"] = legacy_bdm(spec.block_device_mapping)
         else:
-            bdm_v2 = _bdm_v2(spec)
-            if bdm_v2:
+            devices = bdm_v2(spec)
+            if devices:
                 if image_id:
                     # novaclient inserts the image as the boot disk (bug 1433609)
-                    bdm_v2.insert(
+                    devices.insert(
                         0,
                         {
                             "uuid": image_id,
@@ -334,7 +254,7 @@ class BodyBuilder:
                             "delete_on_termination": True,
                         },
                     )
-                server["block_device_mapping_v2"] = bdm_v2
+                server["block_device_mapping_v2"] = devices
         if spec.disk_config is not None:
             server["OS-DCF:diskConfig"] = spec.disk_config
         if spec.access_ip_v4 is not None:
@@ -397,168 +317,15 @@ def _first(item: tuple[str, bytes]) -> str:
     return item[0]
 
 
-def _number(value: Any) -> Any:
-    """A digit string as an int (Nova takes both); anything else as it is."""
-    if isinstance(value, str) and _INTEGER.match(value):
-        return int(value)
-    return value
-
-
-def _legacy_bdm(mapping: Mapping[str, str]) -> list[dict[str, Any]]:
-    """``--block-device-mapping dev=<id>:<type>:<size>:<delete>``, parsed as novaclient does."""
-    result = []
-    for device_name, text in mapping.items():
-        parts = str(text).split(":")
-        entry: dict[str, Any] = {"device_name": device_name}
-        if len(parts) > 1 and parts[1].startswith("snap"):
-            entry["snapshot_id"] = parts[0]
-        else:
-            entry["volume_id"] = parts[0]
-        if len(parts) > 2 and parts[2]:
-            entry["volume_size"] = _number(parts[2])
-        if len(parts) > 3:
-            # sent as written: Nova's legacy schema takes "true", "1", "false" ...
-            entry["delete_on_termination"] = parts[3]
-        result.append(entry)
-    return result
-
-
-def _bdm_v2(spec: ServerSpec) -> list[dict[str, Any]]:
-    """``--boot-volume``, ``--snapshot``, ``--block-device``, ``--ephemeral``, ``--swap``."""
-    result: list[dict[str, Any]] = []
-    for source, ref in (("volume", spec.boot_volume), ("snapshot", spec.snapshot)):
-        if ref:
-            result.append(
-                {
-                    "uuid": ref,
-                    "source_type": source,
-                    "destination_type": "volume",
-                    "boot_index": 0,
-                    "delete_on_termination": False,
-                }
-            )
-    for device in spec.block_devices:
-        result.append(_block_device(device))
-    for ephemeral in spec.ephemeral:
-        entry: dict[str, Any] = {
-            "source_type": "blank",
-            "destination_type": "local",
-            "boot_index": -1,
-            "delete_on_termination": True,
-        }
-        if "size" in ephemeral:
-            entry["volume_size"] = _number(ephemeral["size"])
-        if "format" in ephemeral:
-            entry["guest_format"] = ephemeral["format"]
-        result.append(entry)
-    if spec.swap is not None:
-        result.append(
-            {
-                "source_type": "blank",
-                "destination_type": "local",
-                "boot_index": -1,
-                "delete_on_termination": True,
-                "guest_format": "swap",
-                "volume_size": _number(spec.swap),
-            }
-        )
-    return result
-
-
-def _block_device(device: Mapping[str, Any]) -> dict[str, Any]:
-    entry: dict[str, Any] = {}
-    for key, value in device.items():
-        wire = BDM_V2_KEYS.get(key, key)
-        entry[wire] = _number(value) if wire in _NUMERIC_BDM_KEYS else value
-    # novaclient treats an empty value as absent
-    if not entry.get("source_type"):
-        entry["source_type"] = "blank"
-    source = entry["source_type"]
-    if not entry.get("destination_type"):
-        if source in ("image", "blank"):
-            entry["destination_type"] = "local"
-        elif source in ("snapshot", "volume"):
-            entry["destination_type"] = "volume"
-    if "delete_on_termination" in entry:
-        entry["delete_on_termination"] = entry["delete_on_termination"] == "remove"
-    elif entry.get("destination_type") == "local":
-        entry["delete_on_termination"] = True
-    return entry
-
-
-# ------------------------------------------------------------------ module functions
-
-
-class _Builders(threading.local):
-    """``build_body``'s builders, one set per thread (a builder is not thread-safe)."""
-
-    def __init__(self) -> None:
-        self.by_key: dict[tuple[int, Microversion], BodyBuilder] = {}
-
-
-_BUILDERS = _Builders()
-_MAX_BUILDERS: Final = 16
-
-
-def _builder(refs: References, microversion: Microversion) -> BodyBuilder:
-    builders = _BUILDERS.by_key
-    key = (id(refs), microversion)
-    builder = builders.get(key)
-    # The builder holds ``refs``, so the id cannot be reused while the entry lives.
-    if builder is None or builder._refs is not refs:
-        if len(builders) >= _MAX_BUILDERS:
-            builders.clear()
-        builder = builders[key] = BodyBuilder(refs, microversion)
-    return builder
-
-
-def build_body(spec: ServerSpec, refs: References, microversion: Microversion) -> dict[str, Any]:
-    """The POST /servers body for ``spec`` (fleet mark included); see the module docstring."""
-    return _builder(refs, microversion).build(spec)
-
-
-def build_bodies(
-    specs: Iterable[ServerSpec], refs: References, microversion: Microversion
-) -> list[dict[str, Any]]:
-    """``build_body`` for many specs at once, sharing one builder.
-
-    The cyclic garbage collector is paused meanwhile: 100,000 bodies are 300,000 new
-    dicts, and the collector's passes over them (none of which can free anything: bodies
-    hold no reference cycles, refcounting frees them) cost more than building them.
-    """
-    build = BodyBuilder(refs, microversion).build
-    with _collector_paused():
-        return [build(spec) for spec in specs]
-
-
 def build_requests(
     specs: Iterable[ServerSpec], refs: References, microversion: Microversion
 ) -> list[dict[str, Any]]:
-    """``build_request`` for many specs at once (one builder, the collector paused)."""
+    """``{"name", "method", "path", "body"}`` per spec: the create requests, as ``plan``
+    shows them (one builder; the cyclic collector paused: 100,000 bodies are 300,000
+    new dicts, none of which it could free)."""
     build = BodyBuilder(refs, microversion).build
-    with _collector_paused():
+    with gc_paused():
         return [
             {"name": spec.name, "method": "POST", "path": "/servers", "body": build(spec)}
             for spec in specs
         ]
-
-
-@contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if collecting:
-            gc.enable()
-
-
-def build_request(spec: ServerSpec, refs: References, microversion: Microversion) -> dict[str, Any]:
-    """``{"name", "method", "path", "body"}``: one create request, as ``plan`` shows it."""
-    return {
-        "name": spec.name,
-        "method": "POST",
-        "path": "/servers",
-        "body": build_body(spec, refs, microversion),
-    }

@@ -9,6 +9,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from bulkboot.errors import MicroversionSyntaxError
+
 __all__ = [
     "FIELD_GATES",
     "MAX_SUPPORTED",
@@ -63,15 +65,17 @@ MAX_SUPPORTED = Microversion(2, 96)
 
 
 def parse(text: str) -> Microversion:
-    """Parse ``"2.N"``; raise ``ValueError`` with a message fit for a user otherwise."""
+    """Parse ``"2.N"``; raise ``MicroversionSyntaxError`` (a user's message) otherwise."""
     match = _PATTERN.match(text.strip())
     if match is None:
-        raise ValueError(f"{text!r} is not a microversion: expected 'auto' or '2.N', like '2.74'")
+        raise MicroversionSyntaxError(
+            f"{text!r} is not a microversion: expected 'auto' or '2.N', like '2.74'"
+        )
     version = Microversion(int(match.group(1)), int(match.group(2)))
     if version.major != 2:
-        raise ValueError(f"microversion {text} is not a compute 2.x microversion")
+        raise MicroversionSyntaxError(f"microversion {text} is not a compute 2.x microversion")
     if not MIN_SUPPORTED <= version <= MAX_SUPPORTED:
-        raise ValueError(
+        raise MicroversionSyntaxError(
             f"microversion {text} is outside what bulkboot supports "
             f"({MIN_SUPPORTED} to {MAX_SUPPORTED})"
         )
@@ -82,7 +86,8 @@ def negotiate(requested: str, server_min: Microversion, server_max: Microversion
     """Pick the version to speak: ``auto`` is the highest both sides support.
 
     Raises ``ValueError`` (a user's message) when an explicit version is outside the
-    server's range or when the two ranges do not meet.
+    server's range or when the two ranges do not meet, and ``MicroversionSyntaxError``
+    (also a ``ValueError``) when it is not a version bulkboot speaks.
     """
     if requested.strip().lower() in ("auto", "latest"):
         best = min(MAX_SUPPORTED, server_max)
@@ -101,7 +106,10 @@ def negotiate(requested: str, server_min: Microversion, server_max: Microversion
 
 
 def offline(requested: str) -> Microversion:
-    """The version to validate against with no server to ask: ``auto`` means the newest."""
+    """The version to validate against with no server to ask: ``auto`` means the newest.
+
+    Raises ``MicroversionSyntaxError`` for anything but ``auto``/``latest`` or ``2.N``.
+    """
     if requested.strip().lower() in ("auto", "latest"):
         return MAX_SUPPORTED
     return parse(requested)

@@ -2,16 +2,16 @@
 
 A ``ServerSpec`` is one POST /servers request: one server, or one multi-create group
 (``min_count``/``max_count``). Its fields are the manifest's words (``nova boot``'s
-arguments), not Nova's wire keys: the wire keys live in ``body.py`` alone.
+arguments), not Nova's wire keys: the wire keys live in ``body.py`` and ``wire.py``.
 
-References (image, flavor, network names) stay as written here; ``body.build_body``
+References (image, flavor, network names) stay as written here; ``body.BodyBuilder``
 takes a ``References`` that maps them to IDs (``AS_WRITTEN`` offline, the cloud
 client's resolver online).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
@@ -29,6 +29,7 @@ __all__ = [
     "Problem",
     "References",
     "ServerSpec",
+    "sort_problems",
 ]
 
 
@@ -63,6 +64,18 @@ class Problem:
 
 def _escape(text: str) -> str:
     return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
+
+
+def sort_problems(problems: Iterable[Problem]) -> list[Problem]:
+    """File order (line, column); problems without a place first."""
+    return sorted(
+        problems,
+        key=lambda p: (
+            (0, "", 0, 0)
+            if p.location is None
+            else (1, p.location.file, p.location.line, p.location.column)
+        ),
+    )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -211,7 +224,7 @@ class References(Protocol):
     """Maps references as written to the IDs Nova wants; raises nothing in ``body``.
 
     Resolution errors are found before bodies are built (every server's at once),
-    so by the time ``build_body`` runs every reference it asks for is known.
+    so by the time a body is built every reference it asks for is known.
     """
 
     def image(self, ref: str) -> str: ...

@@ -13,13 +13,13 @@ from bulkboot.cloud.client import open_cloud
 from bulkboot.cloud.config import CloudConfig
 from bulkboot.cloud.resolve import looks_like_uuid, resolve_references
 from bulkboot.errors import Forbidden, ResolveError
-from bulkboot.pipeline.body import build_body
 from bulkboot.pipeline.manifest import load_manifest
 from bulkboot.pipeline.microversion import Microversion
 from bulkboot.pipeline.spec import Manifest
 from bulkboot.simulator import RunningSimulator
 from bulkboot.simulator.config import FLAVORS, IMAGES, NETWORKS
 from tests.cloud.stubs import stub_config, stub_nova
+from tests.pipeline.bodies import build_body
 
 pytestmark = pytest.mark.anyio
 

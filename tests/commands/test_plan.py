@@ -13,11 +13,11 @@ import yaml
 
 from bulkboot import cli
 from bulkboot.identity import FLEET_MARK_KEY
-from bulkboot.pipeline.body import build_request
 from bulkboot.pipeline.manifest import load_manifest
 from bulkboot.pipeline.microversion import parse
 from bulkboot.pipeline.spec import AS_WRITTEN
 from bulkboot.simulator import RunningSimulator
+from tests.pipeline.bodies import build_request
 
 REPO = Path(__file__).resolve().parents[2]
 

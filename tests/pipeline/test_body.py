@@ -25,13 +25,11 @@ from bulkboot.pipeline.body import (
     NIC_KEYS,
     SERVER_KEYS,
     BodyBuilder,
-    build_bodies,
-    build_body,
-    build_request,
     build_requests,
 )
 from bulkboot.pipeline.microversion import Microversion, parse
 from bulkboot.pipeline.spec import AS_WRITTEN, Location, Nic, ServerSpec
+from tests.pipeline.bodies import build_bodies, build_body, build_request
 from tests.pipeline.novaclient_oracle import nova_boot_body
 
 V2_1 = parse("2.1")
@@ -295,7 +293,7 @@ def test_many_distinct_shared_parts_stay_correct() -> None:
         assert server["flavorRef"] == f"f{i}"
 
 
-def test_build_body_keys_its_builders_by_references_and_microversion() -> None:
+def test_each_body_follows_its_references_and_microversion() -> None:
     spec = make_spec()
     assert build_body(spec, CountingReferences("x-"), V2_96)["server"]["imageRef"] == "x-cirros"
     assert build_body(spec, CountingReferences("y-"), V2_96)["server"]["imageRef"] == "y-cirros"

@@ -248,7 +248,7 @@ def test_nics_keep_their_location_and_auto_none_forms(write: Write) -> None:
             port_id="6a1b6f5e-0000-4000-8000-00000000c1a1",
             tag="t",
             location=Location(str(path), 7, 9),
-        ),  # fmt: skip
+        ),
     )
     assert b.networks == "none"
 
@@ -623,8 +623,9 @@ def test_load_manifest_raises_with_every_problem_sorted(write: Write) -> None:
 
 
 def test_too_many_servers_is_refused_before_expanding(write: Write) -> None:
-    path = write(f"servers:\n  - {{name: 'a-{{index}}', count: {MAX_SERVERS + 1}, image: c, "
-                 "flavor: f}\n")  # fmt: skip
+    path = write(
+        f"servers:\n  - {{name: 'a-{{index}}', count: {MAX_SERVERS + 1}, image: c, flavor: f}}\n"
+    )
     manifest, problems = read_manifest(path)
     assert manifest.servers == ()
     assert [str(p) for p in problems] == [
@@ -806,13 +807,22 @@ def test_public_api_is_what_it_says() -> None:
     import bulkboot.pipeline.validate as validate_module
 
     assert set(manifest_module.__all__) == {
-        "BDM_KEYS", "FIELDS", "MAX_SERVERS", "NIC_KEYS", "TOP_LEVEL_KEYS",
-        "load_manifest", "read_manifest", "sort_problems",
-    }  # fmt: skip
+        "BDM_KEYS",
+        "FIELDS",
+        "MAX_SERVERS",
+        "NIC_KEYS",
+        "TOP_LEVEL_KEYS",
+        "load_manifest",
+        "read_manifest",
+        "sort_problems",
+    }
     assert set(validate_module.__all__) == {"check", "validate"}
     assert set(template_module.__all__) == {
-        "PLACEHOLDERS", "Template", "TemplateError", "compile_template",
-    }  # fmt: skip
+        "PLACEHOLDERS",
+        "Template",
+        "TemplateError",
+        "compile_template",
+    }
     for module in (manifest_module, validate_module, template_module):
         for name in module.__all__:
             assert hasattr(module, name), name

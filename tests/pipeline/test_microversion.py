@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from bulkboot.errors import MicroversionSyntaxError, UsageError
 from bulkboot.pipeline import microversion as mv
 from bulkboot.pipeline.microversion import MAX_SUPPORTED, Microversion
 
@@ -26,6 +27,15 @@ def test_versions_compare_numerically() -> None:
 def test_parse_refuses_with_a_users_message(text: str, message: str) -> None:
     with pytest.raises(ValueError, match="^" + message.replace("(", r"\(").replace(")", r"\)")):
         mv.parse(text)
+
+
+def test_a_badly_written_version_is_a_usage_error_and_still_a_value_error() -> None:
+    for text in ("2.x", "3.1", "2.97"):
+        with pytest.raises(MicroversionSyntaxError) as info:
+            mv.offline(text)
+        assert isinstance(info.value, UsageError)
+        assert isinstance(info.value, ValueError)
+        assert info.value.exit_code == 2
 
 
 def test_negotiate_auto_takes_the_highest_common_version() -> None:

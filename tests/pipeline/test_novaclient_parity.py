@@ -2,7 +2,7 @@
 
 Each case is a ServerSpec and a microversion. ``nova_argv`` writes the ``nova boot``
 command line a user would type for the same server (one flag per manifest field, as
-DESIGN.md maps them); novaclient's own parser, ``shell._boot`` and
+docs/manifest.md maps them); novaclient's own parser, ``shell._boot`` and
 ``ServerManager.create`` turn it into the body (see ``novaclient_oracle``). The two
 bodies must be equal after removing the fleet mark and after reading novaclient's digit
 strings as numbers where it sends digit strings (block device sizes and boot indexes).
@@ -19,7 +19,6 @@ import pytest
 
 from bulkboot.errors import ManifestError
 from bulkboot.identity import FLEET_MARK_KEY
-from bulkboot.pipeline.body import build_body
 from bulkboot.pipeline.manifest import load_manifest
 from bulkboot.pipeline.microversion import (
     field_supported,
@@ -34,6 +33,7 @@ from bulkboot.pipeline.validate import check, validate
 from bulkboot.simulator.nova_schema import create_schema
 from bulkboot.simulator.schemacheck import SchemaViolation
 from bulkboot.simulator.schemacheck import check as schema_check
+from tests.pipeline.bodies import build_body
 from tests.pipeline.novaclient_oracle import CatalogReferences, OracleRejected, nova_boot_body
 
 REFS = CatalogReferences()
@@ -182,8 +182,20 @@ def without_fleet_mark(body: dict[str, Any], fleet: str) -> dict[str, Any]:
 
 # Every ServerSpec field appears in at least one case; every microversion the issue
 # names appears too (minimal boots at each, then fields at the edges of their ranges).
-MICROVERSIONS = ("2.1", "2.19", "2.32", "2.37", "2.42", "2.52", "2.57", "2.63", "2.67",
-                 "2.74", "2.90", "2.96")  # fmt: skip
+MICROVERSIONS = (
+    "2.1",
+    "2.19",
+    "2.32",
+    "2.37",
+    "2.42",
+    "2.52",
+    "2.57",
+    "2.63",
+    "2.67",
+    "2.74",
+    "2.90",
+    "2.96",
+)
 
 CASES: list[Any] = [
     *(pytest.param(mv, {}, id=f"minimal-{mv}") for mv in MICROVERSIONS),
@@ -296,7 +308,7 @@ CASES: list[Any] = [
             )
         },
         id="block-devices-2.1",
-    ),  # fmt: skip
+    ),
     pytest.param(
         "2.1",
         {
@@ -313,7 +325,7 @@ CASES: list[Any] = [
             ),
         },
         id="block-device-image-to-volume-2.1",
-    ),  # fmt: skip
+    ),
     pytest.param(
         "2.32",
         {"block_devices": ({"source": "blank", "size": "1", "format": "ext4", "tag": "data"},)},
@@ -447,7 +459,7 @@ CASES: list[Any] = [
             "return_reservation_id": True,
         },
         id="everything-2.96",
-    ),  # fmt: skip
+    ),
 ]
 
 
@@ -468,13 +480,38 @@ def test_cases_cover_every_field_and_named_microversion() -> None:
     """The parity cases exercise every ServerSpec field the body reads."""
     covered = {name for case in CASES for name in case.values[1]}
     body_fields = {
-        "image", "image_with", "flavor", "min_count", "max_count", "return_reservation_id",
-        "metadata", "files", "key_name", "user_data", "availability_zone", "security_groups",
-        "block_device_mapping", "block_devices", "boot_volume", "snapshot", "ephemeral",
-        "swap", "networks", "scheduler_hints", "config_drive", "admin_pass", "disk_config",
-        "access_ip_v4", "access_ip_v6", "description", "tags", "trusted_image_certificates",
-        "host", "hypervisor_hostname", "hostname",
-    }  # fmt: skip
+        "image",
+        "image_with",
+        "flavor",
+        "min_count",
+        "max_count",
+        "return_reservation_id",
+        "metadata",
+        "files",
+        "key_name",
+        "user_data",
+        "availability_zone",
+        "security_groups",
+        "block_device_mapping",
+        "block_devices",
+        "boot_volume",
+        "snapshot",
+        "ephemeral",
+        "swap",
+        "networks",
+        "scheduler_hints",
+        "config_drive",
+        "admin_pass",
+        "disk_config",
+        "access_ip_v4",
+        "access_ip_v6",
+        "description",
+        "tags",
+        "trusted_image_certificates",
+        "host",
+        "hypervisor_hostname",
+        "hostname",
+    }
     assert body_fields - covered == set()
     assert {case.values[0] for case in CASES} >= set(MICROVERSIONS)
     assert len(CASES) >= 40
@@ -515,40 +552,64 @@ REFUSED: list[Any] = [
     pytest.param("2.31", {"networks": (Nic(net_id=NET_ID, tag="t"),)}, id="nic-tag-2.31"),
     pytest.param("2.37", {"networks": (Nic(net_id=NET_ID, tag="t"),)}, id="nic-tag-2.37"),
     pytest.param("2.41", {"networks": (Nic(net_id=NET_ID, tag="t"),)}, id="nic-tag-2.41"),
-    pytest.param("2.31", {"block_devices": ({"source": "blank", "size": "1", "tag": "t"},)},
-                 id="bdm-tag-2.31"),
-    pytest.param("2.33", {"block_devices": ({"source": "blank", "size": "1", "tag": "t"},)},
-                 id="bdm-tag-2.33"),
-    pytest.param("2.66", {"block_devices": ({"source": "blank", "dest": "volume", "size": "1",
-                                             "volume_type": "ssd"},)},
-                 id="bdm-volume-type-2.66"),
-    pytest.param("2.1", {"block_devices": ({"source": "cdrom", "id": VOLUME},)},
-                 id="bdm-bad-source"),
-    pytest.param("2.1", {"block_devices": ({"source": "blank", "dest": "remote"},)},
-                 id="bdm-bad-dest"),
-    pytest.param("2.1", {"block_devices": ({"source": "blank", "size": "1", "shutdown": "keep"},)},
-                 id="bdm-bad-shutdown"),
+    pytest.param(
+        "2.31",
+        {"block_devices": ({"source": "blank", "size": "1", "tag": "t"},)},
+        id="bdm-tag-2.31",
+    ),
+    pytest.param(
+        "2.33",
+        {"block_devices": ({"source": "blank", "size": "1", "tag": "t"},)},
+        id="bdm-tag-2.33",
+    ),
+    pytest.param(
+        "2.66",
+        {
+            "block_devices": (
+                {"source": "blank", "dest": "volume", "size": "1", "volume_type": "ssd"},
+            )
+        },
+        id="bdm-volume-type-2.66",
+    ),
+    pytest.param(
+        "2.1", {"block_devices": ({"source": "cdrom", "id": VOLUME},)}, id="bdm-bad-source"
+    ),
+    pytest.param(
+        "2.1", {"block_devices": ({"source": "blank", "dest": "remote"},)}, id="bdm-bad-dest"
+    ),
+    pytest.param(
+        "2.1",
+        {"block_devices": ({"source": "blank", "size": "1", "shutdown": "keep"},)},
+        id="bdm-bad-shutdown",
+    ),
     pytest.param("2.1", {"min_count": 0}, id="min-count-0"),
     pytest.param("2.1", {"max_count": 0}, id="max-count-0"),
     pytest.param("2.1", {"min_count": 3, "max_count": 2}, id="min-above-max"),
     pytest.param("2.1", {"flavor": None}, id="no-flavor"),
     pytest.param("2.1", {"image": None}, id="no-boot-source"),
     pytest.param("2.1", {"boot_volume": VOLUME}, id="image-and-boot-volume"),
-    pytest.param("2.1", {"image": None, "boot_volume": VOLUME, "snapshot": SNAPSHOT},
-                 id="boot-volume-and-snapshot"),
-    pytest.param("2.1", {"block_device_mapping": {"vdb": VOLUME}, "swap": 512},
-                 id="legacy-and-new-bdm"),
-    pytest.param("2.1", {"networks": (Nic(net_id=NET_ID, v4_fixed_ip="10.0.0.1",
-                                          v6_fixed_ip="2001:db8::1"),)},
-                 id="nic-v4-and-v6"),
-    pytest.param("2.1", {"networks": (Nic(net_id=NET_ID, port_id=PORT),)},
-                 id="nic-net-and-port"),
+    pytest.param(
+        "2.1",
+        {"image": None, "boot_volume": VOLUME, "snapshot": SNAPSHOT},
+        id="boot-volume-and-snapshot",
+    ),
+    pytest.param(
+        "2.1", {"block_device_mapping": {"vdb": VOLUME}, "swap": 512}, id="legacy-and-new-bdm"
+    ),
+    pytest.param(
+        "2.1",
+        {"networks": (Nic(net_id=NET_ID, v4_fixed_ip="10.0.0.1", v6_fixed_ip="2001:db8::1"),)},
+        id="nic-v4-and-v6",
+    ),
+    pytest.param("2.1", {"networks": (Nic(net_id=NET_ID, port_id=PORT),)}, id="nic-net-and-port"),
     pytest.param("2.1", {"networks": (Nic(v4_fixed_ip="10.0.0.1"),)}, id="nic-no-target"),
-    pytest.param("2.1", {"networks": (Nic(net_id=NET_ID, v4_fixed_ip="10.0.0.300"),)},
-                 id="nic-bad-ipv4"),
-    pytest.param("2.1", {"networks": (Nic(net_id=NET_ID, v6_fixed_ip="2001:db8::g"),)},
-                 id="nic-bad-ipv6"),
-]  # fmt: skip
+    pytest.param(
+        "2.1", {"networks": (Nic(net_id=NET_ID, v4_fixed_ip="10.0.0.300"),)}, id="nic-bad-ipv4"
+    ),
+    pytest.param(
+        "2.1", {"networks": (Nic(net_id=NET_ID, v6_fixed_ip="2001:db8::g"),)}, id="nic-bad-ipv6"
+    ),
+]
 
 
 @pytest.mark.parametrize(("microversion", "fields"), REFUSED)
@@ -569,70 +630,156 @@ def test_what_novaclient_refuses_bulkboot_refuses(
 # nova/api/validation/parameter_types.py, and the exceptions nova/compute/api.py raises
 # that nova/api/openstack/compute/servers.py maps to 400).
 STRICTER: list[Any] = [
-    pytest.param("2.1", {"block_devices": ({"source": "blank", "size": "ten"},)},
-                 "schemas/servers.py block_device_mapping_v2 volume_size: parameter_types."
-                 "volume_size pattern ^[0-9]+$", id="bdm-size-not-a-number"),
-    pytest.param("2.1", {"disk_config": "auto"},
-                 "parameter_types.disk_config enum ['AUTO', 'MANUAL']", id="disk-config-case"),
-    pytest.param("2.1", {"access_ip_v4": "300.1.1.1"},
-                 "parameter_types.accessIPv4 format ipv4", id="access-ip-v4"),
-    pytest.param("2.1", {"access_ip_v6": "2001:db8::g"},
-                 "parameter_types.accessIPv6 format ipv6", id="access-ip-v6"),
-    pytest.param("2.90", {"hostname": "web_01"},
-                 "parameter_types.hostname pattern ^[a-zA-Z0-9]+[a-zA-Z0-9-]*[a-zA-Z0-9]+$",
-                 id="hostname-underscore-2.90"),
-    pytest.param("2.90", {"hostname": "web", "max_count": 2},
-                 "compute/api.py AmbiguousHostnameForMultipleInstances", id="hostname-multi"),
-    pytest.param("2.1", {"networks": (Nic(net_id=NET_ID, v4_fixed_ip="10.0.0.5"),),
-                         "min_count": 2},
-                 "compute/api.py InvalidFixedIpAndMaxCountRequest", id="fixed-ip-multi"),
-    pytest.param("2.1", {"networks": (Nic(port_id=PORT),), "max_count": 3},
-                 "compute/api.py MultiplePortsNotApplicable", id="port-multi"),
-    pytest.param("2.37", {"networks": (Nic(net_id="private"),)},
-                 "schemas/servers.py create_v237 networks uuid format uuid",
-                 id="net-id-not-uuid-2.37"),
-    pytest.param("2.52", {"tags": ("a/b",)}, "parameter_types.tag pattern ^[^,/]*$",
-                 id="tag-with-slash"),
-    pytest.param("2.52", {"tags": ("t" * 61,)}, "parameter_types.tag maxLength 60",
-                 id="tag-too-long"),
-    pytest.param("2.1", {"metadata": {"a/b": "c"}},
-                 "parameter_types.metadata patternProperties ^[a-zA-Z0-9-_:. ]{1,255}$",
-                 id="metadata-key"),
-    pytest.param("2.1", {"metadata": {"k": "v" * 256}},
-                 "parameter_types.metadata value maxLength 255", id="metadata-value"),
-    pytest.param("2.19", {"description": "d" * 256},
-                 "parameter_types.description maxLength 255", id="description-too-long"),
-    pytest.param("2.1", {"name": "n" * 256}, "parameter_types.name maxLength 255",
-                 id="name-too-long"),
-    pytest.param("2.1", {"user_data": b"x" * 49200},
-                 "schemas/servers.py user_data format base64 maxLength 65535",
-                 id="user-data-too-big"),
-    pytest.param("2.1", {"scheduler_hints": {"group": "my-group"}},
-                 "schemas/servers.py _hints group format uuid", id="hint-group-not-uuid"),
-    pytest.param("2.74", {"host": "compute 1"}, "parameter_types.fqdn pattern ^[a-zA-Z0-9-._]*$",
-                 id="host-with-space"),
-    pytest.param("2.1", {"swap": 0},
-                 "parameter_types.volume_size minimum 1 (Nova's validator reads digit strings "
-                 "as numbers for minimum)", id="swap-0"),
-    pytest.param("2.1", {"ephemeral": ({"size": "0"},)}, "parameter_types.volume_size minimum 1",
-                 id="ephemeral-size-0"),
-    pytest.param("2.96", {"trusted_image_certificates": ("c", "c")},
-                 "schemas/servers.py trusted_image_certificates uniqueItems", id="certs-twice"),
-    pytest.param("2.96", {"trusted_image_certificates": ("",)},
-                 "schemas/servers.py trusted_image_certificates items minLength 1",
-                 id="cert-empty"),
-    pytest.param("2.1", {"key_name": " ops"}, "parameter_types.name format 'name' (no edge spaces)",
-                 id="key-name-space"),
-    pytest.param("2.1", {"security_groups": ("web ",)},
-                 "parameter_types.name format 'name' (no edge spaces)", id="security-group-space"),
-    pytest.param("2.96", {"image": None, "boot_volume": VOLUME,
-                          "trusted_image_certificates": ("c",)},
-                 "compute/api.py CertificateValidationFailed (booting from volume)",
-                 id="certs-boot-from-volume"),
-    pytest.param("2.1", {"block_devices": ({"source": "volume"},)},
-                 "compute/api.py block_device.py InvalidBDMFormat 'Missing device UUID.'",
-                 id="bdm-volume-without-id"),
-]  # fmt: skip
+    pytest.param(
+        "2.1",
+        {"block_devices": ({"source": "blank", "size": "ten"},)},
+        "schemas/servers.py block_device_mapping_v2 volume_size: parameter_types."
+        "volume_size pattern ^[0-9]+$",
+        id="bdm-size-not-a-number",
+    ),
+    pytest.param(
+        "2.1",
+        {"disk_config": "auto"},
+        "parameter_types.disk_config enum ['AUTO', 'MANUAL']",
+        id="disk-config-case",
+    ),
+    pytest.param(
+        "2.1",
+        {"access_ip_v4": "300.1.1.1"},
+        "parameter_types.accessIPv4 format ipv4",
+        id="access-ip-v4",
+    ),
+    pytest.param(
+        "2.1",
+        {"access_ip_v6": "2001:db8::g"},
+        "parameter_types.accessIPv6 format ipv6",
+        id="access-ip-v6",
+    ),
+    pytest.param(
+        "2.90",
+        {"hostname": "web_01"},
+        "parameter_types.hostname pattern ^[a-zA-Z0-9]+[a-zA-Z0-9-]*[a-zA-Z0-9]+$",
+        id="hostname-underscore-2.90",
+    ),
+    pytest.param(
+        "2.90",
+        {"hostname": "web", "max_count": 2},
+        "compute/api.py AmbiguousHostnameForMultipleInstances",
+        id="hostname-multi",
+    ),
+    pytest.param(
+        "2.1",
+        {"networks": (Nic(net_id=NET_ID, v4_fixed_ip="10.0.0.5"),), "min_count": 2},
+        "compute/api.py InvalidFixedIpAndMaxCountRequest",
+        id="fixed-ip-multi",
+    ),
+    pytest.param(
+        "2.1",
+        {"networks": (Nic(port_id=PORT),), "max_count": 3},
+        "compute/api.py MultiplePortsNotApplicable",
+        id="port-multi",
+    ),
+    pytest.param(
+        "2.37",
+        {"networks": (Nic(net_id="private"),)},
+        "schemas/servers.py create_v237 networks uuid format uuid",
+        id="net-id-not-uuid-2.37",
+    ),
+    pytest.param(
+        "2.52", {"tags": ("a/b",)}, "parameter_types.tag pattern ^[^,/]*$", id="tag-with-slash"
+    ),
+    pytest.param(
+        "2.52", {"tags": ("t" * 61,)}, "parameter_types.tag maxLength 60", id="tag-too-long"
+    ),
+    pytest.param(
+        "2.1",
+        {"metadata": {"a/b": "c"}},
+        "parameter_types.metadata patternProperties ^[a-zA-Z0-9-_:. ]{1,255}$",
+        id="metadata-key",
+    ),
+    pytest.param(
+        "2.1",
+        {"metadata": {"k": "v" * 256}},
+        "parameter_types.metadata value maxLength 255",
+        id="metadata-value",
+    ),
+    pytest.param(
+        "2.19",
+        {"description": "d" * 256},
+        "parameter_types.description maxLength 255",
+        id="description-too-long",
+    ),
+    pytest.param(
+        "2.1", {"name": "n" * 256}, "parameter_types.name maxLength 255", id="name-too-long"
+    ),
+    pytest.param(
+        "2.1",
+        {"user_data": b"x" * 49200},
+        "schemas/servers.py user_data format base64 maxLength 65535",
+        id="user-data-too-big",
+    ),
+    pytest.param(
+        "2.1",
+        {"scheduler_hints": {"group": "my-group"}},
+        "schemas/servers.py _hints group format uuid",
+        id="hint-group-not-uuid",
+    ),
+    pytest.param(
+        "2.74",
+        {"host": "compute 1"},
+        "parameter_types.fqdn pattern ^[a-zA-Z0-9-._]*$",
+        id="host-with-space",
+    ),
+    pytest.param(
+        "2.1",
+        {"swap": 0},
+        "parameter_types.volume_size minimum 1 (Nova's validator reads digit strings "
+        "as numbers for minimum)",
+        id="swap-0",
+    ),
+    pytest.param(
+        "2.1",
+        {"ephemeral": ({"size": "0"},)},
+        "parameter_types.volume_size minimum 1",
+        id="ephemeral-size-0",
+    ),
+    pytest.param(
+        "2.96",
+        {"trusted_image_certificates": ("c", "c")},
+        "schemas/servers.py trusted_image_certificates uniqueItems",
+        id="certs-twice",
+    ),
+    pytest.param(
+        "2.96",
+        {"trusted_image_certificates": ("",)},
+        "schemas/servers.py trusted_image_certificates items minLength 1",
+        id="cert-empty",
+    ),
+    pytest.param(
+        "2.1",
+        {"key_name": " ops"},
+        "parameter_types.name format 'name' (no edge spaces)",
+        id="key-name-space",
+    ),
+    pytest.param(
+        "2.1",
+        {"security_groups": ("web ",)},
+        "parameter_types.name format 'name' (no edge spaces)",
+        id="security-group-space",
+    ),
+    pytest.param(
+        "2.96",
+        {"image": None, "boot_volume": VOLUME, "trusted_image_certificates": ("c",)},
+        "compute/api.py CertificateValidationFailed (booting from volume)",
+        id="certs-boot-from-volume",
+    ),
+    pytest.param(
+        "2.1",
+        {"block_devices": ({"source": "volume"},)},
+        "compute/api.py block_device.py InvalidBDMFormat 'Missing device UUID.'",
+        id="bdm-volume-without-id",
+    ),
+]
 
 
 @pytest.mark.parametrize(("microversion", "fields", "nova_rule"), STRICTER)
@@ -819,23 +966,52 @@ def test_cases_reach_every_key_novaclient_can_send(tmp_path: Path) -> None:
         sent |= set(body) - {"server"}
         sent |= set(body["server"])
     assert sent == {
-        "name", "imageRef", "flavorRef", "user_data", "metadata", "return_reservation_id",
-        "key_name", "os:scheduler_hints", "config_drive", "adminPass", "min_count",
-        "max_count", "security_groups", "personality", "availability_zone",
-        "block_device_mapping", "block_device_mapping_v2", "networks", "OS-DCF:diskConfig",
-        "accessIPv4", "accessIPv6", "description", "tags", "trusted_image_certificates",
-        "host", "hypervisor_hostname", "hostname",
-    }  # fmt: skip
+        "name",
+        "imageRef",
+        "flavorRef",
+        "user_data",
+        "metadata",
+        "return_reservation_id",
+        "key_name",
+        "os:scheduler_hints",
+        "config_drive",
+        "adminPass",
+        "min_count",
+        "max_count",
+        "security_groups",
+        "personality",
+        "availability_zone",
+        "block_device_mapping",
+        "block_device_mapping_v2",
+        "networks",
+        "OS-DCF:diskConfig",
+        "accessIPv4",
+        "accessIPv6",
+        "description",
+        "tags",
+        "trusted_image_certificates",
+        "host",
+        "hypervisor_hostname",
+        "hostname",
+    }
 
 
 # Nova refuses these with 403 (quota-like limits, nova/api/openstack/compute/servers.py
 # maps OverQuota to 403): bulkboot refuses them up front too.
 REFUSED_BY_LIMITS: list[Any] = [
-    pytest.param("2.1", {"metadata": {f"k{i}": "v" for i in range(128)}},
-                 "quota metadata_items 128 (the fleet mark makes 129)", id="metadata-items"),
-    pytest.param("2.1", {"files": tuple((f"/f{i}", b"x") for i in range(6))},
-                 "quota injected_files 5", id="six-files"),
-]  # fmt: skip
+    pytest.param(
+        "2.1",
+        {"metadata": {f"k{i}": "v" for i in range(128)}},
+        "quota metadata_items 128 (the fleet mark makes 129)",
+        id="metadata-items",
+    ),
+    pytest.param(
+        "2.1",
+        {"files": tuple((f"/f{i}", b"x") for i in range(6))},
+        "quota injected_files 5",
+        id="six-files",
+    ),
+]
 
 
 @pytest.mark.parametrize(("microversion", "fields", "nova_rule"), REFUSED_BY_LIMITS)
@@ -852,9 +1028,12 @@ def test_limits_nova_enforces_with_403_are_checked_first(
 # The one left is deliberate: the project asks for "exactly one boot source (image,
 # image_with, boot_volume, snapshot)", where novaclient silently drops --image-with.
 DIVERGENT: list[Any] = [
-    pytest.param("2.96", {"image_with": {"os_distro": "ubuntu"}},
-                 id="image-and-image-with: novaclient boots --image and ignores --image-with"),
-]  # fmt: skip
+    pytest.param(
+        "2.96",
+        {"image_with": {"os_distro": "ubuntu"}},
+        id="image-and-image-with: novaclient boots --image and ignores --image-with",
+    ),
+]
 
 
 @pytest.mark.xfail(strict=True, reason="validate.py refuses; Nova would accept")

@@ -142,7 +142,7 @@ CASES: list[tuple[str, str, str, list[str]]] = [
         "    ephemeral: [{size: -1}]\n",
         "2.96",
         ["5:24: web: ephemeral size must be a whole number of GiB from 1 to 2147483647, got '-1'"],
-    ),  # fmt: skip
+    ),
     ("swap >= 1", "    swap: 0\n", "2.96", ["5:11: web: swap must be 1 to 2147483647 MiB, got 0"]),
     (
         "blank volume needs a size",
@@ -298,14 +298,14 @@ CASES: list[tuple[str, str, str, list[str]]] = [
         "    description: d\n",
         "2.18",
         ["5:18: web: 'description' needs compute 2.19 or later; validating for 2.18"],
-    ),  # fmt: skip
+    ),
     ("description at 2.19", "    description: d\n", "2.19", []),
     (
         "tags before 2.52",
         "    tags: [a]\n",
         "2.51",
         ["5:11: web: 'tags' needs compute 2.52 or later; validating for 2.51"],
-    ),  # fmt: skip
+    ),
     ("tags at 2.52", "    tags: [a]\n", "2.52", []),
     (
         "trusted certificates before 2.63",
@@ -322,20 +322,20 @@ CASES: list[tuple[str, str, str, list[str]]] = [
         "    host: c1\n",
         "2.73",
         ["5:11: web: 'host' needs compute 2.74 or later; validating for 2.73"],
-    ),  # fmt: skip
+    ),
     (
         "hypervisor_hostname before 2.74",
         "    hypervisor_hostname: c1\n",
         "2.73",
         ["5:26: web: 'hypervisor_hostname' needs compute 2.74 or later; validating for 2.73"],
-    ),  # fmt: skip
+    ),
     ("host at 2.74", "    host: c1.example\n    hypervisor_hostname: n1\n", "2.74", []),
     (
         "hostname before 2.90",
         "    hostname: web\n",
         "2.89",
         ["5:15: web: 'hostname' needs compute 2.90 or later; validating for 2.89"],
-    ),  # fmt: skip
+    ),
     ("hostname at 2.90", "    hostname: web\n", "2.90", []),
     # ---- Nova's schema
     (
@@ -353,13 +353,13 @@ CASES: list[tuple[str, str, str, list[str]]] = [
         "    hostname: 'web example'\n",
         "2.94",
         ["5:15: web: hostname 'web example' must be 1 to 255 of a-z A-Z 0-9 - . _"],
-    ),  # fmt: skip
+    ),
     (
         "host characters",
         "    host: 'a/b'\n",
         "2.96",
         ["5:11: web: host 'a/b' must be 1 to 255 of a-z A-Z 0-9 - . _"],
-    ),  # fmt: skip
+    ),
     (
         "metadata key",
         "    metadata: {'role!': web}\n",
@@ -392,7 +392,7 @@ CASES: list[tuple[str, str, str, list[str]]] = [
         "    tags: ['a/b']\n",
         "2.96",
         ["5:12: web: tag 'a/b' must not contain '/' or ','"],
-    ),  # fmt: skip
+    ),
     (
         "at most 50 tags",
         "    tags: [" + ", ".join(f"t{i}" for i in range(51)) + "]\n",
@@ -404,19 +404,19 @@ CASES: list[tuple[str, str, str, list[str]]] = [
         "    disk_config: auto\n",
         "2.96",
         ["5:18: web: disk_config must be AUTO or MANUAL, got 'auto'"],
-    ),  # fmt: skip
+    ),
     (
         "access_ip_v4",
         "    access_ip_v4: 'fd00::1'\n",
         "2.96",
         ["5:19: web: access_ip_v4 'fd00::1' is not an IPv4 address"],
-    ),  # fmt: skip
+    ),
     (
         "access_ip_v6",
         "    access_ip_v6: 10.1.1.1\n",
         "2.96",
         ["5:19: web: access_ip_v6 '10.1.1.1' is not an IPv6 address"],
-    ),  # fmt: skip
+    ),
     (
         "description length",
         f"    description: {'d' * 256}\n",
@@ -551,14 +551,21 @@ def test_metadata_items_count_the_fleet_mark(tmp_path: Path) -> None:
 )
 def test_server_names_follow_novas_name_format(tmp_path: Path, name: str, message: str) -> None:
     spec = ServerSpec(
-        name=name, fleet="f", location=Location("m.yaml", 2, 5), group=name,
-        image="cirros", flavor="m1.small",
-    )  # fmt: skip
+        name=name,
+        fleet="f",
+        location=Location("m.yaml", 2, 5),
+        group=name,
+        image="cirros",
+        flavor="m1.small",
+    )
     manifest = Manifest(
-        path="m.yaml", name="f", cloud=None, microversion="auto",
+        path="m.yaml",
+        name="f",
+        cloud=None,
+        microversion="auto",
         limits=Limits(),
         servers=(spec,),
-    )  # fmt: skip
+    )
     found = validate(manifest, mv.MAX_SUPPORTED)
     assert [(str(p.location), p.subject, p.message) for p in found] == [
         ("m.yaml:2:5", name, message)
@@ -621,7 +628,7 @@ def test_hand_built_manifests_are_checked_server_by_server() -> None:
             image="cirros",
             flavor="m1",
             networks=(Nic(net_name="p", v4_fixed_ip=f"10.0.0.{250 + i}", location=loc),),
-        )  # fmt: skip
+        )
         for i in range(8)
     )
     manifest = Manifest(
