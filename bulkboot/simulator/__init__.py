@@ -17,10 +17,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from bulkboot.simulator.clock import ManualClock
     from bulkboot.simulator.config import SimConfig
     from bulkboot.simulator.server import RunningSimulator, serve_simulator, start_simulator
 
-__all__ = ["RunningSimulator", "SimConfig", "serve_simulator", "start_simulator"]
+__all__ = ["ManualClock", "RunningSimulator", "SimConfig", "serve_simulator", "start_simulator"]
 
 
 def __getattr__(name: str) -> Any:
@@ -28,6 +29,10 @@ def __getattr__(name: str) -> Any:
         from bulkboot.simulator import config
 
         return config.SimConfig
+    if name == "ManualClock":
+        from bulkboot.simulator import clock
+
+        return clock.ManualClock
     if name in ("RunningSimulator", "serve_simulator", "start_simulator"):
         from bulkboot.simulator import server
 

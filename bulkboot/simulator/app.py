@@ -168,7 +168,7 @@ async def _middleware(request: web.Request, handler: Any) -> web.StreamResponse:
             # read it), so it still acts on it if the client gives up meanwhile.
             if request.body_exists:
                 await request.read()
-            await asyncio.sleep(delay + state.rng.uniform(0.0, cfg.jitter))
+            await state.sleep(delay + state.rng.uniform(0.0, cfg.jitter))
         if refused is not None:
             raise refused
         if service == "compute":

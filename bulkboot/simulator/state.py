@@ -17,10 +17,11 @@ import bisect
 import random
 import re
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from bulkboot.simulator.clock import WALL_CLOCK, Clock
 from bulkboot.simulator.config import FLAVORS, Flavor, Network, SimConfig
 from bulkboot.simulator.ratelimit import TokenBucket
 
@@ -208,8 +209,11 @@ class ListQuery:
 class CloudState:
     """Everything the simulator remembers; reset by ``POST /_sim/reset``."""
 
-    def __init__(self, config: SimConfig, *, clock: Callable[[], float] = time.time) -> None:
-        self.clock = clock
+    def __init__(self, config: SimConfig, *, clock: Clock = WALL_CLOCK) -> None:
+        # Read at every request: a server's status, a token's expiry and the rate
+        # limit's refill are worked out from it, so a manual clock drives them all.
+        self.clock: Callable[[], float] = clock.time
+        self.sleep: Callable[[float], Awaitable[None]] = clock.sleep
         self.reset(config)
 
     # -------------------------------------------------------------- life
