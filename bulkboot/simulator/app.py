@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 import re
 from typing import Any
 
 from aiohttp import web
 
 from bulkboot.simulator import compute, keystone, lookups
-from bulkboot.simulator.config import SimConfig
+from bulkboot.simulator.config import SimConfig, changed
 from bulkboot.simulator.http import (
     BASE_URL,
     MINOR,
@@ -266,12 +267,22 @@ async def _reset(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
+_CONFIG_BODY = "the body must be a JSON object of SimConfig fields to change"
+
+
 async def _configure(request: web.Request) -> web.Response:
-    """``POST /_sim/config`` with a JSON object of SimConfig fields to change."""
+    """``POST /_sim/config``: a JSON object of SimConfig fields to change, checked as
+    ``RunningSimulator.configure`` checks them (one ``config.changed``); all or nothing.
+    Answers the whole config now in force, or 400 ``{"error": ...}``."""
     state = request.app[STATE]
     try:
-        changes = await request.json()
-        state.configure(dataclasses.replace(state.config, **changes))
+        changes = json.loads(await request.read())
+    except (ValueError, UnicodeDecodeError):
+        return json_response({"error": f"{_CONFIG_BODY}: it is not JSON"}, status=400)
+    if not isinstance(changes, dict):
+        return json_response({"error": _CONFIG_BODY}, status=400)
+    try:
+        state.configure(changed(state.config, changes))
     except (ValueError, TypeError) as exc:
         return json_response({"error": str(exc)}, status=400)
     return json_response(dataclasses.asdict(state.config))

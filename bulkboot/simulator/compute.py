@@ -31,9 +31,8 @@ from bulkboot.simulator.state import (
 )
 from bulkboot.simulator.views import flavor_brief, flavor_detail, server_brief, server_detail
 
-__all__ = ["LostResponse", "MAX_LIMIT", "routes", "version_doc"]
+__all__ = ["LostResponse", "routes", "version_doc"]
 
-MAX_LIMIT = 1000  # [api]max_limit
 _VERSION_UPDATED = "2013-07-23T11:33:21Z"
 _IMAGES = {image.id: image for image in IMAGES}
 _NETWORKS = {network.id: network for network in NETWORKS}
@@ -502,7 +501,7 @@ def _check_query_keys(request: web.Request, minor: int) -> None:
 def _list_query(request: web.Request, state: CloudState, minor: int) -> ListQuery:
     _check_query_keys(request, minor)
     query = request.query
-    changes: dict[str, Any] = {}
+    changes: dict[str, Any] = {"limit": state.config.max_limit}
     if "name" in query:
         try:
             changes["name"] = re.compile(query["name"])
@@ -555,7 +554,7 @@ def _list_query(request: web.Request, state: CloudState, minor: int) -> ListQuer
                 f"Invalid input for query parameters limit. Value: {text}. "
                 f"'{text}' does not match '^[0-9]*$'",
             )
-        changes["limit"] = min(int(text), MAX_LIMIT)
+        changes["limit"] = min(int(text), state.config.max_limit)
     if query.get("sort_dir", "desc").lower() == "asc":
         # Only the creation order is kept: any sort_key sorts by it (see the docs).
         changes["ascending"] = True

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import dataclasses
 import socket
 import threading
 from collections.abc import AsyncIterator, Callable
@@ -33,6 +32,7 @@ from bulkboot.simulator.config import (
     REGION,
     USERNAME,
     SimConfig,
+    changed,
 )
 from bulkboot.simulator.state import CloudState
 
@@ -104,13 +104,13 @@ class RunningSimulator:
         return self._state.config
 
     def configure(self, **changes: Any) -> SimConfig:
-        """Swap fault settings while running, e.g. ``sim.configure(error_fraction=0.5)``.
-
-        Passing a different ``seed`` restarts the RNG from it.
+        """Swap knobs while running, e.g. ``sim.configure(error_fraction=0.5)``; the same
+        as ``POST /_sim/config`` (``config.changed``: a bad value is a ``ValueError``, an
+        unknown name a ``TypeError``). Passing a different ``seed`` restarts the RNG.
         """
 
         def apply() -> SimConfig:
-            self._state.configure(dataclasses.replace(self._state.config, **changes))
+            self._state.configure(changed(self._state.config, changes))
             return self._state.config
 
         return self._call(apply)
