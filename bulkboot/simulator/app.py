@@ -24,6 +24,7 @@ from bulkboot.simulator.http import (
     MINOR,
     STATE,
     Fault,
+    LostResponse,
     json_response,
     keystone_error,
     nova_error,
@@ -203,7 +204,7 @@ async def _middleware(request: web.Request, handler: Any) -> web.StreamResponse:
         response = await handler(request)
     except Fault as fault:
         response = json_response(fault.body, status=fault.status, headers=fault.headers)
-    except compute.LostResponse:
+    except LostResponse:
         state.count_request(key, "lost")
         if request.transport is not None:
             request.transport.abort()

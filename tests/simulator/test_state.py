@@ -11,14 +11,8 @@ import pytest
 
 from bulkboot.simulator.clock import ManualClock
 from bulkboot.simulator.config import FLAVORS, NETWORKS, SimConfig
-from bulkboot.simulator.state import (
-    OUTCOME_ACTIVE,
-    OUTCOME_ERROR,
-    OUTCOME_NEVER,
-    CloudState,
-    ListQuery,
-    ServerRecord,
-)
+from bulkboot.simulator.records import OUTCOME_ACTIVE, OUTCOME_ERROR, OUTCOME_NEVER, ServerRecord
+from bulkboot.simulator.state import CloudState, ListQuery
 
 
 def _add(
