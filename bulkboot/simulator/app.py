@@ -242,7 +242,7 @@ def _rate_limit(state: CloudState) -> None:
 
 # ------------------------------------------------------------------ control
 def stats_of(state: CloudState) -> dict[str, Any]:
-    """The ``/_sim/stats`` document (see the contract)."""
+    """The ``/_sim/stats`` document (its fields are listed in docs/simulator.md)."""
     now = state.clock()
     servers = state.status_counts(now)
     return {

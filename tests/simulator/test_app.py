@@ -208,7 +208,7 @@ async def test_quota_with_a_range_builds_what_fits(api: Api, sim: RunningSimulat
 async def test_late_quota_failure_is_202_then_error(
     api: Api, sim: RunningSimulator, sim_clock: ManualClock, quota: int | None, shown: int
 ) -> None:
-    """The conductor's recheck, worded from the real quota (review S-C: it read "1 of 0");
+    """The conductor's recheck, worded from the real quota (it once read "1 of 0");
     Nova's recheck passes zero deltas as the headroom, so "used" is the quota itself."""
     if quota is not None:
         sim.configure(quota_instances=quota)
@@ -351,7 +351,8 @@ async def test_same_seed_same_ids_and_outcomes(
 async def test_impossible_settings_are_refused_over_http(
     api: Api, sim: RunningSimulator, changes: dict[str, Any], words: str
 ) -> None:
-    """Review S-B: 2.200 was advertised and a create at 2.150 accepted; NaN and inf too."""
+    """Refused settings change nothing: 2.200 was once advertised and a create at 2.150
+    accepted; NaN and inf were taken too."""
     async with api.session.post(sim.base_url + "/_sim/config", json=changes) as response:
         assert response.status == 400
         assert words in (await response.json())["error"]

@@ -278,7 +278,8 @@ def capped_simulator() -> Iterator[tuple[int, str]]:
 async def test_a_request_for_2_to_the_70_servers_is_403_and_allocates_nothing(
     capped_simulator: tuple[int, str],
 ) -> None:
-    """Review S-A: max_count 2**70 used to build records until the OOM killer came."""
+    """max_count 2**70 once built records until the OOM killer came: now it is Nova's
+    403 from the (always finite) instance quota, with nothing allocated."""
     pid, base = capped_simulator
     huge = 2**70
     server = {"name": "x", "imageRef": CIRROS, "flavorRef": "1", "networks": "auto"}
