@@ -47,6 +47,7 @@ KNOB_HELP: dict[str, str] = {
     "quota_ram": "RAM quota in MB (default: unlimited)",
     "late_quota_fraction": "fraction of creates accepted (202) that then go to ERROR "
     "by Nova's quota recheck",
+    "max_limit": "most servers in one list page, Nova's [api]max_limit (default: %(default)s)",
     "token_lifetime": "Keystone token lifetime in seconds (default: %(default)s)",
     "min_microversion": "lowest compute microversion served (default: %(default)s)",
     "max_microversion": "highest compute microversion served (default: %(default)s)",
@@ -94,7 +95,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             )
             continue
         kind: Any = str
-        if field.name.startswith("quota_") or field.name in ("seed", "unavailable_retry_after"):
+        if field.name.startswith("quota_") or field.name in (
+            "seed",
+            "unavailable_retry_after",
+            "max_limit",
+        ):
             kind = int
         elif field.name != "min_microversion" and field.name != "max_microversion":
             kind = float

@@ -10,6 +10,15 @@
 
 The names are loaded lazily, so importing ``bulkboot.simulator.config`` (the knobs,
 for flags) does not import aiohttp. See docs/simulator.md.
+
+Nova's request rules exist twice in this repository, ON PURPOSE: do not deduplicate
+them. ``bulkboot.pipeline.validate`` holds the client's own rules (what bulkboot
+refuses before it sends anything); ``nova_schema`` (a transcription of nova 31.0.0's
+request schemas) checked by ``schemacheck`` is the simulator playing Nova. The parity
+tests check the client's bodies against that independent copy (and against
+novaclient), and ``schemacheck`` against the ``jsonschema`` library: if both sides
+imported one set of rules, a mistake in it would pass every test. Constants repeat for
+the same reason (the tag length and count, the newest microversion).
 """
 
 from __future__ import annotations
@@ -17,10 +26,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from bulkboot.simulator.clock import ManualClock
     from bulkboot.simulator.config import SimConfig
     from bulkboot.simulator.server import RunningSimulator, serve_simulator, start_simulator
 
-__all__ = ["RunningSimulator", "SimConfig", "serve_simulator", "start_simulator"]
+__all__ = ["ManualClock", "RunningSimulator", "SimConfig", "serve_simulator", "start_simulator"]
 
 
 def __getattr__(name: str) -> Any:
@@ -28,6 +38,10 @@ def __getattr__(name: str) -> Any:
         from bulkboot.simulator import config
 
         return config.SimConfig
+    if name == "ManualClock":
+        from bulkboot.simulator import clock
+
+        return clock.ManualClock
     if name in ("RunningSimulator", "serve_simulator", "start_simulator"):
         from bulkboot.simulator import server
 

@@ -11,18 +11,20 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 import re
 from typing import Any
 
 from aiohttp import web
 
 from bulkboot.simulator import compute, keystone, lookups
-from bulkboot.simulator.config import SimConfig
+from bulkboot.simulator.config import SimConfig, changed
 from bulkboot.simulator.http import (
     BASE_URL,
     MINOR,
     STATE,
     Fault,
+    LostResponse,
     json_response,
     keystone_error,
     nova_error,
@@ -168,7 +170,7 @@ async def _middleware(request: web.Request, handler: Any) -> web.StreamResponse:
             # read it), so it still acts on it if the client gives up meanwhile.
             if request.body_exists:
                 await request.read()
-            await asyncio.sleep(delay + state.rng.uniform(0.0, cfg.jitter))
+            await state.sleep(delay + state.rng.uniform(0.0, cfg.jitter))
         if refused is not None:
             raise refused
         if service == "compute":
@@ -202,7 +204,7 @@ async def _middleware(request: web.Request, handler: Any) -> web.StreamResponse:
         response = await handler(request)
     except Fault as fault:
         response = json_response(fault.body, status=fault.status, headers=fault.headers)
-    except compute.LostResponse:
+    except LostResponse:
         state.count_request(key, "lost")
         if request.transport is not None:
             request.transport.abort()
@@ -240,7 +242,7 @@ def _rate_limit(state: CloudState) -> None:
 
 # ------------------------------------------------------------------ control
 def stats_of(state: CloudState) -> dict[str, Any]:
-    """The ``/_sim/stats`` document (see the contract)."""
+    """The ``/_sim/stats`` document (its fields are listed in docs/simulator.md)."""
     now = state.clock()
     servers = state.status_counts(now)
     return {
@@ -266,12 +268,22 @@ async def _reset(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
+_CONFIG_BODY = "the body must be a JSON object of SimConfig fields to change"
+
+
 async def _configure(request: web.Request) -> web.Response:
-    """``POST /_sim/config`` with a JSON object of SimConfig fields to change."""
+    """``POST /_sim/config``: a JSON object of SimConfig fields to change, checked as
+    ``RunningSimulator.configure`` checks them (one ``config.changed``); all or nothing.
+    Answers the whole config now in force, or 400 ``{"error": ...}``."""
     state = request.app[STATE]
     try:
-        changes = await request.json()
-        state.configure(dataclasses.replace(state.config, **changes))
+        changes = json.loads(await request.read())
+    except (ValueError, UnicodeDecodeError):
+        return json_response({"error": f"{_CONFIG_BODY}: it is not JSON"}, status=400)
+    if not isinstance(changes, dict):
+        return json_response({"error": _CONFIG_BODY}, status=400)
+    try:
+        state.configure(changed(state.config, changes))
     except (ValueError, TypeError) as exc:
         return json_response({"error": str(exc)}, status=400)
     return json_response(dataclasses.asdict(state.config))

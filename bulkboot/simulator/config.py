@@ -1,9 +1,9 @@
 """Every knob of the simulated cloud, and the fixed identities and fixtures it serves.
 
-``SimConfig`` is frozen: a running simulator swaps the whole value
-(``RunningSimulator.configure(**changes)`` is ``dataclasses.replace``), so a request
-handler always sees one consistent set of knobs. Defaults are a healthy, fast cloud:
-no faults, builds of about a second, room for 200,000 servers (cores and RAM
+``SimConfig`` is frozen: a running simulator swaps the whole value (``changed``:
+``RunningSimulator.configure(**changes)`` and ``POST /_sim/config`` both go through
+it), so a request handler always sees one consistent set of knobs. Defaults are a
+healthy, fast cloud: no faults, builds of about a second, room for 200,000 servers (cores and RAM
 unlimited), one-hour tokens.
 
 Fractions are probabilities in [0, 1] drawn per request (or per server) from one
@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 __all__ = [
@@ -41,6 +42,7 @@ __all__ = [
     "Image",
     "Network",
     "SimConfig",
+    "changed",
 ]
 
 # ------------------------------------------------------------------ identities
@@ -165,15 +167,28 @@ _SECONDS = (
     "delete_delay",
 )
 _MICROVERSION = re.compile(r"2\.(0|[1-9][0-9]{0,2})")
+# Nova's [api]max_limit default: the most servers one list page holds.
+DEFAULT_MAX_LIMIT = 1000
+# What each declared type accepts (a float knob takes an int; a bool is no number).
+_KIND_WORDS = {
+    "bool": "true or false",
+    "int": "a whole number",
+    "float": "a number",
+    "str": "text",
+    "None": "None (null in JSON)",
+}
+# These check their type together with their range, in their own words.
+_OWN_TYPE_CHECK = frozenset({"quota_instances", "min_microversion", "max_microversion"})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SimConfig:
     """Every knob of the simulator. Each field is also a ``bulkboot simulator`` flag.
 
-    ``__post_init__`` refuses what no cloud can be (NaN or infinite numbers, fractions
-    outside [0, 1], microversions outside 2.1..2.96) with a ``ValueError`` whose message
-    starts with the field's name, so the command can name the flag.
+    ``__post_init__`` refuses what no cloud can be (a value of the wrong type, NaN or
+    infinite numbers, fractions outside [0, 1], microversions outside 2.1..2.96) with a
+    ``ValueError`` whose message starts with the field's name, so the command can name
+    the flag and ``POST /_sim/config`` can answer a 400 that says what is wrong.
     Quotas: ``None`` is unlimited for cores and RAM (shown as -1 in ``GET /limits``, as
     Nova does); the instance quota is always a number (see ``MAX_INSTANCES``).
     """
@@ -204,6 +219,8 @@ class SimConfig:
     quota_cores: int | None = None
     quota_ram: int | None = None
     late_quota_fraction: float = 0.0  # 202, then ERROR by the conductor's quota recheck
+    # -- lists: Nova's [api]max_limit, the most servers one page holds
+    max_limit: int = DEFAULT_MAX_LIMIT
     # -- identity
     token_lifetime: float = 3600.0
     # -- compute API range
@@ -213,6 +230,8 @@ class SimConfig:
     def __post_init__(self) -> None:
         for field in dataclasses.fields(self):
             value = getattr(self, field.name)
+            if field.name not in _OWN_TYPE_CHECK:
+                _check_type(field.name, str(field.type), value)
             if isinstance(value, float) and not math.isfinite(value):
                 raise ValueError(f"{field.name} must be a finite number, not {value}")
             if field.name.endswith("_fraction") and not 0.0 <= value <= 1.0:
@@ -251,6 +270,8 @@ class SimConfig:
                 raise ValueError(
                     f"{name} must be from 0 to {_MAX_QUOTA} (None is unlimited), not {quota}"
                 )
+        if not 1 <= self.max_limit <= MAX_INSTANCES:
+            raise ValueError(f"max_limit must be from 1 to {MAX_INSTANCES}, not {self.max_limit}")
         low = _minor_of("min_microversion", self.min_microversion)
         high = _minor_of("max_microversion", self.max_microversion)
         if low < 1:
@@ -274,3 +295,36 @@ def _minor_of(name: str, text: object) -> int:
             f"schemas know), not {text}"
         )
     return minor
+
+
+def _check_type(name: str, declared: str, value: object) -> None:
+    """Refuse a value its field's declared type does not admit (JSON sends anything)."""
+    kinds = [part.strip() for part in declared.split("|")]
+    if value is None and "None" in kinds:
+        return
+    if isinstance(value, bool):
+        fits = "bool" in kinds
+    elif isinstance(value, int):
+        fits = "int" in kinds or "float" in kinds
+    elif isinstance(value, float):
+        fits = "float" in kinds
+    else:
+        fits = isinstance(value, str) and "str" in kinds
+    if not fits:
+        words = " or ".join(_KIND_WORDS.get(kind, kind) for kind in kinds)
+        raise ValueError(f"{name} must be {words}, not {value!r}")
+
+
+def changed(config: SimConfig, changes: Mapping[str, object]) -> SimConfig:
+    """``config`` with the named fields changed, checked as every SimConfig is.
+
+    An unknown name is a ``TypeError`` (as ``dataclasses.replace`` makes it) that lists
+    the known ones; a value SimConfig refuses is its ``ValueError``.
+    """
+    known = [field.name for field in dataclasses.fields(SimConfig)]
+    unknown = sorted(str(name) for name in changes if name not in known)
+    if unknown:
+        raise TypeError(
+            f"no such SimConfig field: {', '.join(unknown)} (the fields are {', '.join(known)})"
+        )
+    return dataclasses.replace(config, **changes)  # type: ignore[arg-type]

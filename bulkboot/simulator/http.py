@@ -1,8 +1,9 @@
-"""What every handler shares: the error shapes of each service and JSON responses.
+"""What every handler shares: the app's keys, the error shapes of each service, JSON.
 
 A handler raises ``Fault`` for an error answer; the middleware (``app``) turns it into
 the service's own body shape, so Nova errors look like Nova's
 (``{"badRequest": {"code": 400, "message": ...}}``) and Keystone's like Keystone's.
+It raises ``LostResponse`` when the request took effect but must go unanswered.
 """
 
 from __future__ import annotations
@@ -17,10 +18,14 @@ __all__ = [
     "MINOR",
     "STATE",
     "Fault",
+    "LostResponse",
+    "base_of",
     "json_response",
     "keystone_error",
+    "minor_of",
     "nova_error",
     "read_json",
+    "state_of",
 ]
 
 if TYPE_CHECKING:
@@ -31,6 +36,21 @@ STATE: web.AppKey[CloudState] = web.AppKey("state")
 BASE_URL: web.AppKey[str] = web.AppKey("base_url", str)
 # Request key: the negotiated compute microversion's minor number (2.N -> N).
 MINOR: web.RequestKey[int] = web.RequestKey("minor", int)
+
+
+def state_of(request: web.Request) -> CloudState:
+    return request.app[STATE]
+
+
+def base_of(request: web.Request) -> str:
+    """The simulator's public base URL, for links and catalogs."""
+    return request.app[BASE_URL]
+
+
+def minor_of(request: web.Request) -> int:
+    """The compute microversion's minor number the middleware negotiated."""
+    return request[MINOR]
+
 
 # nova.api.openstack.wsgi.Fault._fault_names
 _NOVA_FAULT_NAMES = {
@@ -68,6 +88,10 @@ class Fault(Exception):
         self.status = status
         self.body = body
         self.headers = headers or {}
+
+
+class LostResponse(Exception):
+    """The request took effect; the middleware must close the connection unanswered."""
 
 
 def nova_error(status: int, message: str, *, headers: dict[str, str] | None = None) -> Fault:

@@ -28,8 +28,15 @@ from bulkboot.simulator.config import (
     USER_ID,
     USERNAME,
 )
-from bulkboot.simulator.http import BASE_URL, STATE, Fault, json_response, keystone_error, read_json
-from bulkboot.simulator.state import CloudState, TokenRecord
+from bulkboot.simulator.http import (
+    Fault,
+    base_of,
+    json_response,
+    keystone_error,
+    read_json,
+    state_of,
+)
+from bulkboot.simulator.records import TokenRecord
 
 __all__ = ["routes", "token_for"]
 
@@ -42,14 +49,6 @@ def _iso_micro(moment: float) -> str:
     whole = int(moment)
     micro = int(round((moment - whole) * 1_000_000)) % 1_000_000
     return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole)) + f".{micro:06d}Z"
-
-
-def _state(request: web.Request) -> CloudState:
-    return request.app[STATE]
-
-
-def _base(request: web.Request) -> str:
-    return request.app[BASE_URL]
 
 
 def _version_doc(base: str) -> dict[str, Any]:
@@ -65,23 +64,23 @@ def _version_doc(base: str) -> dict[str, Any]:
 
 
 async def versions(request: web.Request) -> web.Response:
-    return json_response({"versions": {"values": [_version_doc(_base(request))]}}, status=300)
+    return json_response({"versions": {"values": [_version_doc(base_of(request))]}}, status=300)
 
 
 async def version_v3(request: web.Request) -> web.Response:
-    return json_response({"version": _version_doc(_base(request))})
+    return json_response({"version": _version_doc(base_of(request))})
 
 
 def token_for(request: web.Request) -> TokenRecord:
     """The valid, project-scoped token in ``X-Auth-Token``, or Keystone's 401."""
     value = request.headers.get("X-Auth-Token")
-    state = _state(request)
+    state = state_of(request)
     record = state.tokens.get(value) if value else None
     if record is None or record.expires_at <= state.clock() or record.project_id is None:
         raise keystone_error(
             401,
             _NEEDS_AUTH,
-            headers={"WWW-Authenticate": f'Keystone uri="{_base(request)}/identity"'},
+            headers={"WWW-Authenticate": f'Keystone uri="{base_of(request)}/identity"'},
         )
     return record
 
@@ -175,7 +174,7 @@ def _token_body(request: web.Request, record: TokenRecord, *, catalog: bool) -> 
             {"id": "3c4d5e6f7a8b49c0d1e2f3a4b5c6d7e8", "name": "reader"},
         ]
         if catalog:
-            token["catalog"] = _catalog(_base(request))
+            token["catalog"] = _catalog(base_of(request))
     if record.app_cred:
         token["application_credential"] = {
             "id": APP_CRED_ID,
@@ -186,7 +185,7 @@ def _token_body(request: web.Request, record: TokenRecord, *, catalog: bool) -> 
 
 
 async def issue_token(request: web.Request) -> web.Response:
-    state = _state(request)
+    state = state_of(request)
     body = await _auth_body(request)
     identity = body["identity"]
     methods = identity.get("methods")
@@ -247,7 +246,7 @@ async def _auth_body(request: web.Request) -> dict[str, Any]:
 
 
 async def validate_token(request: web.Request) -> web.Response:
-    state = _state(request)
+    state = state_of(request)
     caller = state.tokens.get(request.headers.get("X-Auth-Token", ""))
     now = state.clock()
     if caller is None or caller.expires_at <= now:
@@ -263,7 +262,7 @@ async def validate_token(request: web.Request) -> web.Response:
 
 
 async def revoke_token(request: web.Request) -> web.Response:
-    state = _state(request)
+    state = state_of(request)
     caller = state.tokens.get(request.headers.get("X-Auth-Token", ""))
     if caller is None or caller.expires_at <= state.clock():
         raise keystone_error(401, _NEEDS_AUTH)

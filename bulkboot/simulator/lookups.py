@@ -13,15 +13,11 @@ from typing import Any
 from aiohttp import web
 
 from bulkboot.simulator.config import IMAGES, NETWORKS, PROJECT_ID, Image, Network
-from bulkboot.simulator.http import BASE_URL, Fault, json_response
+from bulkboot.simulator.http import Fault, base_of, json_response
 
 __all__ = ["routes"]
 
 _CREATED = "2024-01-01T00:00:00Z"
-
-
-def _base(request: web.Request) -> str:
-    return request.app[BASE_URL]
 
 
 # ------------------------------------------------------------------ glance
@@ -53,7 +49,7 @@ def _image_view(base: str, image: Image) -> dict[str, Any]:
 
 
 async def image_versions(request: web.Request) -> web.Response:
-    base = _base(request)
+    base = base_of(request)
     return json_response(
         {
             "versions": [
@@ -72,7 +68,7 @@ _IMAGE_PAGING = ("limit", "marker", "sort", "sort_key", "sort_dir")
 
 
 async def list_images(request: web.Request) -> web.Response:
-    base = _base(request)
+    base = base_of(request)
     views = [_image_view(base, image) for image in IMAGES]
     for key, value in request.query.items():
         if key in _IMAGE_PAGING:
@@ -89,7 +85,7 @@ async def show_image(request: web.Request) -> web.Response:
     image_id = request.match_info["image_id"]
     for image in IMAGES:
         if image.id == image_id:
-            return json_response(_image_view(_base(request), image))
+            return json_response(_image_view(base_of(request), image))
     # Glance answers 404 in plain text/HTML; JSON keeps clients' parsing simple.
     raise Fault(
         404,
@@ -125,7 +121,7 @@ def _network_view(network: Network) -> dict[str, Any]:
 
 
 async def network_versions(request: web.Request) -> web.Response:
-    base = _base(request)
+    base = base_of(request)
     return json_response(
         {
             "versions": [

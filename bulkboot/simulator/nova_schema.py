@@ -18,6 +18,7 @@ from typing import Any
 
 __all__ = ["create_schema"]
 
+# The client's rules (bulkboot.pipeline) repeat these on purpose: see the package docstring.
 MAX_TAG_COUNT = 50
 MAX_TAG_LENGTH = 60
 

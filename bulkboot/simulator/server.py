@@ -4,14 +4,14 @@
 endpoint on 127.0.0.1 without blocking the caller: the server runs its own event loop
 in a daemon thread and ``RunningSimulator`` talks to it thread-safely.
 ``serve_simulator()`` runs it inside the caller's loop (the ``bulkboot simulator``
-command, or async code that wants no thread).
+command, or async code that wants no thread). Both take a ``clock``: the wall by
+default, or a ``ManualClock`` a test advances by hand (see ``clock``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import dataclasses
 import socket
 import threading
 from collections.abc import AsyncIterator, Callable
@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 from aiohttp import web
 
 from bulkboot.simulator.app import build_app, stats_of
+from bulkboot.simulator.clock import WALL_CLOCK, Clock
 from bulkboot.simulator.config import (
     APP_CRED_ID,
     APP_CRED_SECRET,
@@ -31,6 +32,7 @@ from bulkboot.simulator.config import (
     REGION,
     USERNAME,
     SimConfig,
+    changed,
 )
 from bulkboot.simulator.state import CloudState
 
@@ -53,8 +55,10 @@ class RunningSimulator:
         port: int,
         stopper: Callable[[], None],
         initial: SimConfig,
+        clock: Clock,
     ) -> None:
         self._state = state
+        self._clock = clock
         self._initial = initial
         self._loop = loop
         self._stopper = stopper
@@ -91,17 +95,22 @@ class RunningSimulator:
 
     # -------------------------------------------------------------- API
     @property
+    def clock(self) -> Clock:
+        """The time the simulator runs on (a ``ManualClock`` moves only when advanced)."""
+        return self._clock
+
+    @property
     def config(self) -> SimConfig:
         return self._state.config
 
     def configure(self, **changes: Any) -> SimConfig:
-        """Swap fault settings while running, e.g. ``sim.configure(error_fraction=0.5)``.
-
-        Passing a different ``seed`` restarts the RNG from it.
+        """Swap knobs while running, e.g. ``sim.configure(error_fraction=0.5)``; the same
+        as ``POST /_sim/config`` (``config.changed``: a bad value is a ``ValueError``, an
+        unknown name a ``TypeError``). Passing a different ``seed`` restarts the RNG.
         """
 
         def apply() -> SimConfig:
-            self._state.configure(dataclasses.replace(self._state.config, **changes))
+            self._state.configure(changed(self._state.config, changes))
             return self._state.config
 
         return self._call(apply)
@@ -181,11 +190,13 @@ def _listening_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-async def _start(config: SimConfig, host: str, port: int) -> tuple[web.AppRunner, CloudState, int]:
+async def _start(
+    config: SimConfig, host: str, port: int, clock: Clock
+) -> tuple[web.AppRunner, CloudState, int]:
     sock = _listening_socket(host, port)
     bound_port = int(sock.getsockname()[1])
     shown = f"[{host}]" if ":" in host else host
-    state = CloudState(config)
+    state = CloudState(config, clock=clock)
     app = build_app(config, f"http://{shown}:{bound_port}", state=state)
     runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=0.5)
     await runner.setup()
@@ -196,10 +207,14 @@ async def _start(config: SimConfig, host: str, port: int) -> tuple[web.AppRunner
 
 @asynccontextmanager
 async def serve_simulator(
-    config: SimConfig = DEFAULT_CONFIG, host: str = "127.0.0.1", port: int = 0
+    config: SimConfig = DEFAULT_CONFIG,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    *,
+    clock: Clock = WALL_CLOCK,
 ) -> AsyncIterator[RunningSimulator]:
     """Run the simulator inside the current event loop for the ``async with`` block."""
-    runner, state, bound = await _start(config, host, port)
+    runner, state, bound = await _start(config, host, port, clock)
     sim = RunningSimulator(
         state=state,
         loop=asyncio.get_running_loop(),
@@ -207,6 +222,7 @@ async def serve_simulator(
         port=bound,
         stopper=lambda: None,
         initial=config,
+        clock=clock,
     )
     try:
         yield sim
@@ -215,9 +231,16 @@ async def serve_simulator(
 
 
 def start_simulator(
-    config: SimConfig = DEFAULT_CONFIG, *, host: str = "127.0.0.1", port: int = 0
+    config: SimConfig = DEFAULT_CONFIG,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    clock: Clock = WALL_CLOCK,
 ) -> RunningSimulator:
     """Start the simulator in a background thread; return once it listens.
+
+    With a ``ManualClock``, builds, deletes, token expiry, the rate limit and the
+    latency all wait for the test to ``advance()`` it.
 
     Raises ``OSError`` when the port cannot be bound.
     """
@@ -228,7 +251,7 @@ def start_simulator(
 
     async def main() -> None:
         try:
-            runner, state, bound = await _start(config, host, port)
+            runner, state, bound = await _start(config, host, port, clock)
         except BaseException as exc:
             ready.set_exception(exc)
             return
@@ -255,5 +278,11 @@ def start_simulator(
         thread.join(timeout=_START_TIMEOUT)
 
     return RunningSimulator(
-        state=state, loop=loop, host=host, port=bound, stopper=stopper, initial=config
+        state=state,
+        loop=loop,
+        host=host,
+        port=bound,
+        stopper=stopper,
+        initial=config,
+        clock=clock,
     )

@@ -11,7 +11,7 @@ from functools import lru_cache
 from typing import Any
 
 from bulkboot.simulator.config import PROJECT_ID, USER_ID, Flavor, Network
-from bulkboot.simulator.state import DELETED, ERROR, ServerRecord, iso
+from bulkboot.simulator.records import DELETED, ERROR, ServerRecord, iso
 
 __all__ = ["flavor_brief", "flavor_detail", "server_brief", "server_detail"]
 

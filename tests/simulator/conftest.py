@@ -1,8 +1,15 @@
-"""Helpers for talking to the simulator with a raw aiohttp client (a real socket)."""
+"""Helpers for talking to the simulator with a raw aiohttp client (a real socket).
+
+Every test here runs against the manually clocked simulator: ``sim`` is
+``clocked_sim`` (tests/conftest.py), and a test that needs time to pass calls
+``sim_clock.advance(seconds)`` instead of sleeping.
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,6 +18,25 @@ import pytest
 
 from bulkboot.simulator import RunningSimulator
 from bulkboot.simulator.config import DOMAIN, PASSWORD, PROJECT_NAME, USERNAME
+
+
+@pytest.fixture
+def sim(clocked_sim: RunningSimulator) -> RunningSimulator:
+    """In this folder the simulator's time is ``sim_clock``, moved by the tests only."""
+    return clocked_sim
+
+
+async def until(condition: Callable[[], bool], what: str) -> None:
+    """Wait until the simulator's thread has got somewhere (``condition`` holds).
+
+    An event, not a duration: a busy machine makes it take longer, never fail. The
+    ten seconds only stop a test that would otherwise hang.
+    """
+    deadline = time.monotonic() + 10.0
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still waiting for {what}")
+        await asyncio.sleep(0.001)
 
 
 def password_body(password: str = PASSWORD) -> dict[str, Any]:

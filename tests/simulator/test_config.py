@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bulkboot.simulator.config import FLAVORS, IMAGES, NETWORKS, SimConfig
+from bulkboot.simulator.config import FLAVORS, IMAGES, NETWORKS, SimConfig, changed
 
 
 @pytest.mark.parametrize(
@@ -33,11 +33,33 @@ from bulkboot.simulator.config import FLAVORS, IMAGES, NETWORKS, SimConfig
         ({"min_microversion": "2.01"}, "min_microversion must be a compute microversion"),
         ({"min_microversion": "2.0"}, "min_microversion must be 2.1 or more"),
         ({"min_microversion": "2.60", "max_microversion": "2.10"}, "must not exceed"),
+        ({"latency": "1"}, "latency must be a number, not '1'"),
+        ({"jitter": False}, "jitter must be a number, not False"),
+        ({"seed": 1.5}, "seed must be a whole number, not 1.5"),
+        ({"rate_limit": "5"}, "rate_limit must be a number or None"),
+        ({"rate_limit_retry_after": 1}, "rate_limit_retry_after must be true or false, not 1"),
+        ({"unavailable_retry_after": 1.5}, "unavailable_retry_after must be a whole number"),
+        ({"max_limit": 0}, "max_limit must be from 1 to 1000000, not 0"),
+        ({"max_limit": 100.0}, "max_limit must be a whole number, not 100.0"),
     ],
 )
 def test_bad_values_are_refused(changes: dict[str, object], words: str) -> None:
     with pytest.raises(ValueError, match=words):
         SimConfig(**changes)  # type: ignore[arg-type]
+
+
+def test_a_float_knob_takes_a_whole_number() -> None:
+    assert SimConfig(latency=2, rate_limit=5).latency == 2
+
+
+def test_changed_checks_as_a_new_config_does() -> None:
+    config = SimConfig()
+    assert changed(config, {"latency": 0.5}) == SimConfig(latency=0.5)
+    assert changed(config, {}) == config
+    with pytest.raises(ValueError, match="latency must not be negative"):
+        changed(config, {"latency": -1.0})
+    with pytest.raises(TypeError, match="no such SimConfig field: bogus, nope"):
+        changed(config, {"nope": 1, "bogus": 2})
 
 
 def test_defaults_are_a_healthy_cloud() -> None:
@@ -47,6 +69,7 @@ def test_defaults_are_a_healthy_cloud() -> None:
     assert config.rate_limit is None
     assert (config.quota_instances, config.quota_cores, config.quota_ram) == (200_000, None, None)
     assert (config.min_microversion, config.max_microversion) == ("2.1", "2.96")
+    assert config.max_limit == 1000  # Nova's [api]max_limit
 
 
 def test_the_widest_settings_still_hold() -> None:

@@ -12,6 +12,7 @@ import bulkboot.simulator as simulator
 
 def test_public_api() -> None:
     assert sorted(simulator.__all__) == [
+        "ManualClock",
         "RunningSimulator",
         "SimConfig",
         "serve_simulator",

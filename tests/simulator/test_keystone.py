@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 from datetime import datetime
 from typing import Any
@@ -10,7 +9,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bulkboot.simulator import RunningSimulator
+from bulkboot.simulator import ManualClock, RunningSimulator
 from bulkboot.simulator.config import (
     APP_CRED_ID,
     APP_CRED_NAME,
@@ -174,10 +173,12 @@ async def test_application_credential_refuses_a_scope(sim: RunningSimulator) -> 
     assert status == 401
 
 
-async def test_token_method_keeps_the_original_expiry(sim: RunningSimulator) -> None:
+async def test_token_method_keeps_the_original_expiry(
+    sim: RunningSimulator, sim_clock: ManualClock
+) -> None:
     async with aiohttp.ClientSession() as session:
         _, headers, first = await _post(session, sim, password_body())
-        await asyncio.sleep(0.01)
+        sim_clock.advance(0.01)
         body = {
             "auth": {
                 "identity": {"methods": ["token"], "token": {"id": headers["X-Subject-Token"]}},
@@ -191,7 +192,9 @@ async def test_token_method_keeps_the_original_expiry(sim: RunningSimulator) -> 
     assert second["token"]["methods"] == ["token"]
 
 
-async def test_expired_token_gets_401_from_every_service(sim: RunningSimulator) -> None:
+async def test_expired_token_gets_401_from_every_service(
+    sim: RunningSimulator, sim_clock: ManualClock
+) -> None:
     sim.configure(token_lifetime=0.3)
     async with aiohttp.ClientSession() as session:
         _, headers, _ = await _post(session, sim, password_body())
@@ -204,7 +207,7 @@ async def test_expired_token_gets_401_from_every_service(sim: RunningSimulator) 
         for path in paths:
             async with session.get(sim.base_url + path, headers=token) as response:
                 assert response.status == 200, path
-        await asyncio.sleep(0.35)
+        sim_clock.advance(0.35)
         for path in paths:
             async with session.get(sim.base_url + path, headers=token) as response:
                 assert response.status == 401, path

@@ -101,3 +101,25 @@ def test_ipv6_loopback_gets_a_bracketed_url() -> None:
     with sim:
         assert sim.base_url == f"http://[::1]:{sim.port}"
         assert _get(sim.base_url + "/compute/v2.1/") == 200
+
+
+def test_a_simulator_runs_on_the_clock_it_is_given(simulator: RunningSimulator) -> None:
+    import json
+
+    from bulkboot.simulator import ManualClock
+    from bulkboot.simulator.clock import WALL_CLOCK
+    from tests.simulator.conftest import password_body
+
+    assert simulator.clock is WALL_CLOCK
+    clock = ManualClock(start=1_000_000_000.0)  # 2001-09-09T01:46:40Z
+    with start_simulator(clock=clock) as sim:
+        assert sim.clock is clock
+        request = urllib.request.Request(
+            sim.auth_url + "/auth/tokens",
+            data=json.dumps(password_body()).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=5) as response:
+            token = json.load(response)["token"]
+    assert token["issued_at"] == "2001-09-09T01:46:40.000000Z"
+    assert token["expires_at"] == "2001-09-09T02:46:40.000000Z"  # one hour of that clock

@@ -9,23 +9,10 @@ import random
 
 import pytest
 
+from bulkboot.simulator.clock import ManualClock
 from bulkboot.simulator.config import FLAVORS, NETWORKS, SimConfig
-from bulkboot.simulator.state import (
-    OUTCOME_ACTIVE,
-    OUTCOME_ERROR,
-    OUTCOME_NEVER,
-    CloudState,
-    ListQuery,
-    ServerRecord,
-)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_700_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
+from bulkboot.simulator.records import OUTCOME_ACTIVE, OUTCOME_ERROR, OUTCOME_NEVER, ServerRecord
+from bulkboot.simulator.state import CloudState, ListQuery
 
 
 def _add(
@@ -50,20 +37,20 @@ def _add(
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def clock() -> ManualClock:
+    return ManualClock(start=1_700_000_000.0)
 
 
 @pytest.fixture
-def state(clock: Clock) -> CloudState:
+def state(clock: ManualClock) -> CloudState:
     return CloudState(SimConfig(delete_delay=2.0), clock=clock)
 
 
-def test_status_is_derived_from_time(state: CloudState, clock: Clock) -> None:
+def test_status_is_derived_from_time(state: CloudState, clock: ManualClock) -> None:
     ok = _add(state, "ok", build=1.0)
     bad = _add(state, "bad", build=1.0, outcome=OUTCOME_ERROR)
     stuck = _add(state, "stuck", build=1.0, outcome=OUTCOME_NEVER)
-    now = clock.now
+    now = clock.time()
     assert [r.status(now) for r in (ok, bad, stuck)] == ["BUILD"] * 3
     assert ok.progress(now + 0.5) == 50
     later = now + 1.0
@@ -72,29 +59,29 @@ def test_status_is_derived_from_time(state: CloudState, clock: Clock) -> None:
     assert stuck.updated(later + 100) == now
 
 
-def test_delete_then_gone_after_the_delay(state: CloudState, clock: Clock) -> None:
+def test_delete_then_gone_after_the_delay(state: CloudState, clock: ManualClock) -> None:
     record = _add(state, "doomed", build=0.0)
-    clock.now += 1
-    state.delete(record, clock.now)
-    assert state.visible(record, clock.now + 1.9)
-    assert record.status(clock.now + 1.9) == "ACTIVE"
-    assert not state.visible(record, clock.now + 2.0)
-    assert record.status(clock.now + 2.0) == "DELETED"
+    clock.advance(1)
+    state.delete(record, clock.time())
+    assert state.visible(record, clock.time() + 1.9)
+    assert record.status(clock.time() + 1.9) == "ACTIVE"
+    assert not state.visible(record, clock.time() + 2.0)
+    assert record.status(clock.time() + 2.0) == "DELETED"
     assert state.used_instances == 0
 
 
-def test_changes_since_matches_a_brute_force_scan(state: CloudState, clock: Clock) -> None:
+def test_changes_since_matches_a_brute_force_scan(state: CloudState, clock: ManualClock) -> None:
     rng = random.Random(5)
     records: list[ServerRecord] = []
     for step in range(400):
-        clock.now += rng.uniform(0, 0.5)
+        clock.advance(rng.uniform(0, 0.5))
         action = rng.random()
         live = [r for r in records if r.deleted_at is None]
         if action < 0.7 or not live:
             records.append(_add(state, f"s{step}", build=rng.uniform(0, 5)))
         else:
-            state.delete(rng.choice(live), clock.now)
-    end = clock.now
+            state.delete(rng.choice(live), clock.time())
+    end = clock.time()
     for _ in range(50):
         now = rng.uniform(end, end + 10)  # every change so far lies in the past
         since = rng.uniform(end - 120, now)
@@ -103,26 +90,26 @@ def test_changes_since_matches_a_brute_force_scan(state: CloudState, clock: Cloc
         assert got == expected
 
 
-def test_list_pages_newest_first_and_hides_gone(state: CloudState, clock: Clock) -> None:
+def test_list_pages_newest_first_and_hides_gone(state: CloudState, clock: ManualClock) -> None:
     records = [_add(state, f"n{i}") for i in range(5)]
-    state.delete(records[2], clock.now)
-    clock.now += 10
-    page, more = state.list_servers(ListQuery(limit=2), clock.now)
+    state.delete(records[2], clock.time())
+    clock.advance(10)
+    page, more = state.list_servers(ListQuery(limit=2), clock.time())
     assert [r.name for r in page] == ["n4", "n3"] and more
-    page, more = state.list_servers(ListQuery(limit=2, marker=page[-1].id), clock.now)
+    page, more = state.list_servers(ListQuery(limit=2, marker=page[-1].id), clock.time())
     assert [r.name for r in page] == ["n1", "n0"] and not more
 
 
-def test_duplicate_names_counted_among_live_servers(state: CloudState, clock: Clock) -> None:
+def test_duplicate_names_counted_among_live_servers(state: CloudState, clock: ManualClock) -> None:
     first = _add(state, "same")
     _add(state, "same")
     _add(state, "same")
     assert state.duplicate_names == 2
-    state.delete(first, clock.now)
+    state.delete(first, clock.time())
     assert state.duplicate_names == 1
 
 
-def test_allowed_count_by_the_tightest_quota(clock: Clock) -> None:
+def test_allowed_count_by_the_tightest_quota(clock: ManualClock) -> None:
     state = CloudState(SimConfig(quota_instances=10, quota_cores=4, quota_ram=100_000), clock=clock)
     small = FLAVORS[1]  # 1 vCPU
     medium = FLAVORS[2]  # 2 vCPUs
@@ -140,16 +127,16 @@ def test_reset_forgets_everything_and_reseeds(state: CloudState) -> None:
 @pytest.mark.parametrize("ascending", [False, True])
 @pytest.mark.parametrize("since", [None, 0.0])
 def test_paging_visits_every_server_once(
-    state: CloudState, clock: Clock, ascending: bool, since: float | None
+    state: CloudState, clock: ManualClock, ascending: bool, since: float | None
 ) -> None:
     records = [_add(state, f"p{i}") for i in range(23)]
-    state.delete(records[5], clock.now)
-    clock.now += 10  # records[5] is gone: only changes-since still shows it
+    state.delete(records[5], clock.time())
+    clock.advance(10)  # records[5] is gone: only changes-since still shows it
     seen: list[str] = []
     marker = None
     while True:
         query = ListQuery(limit=4, marker=marker, ascending=ascending, changes_since=since)
-        page, more = state.list_servers(query, clock.now)
+        page, more = state.list_servers(query, clock.time())
         seen += [r.name for r in page]
         if not more:
             break

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bulkboot.simulator.config import FLAVORS, NETWORKS
-from bulkboot.simulator.state import OUTCOME_ERROR, OUTCOME_NEVER, ServerRecord
+from bulkboot.simulator.records import OUTCOME_ERROR, OUTCOME_NEVER, ServerRecord
 from bulkboot.simulator.views import address_of, flavor_detail, server_detail
 
 BASE = "http://127.0.0.1:1"
