@@ -1,4 +1,4 @@
-"""Session plumbing: the error a user sees out of a task group."""
+"""Command plumbing: the error a user sees out of a task group; the collector kept quiet."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ async def test_a_task_groups_error_comes_out_whole() -> None:
 def test_quiet_gc_freezes_and_restores() -> None:
     import gc
 
-    from bulkboot.engine.session import quiet_gc
+    from bulkboot.commands._runtime import quiet_gc
 
     before = gc.get_threshold()
     with quiet_gc(young=12_345):
