@@ -24,11 +24,16 @@ from collections.abc import Callable, Sequence
 from typing import Protocol, cast
 
 from bulkboot import __version__, commands
-from bulkboot.errors import EXIT_INTERRUPTED, BulkbootError, ManifestError, ResolveError
+from bulkboot.errors import (
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    BulkbootError,
+    ManifestError,
+    ResolveError,
+)
 
 __all__ = ["build_parser", "main"]
 
-EXIT_INTERNAL = 70
 # Help lists commands in this order; modules not named here follow alphabetically.
 _ORDER = ("validate", "plan", "apply", "status", "destroy", "simulator")
 
