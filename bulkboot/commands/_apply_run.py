@@ -16,18 +16,8 @@ from typing import TYPE_CHECKING
 
 from bulkboot.cloud.client import open_cloud
 from bulkboot.cloud.resolve import resolve_references
+from bulkboot.commands import _runtime as runtime
 from bulkboot.commands._options import resolve_defaults
-from bulkboot.commands._runtime import (
-    POOL_HEADROOM,
-    Target,
-    confirmed,
-    finish_run,
-    fleet_journal,
-    run_header,
-    run_journal,
-    run_on_cloud,
-    watched,
-)
 from bulkboot.engine.apply import ApplyOptions, ApplyOutcome, FleetApply
 from bulkboot.engine.board import Board
 from bulkboot.engine.state import Phase
@@ -49,7 +39,7 @@ def run(args: argparse.Namespace, manifest: Manifest, requested: str) -> int:
     args = resolve_defaults(args)
     output = make_output(args.format)
     work = functools.partial(_apply, args, manifest, output, requested)
-    return run_on_cloud(args.cloud or manifest.cloud, work)
+    return runtime.run_on_cloud(args.cloud or manifest.cloud, work)
 
 
 def _options(args: argparse.Namespace) -> ApplyOptions:
@@ -73,7 +63,7 @@ async def _apply(
     manifest: Manifest,
     output: RunOutput,
     requested: str,
-    target: Target,
+    target: runtime.Target,
 ) -> int:
     clock = time.monotonic
     started = clock()
@@ -81,7 +71,7 @@ async def _apply(
     options = _options(args)
     async with open_cloud(
         target.config,
-        concurrency=options.concurrency + POOL_HEADROOM,
+        concurrency=options.concurrency + runtime.POOL_HEADROOM,
         rate=args.rate,
         on_request=requests.append if requests is not None else None,
         # The longest this run should take: creates paced by --rate, then the last
@@ -92,7 +82,7 @@ async def _apply(
         version = await cloud.compute.negotiate(requested)
         check(manifest, version)
         refs = await resolve_references(cloud, manifest)
-        header = run_header(
+        header = runtime.run_header(
             "apply",
             manifest.name,
             cloud,
@@ -102,8 +92,8 @@ async def _apply(
             rate=args.rate,
         )
         board = Board(header=header, started_at=started)
-        path, entries = fleet_journal(args.file, manifest.name)
-        with run_journal(path, command="apply", cloud=cloud.cloud_name) as journal:
+        path, entries = runtime.fleet_journal(args.file, manifest.name)
+        with runtime.run_journal(path, command="apply", cloud=cloud.cloud_name) as journal:
             fleet = FleetApply(
                 cloud.compute,
                 manifest,
@@ -124,7 +114,7 @@ async def _apply(
                 f"create {len(names)} server request(s) of fleet {manifest.name!r} "
                 f"on cloud {cloud.cloud_name!r}?"
             )
-            if names and not await confirmed(question, yes=args.yes, target=target):
+            if names and not await runtime.confirmed(question, yes=args.yes, target=target):
                 output.note("nothing created")
                 return EXIT_FAILURE
 
@@ -132,12 +122,14 @@ async def _apply(
                 fleet.request_stop()
                 output.note(fleet.board.note)
 
-            async with watched(output, board, notes, clock=clock, first=first, second=fleet.abort):
+            async with runtime.watched(
+                output, board, notes, clock=clock, first=first, second=fleet.abort
+            ):
                 outcome = await fleet.run(names=names)
             for note in outcome.notes:
                 output.note(note)
         auth_seconds = [t.seconds for t in cloud.auth_timings]
-    summary = finish_run(
+    summary = runtime.finish_run(
         output,
         board,
         outcome.states,

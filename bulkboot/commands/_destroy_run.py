@@ -15,18 +15,8 @@ from typing import TYPE_CHECKING
 import anyio
 
 from bulkboot.cloud.client import open_cloud
+from bulkboot.commands import _runtime as runtime
 from bulkboot.commands._options import resolve_defaults
-from bulkboot.commands._runtime import (
-    POOL_HEADROOM,
-    Target,
-    confirmed,
-    finish_run,
-    fleet_journal,
-    run_header,
-    run_journal,
-    run_on_cloud,
-    watched,
-)
 from bulkboot.engine.board import Board
 from bulkboot.engine.destroy import DestroyOptions, destroy_fleet, fleet_servers
 from bulkboot.errors import EXIT_FAILURE, EXIT_INTERRUPTED
@@ -43,22 +33,22 @@ def run(args: argparse.Namespace, manifest: Manifest) -> int:
     args = resolve_defaults(args)
     output = make_output(args.format)
     work = functools.partial(_destroy, args, manifest, output)
-    return run_on_cloud(args.cloud or manifest.cloud, work)
+    return runtime.run_on_cloud(args.cloud or manifest.cloud, work)
 
 
 async def _destroy(
-    args: argparse.Namespace, manifest: Manifest, output: RunOutput, target: Target
+    args: argparse.Namespace, manifest: Manifest, output: RunOutput, target: runtime.Target
 ) -> int:
     clock = time.monotonic
     started = clock()
-    path, entries = fleet_journal(args.file, manifest.name)
-    pool = args.concurrency + POOL_HEADROOM
+    path, entries = runtime.fleet_journal(args.file, manifest.name)
+    pool = args.concurrency + runtime.POOL_HEADROOM
     async with open_cloud(target.config, concurrency=pool, rate=args.rate) as cloud:
         await cloud.compute.negotiate("auto")
         found = await fleet_servers(cloud.compute, manifest.name, entries)
         notes = target.notes() + found[2]
         count = len(found[1])
-        header = run_header(
+        header = runtime.run_header(
             "destroy",
             manifest.name,
             cloud,
@@ -70,7 +60,7 @@ async def _destroy(
         question = (
             f"delete {count} server(s) of fleet {manifest.name!r} on cloud {cloud.cloud_name!r}?"
         )
-        if count and not await confirmed(question, yes=args.yes, target=target):
+        if count and not await runtime.confirmed(question, yes=args.yes, target=target):
             output.note("nothing deleted")
             return EXIT_FAILURE
         board = Board(header=header, started_at=started)
@@ -86,7 +76,7 @@ async def _destroy(
             output.note(board.note)
 
         with (
-            run_journal(path, command="destroy", cloud=cloud.cloud_name) as journal,
+            runtime.run_journal(path, command="destroy", cloud=cloud.cloud_name) as journal,
             anyio.CancelScope() as scope,
         ):
 
@@ -95,7 +85,9 @@ async def _destroy(
                 interrupted = True
                 scope.cancel()
 
-            async with watched(output, board, notes, clock=clock, first=first, second=second):
+            async with runtime.watched(
+                output, board, notes, clock=clock, first=first, second=second
+            ):
                 await destroy_fleet(
                     cloud.compute,
                     manifest.name,
@@ -113,7 +105,7 @@ async def _destroy(
     states = tuple(board.states.values())
     if not states:
         output.note(f"fleet {manifest.name!r}: no servers to delete")
-    summary = finish_run(
+    summary = runtime.finish_run(
         output, board, states, clock=clock, auth_seconds=auth_seconds, interrupted=interrupted
     )
     if interrupted:
