@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bulkboot.simulator.server import RunningSimulator
-from tests.commands.cli_helpers import run_cli, use_simulator, write_lab
+from tests.commands.cli_helpers import applied, status, use_simulator, write_lab
 
 
 def test_status_json_shows_servers_missing_and_drift(
@@ -19,29 +19,16 @@ def test_status_json_shows_servers_missing_and_drift(
 ) -> None:
     use_simulator(sim, tmp_path, monkeypatch)
     path = write_lab(tmp_path)
-    code, out, _ = run_cli(capsys, "status", str(path), "--cloud", "simulator", "--format", "json")
+    code, out, _ = status(capsys, path, fmt="json")
     assert code == 1
     document = json.loads(out)
     assert document["counts"] == {"MISSING": 6}
     assert document["servers"][0]["note"] == "not created yet"
 
-    assert (
-        run_cli(
-            capsys,
-            "apply",
-            str(path),
-            "--cloud",
-            "simulator",
-            "--format",
-            "json",
-            "--poll-interval",
-            "200ms",
-        )[0]
-        == 0
-    )
+    applied(capsys, path)
     # the manifest shrinks: web-04 and web-05 become drift
     path.write_text(path.read_text().replace("count: 5", "count: 3"))
-    code, out, _ = run_cli(capsys, "status", str(path), "--cloud", "simulator", "--format", "json")
+    code, out, _ = status(capsys, path, fmt="json")
     assert code == 0
     document = json.loads(out)
     assert document["fleet"] == "lab" and document["cloud"] == "simulator"
@@ -62,21 +49,8 @@ def test_status_table(
 ) -> None:
     use_simulator(sim, tmp_path, monkeypatch)
     path = write_lab(tmp_path)
-    assert (
-        run_cli(
-            capsys,
-            "apply",
-            str(path),
-            "--cloud",
-            "simulator",
-            "--format",
-            "json",
-            "--poll-interval",
-            "200ms",
-        )[0]
-        == 0
-    )
-    code, out, _ = run_cli(capsys, "status", str(path), "--cloud", "simulator")
+    applied(capsys, path)
+    code, out, _ = status(capsys, path)
     assert code == 0
     lines = out.splitlines()
     assert lines[0] == "fleet lab on simulator: 6 ACTIVE; 0 drift"
@@ -91,6 +65,6 @@ def test_status_on_the_embedded_simulator_says_it_is_empty(
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("OS_CLIENT_CONFIG_FILE", str(tmp_path / "none.yaml"))
     path = write_lab(tmp_path)
-    code, out, err = run_cli(capsys, "status", str(path), "--cloud", "simulator")
+    code, out, err = status(capsys, path)
     assert "embedded simulator" in err and "it has none of your servers" in err
     assert code == 1
