@@ -162,6 +162,16 @@ def interrupt(process: subprocess.Popen[str], *, times: int = 1) -> None:
         os.kill(process.pid, signal.SIGINT)
 
 
+def interrupted_apply(path: Path, clouds: Path, *, times: int) -> tuple[int, str, str]:
+    """A child ``apply --concurrency 4`` of ``path``, Ctrl-C'd ``times`` times once 12
+    creates are on their way: its exit code, output and errors."""
+    process = start_apply(path, clouds, "--concurrency", "4")
+    wait_for_sends(journal_of(path), 12)
+    interrupt(process, times=times)
+    out, err = process.communicate(timeout=30)
+    return process.returncode, out, err
+
+
 def kill(process: subprocess.Popen[str]) -> None:
     """SIGKILL: no handler runs, nothing is flushed or finished."""
     os.kill(process.pid, signal.SIGKILL)

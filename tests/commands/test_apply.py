@@ -11,12 +11,9 @@ import pytest
 from bulkboot.simulator.server import RunningSimulator
 from tests.commands.cli_helpers import (
     apply,
-    interrupt,
+    interrupted_apply,
     journal_of,
     run_cli,
-    start_apply,
-    use_simulator,
-    wait_for_sends,
     write_fleet,
     write_lab,
 )
@@ -29,14 +26,9 @@ def _posts(sim: RunningSimulator) -> int:
 
 
 def test_plain_output_line_by_line_then_reapply(
-    sim: RunningSimulator,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    sim: RunningSimulator, tmp_path: Path, lab: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    use_simulator(sim, tmp_path, monkeypatch)
-    path = write_lab(tmp_path)
-    code, out, err = apply(capsys, path, fmt="plain")
+    code, out, err = apply(capsys, lab, fmt="plain")
     assert (code, err) == (0, "")
     lines = out.splitlines()
     assert re.fullmatch(
@@ -65,7 +57,7 @@ def test_plain_output_line_by_line_then_reapply(
     journal = (tmp_path / ".bulkboot" / "lab.jsonl").read_text()
     assert "hunter2" not in journal and "adminPass" not in journal
 
-    code, out, err = apply(capsys, path, fmt="plain", poll=None)
+    code, out, err = apply(capsys, lab, fmt="plain", poll=None)
     assert code == 0
     lines = out.splitlines()
     assert lines[0].startswith("apply lab: cloud simulator (")  # the header first
@@ -79,15 +71,10 @@ def test_plain_output_line_by_line_then_reapply(
 
 
 def test_json_output_and_report_field_by_field(
-    sim: RunningSimulator,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path, lab: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    use_simulator(sim, tmp_path, monkeypatch)
-    path = write_lab(tmp_path)
     report = tmp_path / "report.json"
-    code, out, err = apply(capsys, path, "--report", str(report))
+    code, out, err = apply(capsys, lab, "--report", str(report))
     assert code == 0 and err == ""
     document = json.loads(out)  # stdout holds the JSON document and nothing else
     summary = document["summary"]
@@ -127,12 +114,8 @@ def test_json_output_and_report_field_by_field(
 
 
 def test_a_multi_create_counts_as_one_post_in_the_summary(
-    sim: RunningSimulator,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    sim: RunningSimulator, tmp_path: Path, clouds: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    use_simulator(sim, tmp_path, monkeypatch)
     path = write_lab(
         tmp_path,
         "name: lab\nmicroversion: auto\ndefaults:\n  image: cirros-0.6.2\n"
@@ -149,15 +132,10 @@ def test_a_multi_create_counts_as_one_post_in_the_summary(
 
 
 def test_a_failed_server_exits_1_with_its_fault(
-    sim: RunningSimulator,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    sim: RunningSimulator, lab: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    use_simulator(sim, tmp_path, monkeypatch)
     sim.configure(error_fraction=1.0)
-    path = write_lab(tmp_path)
-    code, out, _ = apply(capsys, path)
+    code, out, _ = apply(capsys, lab)
     assert code == 1
     document = json.loads(out)
     assert document["summary"]["failures"] == [
@@ -167,16 +145,11 @@ def test_a_failed_server_exits_1_with_its_fault(
 
 
 def test_after_a_rollback_the_summary_still_shows_what_failed(
-    sim: RunningSimulator,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    sim: RunningSimulator, lab: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # The rolled-back servers are DELETED, but they failed first.
-    use_simulator(sim, tmp_path, monkeypatch)
     sim.configure(error_fraction=1.0)
-    path = write_lab(tmp_path)
-    code, out, _ = apply(capsys, path, "--rollback-on-failure", fmt="plain")
+    code, out, _ = apply(capsys, lab, "--rollback-on-failure", fmt="plain")
     assert code == 1
     lines = out.splitlines()
     title = next(line for line in lines if line.startswith("lab: 6 servers in "))
@@ -189,12 +162,8 @@ def test_after_a_rollback_the_summary_still_shows_what_failed(
 
 
 def test_invalid_manifest_sends_nothing_and_exits_2(
-    sim: RunningSimulator,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    sim: RunningSimulator, tmp_path: Path, clouds: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    use_simulator(sim, tmp_path, monkeypatch)
     path = write_lab(tmp_path, "name: lab\nservers:\n  - name: a\n    flavr: m1.tiny\n")
     code, out, err = apply(capsys, path, fmt=None, poll=None)
     assert code == 2 and out == ""
@@ -203,12 +172,8 @@ def test_invalid_manifest_sends_nothing_and_exits_2(
 
 
 def test_unknown_image_is_a_resolve_error_before_any_create(
-    sim: RunningSimulator,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    sim: RunningSimulator, tmp_path: Path, clouds: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    use_simulator(sim, tmp_path, monkeypatch)
     path = write_lab(
         tmp_path,
         "name: lab\nservers:\n  - name: a\n    flavor: m1.tiny\n"
@@ -221,15 +186,10 @@ def test_unknown_image_is_a_resolve_error_before_any_create(
 
 
 def test_quota_too_small_exits_2_before_the_first_create(
-    sim: RunningSimulator,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    sim: RunningSimulator, lab: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    use_simulator(sim, tmp_path, monkeypatch)
     sim.configure(quota_cores=3)
-    path = write_lab(tmp_path)
-    code, out, err = apply(capsys, path, fmt=None, poll=None)
+    code, out, err = apply(capsys, lab, fmt=None, poll=None)
     assert code == 2
     assert "cores: the fleet needs 6, 3 left" in err
     assert _posts(sim) == 0
@@ -253,20 +213,13 @@ def test_bad_flag_values_are_usage_errors(capsys: pytest.CaptureFixture[str]) ->
 
 
 def test_ctrl_c_once_stops_creating_finishes_in_flight_and_summarises(
-    sim: RunningSimulator,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    sim: RunningSimulator, tmp_path: Path, clouds: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    clouds = use_simulator(sim, tmp_path, monkeypatch)
     sim.configure(latency=0.05)
     path = write_fleet(tmp_path, "ctrlc", 150)
     journal = journal_of(path)
-    process = start_apply(path, clouds, "--concurrency", "4")
-    wait_for_sends(journal, 12)
-    interrupt(process)
-    out, err = process.communicate(timeout=30)
-    assert process.returncode == 130, err
+    code, out, err = interrupted_apply(path, clouds, times=1)
+    assert code == 130, err
     assert "interrupted: no new creates were sent after Ctrl-C" in out
     lines = journal.read_text().splitlines()
     sent = sum('"ev":"sent"' in line for line in lines)
@@ -281,15 +234,10 @@ def test_ctrl_c_once_stops_creating_finishes_in_flight_and_summarises(
 
 
 def test_no_wait_returns_once_every_create_is_accepted(
-    sim: RunningSimulator,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    sim: RunningSimulator, lab: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    use_simulator(sim, tmp_path, monkeypatch)
     sim.configure(build_time_mean=30.0)
-    path = write_lab(tmp_path)
-    code, out, _ = apply(capsys, path, "--no-wait", poll=None)
+    code, out, _ = apply(capsys, lab, "--no-wait", poll=None)
     document = json.loads(out)
     assert code == 0
     assert document["summary"]["counts"]["building"] == 6
@@ -299,17 +247,12 @@ def test_no_wait_returns_once_every_create_is_accepted(
 
 
 def test_rate_caps_every_request_of_the_run(
-    sim: RunningSimulator,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    sim: RunningSimulator, lab: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     import time
 
-    use_simulator(sim, tmp_path, monkeypatch)
-    path = write_lab(tmp_path)
     started = time.monotonic()
-    code, out, _ = apply(capsys, path, "--rate", "10")
+    code, out, _ = apply(capsys, lab, "--rate", "10")
     elapsed = time.monotonic() - started
     assert code == 0
     compute = sum(
@@ -390,22 +333,17 @@ def test_a_given_token_that_expires_before_the_run_can_end_is_warned_about(
 
 
 def test_fixed_concurrency_and_the_window_in_the_report(
-    sim: RunningSimulator,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    sim: RunningSimulator, tmp_path: Path, lab: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    use_simulator(sim, tmp_path, monkeypatch)
-    path = write_lab(tmp_path)
     for flags, adaptive in (((), True), (("--fixed-concurrency",), False)):
         report = tmp_path / f"report-{adaptive}.json"
         code, _, err = apply(
-            capsys, path, "--concurrency", "3", "--report", str(report), *flags, fmt="plain"
+            capsys, lab, "--concurrency", "3", "--report", str(report), *flags, fmt="plain"
         )
         assert code == 0, err
         window = json.loads(report.read_text())["run"]["create_window"]
         assert window["adaptive"] is adaptive
         assert window["ceiling"] == 3 and window["high"] <= 3
         assert sim.stats()["creates_in_flight_peak"] <= 3
-        journal_of(path).unlink()  # each variant starts on a fresh cloud
+        journal_of(lab).unlink()  # each variant starts on a fresh cloud
         sim.reset()

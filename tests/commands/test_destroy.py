@@ -14,31 +14,24 @@ from tests.commands.cli_helpers import (
     applied,
     apply,
     destroy,
-    interrupt,
+    interrupted_apply,
     journal_of,
     kill,
     start_apply,
-    use_simulator,
     wait_for_sends,
     write_fleet,
-    write_lab,
 )
 
 
 def test_destroy_removes_the_fleet_and_only_the_fleet(
-    sim: RunningSimulator,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    sim: RunningSimulator, tmp_path: Path, lab: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    use_simulator(sim, tmp_path, monkeypatch)
-    path = write_lab(tmp_path)
     other = tmp_path / "other.yaml"
-    other.write_text(path.read_text().replace("name: lab", "name: other"))
-    applied(capsys, path)
+    other.write_text(lab.read_text().replace("name: lab", "name: other"))
+    applied(capsys, lab)
     applied(capsys, other)
     assert sim.stats()["servers_total"] == 12
-    code, out, err = destroy(capsys, path, "--concurrency", "3")
+    code, out, err = destroy(capsys, lab, "--concurrency", "3")
     assert code == 0, err
     document = json.loads(out)
     assert document["summary"]["command"] == "destroy"
@@ -50,17 +43,13 @@ def test_destroy_removes_the_fleet_and_only_the_fleet(
     journal = (tmp_path / ".bulkboot" / "lab.jsonl").read_text().splitlines()
     assert sum('"ev":"deleted"' in line for line in journal) == 6
     # nothing left: a second destroy is a no-op that succeeds
-    code, out, _ = destroy(capsys, path, fmt="plain")
+    code, out, _ = destroy(capsys, lab, fmt="plain")
     assert code == 0 and "no servers to delete" in out
 
 
 def test_sigkill_then_apply_then_sigkill_then_destroy(
-    sim: RunningSimulator,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    sim: RunningSimulator, tmp_path: Path, clouds: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    clouds = use_simulator(sim, tmp_path, monkeypatch)
     sim.configure(latency=0.02, build_time_mean=0.5)
     flags = ("--concurrency", "8", "--poll-interval", "200ms")
 
@@ -104,39 +93,30 @@ class _Terminal:
 
 def test_destroy_asks_on_a_terminal_unless_yes(
     sim: RunningSimulator,
-    tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
+    lab: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    use_simulator(sim, tmp_path, monkeypatch)
-    path = write_lab(tmp_path)
-    applied(capsys, path, "--yes")
+    applied(capsys, lab, "--yes")
     monkeypatch.setattr(sys, "stdin", _Terminal("n"))
-    code, out, _ = destroy(capsys, path, fmt="plain", yes=False)
+    code, out, _ = destroy(capsys, lab, fmt="plain", yes=False)
     assert code == 1
     assert "delete 6 server(s) of fleet 'lab' on cloud 'simulator'? [y/N]" in out
     assert "nothing deleted" in out
     assert sim.stats()["servers_total"] == 6
     monkeypatch.setattr(sys, "stdin", _Terminal("y"))
-    code, out, _ = destroy(capsys, path, fmt="plain", yes=False)
+    code, out, _ = destroy(capsys, lab, fmt="plain", yes=False)
     assert code == 0 and sim.stats()["servers_total"] == 0
 
 
 def test_ctrl_c_twice_stops_at_once_and_leaves_a_whole_journal(
-    sim: RunningSimulator,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    sim: RunningSimulator, tmp_path: Path, clouds: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    clouds = use_simulator(sim, tmp_path, monkeypatch)
     sim.configure(latency=0.05)
     path = write_fleet(tmp_path, "twice", 150)
     journal = journal_of(path)
-    process = start_apply(path, clouds, "--concurrency", "4")
-    wait_for_sends(journal, 12)
-    interrupt(process, times=2)
-    out, err = process.communicate(timeout=30)
-    assert process.returncode == 130, err
+    code, out, err = interrupted_apply(path, clouds, times=2)
+    assert code == 130, err
     for line in journal.read_text().splitlines():
         json.loads(line)  # every line whole
     time.sleep(0.2)  # creates cut off in flight may still land in the cloud
