@@ -46,8 +46,9 @@ async def _destroy(
     async with open_cloud(target.config, concurrency=pool, rate=args.rate) as cloud:
         await cloud.compute.negotiate("auto")
         found = await fleet_servers(cloud.compute, manifest.name, entries)
-        notes = target.notes() + found[2]
-        count = len(found[1])
+        _, mine, listing_notes = found
+        notes = target.notes() + listing_notes
+        count = len(mine)
         header = runtime.run_header(
             "destroy",
             manifest.name,

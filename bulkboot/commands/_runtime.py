@@ -70,6 +70,9 @@ POOL_HEADROOM = 8
 
 @dataclass(frozen=True, slots=True)
 class Target:
+    """The cloud a command talks to: its configuration, and whether it is the embedded
+    simulator (a fresh, empty cloud: nothing there to ask about or lose)."""
+
     config: CloudConfig
     embedded: bool
 
