@@ -43,6 +43,8 @@ def run(args: argparse.Namespace, manifest: Manifest, requested: str) -> int:
 
 
 def _options(args: argparse.Namespace) -> ApplyOptions:
+    """The engine's options as the flags set them; ``--poll-interval`` is the pacing's
+    base, and the first round comes no later than one base interval."""
     pacing = ApplyOptions().pacing
     return ApplyOptions(
         concurrency=args.concurrency,
