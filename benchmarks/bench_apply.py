@@ -138,7 +138,7 @@ def _warm_up() -> None:
             "-c",
             "import bulkboot.cli, bulkboot.commands.apply, "
             "bulkboot.cloud.client, bulkboot.cloud.resolve, bulkboot.engine.apply, "
-            "bulkboot.engine.session, bulkboot.ui.output, bulkboot.ui.live, "
+            "bulkboot.commands._apply_run, bulkboot.ui.output, bulkboot.ui.live, "
             "bulkboot.pipeline.manifest, bulkboot.pipeline.validate, aiohttp",
         ],
         env=_env(),

@@ -1,9 +1,10 @@
 """The command-line front: the only place that prints errors and picks exit codes.
 
 Each sub-command lives in ``bulkboot.commands.<name>`` with ``register(subparsers)``;
-the modules are discovered, so adding a command touches no other file. Command
-modules import their heavy dependencies (aiohttp, rich) inside ``run`` so that
-``bulkboot validate`` stays quick to start.
+the modules are discovered, so adding a command touches no other file. Only the
+command a command line names is imported, and command modules import their heavy
+dependencies (aiohttp, anyio, rich) only in ``run`` (see ``bulkboot.commands``), so
+that ``bulkboot validate`` and ``--help`` stay quick to start.
 
 Exit codes: 0 success; 1 the run failed (a server did not reach its goal, the cloud
 refused); 2 invalid input or configuration (manifest, flags, clouds.yaml,
@@ -23,11 +24,16 @@ from collections.abc import Callable, Sequence
 from typing import Protocol, cast
 
 from bulkboot import __version__, commands
-from bulkboot.errors import EXIT_INTERRUPTED, BulkbootError, ManifestError, ResolveError
+from bulkboot.errors import (
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    BulkbootError,
+    ManifestError,
+    ResolveError,
+)
 
 __all__ = ["build_parser", "main"]
 
-EXIT_INTERNAL = 70
 # Help lists commands in this order; modules not named here follow alphabetically.
 _ORDER = ("validate", "plan", "apply", "status", "destroy", "simulator")
 

@@ -64,3 +64,31 @@ def test_help_before_the_command_still_lists_every_command(
         cli.main(["--help", "apply"])
     listed = capsys.readouterr().out
     assert "    simulator" in listed and "    validate" in listed
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--help"],
+        ["validate", "missing.yaml"],
+        ["apply", "missing.yaml"],
+        ["destroy", "missing.yaml"],
+        ["status", "missing.yaml"],
+        ["plan", "missing.yaml"],
+    ],
+)
+def test_help_and_bad_input_load_no_network_or_terminal_library(argv: list[str]) -> None:
+    # The cloud client (aiohttp), anyio and rich load only once the input has passed.
+    code = (
+        "import sys\n"
+        "from bulkboot import cli\n"
+        "try:\n"
+        f"    cli.main({argv!r})\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print(sorted(m for m in ('aiohttp', 'anyio', 'rich') if m in sys.modules))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip().splitlines()[-1] == "[]"

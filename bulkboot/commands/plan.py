@@ -20,6 +20,7 @@ import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TextIO
 
+from bulkboot.commands._options import add_cloud, add_manifest, add_microversion, add_table_format
 from bulkboot.errors import UsageError
 from bulkboot.pipeline import microversion as mv
 from bulkboot.pipeline.body import build_requests
@@ -40,7 +41,6 @@ __all__ = [
 ]
 
 MASK = "***"  # what the admin password shows as (the same mask as the --debug log)
-FORMATS = ("table", "json")
 _SECRET_SERVER_KEYS = ("adminPass",)
 
 
@@ -67,29 +67,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             "resolves the names to IDs (GET requests only)."
         ),
     )
-    parser.add_argument("file", metavar="FILE", help="the fleet manifest (YAML)")
+    add_manifest(parser)
     parser.add_argument(
         "--offline",
         action="store_true",
         help="plan without a cloud: no authentication, references as written",
     )
-    parser.add_argument(
-        "--format",
-        choices=FORMATS,
-        default="table",
-        help="a table (default) or the JSON requests",
-    )
-    parser.add_argument(
-        "--microversion",
-        metavar="2.N",
-        help="the compute microversion to plan for (default: the manifest's; "
-        "'auto' offline means the newest bulkboot supports)",
-    )
-    parser.add_argument(
-        "--cloud",
-        metavar="NAME",
-        help="the clouds.yaml entry to plan against (overrides the manifest's cloud)",
-    )
+    add_table_format(parser)
+    add_microversion(parser, offline=True)
+    add_cloud(parser)
     parser.set_defaults(run=run)
 
 
@@ -106,13 +92,7 @@ def run_online(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
     "simulator" with no such clouds.yaml entry starts the embedded simulator for the
     duration of the command. Only GETs (and the token request) are sent.
     """
-    import anyio
-
-    from bulkboot.cloud.client import open_cloud
-    from bulkboot.cloud.resolve import resolve_references
-    from bulkboot.engine.session import cloud_target
     from bulkboot.pipeline.manifest import load_manifest
-    from bulkboot.pipeline.validate import check
 
     manifest = load_manifest(args.file)
     requested = args.microversion or manifest.microversion
@@ -124,16 +104,20 @@ def run_online(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
             mv.parse(args.microversion)
         except ValueError as exc:
             raise UsageError(f"--microversion: {exc}") from None
+    # What the online plan needs (aiohttp, anyio), loaded once the input has passed.
+    from bulkboot.cloud.client import open_cloud
+    from bulkboot.cloud.resolve import resolve_references
+    from bulkboot.commands._runtime import Target, run_on_cloud
+    from bulkboot.pipeline.validate import check
 
-    async def online() -> Plan:
-        with cloud_target(args.cloud or manifest.cloud) as target:
-            async with open_cloud(target.config) as cloud:
-                version = await cloud.compute.negotiate(requested)
-                check(manifest, version)
-                refs = await resolve_references(cloud, manifest)
+    async def online(target: Target) -> Plan:
+        async with open_cloud(target.config) as cloud:
+            version = await cloud.compute.negotiate(requested)
+            check(manifest, version)
+            refs = await resolve_references(cloud, manifest)
         return make_plan(manifest, version, refs, offline=False)
 
-    plan = anyio.run(online)
+    plan = run_on_cloud(args.cloud or manifest.cloud, online)
     emit(plan, args.format, out=out if out is not None else sys.stdout)
     return 0
 

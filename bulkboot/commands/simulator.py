@@ -12,11 +12,13 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import sys
+import typing
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from bulkboot.errors import ConfigError, UsageError
-from bulkboot.simulator.config import SimConfig
+from bulkboot.simulator.config import SimConfig, SimConfigError
 
 __all__ = ["config_from_args", "register", "run"]
 
@@ -82,27 +84,19 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     knobs = parser.add_argument_group("simulated behaviour and faults")
     defaults = SimConfig()
+    types = typing.get_type_hints(SimConfig)
     for field in dataclasses.fields(SimConfig):
         default = getattr(defaults, field.name)
-        help_text = KNOB_HELP[field.name]
-        if isinstance(default, bool):
+        kind = _value_type(types[field.name])
+        if kind is bool:
             knobs.add_argument(
                 _flag(field.name),
                 dest=field.name,
                 action=argparse.BooleanOptionalAction,
                 default=default,
-                help=help_text,
+                help=KNOB_HELP[field.name],
             )
             continue
-        kind: Any = str
-        if field.name.startswith("quota_") or field.name in (
-            "seed",
-            "unavailable_retry_after",
-            "max_limit",
-        ):
-            kind = int
-        elif field.name != "min_microversion" and field.name != "max_microversion":
-            kind = float
         knobs.add_argument(
             _flag(field.name),
             dest=field.name,
@@ -111,9 +105,19 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             metavar="SECONDS"
             if field.name.endswith("retry_after")
             else field.name.split("_")[-1].upper(),
-            help=help_text,
+            help=KNOB_HELP[field.name],
         )
     parser.set_defaults(run=run)
+
+
+def _value_type(hint: Any) -> Callable[[str], Any]:
+    """What a knob's flag reads its value as: the field's type (``float | None`` is a
+    float: leaving the flag out is how to keep the None)."""
+    kinds = [kind for kind in typing.get_args(hint) or (hint,) if kind is not type(None)]
+    if len(kinds) != 1 or kinds[0] not in (bool, int, float, str):
+        raise TypeError(f"SimConfig field of type {hint} has no flag type")
+    kind: Callable[[str], Any] = kinds[0]
+    return kind
 
 
 def config_from_args(args: argparse.Namespace) -> SimConfig:
@@ -121,9 +125,8 @@ def config_from_args(args: argparse.Namespace) -> SimConfig:
     values = {f.name: getattr(args, f.name) for f in dataclasses.fields(SimConfig)}
     try:
         return SimConfig(**values)
-    except ValueError as exc:
-        field = str(exc).split(" ", 1)[0]
-        raise UsageError(f"{_flag(field)}: {exc}") from None
+    except SimConfigError as exc:
+        raise UsageError(f"{_flag(exc.field)}: {exc}") from None
 
 
 def run(args: argparse.Namespace) -> int:

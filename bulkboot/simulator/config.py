@@ -42,6 +42,7 @@ __all__ = [
     "Image",
     "Network",
     "SimConfig",
+    "SimConfigError",
     "changed",
 ]
 
@@ -181,13 +182,21 @@ _KIND_WORDS = {
 _OWN_TYPE_CHECK = frozenset({"quota_instances", "min_microversion", "max_microversion"})
 
 
+class SimConfigError(ValueError):
+    """A knob set to what no cloud can be; ``field`` names the knob (and so the flag)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        self.field = field
+        super().__init__(message)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SimConfig:
     """Every knob of the simulator. Each field is also a ``bulkboot simulator`` flag.
 
     ``__post_init__`` refuses what no cloud can be (a value of the wrong type, NaN or
     infinite numbers, fractions outside [0, 1], microversions outside 2.1..2.96) with a
-    ``ValueError`` whose message starts with the field's name, so the command can name
+    ``SimConfigError`` (a ``ValueError``) that names the field, so the command can name
     the flag and ``POST /_sim/config`` can answer a 400 that says what is wrong.
     Quotas: ``None`` is unlimited for cores and RAM (shown as -1 in ``GET /limits``, as
     Nova does); the instance quota is always a number (see ``MAX_INSTANCES``).
@@ -233,53 +242,69 @@ class SimConfig:
             if field.name not in _OWN_TYPE_CHECK:
                 _check_type(field.name, str(field.type), value)
             if isinstance(value, float) and not math.isfinite(value):
-                raise ValueError(f"{field.name} must be a finite number, not {value}")
+                raise SimConfigError(
+                    field.name, f"{field.name} must be a finite number, not {value}"
+                )
             if field.name.endswith("_fraction") and not 0.0 <= value <= 1.0:
-                raise ValueError(f"{field.name} must be between 0 and 1, not {value}")
+                raise SimConfigError(
+                    field.name, f"{field.name} must be between 0 and 1, not {value}"
+                )
         if self.error_fraction + self.never_finish_fraction > 1.0:
-            raise ValueError(
+            raise SimConfigError(
+                "error_fraction",
                 "error_fraction and never_finish_fraction must add up to 1 at most "
-                "(a build ends one way)"
+                "(a build ends one way)",
             )
         for name in _SECONDS:
             if getattr(self, name) < 0:
-                raise ValueError(f"{name} must not be negative")
+                raise SimConfigError(name, f"{name} must not be negative")
             if getattr(self, name) > _MAX_SECONDS:
-                raise ValueError(f"{name} must be {_MAX_SECONDS:.0f} seconds (a day) at most")
+                raise SimConfigError(
+                    name, f"{name} must be {_MAX_SECONDS:.0f} seconds (a day) at most"
+                )
         if not 0 < self.token_lifetime <= _MAX_TOKEN_LIFETIME:
-            raise ValueError(
+            raise SimConfigError(
+                "token_lifetime",
                 f"token_lifetime must be positive and {_MAX_TOKEN_LIFETIME:.0f} seconds "
-                "(366 days) at most"
+                "(366 days) at most",
             )
         retry_after = self.unavailable_retry_after
         if retry_after is not None and not 0 <= retry_after <= _MAX_SECONDS:
-            raise ValueError(
-                f"unavailable_retry_after must be from 0 to {_MAX_SECONDS:.0f} seconds"
+            raise SimConfigError(
+                "unavailable_retry_after",
+                f"unavailable_retry_after must be from 0 to {_MAX_SECONDS:.0f} seconds",
             )
         if self.rate_limit is not None and self.rate_limit <= 0:
-            raise ValueError("rate_limit must be positive (or None for no limit)")
+            raise SimConfigError("rate_limit", "rate_limit must be positive (or None for no limit)")
         instances: object = self.quota_instances
         if not isinstance(instances, int) or not 0 <= instances <= MAX_INSTANCES:
-            raise ValueError(
+            raise SimConfigError(
+                "quota_instances",
                 f"quota_instances must be from 0 to {MAX_INSTANCES} (the simulator keeps "
-                f"every server in memory; unlimited is not simulated), not {instances}"
+                f"every server in memory; unlimited is not simulated), not {instances}",
             )
         for name in ("quota_cores", "quota_ram"):
             quota = getattr(self, name)
             if quota is not None and not 0 <= quota <= _MAX_QUOTA:
-                raise ValueError(
-                    f"{name} must be from 0 to {_MAX_QUOTA} (None is unlimited), not {quota}"
+                raise SimConfigError(
+                    name, f"{name} must be from 0 to {_MAX_QUOTA} (None is unlimited), not {quota}"
                 )
         if not 1 <= self.max_limit <= MAX_INSTANCES:
-            raise ValueError(f"max_limit must be from 1 to {MAX_INSTANCES}, not {self.max_limit}")
+            raise SimConfigError(
+                "max_limit", f"max_limit must be from 1 to {MAX_INSTANCES}, not {self.max_limit}"
+            )
         low = _minor_of("min_microversion", self.min_microversion)
         high = _minor_of("max_microversion", self.max_microversion)
         if low < 1:
-            raise ValueError(f"min_microversion must be 2.1 or more, not {self.min_microversion}")
+            raise SimConfigError(
+                "min_microversion",
+                f"min_microversion must be 2.1 or more, not {self.min_microversion}",
+            )
         if low > high:
-            raise ValueError(
+            raise SimConfigError(
+                "min_microversion",
                 f"min_microversion {self.min_microversion} must not exceed "
-                f"max_microversion {self.max_microversion}"
+                f"max_microversion {self.max_microversion}",
             )
 
 
@@ -287,12 +312,13 @@ def _minor_of(name: str, text: object) -> int:
     """The N of a microversion "2.N" the simulator has schemas for."""
     top = int(MAX_MICROVERSION.split(".")[1])
     if not isinstance(text, str) or _MICROVERSION.fullmatch(text) is None:
-        raise ValueError(f"{name} must be a compute microversion 2.N, not {text!r}")
+        raise SimConfigError(name, f"{name} must be a compute microversion 2.N, not {text!r}")
     minor = int(text.split(".")[1])
     if minor > top:
-        raise ValueError(
+        raise SimConfigError(
+            name,
             f"{name} must be {MAX_MICROVERSION} at most (the newest the simulator's "
-            f"schemas know), not {text}"
+            f"schemas know), not {text}",
         )
     return minor
 
@@ -312,7 +338,7 @@ def _check_type(name: str, declared: str, value: object) -> None:
         fits = isinstance(value, str) and "str" in kinds
     if not fits:
         words = " or ".join(_KIND_WORDS.get(kind, kind) for kind in kinds)
-        raise ValueError(f"{name} must be {words}, not {value!r}")
+        raise SimConfigError(name, f"{name} must be {words}, not {value!r}")
 
 
 def changed(config: SimConfig, changes: Mapping[str, object]) -> SimConfig:

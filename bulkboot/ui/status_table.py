@@ -56,7 +56,13 @@ def status_lines(rows: Sequence[StatusRow]) -> list[str]:
     ]
 
 
-def print_status_table(console: Console, fleet: str, cloud: str, rows: Sequence[StatusRow]) -> None:
+def print_status_table(
+    console: Console | TextIO, fleet: str, cloud: str, rows: Sequence[StatusRow]
+) -> None:
+    """Print the table on ``console`` (a rich Console, injected so tests can record it,
+    or a text stream to wrap in one: the commands need not import rich)."""
+    if not isinstance(console, Console):
+        console = Console(file=console)
     counts = Counter(row.status for row in rows if row.in_manifest)
     drift = sum(1 for row in rows if not row.in_manifest)
     summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "no servers"

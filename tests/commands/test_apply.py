@@ -9,7 +9,14 @@ from pathlib import Path
 import pytest
 
 from bulkboot.simulator.server import RunningSimulator
-from tests.commands.cli_helpers import run_cli, use_simulator, write_lab
+from tests.commands.cli_helpers import (
+    apply,
+    interrupted_apply,
+    journal_of,
+    run_cli,
+    write_fleet,
+    write_lab,
+)
 
 SERVERS = ["web-01", "web-02", "web-03", "web-04", "web-05", "db"]
 
@@ -19,24 +26,9 @@ def _posts(sim: RunningSimulator) -> int:
 
 
 def test_plain_output_line_by_line_then_reapply(
-    sim: RunningSimulator,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    sim: RunningSimulator, tmp_path: Path, lab: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    use_simulator(sim, tmp_path, monkeypatch)
-    path = write_lab(tmp_path)
-    code, out, err = run_cli(
-        capsys,
-        "apply",
-        str(path),
-        "--cloud",
-        "simulator",
-        "--format",
-        "plain",
-        "--poll-interval",
-        "200ms",
-    )
+    code, out, err = apply(capsys, lab, fmt="plain")
     assert (code, err) == (0, "")
     lines = out.splitlines()
     assert re.fullmatch(
@@ -65,9 +57,7 @@ def test_plain_output_line_by_line_then_reapply(
     journal = (tmp_path / ".bulkboot" / "lab.jsonl").read_text()
     assert "hunter2" not in journal and "adminPass" not in journal
 
-    code, out, err = run_cli(
-        capsys, "apply", str(path), "--cloud", "simulator", "--format", "plain"
-    )
+    code, out, err = apply(capsys, lab, fmt="plain", poll=None)
     assert code == 0
     lines = out.splitlines()
     assert lines[0].startswith("apply lab: cloud simulator (")  # the header first
@@ -81,27 +71,10 @@ def test_plain_output_line_by_line_then_reapply(
 
 
 def test_json_output_and_report_field_by_field(
-    sim: RunningSimulator,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path, lab: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    use_simulator(sim, tmp_path, monkeypatch)
-    path = write_lab(tmp_path)
     report = tmp_path / "report.json"
-    code, out, err = run_cli(
-        capsys,
-        "apply",
-        str(path),
-        "--cloud",
-        "simulator",
-        "--format",
-        "json",
-        "--poll-interval",
-        "200ms",
-        "--report",
-        str(report),
-    )
+    code, out, err = apply(capsys, lab, "--report", str(report))
     assert code == 0 and err == ""
     document = json.loads(out)  # stdout holds the JSON document and nothing else
     summary = document["summary"]
@@ -141,29 +114,15 @@ def test_json_output_and_report_field_by_field(
 
 
 def test_a_multi_create_counts_as_one_post_in_the_summary(
-    sim: RunningSimulator,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    sim: RunningSimulator, tmp_path: Path, clouds: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    use_simulator(sim, tmp_path, monkeypatch)
     path = write_lab(
         tmp_path,
         "name: lab\nmicroversion: auto\ndefaults:\n  image: cirros-0.6.2\n"
         "  flavor: m1.tiny\n  networks: none\nservers:\n"
         "  - {name: pool, min_count: 5, max_count: 5}\n  - {name: solo}\n",
     )
-    code, out, err = run_cli(
-        capsys,
-        "apply",
-        str(path),
-        "--cloud",
-        "simulator",
-        "--format",
-        "json",
-        "--poll-interval",
-        "200ms",
-    )
+    code, out, err = apply(capsys, path)
     assert code == 0, err
     summary = json.loads(out)["summary"]
     assert _posts(sim) == 2
@@ -173,25 +132,10 @@ def test_a_multi_create_counts_as_one_post_in_the_summary(
 
 
 def test_a_failed_server_exits_1_with_its_fault(
-    sim: RunningSimulator,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    sim: RunningSimulator, lab: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    use_simulator(sim, tmp_path, monkeypatch)
     sim.configure(error_fraction=1.0)
-    path = write_lab(tmp_path)
-    code, out, _ = run_cli(
-        capsys,
-        "apply",
-        str(path),
-        "--cloud",
-        "simulator",
-        "--format",
-        "json",
-        "--poll-interval",
-        "200ms",
-    )
+    code, out, _ = apply(capsys, lab)
     assert code == 1
     document = json.loads(out)
     assert document["summary"]["failures"] == [
@@ -201,27 +145,11 @@ def test_a_failed_server_exits_1_with_its_fault(
 
 
 def test_after_a_rollback_the_summary_still_shows_what_failed(
-    sim: RunningSimulator,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    sim: RunningSimulator, lab: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # Review 4.6: the rolled-back servers are DELETED, but they failed first.
-    use_simulator(sim, tmp_path, monkeypatch)
+    # The rolled-back servers are DELETED, but they failed first.
     sim.configure(error_fraction=1.0)
-    path = write_lab(tmp_path)
-    code, out, _ = run_cli(
-        capsys,
-        "apply",
-        str(path),
-        "--cloud",
-        "simulator",
-        "--format",
-        "plain",
-        "--poll-interval",
-        "200ms",
-        "--rollback-on-failure",
-    )
+    code, out, _ = apply(capsys, lab, "--rollback-on-failure", fmt="plain")
     assert code == 1
     lines = out.splitlines()
     title = next(line for line in lines if line.startswith("lab: 6 servers in "))
@@ -234,47 +162,34 @@ def test_after_a_rollback_the_summary_still_shows_what_failed(
 
 
 def test_invalid_manifest_sends_nothing_and_exits_2(
-    sim: RunningSimulator,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    sim: RunningSimulator, tmp_path: Path, clouds: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    use_simulator(sim, tmp_path, monkeypatch)
     path = write_lab(tmp_path, "name: lab\nservers:\n  - name: a\n    flavr: m1.tiny\n")
-    code, out, err = run_cli(capsys, "apply", str(path), "--cloud", "simulator")
+    code, out, err = apply(capsys, path, fmt=None, poll=None)
     assert code == 2 and out == ""
     assert "lab.yaml:4:5" in err and "nothing was sent" in err
     assert sim.stats()["requests_total"] == 0
 
 
 def test_unknown_image_is_a_resolve_error_before_any_create(
-    sim: RunningSimulator,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    sim: RunningSimulator, tmp_path: Path, clouds: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    use_simulator(sim, tmp_path, monkeypatch)
     path = write_lab(
         tmp_path,
         "name: lab\nservers:\n  - name: a\n    flavor: m1.tiny\n"
         "    image: no-such-image\n    networks: none\n",
     )
-    code, out, err = run_cli(capsys, "apply", str(path), "--cloud", "simulator")
+    code, out, err = apply(capsys, path, fmt=None, poll=None)
     assert code == 2
     assert "no-such-image" in err
     assert _posts(sim) == 0
 
 
 def test_quota_too_small_exits_2_before_the_first_create(
-    sim: RunningSimulator,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    sim: RunningSimulator, lab: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    use_simulator(sim, tmp_path, monkeypatch)
     sim.configure(quota_cores=3)
-    path = write_lab(tmp_path)
-    code, out, err = run_cli(capsys, "apply", str(path), "--cloud", "simulator")
+    code, out, err = apply(capsys, lab, fmt=None, poll=None)
     assert code == 2
     assert "cores: the fleet needs 6, 3 left" in err
     assert _posts(sim) == 0
@@ -298,58 +213,13 @@ def test_bad_flag_values_are_usage_errors(capsys: pytest.CaptureFixture[str]) ->
 
 
 def test_ctrl_c_once_stops_creating_finishes_in_flight_and_summarises(
-    sim: RunningSimulator,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    sim: RunningSimulator, tmp_path: Path, clouds: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import os
-    import signal
-    import subprocess
-    import sys
-    import time
-
-    clouds = use_simulator(sim, tmp_path, monkeypatch)
     sim.configure(latency=0.05)
-    path = tmp_path / "ctrlc.yaml"
-    path.write_text(
-        "name: ctrlc\ndefaults:\n  image: cirros-0.6.2\n  flavor: m1.tiny\n  networks: none\n"
-        'servers:\n  - name: "c-{index:03d}"\n    count: 150\n'
-    )
-    journal = tmp_path / ".bulkboot" / "ctrlc.jsonl"
-    env = dict(
-        os.environ,
-        OS_CLIENT_CONFIG_FILE=str(clouds),
-        PYTHONPATH=str(Path(__file__).resolve().parents[2]),
-    )
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "bulkboot",
-            "apply",
-            str(path),
-            "--cloud",
-            "simulator",
-            "--format",
-            "plain",
-            "--concurrency",
-            "4",
-        ],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        if journal.exists() and journal.read_text().count('"ev":"sent"') >= 12:
-            break
-        time.sleep(0.01)
-    os.kill(process.pid, signal.SIGINT)
-    out, err = process.communicate(timeout=30)
-    assert process.returncode == 130, err
+    path = write_fleet(tmp_path, "ctrlc", 150)
+    journal = journal_of(path)
+    code, out, err = interrupted_apply(path, clouds, times=1)
+    assert code == 130, err
     assert "interrupted: no new creates were sent after Ctrl-C" in out
     lines = journal.read_text().splitlines()
     sent = sum('"ev":"sent"' in line for line in lines)
@@ -357,34 +227,17 @@ def test_ctrl_c_once_stops_creating_finishes_in_flight_and_summarises(
     assert sent == created < 150  # every create in flight finished and was journaled
     assert sim.stats()["servers_total"] == created
 
-    code, out, _ = run_cli(
-        capsys,
-        "apply",
-        str(path),
-        "--cloud",
-        "simulator",
-        "--format",
-        "json",
-        "--poll-interval",
-        "200ms",
-    )
+    code, out, _ = apply(capsys, path)
     document = json.loads(out)
     assert code == 0 and document["summary"]["existed"] == created
     assert sim.stats()["servers_total"] == 150 and sim.stats()["duplicate_names"] == 0
 
 
 def test_no_wait_returns_once_every_create_is_accepted(
-    sim: RunningSimulator,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    sim: RunningSimulator, lab: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    use_simulator(sim, tmp_path, monkeypatch)
     sim.configure(build_time_mean=30.0)
-    path = write_lab(tmp_path)
-    code, out, _ = run_cli(
-        capsys, "apply", str(path), "--cloud", "simulator", "--format", "json", "--no-wait"
-    )
+    code, out, _ = apply(capsys, lab, "--no-wait", poll=None)
     document = json.loads(out)
     assert code == 0
     assert document["summary"]["counts"]["building"] == 6
@@ -394,29 +247,12 @@ def test_no_wait_returns_once_every_create_is_accepted(
 
 
 def test_rate_caps_every_request_of_the_run(
-    sim: RunningSimulator,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    sim: RunningSimulator, lab: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     import time
 
-    use_simulator(sim, tmp_path, monkeypatch)
-    path = write_lab(tmp_path)
     started = time.monotonic()
-    code, out, _ = run_cli(
-        capsys,
-        "apply",
-        str(path),
-        "--cloud",
-        "simulator",
-        "--format",
-        "json",
-        "--rate",
-        "10",
-        "--poll-interval",
-        "200ms",
-    )
+    code, out, _ = apply(capsys, lab, "--rate", "10")
     elapsed = time.monotonic() - started
     assert code == 0
     compute = sum(
@@ -492,40 +328,22 @@ def test_a_given_token_that_expires_before_the_run_can_end_is_warned_about(
     assert token not in out + err + caplog.text
     # A run that fits in the token's life is not warned about.
     caplog.clear()
-    code, out, err = run_cli(capsys, *argv, "--timeout", "5m")
+    code, out, err = run_cli(capsys, *argv, "--timeout", "5m", "--poll-interval", "200ms")
     assert code == 0 and "cannot be renewed" not in caplog.text
 
 
 def test_fixed_concurrency_and_the_window_in_the_report(
-    sim: RunningSimulator,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    sim: RunningSimulator, tmp_path: Path, lab: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    use_simulator(sim, tmp_path, monkeypatch)
-    path = write_lab(tmp_path)
     for flags, adaptive in (((), True), (("--fixed-concurrency",), False)):
         report = tmp_path / f"report-{adaptive}.json"
-        code, _, err = run_cli(
-            capsys,
-            "apply",
-            str(path),
-            "--cloud",
-            "simulator",
-            "--format",
-            "plain",
-            "--concurrency",
-            "3",
-            "--poll-interval",
-            "200ms",
-            "--report",
-            str(report),
-            *flags,
+        code, _, err = apply(
+            capsys, lab, "--concurrency", "3", "--report", str(report), *flags, fmt="plain"
         )
         assert code == 0, err
         window = json.loads(report.read_text())["run"]["create_window"]
         assert window["adaptive"] is adaptive
         assert window["ceiling"] == 3 and window["high"] <= 3
         assert sim.stats()["creates_in_flight_peak"] <= 3
-        run_cli(capsys, "destroy", str(path), "--cloud", "simulator", "--yes")
+        journal_of(lab).unlink()  # each variant starts on a fresh cloud
         sim.reset()

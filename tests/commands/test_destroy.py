@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -13,62 +10,28 @@ from pathlib import Path
 import pytest
 
 from bulkboot.simulator.server import RunningSimulator
-from tests.commands.cli_helpers import run_cli, use_simulator, write_lab
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.commands.cli_helpers import (
+    applied,
+    apply,
+    destroy,
+    interrupted_apply,
+    journal_of,
+    kill,
+    start_apply,
+    wait_for_sends,
+    write_fleet,
+)
 
 
 def test_destroy_removes_the_fleet_and_only_the_fleet(
-    sim: RunningSimulator,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    sim: RunningSimulator, tmp_path: Path, lab: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    use_simulator(sim, tmp_path, monkeypatch)
-    path = write_lab(tmp_path)
     other = tmp_path / "other.yaml"
-    other.write_text(path.read_text().replace("name: lab", "name: other"))
-    assert (
-        run_cli(
-            capsys,
-            "apply",
-            str(path),
-            "--cloud",
-            "simulator",
-            "--format",
-            "json",
-            "--poll-interval",
-            "200ms",
-        )[0]
-        == 0
-    )
-    assert (
-        run_cli(
-            capsys,
-            "apply",
-            str(other),
-            "--cloud",
-            "simulator",
-            "--format",
-            "json",
-            "--poll-interval",
-            "200ms",
-        )[0]
-        == 0
-    )
+    other.write_text(lab.read_text().replace("name: lab", "name: other"))
+    applied(capsys, lab)
+    applied(capsys, other)
     assert sim.stats()["servers_total"] == 12
-    code, out, err = run_cli(
-        capsys,
-        "destroy",
-        str(path),
-        "--cloud",
-        "simulator",
-        "--yes",
-        "--format",
-        "json",
-        "--concurrency",
-        "3",
-    )
+    code, out, err = destroy(capsys, lab, "--concurrency", "3")
     assert code == 0, err
     document = json.loads(out)
     assert document["summary"]["command"] == "destroy"
@@ -80,92 +43,37 @@ def test_destroy_removes_the_fleet_and_only_the_fleet(
     journal = (tmp_path / ".bulkboot" / "lab.jsonl").read_text().splitlines()
     assert sum('"ev":"deleted"' in line for line in journal) == 6
     # nothing left: a second destroy is a no-op that succeeds
-    code, out, _ = run_cli(
-        capsys, "destroy", str(path), "--cloud", "simulator", "--yes", "--format", "plain"
-    )
+    code, out, _ = destroy(capsys, lab, fmt="plain")
     assert code == 0 and "no servers to delete" in out
 
 
-def _start_apply(path: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "bulkboot",
-            "apply",
-            str(path),
-            "--cloud",
-            "simulator",
-            "--format",
-            "plain",
-            "--concurrency",
-            "8",
-            "--poll-interval",
-            "200ms",
-        ],
-        cwd=path.parent,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-
-
-def _kill_after_sends(process: subprocess.Popen[bytes], journal: Path, sends: int) -> None:
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        if journal.exists() and journal.read_text().count('"ev":"sent"') >= sends:
-            break
-        time.sleep(0.01)
-    os.kill(process.pid, signal.SIGKILL)
-    process.wait(timeout=10)
-    assert process.returncode == -signal.SIGKILL
-
-
 def test_sigkill_then_apply_then_sigkill_then_destroy(
-    sim: RunningSimulator,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    sim: RunningSimulator, tmp_path: Path, clouds: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    clouds = use_simulator(sim, tmp_path, monkeypatch)
     sim.configure(latency=0.02, build_time_mean=0.5)
-    text = (
-        "name: {name}\ndefaults:\n  image: cirros-0.6.2\n  flavor: m1.tiny\n  networks: none\n"
-        'servers:\n  - name: "{name}-{{index:03d}}"\n    count: 80\n'
-    )
-    first = tmp_path / "first.yaml"
-    first.write_text(text.format(name="first"))
-    env = dict(os.environ, OS_CLIENT_CONFIG_FILE=str(clouds), PYTHONPATH=str(REPO))
+    flags = ("--concurrency", "8", "--poll-interval", "200ms")
 
-    _kill_after_sends(_start_apply(first, env), tmp_path / ".bulkboot" / "first.jsonl", 20)
+    first = write_fleet(tmp_path, "first", 80)
+    process = start_apply(first, clouds, *flags, capture=False)
+    wait_for_sends(journal_of(first), 20)
+    kill(process)
     partial = sim.stats()["servers_total"]
     assert 0 < partial < 80
-    code, out, _ = run_cli(
-        capsys,
-        "apply",
-        str(first),
-        "--cloud",
-        "simulator",
-        "--format",
-        "json",
-        "--poll-interval",
-        "200ms",
-    )
+    code, out, _ = apply(capsys, first)
     document = json.loads(out)
     assert code == 0 and document["summary"]["counts"]["active"] == 80
     assert document["summary"]["existed"] >= partial - 8  # in flight at the kill: found too
     stats = sim.stats()
     assert stats["duplicate_names"] == 0 and stats["servers_total"] == 80
 
-    second = tmp_path / "second.yaml"
-    second.write_text(text.format(name="second"))
-    _kill_after_sends(_start_apply(second, env), tmp_path / ".bulkboot" / "second.jsonl", 30)
+    second = write_fleet(tmp_path, "second", 80)
+    process = start_apply(second, clouds, *flags, capture=False)
+    wait_for_sends(journal_of(second), 30)
+    kill(process)
     assert sim.stats()["servers_total"] > 80
     time.sleep(0.1)  # let requests the dead process left in flight land
     for path in (second, first):
-        code, out, err = run_cli(
-            capsys, "destroy", str(path), "--cloud", "simulator", "--yes", "--format", "json"
-        )
+        code, out, err = destroy(capsys, path)
         assert code == 0, err
     assert sim.stats()["servers_total"] == 0
 
@@ -185,101 +93,34 @@ class _Terminal:
 
 def test_destroy_asks_on_a_terminal_unless_yes(
     sim: RunningSimulator,
-    tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
+    lab: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    use_simulator(sim, tmp_path, monkeypatch)
-    path = write_lab(tmp_path)
-    assert (
-        run_cli(
-            capsys,
-            "apply",
-            str(path),
-            "--cloud",
-            "simulator",
-            "--format",
-            "json",
-            "--poll-interval",
-            "200ms",
-            "--yes",
-        )[0]
-        == 0
-    )
+    applied(capsys, lab, "--yes")
     monkeypatch.setattr(sys, "stdin", _Terminal("n"))
-    code, out, _ = run_cli(
-        capsys, "destroy", str(path), "--cloud", "simulator", "--format", "plain"
-    )
+    code, out, _ = destroy(capsys, lab, fmt="plain", yes=False)
     assert code == 1
     assert "delete 6 server(s) of fleet 'lab' on cloud 'simulator'? [y/N]" in out
     assert "nothing deleted" in out
     assert sim.stats()["servers_total"] == 6
     monkeypatch.setattr(sys, "stdin", _Terminal("y"))
-    code, out, _ = run_cli(
-        capsys, "destroy", str(path), "--cloud", "simulator", "--format", "plain"
-    )
+    code, out, _ = destroy(capsys, lab, fmt="plain", yes=False)
     assert code == 0 and sim.stats()["servers_total"] == 0
 
 
 def test_ctrl_c_twice_stops_at_once_and_leaves_a_whole_journal(
-    sim: RunningSimulator,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    sim: RunningSimulator, tmp_path: Path, clouds: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    clouds = use_simulator(sim, tmp_path, monkeypatch)
     sim.configure(latency=0.05)
-    path = tmp_path / "twice.yaml"
-    path.write_text(
-        "name: twice\ndefaults:\n  image: cirros-0.6.2\n  flavor: m1.tiny\n  networks: none\n"
-        'servers:\n  - name: "t-{index:03d}"\n    count: 150\n'
-    )
-    journal = tmp_path / ".bulkboot" / "twice.jsonl"
-    env = dict(os.environ, OS_CLIENT_CONFIG_FILE=str(clouds), PYTHONPATH=str(REPO))
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "bulkboot",
-            "apply",
-            str(path),
-            "--cloud",
-            "simulator",
-            "--format",
-            "plain",
-            "--concurrency",
-            "4",
-        ],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        if journal.exists() and journal.read_text().count('"ev":"sent"') >= 12:
-            break
-        time.sleep(0.01)
-    os.kill(process.pid, signal.SIGINT)
-    time.sleep(0.02)
-    os.kill(process.pid, signal.SIGINT)
-    out, err = process.communicate(timeout=30)
-    assert process.returncode == 130, err
+    path = write_fleet(tmp_path, "twice", 150)
+    journal = journal_of(path)
+    code, out, err = interrupted_apply(path, clouds, times=2)
+    assert code == 130, err
     for line in journal.read_text().splitlines():
         json.loads(line)  # every line whole
     time.sleep(0.2)  # creates cut off in flight may still land in the cloud
-    code, out, _ = run_cli(
-        capsys,
-        "apply",
-        str(path),
-        "--cloud",
-        "simulator",
-        "--format",
-        "json",
-        "--poll-interval",
-        "200ms",
-    )
+    code, out, _ = apply(capsys, path)
     assert code == 0 and json.loads(out)["summary"]["counts"]["active"] == 150
     stats = sim.stats()
     assert stats["servers_total"] == 150 and stats["duplicate_names"] == 0

@@ -12,6 +12,7 @@ import sys
 import urllib.request
 import warnings
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -45,9 +46,12 @@ def _start(*flags: str) -> tuple[subprocess.Popen[str], str, list[str]]:
     return process, base, lines
 
 
-@pytest.fixture
-def running(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], str, list[str], Path]]:
-    clouds = tmp_path / "clouds.yaml"
+Running = tuple[subprocess.Popen[str], str, list[str], Path]
+
+
+@contextmanager
+def _simulator_process(folder: Path) -> Iterator[Running]:
+    clouds = folder / "clouds.yaml"
     process, base, lines = _start(
         "--write-clouds-yaml", str(clouds), "--error-fraction", "1", "--no-rate-limit-retry-after"
     )
@@ -62,10 +66,25 @@ def running(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], str, list[s
                 stream.close()
 
 
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
+    """One simulator process for the tests that leave it running (starting one takes
+    most of a second)."""
+    with _simulator_process(tmp_path_factory.mktemp("simulator")) as running:
+        yield running
+
+
+@pytest.fixture
+def running(tmp_path: Path) -> Iterator[Running]:
+    """A simulator process of the test's own, for the tests that stop it."""
+    with _simulator_process(tmp_path) as process:
+        yield process
+
+
 def test_prints_auth_url_and_a_pasteable_clouds_entry(
-    running: tuple[subprocess.Popen[str], str, list[str], Path],
+    shared: Running,
 ) -> None:
-    _, base, lines, clouds_file = running
+    _, base, lines, clouds_file = shared
     assert lines[1] == f"auth URL: {base}/identity/v3"
     start = lines.index("clouds.yaml entry:") + 1
     entry = yaml.safe_load("\n".join(lines[start:-1]))
@@ -75,9 +94,9 @@ def test_prints_auth_url_and_a_pasteable_clouds_entry(
 
 
 def test_flags_reach_the_running_simulator(
-    running: tuple[subprocess.Popen[str], str, list[str], Path],
+    shared: Running,
 ) -> None:
-    _, base, _, _ = running
+    _, base, _, _ = shared
     with urllib.request.urlopen(base + "/_sim/config", timeout=5) as response:
         config = json.load(response)
     assert config["error_fraction"] == 1.0
@@ -85,13 +104,13 @@ def test_flags_reach_the_running_simulator(
 
 
 def test_openstacksdk_works_from_the_written_clouds_yaml(
-    running: tuple[subprocess.Popen[str], str, list[str], Path],
+    shared: Running,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     import openstack
     from openstack.warnings import OpenStackDeprecationWarning
 
-    _, _, _, clouds_file = running
+    _, _, _, clouds_file = shared
     monkeypatch.setenv("OS_CLIENT_CONFIG_FILE", str(clouds_file))
     monkeypatch.delenv("OS_CLOUD", raising=False)
     with warnings.catch_warnings():
@@ -105,13 +124,14 @@ def test_openstacksdk_works_from_the_written_clouds_yaml(
 
 
 def test_openstack_cli_works_from_the_written_clouds_yaml(
-    running: tuple[subprocess.Popen[str], str, list[str], Path],
+    shared: Running,
 ) -> None:
-    """The issue's promise: `OS_CLIENT_CONFIG_FILE=FILE openstack --os-cloud simulator
-    server list` just works (python-openstackclient, unmodified, in a subprocess)."""
+    """The promise of ``--write-clouds-yaml``: `OS_CLIENT_CONFIG_FILE=FILE openstack
+    --os-cloud simulator server list` just works (python-openstackclient, unmodified,
+    in a subprocess)."""
     openstack = shutil.which("openstack")
     assert openstack is not None, "python-openstackclient is a test dependency"
-    _, _, _, clouds_file = running
+    _, _, _, clouds_file = shared
     env = dict(os.environ, OS_CLIENT_CONFIG_FILE=str(clouds_file))
     env.pop("OS_CLOUD", None)
 
@@ -146,9 +166,7 @@ def test_openstack_cli_works_from_the_written_clouds_yaml(
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
-def test_stops_cleanly_on_sigterm_and_sigint(
-    running: tuple[subprocess.Popen[str], str, list[str], Path], signum: int
-) -> None:
+def test_stops_cleanly_on_sigterm_and_sigint(running: Running, signum: int) -> None:
     process, _, _, _ = running
     process.send_signal(signum)
     out, err = process.communicate(timeout=10)
@@ -185,7 +203,8 @@ def test_bad_flag_value_is_one_clear_line(capsys: pytest.CaptureFixture[str]) ->
     ],
 )
 def test_impossible_settings_are_usage_errors(flags: list[str], message: str) -> None:
-    """Review S-B: these started a simulator that advertised 2.200 or never limited.
+    """Settings no cloud can have are refused before listening (a simulator that
+    advertised 2.200, or a rate limit that never limits, would mislead every client).
 
     In a subprocess with a timeout: a regression listens until killed, not forever."""
     done = subprocess.run(

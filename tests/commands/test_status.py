@@ -7,41 +7,22 @@ from pathlib import Path
 
 import pytest
 
-from bulkboot.simulator.server import RunningSimulator
-from tests.commands.cli_helpers import run_cli, use_simulator, write_lab
+from tests.commands.cli_helpers import applied, status, write_lab
 
 
 def test_status_json_shows_servers_missing_and_drift(
-    sim: RunningSimulator,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
+    lab: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    use_simulator(sim, tmp_path, monkeypatch)
-    path = write_lab(tmp_path)
-    code, out, _ = run_cli(capsys, "status", str(path), "--cloud", "simulator", "--format", "json")
+    code, out, _ = status(capsys, lab, fmt="json")
     assert code == 1
     document = json.loads(out)
     assert document["counts"] == {"MISSING": 6}
     assert document["servers"][0]["note"] == "not created yet"
 
-    assert (
-        run_cli(
-            capsys,
-            "apply",
-            str(path),
-            "--cloud",
-            "simulator",
-            "--format",
-            "json",
-            "--poll-interval",
-            "200ms",
-        )[0]
-        == 0
-    )
+    applied(capsys, lab)
     # the manifest shrinks: web-04 and web-05 become drift
-    path.write_text(path.read_text().replace("count: 5", "count: 3"))
-    code, out, _ = run_cli(capsys, "status", str(path), "--cloud", "simulator", "--format", "json")
+    lab.write_text(lab.read_text().replace("count: 5", "count: 3"))
+    code, out, _ = status(capsys, lab, fmt="json")
     assert code == 0
     document = json.loads(out)
     assert document["fleet"] == "lab" and document["cloud"] == "simulator"
@@ -54,29 +35,9 @@ def test_status_json_shows_servers_missing_and_drift(
     assert all(d["note"] == "drift: no longer in the manifest" for d in document["drift"])
 
 
-def test_status_table(
-    sim: RunningSimulator,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    use_simulator(sim, tmp_path, monkeypatch)
-    path = write_lab(tmp_path)
-    assert (
-        run_cli(
-            capsys,
-            "apply",
-            str(path),
-            "--cloud",
-            "simulator",
-            "--format",
-            "json",
-            "--poll-interval",
-            "200ms",
-        )[0]
-        == 0
-    )
-    code, out, _ = run_cli(capsys, "status", str(path), "--cloud", "simulator")
+def test_status_table(lab: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    applied(capsys, lab)
+    code, out, _ = status(capsys, lab)
     assert code == 0
     lines = out.splitlines()
     assert lines[0] == "fleet lab on simulator: 6 ACTIVE; 0 drift"
@@ -91,6 +52,6 @@ def test_status_on_the_embedded_simulator_says_it_is_empty(
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("OS_CLIENT_CONFIG_FILE", str(tmp_path / "none.yaml"))
     path = write_lab(tmp_path)
-    code, out, err = run_cli(capsys, "status", str(path), "--cloud", "simulator")
+    code, out, err = status(capsys, path)
     assert "embedded simulator" in err and "it has none of your servers" in err
     assert code == 1

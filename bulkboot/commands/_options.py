@@ -1,0 +1,194 @@
+"""The flags several commands share, declared once, and the value types of every flag.
+
+``--cloud`` means the same and says the same in ``apply``, ``destroy``, ``status`` and
+``plan`` because it is declared here only. Flags whose defaults are engine settings
+(``--concurrency``, ``--timeout``...) read them from the engine's option dataclasses
+(``ApplyOptions``, ``DestroyOptions``): those are the one home of the numbers.
+
+Not a command: ``bulkboot.cli`` skips modules whose name starts with ``_``. Light on
+purpose (argparse and the standard library), since every command line that names one of
+these commands loads it before anything else.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = [
+    "RUN_FORMATS",
+    "EngineDefault",
+    "add_cloud",
+    "add_manifest",
+    "add_microversion",
+    "add_run_options",
+    "add_table_format",
+    "format_duration",
+    "non_negative_int",
+    "parse_duration",
+    "positive_int",
+    "positive_rate",
+    "resolve_defaults",
+]
+
+# What ``ui.output.make_output`` draws (a test holds the two equal; importing the ui
+# here would cost ``bulkboot --help`` a tenth of a second).
+RUN_FORMATS = ("live", "plain", "json")
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|min|h)?\s*$")
+_UNITS = {"ms": 0.001, "s": 1.0, None: 1.0, "m": 60.0, "min": 60.0, "h": 3600.0}
+
+
+# ----------------------------------------------------------------- value types
+
+
+def parse_duration(text: str) -> float:
+    """``90``, ``90s``, ``500ms``, ``30m``, ``1.5h`` -> seconds (argparse type)."""
+    match = _DURATION.match(text)
+    if match is None:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a duration: use a number of seconds or 500ms, 90s, 30m, 2h"
+        )
+    seconds = float(match.group(1)) * _UNITS[match.group(2)]
+    if seconds <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: a duration must be more than zero")
+    return seconds
+
+
+def format_duration(seconds: float) -> str:
+    """Seconds the way a user writes them for ``parse_duration``: 1800 -> ``30m``."""
+    if seconds < 1:
+        return f"{seconds * 1000:g}ms"
+    for unit, size in (("h", 3600.0), ("m", 60.0)):
+        if seconds >= size and (seconds / size).is_integer():
+            return f"{seconds / size:g}{unit}"
+    return f"{seconds:g}s"
+
+
+def _whole_number(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+
+
+def positive_int(text: str) -> int:
+    value = _whole_number(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: must be at least 1")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    value = _whole_number(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: must not be negative")
+    return value
+
+
+def positive_rate(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: requests per second must be more than 0")
+    if math.isinf(value):  # "no limit" is the default: leave --rate out
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: requests per second must be a finite number (leave --rate out for no limit)"
+        )
+    return value
+
+
+# ----------------------------------------------------------------- defaults from the engine
+
+
+@dataclass(frozen=True, slots=True)
+class EngineDefault:
+    """A flag's default that lives in an engine option dataclass, read when first needed.
+
+    Why not read it when the parser is built: importing ``bulkboot.engine.apply`` loads
+    the cloud client and aiohttp (half a second) that ``bulkboot --help`` or a mistyped
+    flag should not pay. argparse shows a default with ``str`` (only for ``--help``)
+    and leaves a non-string default as it is in the namespace when the flag is not
+    given; ``resolve_defaults`` then swaps it for the value.
+    """
+
+    read: Callable[[], Any]
+    show: Callable[[Any], str] = str
+
+    def __str__(self) -> str:
+        return self.show(self.read())
+
+
+def resolve_defaults(args: argparse.Namespace) -> argparse.Namespace:
+    """``args`` with every flag left at its ``EngineDefault`` set to the engine's value."""
+    for name, value in vars(args).items():
+        if isinstance(value, EngineDefault):
+            setattr(args, name, value.read())
+    return args
+
+
+# ----------------------------------------------------------------- shared flags
+
+
+def add_manifest(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("file", metavar="FILE", help="the fleet manifest (YAML)")
+
+
+def add_cloud(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--cloud",
+        metavar="NAME",
+        help="the clouds.yaml cloud (overrides the manifest's cloud:); 'simulator' with no "
+        "such cloud defined runs the embedded simulator",
+    )
+
+
+def add_microversion(parser: argparse.ArgumentParser, *, offline: bool = False) -> None:
+    """``--microversion``; ``offline``: the command can plan without a cloud, where
+    'auto' has no server to agree with."""
+    parser.add_argument(
+        "--microversion",
+        metavar="2.N",
+        help="the compute microversion (default: the manifest's)"
+        + ("; 'auto' offline means the newest bulkboot supports" if offline else ""),
+    )
+
+
+def add_table_format(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--format",
+        choices=("table", "json"),
+        default="table",
+        help="a table (default) or the JSON document",
+    )
+
+
+def add_run_options(parser: argparse.ArgumentParser, *, concurrency: EngineDefault) -> None:
+    """The flags of a command that sends work to the cloud and shows it as it goes
+    (``apply``, ``destroy``): how much at once, how fast, how it is shown, whether to ask."""
+    parser.add_argument(
+        "--concurrency",
+        type=positive_int,
+        default=concurrency,
+        metavar="N",
+        help="at most N requests of this kind in flight (default %(default)s)",
+    )
+    parser.add_argument(
+        "--rate",
+        type=positive_rate,
+        metavar="R",
+        help="at most R API requests per second in all (default: no limit)",
+    )
+    parser.add_argument(
+        "--format",
+        choices=RUN_FORMATS,
+        default=None,
+        help="live view (default on a terminal), plain lines (default otherwise), or JSON",
+    )
+    parser.add_argument("--yes", action="store_true", help="do not ask for confirmation")
