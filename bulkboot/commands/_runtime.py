@@ -15,7 +15,6 @@ mistyped flag stay quick. Not a command (``bulkboot.cli`` skips ``_`` modules).
 
 from __future__ import annotations
 
-import gc
 import signal
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
@@ -30,6 +29,7 @@ import anyio.to_thread
 from bulkboot.engine.board import Board, RunHeader, RunSnapshot
 from bulkboot.engine.journal import Journal, JournalEntry, journal_path, read_journal, replay
 from bulkboot.errors import first_error
+from bulkboot.gcpause import gc_paused
 from bulkboot.ui.report import Summary, results_document, summarize
 
 if TYPE_CHECKING:
@@ -47,7 +47,6 @@ __all__ = [
     "feed_snapshots",
     "finish_run",
     "fleet_journal",
-    "quiet_gc",
     "run_header",
     "run_journal",
     "run_on_cloud",
@@ -160,28 +159,6 @@ async def confirmed(question: str, *, yes: bool, target: Target) -> bool:
     return await anyio.to_thread.run_sync(_ask, question)
 
 
-@contextmanager
-def quiet_gc(young: int = 10_000) -> Iterator[None]:
-    """Keep the cyclic garbage collector from eating the run's CPU.
-
-    Why: by the time creates start, the process holds the manifest's specs, the board
-    and the imported modules (hundreds of thousands of objects), and every request
-    allocates more. With the default thresholds the collector ran ~1,000 times in a
-    10,000-server run and took 16 % of its CPU, collecting almost nothing (the engine
-    makes no reference cycles of note). Freezing what exists moves it out of every
-    collection; a larger young generation makes collections rarer. Both are undone on
-    exit.
-    """
-    old = gc.get_threshold()
-    gc.freeze()
-    gc.set_threshold(young, 20, 20)
-    try:
-        yield
-    finally:
-        gc.set_threshold(*old)
-        gc.unfreeze()
-
-
 async def watch_interrupts(first: Callable[[], None], second: Callable[[], None]) -> None:
     """Ctrl-C once calls ``first`` (stop gently), twice ``second`` (stop now).
 
@@ -222,7 +199,7 @@ async def watched(
 ) -> AsyncIterator[None]:
     """Show the run's start; while the body runs the engine, Ctrl-C calls ``first``
     then ``second`` (see ``watch_interrupts``), the view gets its snapshots and the
-    collector keeps out of the way (``quiet_gc``). The watchers stop with the body."""
+    collector keeps out of the way (``gc_paused``). The watchers stop with the body."""
     output.start(board.header, board.snapshot(clock()), notes)
     async with anyio.create_task_group() as background:
         background.start_soon(watch_interrupts, first, second)
@@ -230,7 +207,7 @@ async def watched(
             background.start_soon(
                 feed_snapshots, board, output.tick, output.refresh_interval, clock
             )
-        with quiet_gc():
+        with gc_paused(young=10_000):
             yield
         background.cancel_scope.cancel()
 

@@ -34,19 +34,6 @@ async def test_a_task_groups_error_comes_out_whole() -> None:
     assert str(first_error(info.value)) == "refused"
 
 
-def test_quiet_gc_freezes_and_restores() -> None:
-    import gc
-
-    from bulkboot.commands._runtime import quiet_gc
-
-    before = gc.get_threshold()
-    with quiet_gc(young=12_345):
-        assert gc.get_threshold()[0] == 12_345
-        assert gc.get_freeze_count() > 0
-    assert gc.get_threshold() == before
-    assert gc.get_freeze_count() == 0
-
-
 def _board() -> Board:
     header = RunHeader(
         command="apply",
