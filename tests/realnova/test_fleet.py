@@ -86,20 +86,14 @@ def boot(nova: NovaService, folder: Path, fleet: str) -> Applied:
     )
 
 
-def delete_fleet(nova: NovaService, fleet: str) -> None:
-    ids = {s["id"] for s in nova.fleet_servers(fleet) if s["status"] != "DELETED"}
-    for server_id in ids:
-        nova.call("DELETE", f"/servers/{server_id}")
-    nova.wait_gone(ids)
-
-
 @pytest.fixture(scope="module")
 def lab(nova: NovaService, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Applied]:
-    """One fleet booted once for the read-only tests; deleted afterwards."""
+    """One fleet booted once for the tests that read it or re-apply it; deleted after
+    them (through the API, whatever happened)."""
     try:
         yield boot(nova, tmp_path_factory.mktemp("lab"), "rn-lab")
     finally:
-        delete_fleet(nova, "rn-lab")
+        nova.delete_fleet("rn-lab")
 
 
 def posts(report: dict[str, Any]) -> list[dict[str, Any]]:
@@ -177,4 +171,4 @@ def test_destroy_leaves_nothing(nova: NovaService, tmp_path: Path) -> None:
         assert shown["counts"] == {"MISSING": 3}
         assert {s["id"] for s in shown["servers"]} == {None}
     finally:
-        delete_fleet(nova, fleet)
+        nova.delete_fleet(fleet)
