@@ -66,7 +66,8 @@ async def _destroy(
     from bulkboot.cloud.client import open_cloud
     from bulkboot.commands.apply import _confirm
     from bulkboot.engine.board import Board, RunHeader
-    from bulkboot.engine.destroy import DestroyOptions, destroy_fleet, fleet_servers
+    from bulkboot.engine.destroy import DestroyOptions, destroy_fleet
+    from bulkboot.engine.fleet import fleet_servers
     from bulkboot.engine.journal import Journal, journal_path, read_journal, replay
     from bulkboot.engine.session import (
         EMBEDDED_NOTE,

@@ -57,7 +57,7 @@ async def _status(args: argparse.Namespace, manifest: Manifest, target: Target) 
     from rich.console import Console
 
     from bulkboot.cloud.client import open_cloud
-    from bulkboot.engine.destroy import fleet_servers
+    from bulkboot.engine.fleet import fleet_servers
     from bulkboot.engine.journal import journal_path, read_journal, replay
     from bulkboot.engine.session import EMBEDDED_NOTE
     from bulkboot.engine.status import status_rows
