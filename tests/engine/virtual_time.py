@@ -23,6 +23,7 @@ from typing import Any
 
 __all__ = ["VIRTUAL_TIME", "VirtualTimeLoop"]
 
+
 class _JumpingSelector(selectors.BaseSelector):
     """The default selector, except that a wait with a timeout advances the loop's
     clock by that timeout instead of blocking."""
