@@ -18,7 +18,8 @@ from bulkboot.cloud.client import open_cloud
 from bulkboot.commands import _runtime as runtime
 from bulkboot.commands._options import resolve_defaults
 from bulkboot.engine.board import Board
-from bulkboot.engine.destroy import DestroyOptions, destroy_fleet, fleet_servers
+from bulkboot.engine.destroy import DestroyOptions, destroy_fleet
+from bulkboot.engine.fleet import fleet_servers
 from bulkboot.errors import EXIT_FAILURE, EXIT_INTERRUPTED
 from bulkboot.ui.output import make_output
 

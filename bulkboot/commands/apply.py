@@ -30,7 +30,7 @@ from bulkboot.commands._options import (
 from bulkboot.errors import UsageError
 
 if TYPE_CHECKING:
-    from bulkboot.engine.apply import ApplyOptions
+    from bulkboot.engine.options import ApplyOptions
     from bulkboot.pipeline.spec import Manifest
 
 __all__ = ["register", "run"]
@@ -38,7 +38,7 @@ __all__ = ["register", "run"]
 
 def _engine() -> ApplyOptions:
     """The engine's defaults (imported here: see ``EngineDefault``)."""
-    from bulkboot.engine.apply import ApplyOptions
+    from bulkboot.engine.options import ApplyOptions
 
     return ApplyOptions()
 

@@ -22,7 +22,7 @@ __all__ = ["register", "run"]
 
 def _concurrency() -> int:
     """The engine's default (imported here: see ``EngineDefault``)."""
-    from bulkboot.engine.destroy import DestroyOptions
+    from bulkboot.engine.options import DestroyOptions
 
     return DestroyOptions().concurrency
 

@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     # What the run needs (aiohttp, anyio, rich), loaded once the manifest has loaded.
     from bulkboot.cloud.client import open_cloud
     from bulkboot.commands._runtime import EMBEDDED_NOTE, POOL_HEADROOM, fleet_journal, run_on_cloud
-    from bulkboot.engine.destroy import fleet_servers
+    from bulkboot.engine.fleet import fleet_servers
     from bulkboot.engine.status import status_rows
     from bulkboot.ui.status_table import print_status_json, print_status_table
 

@@ -12,13 +12,20 @@ from __future__ import annotations
 
 import heapq
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import TYPE_CHECKING, Protocol, TypeAlias
 
 from bulkboot.engine.state import FINAL_PHASES, Event, Found, Phase, ServerState, transition
 
-__all__ = ["Board", "RunHeader", "RunSnapshot"]
+if TYPE_CHECKING:
+    from bulkboot.engine.journal import Journal
+
+__all__ = ["Board", "Emit", "Observer", "RunHeader", "RunSnapshot", "emitter"]
+
+Emit: TypeAlias = Callable[[Event], ServerState | None]
+"""Apply an event to the run; the new state, or ``None`` when it changed nothing."""
 
 _IN_FLIGHT = frozenset({Phase.CREATING, Phase.BUILDING, Phase.DELETING})
 _FAILED = frozenset({Phase.ERROR, Phase.TIMEOUT, Phase.GONE})
@@ -186,3 +193,28 @@ class Board:
             done=done,
             note=self.note,
         )
+
+
+class Observer(Protocol):
+    """A sink: sees every event that changed a state, with the new state."""
+
+    def event(self, event: Event, state: ServerState) -> None: ...
+
+
+def emitter(board: Board, journal: Journal, observers: Iterable[Observer] = ()) -> Emit:
+    """The run's one way to apply an event: on the board, then, when it changed
+    something, into the journal and to every sink, so that what is shown, journaled
+    and reported cannot disagree."""
+    notify = tuple(o.event for o in observers)
+    apply = board.apply
+    record = journal.record
+
+    def emit(event: Event) -> ServerState | None:
+        new = apply(event)
+        if new is not None:
+            record(event)
+            for observer in notify:
+                observer(event, new)
+        return new
+
+    return emit

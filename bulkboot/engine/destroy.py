@@ -2,13 +2,14 @@
 
 Which servers: those the cloud lists with the fleet mark (``bulkboot:fleet``), plus
 those the journal says this fleet created that the listing did not show (each is
-looked up by id and deleted only if it still carries the mark). A server without the
-mark is never touched, whatever its name.
+looked up by id and deleted only if it still carries the mark): ``fleet.fleet_servers``.
+A server without the mark is never touched, whatever its name.
 
 How: at most ``concurrency`` DELETEs in flight (``CapacityLimiter``); the cloud
-client's rate limit paces them (mass deletes can hurt a cloud: REFERENCE P21); then
-batched polling (``changes-since`` shows deleted servers as DELETED) until each is
-gone or its deadline passes. The journal records each DELETE and each disappearance.
+client's rate limit paces them (deleting too many servers at once can overwhelm a
+cloud, as Rally's cleanup notes warn); then batched polling (``changes-since`` shows
+deleted servers as DELETED) until each is gone or its deadline passes. The journal
+records each DELETE and each disappearance.
 """
 
 from __future__ import annotations
@@ -17,12 +18,15 @@ import random
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import anyio
 
-from bulkboot.engine.board import Board
+from bulkboot.engine.board import Board, Emit, Observer, emitter
+from bulkboot.engine.compute_api import ComputeApi, refusal
+from bulkboot.engine.fleet import fleet_servers
 from bulkboot.engine.journal import Journal, JournalEntry
+from bulkboot.engine.options import DestroyOptions
 from bulkboot.engine.pacing import PollPacing
 from bulkboot.engine.poll import Poller, sleep_interval
 from bulkboot.engine.state import (
@@ -30,29 +34,15 @@ from bulkboot.engine.state import (
     Deleted,
     DeleteRefused,
     DeleteSent,
-    Event,
     Phase,
     ServerState,
 )
-from bulkboot.errors import AuthError, CloudError, EndpointNotFound, NotFound
-from bulkboot.identity import claim_partial, is_fleet_record
+from bulkboot.errors import AuthError, CloudError, EndpointNotFound
 
-if TYPE_CHECKING:
-    from bulkboot.cloud.compute import Compute
-    from bulkboot.engine.apply import Observer
+__all__ = ["DestroyOptions", "DestroyOutcome", "delete_and_wait", "destroy_fleet"]
 
-__all__ = ["DestroyOptions", "DestroyOutcome", "delete_and_wait", "destroy_fleet", "fleet_servers"]
-
+# Errors that end the run (every other request would fail the same way).
 _FATAL = (AuthError, EndpointNotFound)
-_LOOKERS = 16  # journal ids looked up at once (the client caps it lower, with --rate too)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class DestroyOptions:
-    concurrency: int = 100
-    timeout: float = 600.0  # per server, from its DELETE to gone
-    pacing: PollPacing = PollPacing()
-    seed: int | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -63,79 +53,6 @@ class DestroyOutcome:
     @property
     def ok(self) -> bool:
         return all(s.phase is Phase.DELETED for s in self.states)
-
-
-async def fleet_servers(
-    compute: Compute, fleet: str, journal: Mapping[str, JournalEntry]
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[str]]:
-    """Every server of the fleet: (all listed records, the fleet's records, notes).
-
-    Journal ids missing from the listing are looked up, all at once (servers whose
-    listing raced with their creation or deletion, or deleted behind our back). A partial
-    record (a down cell, microversion 2.69+: no metadata, maybe no name) is the
-    fleet's when the journal says this fleet created its id; it is returned under the
-    journal's name, so it is deleted and shown rather than left as an orphan.
-    """
-    records = await compute.list_servers(None, detail=True)
-    by_id = {i: e.name for e in journal.values() for i in e.live_ids} if journal else {}
-    mine: list[dict[str, Any]] = []
-    partial: list[str] = []
-    for record in records:
-        if is_fleet_record(record, fleet):
-            mine.append(record)
-        else:
-            name = claim_partial(record, by_id)
-            if name is not None:
-                mine.append({**record, "name": record.get("name") or name})
-                partial.append(name)
-    listed = {str(r.get("id")) for r in records}
-    notes: list[str] = []
-    if partial:
-        shown = ", ".join(partial[:5]) + (" ..." if len(partial) > 5 else "")
-        notes.append(
-            f"{len(partial)} server(s) listed without their details (a cell out of reach) "
-            f"are the fleet's by the journal: {shown}"
-        )
-    missing: dict[str, str] = {}  # id -> the journal's name (an id once, whatever names)
-    for entry in journal.values():
-        for server_id in entry.live_ids:
-            if server_id not in listed:
-                missing.setdefault(server_id, entry.name)
-    found: dict[str, dict[str, Any] | None] = {}
-    failure: list[CloudError] = []
-    pending = iter(list(missing))
-
-    async def look() -> None:
-        # A few lookers, not a task per id: after servers were deleted behind the
-        # journal's back, every later status or destroy looks for each of them.
-        for server_id in pending:
-            if failure:  # one failure says it all: the others stop asking
-                return
-            try:
-                found[server_id] = await compute.get_server(server_id)
-            except NotFound:
-                found[server_id] = None
-            except CloudError as exc:  # said plainly below, not inside a task group
-                failure.append(exc)
-                return
-
-    async with anyio.create_task_group() as group:
-        for _ in range(min(_LOOKERS, len(missing))):
-            group.start_soon(look)
-    if failure:
-        raise failure[0]
-    for server_id, name in missing.items():
-        looked = found.get(server_id)
-        if looked is None or str(looked.get("status", "")).upper() == "DELETED":
-            continue
-        if is_fleet_record(looked, fleet):
-            mine.append(looked)
-        else:
-            notes.append(
-                f"{name} ({server_id}): in the journal but no longer marked as "
-                f"fleet {fleet!r}; left alone"
-            )
-    return records, mine, notes
 
 
 def _unique_names(records: Sequence[Mapping[str, Any]]) -> list[str]:
@@ -152,10 +69,10 @@ def _unique_names(records: Sequence[Mapping[str, Any]]) -> list[str]:
 
 
 async def delete_and_wait(
-    compute: Compute,
+    compute: ComputeApi,
     targets: Sequence[tuple[str, str]],
     *,
-    emit: Callable[[Event], ServerState | None],
+    emit: Emit,
     limiter: anyio.CapacityLimiter,
     poller: Poller,
     pacing: PollPacing,
@@ -174,7 +91,7 @@ async def delete_and_wait(
     waiting: dict[str, str] = {}  # id -> name, DELETE accepted, not yet gone
     gone = 0
     in_flight = len(targets)
-    rated = bool(getattr(compute, "rate_limited", False))
+    rated = compute.rate_limited
     rate_lock = anyio.Lock()
     abandon = stopped if stopped is not None else anyio.Event()
 
@@ -202,8 +119,7 @@ async def delete_and_wait(
                 except _FATAL:
                     raise
                 except CloudError as exc:
-                    message = getattr(exc, "message", None) or str(exc)
-                    emit(DeleteRefused(name=name, at=clock(), message=message))
+                    emit(DeleteRefused(name=name, at=clock(), message=refusal(exc)))
                     return
                 finally:
                     if rated:
@@ -256,7 +172,7 @@ async def delete_and_wait(
 
 
 async def destroy_fleet(
-    compute: Compute,
+    compute: ComputeApi,
     fleet: str,
     *,
     board: Board,
@@ -274,16 +190,7 @@ async def destroy_fleet(
     ``found`` is ``fleet_servers``' answer when the caller already asked (to confirm
     with the user first); otherwise the fleet is listed here.
     """
-    notify = tuple(o.event for o in observers)
-
-    def emit(event: Event) -> ServerState | None:
-        new = board.apply(event)
-        if new is not None:
-            journal.record(event)
-            for observer in notify:
-                observer(event, new)
-        return new
-
+    emit = emitter(board, journal, observers)
     records, mine, notes = (
         found if found is not None else await fleet_servers(compute, fleet, entries)
     )

@@ -10,19 +10,32 @@ since the group was last sent: listed now, or in the journal after the group's l
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping
 
 from bulkboot.engine.journal import JournalEntry
 from bulkboot.identity import member_number
 from bulkboot.pipeline.spec import ServerSpec
 
-__all__ = ["member_index", "members_expected"]
+__all__ = ["member_index", "member_spec", "members_expected"]
 
 
 def member_index(spec: ServerSpec, name: str) -> int | None:
     """The member number of ``name`` in the group, or None when it is not a member
     (the naming rule is ``identity.member_number``)."""
     return member_number(spec.name, name, spec.instance_count)
+
+
+def member_spec(spec: ServerSpec, member: str) -> ServerSpec:
+    """A member of the multi-create ``spec`` as a server of its own.
+
+    Once it exists, a member is a server like any other: one that goes to ERROR (or
+    that a destroy deleted) is created again on its own name, one server, not by
+    sending the whole request again.
+    """
+    return dataclasses.replace(
+        spec, name=member, min_count=None, max_count=None, return_reservation_id=False
+    )
 
 
 def members_expected(

@@ -1,8 +1,8 @@
 """How long to wait between two polling rounds: pure maths, no clock, no I/O.
 
-Why adaptive: polling too fast is what gets fleets rate-limited (Heat, otter, mrack
-all learnt it: REFERENCE P9-P12); polling too slowly adds up to one interval to the
-time every server is seen ACTIVE. So:
+Why adaptive: polling too fast is what gets fleets rate-limited (Heat, Rackspace's
+otter and mrack all learnt it, and had to slow down or spread their polls); polling
+too slowly adds up to one interval to the time every server is seen ACTIVE. So:
 
 - fast at first: the first round comes after ``first`` seconds, catching early
   answers (ERRORs from scheduling come quickly);

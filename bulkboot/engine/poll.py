@@ -27,6 +27,14 @@ absent from it (and watched since before the round began) is reported ``missing`
 that is not there. Not more often: at 10,000 servers a full listing is ten pages of
 JSON to decode, while ``changes-since`` already reports deletions as ``DELETED``.
 
+A server may reach its final status before anyone watches it: a create whose answer
+came back late (retried, or looked up after a lost answer) while rounds already listed
+its server as the fleet's, unwatched; ``T`` has moved past its last change, so no
+later ``changes-since`` round lists it again. So the poller keeps the last record of
+each fleet server it listed unwatched (until the next full round lists them afresh),
+and a server watched after such a sighting is reported from that record in the next
+round, unless the round lists it anew.
+
 The poller only reports sightings; what a sighting means (ACTIVE reached, deletion
 done, a retry needed) is the caller's business: ``apply`` and ``destroy`` share it.
 """
@@ -99,9 +107,11 @@ class Poller:
     __slots__ = (
         "_full_interval",
         "_last_full",
+        "_late",
         "_lister",
         "_fleet",
         "_since",
+        "_unwatched",
         "_watched",
         "clock",
     )
@@ -122,6 +132,10 @@ class Poller:
         self._last_full = clock()
         # id -> (key, monotonic time it started being watched); insertion-ordered
         self._watched: dict[str, tuple[str, float]] = {}
+        # the fleet's servers listed but not watched: id -> the last record of it
+        self._unwatched: dict[str, Mapping[str, Any]] = {}
+        # watched after a round listed them unwatched: reported from that record
+        self._late: dict[str, Mapping[str, Any]] = {}
         self.clock = clock
 
     @property
@@ -132,6 +146,10 @@ class Poller:
         """Watch ``server_id`` from ``at`` (now by default); re-watching moves it last."""
         self._watched.pop(server_id, None)
         self._watched[server_id] = (key, self.clock() if at is None else at)
+        if self._unwatched:
+            record = self._unwatched.pop(server_id, None)
+            if record is not None:
+                self._late[server_id] = record
 
     def reorder(self) -> None:
         """Put the watched servers back in the order of their ``at`` (after watching some
@@ -177,6 +195,9 @@ class Poller:
         unknown: list[Mapping[str, Any]] = []
         seen: set[str] = set()
         fleet = self._fleet
+        if full:
+            self._unwatched = {}
+        unwatched = self._unwatched
         for record in records:
             server_id = record.get("id")
             if not isinstance(server_id, str):
@@ -185,24 +206,33 @@ class Poller:
             if entry is None:
                 if fleet is not None and is_fleet_record(record, fleet):
                     unknown.append(record)
+                    unwatched[server_id] = record
                 continue
             seen.add(server_id)
-            status = record.get("status")
-            sightings.append(
-                Sighting(
-                    server_id,
-                    entry[0],
-                    status.upper() if isinstance(status, str) else "UNKNOWN",
-                    fault_message(record),
-                    record,
-                )
-            )
+            sightings.append(_sighting(server_id, entry[0], record))
+        late, self._late = self._late, {}
         missing: list[tuple[str, str]] = []
-        if full:
+        if full:  # the listing is the truth: a late record absent from it is stale
             missing = [
                 (sid, key) for sid, (key, at) in watched.items() if sid not in seen and at < started
             ]
+        else:
+            for late_id, last in late.items():
+                entry = watched.get(late_id)
+                if entry is not None and late_id not in seen:
+                    sightings.append(_sighting(late_id, entry[0], last))
         return PollRound(tuple(sightings), tuple(unknown), tuple(missing), bool(full))
+
+
+def _sighting(server_id: str, key: str, record: Mapping[str, Any]) -> Sighting:
+    status = record.get("status")
+    return Sighting(
+        server_id,
+        key,
+        status.upper() if isinstance(status, str) else "UNKNOWN",
+        fault_message(record),
+        record,
+    )
 
 
 def nova_time(text: str) -> datetime | None:

@@ -1,9 +1,10 @@
 """Does the fleet fit? Instances, cores and RAM needed against what ``GET /limits`` leaves.
 
 Why before the first create: a fleet that cannot fit otherwise fails half-way, leaving
-a half-built fleet and servers in ERROR eating the quota (REFERENCE P20). Nova's own
-check is per request and racy (its late recheck turns servers to ERROR), so the
-up-front check is on the whole fleet. ``-1`` in Nova's limits means unlimited.
+a half-built fleet and servers in ERROR eating the quota (CI systems that leave ERROR
+instances behind keep running into it). Nova's own check is per request and racy (its
+late recheck turns servers to ERROR), so the up-front check is on the whole fleet.
+``-1`` in Nova's limits means unlimited.
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, assert_never
 
 __all__ = [
     "FINAL_PHASES",
@@ -291,113 +291,116 @@ def _seen(state: ServerState, event: StatusSeen) -> ServerState:
 def transition(state: ServerState, event: Event) -> ServerState:
     """The next state after ``event``; ``state`` itself when the event does not apply."""
     phase = state.phase
-    if isinstance(event, StatusSeen):
-        if phase is not Phase.BUILDING:
-            return state
-        return _seen(state, event)
-    if isinstance(event, CreateSent):
-        if phase is not Phase.QUEUED:
-            return state
-        return replace(
-            state,
-            phase=Phase.CREATING,
-            attempt=state.attempt + 1,
-            sent_at=event.at,
-            status=None,
-            server_id=None,
-            post_seconds=None,
-            active_seconds=None,
-            finished_at=None,
-            message=None,
-            failure=None,
-        )
-    if isinstance(event, Created):
-        if phase is not Phase.CREATING:
-            return state
-        return replace(
-            state,
-            phase=Phase.BUILDING,
-            status="BUILD",
-            server_id=event.server_id,
-            post_seconds=event.post_seconds,
-            http_attempts=event.http_attempts,
-        )
-    if isinstance(event, CreateRefused):
-        if phase is not Phase.CREATING:
-            return state
-        return replace(
-            state,
-            phase=Phase.ERROR,
-            finished_at=event.at,
-            message=event.message,
-            failure="quota" if event.quota else "refused",
-        )
-    if isinstance(event, Found):
-        if phase is not Phase.QUEUED:
-            return state
-        found = replace(
-            state, existed=True, phase=Phase.BUILDING, server_id=event.server_id, status=None
-        )
-        seen = _seen(
-            found,
-            StatusSeen(
-                name=event.name,
-                at=event.at,
+    match event:
+        case StatusSeen():
+            if phase is not Phase.BUILDING:
+                return state
+            return _seen(state, event)
+        case CreateSent():
+            if phase is not Phase.QUEUED:
+                return state
+            return replace(
+                state,
+                phase=Phase.CREATING,
+                attempt=state.attempt + 1,
+                sent_at=event.at,
+                status=None,
+                server_id=None,
+                post_seconds=None,
+                active_seconds=None,
+                finished_at=None,
+                message=None,
+                failure=None,
+            )
+        case Created():
+            if phase is not Phase.CREATING:
+                return state
+            return replace(
+                state,
+                phase=Phase.BUILDING,
+                status="BUILD",
                 server_id=event.server_id,
-                status=event.status,
-                fault=event.fault,
-            ),
-        )
-        return seen if seen is not found else replace(found, status=event.status.upper())
-    if isinstance(event, DeadlinePassed):
-        if phase not in (Phase.BUILDING, Phase.CREATING, Phase.DELETING):
-            return state
-        goal = "gone" if phase is Phase.DELETING else "ACTIVE"
-        return replace(
-            state,
-            phase=Phase.TIMEOUT,
-            finished_at=event.at,
-            message=f"not {goal} by the deadline (last status {state.status or 'unknown'})",
-            failure="timeout",
-        )
-    if isinstance(event, Vanished):
-        if phase is not Phase.BUILDING:
-            return state
-        return replace(
-            state,
-            phase=Phase.GONE,
-            finished_at=event.at,
-            message="the server disappeared while building",
-            failure="gone",
-        )
-    if isinstance(event, DeleteSent):
-        if phase in (Phase.DELETING, Phase.DELETED, Phase.CREATING):
-            return state
-        if phase is Phase.QUEUED and state.server_id is None:
-            return state  # nothing to delete yet
-        return replace(state, phase=Phase.DELETING, server_id=event.server_id)
-    if isinstance(event, DeleteRefused):
-        if phase is not Phase.DELETING:
-            return state
-        return replace(
-            state,
-            phase=Phase.ERROR,
-            finished_at=event.at,
-            message=f"delete refused: {event.message}",
-            failure="refused",
-        )
-    if isinstance(event, Deleted):
-        if phase is not Phase.DELETING:
-            return state
-        return replace(state, phase=Phase.DELETED, status="DELETED", finished_at=event.at)
-    # Requeued
-    if phase is not Phase.DELETED:
-        return state
-    return replace(
-        state,
-        phase=Phase.QUEUED,
-        server_id=None,
-        status=None,
-        existed=False,
-        finished_at=None,
-    )
+                post_seconds=event.post_seconds,
+                http_attempts=event.http_attempts,
+            )
+        case CreateRefused():
+            if phase is not Phase.CREATING:
+                return state
+            return replace(
+                state,
+                phase=Phase.ERROR,
+                finished_at=event.at,
+                message=event.message,
+                failure="quota" if event.quota else "refused",
+            )
+        case Found():
+            if phase is not Phase.QUEUED:
+                return state
+            found = replace(
+                state, existed=True, phase=Phase.BUILDING, server_id=event.server_id, status=None
+            )
+            seen = _seen(
+                found,
+                StatusSeen(
+                    name=event.name,
+                    at=event.at,
+                    server_id=event.server_id,
+                    status=event.status,
+                    fault=event.fault,
+                ),
+            )
+            return seen if seen is not found else replace(found, status=event.status.upper())
+        case DeadlinePassed():
+            if phase not in (Phase.BUILDING, Phase.CREATING, Phase.DELETING):
+                return state
+            goal = "gone" if phase is Phase.DELETING else "ACTIVE"
+            return replace(
+                state,
+                phase=Phase.TIMEOUT,
+                finished_at=event.at,
+                message=f"not {goal} by the deadline (last status {state.status or 'unknown'})",
+                failure="timeout",
+            )
+        case Vanished():
+            if phase is not Phase.BUILDING:
+                return state
+            return replace(
+                state,
+                phase=Phase.GONE,
+                finished_at=event.at,
+                message="the server disappeared while building",
+                failure="gone",
+            )
+        case DeleteSent():
+            if phase in (Phase.DELETING, Phase.DELETED, Phase.CREATING):
+                return state
+            if phase is Phase.QUEUED and state.server_id is None:
+                return state  # nothing to delete yet
+            return replace(state, phase=Phase.DELETING, server_id=event.server_id)
+        case DeleteRefused():
+            if phase is not Phase.DELETING:
+                return state
+            return replace(
+                state,
+                phase=Phase.ERROR,
+                finished_at=event.at,
+                message=f"delete refused: {event.message}",
+                failure="refused",
+            )
+        case Deleted():
+            if phase is not Phase.DELETING:
+                return state
+            return replace(state, phase=Phase.DELETED, status="DELETED", finished_at=event.at)
+        case Requeued():
+            if phase is not Phase.DELETED:
+                return state
+            return replace(
+                state,
+                phase=Phase.QUEUED,
+                server_id=None,
+                status=None,
+                existed=False,
+                finished_at=None,
+            )
+        case _:
+            assert_never(event)

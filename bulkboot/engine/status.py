@@ -127,28 +127,22 @@ def status_rows(
                 )
             )
             continue
-        for record in records:
-            rows.append(
-                StatusRow(
-                    name=name,
-                    server_id=str(record.get("id")),
-                    status=str(record.get("status", "UNKNOWN")),
-                    addresses=format_addresses(record),
-                    in_manifest=True,
-                    note=_fault(record) or ("duplicate name" if len(records) > 1 else ""),
-                )
-            )
+        duplicate = "duplicate name" if len(records) > 1 else ""
+        rows.extend(_row(name, r, in_manifest=True, note=_fault(r) or duplicate) for r in records)
     wanted = set(expected)
     for name in sorted(set(by_name) - wanted):
-        for record in by_name[name]:
-            rows.append(
-                StatusRow(
-                    name=name,
-                    server_id=str(record.get("id")),
-                    status=str(record.get("status", "UNKNOWN")),
-                    addresses=format_addresses(record),
-                    in_manifest=False,
-                    note="drift: no longer in the manifest",
-                )
-            )
+        drift = "drift: no longer in the manifest"
+        rows.extend(_row(name, r, in_manifest=False, note=drift) for r in by_name[name])
     return rows
+
+
+def _row(name: str, record: Mapping[str, Any], *, in_manifest: bool, note: str) -> StatusRow:
+    """The row of one listed server."""
+    return StatusRow(
+        name=name,
+        server_id=str(record.get("id")),
+        status=str(record.get("status", "UNKNOWN")),
+        addresses=format_addresses(record),
+        in_manifest=in_manifest,
+        note=note,
+    )

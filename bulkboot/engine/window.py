@@ -1,41 +1,26 @@
 """How many creates to keep in flight: a window that stops where more would not help.
 
 Why: ``--concurrency`` is how many creates the operator allows in flight, not how many
-help. Past a point, more creates in flight buy nothing: when nova-api is busy each POST
-only waits longer in its queue; when this client is busy (one event loop, one core)
-every extra request in flight costs a connection, a task and their wake-ups, so the
-creates finish later, not sooner. Measured against the simulator on 2 cores (50 ms API
-latency, 1,000 servers): 1,000 in flight spent about 0.4 s more CPU than 200 (mostly
-opening 800 more connections) and finished their creates later; the POSTs waited
-564 ms (median) against 107 ms. An operator cannot know that point in advance; the
-client can see it.
+help. Past a point more buy nothing: a busy nova-api only queues each POST longer, and
+a busy client (one event loop) pays a connection, a task and their wake-ups for each,
+so the creates finish later, not sooner. The operator cannot know that point in
+advance; the client can see it. So creates go out through a window, as TCP's
+congestion control does (Vegas' delay signal; Netflix's concurrency-limits):
 
-So creates go out through a window, as TCP's congestion control does (Vegas' delay
-signal; Netflix's concurrency-limits):
-
-- it starts at ``start`` (200: twice the default ``--concurrency``), never above the
-  ceiling: the default and small ceilings send as they always did, and a large one
-  must first be earned;
-- below its start it grows by one per answer (doubling every round trip) whenever
-  the API is not queueing (below), so a passing stall costs a few round trips;
-- above its start it grows by one per answer up to the ceiling only while both hold:
-  the smoothed POST latency is within ``grow_below`` times the fastest answer of the
-  run (the API has no queue), and this process spent less than ``busy_share`` of the
-  last round trip on the CPU (the client has room; unknown until the first round trip
-  is over);
-- the API is queueing when the smoothed latency (an average over the last answers,
-  so one slow answer is not a signal) passes ``tolerance`` times the lowest smoothed
-  latency of the run (the base: what an idle API answers in), and by ``slack``
-  seconds at least (milliseconds of jitter on a fast API are not a queue); the base
-  and the fastest answer creep up towards a latency that lasts (over about a thousand
-  answers), so an API that is simply slower today is not taken for a queue forever;
-- then the window shrinks by ``backoff``, at most once per smoothed round trip (the
-  answers of one round trip all report the same queue), never below ``floor``;
-  between the bounds it holds: a short queue keeps the API busy.
-
-Measured at 10,000 servers, a recovery of one per window of answers (TCP's additive
-increase) was too slow: each big listing of our own polls stalls the API for a moment,
-and the window never came back; so below the start it recovers as it began.
+- it starts at ``start``, never above the ceiling: small ceilings send as they always
+  did, a large one must be earned;
+- below its start it grows by one per answer (doubling every round trip) whenever the
+  API is not queueing, so a passing stall (our own big listings cause some) costs only
+  a few round trips;
+- above its start it grows by one per answer only while the smoothed POST latency is
+  within ``grow_below`` times the fastest answer (the API has no queue) and this
+  process spent less than ``busy_share`` of the last round trip on the CPU (the client
+  has room);
+- the API is queueing when the smoothed latency passes ``tolerance`` times the lowest
+  smoothed latency of the run, and by ``slack`` seconds at least (jitter on a fast API
+  is not a queue); then the window shrinks by ``backoff``, at most once per round trip,
+  never below ``floor``. The lowest latency creeps up towards one that lasts, so an API
+  that is simply slower today is not taken for a queue forever.
 
 ``--fixed-concurrency`` (load tests of an endpoint) bypasses it: exactly the ceiling.
 Pure: the caller passes the time and its CPU time; no clock, no I/O.
@@ -72,7 +57,7 @@ class CreateWindow:
 
     ceiling: int
     adaptive: bool = True
-    start: int = 200
+    start: int = 200  # twice the default --concurrency
     tolerance: float = 2.0  # shrink when the smoothed latency is over this times the base
     grow_below: float = 1.5  # grow while it is within this times the fastest answer
     slack: float = 0.025

@@ -74,9 +74,13 @@ async def apply_manifest(
     rate: float | None = None,
     wrap_compute: Callable[[Any], Any] | None = None,
     control: Callable[[FleetApply], Awaitable[None]] | None = None,
+    cpu_clock: Callable[[], float] = time.process_time,
     **options: Any,
 ) -> ApplyOutcome:
-    """Apply ``path``; ``control`` (if given) runs beside the run, e.g. to stop it."""
+    """Apply ``path``; ``control`` (if given) runs beside the run, e.g. to stop it.
+
+    ``cpu_clock`` is what the create window reads as this process's CPU time.
+    """
     manifest = load_manifest(path)
     config = config_from_mapping(sim.clouds_yaml(), "simulator")
     options.setdefault("pacing", FAST)
@@ -95,6 +99,7 @@ async def apply_manifest(
                 journal=journal,
                 options=ApplyOptions(**options),
                 observers=[recorder] if recorder else [],
+                cpu_clock=cpu_clock,
             )
             if control is None:
                 return await run.run()

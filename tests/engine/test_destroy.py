@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from bulkboot.engine.destroy import fleet_servers
+from bulkboot.engine.fleet import fleet_servers
 from bulkboot.engine.journal import JournalEntry
 from bulkboot.engine.status import status_rows
 from bulkboot.errors import NotFound

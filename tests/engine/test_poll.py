@@ -113,6 +113,43 @@ async def test_full_rounds_report_watched_servers_missing_but_not_new_ones() -> 
     assert [key for _, key in poller.watched_before(5.0)] == ["web-a", "web-b"]
 
 
+@pytest.mark.anyio
+async def test_a_server_watched_after_a_round_listed_it_final_is_still_reported() -> None:
+    """A create answered late (retried, or found after a lost answer): its server went
+    ACTIVE while unwatched, and ``changes-since`` has moved past that change."""
+    lister = Scripted(
+        [
+            _rec("late", "ACTIVE", "2026-01-01T10:00:05Z"),
+            _rec("other", "BUILD", "2026-01-01T10:00:09Z"),
+        ],
+        [],
+        [],
+    )
+    poller = Poller(
+        lister, fleet=FLEET, since="2026-01-01T10:00:00Z", clock=lambda: 1.0, full_interval=math.inf
+    )
+    first = await poller.round()
+    assert [r["id"] for r in first.unknown] == ["late", "other"] and first.sightings == ()
+    assert poller.since == "2026-01-01T10:00:09Z"  # past the late one's last change
+    poller.watch("late", "web-late")  # its create's answer comes back now
+    second = await poller.round()
+    assert [(s.key, s.status) for s in second.sightings] == [("web-late", "ACTIVE")]
+    third = await poller.round()  # reported once
+    assert third.sightings == ()
+
+
+@pytest.mark.anyio
+async def test_a_full_round_is_the_truth_over_a_late_record() -> None:
+    lister = Scripted([_rec("late", "BUILD", "2026-01-01T10:00:05Z")], [])
+    now = [1.0]
+    poller = Poller(lister, fleet=FLEET, since="2026-01-01T10:00:00Z", clock=lambda: now[0])
+    await poller.round()
+    poller.watch("late", "web-late", at=0.5)
+    now[0] = 100.0  # the next round is a full one, and the server is no longer listed
+    result = await poller.round()
+    assert result.full and result.sightings == () and result.missing == (("late", "web-late"),)
+
+
 def test_since_steps_back_after_a_round_big_enough_to_be_paged() -> None:
     from bulkboot.engine.poll import PAGED_GUARD, since_after
 

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import anyio
 import pytest
 
 from bulkboot.engine.window import CreateWindow
 from bulkboot.simulator.server import RunningSimulator
+from tests.engine.fake_nova import FakeNova, apply_on_fake
 from tests.engine.fleet_helpers import apply_manifest, write_manifest
+from tests.engine.virtual_time import VIRTUAL_TIME
 
 BASE = 0.05  # an idle API's answer, seconds
 
@@ -197,45 +200,63 @@ async def test_adaptive_never_passes_concurrency(sim: RunningSimulator, tmp_path
     assert sim.stats()["creates_in_flight_peak"] <= 20
 
 
+# ------------------------------------------------------- the engine's window, on virtual time
+# An in-process Nova (``fake_nova.py``) on a loop whose clock jumps when idle: answers
+# take exactly what the test says, and this process is as busy as ``cpu_clock`` says,
+# whatever the machine is doing meanwhile.
+
+on_virtual_time = pytest.mark.parametrize("anyio_backend", [VIRTUAL_TIME], ids=["virtual-time"])
+
+
 @pytest.mark.anyio
-async def test_an_api_that_queues_gets_fewer_creates_than_allowed(
-    sim: RunningSimulator, tmp_path: Path
-) -> None:
+@on_virtual_time
+async def test_an_api_that_queues_gets_fewer_creates_than_allowed(tmp_path: Path) -> None:
     # every create in flight adds 4 ms to the next one's answer: at the window's start
     # (200 in flight) an answer takes 0.82 s against 0.02 s idle
-    sim.configure(latency=0.02, create_queueing=0.004)
+    nova = FakeNova(latency=0.02, create_queueing=0.004)
     path = write_manifest(tmp_path, name="q", count=600)
-    outcome = await apply_manifest(sim, path, concurrency=400)
+    outcome = await apply_on_fake(nova, path, concurrency=400)
     assert outcome.ok
-    assert sim.stats()["servers_total"] == 600
+    assert len(nova.servers) == 600
     assert outcome.window is not None and outcome.window.shrinks >= 1
     assert outcome.window.low < 200  # shrunk below its start
     # of 400 allowed (the window may grow again at the end, when few creates are left
     # and their answers are quick, but by then there are not many to send)
-    assert sim.stats()["creates_in_flight_peak"] <= 260
+    assert nova.creates_in_flight_peak <= 260
     assert any("the API queued or refused creates" in note for note in outcome.notes)
 
 
 @pytest.mark.anyio
-async def test_the_same_api_with_fixed_concurrency_gets_them_all(
-    sim: RunningSimulator, tmp_path: Path
-) -> None:
-    sim.configure(latency=0.02, create_queueing=0.004)
+@on_virtual_time
+async def test_the_same_api_with_fixed_concurrency_gets_them_all(tmp_path: Path) -> None:
+    nova = FakeNova(latency=0.02, create_queueing=0.004)
     path = write_manifest(tmp_path, name="qf", count=600)
-    outcome = await apply_manifest(sim, path, concurrency=400, fixed_concurrency=True)
+    outcome = await apply_on_fake(nova, path, concurrency=400, fixed_concurrency=True)
     assert outcome.ok
-    assert sim.stats()["creates_in_flight_peak"] >= 300
+    assert nova.creates_in_flight_peak >= 300
 
 
 @pytest.mark.anyio
-async def test_an_api_that_keeps_up_lets_the_window_grow_past_its_start(
-    sim: RunningSimulator, tmp_path: Path
-) -> None:
-    # slow enough answers that this process (client and simulator both) stays under
-    # half busy: there is room for more in flight
-    sim.configure(latency=0.5)
+@on_virtual_time
+async def test_an_api_that_keeps_up_lets_the_window_grow_past_its_start(tmp_path: Path) -> None:
+    # this process never busy on the CPU: there is room for more in flight
+    nova = FakeNova(latency=0.5)
     path = write_manifest(tmp_path, name="up", count=1000)
-    outcome = await apply_manifest(sim, path, concurrency=400)
+    outcome = await apply_on_fake(nova, path, concurrency=400, cpu_clock=lambda: 0.0)
     assert outcome.ok
     assert outcome.window is not None and outcome.window.high > 200
-    assert sim.stats()["creates_in_flight_peak"] > 200
+    assert nova.creates_in_flight_peak > 200
+
+
+@pytest.mark.anyio
+@on_virtual_time
+async def test_the_same_api_with_a_busy_client_keeps_the_window_at_its_start(
+    tmp_path: Path,
+) -> None:
+    # this process on the CPU all the time: more in flight would only cost it more
+    nova = FakeNova(latency=0.5)
+    path = write_manifest(tmp_path, name="busy", count=1000)
+    outcome = await apply_on_fake(nova, path, concurrency=400, cpu_clock=anyio.current_time)
+    assert outcome.ok
+    assert outcome.window is not None and outcome.window.high == 200
+    assert nova.creates_in_flight_peak == 200

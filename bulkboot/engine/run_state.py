@@ -1,0 +1,73 @@
+"""The state one ``apply`` run shares between its phases, named in one place.
+
+The create workers (``workers.py``), the poll loop (``tracking.py``) and the
+replacements (``replace.py``) run as tasks of one task group on one event loop; they
+hand servers to each other through this state, never through locks: between two
+``await``s each task has it to itself.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import anyio
+from anyio.abc import TaskGroup
+from anyio.streams.memory import MemoryObjectSendStream
+
+from bulkboot.engine.board import Board, Emit
+from bulkboot.engine.compute_api import ComputeApi
+from bulkboot.engine.journal import Journal
+from bulkboot.engine.options import ApplyOptions
+from bulkboot.engine.poll import Poller
+from bulkboot.engine.state import ServerState
+from bulkboot.engine.window import CreateWindow
+from bulkboot.errors import AuthError, EndpointNotFound, MicroversionError
+from bulkboot.pipeline.spec import ServerSpec
+
+__all__ = ["FATAL", "RunState"]
+
+# Errors that mean the run itself cannot go on (not one server's problem).
+FATAL = (AuthError, EndpointNotFound, MicroversionError)
+
+
+@dataclass(slots=True, kw_only=True, eq=False)
+class RunState:
+    """What the phases of one run share; mutable, owned by the run's event loop."""
+
+    compute: ComputeApi
+    fleet: str
+    board: Board
+    journal: Journal
+    options: ApplyOptions
+    clock: Callable[[], float]
+    emit: Emit  # the one way to change a server's state (board, journal, sinks)
+    poller: Poller
+    window: CreateWindow
+    # the create window's size; a retry's DELETE takes a token too
+    limiter: anyio.CapacityLimiter
+    rng: random.Random  # the poll jitter
+    # what to send: the manifest's requests, and multi-create members once they exist
+    specs: dict[str, ServerSpec]
+    notes: list[str] = field(default_factory=list)
+    # multi-create requests whose members are being discovered: name -> its state
+    groups: dict[str, ServerState] = field(default_factory=dict)
+    # creates whose answer was lost and whose server had not shown up yet: never
+    # re-sent; adopted from a poll round by exact name and fleet mark, or TIMEOUT
+    unsure: set[str] = field(default_factory=set)
+    # servers on their way out (a killed destroy): id -> the name to create once it is
+    # gone; for a multi-create, the request's name once all its members are gone
+    leaving: dict[str, str] = field(default_factory=dict)
+    stopping: bool = False  # no new create is sent, nothing is requeued
+    stopped: anyio.Event = field(default_factory=anyio.Event)  # set with ``stopping``
+    wake: anyio.Event = field(default_factory=anyio.Event)  # the poll loop's: look now
+    queue: MemoryObjectSendStream[str] | None = None  # names to create, for the workers
+    tasks: TaskGroup | None = None  # where a replacement's DELETE runs
+    deletes_in_flight: int = 0
+    rounds: int = 0  # poll rounds made
+
+    def stop(self) -> None:
+        """Send no new create and requeue nothing; abandon a wait for a ``--rate`` slot."""
+        self.stopping = True
+        self.stopped.set()
