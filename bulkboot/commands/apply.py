@@ -215,6 +215,7 @@ async def _apply(
 
     from bulkboot.cloud.client import open_cloud
     from bulkboot.cloud.resolve import resolve_references
+    from bulkboot.cloud.session import HttpOptions
     from bulkboot.engine.apply import ApplyOptions, FleetApply
     from bulkboot.engine.board import Board, RunHeader
     from bulkboot.engine.journal import Journal, journal_path, read_journal, replay
@@ -243,8 +244,8 @@ async def _apply(
     )
     async with open_cloud(
         target.config,
-        concurrency=args.concurrency + 8,  # room for polls beside the creates in flight
-        rate=args.rate,
+        # room for polls beside the creates in flight
+        options=HttpOptions(concurrency=args.concurrency + 8, rate=args.rate),
         on_request=requests.append if requests is not None else None,
         # The longest this run should take: creates paced by --rate, then the last
         # server's deadline. A token that cannot be renewed is judged against it.

@@ -64,6 +64,7 @@ async def _destroy(
     import anyio.to_thread
 
     from bulkboot.cloud.client import open_cloud
+    from bulkboot.cloud.session import HttpOptions
     from bulkboot.commands.apply import _confirm
     from bulkboot.engine.board import Board, RunHeader
     from bulkboot.engine.destroy import DestroyOptions, destroy_fleet, fleet_servers
@@ -80,7 +81,8 @@ async def _destroy(
     started = clock()
     path = journal_path(args.file, manifest.name)
     entries = replay(read_journal(path))
-    async with open_cloud(target.config, concurrency=args.concurrency + 4, rate=args.rate) as cloud:
+    options = HttpOptions(concurrency=args.concurrency + 4, rate=args.rate)
+    async with open_cloud(target.config, options=options) as cloud:
         await cloud.compute.negotiate("auto")
         found = await fleet_servers(cloud.compute, manifest.name, entries)
         notes = [EMBEDDED_NOTE] if target.embedded else []

@@ -57,6 +57,7 @@ async def _status(args: argparse.Namespace, manifest: Manifest, target: Target) 
     from rich.console import Console
 
     from bulkboot.cloud.client import open_cloud
+    from bulkboot.cloud.session import HttpOptions
     from bulkboot.engine.destroy import fleet_servers
     from bulkboot.engine.journal import journal_path, read_journal, replay
     from bulkboot.engine.session import EMBEDDED_NOTE
@@ -64,7 +65,7 @@ async def _status(args: argparse.Namespace, manifest: Manifest, target: Target) 
     from bulkboot.ui.status_table import print_status_json, print_status_table
 
     entries = replay(read_journal(journal_path(args.file, manifest.name)))
-    async with open_cloud(target.config, concurrency=8) as cloud:
+    async with open_cloud(target.config, options=HttpOptions(concurrency=8)) as cloud:
         await cloud.compute.negotiate("auto")
         _, mine, notes = await fleet_servers(cloud.compute, manifest.name, entries)
         name = cloud.cloud_name
