@@ -270,6 +270,8 @@ class Authenticator:
         self._config = config
         self._clock = clock
         self._on_request = on_request
+        # Keystone's calls come one at a time (single flight): the transport's own
+        # connection-slot limit never binds, and they never wait behind Nova's requests.
         self._keystone = Transport(
             session,
             config,

@@ -208,34 +208,28 @@ def no_answer(failure: Failure) -> TransportError:
     """A service's request that got no answer: what happened, and whether it may have
     reached the server."""
     cloud, method, url, exc = failure.cloud, failure.method, failure.url, failure.error
-    if failure.kind == "unusable":
-        return CloudConnectionError(
-            f"cloud {cloud!r}: {method} {url}: not a usable URL ({reason_of(exc)}); check "
-            f"the endpoint in the catalog or the *_endpoint_override setting",
-            method=method,
-            url=url,
-        )
+    where = f"cloud {cloud!r}: {method} {url}"
     tries = f" after {failure.attempts} attempts" if failure.attempts > 1 else ""
-    if failure.kind == "unreached":
-        return CloudConnectionError(
-            f"cloud {cloud!r}: {method} {url}: cannot connect to "
-            f"{origin_of(url)} ({reason_of(exc)}){tries}",
-            method=method,
-            url=url,
+    cls: type[TransportError]
+    if failure.kind == "unusable":
+        cls = CloudConnectionError
+        text = (
+            f"{where}: not a usable URL ({reason_of(exc)}); check the endpoint in the "
+            f"catalog or the *_endpoint_override setting"
         )
-    if isinstance(exc, TimeoutError):
-        return RequestTimeout(
-            f"cloud {cloud!r}: {method} {url} got no answer in time{tries}; "
-            f"it may have reached the server",
-            method=method,
-            url=url,
+    elif failure.kind == "unreached":
+        cls = CloudConnectionError
+        text = f"{where}: cannot connect to {origin_of(url)} ({reason_of(exc)}){tries}"
+    elif isinstance(exc, TimeoutError):
+        cls = RequestTimeout
+        text = f"{where} got no answer in time{tries}; it may have reached the server"
+    else:
+        cls = ConnectionLost
+        text = (
+            f"{where}: the connection broke before the answer ({reason_of(exc)}){tries}; "
+            f"the request may have reached the server"
         )
-    return ConnectionLost(
-        f"cloud {cloud!r}: {method} {url}: the connection broke before the "
-        f"answer ({reason_of(exc)}){tries}; the request may have reached the server",
-        method=method,
-        url=url,
-    )
+    return cls(text, method=method, url=url)
 
 
 def keystone_no_answer(failure: Failure) -> TransportError:
@@ -243,13 +237,7 @@ def keystone_no_answer(failure: Failure) -> TransportError:
     Keystone out of reach."""
     cloud, method, url, exc = failure.cloud, failure.method, failure.url, failure.error
     if isinstance(exc, TimeoutError):
-        return RequestTimeout(
-            f"Keystone of cloud {cloud!r} did not answer in time ({method} {url})",
-            method=method,
-            url=url,
-        )
-    return CloudConnectionError(
-        f"cannot reach Keystone of cloud {cloud!r} at {url}: {exc or type(exc).__name__}",
-        method=method,
-        url=url,
-    )
+        text = f"Keystone of cloud {cloud!r} did not answer in time ({method} {url})"
+        return RequestTimeout(text, method=method, url=url)
+    text = f"cannot reach Keystone of cloud {cloud!r} at {url}: {exc or type(exc).__name__}"
+    return CloudConnectionError(text, method=method, url=url)

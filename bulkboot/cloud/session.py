@@ -185,12 +185,13 @@ def make_session(config: CloudConfig, options: HttpOptions) -> aiohttp.ClientSes
 
 @dataclass(frozen=True, slots=True)
 class _Answer:
-    """One attempt's HTTP answer, whatever its status."""
+    """One attempt's HTTP answer, whatever its status, and the token it was sent with."""
 
     status: int
     reason: str
     headers: Mapping[str, str]
     raw: bytes
+    token: Token | None
 
 
 class Transport:
@@ -307,7 +308,7 @@ class Transport:
         try:
             while True:
                 attempt += 1
-                token, sent = await self._send_once(method, url, params, payload, headers, debug)
+                sent = await self._send_once(method, url, params, payload, headers, debug)
                 if not isinstance(sent, _Answer):
                     status = None
                     reached = sent.kind == "maybe_reached"
@@ -329,10 +330,10 @@ class Transport:
                     timing = self._timing(method, url, code, attempt, started)
                     answered = True
                     return Response(code, sent.headers, body, timing, sent.raw)
-                if code == 401 and self.authenticator is not None and token is not None:
+                if code == 401 and self.authenticator is not None and sent.token is not None:
                     if not reauthenticated:
                         reauthenticated = True
-                        self.authenticator.invalidate(token)
+                        self.authenticator.invalidate(sent.token)
                         continue
                     raise self._unauthorized(method, url, sent)
                 error = error_from_response(
@@ -364,12 +365,11 @@ class Transport:
         payload: bytes | None,
         extra: Mapping[str, str] | None,
         debug: bool,
-    ) -> tuple[Token | None, _Answer | Failure]:
+    ) -> _Answer | Failure:
         """One attempt: a connection slot, the rate slot, the token, then aiohttp.
 
-        Returns the token sent (if any) with the answer, or with the ``Failure`` that
-        kept an answer from coming; raises only what no retry mends (an untrusted
-        certificate, an unusable URL).
+        Returns the answer, or the ``Failure`` that kept one from coming; raises only
+        what no retry mends (an untrusted certificate, an unusable URL).
         """
         token = None
         # Order matters: a connection slot first, then the rate slot, then the token.
@@ -398,7 +398,7 @@ class Transport:
                     **self._send_options,
                 ) as answer:
                     raw = await answer.read()
-                    return token, _Answer(answer.status, answer.reason or "", answer.headers, raw)
+                    return _Answer(answer.status, answer.reason or "", answer.headers, raw, token)
             except aiohttp.ClientConnectorCertificateError as exc:
                 raise untrusted_certificate(
                     self.config.name, self.config.cacert, method, url, exc
@@ -406,9 +406,9 @@ class Transport:
             except (aiohttp.InvalidURL, aiohttp.NonHttpUrlClientError) as exc:
                 raise self._describe(self._failure(method, url, exc, "unusable")) from None
             except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
-                return token, self._failure(method, url, exc, "unreached")  # it never left
+                return self._failure(method, url, exc, "unreached")  # it never left
             except (aiohttp.ClientError, TimeoutError) as exc:
-                return token, self._failure(method, url, exc, "maybe_reached")
+                return self._failure(method, url, exc, "maybe_reached")
 
     # ------------------------------------------------------------ bookkeeping
 
