@@ -4,8 +4,9 @@ This is the only package that imports aiohttp (the simulator is a server and has
 
     config.py     clouds.yaml / secure.yaml / OS_* -> CloudConfig (as openstacksdk)
     auth.py       Keystone v3: the single-flight, refreshed-ahead token; the catalog
-    session.py    the one request path (Keystone's too): the aiohttp pool, retries,
-                  401 re-auth, timing; HttpOptions
+    session.py    the one request path (Keystone's too): retries, 401 re-auth, timing,
+                  error mapping; HttpOptions
+    pool.py       the run's aiohttp session: pool size, TLS, timeouts, proxies
     retry.py      when to retry and how long to wait (pure)
     ratelimit.py  the --rate token bucket
     faults.py     HTTP error answers and missing answers -> bulkboot.errors

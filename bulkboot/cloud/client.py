@@ -22,7 +22,8 @@ import anyio
 from bulkboot.cloud.auth import Authenticator, Catalog
 from bulkboot.cloud.compute import Compute
 from bulkboot.cloud.config import CloudConfig
-from bulkboot.cloud.session import HttpOptions, Response, Transport, make_session
+from bulkboot.cloud.pool import make_session
+from bulkboot.cloud.session import HttpOptions, Response, Transport
 from bulkboot.cloud.timing import Clock, RequestTiming, Sleep
 from bulkboot.errors import EndpointNotFound, UsageError
 

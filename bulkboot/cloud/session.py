@@ -1,9 +1,9 @@
-"""The HTTP layer: one aiohttp pool, the shared token, retries, timing, errors, debug log.
+"""The HTTP layer: the shared token, retries, timing, errors, debug log; run options.
 
 ``Transport.request`` is the one request path of the cloud client: Nova, Glance and
 Neutron calls go through the run's transport, and Keystone's own calls through a
-transport of the authenticator's, over the same pool and without a token (as
-keystoneauth's auth plugins use the session). For thousands of concurrent calls:
+transport of the authenticator's, over the same pool (``pool.py``) and without a token
+(as keystoneauth's auth plugins use the session). For thousands of concurrent calls:
 
 - the token comes from the single-flight ``Authenticator``; a 401 invalidates it,
   re-authenticates once and retries once; a second 401 is an ``AuthError`` naming the
@@ -27,14 +27,12 @@ from __future__ import annotations
 
 import json
 import logging
-import ssl
 import time
 from collections import Counter
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
-from urllib.request import getproxies
 
 import aiohttp
 import anyio
@@ -53,7 +51,7 @@ from bulkboot.cloud.ratelimit import RateLimiter
 from bulkboot.cloud.redact import HTTP_LOG, curl_line, response_lines, secret_values
 from bulkboot.cloud.retry import IDEMPOTENT_METHODS, RetryPolicy
 from bulkboot.cloud.timing import Clock, RequestTiming, Sleep
-from bulkboot.errors import ApiError, AuthError, ConfigError, TransportError
+from bulkboot.errors import ApiError, AuthError, TransportError
 
 if TYPE_CHECKING:
     from bulkboot.cloud.auth import Authenticator, Token
@@ -64,15 +62,11 @@ __all__ = [
     "HttpOptions",
     "Response",
     "Transport",
-    "make_session",
-    "ssl_context",
 ]
 
-LOG = logging.getLogger("bulkboot.cloud")
 USER_AGENT = f"bulkboot/{__version__}"
 _ACCEPT = {"Accept": "application/json", "User-Agent": USER_AGENT}
 _JSON_BODY = {"Content-Type": "application/json"}
-_SPARE_CONNECTIONS = 4
 _COMPACT = (",", ":")  # fewer bytes on the wire than json.dumps' default
 
 
@@ -123,64 +117,6 @@ class Response:
     @property
     def request_id(self) -> str | None:
         return request_id_of(self.headers)
-
-
-def ssl_context(config: CloudConfig) -> ssl.SSLContext | bool:
-    """TLS for the pool: verification on unless the cloud turned it off (with a warning).
-
-    ``True`` is aiohttp's default verifying context; ``False`` no verification.
-    """
-    if not config.verify:
-        LOG.warning(
-            "cloud %r: TLS certificate verification is OFF (verify: false / insecure); "
-            "anyone between here and the cloud can read the credentials",
-            config.name,
-        )
-        if not (config.cert or config.cacert):
-            return False
-    elif not (config.cert or config.cacert):
-        # aiohttp's own verifying context, built once at its import: a context of our
-        # own would load the system's CA store again (~40 ms a run, even for http://).
-        return True
-    try:
-        context = ssl.create_default_context(cafile=config.cacert)
-        if not config.verify:
-            context.check_hostname = False
-            context.verify_mode = ssl.CERT_NONE
-        if config.cert:
-            context.load_cert_chain(config.cert, config.key)
-    except (OSError, ssl.SSLError) as exc:
-        files = ", ".join(p for p in (config.cacert, config.cert, config.key) if p)
-        raise ConfigError(
-            f"{config.source}: cloud {config.name!r}: cannot load TLS files ({files}): {exc}"
-        ) from None
-    return context
-
-
-def make_session(config: CloudConfig, options: HttpOptions) -> aiohttp.ClientSession:
-    """The run's one session: keep-alive pool sized to the concurrency, TLS, timeouts."""
-    # A few connections beyond the requests in flight, so a token renewal never queues
-    # behind the very requests that wait for it.
-    connector = aiohttp.TCPConnector(
-        limit=options.concurrency + _SPARE_CONNECTIONS,
-        limit_per_host=options.concurrency + _SPARE_CONNECTIONS,
-        ssl=ssl_context(config),
-        keepalive_timeout=options.keepalive,
-        ttl_dns_cache=300,
-    )
-    timeout = aiohttp.ClientTimeout(
-        total=config.api_timeout or options.total_timeout,
-        connect=options.connect_timeout,
-    )
-    return aiohttp.ClientSession(
-        connector=connector,
-        timeout=timeout,
-        raise_for_status=False,
-        auto_decompress=True,
-        # HTTP(S)_PROXY / NO_PROXY as requests (openstacksdk) honours them; looked up only
-        # when some proxy is configured, since aiohttp then checks on every request.
-        trust_env=bool(getproxies()),
-    )
 
 
 @dataclass(frozen=True, slots=True)
