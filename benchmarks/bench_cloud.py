@@ -26,6 +26,7 @@ import anyio
 from bulkboot.cloud.client import open_cloud
 from bulkboot.cloud.compute import CreateRequest
 from bulkboot.cloud.config import config_from_mapping
+from bulkboot.cloud.session import HttpOptions
 
 N = 2000  # requests per round
 CONCURRENCY = 100
@@ -79,7 +80,7 @@ async def measure(clouds: dict[str, Any]) -> dict[str, list[tuple[float, float]]
         "raw_post": [],
         "client_post": [],
     }
-    async with open_cloud(config, concurrency=CONCURRENCY) as cloud:
+    async with open_cloud(config, options=HttpOptions(concurrency=CONCURRENCY)) as cloud:
         await cloud.compute.negotiate("auto")
         assert cloud.authenticator is not None
         token = (await cloud.authenticator.token()).value

@@ -22,6 +22,7 @@ from ``exit_code``. No message may contain a password, token or secret.
         │   │   └── ConnectionLost    broke after the request was sent: it may have arrived
         │   └── RequestTimeout        connect or total timeout
         ├── CreateUncertain           a create's answer was lost, the server not (yet) seen
+        ├── BadAnswer                 a success answer not in the API's shape (not JSON ...)
         └── ApiError                  an HTTP error answer; keeps Nova's message and request id
             ├── BadRequest            400
             ├── Unauthorized          401

@@ -4,12 +4,14 @@ This is the only package that imports aiohttp (the simulator is a server and has
 
     config.py     clouds.yaml / secure.yaml / OS_* -> CloudConfig (as openstacksdk)
     auth.py       Keystone v3: the single-flight, refreshed-ahead token; the catalog
-    session.py    the aiohttp pool: retries, 401 re-auth, timing, error mapping
+    session.py    the one request path (Keystone's too): retries, 401 re-auth, timing,
+                  error mapping; HttpOptions
+    pool.py       the run's aiohttp session: pool size, TLS, timeouts, proxies
     retry.py      when to retry and how long to wait (pure)
     ratelimit.py  the --rate token bucket
-    faults.py     HTTP error answers -> bulkboot.errors (novaclient's from_response)
+    faults.py     HTTP error answers and missing answers -> bulkboot.errors
     redact.py     the --debug curl log, secrets hidden
-    timing.py     RequestTiming, one per request
+    timing.py     RequestTiming, one per request; the injected clock and sleep
     compute.py    Nova: negotiate, create (never duplicated), list, get, delete, limits
     resolve.py    image / flavor / network names -> IDs, each looked up once
     client.py     open_cloud -> Cloud
@@ -51,27 +53,15 @@ __all__ = [
     "wants_embedded_simulator",
 ]
 
-_HOME = {
-    "Authenticator": "auth",
-    "Catalog": "auth",
-    "Token": "auth",
-    "Cloud": "client",
-    "open_cloud": "client",
-    "Compute": "compute",
-    "CreatedServer": "compute",
-    "CloudConfig": "config",
-    "load_cloud_config": "config",
-    "wants_embedded_simulator": "config",
-    "ResolvedReferences": "resolve",
-    "resolve_references": "resolve",
-    "RetryPolicy": "retry",
-    "HttpOptions": "session",
-    "RequestTiming": "timing",
-}
+# Where ``__getattr__`` looks for a name, in this order: the modules that do not import
+# aiohttp first, so that asking for ``CloudConfig`` or ``RetryPolicy`` does not pay for it.
+_MODULES = ("config", "retry", "timing", "session", "auth", "compute", "resolve", "client")
 
 
 def __getattr__(name: str) -> Any:
-    module = _HOME.get(name)
-    if module is None:
-        raise AttributeError(f"module 'bulkboot.cloud' has no attribute {name!r}")
-    return getattr(importlib.import_module(f"bulkboot.cloud.{module}"), name)
+    if name in __all__:
+        for module in _MODULES:
+            found = getattr(importlib.import_module(f"bulkboot.cloud.{module}"), name, None)
+            if found is not None:
+                return found
+    raise AttributeError(f"module 'bulkboot.cloud' has no attribute {name!r}")

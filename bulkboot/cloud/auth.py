@@ -14,6 +14,12 @@ Keystone's does not make a fresh token look expired, nor an expired one fresh.
 
 A token given with ``auth_type: token`` cannot be extended (Keystone keeps its
 ``expires_at`` when rescoping): a warning says when it runs out.
+
+Keystone is called through a ``Transport`` of the authenticator's own, over the run's
+pool and without a token (keystoneauth's model: the auth plugin over the session), so
+its calls are logged, retried, timed and mapped to errors as every other request is.
+They are retried by ``KEYSTONE_RETRY``, status answers as for an idempotent request: a
+spare token harms no one.
 """
 
 from __future__ import annotations
@@ -31,13 +37,14 @@ import aiohttp
 import anyio
 
 from bulkboot.cloud.config import CloudConfig
-from bulkboot.cloud.faults import request_id_of, service_message, untrusted_certificate
-from bulkboot.cloud.redact import HTTP_LOG, curl_line, mask_secrets, response_lines
-from bulkboot.cloud.retry import RetryPolicy, http_date, parse_retry_after
-from bulkboot.cloud.timing import RequestTiming
-from bulkboot.errors import AuthError, CloudConnectionError, EndpointNotFound, RequestTimeout
+from bulkboot.cloud.faults import keystone_no_answer
+from bulkboot.cloud.retry import RetryPolicy, http_date
+from bulkboot.cloud.session import HttpOptions, Transport
+from bulkboot.cloud.timing import Clock, RequestTiming, Sleep
+from bulkboot.errors import ApiError, AuthError, EndpointNotFound
 
 __all__ = [
+    "KEYSTONE_RETRY",
     "MARGIN_FRACTION",
     "MIN_TOKEN_LIFE_SECONDS",
     "Authenticator",
@@ -53,8 +60,8 @@ MIN_TOKEN_LIFE_SECONDS = 120.0  # keystoneauth1's margin
 MARGIN_FRACTION = 0.25  # ... but never more than this share of the token's lifetime
 TOKEN_WARNING_SECONDS = 3600.0  # warn when a given token has less than this left ...
 # ... unless the caller said how long the run should last (``expect_run``)
-_AUTH_RETRY = RetryPolicy(max_attempts=3, base_delay=0.5, max_delay=4.0, max_retry_after=30.0)
-_JSON_HEADERS = {"Content-Type": "application/json", "Accept": "application/json"}
+KEYSTONE_RETRY = RetryPolicy(max_attempts=3, base_delay=0.5, max_delay=4.0, max_retry_after=30.0)
+_KEYSTONE_TIMEOUT = aiohttp.ClientTimeout(total=60, connect=10)
 
 
 # ---------------------------------------------------------------- catalog
@@ -65,7 +72,6 @@ class Endpoint:
     """One catalog entry: a service's URL for one interface in one region."""
 
     service_type: str
-    service_name: str | None
     interface: str
     region: str | None
     url: str
@@ -87,7 +93,6 @@ class Catalog:
             if not isinstance(service, Mapping):
                 continue
             kind = str(service.get("type", ""))
-            name = service.get("name")
             for entry in service.get("endpoints") or ():
                 if not isinstance(entry, Mapping) or not entry.get("url"):
                     continue
@@ -96,7 +101,6 @@ class Catalog:
                 found.append(
                     Endpoint(
                         service_type=kind,
-                        service_name=str(name) if name is not None else None,
                         interface=interface,
                         region=str(region) if region is not None else None,
                         url=str(entry["url"]).rstrip("/"),
@@ -247,7 +251,8 @@ class Authenticator:
     """The run's one token: single-flight, refreshed ahead of expiry, invalidated on 401.
 
     ``session`` is the run's ``aiohttp.ClientSession`` (its connector carries the TLS
-    settings). ``clock`` is monotonic seconds; tests pass a fake one to age tokens.
+    settings). ``clock`` is monotonic seconds (tests pass a fake one to age tokens);
+    ``sleep`` waits between attempts; ``timeout`` bounds each Keystone request.
     """
 
     def __init__(
@@ -255,17 +260,29 @@ class Authenticator:
         config: CloudConfig,
         session: aiohttp.ClientSession,
         *,
-        clock: Callable[[], float] = time.monotonic,
+        clock: Clock = time.monotonic,
+        sleep: Sleep = anyio.sleep,
         on_request: Callable[[RequestTiming], None] | None = None,
         timeout: aiohttp.ClientTimeout | None = None,
     ) -> None:
         if config.auth_type == "none" or not config.auth_url:
             raise ValueError("an Authenticator needs a Keystone auth_url and an auth_type")
         self._config = config
-        self._session = session
         self._clock = clock
         self._on_request = on_request
-        self._timeout = timeout or aiohttp.ClientTimeout(total=60, connect=10)
+        # Keystone's calls come one at a time (single flight): the transport's own
+        # connection-slot limit never binds, and they never wait behind Nova's requests.
+        self._keystone = Transport(
+            session,
+            config,
+            authenticator=None,
+            options=HttpOptions(retry=KEYSTONE_RETRY),
+            on_request=self._record,
+            clock=clock,
+            sleep=sleep,
+            timeout=timeout or _KEYSTONE_TIMEOUT,
+            describe=keystone_no_answer,
+        )
         self._lock = anyio.Lock()
         self._token: Token | None = None
         self._generation = 0  # bumped by every fetch, successful or not
@@ -344,7 +361,7 @@ class Authenticator:
             self._tokens_url = base + "/auth/tokens"
             return self._tokens_url
         found = base + "/v3"
-        body, _status, _headers = await self._send("GET", base + "/", None, expect=(200, 300))
+        body, _headers = await self._send("GET", base + "/", None, expect=(200, 300))
         versions = body.get("versions") if isinstance(body, Mapping) else None
         values = versions.get("values") if isinstance(versions, Mapping) else versions
         if isinstance(values, Sequence):
@@ -356,101 +373,43 @@ class Authenticator:
         self._tokens_url = found + "/auth/tokens"
         return self._tokens_url
 
-    def _secrets(self) -> list[str]:
-        config = self._config
-        found = (config.password, config.application_credential_secret, config.token)
-        return [secret for secret in found if secret]
+    def _record(self, timing: RequestTiming) -> None:
+        self.timings.append(timing)
+        if self._on_request is not None:
+            self._on_request(timing)
 
     async def _send(
-        self, method: str, url: str, payload: bytes | None, *, expect: tuple[int, ...]
-    ) -> tuple[Any, int, Mapping[str, str]]:
-        """One Keystone call, retried on 429/5xx and on failed connections; timed."""
-        started = time.monotonic()
-        attempt = 0
-        status: int | None = None
+        self, method: str, url: str, body: Any, *, expect: tuple[int, ...]
+    ) -> tuple[Any, Mapping[str, str]]:
+        """One Keystone call (retried on 429/5xx and on failed connections; timed): its
+        JSON body and its headers."""
         try:
-            while True:
-                attempt += 1
-                if HTTP_LOG.isEnabledFor(logging.DEBUG):
-                    HTTP_LOG.debug(curl_line(method, url, _JSON_HEADERS, payload))
-                try:
-                    async with self._session.request(
-                        method, url, data=payload, headers=_JSON_HEADERS, timeout=self._timeout
-                    ) as response:
-                        raw = await response.read()
-                        status = response.status
-                        headers = response.headers
-                except aiohttp.ClientConnectorCertificateError as exc:
-                    raise untrusted_certificate(
-                        self._config.name, self._config.cacert, method, url, exc
-                    ) from None
-                except (aiohttp.ClientError, TimeoutError) as exc:
-                    if attempt < _AUTH_RETRY.max_attempts:
-                        await anyio.sleep(_AUTH_RETRY.backoff(attempt))
-                        continue
-                    if isinstance(exc, TimeoutError):
-                        raise RequestTimeout(
-                            f"Keystone of cloud {self._config.name!r} did not answer in time "
-                            f"({method} {url})",
-                            method=method,
-                            url=url,
-                        ) from None
-                    raise CloudConnectionError(
-                        f"cannot reach Keystone of cloud {self._config.name!r} at {url}: "
-                        f"{exc or type(exc).__name__}",
-                        method=method,
-                        url=url,
-                    ) from None
-                if HTTP_LOG.isEnabledFor(logging.DEBUG):
-                    HTTP_LOG.debug(response_lines(status, headers.items(), raw, self._secrets()))
-                if status in expect:
-                    text = raw.decode("utf-8", "replace")
-                    try:
-                        return (json.loads(text) if text.strip() else None), status, headers
-                    except ValueError:
-                        raise self._auth_error(
-                            f"Keystone's answer to {method} {url} is not JSON (HTTP {status})"
-                        ) from None
-                if status in (429, 500, 502, 503, 504) and attempt < _AUTH_RETRY.max_attempts:
-                    # Token requests are safe to repeat (a spare token harms no one).
-                    retry_after = parse_retry_after(
-                        headers.get("Retry-After"), date=headers.get("Date")
-                    )
-                    if retry_after is None or retry_after <= _AUTH_RETRY.max_retry_after:
-                        await anyio.sleep(_AUTH_RETRY.wait_for(attempt, retry_after))
-                        continue
-                parsed: Any = None
-                text = raw.decode("utf-8", "replace")
-                try:
-                    parsed = json.loads(text)
-                except ValueError:
-                    parsed = None
-                message, _ = service_message(parsed, text, response.reason or "")
-                # Keystone is not known to echo a password back, but a proxy or a plugin
-                # might: the request's own secrets never reach a message.
-                message = mask_secrets(message, self._secrets(), shortest=4)
-                request_id = request_id_of(headers)
-                tail = f"HTTP {status}" + (f", request id {request_id}" if request_id else "")
-                raise self._auth_error(f"Keystone says: {message} ({tail})")
-        finally:
-            timing = RequestTiming(
-                method=method,
-                path=urlsplit(url).path,
-                status=status,
-                attempts=attempt,
-                started=started,
-                seconds=time.monotonic() - started,
+            answer = await self._keystone.request(
+                method, url, json_body=body, expect=expect, idempotent=True, expect_json=False
             )
-            self.timings.append(timing)
-            if self._on_request is not None:
-                self._on_request(timing)
+        except ApiError as exc:
+            # The request's secrets are already masked in Keystone's words (a proxy or a
+            # plugin might echo a password back).
+            request_id = f", request id {exc.request_id}" if exc.request_id else ""
+            raise self._auth_error(
+                f"Keystone says: {exc.message} (HTTP {exc.http_status}{request_id})"
+            ) from None
+        text = answer.raw.decode("utf-8", "replace")
+        try:
+            parsed = json.loads(text) if text.strip() else None
+        except ValueError:
+            raise self._auth_error(
+                f"Keystone's answer to {method} {url} is not JSON (HTTP {answer.status})"
+            ) from None
+        return parsed, answer.headers
 
     async def _fetch(self) -> Token:
         url = await self._tokens_endpoint()
-        payload = json.dumps(auth_request_body(self._config)).encode()
         sent_at = self._clock()
         self.authentications += 1
-        body, _status, headers = await self._send("POST", url, payload, expect=(200, 201))
+        body, headers = await self._send(
+            "POST", url, auth_request_body(self._config), expect=(200, 201)
+        )
         value = headers.get("X-Subject-Token")
         data = body.get("token") if isinstance(body, Mapping) else None
         if not value or not isinstance(data, Mapping) or not data.get("expires_at"):

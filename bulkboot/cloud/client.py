@@ -1,6 +1,6 @@
 """``open_cloud``: one session, one token, one ``Cloud`` for the whole run.
 
-    async with open_cloud(config, concurrency=200, rate=20) as cloud:
+    async with open_cloud(config, options=HttpOptions(concurrency=200, rate=20)) as cloud:
         await cloud.compute.negotiate("auto")
         await cloud.compute.create_server(CreateRequest(body=body, name="web-1", fleet="lab"))
 
@@ -17,15 +17,19 @@ from collections import Counter
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 
+import anyio
+
 from bulkboot.cloud.auth import Authenticator, Catalog
 from bulkboot.cloud.compute import Compute
 from bulkboot.cloud.config import CloudConfig
-from bulkboot.cloud.session import HttpOptions, Response, Transport, make_session
-from bulkboot.cloud.timing import RequestTiming
+from bulkboot.cloud.pool import make_session
+from bulkboot.cloud.session import HttpOptions, Response, Transport
+from bulkboot.cloud.timing import Clock, RequestTiming, Sleep
 from bulkboot.errors import EndpointNotFound, UsageError
 
 __all__ = ["Cloud", "open_cloud"]
 
+_DEFAULT_OPTIONS = HttpOptions()
 # Where each service's API sits below its catalog URL, when the URL has no version.
 _API_ROOT = {"image": "/v2", "network": "/v2.0"}
 
@@ -119,31 +123,31 @@ def _endpoints(config: CloudConfig, catalog: Catalog | None) -> dict[str, str]:
 async def open_cloud(
     config: CloudConfig,
     *,
-    concurrency: int = 100,
-    rate: float | None = None,
+    options: HttpOptions = _DEFAULT_OPTIONS,
     on_request: Callable[[RequestTiming], None] | None = None,
-    options: HttpOptions | None = None,
-    clock: Callable[[], float] = time.monotonic,
+    clock: Clock = time.monotonic,
+    sleep: Sleep = anyio.sleep,
     expected_run: float | None = None,
 ) -> AsyncIterator[Cloud]:
     """Open the run's session to ``config``'s cloud, authenticate, find the endpoints.
 
-    ``concurrency`` sizes the connection pool (and caps requests in flight); ``rate``
-    caps requests per second, all requests together. ``options`` overrides both.
-    ``expected_run`` (seconds) is how long the caller expects the run to last: a token
-    that cannot be renewed and runs out sooner is warned about at authentication.
+    ``options``: the pool size (``concurrency``, which also caps requests in flight),
+    the request ``rate``, timeouts, retries and create recovery. ``clock`` and
+    ``sleep`` are what every wait of the run (back-off, ``Retry-After``, ``--rate``,
+    create look-ups, token age) is measured and spent with. ``expected_run`` (seconds)
+    is how long the caller expects the run to last: a token that cannot be renewed and
+    runs out sooner is warned about at authentication.
     """
-    opts = options or HttpOptions(concurrency=concurrency, rate=rate)
-    if opts.concurrency < 1:
-        raise UsageError(f"concurrency must be at least 1, not {opts.concurrency}")
-    if opts.rate is not None and not opts.rate > 0:
+    if options.concurrency < 1:
+        raise UsageError(f"concurrency must be at least 1, not {options.concurrency}")
+    if options.rate is not None and not options.rate > 0:
         raise UsageError(
-            f"--rate must be a positive number of requests per second, not {opts.rate}"
+            f"--rate must be a positive number of requests per second, not {options.rate}"
         )
-    session = make_session(config, opts)
+    session = make_session(config, options)
     try:
         authenticator = (
-            Authenticator(config, session, clock=clock, on_request=on_request)
+            Authenticator(config, session, clock=clock, sleep=sleep, on_request=on_request)
             if config.auth_type != "none"
             else None
         )
@@ -151,7 +155,13 @@ async def open_cloud(
             authenticator.expect_run(expected_run)
         catalog = (await authenticator.token()).catalog if authenticator else None
         transport = Transport(
-            session, config, authenticator=authenticator, options=opts, on_request=on_request
+            session,
+            config,
+            authenticator=authenticator,
+            options=options,
+            on_request=on_request,
+            clock=clock,
+            sleep=sleep,
         )
         yield Cloud(
             config=config,

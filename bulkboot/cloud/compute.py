@@ -8,12 +8,12 @@ the request) the create is sent again only when none is there. After a timeout, 
 connection broken after the request was written, or a 504 (Nova may still be at work)
 it is never sent again: found, or ``CreateUncertain``. 429, and 503 with
 ``Retry-After``, mean the request was turned away before Nova: the transport waits
-and re-sends those itself. 400, 403 and 409 are final.
+and re-sends those itself. 400, 403 and 409 are final. How long and how often it looks
+is the transport's ``HttpOptions.recovery``; its clock and sleep time the looks.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -111,6 +111,8 @@ class Compute:
     """Nova at ``endpoint`` (``.../v2.1``), through the run's transport.
 
     Until ``negotiate`` is called, requests carry no microversion headers (Nova's 2.1).
+    Time (create look-ups, back-off between creates) runs on the transport's clock and
+    sleep.
     """
 
     def __init__(
@@ -122,14 +124,17 @@ class Compute:
         self.microversion: Microversion | None = None
         self.server_range: tuple[Microversion, Microversion] | None = None
         self._headers: Mapping[str, str] = {}
-        self.lookup_settle = 1.0  # seconds before a second look for a lost create
-        # at most this long looking for a create that timed out (else: the request timeout)
-        self.lookup_window_cap = 60.0
-        self.max_create_attempts = transport.options.retry.max_attempts
+        self._clock = transport.clock
+        self._sleep = transport.sleep
+        self._recovery = transport.options.recovery
+        self._max_create_attempts = (
+            transport.options.retry.max_attempts
+            if self._recovery.max_attempts is None
+            else self._recovery.max_attempts
+        )
         # the ``Date`` of the last listing's answer: the cloud's own clock, against which
         # a server's ``created`` says how old it is
         self.cloud_date: str | None = None
-        self.recovered_creates = 0
 
     # ------------------------------------------------------------ plumbing
 
@@ -232,17 +237,17 @@ class Compute:
     @property
     def rate_limited(self) -> bool:
         """True when the run has a request rate limit (``--rate``)."""
-        return self.transport._rate is not None
+        return self.transport.rate_limiter is not None
 
     async def rate_turn(self, abandon: anyio.Event) -> bool:
         """Wait for a ``--rate`` slot for this task's next request; False when ``abandon``
         was set first (the slot is given back). See ``RateLimiter.wait_turn``."""
-        rate = self.transport._rate
+        rate = self.transport.rate_limiter
         return True if rate is None else await rate.wait_turn(abandon)
 
     def drop_rate_turn(self) -> None:
         """Forget a slot ``rate_turn`` took that no request of this task used."""
-        rate = self.transport._rate
+        rate = self.transport.rate_limiter
         if rate is not None:
             rate.drop_turn()
 
@@ -254,16 +259,17 @@ class Compute:
         Two kinds of lost answer, told apart by whether Nova may still be at work:
 
         - Nova (or a proxy) answered 500, 502 or a bare 503: it is done with the
-          request. Look (twice, ``lookup_settle`` apart); re-send only if absent.
+          request. Look (twice, ``recovery.lookup_settle`` apart); re-send only if
+          absent.
         - A timeout, a connection that broke after the request was written, or a 504
           (a proxy gave up, Nova carries on): Nova may still be making the server,
           however long we wait. Look several times over at least the request timeout
-          (capped by ``lookup_window_cap``); if it has not shown up, raise
+          (capped by ``recovery.lookup_window_cap``); if it has not shown up, raise
           ``CreateUncertain``. Never re-sent: a duplicate is worse than a server
           found late by the caller's inventory.
         """
         name, fleet, count = request.name, request.fleet, request.instance_count
-        started = time.monotonic()
+        started = self._clock()
         attempts = 0
         while True:
             attempts += 1
@@ -291,9 +297,9 @@ class Compute:
             found = await self._settled_lookup(name, fleet, count)
             if found is not None:
                 return self._recovered(found, name, started, attempts)
-            if attempts >= self.max_create_attempts:
+            if attempts >= self._max_create_attempts:
                 raise failure
-            await anyio.sleep(self.transport.options.retry.backoff(attempts))
+            await self._sleep(self.transport.options.retry.backoff(attempts))
 
     async def _after_unknown(
         self,
@@ -305,11 +311,10 @@ class Compute:
         attempts: int,
     ) -> CreatedServer:
         """Nova may still be working on the create: look patiently, never re-send."""
-        window = max(
-            self.lookup_settle, min(self.transport.attempt_timeout, self.lookup_window_cap)
-        )
-        deadline = time.monotonic() + window
-        pause = max(self.lookup_settle, 0.05)
+        settle = self._recovery.lookup_settle
+        window = max(settle, min(self.transport.attempt_timeout, self._recovery.lookup_window_cap))
+        deadline = self._clock() + window
+        pause = max(settle, 0.05)
         problem: Exception | None = None
         while True:
             try:
@@ -318,10 +323,10 @@ class Compute:
                 found, problem = None, exc
             if found is not None:
                 return self._recovered(found, name, started, attempts)
-            left = deadline - time.monotonic()
+            left = deadline - self._clock()
             if left <= 0:
                 break
-            await anyio.sleep(min(pause, left))
+            await self._sleep(min(pause, left))
             pause *= 2
         looked = f" (the last look failed: {problem})" if problem is not None else ""
         raise CreateUncertain(
@@ -338,7 +343,12 @@ class Compute:
         timing = (
             answer.timing
             if attempts == 1
-            else _overall(answer_timing=answer.timing, started=started, attempts=attempts)
+            else _overall(
+                answer_timing=answer.timing,
+                started=started,
+                ended=self._clock(),
+                attempts=attempts,
+            )
         )
         return CreatedServer(
             id=created.get("id"),
@@ -352,21 +362,23 @@ class Compute:
         """Look for the server; if absent, look once more after ``lookup_settle`` seconds
         (a create that timed out on our side may still be on its way through Nova)."""
         found = await self._find_created(name, fleet, count)
-        if found is None and self.lookup_settle > 0:
-            await anyio.sleep(self.lookup_settle)
+        settle = self._recovery.lookup_settle
+        if found is None and settle > 0:
+            await self._sleep(settle)
             found = await self._find_created(name, fleet, count)
         return found
 
     def _recovered(
         self, found: Mapping[str, Any], name: str, started: float, attempts: int
     ) -> CreatedServer:
-        self.recovered_creates += 1
         return CreatedServer(
             id=str(found.get("id")),
             reservation_id=found.get("reservation_id")
             or found.get("OS-EXT-SRV-ATTR:reservation_id"),
             name=name,
-            timing=_overall(answer_timing=None, started=started, attempts=attempts),
+            timing=_overall(
+                answer_timing=None, started=started, ended=self._clock(), attempts=attempts
+            ),
             recovered=True,
         )
 
@@ -464,7 +476,7 @@ def _explicit(version: str | None) -> str | None:
 
 
 def _overall(
-    *, answer_timing: RequestTiming | None, started: float, attempts: int
+    *, answer_timing: RequestTiming | None, started: float, ended: float, attempts: int
 ) -> RequestTiming:
     return RequestTiming(
         method="POST",
@@ -472,5 +484,5 @@ def _overall(
         status=answer_timing.status if answer_timing else 202,
         attempts=attempts + (answer_timing.attempts - 1 if answer_timing else 0),
         started=started,
-        seconds=time.monotonic() - started,
+        seconds=ended - started,
     )

@@ -1,9 +1,14 @@
-"""HTTP error answers -> ``bulkboot.errors``, like novaclient's ``exceptions.from_response``.
+"""HTTP error answers and missing answers -> ``bulkboot.errors``.
 
-One class per meaning, each keeping the service's own message (Nova's
-``{"badRequest": {"message": ...}}``, Keystone's ``{"error": {"message": ...}}``,
-Neutron's ``{"NeutronError": {...}}``, a proxy's plain text) and the request id, so an
-operator can grep the service's logs for it.
+Error answers are mapped like novaclient's ``exceptions.from_response``: one class per
+meaning, each keeping the service's own message (Nova's ``{"badRequest": {"message":
+...}}``, Keystone's ``{"error": {"message": ...}}``, Neutron's ``{"NeutronError":
+{...}}``, a proxy's plain text) and the request id, so an operator can grep the
+service's logs for it.
+
+A request that got no answer at all is a ``Failure``; ``no_answer`` words it for a
+service and ``keystone_no_answer`` for Keystone (whose messages name Keystone, and
+which never says "after N attempts").
 """
 
 from __future__ import annotations
@@ -11,7 +16,8 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal, TypeAlias
 from urllib.parse import urlsplit
 
 from bulkboot.cloud.redact import mask_secrets
@@ -21,18 +27,25 @@ from bulkboot.errors import (
     BadRequest,
     CloudConnectionError,
     Conflict,
+    ConnectionLost,
     Forbidden,
     NotFound,
     OverQuota,
     RateLimited,
+    RequestTimeout,
     ServerError,
+    TransportError,
     Unauthorized,
     Unavailable,
 )
 
 __all__ = [
+    "Failure",
+    "FailureKind",
     "error_class",
     "error_from_response",
+    "keystone_no_answer",
+    "no_answer",
     "origin_of",
     "reason_of",
     "request_id_of",
@@ -57,6 +70,7 @@ _QUOTA = re.compile(r"quota", re.IGNORECASE)
 _TAGS = re.compile(r"<[^>]+>")
 _SPACES = re.compile(r"\s+")
 _MAX_TEXT = 300
+FailureKind: TypeAlias = Literal["unusable", "unreached", "maybe_reached"]
 
 
 def error_class(status: int, message: str) -> type[ApiError]:
@@ -171,3 +185,59 @@ def untrusted_certificate(
         method=method,
         url=url,
     )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Failure:
+    """A request that got no HTTP answer, as the transport saw it.
+
+    ``kind``: ``unusable`` the URL cannot be sent to at all; ``unreached`` the request
+    never left (no connection); ``maybe_reached`` it was written, then the connection
+    broke or the answer did not come in time.
+    """
+
+    cloud: str
+    method: str
+    url: str
+    error: BaseException
+    kind: FailureKind
+    attempts: int
+
+
+def no_answer(failure: Failure) -> TransportError:
+    """A service's request that got no answer: what happened, and whether it may have
+    reached the server."""
+    cloud, method, url, exc = failure.cloud, failure.method, failure.url, failure.error
+    where = f"cloud {cloud!r}: {method} {url}"
+    tries = f" after {failure.attempts} attempts" if failure.attempts > 1 else ""
+    cls: type[TransportError]
+    if failure.kind == "unusable":
+        cls = CloudConnectionError
+        text = (
+            f"{where}: not a usable URL ({reason_of(exc)}); check the endpoint in the "
+            f"catalog or the *_endpoint_override setting"
+        )
+    elif failure.kind == "unreached":
+        cls = CloudConnectionError
+        text = f"{where}: cannot connect to {origin_of(url)} ({reason_of(exc)}){tries}"
+    elif isinstance(exc, TimeoutError):
+        cls = RequestTimeout
+        text = f"{where} got no answer in time{tries}; it may have reached the server"
+    else:
+        cls = ConnectionLost
+        text = (
+            f"{where}: the connection broke before the answer ({reason_of(exc)}){tries}; "
+            f"the request may have reached the server"
+        )
+    return cls(text, method=method, url=url)
+
+
+def keystone_no_answer(failure: Failure) -> TransportError:
+    """A Keystone request that got no answer: a timeout (connecting or answering), or
+    Keystone out of reach."""
+    cloud, method, url, exc = failure.cloud, failure.method, failure.url, failure.error
+    if isinstance(exc, TimeoutError):
+        text = f"Keystone of cloud {cloud!r} did not answer in time ({method} {url})"
+        return RequestTimeout(text, method=method, url=url)
+    text = f"cannot reach Keystone of cloud {cloud!r} at {url}: {exc or type(exc).__name__}"
+    return CloudConnectionError(text, method=method, url=url)

@@ -3,16 +3,18 @@
 It keeps a run under an operator's limit (OVH: 20 requests/s per project) instead of
 bouncing off it with 429s. The bucket is the "generic cell rate algorithm": each
 caller reserves the next free slot and sleeps until it, so there is no lock and no
-background task, and the callers go in the order they asked.
+background task, and the callers go in the order they asked. The clock and the sleep
+are the transport's (injectable, so that tests do not wait for slots).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from contextvars import ContextVar
 
 import anyio
+
+from bulkboot.cloud.timing import Clock, Sleep
 
 __all__ = ["RateLimiter"]
 
@@ -24,10 +26,15 @@ _PREPAID: ContextVar[RateLimiter | None] = ContextVar("bulkboot_rate_prepaid", d
 class RateLimiter:
     """At most ``rate`` requests per second on average, ``burst`` of them back to back."""
 
-    __slots__ = ("_clock", "_interval", "_next", "_slack", "rate")
+    __slots__ = ("_clock", "_interval", "_next", "_slack", "_sleep", "rate")
 
     def __init__(
-        self, rate: float, *, burst: int = 1, clock: Callable[[], float] = time.monotonic
+        self,
+        rate: float,
+        *,
+        burst: int = 1,
+        clock: Clock = time.monotonic,
+        sleep: Sleep = anyio.sleep,
     ) -> None:
         if not rate > 0:
             raise ValueError(f"rate must be a positive number of requests per second, not {rate}")
@@ -37,6 +44,7 @@ class RateLimiter:
         self._interval = 1.0 / rate
         self._slack = (burst - 1) * self._interval
         self._clock = clock
+        self._sleep = sleep
         self._next = clock() - self._slack  # a full burst is there from the start
 
     def reserve(self) -> float:
@@ -53,7 +61,7 @@ class RateLimiter:
             return
         wait = self.reserve()
         if wait > 0:
-            await anyio.sleep(wait)
+            await self._sleep(wait)
 
     async def wait_turn(self, abandon: anyio.Event) -> bool:
         """Wait for a slot ahead of a request, giving it back if ``abandon`` is set first.
@@ -68,8 +76,15 @@ class RateLimiter:
         wait = self.reserve()
         if wait > 0:
             try:
-                with anyio.move_on_after(wait):
+                async with anyio.create_task_group() as race:
+
+                    async def slot_comes() -> None:
+                        await self._sleep(wait)
+                        race.cancel_scope.cancel()
+
+                    race.start_soon(slot_comes)
                     await abandon.wait()
+                    race.cancel_scope.cancel()
             except BaseException:
                 self._next -= self._interval
                 raise

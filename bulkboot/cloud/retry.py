@@ -15,6 +15,9 @@ The rules, which the transport (``session.py``) applies:
   again. ``POST /servers`` is handled by ``compute.py``, which looks before re-sending.
 - A connection that could not be opened never carried the request: always retried.
 - 400, 401 (handled apart: one re-authentication), 403, 404, 409: final.
+
+A caller may declare a request safe to repeat whatever its method (``idempotent=True``):
+Keystone's token request is, since a spare token harms no one.
 """
 
 from __future__ import annotations
@@ -71,16 +74,32 @@ class RetryPolicy:
         return self.backoff(attempt, rng)
 
     def should_retry_status(
-        self, status: int, method: str, attempt: int, retry_after: float | None = None
+        self,
+        status: int,
+        method: str,
+        attempt: int,
+        retry_after: float | None = None,
+        *,
+        idempotent: bool | None = None,
     ) -> bool:
-        """Whether an HTTP error answer to attempt ``attempt`` deserves another attempt."""
+        """Whether an HTTP error answer to attempt ``attempt`` deserves another attempt.
+
+        ``idempotent`` says the request is safe to repeat (None: judged by ``method``).
+        """
         if attempt >= self.max_attempts:
+            return False
+        if retry_after is not None and retry_after > self.max_retry_after:
             return False
         if status == 429:
             return True
-        if method in IDEMPOTENT_METHODS:
+        if idempotent if idempotent is not None else method in IDEMPOTENT_METHODS:
             return status in THROTTLED or status in MAYBE_REACHED
         return status == 503 and retry_after is not None
+
+    def should_retry_failure(self, *, reached: bool, idempotent: bool, attempt: int) -> bool:
+        """Whether a request that got no answer deserves another attempt: always when it
+        never left (``reached`` False), else only when it is safe to repeat."""
+        return (idempotent or not reached) and attempt < self.max_attempts
 
 
 def parse_retry_after(

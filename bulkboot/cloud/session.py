@@ -1,7 +1,9 @@
-"""The HTTP layer: one aiohttp pool, the shared token, retries, timing, errors, debug log.
+"""The HTTP layer: the shared token, retries, timing, errors, debug log; run options.
 
-``Transport.request`` is the seed's ``_cs_request`` + ``_time_request`` + ``request``
-done for thousands of concurrent calls:
+``Transport.request`` is the one request path of the cloud client: Nova, Glance and
+Neutron calls go through the run's transport, and Keystone's own calls through a
+transport of the authenticator's, over the same pool (``pool.py``) and without a token
+(as keystoneauth's auth plugins use the session). For thousands of concurrent calls:
 
 - the token comes from the single-flight ``Authenticator``; a 401 invalidates it,
   re-authenticates once and retries once; a second 401 is an ``AuthError`` naming the
@@ -14,75 +16,83 @@ done for thousands of concurrent calls:
   timeout starts, so that 10,000 queued creates do not time out waiting for a socket;
   the ``--rate`` slot and the token are taken only once a request holds its place
   there, so requests that queued do not go out together over the rate;
-- nothing is formatted for the debug log unless "bulkboot.http" logs DEBUG.
+- nothing is formatted for the debug log unless "bulkboot.http" logs DEBUG;
+- waits go through the injected ``sleep`` and times through the injected ``clock``.
 
-Error answers become ``bulkboot.errors`` exceptions (``faults.py``); aiohttp's own
-exceptions never leave this module.
+Error answers and missing answers become ``bulkboot.errors`` exceptions (``faults.py``);
+aiohttp's own exceptions never leave this module.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import ssl
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
-from urllib.request import getproxies
 
 import aiohttp
 import anyio
 
 from bulkboot import __version__
-from bulkboot.cloud.auth import Authenticator, Token
 from bulkboot.cloud.config import CloudConfig
 from bulkboot.cloud.faults import (
+    Failure,
+    FailureKind,
     error_from_response,
-    origin_of,
-    reason_of,
+    no_answer,
     request_id_of,
     untrusted_certificate,
 )
 from bulkboot.cloud.ratelimit import RateLimiter
 from bulkboot.cloud.redact import HTTP_LOG, curl_line, response_lines, secret_values
 from bulkboot.cloud.retry import IDEMPOTENT_METHODS, RetryPolicy
-from bulkboot.cloud.timing import RequestTiming
-from bulkboot.errors import (
-    ApiError,
-    AuthError,
-    CloudConnectionError,
-    ConfigError,
-    ConnectionLost,
-    RequestTimeout,
-    TransportError,
-)
+from bulkboot.cloud.timing import Clock, RequestTiming, Sleep
+from bulkboot.errors import ApiError, AuthError, TransportError
+
+if TYPE_CHECKING:
+    from bulkboot.cloud.auth import Authenticator, Token
 
 __all__ = [
     "USER_AGENT",
+    "CreateRecovery",
     "HttpOptions",
     "Response",
     "Transport",
-    "make_session",
-    "ssl_context",
 ]
 
-LOG = logging.getLogger("bulkboot.cloud")
 USER_AGENT = f"bulkboot/{__version__}"
 _ACCEPT = {"Accept": "application/json", "User-Agent": USER_AGENT}
 _JSON_BODY = {"Content-Type": "application/json"}
-_SPARE_CONNECTIONS = 4
 _COMPACT = (",", ":")  # fewer bytes on the wire than json.dumps' default
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class HttpOptions:
-    """Pool size, timeouts and retry bounds for one run.
+class CreateRecovery:
+    """How ``Compute.create_server`` looks for a create whose answer was lost.
 
-    ``total_timeout`` covers one attempt from the moment it has a connection slot;
-    the cloud's ``api_timeout`` replaces it when set.
+    ``lookup_settle``: seconds between a first look and a second one (and the least
+    pause between looks); ``lookup_window_cap``: the longest it looks for a create that
+    may still be on its way through Nova (else the request timeout); ``max_attempts``:
+    sends of one create at most, None for the retry policy's ``max_attempts``.
+    """
+
+    lookup_settle: float = 1.0
+    lookup_window_cap: float = 60.0
+    max_attempts: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HttpOptions:
+    """Pool size, request rate, timeouts, retry bounds and create recovery for one run.
+
+    ``concurrency`` sizes the connection pool and caps requests in flight; ``rate``
+    caps requests per second, all requests together. ``total_timeout`` covers one
+    attempt from the moment it has a connection slot; the cloud's ``api_timeout``
+    replaces it when set.
     """
 
     concurrency: int = 100
@@ -91,82 +101,43 @@ class HttpOptions:
     total_timeout: float = 120.0
     keepalive: float = 30.0
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+    recovery: CreateRecovery = field(default_factory=CreateRecovery)
 
 
 @dataclass(frozen=True, slots=True)
 class Response:
-    """A successful answer: status, headers, parsed JSON body (None when empty)."""
+    """An answer: status, headers, parsed JSON body (None when empty), the bytes as sent."""
 
     status: int
     headers: Mapping[str, str]
     body: Any
     timing: RequestTiming
+    raw: bytes = field(default=b"", repr=False)
 
     @property
     def request_id(self) -> str | None:
         return request_id_of(self.headers)
 
 
-def ssl_context(config: CloudConfig) -> ssl.SSLContext | bool:
-    """TLS for the pool: verification on unless the cloud turned it off (with a warning).
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    """One attempt's HTTP answer, whatever its status, and the token it was sent with."""
 
-    ``True`` is aiohttp's default verifying context; ``False`` no verification.
-    """
-    if not config.verify:
-        LOG.warning(
-            "cloud %r: TLS certificate verification is OFF (verify: false / insecure); "
-            "anyone between here and the cloud can read the credentials",
-            config.name,
-        )
-        if not (config.cert or config.cacert):
-            return False
-    elif not (config.cert or config.cacert):
-        # aiohttp's own verifying context, built once at its import: a context of our
-        # own would load the system's CA store again (~40 ms a run, even for http://).
-        return True
-    try:
-        context = ssl.create_default_context(cafile=config.cacert)
-        if not config.verify:
-            context.check_hostname = False
-            context.verify_mode = ssl.CERT_NONE
-        if config.cert:
-            context.load_cert_chain(config.cert, config.key)
-    except (OSError, ssl.SSLError) as exc:
-        files = ", ".join(p for p in (config.cacert, config.cert, config.key) if p)
-        raise ConfigError(
-            f"{config.source}: cloud {config.name!r}: cannot load TLS files ({files}): {exc}"
-        ) from None
-    return context
-
-
-def make_session(config: CloudConfig, options: HttpOptions) -> aiohttp.ClientSession:
-    """The run's one session: keep-alive pool sized to the concurrency, TLS, timeouts."""
-    # A few connections beyond the requests in flight, so a token renewal never queues
-    # behind the very requests that wait for it.
-    connector = aiohttp.TCPConnector(
-        limit=options.concurrency + _SPARE_CONNECTIONS,
-        limit_per_host=options.concurrency + _SPARE_CONNECTIONS,
-        ssl=ssl_context(config),
-        keepalive_timeout=options.keepalive,
-        ttl_dns_cache=300,
-    )
-    timeout = aiohttp.ClientTimeout(
-        total=config.api_timeout or options.total_timeout,
-        connect=options.connect_timeout,
-    )
-    return aiohttp.ClientSession(
-        connector=connector,
-        timeout=timeout,
-        raise_for_status=False,
-        auto_decompress=True,
-        # HTTP(S)_PROXY / NO_PROXY as requests (openstacksdk) honours them; looked up only
-        # when some proxy is configured, since aiohttp then checks on every request.
-        trust_env=bool(getproxies()),
-    )
+    status: int
+    reason: str
+    headers: Mapping[str, str]
+    raw: bytes
+    token: Token | None
 
 
 class Transport:
-    """Sends requests for one cloud; see the module docstring for the rules it keeps."""
+    """Sends requests for one cloud; see the module docstring for the rules it keeps.
+
+    ``authenticator``: where tokens come from (None: no token is sent). ``timeout``
+    replaces the session's for this transport's requests. ``describe`` words a request
+    that got no answer. ``clock`` and ``sleep`` time requests and wait between attempts
+    (and for ``--rate`` slots).
+    """
 
     def __init__(
         self,
@@ -176,28 +147,39 @@ class Transport:
         authenticator: Authenticator | None,
         options: HttpOptions = HttpOptions(),
         on_request: Callable[[RequestTiming], None] | None = None,
+        clock: Clock = time.monotonic,
+        sleep: Sleep = anyio.sleep,
+        timeout: aiohttp.ClientTimeout | None = None,
+        describe: Callable[[Failure], TransportError] = no_answer,
     ) -> None:
         self.session = session
         self.config = config
         self.authenticator = authenticator
         self.options = options
+        self.clock = clock
+        self.sleep = sleep
         self._policy = options.retry
         # A semaphore, not a CapacityLimiter: same bound, without the two event-loop
         # round trips per acquire (26 us against 4 us here): this is the hot path.
         self._limiter = anyio.Semaphore(options.concurrency, fast_acquire=True)
-        self._rate = RateLimiter(options.rate) if options.rate else None
+        self._rate = RateLimiter(options.rate, clock=clock, sleep=sleep) if options.rate else None
         self._on_request = on_request
+        self._send_options: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
+        self._describe = describe
         self._header_token: Token | None = None
         self._header_cache: dict[int, tuple[Mapping[str, str] | None, dict[str, str]]] = {}
         self._verify: bool | str = config.cacert or config.verify
         self.counts: Counter[tuple[str, int | None]] = Counter()
-        self.requests_total = 0
-        self.retries_total = 0
 
     @property
     def attempt_timeout(self) -> float:
         """Seconds one attempt may take once it has its connection slot."""
         return self.config.api_timeout or self.options.total_timeout
+
+    @property
+    def rate_limiter(self) -> RateLimiter | None:
+        """The ``--rate`` limiter every request of this transport waits on (None: no limit)."""
+        return self._rate
 
     # ------------------------------------------------------------ headers
 
@@ -238,116 +220,131 @@ class Transport:
         params: Mapping[str, str] | None = None,
         headers: Mapping[str, str] | None = None,
         expect_json: bool = True,
+        expect: Collection[int] | None = None,
+        idempotent: bool | None = None,
     ) -> Response:
         """One logical request: retried, re-authenticated, timed; raises on error answers.
 
         ``headers`` should be a long-lived mapping (a microversion's headers): the
-        merged headers are cached by its identity.
+        merged headers are cached by its identity. ``expect``: the statuses that are an
+        answer (default: any below 400); any other is raised as an ``ApiError``.
+        ``idempotent``: safe to send again whatever the method (default: by the method).
+        ``expect_json`` False leaves ``body`` None, for callers that read ``raw``.
         """
         payload = None if json_body is None else json.dumps(json_body, separators=_COMPACT).encode()
-        idempotent = method in IDEMPOTENT_METHODS
+        if idempotent is None:
+            idempotent = method in IDEMPOTENT_METHODS
         policy = self._policy
-        started = time.monotonic()
+        started = self.clock()
         attempt = 0
         reauthenticated = False
         status: int | None = None
+        answered = False
         debug = HTTP_LOG.isEnabledFor(logging.DEBUG)
         try:
             while True:
                 attempt += 1
-                token = None
-                failure: BaseException | None = None
-                reached = True
-                code = 0
-                # Order matters: a connection slot first, then the rate slot, then the
-                # token. A rate slot taken before queueing for a connection would be
-                # spent by the time the connection frees, and every request that waited
-                # would then go out together, over the rate.
-                async with self._limiter:
-                    if self._rate is not None:
-                        await self._rate.acquire()
-                    if self.authenticator is not None:
-                        token = self.authenticator.fresh() or await self.authenticator.token()
-                    sent_headers = self._headers(token, headers, payload is not None)
-                    if debug:
-                        HTTP_LOG.debug(
-                            curl_line(
-                                method,
-                                _with_query(url, params),
-                                sent_headers,
-                                payload,
-                                verify=self._verify,
-                            )
-                        )
-                    try:
-                        async with self.session.request(
-                            method, url, params=params, data=payload, headers=sent_headers
-                        ) as answer:
-                            raw = await answer.read()
-                            code = status = answer.status
-                            reason = answer.reason or ""
-                            answer_headers = answer.headers
-                    except aiohttp.ClientConnectorCertificateError as exc:
-                        raise untrusted_certificate(
-                            self.config.name, self.config.cacert, method, url, exc
-                        ) from None
-                    except (aiohttp.InvalidURL, aiohttp.NonHttpUrlClientError) as exc:
-                        raise CloudConnectionError(
-                            f"cloud {self.config.name!r}: {method} {url}: not a usable URL "
-                            f"({reason_of(exc)}); check the endpoint in the catalog or the "
-                            f"*_endpoint_override setting",
-                            method=method,
-                            url=url,
-                        ) from None
-                    except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
-                        failure, reached = exc, False  # the request never left
-                    except (aiohttp.ClientError, TimeoutError) as exc:
-                        failure = exc  # it may have reached the server
-                if failure is not None:
+                sent = await self._send_once(method, url, params, payload, headers, debug)
+                if not isinstance(sent, _Answer):
                     status = None
-                    if (idempotent or not reached) and attempt < policy.max_attempts:
-                        self.retries_total += 1
-                        await anyio.sleep(policy.backoff(attempt))
+                    reached = sent.kind == "maybe_reached"
+                    if policy.should_retry_failure(
+                        reached=reached, idempotent=idempotent, attempt=attempt
+                    ):
+                        await self.sleep(policy.backoff(attempt))
                         continue
-                    raise self._transport_error(method, url, failure, reached, attempt)
+                    raise self._describe(replace(sent, attempts=attempt))
+                code = status = sent.status
                 if debug:
                     HTTP_LOG.debug(
-                        response_lines(code, answer_headers.items(), raw, secret_values(json_body))
+                        response_lines(
+                            code, sent.headers.items(), sent.raw, secret_values(json_body)
+                        )
                     )
-                if code < 400:
-                    body = _parse(raw) if expect_json else None
-                    return Response(
-                        code,
-                        answer_headers,
-                        body,
-                        self._timing(method, url, code, attempt, started),
-                    )
-                if code == 401 and self.authenticator is not None and token is not None:
+                if code < 400 if expect is None else code in expect:
+                    body = _parse(sent.raw) if expect_json else None
+                    timing = self._timing(method, url, code, attempt, started)
+                    answered = True
+                    return Response(code, sent.headers, body, timing, sent.raw)
+                if code == 401 and self.authenticator is not None and sent.token is not None:
                     if not reauthenticated:
                         reauthenticated = True
-                        self.authenticator.invalidate(token)
+                        self.authenticator.invalidate(sent.token)
                         continue
-                    raise self._unauthorized(method, url, answer_headers, raw, reason)
+                    raise self._unauthorized(method, url, sent)
                 error = error_from_response(
                     status=code,
-                    reason=reason,
-                    headers=answer_headers,
-                    body=raw,
+                    reason=sent.reason,
+                    headers=sent.headers,
+                    body=sent.raw,
                     method=method,
                     url=url,
                     # Nova's 400s echo the offending value ("... adminPass. Value: ..."):
                     # the request's own secrets never reach a message, report or journal.
                     secrets=secret_values(json_body) if json_body is not None else (),
                 )
-                if policy.should_retry_status(code, method, attempt, error.retry_after):
-                    if error.retry_after is None or error.retry_after <= policy.max_retry_after:
-                        self.retries_total += 1
-                        await anyio.sleep(policy.wait_for(attempt, error.retry_after))
-                        continue
+                if policy.should_retry_status(
+                    code, method, attempt, error.retry_after, idempotent=idempotent
+                ):
+                    await self.sleep(policy.wait_for(attempt, error.retry_after))
+                    continue
                 raise error
         finally:
-            if status is None or status >= 400:
+            if not answered:
                 self._timing(method, url, status, attempt, started)
+
+    async def _send_once(
+        self,
+        method: str,
+        url: str,
+        params: Mapping[str, str] | None,
+        payload: bytes | None,
+        extra: Mapping[str, str] | None,
+        debug: bool,
+    ) -> _Answer | Failure:
+        """One attempt: a connection slot, the rate slot, the token, then aiohttp.
+
+        Returns the answer, or the ``Failure`` that kept one from coming; raises only
+        what no retry mends (an untrusted certificate, an unusable URL).
+        """
+        token = None
+        # Order matters: a connection slot first, then the rate slot, then the token.
+        # A rate slot taken before queueing for a connection would be spent by the time
+        # the connection frees, and every request that waited would then go out
+        # together, over the rate.
+        async with self._limiter:
+            if self._rate is not None:
+                await self._rate.acquire()
+            if self.authenticator is not None:
+                token = self.authenticator.fresh() or await self.authenticator.token()
+            sent_headers = self._headers(token, extra, payload is not None)
+            if debug:
+                HTTP_LOG.debug(
+                    curl_line(
+                        method, _with_query(url, params), sent_headers, payload, verify=self._verify
+                    )
+                )
+            try:
+                async with self.session.request(
+                    method,
+                    url,
+                    params=params,
+                    data=payload,
+                    headers=sent_headers,
+                    **self._send_options,
+                ) as answer:
+                    raw = await answer.read()
+                    return _Answer(answer.status, answer.reason or "", answer.headers, raw, token)
+            except aiohttp.ClientConnectorCertificateError as exc:
+                raise untrusted_certificate(
+                    self.config.name, self.config.cacert, method, url, exc
+                ) from None
+            except (aiohttp.InvalidURL, aiohttp.NonHttpUrlClientError) as exc:
+                raise self._describe(self._failure(method, url, exc, "unusable")) from None
+            except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
+                return self._failure(method, url, exc, "unreached")  # it never left
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                return self._failure(method, url, exc, "maybe_reached")
 
     # ------------------------------------------------------------ bookkeeping
 
@@ -360,44 +357,26 @@ class Transport:
             status=status,
             attempts=attempts,
             started=started,
-            seconds=time.monotonic() - started,
+            seconds=self.clock() - started,
         )
-        self.requests_total += 1
         self.counts[(method, status)] += 1
         if self._on_request is not None:
             self._on_request(timing)
         return timing
 
-    def _transport_error(
-        self, method: str, url: str, exc: BaseException, reached: bool, attempts: int
-    ) -> TransportError:
-        tries = f" after {attempts} attempts" if attempts > 1 else ""
-        if not reached:
-            return CloudConnectionError(
-                f"cloud {self.config.name!r}: {method} {url}: cannot connect to "
-                f"{origin_of(url)} ({reason_of(exc)}){tries}",
-                method=method,
-                url=url,
-            )
-        if isinstance(exc, TimeoutError):
-            return RequestTimeout(
-                f"cloud {self.config.name!r}: {method} {url} got no answer in time{tries}; "
-                f"it may have reached the server",
-                method=method,
-                url=url,
-            )
-        return ConnectionLost(
-            f"cloud {self.config.name!r}: {method} {url}: the connection broke before the "
-            f"answer ({reason_of(exc)}){tries}; the request may have reached the server",
-            method=method,
-            url=url,
+    def _failure(self, method: str, url: str, exc: BaseException, kind: FailureKind) -> Failure:
+        return Failure(
+            cloud=self.config.name, method=method, url=url, error=exc, kind=kind, attempts=1
         )
 
-    def _unauthorized(
-        self, method: str, url: str, headers: Mapping[str, str], raw: bytes, reason: str
-    ) -> AuthError:
+    def _unauthorized(self, method: str, url: str, answer: _Answer) -> AuthError:
         error: ApiError = error_from_response(
-            status=401, reason=reason, headers=headers, body=raw, method=method, url=url
+            status=401,
+            reason=answer.reason,
+            headers=answer.headers,
+            body=answer.raw,
+            method=method,
+            url=url,
         )
         return AuthError(
             f"cloud {self.config.name!r} refused the token of {self.config.user_label} even "

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from bulkboot.cloud.client import open_cloud
 from bulkboot.cloud.resolve import resolve_references
+from bulkboot.cloud.session import HttpOptions
 from bulkboot.commands import _runtime as runtime
 from bulkboot.commands._options import resolve_defaults
 from bulkboot.engine.apply import ApplyOptions, ApplyOutcome, FleetApply
@@ -73,8 +74,9 @@ async def _apply(
     options = _options(args)
     async with open_cloud(
         target.config,
-        concurrency=options.concurrency + runtime.POOL_HEADROOM,
-        rate=args.rate,
+        options=HttpOptions(
+            concurrency=options.concurrency + runtime.POOL_HEADROOM, rate=args.rate
+        ),
         on_request=requests.append if requests is not None else None,
         # The longest this run should take: creates paced by --rate, then the last
         # server's deadline. A token that cannot be renewed is judged against it.

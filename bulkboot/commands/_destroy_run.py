@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import anyio
 
 from bulkboot.cloud.client import open_cloud
+from bulkboot.cloud.session import HttpOptions
 from bulkboot.commands import _runtime as runtime
 from bulkboot.commands._options import resolve_defaults
 from bulkboot.engine.board import Board
@@ -44,7 +45,9 @@ async def _destroy(
     started = clock()
     path, entries = runtime.fleet_journal(args.file, manifest.name)
     pool = args.concurrency + runtime.POOL_HEADROOM
-    async with open_cloud(target.config, concurrency=pool, rate=args.rate) as cloud:
+    async with open_cloud(
+        target.config, options=HttpOptions(concurrency=pool, rate=args.rate)
+    ) as cloud:
         await cloud.compute.negotiate("auto")
         found = await fleet_servers(cloud.compute, manifest.name, entries)
         _, mine, listing_notes = found

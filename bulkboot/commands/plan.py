@@ -27,6 +27,7 @@ from bulkboot.pipeline.body import build_requests
 from bulkboot.pipeline.spec import AS_WRITTEN, Manifest, References, ServerSpec
 
 if TYPE_CHECKING:
+    from bulkboot.cloud.session import HttpOptions
     from bulkboot.ui.plan_table import PlanRow
 
 __all__ = [
@@ -85,12 +86,15 @@ def run(args: argparse.Namespace) -> int:
     return run_online(args)
 
 
-def run_online(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
+def run_online(
+    args: argparse.Namespace, *, out: TextIO | None = None, options: HttpOptions | None = None
+) -> int:
     """Plan against a cloud: authenticate, negotiate, resolve every name; send no create.
 
     ``--cloud`` (else the manifest's ``cloud:``, else OS_CLOUD ...) picks the cloud;
     "simulator" with no such clouds.yaml entry starts the embedded simulator for the
-    duration of the command. Only GETs (and the token request) are sent.
+    duration of the command. Only GETs (and the token request) are sent. ``options``
+    replaces the client's defaults (pool, timeouts, retries) for a caller in-process.
     """
     from bulkboot.pipeline.manifest import load_manifest
 
@@ -107,11 +111,12 @@ def run_online(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
     # What the online plan needs (aiohttp, anyio), loaded once the input has passed.
     from bulkboot.cloud.client import open_cloud
     from bulkboot.cloud.resolve import resolve_references
+    from bulkboot.cloud.session import HttpOptions
     from bulkboot.commands._runtime import Target, run_on_cloud
     from bulkboot.pipeline.validate import check
 
     async def online(target: Target) -> Plan:
-        async with open_cloud(target.config) as cloud:
+        async with open_cloud(target.config, options=options or HttpOptions()) as cloud:
             version = await cloud.compute.negotiate(requested)
             check(manifest, version)
             refs = await resolve_references(cloud, manifest)

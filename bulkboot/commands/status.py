@@ -42,6 +42,7 @@ def run(args: argparse.Namespace) -> int:
     manifest = load_manifest(args.file)  # before the run's imports: bad input fails at once
     # What the run needs (aiohttp, anyio, rich), loaded once the manifest has loaded.
     from bulkboot.cloud.client import open_cloud
+    from bulkboot.cloud.session import HttpOptions
     from bulkboot.commands._runtime import EMBEDDED_NOTE, POOL_HEADROOM, fleet_journal, run_on_cloud
     from bulkboot.engine.fleet import fleet_servers
     from bulkboot.engine.status import status_rows
@@ -49,7 +50,9 @@ def run(args: argparse.Namespace) -> int:
 
     async def status(target: Target) -> int:
         _, entries = fleet_journal(args.file, manifest.name)
-        async with open_cloud(target.config, concurrency=POOL_HEADROOM) as cloud:
+        async with open_cloud(
+            target.config, options=HttpOptions(concurrency=POOL_HEADROOM)
+        ) as cloud:
             await cloud.compute.negotiate("auto")
             _, mine, notes = await fleet_servers(cloud.compute, manifest.name, entries)
             name = cloud.cloud_name

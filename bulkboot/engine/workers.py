@@ -7,7 +7,7 @@ the ceiling, and the window stays below it while the API is queueing. Workers st
 as the window grows: a worker blocked on the limiter would cost a wake-up per create
 for nothing.
 
-Requests per second are the cloud client's business (``open_cloud(rate=...)``), so
+Requests per second are the cloud client's business (``HttpOptions(rate=...)``), so
 creates, polls and deletes share one budget; with ``--rate`` a create first waits for
 its slot (one create at a time), and only then is journaled as sent and timed: a
 Ctrl-C abandons the wait, and neither the journal nor the timings count our own

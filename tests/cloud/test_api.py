@@ -8,7 +8,7 @@ import sys
 import bulkboot.cloud as cloud
 
 
-def test_public_api_is_what_the_contract_names() -> None:
+def test_public_api_is_these_names() -> None:
     assert sorted(cloud.__all__) == sorted(
         [
             "Authenticator",

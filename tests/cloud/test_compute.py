@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -17,7 +17,7 @@ from bulkboot.cloud.client import Cloud, open_cloud
 from bulkboot.cloud.compute import _regex_literal, version_range
 from bulkboot.cloud.config import CloudConfig
 from bulkboot.cloud.retry import RetryPolicy
-from bulkboot.cloud.session import HttpOptions
+from bulkboot.cloud.session import CreateRecovery, HttpOptions
 from bulkboot.errors import (
     BadRequest,
     Conflict,
@@ -30,18 +30,22 @@ from bulkboot.pipeline.microversion import Microversion
 from bulkboot.simulator import RunningSimulator
 from bulkboot.simulator.config import FLAVORS
 from tests.cloud.bodies import body, request
+from tests.cloud.fake_time import JumpTime
 from tests.cloud.stubs import stub_config, stub_nova
 
 pytestmark = pytest.mark.anyio
 FAST = HttpOptions(retry=RetryPolicy(max_attempts=12, base_delay=0.01, max_delay=0.05))
 
 
+LOOK_ONCE = CreateRecovery(lookup_settle=0.0)
+
+
 @asynccontextmanager
 async def nova(config: CloudConfig, options: HttpOptions | None = None) -> AsyncIterator[Cloud]:
     """The cloud, speaking Nova's highest version, looking once after a lost create."""
+    options = dataclasses.replace(options or HttpOptions(), recovery=LOOK_ONCE)
     async with open_cloud(config, options=options) as cloud:
         await cloud.compute.negotiate("auto")
-        cloud.compute.lookup_settle = 0.0
         yield cloud
 
 
@@ -260,21 +264,33 @@ async def test_a_namesake_being_deleted_is_not_taken_for_the_new_server(
 # ---------------------------------------------------------------- creates whose answer is lost
 
 
+async def until(condition: Callable[[], bool]) -> None:
+    """Wait (in real time, 10 s at most) until ``condition()``: for what the simulator
+    does on its own thread."""
+    for _ in range(1000):
+        if condition():
+            return
+        await anyio.sleep(0.01)
+    raise AssertionError("the simulator did not get there in 10 s")
+
+
 async def test_a_create_slower_than_the_timeout_is_never_sent_twice(
     sim: RunningSimulator, sim_cloud: CloudConfig
 ) -> None:
-    """Nova takes 3 s, the client gives up after 1 s: looked for, never re-sent.
+    """Nova takes 1.2 s, the client gives up after 0.3 s: looked for, never re-sent.
 
     The simulator keeps handling a create after the client has gone (aiohttp.web does
-    not cancel handlers on disconnect), as nova-api does.
+    not cancel handlers on disconnect), as nova-api does. The look-ups' pauses pass on
+    a clock that jumps over them, so every look happens while Nova is still at work.
     """
-    config = dataclasses.replace(sim_cloud, api_timeout=1.0)
-    async with open_cloud(config) as cloud:
+    config = dataclasses.replace(sim_cloud, api_timeout=0.3)
+    time = JumpTime()
+    async with open_cloud(config, clock=time.clock, sleep=time.sleep) as cloud:
         await cloud.compute.negotiate("auto")
-        sim.configure(latency=3.0)  # the create's delay is fixed when it arrives ...
+        sim.configure(latency=1.2)  # the create's delay is fixed when it arrives ...
 
         async def fast_again() -> None:
-            await anyio.sleep(0.3)
+            await until(lambda: sim.stats()["creates_in_flight_peak"] == 1)
             sim.configure(latency=0.0)  # ... and the look-ups that follow are quick
 
         async with anyio.create_task_group() as group:
@@ -283,7 +299,7 @@ async def test_a_create_slower_than_the_timeout_is_never_sent_twice(
                 await cloud.compute.create_server(request(body("slow"), fleet="f"))
     assert info.value.name == "slow" and info.value.fleet == "f"
     assert "not sent again" in str(info.value)
-    await anyio.sleep(1.6)  # Nova finishes the one create at 3 s (we gave up at 2 s)
+    await until(lambda: sim.stats()["servers_total"] == 1)  # Nova finishes the one create
     stats = sim.stats()
     assert sum(stats["requests"]["POST /compute/v2.1/servers"].values()) == 1
     assert stats["servers_total"] == 1
@@ -295,9 +311,9 @@ async def test_a_create_that_lands_while_we_look_is_recovered(
     sim: RunningSimulator, sim_cloud: CloudConfig
 ) -> None:
     config = dataclasses.replace(sim_cloud, api_timeout=1.0)
-    async with open_cloud(config) as cloud:
+    options = HttpOptions(recovery=CreateRecovery(lookup_settle=0.2))
+    async with open_cloud(config, options=options) as cloud:
         await cloud.compute.negotiate("auto")
-        cloud.compute.lookup_settle = 0.2
         sim.configure(latency=1.5)
 
         async def fast_again() -> None:
@@ -348,9 +364,7 @@ async def test_a_bare_503_after_nova_acted_is_looked_up_not_resent() -> None:
         return web.json_response({"message": "Service Unavailable"}, status=503)
 
     routes = [("POST", "/servers", create), ("GET", "/servers/detail", nova_.detail)]
-    async with stub_nova(routes) as url, open_cloud(stub_config(url), options=FAST) as cloud:
-        await cloud.compute.negotiate("auto")
-        cloud.compute.lookup_settle = 0.0
+    async with stub_nova(routes) as url, nova(stub_config(url), FAST) as cloud:
         created = await cloud.compute.create_server(request(body("once"), fleet="f"))
     assert created.recovered and created.id == "id-0"
     assert (nova_.posts, len(nova_.servers)) == (1, 1)
@@ -385,11 +399,12 @@ async def test_a_504_is_never_resent() -> None:
 
     routes = [("POST", "/servers", create), ("GET", "/servers/detail", nova_.detail)]
     config = stub_config("", api_timeout=0.5)
+    options = dataclasses.replace(FAST, recovery=CreateRecovery(lookup_settle=0.1))
+    time = JumpTime()
     async with stub_nova(routes) as url:
         config = dataclasses.replace(config, compute_endpoint_override=url)
-        async with open_cloud(config, options=FAST) as cloud:
+        async with open_cloud(config, options=options, clock=time.clock, sleep=time.sleep) as cloud:
             await cloud.compute.negotiate("auto")
-            cloud.compute.lookup_settle = 0.1
             with pytest.raises(CreateUncertain, match="Gateway Timeout"):
                 await cloud.compute.create_server(request(body("gw"), fleet="f"))
     assert nova_.posts == 1
@@ -426,10 +441,9 @@ async def test_the_last_attempts_500_is_looked_up_before_it_is_reported() -> Non
         return web.json_response({"computeFault": {"message": "Unexpected"}}, status=500)
 
     routes = [("POST", "/servers", create), ("GET", "/servers/detail", nova_.detail)]
-    async with stub_nova(routes) as url, open_cloud(stub_config(url), options=FAST) as cloud:
+    options = dataclasses.replace(FAST, recovery=CreateRecovery(lookup_settle=0.0, max_attempts=1))
+    async with stub_nova(routes) as url, open_cloud(stub_config(url), options=options) as cloud:
         await cloud.compute.negotiate("auto")
-        cloud.compute.lookup_settle = 0.0
-        cloud.compute.max_create_attempts = 1
         created = await cloud.compute.create_server(request(body("last"), fleet="f"))
     assert created.recovered and (nova_.posts, len(nova_.servers)) == (1, 1)
 

@@ -15,6 +15,10 @@ import yaml
 from aiohttp import web
 
 from bulkboot import cli
+from bulkboot.cloud.retry import RetryPolicy
+from bulkboot.cloud.session import HttpOptions
+from bulkboot.commands import plan
+from bulkboot.errors import BulkbootError, ServerError
 from bulkboot.simulator import RunningSimulator
 from bulkboot.simulator.config import IMAGES, NETWORKS
 from tests.cloud.stubs import stub_nova_in_thread
@@ -26,6 +30,10 @@ defaults: {image: cirros-0.6.2, flavor: m1.tiny, networks: [{net-name: private}]
 servers:
   - {name: "web-{index}", count: 2, admin_pass: very-secret-admin}
 """
+
+
+# The default retry policy's attempts, without its back-off.
+NO_WAIT = HttpOptions(retry=RetryPolicy(base_delay=0.001, max_delay=0.001))
 
 
 @pytest.fixture
@@ -142,7 +150,12 @@ def test_debug_output_of_a_whole_command_has_no_secrets(isolated: Path) -> None:
 def test_an_api_error_while_resolving_is_one_clear_message(
     isolated: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """The command run in-process as the CLI runs it, with retries that do not wait: the
+    500 is retried as often as in a run, then raised as the one error the CLI prints."""
+    served: list[int] = []
+
     async def flavors(request: web.Request) -> web.Response:
+        served.append(500)
         return web.json_response(
             {"computeFault": {"code": 500, "message": "Unexpected API Error."}}, status=500
         )
@@ -158,7 +171,13 @@ def test_an_api_error_while_resolving_is_one_clear_message(
                 {"clouds": {"noauth": {"auth_type": "none", "compute_endpoint_override": url}}}
             )
         )
-        code, out, err = run(capsys, str(manifest), "--cloud", "noauth")
-    assert (code, out) == (1, "")
-    assert "internal error" not in err and "ExceptionGroup" not in err
-    assert "Unexpected API Error. (HTTP 500, GET http://127.0.0.1:" in err
+        argv = ["plan", str(manifest), "--cloud", "noauth"]
+        args = cli.build_parser(argv).parse_args(argv)
+        # a BulkbootError is what the CLI prints as "bulkboot: error: ..." with its exit
+        # code; anything else (an ExceptionGroup) would be an "internal error"
+        with pytest.raises(BulkbootError) as info:
+            plan.run_online(args, options=NO_WAIT)
+    assert (info.value.exit_code, capsys.readouterr().out) == (1, "")
+    assert type(info.value) is ServerError
+    assert "Unexpected API Error. (HTTP 500, GET http://127.0.0.1:" in str(info.value)
+    assert served == [500] * RetryPolicy().max_attempts

@@ -1,45 +1,55 @@
 """The --rate turn apply takes before journaling a create (``RateLimiter.wait_turn``,
-``bulkboot/cloud/ratelimit.py``): pure timing, no network."""
+``bulkboot/cloud/ratelimit.py``): pure timing on a test clock, no network."""
 
 from __future__ import annotations
-
-import time
 
 import anyio
 import pytest
 
 from bulkboot.cloud.ratelimit import RateLimiter
+from tests.cloud.fake_time import JumpTime, VirtualTime
 
 pytestmark = pytest.mark.anyio
 
 
 async def test_a_turn_taken_is_the_next_requests_slot_not_an_extra_one() -> None:
-    limiter = RateLimiter(10.0)
+    time = JumpTime()
+    limiter = RateLimiter(10.0, clock=time.clock, sleep=time.sleep)
     assert await limiter.wait_turn(anyio.Event())  # the first slot is now
     await limiter.acquire()  # the request itself: no second slot taken
-    assert limiter.reserve() == pytest.approx(0.1, abs=0.02)  # one slot spent, not two
+    assert time.waits == []
+    assert limiter.reserve() == pytest.approx(0.1)  # one slot spent, not two
 
 
 async def test_an_abandoned_turn_returns_at_once_and_gives_its_slot_back() -> None:
-    limiter = RateLimiter(2.0)
+    time = VirtualTime()
+    start = time.clock()
+    limiter = RateLimiter(2.0, clock=time.clock, sleep=time.sleep)
     limiter.reserve()  # the slot now is taken: the next one is 0.5 s away
     stop = anyio.Event()
+    turns: list[bool] = []
 
     async def stop_soon() -> None:
-        await anyio.sleep(0.05)
+        await time.sleep(0.05)
         stop.set()
 
-    started = time.monotonic()
+    async def take_turn() -> None:
+        turns.append(await limiter.wait_turn(stop))
+
     async with anyio.create_task_group() as tasks:
         tasks.start_soon(stop_soon)
-        assert not await limiter.wait_turn(stop)
-    assert time.monotonic() - started < 0.3
+        tasks.start_soon(take_turn)
+        # the clock moves once both sleep: the stop's 0.05 s and the turn's 0.5 s
+        tasks.start_soon(lambda: time.run(until=lambda: bool(turns), asleep=lambda: 2))
+    assert turns == [False]
+    assert time.clock() - start == pytest.approx(0.05)  # at once: not at the 0.5 s slot
     # the abandoned slot is free again: the next caller waits for it, not the one after
-    assert limiter.reserve() == pytest.approx(0.45, abs=0.05)
+    assert limiter.reserve() == pytest.approx(0.45)
 
 
 async def test_a_turn_is_this_tasks_only() -> None:
-    limiter = RateLimiter(10.0)
+    time = JumpTime()
+    limiter = RateLimiter(10.0, clock=time.clock, sleep=time.sleep)
 
     async def take() -> None:
         assert await limiter.wait_turn(anyio.Event())
@@ -47,7 +57,6 @@ async def test_a_turn_is_this_tasks_only() -> None:
     async with anyio.create_task_group() as tasks:
         tasks.start_soon(take)
     # another task's turn does not let this task's request skip its own slot
-    started = time.monotonic()
     await limiter.acquire()
-    assert time.monotonic() - started >= 0.08
-    assert limiter.reserve() == pytest.approx(0.1, abs=0.03)
+    assert time.waits == [pytest.approx(0.1)]
+    assert limiter.reserve() == pytest.approx(0.1)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import socket
 import ssl
-import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
@@ -18,7 +18,7 @@ import pytest
 import trustme
 from aiohttp import web
 
-from bulkboot.cloud.client import open_cloud
+from bulkboot.cloud.client import Cloud, open_cloud
 from bulkboot.cloud.config import CloudConfig
 from bulkboot.cloud.retry import RetryPolicy
 from bulkboot.cloud.session import HttpOptions
@@ -27,21 +27,36 @@ from bulkboot.errors import CloudConnectionError, RateLimited, Unavailable, Usag
 from bulkboot.simulator import RunningSimulator
 from bulkboot.simulator.config import PASSWORD
 from tests.cloud.bodies import body, request
+from tests.cloud.fake_time import JumpTime, VirtualTime
 from tests.cloud.stubs import stub_config, stub_nova
 
 pytestmark = pytest.mark.anyio
 FAST = HttpOptions(retry=RetryPolicy(max_attempts=12, base_delay=0.01, max_delay=0.05))
 
 
+async def _together(cloud: Cloud, count: int, time: VirtualTime, done: Callable[[], int]) -> None:
+    """``count`` limits requests at once, on virtual time: the clock moves whenever every
+    request not yet answered (``done()`` counts the answered) is waiting."""
+    async with anyio.create_task_group() as group:
+        for _ in range(count):
+            group.start_soon(cloud.compute.limits)
+        group.start_soon(
+            functools.partial(
+                time.run, until=lambda: done() == count, asleep=lambda: count - done()
+            )
+        )
+
+
 async def test_429_with_retry_after_is_waited_out(
-    sim: RunningSimulator, sim_cloud: CloudConfig
+    sim: RunningSimulator, sim_cloud: CloudConfig, sim_time: VirtualTime
 ) -> None:
     timings: list[RequestTiming] = []
-    async with open_cloud(sim_cloud, on_request=timings.append) as cloud:
+    time = sim_time
+    async with open_cloud(
+        sim_cloud, on_request=timings.append, clock=time.clock, sleep=time.sleep
+    ) as cloud:
         sim.configure(rate_limit=20)
-        async with anyio.create_task_group() as group:
-            for _ in range(30):
-                group.start_soon(cloud.compute.limits)
+        await _together(cloud, 30, time, lambda: len(timings) - 1)  # the token's is one
     served = sim.stats()["requests"]["GET /compute/v2.1/limits"]
     assert served["200"] == 30
     assert served["429"] >= 1
@@ -51,14 +66,16 @@ async def test_429_with_retry_after_is_waited_out(
 
 
 async def test_429_without_retry_after_backs_off(
-    sim: RunningSimulator, sim_cloud: CloudConfig
+    sim: RunningSimulator, sim_cloud: CloudConfig, sim_time: VirtualTime
 ) -> None:
     options = HttpOptions(retry=RetryPolicy(max_attempts=8, base_delay=0.1, max_delay=1.0))
-    async with open_cloud(sim_cloud, options=options) as cloud:
+    timings: list[RequestTiming] = []
+    time = sim_time
+    async with open_cloud(
+        sim_cloud, options=options, on_request=timings.append, clock=time.clock, sleep=time.sleep
+    ) as cloud:
         sim.configure(rate_limit=20, rate_limit_retry_after=False)
-        async with anyio.create_task_group() as group:
-            for _ in range(30):
-                group.start_soon(cloud.compute.limits)
+        await _together(cloud, 30, time, lambda: len(timings) - 1)
     served = sim.stats()["requests"]["GET /compute/v2.1/limits"]
     assert served["200"] == 30 and served["429"] >= 1
 
@@ -137,13 +154,19 @@ async def test_connection_refused_is_retried_then_reported(tmp_path: Path) -> No
 
 
 async def test_client_rate_limit_keeps_under_the_proxys(
-    sim: RunningSimulator, sim_cloud: CloudConfig
+    sim: RunningSimulator, sim_cloud: CloudConfig, sim_time: VirtualTime
 ) -> None:
-    async with open_cloud(sim_cloud, rate=15) as cloud:
+    timings: list[RequestTiming] = []
+    time = sim_time
+    async with open_cloud(
+        sim_cloud,
+        options=HttpOptions(rate=15),
+        on_request=timings.append,
+        clock=time.clock,
+        sleep=time.sleep,
+    ) as cloud:
         sim.configure(rate_limit=20)
-        async with anyio.create_task_group() as group:
-            for _ in range(30):
-                group.start_soon(cloud.compute.limits)
+        await _together(cloud, 30, time, lambda: len(timings) - 1)
     assert sim.stats()["requests"]["GET /compute/v2.1/limits"] == {"200": 30}  # no 429
 
 
@@ -282,13 +305,14 @@ async def test_client_certificate_is_sent_and_auth_none_sends_no_token(tmp_path:
 
 
 @pytest.mark.parametrize(
-    ("kwargs", "message"), [({"rate": -1.0}, "--rate"), ({"concurrency": 0}, "concurrency")]
+    ("options", "message"),
+    [(HttpOptions(rate=-1.0), "--rate"), (HttpOptions(concurrency=0), "concurrency")],
 )
 async def test_bad_pool_settings_are_usage_errors(
-    sim_cloud: CloudConfig, kwargs: dict[str, float], message: str
+    sim_cloud: CloudConfig, options: HttpOptions, message: str
 ) -> None:
     with pytest.raises(UsageError, match=message):
-        async with open_cloud(sim_cloud, **kwargs):  # type: ignore[arg-type]
+        async with open_cloud(sim_cloud, options=options):
             pass
 
 
@@ -297,7 +321,10 @@ async def test_503_with_retry_after_is_waited_out(
 ) -> None:
     timings: list[RequestTiming] = []
     options = HttpOptions(retry=RetryPolicy(max_attempts=12, base_delay=0.01, max_delay=0.05))
-    async with open_cloud(sim_cloud, options=options, on_request=timings.append) as cloud:
+    time = JumpTime()
+    async with open_cloud(
+        sim_cloud, options=options, on_request=timings.append, clock=time.clock, sleep=time.sleep
+    ) as cloud:
         sim.configure(unavailable_fraction=0.3, unavailable_retry_after=1)
         async with anyio.create_task_group() as group:
             for _ in range(10):
@@ -312,10 +339,10 @@ async def test_503_with_retry_after_is_waited_out(
 
 async def test_a_retry_after_date_is_read_on_the_servers_clock() -> None:
     """The server's clock is an hour ahead: ``Retry-After: <its now + 1 s>`` is 1 s."""
-    answers: list[float] = []
+    answers: list[web.Request] = []
 
     async def limits(request: web.Request) -> web.Response:
-        answers.append(time.monotonic())
+        answers.append(request)
         if len(answers) == 1:
             ahead = datetime.now(UTC) + timedelta(hours=1)
             headers = {
@@ -325,30 +352,53 @@ async def test_a_retry_after_date_is_read_on_the_servers_clock() -> None:
             return web.json_response({"message": "slow down"}, status=429, headers=headers)
         return web.json_response({"limits": {"absolute": {"maxTotalInstances": 10}}})
 
+    time = JumpTime()
     async with stub_nova([("GET", "/limits", limits)]) as url:
-        async with open_cloud(stub_config(url), options=FAST) as cloud:
+        async with open_cloud(
+            stub_config(url), options=FAST, clock=time.clock, sleep=time.sleep
+        ) as cloud:
             assert await cloud.compute.limits() == {"maxTotalInstances": 10}
     assert len(answers) == 2
-    assert 0.8 <= answers[1] - answers[0] <= 3.0  # waited the second, not an hour (or 0)
+    assert time.waits == [1.0]  # waited the second, not an hour (or 0)
 
 
 async def test_rate_holds_when_requests_queue_for_connections() -> None:
     """``--rate 20`` with 30 connections and a slow server: requests that waited for a
-    connection must not go out together. Sends are counted where they arrive."""
+    connection must not go out together. Sends are counted where they arrive.
+
+    On virtual time: the server's 2 s and the rate's slots pass on the same clock, which
+    moves once every request holding a connection waits (for its rate slot, or for the
+    server's answer) and no request is in transit.
+    """
+    time = VirtualTime()
     arrivals: list[float] = []
+    answered: list[RequestTiming] = []
 
     async def limits(request: web.Request) -> web.Response:
-        now = time.monotonic()
+        now = time.clock()
         arrivals.append(now)
         # the first 30 all finish together, freeing 30 connections at once
-        await anyio.sleep(max(0.05, arrivals[0] + 2.0 - now))
+        await time.sleep(max(0.05, arrivals[0] + 2.0 - now))
         return web.json_response({"limits": {"absolute": {}}})
 
     async with stub_nova([("GET", "/limits", limits)]) as url:
-        async with open_cloud(stub_config(url), concurrency=30, rate=20) as cloud:
+        async with open_cloud(
+            stub_config(url),
+            options=HttpOptions(concurrency=30, rate=20),
+            on_request=answered.append,
+            clock=time.clock,
+            sleep=time.sleep,
+        ) as cloud:
             async with anyio.create_task_group() as group:
                 for _ in range(60):
                     group.start_soon(cloud.compute.limits)
+                group.start_soon(
+                    functools.partial(
+                        time.run,
+                        until=lambda: len(answered) == 60,
+                        asleep=lambda: min(30, 60 - len(answered)),
+                    )
+                )
     assert len(arrivals) == 60
     busiest = max(sum(1 for t in arrivals if s <= t < s + 1.0) for s in arrivals)
     assert busiest <= 22, f"{busiest} requests in one second at --rate 20"

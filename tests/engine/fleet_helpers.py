@@ -15,6 +15,7 @@ import anyio
 
 from bulkboot.cloud.client import open_cloud
 from bulkboot.cloud.config import config_from_mapping
+from bulkboot.cloud.session import HttpOptions
 from bulkboot.engine.apply import ApplyOptions, ApplyOutcome, FleetApply
 from bulkboot.engine.board import Board, RunHeader
 from bulkboot.engine.destroy import DestroyOptions, DestroyOutcome, destroy_fleet
@@ -86,7 +87,8 @@ async def apply_manifest(
     options.setdefault("pacing", FAST)
     options.setdefault("concurrency", 50)
     options.setdefault("seed", 1)
-    async with open_cloud(config, concurrency=options["concurrency"] + 4, rate=rate) as cloud:
+    http = HttpOptions(concurrency=options["concurrency"] + 4, rate=rate)
+    async with open_cloud(config, options=http) as cloud:
         version = await cloud.compute.negotiate(manifest.microversion)
         board = Board(header=header(cloud.endpoint), started_at=time.monotonic())
         with Journal.open(journal_path(path, manifest.name)) as journal:

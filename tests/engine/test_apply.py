@@ -451,6 +451,7 @@ async def test_destroy_with_a_rate_a_stop_abandons_the_deletes_waiting_for_their
 
     from bulkboot.cloud.client import open_cloud
     from bulkboot.cloud.config import config_from_mapping
+    from bulkboot.cloud.session import HttpOptions
     from bulkboot.engine.board import Board
     from bulkboot.engine.destroy import DestroyOptions, destroy_fleet
     from bulkboot.engine.journal import Journal
@@ -480,7 +481,7 @@ async def test_destroy_with_a_rate_a_stop_abandons_the_deletes_waiting_for_their
         stopped.set()
 
     config = config_from_mapping(sim.clouds_yaml(), "simulator")
-    async with open_cloud(config, concurrency=24, rate=5.0) as cloud:
+    async with open_cloud(config, options=HttpOptions(concurrency=24, rate=5.0)) as cloud:
         await cloud.compute.negotiate("auto")
         board = Board(header=header(cloud.endpoint, "destroy"), started_at=time.monotonic())
         entries = replay(read_journal(journal_path(path, "teardown")))

@@ -74,6 +74,7 @@ async def test_journal_ids_the_listing_lacks_are_looked_up_at_once() -> None:
     from aiohttp import web
 
     from bulkboot.cloud.client import open_cloud
+    from bulkboot.cloud.session import HttpOptions
     from tests.cloud.stubs import stub_config, stub_nova
 
     in_flight = peak = 0
@@ -102,7 +103,7 @@ async def test_journal_ids_the_listing_lacks_are_looked_up_at_once() -> None:
     }
     routes = [("GET", "/servers/detail", listing), ("GET", "/servers/{id}", one)]
     async with stub_nova(routes) as url:
-        async with open_cloud(stub_config(url), concurrency=8) as cloud:
+        async with open_cloud(stub_config(url), options=HttpOptions(concurrency=8)) as cloud:
             await cloud.compute.negotiate("auto")
             _, mine, notes = await fleet_servers(cloud.compute, "lab", journal)
     assert sorted(r["id"] for r in mine) == ["kept", "moved"]
