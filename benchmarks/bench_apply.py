@@ -19,10 +19,14 @@ min-max of ``RUNS`` runs. The clients run interleaved (one run of each in turn),
 change of load on a shared machine touches them alike; each run's load average is
 printed. ``--live-cost`` also runs bulkboot on a pseudo-terminal twice per round, with
 the live view and with ``--format plain``, and compares their whole-process CPU (user+sys
-of the process, every thread and the imports included), run by run.
+of the process, every thread and the imports included), run by run. ``--baseline-tree
+DIR`` adds ``bulkboot-baseline``: the same command run from another checkout (an older
+commit, e.g. a ``git worktree``), interleaved with the others, for a before/after
+comparison that a noisy machine touches alike.
 
     python benchmarks/bench_apply.py                 # the cases below
     python benchmarks/bench_apply.py --cases 1000x200 --runs 3 --live-cost
+    python benchmarks/bench_apply.py --cases 1000x200 --baseline-tree ../old-checkout
 """
 
 from __future__ import annotations
@@ -120,28 +124,28 @@ def _password() -> str:
     return PASSWORD
 
 
-def _env(**extra: str) -> dict[str, str]:
-    """The clients' environment. Bytecode caching is on (in a cache folder outside the
-    tree), as in any installed package: without it every run would first spend ~0.25 s
-    of CPU compiling bulkboot's sources, while aiohttp comes precompiled."""
-    env = dict(os.environ, PYTHONPATH=str(REPO), PYTHONPYCACHEPREFIX=PYCACHE, **extra)
+def _env(tree: Path = REPO, **extra: str) -> dict[str, str]:
+    """The clients' environment, importing bulkboot from ``tree``. Bytecode caching is on
+    (in a cache folder outside the tree), as in any installed package: without it every
+    run would first spend ~0.25 s of CPU compiling bulkboot's sources, while aiohttp
+    comes precompiled."""
+    env = dict(os.environ, PYTHONPATH=str(tree), PYTHONPYCACHEPREFIX=PYCACHE, **extra)
     env.pop("OS_CLOUD", None)
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     return env
 
 
-def _warm_up() -> None:
+def _warm_up(tree: Path = REPO) -> None:
     """Compile every module the clients import once, before anything is measured."""
     subprocess.run(
         [
             sys.executable,
             "-c",
-            "import bulkboot.cli, bulkboot.commands.apply, "
-            "bulkboot.cloud.client, bulkboot.cloud.resolve, bulkboot.engine.apply, "
-            "bulkboot.commands._apply_run, bulkboot.ui.output, bulkboot.ui.live, "
-            "bulkboot.pipeline.manifest, bulkboot.pipeline.validate, aiohttp",
+            "import compileall, sys; compileall.compile_dir(sys.argv[1], quiet=1); "
+            "import aiohttp, anyio, rich.live, yaml",
+            str(tree / "bulkboot"),
         ],
-        env=_env(),
+        env=_env(tree),
         check=True,
     )
 
@@ -305,6 +309,7 @@ def run_bulkboot(
     *,
     live: bool = False,
     terminal: bool = False,
+    tree: Path = REPO,
 ) -> dict[str, Any]:
     manifest = folder / "fleet.yaml"
     manifest.write_text(
@@ -333,7 +338,10 @@ def run_bulkboot(
         "--yes",
     ]
     env = _env(
-        OS_CLIENT_CONFIG_FILE=str(sim.clouds_yaml(folder)), COLUMNS="120", TERM="xterm-256color"
+        tree,
+        OS_CLIENT_CONFIG_FILE=str(sim.clouds_yaml(folder)),
+        COLUMNS="120",
+        TERM="xterm-256color",
     )
     if live:  # the report carries the view's own CPU, measured in its thread
         command += ["--report", str(report)]
@@ -433,6 +441,9 @@ def main() -> None:
     parser.add_argument("--port", type=int)
     parser.add_argument("--count", type=int)
     parser.add_argument("--concurrency", type=int)
+    parser.add_argument(
+        "--baseline-tree", type=Path, help="another checkout, run as client bulkboot-baseline"
+    )
     args = parser.parse_args()
     if args.raw:
         result = asyncio.run(
@@ -447,11 +458,16 @@ def main() -> None:
         return
     cases = [tuple(int(x) for x in c.split("x")) for c in args.cases] if args.cases else CASES
     clients = args.clients.split(",")
+    baseline: Path | None = args.baseline_tree.resolve() if args.baseline_tree else None
+    if baseline is not None:
+        clients.append("bulkboot-baseline")
     print(
         f"# nproc {os.cpu_count()}, Python {sys.version.split()[0]}, latency "
         f"{LATENCY * 1000:.0f} ms, build {BUILD_MEAN}s +- {BUILD_STDDEV}s, {args.runs} runs"
     )
     _warm_up()
+    if baseline is not None:
+        _warm_up(baseline)
     sim = Simulator()
     try:
         with tempfile.TemporaryDirectory() as tmp:
@@ -472,6 +488,7 @@ def main() -> None:
                                 concurrency,
                                 live=client == "bulkboot-live",
                                 terminal=client == "bulkboot-plain-pty",
+                                tree=baseline if client == "bulkboot-baseline" else REPO,
                             )
                         else:
                             action = functools.partial(
@@ -501,6 +518,8 @@ def main() -> None:
                         flush=True,
                     )
                 _ratios(rows, "bulkboot", "floor", "bulkboot / floor CPU")
+                _ratios(rows, "bulkboot-baseline", "floor", "bulkboot-baseline / floor CPU")
+                _ratios(rows, "bulkboot", "bulkboot-baseline", "bulkboot / bulkboot-baseline CPU")
                 _ratios(
                     rows, "bulkboot-live", "bulkboot-plain-pty", "live / plain CPU (both on a pty)"
                 )

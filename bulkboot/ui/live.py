@@ -91,7 +91,7 @@ _ALWAYS = {
 }
 
 
-def _clock(seconds: float) -> str:
+def _hms(seconds: float) -> str:
     seconds = max(0, int(seconds + 0.5))
     hours, rest = divmod(seconds, 3600)
     minutes, secs = divmod(rest, 60)
@@ -145,8 +145,8 @@ def render_progress(snapshot: RunSnapshot) -> list[Line]:
                 counts.append(("  ", ""))
             counts.append((f"{label} {count}", style if count else "bright_black"))
     pace = f"{snapshot.per_minute:.0f}/min" if snapshot.per_minute else "-/min"
-    eta = "-" if snapshot.eta is None else _clock(snapshot.eta)
-    timing: Line = [(f"{pace}  ETA {eta}  elapsed {_clock(snapshot.elapsed)}", "")]
+    eta = "-" if snapshot.eta is None else _hms(snapshot.eta)
+    timing: Line = [(f"{pace}  ETA {eta}  elapsed {_hms(snapshot.elapsed)}", "")]
     if snapshot.existed:
         timing.append((f"  ({snapshot.existed} already existed)", "dim"))
     lines = [bar, counts, timing]

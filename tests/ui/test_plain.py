@@ -69,7 +69,7 @@ def test_one_line_per_event_then_the_summary() -> None:
 
 
 def test_events_before_start_come_after_the_header_stamped_from_the_run_start() -> None:
-    # The inventory finds existing servers before the header can be printed (review 4.4).
+    # The inventory finds existing servers before the header can be printed.
     out = io.StringIO()
     sink = PlainOutput(out)
     found = Found(name="c", at=5656.25, server_id="id-c", status="ACTIVE")

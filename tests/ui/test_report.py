@@ -98,7 +98,7 @@ def test_summary_counts_and_groups_failures() -> None:
 
 def test_a_multi_create_is_one_post_in_the_timings() -> None:
     # Five servers of one max_count request share its send time and POST latency;
-    # a single server in the same group template is a request of its own (review 4.8).
+    # a single server in the same group template is a request of its own.
     members = [
         ServerState(
             name=f"pool-{i}",

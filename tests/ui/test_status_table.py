@@ -27,7 +27,7 @@ ROWS = [
 
 
 def test_in_a_pipe_each_server_is_one_whole_line() -> None:
-    # rich would fold the note a few characters per line at 80 columns (review 4.11).
+    # rich would fold the note a few characters per line at 80 columns.
     out = io.StringIO()
     print_status_table(Console(file=out, width=80), "lab", "sim", ROWS)
     lines = out.getvalue().splitlines()
