@@ -12,21 +12,7 @@ import sys
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, TextIO
 
-from bulkboot.engine.state import (
-    Created,
-    CreateRefused,
-    CreateSent,
-    DeadlinePassed,
-    Deleted,
-    DeleteRefused,
-    DeleteSent,
-    Event,
-    Found,
-    Requeued,
-    ServerState,
-    StatusSeen,
-    Vanished,
-)
+from bulkboot.engine import state as ev
 from bulkboot.ui.report import Summary, format_summary
 
 if TYPE_CHECKING:
@@ -43,39 +29,39 @@ def format_header(header: RunHeader) -> str:
     )
 
 
-def format_event(event: Event, state: ServerState, since: float) -> str | None:
+def format_event(event: ev.Event, state: ev.ServerState, since: float) -> str | None:
     """The line for one event: ``+SECONDS NAME what``; ``None`` for silent events."""
     stamp = f"+{event.at - since:.3f}s {event.name}"
-    if isinstance(event, CreateSent):
+    if isinstance(event, ev.CreateSent):
         return f"{stamp} create sent (attempt {state.attempt})"
-    if isinstance(event, Created):
+    if isinstance(event, ev.Created):
         target = f"id {event.server_id}" if event.server_id else "accepted (reservation)"
         return (
             f"{stamp} created {target} in {event.post_seconds * 1000:.0f}ms"
             f" ({event.http_attempts} HTTP attempt{'s' if event.http_attempts != 1 else ''})"
         )
-    if isinstance(event, StatusSeen):
+    if isinstance(event, ev.StatusSeen):
         if state.phase.value == "active":
             took = "" if state.active_seconds is None else f" after {state.active_seconds:.2f}s"
             return f"{stamp} ACTIVE{took}"
         if state.message and state.phase.value != "building":
             return f"{stamp} {event.status}: {state.message}"
         return f"{stamp} status {event.status}"
-    if isinstance(event, Found):
+    if isinstance(event, ev.Found):
         return f"{stamp} already exists ({event.status}, id {event.server_id})"
-    if isinstance(event, CreateRefused):
+    if isinstance(event, ev.CreateRefused):
         return f"{stamp} create refused: {event.message}"
-    if isinstance(event, DeadlinePassed):
+    if isinstance(event, ev.DeadlinePassed):
         return f"{stamp} TIMEOUT: {state.message}"
-    if isinstance(event, Vanished):
+    if isinstance(event, ev.Vanished):
         return f"{stamp} GONE: {state.message}"
-    if isinstance(event, DeleteSent):
+    if isinstance(event, ev.DeleteSent):
         return f"{stamp} delete sent (id {event.server_id})"
-    if isinstance(event, DeleteRefused):
+    if isinstance(event, ev.DeleteRefused):
         return f"{stamp} {state.message}"
-    if isinstance(event, Deleted):
+    if isinstance(event, ev.Deleted):
         return f"{stamp} deleted (id {event.server_id})"
-    if isinstance(event, Requeued):
+    if isinstance(event, ev.Requeued):
         return f"{stamp} will be created again"
     return None
 
@@ -93,7 +79,7 @@ class PlainOutput:
     def __init__(self, out: TextIO | None = None) -> None:
         self._out = out if out is not None else sys.stdout
         self._since = 0.0
-        self._pending: list[tuple[Event, ServerState]] | None = []
+        self._pending: list[tuple[ev.Event, ev.ServerState]] | None = []
 
     def start(self, header: RunHeader, *, since: float, notes: Iterable[str] = ()) -> None:
         self._since = since
@@ -108,7 +94,7 @@ class PlainOutput:
         self._out.write(text + "\n")
         self._out.flush()
 
-    def event(self, event: Event, state: ServerState) -> None:
+    def event(self, event: ev.Event, state: ev.ServerState) -> None:
         if self._pending is not None:  # not started: the header comes first
             self._pending.append((event, state))
             return
@@ -116,7 +102,7 @@ class PlainOutput:
         if line is not None:
             self._out.write(line + "\n")
 
-    def finish(self, summary: Summary, states: Iterable[ServerState]) -> None:
+    def finish(self, summary: Summary, states: Iterable[ev.ServerState]) -> None:
         del states
         self._out.write("\n".join(format_summary(summary)) + "\n")
         self._out.flush()
