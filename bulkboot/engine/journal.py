@@ -238,6 +238,7 @@ class JournalEntry:
     deleting: frozenset[str] = frozenset()
     last_line: int = -1  # where the journal last spoke of the name (a line's position)
     last_sent_line: int = -1  # ... and where its last create was sent
+    last_sent_at: float | None = None  # ... and when (wall clock, seconds since the epoch)
 
     @property
     def live_ids(self) -> tuple[str, ...]:
@@ -283,6 +284,7 @@ def replay(records: Iterable[dict[str, Any]]) -> dict[str, JournalEntry]:
     deleting: dict[str, set[str]] = {}
     last_line: dict[str, int] = {}
     last_sent_line: dict[str, int] = {}
+    last_sent_at: dict[str, float] = {}
     for line, record in enumerate(records):
         name = record["name"]
         kind = record.get("ev")
@@ -291,6 +293,9 @@ def replay(records: Iterable[dict[str, Any]]) -> dict[str, JournalEntry]:
         last_line[name] = line
         if kind == "sent":
             last_sent_line[name] = line
+            stamp = record.get("t")
+            if isinstance(stamp, int | float) and not isinstance(stamp, bool):
+                last_sent_at[name] = float(stamp)
             sent[name] = sent.get(name, 0) + 1
             unconfirmed[name] = True
             status[name] = None
@@ -328,6 +333,7 @@ def replay(records: Iterable[dict[str, Any]]) -> dict[str, JournalEntry]:
             deleting=frozenset(deleting.get(name, ())),
             last_line=last_line[name],
             last_sent_line=last_sent_line.get(name, -1),
+            last_sent_at=last_sent_at.get(name),
         )
         for name, server_ids in ids.items()
     }

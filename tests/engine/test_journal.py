@@ -149,3 +149,15 @@ def test_replay_keeps_deletes_whose_end_was_not_seen(tmp_path: Path) -> None:
     view = replay(read_journal(path))
     assert view["a"].deleting == frozenset({"id-a"})  # killed mid-way: may be on its way out
     assert not view["b"].deleting and not view["c"].deleting and not view["d"].deleting
+
+
+def test_replay_keeps_when_the_last_create_of_a_name_was_sent() -> None:
+    records = [
+        {"ev": "sent", "name": "a", "t": 10.0},
+        {"ev": "created", "name": "a", "id": "1", "t": 11.0},
+        {"ev": "sent", "name": "a", "t": 20.5},
+        {"ev": "sent", "name": "b"},
+    ]
+    entries = replay(records)
+    assert entries["a"].last_sent_at == 20.5 and entries["a"].unconfirmed
+    assert entries["b"].last_sent_at is None
