@@ -1,7 +1,9 @@
 """Summaries, percentiles and the JSON results of a run (no rich here: plain data).
 
 The same ``Summary`` feeds the live view's last frame, the plain sink's last lines,
-``--format json`` and ``--report FILE.json``, so they cannot disagree.
+``--format json`` and ``--report FILE.json``, so they cannot disagree. Every document
+carries ``schema_version`` (``SCHEMA_VERSION``; docs/reports.md), its ``kind`` and the
+tool's version, so that ``bulkboot report`` can tell what it reads.
 """
 
 from __future__ import annotations
@@ -13,8 +15,9 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
+from bulkboot import __version__
 from bulkboot.engine.state import Phase, ServerState
 from bulkboot.errors import UsageError
 
@@ -23,16 +26,22 @@ if TYPE_CHECKING:
     from bulkboot.engine.board import RunHeader
 
 __all__ = [
+    "SCHEMA_VERSION",
     "Stats",
     "Summary",
     "format_summary",
     "percentile",
+    "request_counts",
     "results_document",
     "server_result",
     "stats",
     "summarize",
     "write_report",
 ]
+
+SCHEMA_VERSION = 2
+"""The version of the report documents this bulkboot writes (1: before the version was
+written; see docs/reports.md for what each adds)."""
 
 PHASE_ORDER = (
     Phase.QUEUED,
@@ -62,20 +71,29 @@ def percentile(ordered: Sequence[float], q: float) -> float:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Stats:
-    """Distribution of one timing, in seconds."""
+    """Distribution of one timing, in seconds (the aggregates ``load`` reports per phase,
+    so that ``report compare`` reads them alike)."""
 
     count: int
     p50: float
     p90: float
     p99: float
     max: float
+    min: float = 0.0
+    mean: float = 0.0
+    p95: float = 0.0
+    p999: float = 0.0
 
     def as_dict(self) -> dict[str, float | int]:
         return {
             "count": self.count,
+            "min": round(self.min, 6),
+            "mean": round(self.mean, 6),
             "p50": round(self.p50, 6),
             "p90": round(self.p90, 6),
+            "p95": round(self.p95, 6),
             "p99": round(self.p99, 6),
+            "p999": round(self.p999, 6),
             "max": round(self.max, 6),
         }
 
@@ -91,6 +109,10 @@ def stats(values: Iterable[float]) -> Stats | None:
         p90=percentile(ordered, 90),
         p99=percentile(ordered, 99),
         max=ordered[-1],
+        min=ordered[0],
+        mean=math.fsum(ordered) / len(ordered),
+        p95=percentile(ordered, 95),
+        p999=percentile(ordered, 99.9),
     )
 
 
@@ -275,9 +297,14 @@ def results_document(
     header: RunHeader | None = None,
     requests: Sequence[RequestTiming] | None = None,
 ) -> dict[str, Any]:
-    """The JSON document: summary and per-server results (plus every request's timing
-    and the run's header for ``--report``)."""
-    document: dict[str, Any] = {"summary": _summary_dict(summary)}
+    """The JSON document: summary and per-server results (plus every request's timing,
+    their counts and the run's header for ``--report``)."""
+    document: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "kind": summary.command,
+        "tool": {"name": "bulkboot", "version": __version__},
+        "summary": _summary_dict(summary),
+    }
     if header is not None:
         document["run"] = {
             "cloud": header.cloud,
@@ -300,7 +327,50 @@ def results_document(
             }
             for r in requests
         ]
+        document["request_counts"] = request_counts(requests)
     return document
+
+
+class Answered(Protocol):
+    """What ``request_counts`` reads of a request (a ``RequestTiming``, or one read back
+    from a saved report)."""
+
+    @property
+    def method(self) -> str: ...
+    @property
+    def path(self) -> str: ...
+    @property
+    def status(self) -> int | None: ...
+    @property
+    def attempts(self) -> int: ...
+
+
+def request_counts(requests: Iterable[Answered]) -> dict[str, int]:
+    """What the API answered in all: requests, HTTP tries beyond the first (429s and
+    503s waited out, errors retried), final answers 429 and 503, requests with no answer
+    at all, and token requests to Keystone (the first is the run's authentication, each
+    further one a re-authentication)."""
+    total = retries = final_429 = final_503 = unanswered = tokens = 0
+    for r in requests:
+        total += 1
+        retries += max(0, r.attempts - 1)
+        if r.status == 429:
+            final_429 += 1
+        elif r.status == 503:
+            final_503 += 1
+        elif r.status is None:
+            unanswered += 1
+        if r.method == "POST" and r.path.endswith("/auth/tokens"):
+            tokens += 1
+    return {
+        "requests": total,
+        "retries": retries,
+        "final_429": final_429,
+        "final_503": final_503,
+        "unanswered": unanswered,
+        "authentications": tokens,
+        "reauthentications": max(0, tokens - 1),
+    }
 
 
 def write_report(path: str | os.PathLike[str], document: Mapping[str, Any]) -> None:
