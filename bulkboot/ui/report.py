@@ -31,6 +31,7 @@ __all__ = [
     "Summary",
     "format_summary",
     "percentile",
+    "report_text",
     "request_counts",
     "results_document",
     "server_result",
@@ -373,12 +374,31 @@ def request_counts(requests: Iterable[Answered]) -> dict[str, int]:
     }
 
 
+def report_text(document: Mapping[str, Any]) -> str:
+    """The report as JSON people can read and grep, at a size a 100,000-server run can
+    afford: objects indented, each item of a list of objects on one line (one server,
+    one request), lists of numbers on one line (a series' column)."""
+    return _format(document, "") + "\n"
+
+
+def _format(value: Any, indent: str) -> str:
+    if isinstance(value, Mapping) and value:
+        inner = indent + "  "
+        items = ",\n".join(f"{inner}{json.dumps(k)}: {_format(v, inner)}" for k, v in value.items())
+        return "{\n" + items + "\n" + indent + "}"
+    if isinstance(value, list) and any(isinstance(v, Mapping | list) for v in value):
+        inner = indent + "  "
+        encode = json.JSONEncoder(separators=(", ", ": ")).encode
+        return "[\n" + ",\n".join(inner + encode(v) for v in value) + "\n" + indent + "]"
+    return json.dumps(value, separators=(", ", ": "))
+
+
 def write_report(path: str | os.PathLike[str], document: Mapping[str, Any]) -> None:
     """Write the report atomically (a half-written report is worse than none)."""
     target = Path(path)
     temporary = target.with_name(f".{target.name}.tmp")
     try:
-        temporary.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+        temporary.write_text(report_text(document), encoding="utf-8")
         os.replace(temporary, target)
     except OSError as exc:
         raise UsageError(f"cannot write the report {target}: {exc.strerror or exc}") from exc

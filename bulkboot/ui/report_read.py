@@ -49,7 +49,8 @@ def read_report(path: str | os.PathLike[str]) -> dict[str, Any]:
     try:
         document = json.loads(text)
     except json.JSONDecodeError as exc:
-        if exc.pos >= len(text.rstrip()):
+        # the text ran out: at its end, or inside a string (only the end stops one)
+        if exc.pos >= len(text.rstrip()) or exc.msg.startswith("Unterminated string"):
             raise ReportError(
                 f"{source}: truncated: the JSON ends at line {exc.lineno}, column {exc.colno} "
                 "before the document is complete (copied or written while the run was "
