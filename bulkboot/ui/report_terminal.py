@@ -25,13 +25,25 @@ __all__ = [
     "show_report",
 ]
 
+# Without a terminal (a CI log, a file) rich would assume 80 columns and fold the
+# tables; a log is read wider.
+_LOG_WIDTH = 160
+
+
+def _console(out: TextIO) -> Console:
+    return Console(file=out, soft_wrap=False, width=None if out.isatty() else _LOG_WIDTH)
+
+
 _STYLES = {"pass": "green", "fail": "bold red", "worse": "red", "better": "green"}
 
 
 def _rich(table: Table) -> RichTable:
     out = RichTable(title=table.title, title_justify="left", caption=table.note or None)
     for column, numeric in zip(table.columns, table.numeric, strict=True):
-        out.add_column(column, justify="right" if numeric else "left", overflow="fold")
+        if numeric:  # a number is never cut in two
+            out.add_column(column, justify="right", no_wrap=True)
+        else:
+            out.add_column(column, overflow="fold")
     for row in table.rows:
         out.add_row(*(Text(c.text, style=_STYLES.get(c.mark or "", "")) for c in row))
     return out
@@ -118,7 +130,7 @@ def show_report(document: Mapping[str, Any], fmt: str, out: TextIO) -> None:
     if fmt == "markdown":
         out.write(markdown_report(document) + "\n")
     else:
-        print_report(document, Console(file=out, soft_wrap=False))
+        print_report(document, _console(out))
 
 
 def show_comparison(
@@ -131,4 +143,4 @@ def show_comparison(
     if fmt == "markdown":
         out.write(markdown_comparison(comparison, base, new) + "\n")
     else:
-        print_comparison(comparison, base, new, Console(file=out, soft_wrap=False))
+        print_comparison(comparison, base, new, _console(out))

@@ -250,3 +250,15 @@ async def test_the_comparison_page(chromium: RunningChromium, tmp_path: Path) ->
                     prefix,
                 )
         (tmp_path / "compare.png").write_bytes(await page.screenshot())
+
+
+def test_without_chromium_a_developer_skips_and_ci_fails(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.ui import html_browser
+
+    monkeypatch.setattr(html_browser.shutil, "which", lambda name: None)
+    monkeypatch.delenv(html_browser.REQUIRE, raising=False)
+    with pytest.raises(pytest.skip.Exception, match="chromium is not installed"):
+        html_browser.require_chromium()
+    monkeypatch.setenv(html_browser.REQUIRE, "1")
+    with pytest.raises(pytest.fail.Exception, match="BULKBOOT_REQUIRE_CHROMIUM=1 but chromium"):
+        html_browser.require_chromium()

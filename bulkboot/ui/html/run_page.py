@@ -26,6 +26,7 @@ from bulkboot.ui.run_tables import (
 
 __all__ = ["post_latencies", "run_sections", "series_of", "time_to_active"]
 
+_NUMBER = (int, float)  # exact types: a bool is not a duration
 _NO_SERIES = (
     '<p class="note">This report has no time series (written before bulkboot sampled '
     "runs: schema version 1, or a run that ended before it began).</p>"
@@ -55,10 +56,10 @@ def post_latencies(document: Mapping[str, Any]) -> list[float]:
         found = [
             float(r["seconds"])
             for r in requests
-            if isinstance(r, Mapping)
+            if type(r) is dict
             and r.get("method") == "POST"
             and str(r.get("path", "")).endswith("/servers")
-            and number(r.get("seconds")) is not None
+            and type(r.get("seconds")) in _NUMBER
         ]
         if found:
             return found
@@ -75,12 +76,12 @@ def _server_values(
     servers = document.get("servers")
     out: list[float] = []
     for server in servers if isinstance(servers, list) else ():
-        if not isinstance(server, Mapping):
+        if type(server) is not dict:
             continue
         if states is not None and server.get("state") not in states:
             continue
-        value = number(server.get(key))
-        if value is not None:
+        value: Any = server.get(key)
+        if type(value) in _NUMBER:
             out.append(float(value))
     return out
 
