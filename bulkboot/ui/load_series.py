@@ -10,10 +10,11 @@ What a sample holds (``bulkboot load``'s report; docs/reports.md): ``iteration``
 ``dropped``; ``phases``: phase -> seconds; ``error``: the failure's message or null.
 Reading goes through ``LoadSample.of`` only, so a renamed field is one change here.
 
-Time buckets: the run is cut into at most ``MAX_BUCKETS`` equal buckets (at least one
-second each); an iteration counts in the bucket of its intended start (offered), its
-actual start (achieved), or, for its phase timings, its intended start, so that a
-queue in the endpoint shows at the moment the iterations were meant to run.
+Time buckets: the run is cut into at most ``MAX_BUCKETS`` equal buckets of a round
+width (1, 2 or 5 times a power of ten seconds, one second at least); an iteration
+counts in the bucket of its intended start (offered), its actual start (achieved),
+or, for its phase timings, its intended start, so that a queue in the endpoint shows
+at the moment the iterations were meant to run.
 """
 
 from __future__ import annotations
@@ -121,7 +122,7 @@ class Buckets:
             for t in (s.intended, s.started, s.ended):
                 if t is not None and t > end:
                     end = t
-        width = max(1.0, end / MAX_BUCKETS)
+        width = _round_width(end / MAX_BUCKETS)
         return cls(width=width, count=max(1, math.ceil(end / width) or 1))
 
     def index(self, t: float) -> int:
@@ -129,6 +130,19 @@ class Buckets:
 
     def middle(self, i: int) -> float:
         return (i + 0.5) * self.width
+
+
+def _round_width(least: float) -> float:
+    """The smallest round width (1, 2 or 5 times a power of ten; one second at least)
+    that is at least ``least``: a bucket of 1.037 s would alias a steady 10/s into a
+    saw of 10 and 11."""
+    if least <= 1.0:
+        return 1.0
+    magnitude = 10.0 ** math.floor(math.log10(least))
+    for multiple in (1.0, 2.0, 5.0, 10.0):
+        if multiple * magnitude >= least:
+            return multiple * magnitude
+    return 10.0 * magnitude
 
 
 def rates(samples: Sequence[LoadSample], buckets: Buckets) -> dict[str, list[tuple[float, float]]]:
