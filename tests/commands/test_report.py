@@ -216,3 +216,34 @@ def test_comparing_an_apply_with_a_load_report(
     b = _saved(tmp_path, "b.json", load_document(50))
     code, out, err = run_cli(capsys, "report", "compare", str(a), str(b))
     assert code == 2 and "cannot compare a apply report with a load report" in err
+
+
+def test_what_a_run_writes_masks_the_command_lines_secrets(tmp_path: Path) -> None:
+    import argparse
+
+    from bulkboot.cloud.config import CloudConfig
+    from bulkboot.commands._reporting import RunRecord
+
+    manifest = tmp_path / "lab.yaml"
+    manifest.write_text("name: lab\n")
+    args = argparse.Namespace(
+        report=str(tmp_path / "r.json"),
+        html=str(tmp_path / "r.html"),
+        file=str(manifest),
+        command="apply",
+        command_line=["bulkboot", "apply", "lab.yaml", "--os-password", "pw-1", "pw-2-in-a-note"],
+    )
+    record = RunRecord.start(args, now=datetime(2025, 1, 1, tzinfo=UTC))
+    config = CloudConfig(name="c", source="test", auth_type="password", password="pw-2")
+    document = apply_document(10)
+    document["run"]["endpoint"] = "https://user:pw-3@nova.example/v2.1"
+    record.write(document, args=args, config=config, secrets=["admin-pw-4"])
+    for path in (tmp_path / "r.json", tmp_path / "r.html"):
+        text = path.read_text()
+        for secret in ("pw-1", "pw-2", "pw-3", "admin-pw-4"):
+            assert secret not in text, (path.name, secret)
+    run = json.loads((tmp_path / "r.json").read_text())["run"]
+    assert run["command_line"][3:] == ["--os-password", "***", "***-in-a-note"]
+    assert run["endpoint"] == "https://nova.example/v2.1"
+    assert run["started_at"] == "2025-01-01T00:00:00.000Z"
+    assert run["manifest"]["sha256"] == hashlib.sha256(b"name: lab\n").hexdigest()

@@ -42,7 +42,7 @@ def render_comparison(
     new_fields = dict(header_fields(new))
     fields = [(label, value, new_fields.get(label, "")) for label, value in header_fields(base)]
     return page(
-        title=f"bulkboot {comparison.kind}: {title_of(base)} against {title_of(new)}",
+        title=f"bulkboot {comparison.kind}: two runs compared (base and new)",
         fields=fields,
         sections=compare_sections(comparison, base, new),
         source=source,
