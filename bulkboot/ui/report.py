@@ -15,11 +15,12 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from bulkboot import __version__
 from bulkboot.engine.state import Phase, ServerState
 from bulkboot.errors import UsageError
+from bulkboot.ui.report_requests import request_counts
 
 if TYPE_CHECKING:
     from bulkboot.cloud.timing import RequestTiming
@@ -32,7 +33,6 @@ __all__ = [
     "format_summary",
     "percentile",
     "report_text",
-    "request_counts",
     "results_document",
     "server_result",
     "stats",
@@ -330,48 +330,6 @@ def results_document(
         ]
         document["request_counts"] = request_counts(requests)
     return document
-
-
-class Answered(Protocol):
-    """What ``request_counts`` reads of a request (a ``RequestTiming``, or one read back
-    from a saved report)."""
-
-    @property
-    def method(self) -> str: ...
-    @property
-    def path(self) -> str: ...
-    @property
-    def status(self) -> int | None: ...
-    @property
-    def attempts(self) -> int: ...
-
-
-def request_counts(requests: Iterable[Answered]) -> dict[str, int]:
-    """What the API answered in all: requests, HTTP tries beyond the first (429s and
-    503s waited out, errors retried), final answers 429 and 503, requests with no answer
-    at all, and token requests to Keystone (the first is the run's authentication, each
-    further one a re-authentication)."""
-    total = retries = final_429 = final_503 = unanswered = tokens = 0
-    for r in requests:
-        total += 1
-        retries += max(0, r.attempts - 1)
-        if r.status == 429:
-            final_429 += 1
-        elif r.status == 503:
-            final_503 += 1
-        elif r.status is None:
-            unanswered += 1
-        if r.method == "POST" and r.path.endswith("/auth/tokens"):
-            tokens += 1
-    return {
-        "requests": total,
-        "retries": retries,
-        "final_429": final_429,
-        "final_503": final_503,
-        "unanswered": unanswered,
-        "authentications": tokens,
-        "reauthentications": max(0, tokens - 1),
-    }
 
 
 def report_text(document: Mapping[str, Any]) -> str:

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from bulkboot.ui.report import PHASE_ORDER, percentile
+from bulkboot.ui.report_requests import request_counts
 from bulkboot.ui.report_tables import (
     Cell,
     Table,
@@ -174,8 +175,6 @@ def request_counts_of(document: Mapping[str, Any]) -> dict[str, int | float]:
     if isinstance(counts, Mapping):
         found.update({k: v for k, v in counts.items() if number(v) is not None})
     elif _requests(document):
-        from bulkboot.ui.report import request_counts
-
         found.update(request_counts(_TimingView(r) for r in _requests(document)))
     extra = _summary(document).get("requests")
     if isinstance(extra, Mapping):

@@ -10,7 +10,8 @@ import pytest
 from bulkboot import __version__
 from bulkboot.cloud.timing import RequestTiming
 from bulkboot.engine.state import Phase, ServerState
-from bulkboot.ui.report import report_text, request_counts, results_document, stats, summarize
+from bulkboot.ui.report import report_text, results_document, stats, summarize
+from bulkboot.ui.report_requests import request_counts
 
 
 def test_stats_hold_every_aggregate_load_reports_too() -> None:
