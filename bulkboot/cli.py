@@ -8,7 +8,8 @@ that ``bulkboot validate`` and ``--help`` stay quick to start.
 
 Exit codes: 0 success; 1 the run failed (a server did not reach its goal, the cloud
 refused); 2 invalid input or configuration (manifest, flags, clouds.yaml,
-credentials), nothing sent; 130 interrupted; 70 an internal error (a bug: please
+credentials, a file that is not a report), nothing sent; 3 a gate failed (``report
+compare --fail-on-regression``); 130 interrupted; 70 an internal error (a bug: please
 report it with the output of ``--debug``).
 """
 
@@ -35,7 +36,7 @@ from bulkboot.errors import (
 __all__ = ["build_parser", "main"]
 
 # Help lists commands in this order; modules not named here follow alphabetically.
-_ORDER = ("validate", "plan", "apply", "status", "destroy", "simulator")
+_ORDER = ("validate", "plan", "apply", "status", "destroy", "report", "simulator")
 
 
 class _CommandModule(Protocol):
@@ -106,6 +107,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     words = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser(words)
     args = parser.parse_args(words)
+    args.command_line = ["bulkboot", *words]  # for reports (secrets masked there)
     if args.debug:
         logging.basicConfig(
             level=logging.DEBUG, stream=sys.stderr, format="%(asctime)s %(name)s %(message)s"

@@ -80,6 +80,7 @@ EXIT_FAILURE = 1
 EXIT_INVALID = 2
 EXIT_INTERRUPTED = 130
 EXIT_INTERNAL = 70  # a bug in bulkboot, not an error of the user's or the cloud's
+EXIT_REGRESSION = 3  # a gate failed: `report compare --fail-on-regression`
 
 
 class BulkbootError(Exception):

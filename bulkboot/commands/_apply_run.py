@@ -19,16 +19,16 @@ from bulkboot.cloud.resolve import resolve_references
 from bulkboot.cloud.session import HttpOptions
 from bulkboot.commands import _runtime as runtime
 from bulkboot.commands._options import resolve_defaults
+from bulkboot.commands._reporting import RunRecord
 from bulkboot.engine.apply import ApplyOptions, ApplyOutcome, FleetApply
 from bulkboot.engine.board import Board
 from bulkboot.engine.state import Phase
 from bulkboot.errors import EXIT_FAILURE, EXIT_INTERRUPTED
 from bulkboot.pipeline.validate import check
 from bulkboot.ui.output import make_output
-from bulkboot.ui.report import results_document, write_report
+from bulkboot.ui.report import results_document
 
 if TYPE_CHECKING:
-    from bulkboot.cloud.timing import RequestTiming
     from bulkboot.pipeline.spec import Manifest
     from bulkboot.ui.output import RunOutput
 
@@ -70,14 +70,14 @@ async def _apply(
 ) -> int:
     clock = time.monotonic
     started = clock()
-    requests: list[RequestTiming] | None = [] if args.report else None
+    record = RunRecord.start(args)  # --report, --html
     options = _options(args)
     async with open_cloud(
         target.config,
         options=HttpOptions(
             concurrency=options.concurrency + runtime.POOL_HEADROOM, rate=args.rate
         ),
-        on_request=requests.append if requests is not None else None,
+        on_request=record.on_request,
         # The longest this run should take: creates paced by --rate, then the last
         # server's deadline. A token that cannot be renewed is judged against it.
         expected_run=(len(manifest.servers) / args.rate if args.rate else 0.0)
@@ -126,8 +126,9 @@ async def _apply(
                 fleet.request_stop()
                 output.note(fleet.board.note)
 
-            async with runtime.watched(
-                output, board, notes, clock=clock, first=first, second=fleet.abort
+            async with (
+                record.sampled(board, clock=clock, window=lambda: fleet.window_size),
+                runtime.watched(output, board, notes, clock=clock, first=first, second=fleet.abort),
             ):
                 outcome = await fleet.run(names=names)
             for note in outcome.notes:
@@ -141,14 +142,15 @@ async def _apply(
         auth_seconds=auth_seconds,
         interrupted=outcome.interrupted,
     )
-    if args.report:
-        report = results_document(summary, outcome.states, header=header, requests=requests)
+    if record.wanted:
+        report = results_document(summary, outcome.states, header=header, requests=record.requests)
         usage = resource.getrusage(resource.RUSAGE_SELF)
         report["run"]["process_cpu_seconds"] = round(usage.ru_utime + usage.ru_stime, 3)
         report["run"]["ui_cpu_seconds"] = output.ui_cpu_seconds
         if outcome.window is not None:
             report["run"]["create_window"] = dataclasses.asdict(outcome.window)
-        write_report(args.report, report)
+        secrets = [s.admin_pass for s in manifest.servers if s.admin_pass]
+        record.write(report, args=args, config=target.config, secrets=secrets)
     return _exit_code(outcome, wait=options.wait)
 
 

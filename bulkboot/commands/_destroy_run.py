@@ -18,11 +18,13 @@ from bulkboot.cloud.client import open_cloud
 from bulkboot.cloud.session import HttpOptions
 from bulkboot.commands import _runtime as runtime
 from bulkboot.commands._options import resolve_defaults
+from bulkboot.commands._reporting import RunRecord
 from bulkboot.engine.board import Board
 from bulkboot.engine.destroy import DestroyOptions, destroy_fleet
 from bulkboot.engine.fleet import fleet_servers
 from bulkboot.errors import EXIT_FAILURE, EXIT_INTERRUPTED
 from bulkboot.ui.output import make_output
+from bulkboot.ui.report import results_document
 
 if TYPE_CHECKING:
     from bulkboot.pipeline.spec import Manifest
@@ -43,10 +45,13 @@ async def _destroy(
 ) -> int:
     clock = time.monotonic
     started = clock()
+    record = RunRecord.start(args)  # --report, --html
     path, entries = runtime.fleet_journal(args.file, manifest.name)
     pool = args.concurrency + runtime.POOL_HEADROOM
     async with open_cloud(
-        target.config, options=HttpOptions(concurrency=pool, rate=args.rate)
+        target.config,
+        options=HttpOptions(concurrency=pool, rate=args.rate),
+        on_request=record.on_request,
     ) as cloud:
         await cloud.compute.negotiate("auto")
         found = await fleet_servers(cloud.compute, manifest.name, entries)
@@ -90,8 +95,9 @@ async def _destroy(
                 interrupted = True
                 scope.cancel()
 
-            async with runtime.watched(
-                output, board, notes, clock=clock, first=first, second=second
+            async with (
+                record.sampled(board, clock=clock),
+                runtime.watched(output, board, notes, clock=clock, first=first, second=second),
             ):
                 await destroy_fleet(
                     cloud.compute,
@@ -113,6 +119,9 @@ async def _destroy(
     summary = runtime.finish_run(
         output, board, states, clock=clock, auth_seconds=auth_seconds, interrupted=interrupted
     )
+    if record.wanted:
+        report = results_document(summary, states, header=header, requests=record.requests)
+        record.write(report, args=args, config=target.config)
     if interrupted:
         return EXIT_INTERRUPTED
     return 0 if summary.ok else EXIT_FAILURE

@@ -25,6 +25,7 @@ __all__ = [
     "add_cloud",
     "add_manifest",
     "add_microversion",
+    "add_report_options",
     "add_run_options",
     "add_table_format",
     "format_duration",
@@ -157,6 +158,21 @@ def add_microversion(parser: argparse.ArgumentParser, *, offline: bool = False) 
         metavar="2.N",
         help="the compute microversion (default: the manifest's)"
         + ("; 'auto' offline means the newest bulkboot supports" if offline else ""),
+    )
+
+
+def add_report_options(parser: argparse.ArgumentParser) -> None:
+    """``--report`` and ``--html``: what a run leaves to read later (docs/reports.md)."""
+    parser.add_argument(
+        "--report",
+        metavar="FILE.json",
+        help="write the run's report: per-server results, every request's timing, "
+        "the sampled time series",
+    )
+    parser.add_argument(
+        "--html",
+        metavar="FILE.html",
+        help="write the run's report as one self-contained HTML page (no network, no script)",
     )
 
 

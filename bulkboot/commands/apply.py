@@ -22,6 +22,7 @@ from bulkboot.commands._options import (
     add_cloud,
     add_manifest,
     add_microversion,
+    add_report_options,
     add_run_options,
     format_duration,
     non_negative_int,
@@ -92,9 +93,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         action="store_true",
         help="when any server fails, delete every server this run created",
     )
-    parser.add_argument(
-        "--report", metavar="FILE.json", help="write per-server results and every timing"
-    )
+    add_report_options(parser)
     parser.add_argument(
         "--skip-quota-check",
         action="store_true",

@@ -15,7 +15,13 @@ from __future__ import annotations
 
 import argparse
 
-from bulkboot.commands._options import EngineDefault, add_cloud, add_manifest, add_run_options
+from bulkboot.commands._options import (
+    EngineDefault,
+    add_cloud,
+    add_manifest,
+    add_report_options,
+    add_run_options,
+)
 
 __all__ = ["register", "run"]
 
@@ -39,6 +45,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add_manifest(parser)
     add_cloud(parser)
     add_run_options(parser, concurrency=EngineDefault(_concurrency))
+    add_report_options(parser)
     parser.set_defaults(run=run)
 
 

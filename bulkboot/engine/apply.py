@@ -125,6 +125,11 @@ class FleetApply:
         self._scope: anyio.CancelScope | None = None
         self.interrupted = False
 
+    @property
+    def window_size(self) -> int:
+        """Creates allowed in flight now (the create window), for a report's series."""
+        return self._run.window.size
+
     def emit(self, event: Event) -> ServerState | None:
         """Apply an event; journal it and tell the sinks when it changed something."""
         return self._run.emit(event)

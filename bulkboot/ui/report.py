@@ -1,7 +1,9 @@
 """Summaries, percentiles and the JSON results of a run (no rich here: plain data).
 
 The same ``Summary`` feeds the live view's last frame, the plain sink's last lines,
-``--format json`` and ``--report FILE.json``, so they cannot disagree.
+``--format json`` and ``--report FILE.json``, so they cannot disagree. Every document
+carries ``schema_version`` (``SCHEMA_VERSION``; docs/reports.md), its ``kind`` and the
+tool's version, so that ``bulkboot report`` can tell what it reads.
 """
 
 from __future__ import annotations
@@ -15,24 +17,32 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bulkboot import __version__
 from bulkboot.engine.state import Phase, ServerState
 from bulkboot.errors import UsageError
+from bulkboot.ui.report_requests import request_counts
 
 if TYPE_CHECKING:
     from bulkboot.cloud.timing import RequestTiming
     from bulkboot.engine.board import RunHeader
 
 __all__ = [
+    "SCHEMA_VERSION",
     "Stats",
     "Summary",
     "format_summary",
     "percentile",
+    "report_text",
     "results_document",
     "server_result",
     "stats",
     "summarize",
     "write_report",
 ]
+
+SCHEMA_VERSION = 2
+"""The version of the report documents this bulkboot writes (1: before the version was
+written; see docs/reports.md for what each adds)."""
 
 PHASE_ORDER = (
     Phase.QUEUED,
@@ -62,20 +72,29 @@ def percentile(ordered: Sequence[float], q: float) -> float:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Stats:
-    """Distribution of one timing, in seconds."""
+    """Distribution of one timing, in seconds (the aggregates ``load`` reports per phase,
+    so that ``report compare`` reads them alike)."""
 
     count: int
     p50: float
     p90: float
     p99: float
     max: float
+    min: float = 0.0
+    mean: float = 0.0
+    p95: float = 0.0
+    p999: float = 0.0
 
     def as_dict(self) -> dict[str, float | int]:
         return {
             "count": self.count,
+            "min": round(self.min, 6),
+            "mean": round(self.mean, 6),
             "p50": round(self.p50, 6),
             "p90": round(self.p90, 6),
+            "p95": round(self.p95, 6),
             "p99": round(self.p99, 6),
+            "p999": round(self.p999, 6),
             "max": round(self.max, 6),
         }
 
@@ -91,6 +110,10 @@ def stats(values: Iterable[float]) -> Stats | None:
         p90=percentile(ordered, 90),
         p99=percentile(ordered, 99),
         max=ordered[-1],
+        min=ordered[0],
+        mean=math.fsum(ordered) / len(ordered),
+        p95=percentile(ordered, 95),
+        p999=percentile(ordered, 99.9),
     )
 
 
@@ -275,9 +298,14 @@ def results_document(
     header: RunHeader | None = None,
     requests: Sequence[RequestTiming] | None = None,
 ) -> dict[str, Any]:
-    """The JSON document: summary and per-server results (plus every request's timing
-    and the run's header for ``--report``)."""
-    document: dict[str, Any] = {"summary": _summary_dict(summary)}
+    """The JSON document: summary and per-server results (plus every request's timing,
+    their counts and the run's header for ``--report``)."""
+    document: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "kind": summary.command,
+        "tool": {"name": "bulkboot", "version": __version__},
+        "summary": _summary_dict(summary),
+    }
     if header is not None:
         document["run"] = {
             "cloud": header.cloud,
@@ -300,7 +328,27 @@ def results_document(
             }
             for r in requests
         ]
+        document["request_counts"] = request_counts(requests)
     return document
+
+
+def report_text(document: Mapping[str, Any]) -> str:
+    """The report as JSON people can read and grep, at a size a 100,000-server run can
+    afford: objects indented, each item of a list of objects on one line (one server,
+    one request), lists of numbers on one line (a series' column)."""
+    return _format(document, "") + "\n"
+
+
+def _format(value: Any, indent: str) -> str:
+    if isinstance(value, Mapping) and value:
+        inner = indent + "  "
+        items = ",\n".join(f"{inner}{json.dumps(k)}: {_format(v, inner)}" for k, v in value.items())
+        return "{\n" + items + "\n" + indent + "}"
+    if isinstance(value, list) and any(isinstance(v, Mapping | list) for v in value):
+        inner = indent + "  "
+        encode = json.JSONEncoder(separators=(", ", ": ")).encode
+        return "[\n" + ",\n".join(inner + encode(v) for v in value) + "\n" + indent + "]"
+    return json.dumps(value, separators=(", ", ": "))
 
 
 def write_report(path: str | os.PathLike[str], document: Mapping[str, Any]) -> None:
@@ -308,7 +356,7 @@ def write_report(path: str | os.PathLike[str], document: Mapping[str, Any]) -> N
     target = Path(path)
     temporary = target.with_name(f".{target.name}.tmp")
     try:
-        temporary.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+        temporary.write_text(report_text(document), encoding="utf-8")
         os.replace(temporary, target)
     except OSError as exc:
         raise UsageError(f"cannot write the report {target}: {exc.strerror or exc}") from exc

@@ -1,0 +1,71 @@
+"""A load report's series, derived from its samples: rates, in flight, percentiles."""
+
+from __future__ import annotations
+
+import pytest
+
+from bulkboot.ui.load_series import Buckets, in_flight, load_samples, phase_percentiles, rates
+
+
+def _samples(rate: float, seconds: float, duration: float = 2.0) -> list[dict[str, object]]:
+    count = int(rate * seconds)
+    return [
+        {
+            "iteration": i,
+            "intended": i / rate,
+            "started": i / rate,
+            "ended": i / rate + duration,
+            "outcome": "failed" if i == 7 else "ok",
+            "phases": {"post": 0.1 + (i % 10) / 100, "total": duration},
+            "error": "boom" if i == 7 else None,
+        }
+        for i in range(count)
+    ]
+
+
+def test_a_steady_rate_reads_steady_in_round_buckets() -> None:
+    samples = load_samples({"samples": _samples(10.0, 125.0)})
+    buckets = Buckets.over(samples)
+    assert buckets.width == 2.0  # 127 s / 120 buckets: the next round width
+    per_second = rates(samples, buckets)
+    full = [v for _, v in per_second["offered"][:-2]]
+    assert set(full) == {10.0}  # no aliasing into a saw
+    assert per_second["achieved"][:-2] == per_second["offered"][:-2]
+    assert sum(v for _, v in per_second["failed"]) * buckets.width == 1
+
+
+def test_in_flight_is_exact_at_every_start_and_end() -> None:
+    samples = load_samples({"samples": _samples(1.0, 5.0, duration=2.5)})
+    points = in_flight(samples)
+    level_at = {}
+    for t, level in points:
+        level_at[t] = level  # the level after each change
+    assert level_at[0.0] == 1 and level_at[1.0] == 2 and level_at[2.0] == 3
+    assert level_at[2.5] == 2 and level_at[4.0] == 3 and max(v for _, v in points) == 3
+    assert points[-1][1] == 0
+
+
+def test_phase_percentiles_per_bucket_and_failures_marked() -> None:
+    samples = load_samples({"samples": _samples(10.0, 20.0)})
+    buckets = Buckets.over(samples)
+    series, failures = phase_percentiles(samples, "post", buckets)
+    assert failures == [pytest.approx(0.7)]
+    first = series["p50"][0]
+    assert first[0] == pytest.approx(buckets.width / 2)
+    assert first[1] == pytest.approx(0.145)  # ten values 0.10..0.19: the median
+
+
+def test_dropped_iterations_have_no_start_and_are_counted_where_meant() -> None:
+    raw = _samples(10.0, 2.0)
+    raw[3] = {
+        "iteration": 3,
+        "intended": 0.3,
+        "started": None,
+        "ended": None,
+        "outcome": "dropped",
+        "phases": {},
+    }
+    samples = load_samples({"samples": raw})
+    per_second = rates(samples, Buckets.over(samples))
+    assert per_second["dropped"][0][1] == 1.0
+    assert per_second["achieved"][0][1] == 9.0
