@@ -23,7 +23,13 @@ from bulkboot.cloud.config import CloudConfig
 from bulkboot.cloud.retry import RetryPolicy
 from bulkboot.cloud.session import HttpOptions
 from bulkboot.cloud.timing import RequestTiming
-from bulkboot.errors import CloudConnectionError, RateLimited, Unavailable, UsageError
+from bulkboot.errors import (
+    CloudConnectionError,
+    RateLimited,
+    ServerError,
+    Unavailable,
+    UsageError,
+)
 from bulkboot.simulator import RunningSimulator
 from bulkboot.simulator.config import PASSWORD
 from tests.cloud.bodies import body, request
@@ -80,14 +86,38 @@ async def test_429_without_retry_after_backs_off(
     assert served["200"] == 30 and served["429"] >= 1
 
 
-async def test_retries_are_bounded(sim: RunningSimulator, sim_cloud: CloudConfig) -> None:
+async def test_failed_answers_are_retried_max_attempts_times(
+    sim: RunningSimulator, sim_cloud: CloudConfig
+) -> None:
     options = HttpOptions(retry=RetryPolicy(max_attempts=3, base_delay=0.01))
     async with open_cloud(sim_cloud, options=options) as cloud:
+        sim.configure(error_500_fraction=1.0)
+        with pytest.raises(ServerError) as info:
+            await cloud.compute.limits()
+    assert info.value.request_id  # Nova's request id is kept
+    assert sim.stats()["requests"]["GET /compute/v2.1/limits"] == {"500": 3}
+
+
+async def test_throttled_retries_are_bounded_by_time_not_attempts(
+    sim: RunningSimulator, sim_cloud: CloudConfig
+) -> None:
+    """An API that keeps answering 503 is waited out for ``max_throttled_seconds``,
+    each wait longer than the last, however many attempts that takes; then one error
+    that says how long it was tried."""
+    policy = RetryPolicy(max_attempts=3, base_delay=0.5, max_delay=4.0, max_throttled_seconds=30)
+    time = JumpTime()
+    async with open_cloud(
+        sim_cloud, options=HttpOptions(retry=policy), clock=time.clock, sleep=time.sleep
+    ) as cloud:
         sim.configure(unavailable_fraction=1.0)
         with pytest.raises(Unavailable) as info:
             await cloud.compute.limits()
-    assert info.value.request_id  # Nova's request id is kept
-    assert sim.stats()["requests"]["GET /compute/v2.1/limits"] == {"503": 3}
+    served = sim.stats()["requests"]["GET /compute/v2.1/limits"]
+    assert served["503"] == len(time.waits) + 1 > policy.max_attempts
+    assert 30 - policy.max_delay < sum(time.waits) <= 30
+    assert time.waits[-1] > time.waits[0]  # backed off further
+    assert info.value.request_id
+    assert f"turned away {served['503']} times" in str(info.value)
 
 
 async def test_a_long_retry_after_is_an_error_not_a_wait(
