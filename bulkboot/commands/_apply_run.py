@@ -25,7 +25,7 @@ from bulkboot.engine.state import Phase
 from bulkboot.errors import EXIT_FAILURE, EXIT_INTERRUPTED
 from bulkboot.pipeline.validate import check
 from bulkboot.ui.output import make_output
-from bulkboot.ui.report import results_document, write_report
+from bulkboot.ui.report import RequestSummary, results_document, write_report
 
 if TYPE_CHECKING:
     from bulkboot.cloud.timing import RequestTiming
@@ -133,6 +133,7 @@ async def _apply(
             for note in outcome.notes:
                 output.note(note)
         auth_seconds = [t.seconds for t in cloud.auth_timings]
+        requests_summary = RequestSummary.of(cloud.totals)
     summary = runtime.finish_run(
         output,
         board,
@@ -140,6 +141,7 @@ async def _apply(
         clock=clock,
         auth_seconds=auth_seconds,
         interrupted=outcome.interrupted,
+        requests=requests_summary,
     )
     if args.report:
         report = results_document(summary, outcome.states, header=header, requests=requests)
