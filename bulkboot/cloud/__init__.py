@@ -5,8 +5,9 @@ This is the only package that imports aiohttp (the simulator is a server and has
     config.py     clouds.yaml / secure.yaml / OS_* -> CloudConfig (as openstacksdk)
     auth.py       Keystone v3: the single-flight, refreshed-ahead token; the catalog
     session.py    the one request path (Keystone's too): retries, 401 re-auth, timing,
-                  error mapping, the API timeout, no redirect followed; HttpOptions
-    answer.py     an answer's body: decoded (gzip, deflate) and capped
+                  error mapping, the API timeout, no redirect followed
+    options.py    HttpOptions, CreateRecovery: the run's HTTP knobs (no aiohttp)
+    answer.py     Response; an answer's body read decoded (gzip, deflate) and capped
     pool.py       the run's aiohttp session: pool size, TLS, timeouts, proxies
     retry.py      when to retry and how long to wait (pure)
     ratelimit.py  the --rate token bucket
@@ -32,9 +33,9 @@ if TYPE_CHECKING:
     from bulkboot.cloud.client import Cloud, open_cloud
     from bulkboot.cloud.compute import Compute, CreatedServer
     from bulkboot.cloud.config import CloudConfig, load_cloud_config, wants_embedded_simulator
+    from bulkboot.cloud.options import HttpOptions
     from bulkboot.cloud.resolve import ResolvedReferences, resolve_references
     from bulkboot.cloud.retry import RetryPolicy
-    from bulkboot.cloud.session import HttpOptions
     from bulkboot.cloud.timing import Activity, RequestTiming, Waiting
 
 __all__ = [
@@ -59,7 +60,17 @@ __all__ = [
 
 # Where ``__getattr__`` looks for a name, in this order: the modules that do not import
 # aiohttp first, so that asking for ``CloudConfig`` or ``RetryPolicy`` does not pay for it.
-_MODULES = ("config", "retry", "timing", "session", "auth", "compute", "resolve", "client")
+_MODULES = (
+    "config",
+    "retry",
+    "options",
+    "timing",
+    "session",
+    "auth",
+    "compute",
+    "resolve",
+    "client",
+)
 
 
 def __getattr__(name: str) -> Any:

@@ -1,4 +1,5 @@
-"""Reading an answer's body: decoded as the server encoded it, and never past a cap.
+"""An answer: the ``Response`` a request gives back, and reading its body, decoded as
+the server encoded it and never past a cap.
 
 Why: a body read whole, then decoded whole, is as large as the server (or anything
 between it and us) makes it: an 800 MB body held 2.4 GB, and 800 KB of gzip grew to
@@ -20,18 +21,38 @@ message is all that is kept of them, and an error must stay an error, not become
 from __future__ import annotations
 
 import zlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
 import aiohttp
 
+from bulkboot.cloud.faults import request_id_of
+from bulkboot.cloud.options import MAX_ANSWER_BYTES
 from bulkboot.cloud.redact import redact_url
+from bulkboot.cloud.timing import RequestTiming
 from bulkboot.errors import AnswerTooLarge, BadAnswer
 
-__all__ = ["ACCEPT_ENCODING", "ERROR_BODY_BYTES", "MAX_ANSWER_BYTES", "read_body"]
+__all__ = ["ACCEPT_ENCODING", "ERROR_BODY_BYTES", "MAX_ANSWER_BYTES", "Response", "read_body"]
 
-MAX_ANSWER_BYTES = 32 * 2**20  # a Nova page of 1,000 servers is a few MB
 ERROR_BODY_BYTES = 64 * 2**10  # an error's message is at its start
 ACCEPT_ENCODING = "gzip, deflate"
 _CHUNK = 2**16
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    """An answer: status, headers, parsed JSON body (None when empty), the bytes as sent."""
+
+    status: int
+    headers: Mapping[str, str]
+    body: Any
+    timing: RequestTiming
+    raw: bytes = field(default=b"", repr=False)
+
+    @property
+    def request_id(self) -> str | None:
+        return request_id_of(self.headers)
 
 
 class _TooLarge(Exception):

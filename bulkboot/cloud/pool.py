@@ -14,7 +14,7 @@ from urllib.request import getproxies
 import aiohttp
 
 from bulkboot.cloud.config import CloudConfig
-from bulkboot.cloud.session import HttpOptions
+from bulkboot.cloud.options import HttpOptions
 from bulkboot.errors import ConfigError
 
 __all__ = ["make_session", "ssl_context"]

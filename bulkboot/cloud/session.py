@@ -41,7 +41,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -49,7 +49,7 @@ import aiohttp
 import anyio
 
 from bulkboot import __version__
-from bulkboot.cloud.answer import ACCEPT_ENCODING, MAX_ANSWER_BYTES, read_body
+from bulkboot.cloud.answer import ACCEPT_ENCODING, Response, read_body
 from bulkboot.cloud.config import CloudConfig
 from bulkboot.cloud.faults import (
     Failure,
@@ -57,13 +57,13 @@ from bulkboot.cloud.faults import (
     error_from_response,
     no_answer,
     redirected,
-    request_id_of,
     untrusted_certificate,
     with_note,
 )
+from bulkboot.cloud.options import CreateRecovery, HttpOptions
 from bulkboot.cloud.ratelimit import RateLimiter
 from bulkboot.cloud.redact import HTTP_LOG, curl_line, response_lines, secret_values
-from bulkboot.cloud.retry import IDEMPOTENT_METHODS, RetryPolicy
+from bulkboot.cloud.retry import IDEMPOTENT_METHODS
 from bulkboot.cloud.timing import Activity, Clock, RequestTiming, RequestTotals, Sleep, Watch
 from bulkboot.errors import ApiError, AuthError, TransportError
 
@@ -86,58 +86,7 @@ _ACCEPT = {
 }
 _JSON_BODY = {"Content-Type": "application/json"}
 _COMPACT = (",", ":")  # fewer bytes on the wire than json.dumps' default
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CreateRecovery:
-    """How ``Compute.create_server`` looks for a create whose answer was lost.
-
-    ``lookup_settle``: seconds between a first look and a second one (and the least
-    pause between looks); ``lookup_window_cap``: the longest it looks for a create that
-    may still be on its way through Nova (else the request timeout); ``max_attempts``:
-    sends of one create at most, None for the retry policy's ``max_attempts``.
-    """
-
-    lookup_settle: float = 1.0
-    lookup_window_cap: float = 60.0
-    max_attempts: int | None = None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class HttpOptions:
-    """Pool size, request rate, timeouts, retry bounds and create recovery for one run.
-
-    ``concurrency`` sizes the connection pool and caps requests in flight; ``rate``
-    caps requests per second, all requests together. ``total_timeout`` is the API
-    timeout: the longest one request waits for answers, all its attempts together,
-    each from the moment it has its connection slot; the cloud's ``api_timeout``
-    replaces it when set. ``connect_timeout`` bounds opening one connection.
-    ``max_answer_bytes`` caps one answer, decoded.
-    """
-
-    concurrency: int = 100
-    rate: float | None = None
-    connect_timeout: float = 10.0
-    total_timeout: float = 120.0
-    keepalive: float = 30.0
-    max_answer_bytes: int = MAX_ANSWER_BYTES
-    retry: RetryPolicy = field(default_factory=RetryPolicy)
-    recovery: CreateRecovery = field(default_factory=CreateRecovery)
-
-
-@dataclass(frozen=True, slots=True)
-class Response:
-    """An answer: status, headers, parsed JSON body (None when empty), the bytes as sent."""
-
-    status: int
-    headers: Mapping[str, str]
-    body: Any
-    timing: RequestTiming
-    raw: bytes = field(default=b"", repr=False)
-
-    @property
-    def request_id(self) -> str | None:
-        return request_id_of(self.headers)
+_DEFAULT_OPTIONS = HttpOptions()
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,7 +116,7 @@ class Transport:
         config: CloudConfig,
         *,
         authenticator: Authenticator | None,
-        options: HttpOptions = HttpOptions(),
+        options: HttpOptions = _DEFAULT_OPTIONS,
         on_request: Callable[[RequestTiming], None] | None = None,
         clock: Clock = time.monotonic,
         sleep: Sleep = anyio.sleep,
