@@ -23,7 +23,9 @@ from ``exit_code``. No message may contain a password, token or secret.
         │   └── RequestTimeout        connect or total timeout
         ├── CreateUncertain           a create's answer was lost, the server not (yet) seen
         ├── BadAnswer                 a success answer not in the API's shape (not JSON ...)
+        │   └── AnswerTooLarge        an answer past the cap on one answer (decoded)
         └── ApiError                  an HTTP error answer; keeps Nova's message and request id
+            ├── Redirected            3xx: never followed (exit 2)
             ├── BadRequest            400
             ├── Unauthorized          401
             ├── Forbidden             403
@@ -44,6 +46,7 @@ if TYPE_CHECKING:
     from bulkboot.pipeline.spec import Problem
 
 __all__ = [
+    "AnswerTooLarge",
     "ApiError",
     "AuthError",
     "BadAnswer",
@@ -66,6 +69,7 @@ __all__ = [
     "OverQuota",
     "QuotaCheckError",
     "RateLimited",
+    "Redirected",
     "RequestTimeout",
     "ResolveError",
     "ServerError",
@@ -292,3 +296,34 @@ class MicroversionSyntaxError(UsageError, ValueError):
     A ``ValueError`` too, so that callers written against ``microversion.parse``'s
     older contract keep catching it.
     """
+
+
+class AnswerTooLarge(BadAnswer):
+    """An answer larger than bulkboot reads of one (``limit`` bytes once decoded): it
+    was not read further, so neither a huge body nor a gzip bomb can fill the memory."""
+
+    def __init__(self, message: str, *, method: str = "", url: str = "", limit: int = 0) -> None:
+        self.limit = limit
+        super().__init__(message, method=method, url=url)
+
+
+class Redirected(ApiError):
+    """A 3xx answer to an API request. Redirects are never followed: one could carry the
+    token, a password or a create's body to another host. ``location`` is where it
+    pointed (any password in it masked); the endpoint to configure, if it is trusted."""
+
+    exit_code = EXIT_INVALID
+    status = 302
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        method: str = "",
+        url: str = "",
+        request_id: str | None = None,
+        location: str | None = None,
+    ) -> None:
+        self.location = location
+        super().__init__(message, status=status, method=method, url=url, request_id=request_id)

@@ -5,13 +5,16 @@ This is the only package that imports aiohttp (the simulator is a server and has
     config.py     clouds.yaml / secure.yaml / OS_* -> CloudConfig (as openstacksdk)
     auth.py       Keystone v3: the single-flight, refreshed-ahead token; the catalog
     session.py    the one request path (Keystone's too): retries, 401 re-auth, timing,
-                  error mapping; HttpOptions
+                  error mapping, the API timeout, no redirect followed
+    options.py    HttpOptions, CreateRecovery: the run's HTTP knobs (no aiohttp)
+    answer.py     Response; an answer's body read decoded (gzip, deflate) and capped
     pool.py       the run's aiohttp session: pool size, TLS, timeouts, proxies
     retry.py      when to retry and how long to wait (pure)
     ratelimit.py  the --rate token bucket
     faults.py     HTTP error answers and missing answers -> bulkboot.errors
-    redact.py     the --debug curl log, secrets hidden
-    timing.py     RequestTiming, one per request; the injected clock and sleep
+    redact.py     the --debug curl log, secrets hidden; URLs with their password masked
+    timing.py     RequestTiming, one per request; RequestTotals; Activity (what the
+                  client waits for now, for a display); the injected clock and sleep
     compute.py    Nova: negotiate, create (never duplicated), list, get, delete, limits
     resolve.py    image / flavor / network names -> IDs, each looked up once
     client.py     open_cloud -> Cloud
@@ -30,12 +33,13 @@ if TYPE_CHECKING:
     from bulkboot.cloud.client import Cloud, open_cloud
     from bulkboot.cloud.compute import Compute, CreatedServer
     from bulkboot.cloud.config import CloudConfig, load_cloud_config, wants_embedded_simulator
+    from bulkboot.cloud.options import HttpOptions
     from bulkboot.cloud.resolve import ResolvedReferences, resolve_references
     from bulkboot.cloud.retry import RetryPolicy
-    from bulkboot.cloud.session import HttpOptions
-    from bulkboot.cloud.timing import RequestTiming
+    from bulkboot.cloud.timing import Activity, RequestTiming, Waiting
 
 __all__ = [
+    "Activity",
     "Authenticator",
     "Catalog",
     "Cloud",
@@ -47,6 +51,7 @@ __all__ = [
     "ResolvedReferences",
     "RetryPolicy",
     "Token",
+    "Waiting",
     "load_cloud_config",
     "open_cloud",
     "resolve_references",
@@ -55,7 +60,17 @@ __all__ = [
 
 # Where ``__getattr__`` looks for a name, in this order: the modules that do not import
 # aiohttp first, so that asking for ``CloudConfig`` or ``RetryPolicy`` does not pay for it.
-_MODULES = ("config", "retry", "timing", "session", "auth", "compute", "resolve", "client")
+_MODULES = (
+    "config",
+    "retry",
+    "options",
+    "timing",
+    "session",
+    "auth",
+    "compute",
+    "resolve",
+    "client",
+)
 
 
 def __getattr__(name: str) -> Any:

@@ -5,7 +5,10 @@ together, one ``POST /v3/auth/tokens`` is made and the others wait for it (and, 
 fails, get its error instead of trying again each in turn). The token is refreshed
 before it expires, by a margin of 120 s as keystoneauth1 keeps, but never more than a
 quarter of the token's own lifetime, so that a short-lived token is not fetched again
-for every request.
+for every request. A token is kept ``MIN_TOKEN_KEEP_SECONDS`` at least, whatever
+lifetime Keystone states (zero, or less than the time its answer took): a cloud whose
+tokens seem to die at once would otherwise cost one authentication per request. A
+warning says so, once; a token the cloud does refuse is renewed at once (401).
 
 Expiry is judged on this machine's monotonic clock, from the token's lifetime as
 Keystone states it (``expires_at - issued_at``, or ``expires_at`` against the answer's
@@ -19,7 +22,9 @@ Keystone is called through a ``Transport`` of the authenticator's own, over the 
 pool and without a token (keystoneauth's model: the auth plugin over the session), so
 its calls are logged, retried, timed and mapped to errors as every other request is.
 They are retried by ``KEYSTONE_RETRY``, status answers as for an idempotent request: a
-spare token harms no one.
+spare token harms no one. Each is bounded by the cloud's ``api_timeout`` (else
+``KEYSTONE_TIMEOUT_SECONDS``), all its attempts together, and none follows a
+redirect: a 307 would send the password to wherever it points.
 """
 
 from __future__ import annotations
@@ -38,14 +43,17 @@ import anyio
 
 from bulkboot.cloud.config import CloudConfig
 from bulkboot.cloud.faults import keystone_no_answer
+from bulkboot.cloud.redact import redact_url
 from bulkboot.cloud.retry import RetryPolicy, http_date
 from bulkboot.cloud.session import HttpOptions, Transport
-from bulkboot.cloud.timing import Clock, RequestTiming, Sleep
-from bulkboot.errors import ApiError, AuthError, EndpointNotFound
+from bulkboot.cloud.timing import Activity, Clock, RequestTiming, Sleep
+from bulkboot.errors import ApiError, AuthError, EndpointNotFound, Redirected
 
 __all__ = [
     "KEYSTONE_RETRY",
+    "KEYSTONE_TIMEOUT_SECONDS",
     "MARGIN_FRACTION",
+    "MIN_TOKEN_KEEP_SECONDS",
     "MIN_TOKEN_LIFE_SECONDS",
     "Authenticator",
     "Catalog",
@@ -60,8 +68,15 @@ MIN_TOKEN_LIFE_SECONDS = 120.0  # keystoneauth1's margin
 MARGIN_FRACTION = 0.25  # ... but never more than this share of the token's lifetime
 TOKEN_WARNING_SECONDS = 3600.0  # warn when a given token has less than this left ...
 # ... unless the caller said how long the run should last (``expect_run``)
-KEYSTONE_RETRY = RetryPolicy(max_attempts=3, base_delay=0.5, max_delay=4.0, max_retry_after=30.0)
-_KEYSTONE_TIMEOUT = aiohttp.ClientTimeout(total=60, connect=10)
+KEYSTONE_RETRY = RetryPolicy(
+    max_attempts=3, base_delay=0.5, max_delay=4.0, max_retry_after=30.0, max_throttled_seconds=60.0
+)
+# One Keystone request's wait for answers, all attempts together, unless the cloud's
+# api_timeout says otherwise: a token takes Keystone well under a second to issue.
+KEYSTONE_TIMEOUT_SECONDS = 60.0
+_KEYSTONE_CONNECT_SECONDS = 10.0
+# The least a token is kept, whatever lifetime Keystone states (see the docstring).
+MIN_TOKEN_KEEP_SECONDS = 1.0
 
 
 # ---------------------------------------------------------------- catalog
@@ -252,7 +267,9 @@ class Authenticator:
 
     ``session`` is the run's ``aiohttp.ClientSession`` (its connector carries the TLS
     settings). ``clock`` is monotonic seconds (tests pass a fake one to age tokens);
-    ``sleep`` waits between attempts; ``timeout`` bounds each Keystone request.
+    ``sleep`` waits between attempts; ``timeout`` bounds each Keystone request (its
+    ``total``: all attempts together; default: the cloud's ``api_timeout``, else
+    ``KEYSTONE_TIMEOUT_SECONDS``). ``activity`` holds Keystone's requests under way.
     """
 
     def __init__(
@@ -264,12 +281,18 @@ class Authenticator:
         sleep: Sleep = anyio.sleep,
         on_request: Callable[[RequestTiming], None] | None = None,
         timeout: aiohttp.ClientTimeout | None = None,
+        activity: Activity | None = None,
     ) -> None:
         if config.auth_type == "none" or not config.auth_url:
             raise ValueError("an Authenticator needs a Keystone auth_url and an auth_type")
         self._config = config
         self._clock = clock
         self._on_request = on_request
+        if timeout is None:
+            total = config.api_timeout or KEYSTONE_TIMEOUT_SECONDS
+            timeout = aiohttp.ClientTimeout(
+                total=total, connect=min(_KEYSTONE_CONNECT_SECONDS, total)
+            )
         # Keystone's calls come one at a time (single flight): the transport's own
         # connection-slot limit never binds, and they never wait behind Nova's requests.
         self._keystone = Transport(
@@ -280,8 +303,9 @@ class Authenticator:
             on_request=self._record,
             clock=clock,
             sleep=sleep,
-            timeout=timeout or _KEYSTONE_TIMEOUT,
+            timeout=timeout,
             describe=keystone_no_answer,
+            activity=activity,
         )
         self._lock = anyio.Lock()
         self._token: Token | None = None
@@ -289,6 +313,7 @@ class Authenticator:
         self._failure: BaseException | None = None
         self._tokens_url: str | None = None
         self._warned = False
+        self._warned_short = False
         self.expected_run_seconds: float | None = None
         self.authentications = 0
         self.timings: list[RequestTiming] = []
@@ -348,8 +373,8 @@ class Authenticator:
     def _auth_error(self, detail: str) -> AuthError:
         config = self._config
         return AuthError(
-            f"cannot authenticate to cloud {config.name!r} at {config.auth_url} as "
-            f"{config.user_label}: {detail}"
+            f"cannot authenticate to cloud {config.name!r} at "
+            f"{redact_url(str(config.auth_url))} as {config.user_label}: {detail}"
         )
 
     async def _tokens_endpoint(self) -> str:
@@ -387,6 +412,8 @@ class Authenticator:
             answer = await self._keystone.request(
                 method, url, json_body=body, expect=expect, idempotent=True, expect_json=False
             )
+        except Redirected as exc:
+            raise self._auth_error(str(exc)) from None
         except ApiError as exc:
             # The request's secrets are already masked in Keystone's words (a proxy or a
             # plugin might echo a password back).
@@ -399,7 +426,8 @@ class Authenticator:
             parsed = json.loads(text) if text.strip() else None
         except ValueError:
             raise self._auth_error(
-                f"Keystone's answer to {method} {url} is not JSON (HTTP {answer.status})"
+                f"Keystone's answer to {method} {redact_url(url)} is not JSON "
+                f"(HTTP {answer.status})"
             ) from None
         return parsed, answer.headers
 
@@ -427,6 +455,14 @@ class Authenticator:
         user: Mapping[str, Any] = data.get("user") or {}
         project: Mapping[str, Any] = data.get("project") or {}
         expires_local = sent_at + remaining
+        refresh_at = expires_local - (
+            # A given token cannot be renewed: fetching it again early gains nothing.
+            0.0 if self._config.auth_type == "token" else refresh_margin(remaining)
+        )
+        kept_until = self._clock() + MIN_TOKEN_KEEP_SECONDS
+        if refresh_at < kept_until:
+            self._warn_short(remaining)
+            refresh_at = kept_until
         token = Token(
             value=value,
             expires_at=expires_at,
@@ -438,9 +474,7 @@ class Authenticator:
             methods=tuple(str(m) for m in data.get("methods") or ()),
             catalog=Catalog.from_keystone(data.get("catalog")),
             lifetime=remaining,
-            # A given token cannot be renewed: fetching it again early gains nothing.
-            refresh_at=expires_local
-            - (0.0 if self._config.auth_type == "token" else refresh_margin(remaining)),
+            refresh_at=refresh_at,
             expires_local=expires_local,
         )
         if self._config.auth_type == "token":
@@ -455,6 +489,19 @@ class Authenticator:
         token = self._token
         if token is not None and self._config.auth_type == "token":
             self._warn_unrenewable(token, token.expires_local - self._clock())
+
+    def _warn_short(self, remaining: float) -> None:
+        if self._warned_short:
+            return
+        self._warned_short = True
+        LOG.warning(
+            "cloud %r: Keystone's tokens live %s; bulkboot keeps each token %g s at least "
+            "rather than authenticating again for every request (a token the cloud refuses "
+            "is renewed at once)",
+            self._config.name,
+            f"only {remaining:.1f} s" if remaining > 0 else "no time at all (already expired)",
+            MIN_TOKEN_KEEP_SECONDS,
+        )
 
     def _warn_unrenewable(self, token: Token, remaining: float) -> None:
         expected = self.expected_run_seconds

@@ -8,6 +8,10 @@ Opening authenticates once (so a wrong password fails before anything else) and
 finds the compute endpoint (and the image and network ones, when the catalog has
 them). Closing closes every connection. With ``auth_type: none`` there is no Keystone:
 Nova is at ``compute_endpoint_override`` and no token is sent.
+
+A display that wants to say what the run waits for passes an ``Activity``: its
+``phase`` names the step under way inside ``open_cloud`` ("authenticating ..."), and
+``oldest()`` the request it waits on (see ``timing.py``).
 """
 
 from __future__ import annotations
@@ -23,8 +27,9 @@ from bulkboot.cloud.auth import Authenticator, Catalog
 from bulkboot.cloud.compute import Compute
 from bulkboot.cloud.config import CloudConfig
 from bulkboot.cloud.pool import make_session
+from bulkboot.cloud.redact import redact_url
 from bulkboot.cloud.session import HttpOptions, Response, Transport
-from bulkboot.cloud.timing import Clock, RequestTiming, Sleep
+from bulkboot.cloud.timing import Activity, Clock, RequestTiming, RequestTotals, Sleep
 from bulkboot.errors import EndpointNotFound, UsageError
 
 __all__ = ["Cloud", "open_cloud"]
@@ -55,8 +60,9 @@ class Cloud:
 
     @property
     def endpoint(self) -> str:
-        """Nova's URL (``.../v2.1`` once ``negotiate`` has found it below a root URL)."""
-        return self.compute.endpoint
+        """Nova's URL as shown to the user (``.../v2.1`` once ``negotiate`` has found it
+        below a root URL), any userinfo password masked."""
+        return redact_url(self.compute.endpoint)
 
     @property
     def cloud_name(self) -> str:
@@ -75,6 +81,12 @@ class Cloud:
     def counts(self) -> Counter[tuple[str, int | None]]:
         """Requests made so far, by (method, final status); None: no answer."""
         return self.transport.counts
+
+    @property
+    def totals(self) -> RequestTotals:
+        """Running totals of the run's API requests (Keystone's aside): attempts,
+        429/503 answers, seconds waited."""
+        return self.transport.totals
 
     def expect_run(self, seconds: float) -> None:
         """How long the run should last (an estimate): a token that cannot be renewed
@@ -128,6 +140,7 @@ async def open_cloud(
     clock: Clock = time.monotonic,
     sleep: Sleep = anyio.sleep,
     expected_run: float | None = None,
+    activity: Activity | None = None,
 ) -> AsyncIterator[Cloud]:
     """Open the run's session to ``config``'s cloud, authenticate, find the endpoints.
 
@@ -136,7 +149,8 @@ async def open_cloud(
     ``sleep`` are what every wait of the run (back-off, ``Retry-After``, ``--rate``,
     create look-ups, token age) is measured and spent with. ``expected_run`` (seconds)
     is how long the caller expects the run to last: a token that cannot be renewed and
-    runs out sooner is warned about at authentication.
+    runs out sooner is warned about at authentication. ``activity``: where a display
+    reads what the client is waiting for (the phase, the requests under way).
     """
     if options.concurrency < 1:
         raise UsageError(f"concurrency must be at least 1, not {options.concurrency}")
@@ -147,13 +161,31 @@ async def open_cloud(
     session = make_session(config, options)
     try:
         authenticator = (
-            Authenticator(config, session, clock=clock, sleep=sleep, on_request=on_request)
+            Authenticator(
+                config,
+                session,
+                clock=clock,
+                sleep=sleep,
+                on_request=on_request,
+                activity=activity,
+            )
             if config.auth_type != "none"
             else None
         )
         if authenticator is not None and expected_run is not None:
             authenticator.expect_run(expected_run)
-        catalog = (await authenticator.token()).catalog if authenticator else None
+        catalog = None
+        if authenticator is not None:
+            if activity is not None:
+                activity.phase = (
+                    f"authenticating to cloud {config.name!r} at "
+                    f"{redact_url(str(config.auth_url))} as {config.user_label}"
+                )
+            try:
+                catalog = (await authenticator.token()).catalog
+            finally:
+                if activity is not None:
+                    activity.phase = None
         transport = Transport(
             session,
             config,
@@ -162,6 +194,7 @@ async def open_cloud(
             on_request=on_request,
             clock=clock,
             sleep=sleep,
+            activity=activity,
         )
         yield Cloud(
             config=config,

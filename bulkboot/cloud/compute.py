@@ -6,7 +6,8 @@ of that name (``name-1`` ... for a multi-create) carrying the run's ``bulkboot:f
 mark. After a 500, 502 or a 503 without ``Retry-After`` (answers: Nova is done with
 the request) the create is sent again only when none is there. After a timeout, a
 connection broken after the request was written, or a 504 (Nova may still be at work)
-it is never sent again: found, or ``CreateUncertain``. 429, and 503 with
+it is never sent again: found, or ``CreateUncertain``; so is an answer that cannot be
+read (too large, undecodable). 429, and 503 with
 ``Retry-After``, mean the request was turned away before Nova: the transport waits
 and re-sends those itself. 400, 403 and 409 are final. How long and how often it looks
 is the transport's ``HttpOptions.recovery``; its clock and sleep time the looks.
@@ -21,6 +22,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import anyio
 
+from bulkboot.cloud.redact import redact_url
 from bulkboot.cloud.session import Response, Transport
 from bulkboot.cloud.timing import RequestTiming
 from bulkboot.errors import (
@@ -159,11 +161,11 @@ class Compute:
             body = answer.body
             page = body.get(key) if isinstance(body, Mapping) else None
             if not isinstance(page, list) or not all(isinstance(item, dict) for item in page):
-                url = self.endpoint + path
+                url = redact_url(self.endpoint + path)
                 raise BadAnswer(
                     f"GET {url} (HTTP {answer.status}): the answer holds no list of "
-                    f"{key!r} objects, as the compute API's does; is {self.endpoint} "
-                    "Nova's endpoint?",
+                    f"{key!r} objects, as the compute API's does; is "
+                    f"{redact_url(self.endpoint)} Nova's endpoint?",
                     method="GET",
                     url=url,
                 )
@@ -218,8 +220,9 @@ class Compute:
                 found = None
         if found is None:
             raise MicroversionError(
-                f"the compute endpoint {self.endpoint} does not announce a microversion range "
-                f"(a legacy v2 endpoint, or not Nova?); bulkboot needs compute 2.1 or later, "
+                f"the compute endpoint {redact_url(self.endpoint)} does not announce a "
+                f"microversion range (a legacy v2 endpoint, or not Nova?); bulkboot needs "
+                f"compute 2.1 or later, "
                 f"at Nova's API root: a URL ending in /v2.1 (or Nova's root above it), e.g. "
                 f"https://nova.example:8774/v2.1"
             )
@@ -227,7 +230,7 @@ class Compute:
         try:
             chosen = negotiate(requested, *found)
         except ValueError as exc:
-            raise MicroversionError(f"compute at {self.endpoint}: {exc}") from None
+            raise MicroversionError(f"compute at {redact_url(self.endpoint)}: {exc}") from None
         self.microversion = chosen
         self._headers = chosen.headers()
         return chosen
@@ -288,7 +291,8 @@ class Compute:
                 if not answered:
                     raise  # 400, 403, 409 are final; 429 and timed 503s were retried
                 failure: ApiError = exc
-            except (ConnectionLost, RequestTimeout) as exc:
+            except (ConnectionLost, RequestTimeout, BadAnswer) as exc:
+                # BadAnswer: an answer too large, or undecodable: Nova may have acted
                 return await self._after_unknown(exc, name, fleet, count, started, attempts)
             else:
                 return self._created(answer, name, started, attempts)
@@ -422,10 +426,10 @@ class Compute:
         body = answer.body
         server = body.get("server") if isinstance(body, Mapping) else None
         if not isinstance(server, dict):
-            url = f"{self.endpoint}/servers/{server_id}"
+            url = redact_url(f"{self.endpoint}/servers/{server_id}")
             raise BadAnswer(
                 f"GET {url} (HTTP {answer.status}): the answer holds no 'server' object, "
-                f"as the compute API's does; is {self.endpoint} Nova's endpoint?",
+                f"as the compute API's does; is {redact_url(self.endpoint)} Nova's endpoint?",
                 method="GET",
                 url=url,
             )
@@ -478,11 +482,19 @@ def _explicit(version: str | None) -> str | None:
 def _overall(
     *, answer_timing: RequestTiming | None, started: float, ended: float, attempts: int
 ) -> RequestTiming:
+    """One create's timing over all its sends and look-ups: the last POST's answer time,
+    and everything else counted as waited (earlier sends, back-off between them,
+    looking for a lost answer)."""
+    seconds = ended - started
+    answer = answer_timing.answer_seconds if answer_timing else None
     return RequestTiming(
         method="POST",
         path=answer_timing.path if answer_timing else "/servers",
         status=answer_timing.status if answer_timing else 202,
         attempts=attempts + (answer_timing.attempts - 1 if answer_timing else 0),
         started=started,
-        seconds=ended - started,
+        seconds=seconds,
+        throttled=answer_timing.throttled if answer_timing else 0,
+        waited=max(0.0, seconds - (answer or 0.0)),
+        answer_seconds=answer,
     )

@@ -8,7 +8,11 @@ service's logs for it.
 
 A request that got no answer at all is a ``Failure``; ``no_answer`` words it for a
 service and ``keystone_no_answer`` for Keystone (whose messages name Keystone, and
-which never says "after N attempts").
+which never says "after N attempts"). A 3xx answer is ``redirected``: an error that
+says where it pointed, never a request sent there.
+
+Every URL in a message has its userinfo password masked (``redact.redact_url``), and
+so has the text of the exceptions quoted.
 """
 
 from __future__ import annotations
@@ -18,9 +22,9 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, TypeAlias
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
-from bulkboot.cloud.redact import mask_secrets
+from bulkboot.cloud.redact import mask_secrets, mask_url_secrets, redact_url
 from bulkboot.cloud.retry import parse_retry_after
 from bulkboot.errors import (
     ApiError,
@@ -32,6 +36,7 @@ from bulkboot.errors import (
     NotFound,
     OverQuota,
     RateLimited,
+    Redirected,
     RequestTimeout,
     ServerError,
     TransportError,
@@ -48,9 +53,11 @@ __all__ = [
     "no_answer",
     "origin_of",
     "reason_of",
+    "redirected",
     "request_id_of",
     "service_message",
     "untrusted_certificate",
+    "with_note",
 ]
 
 _BY_STATUS: dict[int, type[ApiError]] = {
@@ -130,6 +137,7 @@ def error_from_response(
     the service's message repeats them.
     """
     secrets = tuple(secrets)
+    url = redact_url(url)
     # before the message is cut short, which could halve one; shorter ones would garble
     text = mask_secrets(body.decode("utf-8", "replace"), secrets, shortest=4)
     parsed: Any = None
@@ -154,18 +162,64 @@ def error_from_response(
     )
 
 
+def with_note(error: ApiError, note: str) -> ApiError:
+    """The same error with ``note`` after the service's message (how long it was
+    retried, say), for messages that keep saying what the service said first."""
+    return type(error)(
+        f"{error.message}{note}",
+        status=error.http_status,
+        method=error.method,
+        url=error.url,
+        request_id=error.request_id,
+        retry_after=error.retry_after,
+    )
+
+
+def redirected(
+    *, cloud: str, status: int, headers: Mapping[str, str], method: str, url: str
+) -> Redirected:
+    """A 3xx answer: where it pointed, and why bulkboot did not go there."""
+    shown = redact_url(url)
+    target = headers.get("Location")
+    where: str | None = None
+    if target:
+        try:
+            where = redact_url(urljoin(url, target.strip()))
+        except ValueError:
+            where = redact_url(target.strip())
+    points = f"to {where}" if where else "without saying where (no Location header)"
+    hint = (
+        "if that is where this service really is, set the cloud's auth_url or "
+        "*_endpoint_override (or fix the catalog) to it"
+        if where
+        else "check the cloud's auth_url and endpoints"
+    )
+    return Redirected(
+        f"cloud {cloud!r}: {method} {shown} was redirected (HTTP {status}) {points}; "
+        f"bulkboot follows no redirect, so that no token, password or request body goes "
+        f"anywhere it was not configured to go: {hint}",
+        status=status,
+        method=method,
+        url=shown,
+        request_id=request_id_of(headers),
+        location=where,
+    )
+
+
 def origin_of(url: str) -> str:
-    """``scheme://host:port`` of a URL, for messages (the URL itself if it does not parse)."""
+    """``scheme://host:port`` of a URL, for messages (the URL itself if it does not
+    parse); a userinfo password in it is masked."""
     try:
         parts = urlsplit(url)
     except ValueError:
-        return url
-    return f"{parts.scheme}://{parts.netloc}"
+        return redact_url(url)
+    return redact_url(f"{parts.scheme}://{parts.netloc}")
 
 
-def reason_of(exc: BaseException) -> str:
-    """An exception's own words, or its type when it has none."""
-    return str(exc).strip() or type(exc).__name__
+def reason_of(exc: BaseException, url: str | None = None) -> str:
+    """An exception's own words, or its type when it has none; any URL userinfo in
+    them masked (``url``'s secrets too, however the exception quotes them)."""
+    return mask_url_secrets(str(exc).strip(), url) or type(exc).__name__
 
 
 def untrusted_certificate(
@@ -181,9 +235,9 @@ def untrusted_certificate(
     )
     return CloudConnectionError(
         f"cloud {cloud!r}: the TLS certificate of {origin_of(url)} is not trusted "
-        f"({reason_of(exc)}); {hint}",
+        f"({reason_of(exc, url)}); {hint}",
         method=method,
-        url=url,
+        url=redact_url(url),
     )
 
 
@@ -193,7 +247,8 @@ class Failure:
 
     ``kind``: ``unusable`` the URL cannot be sent to at all; ``unreached`` the request
     never left (no connection); ``maybe_reached`` it was written, then the connection
-    broke or the answer did not come in time.
+    broke or the answer did not come in time. ``timeout``: the request's time budget
+    (the API timeout), when it is spent and that is why no attempt follows.
     """
 
     cloud: str
@@ -202,31 +257,47 @@ class Failure:
     error: BaseException
     kind: FailureKind
     attempts: int
+    timeout: float | None = None
+
+
+def _within(failure: Failure) -> str:
+    if failure.timeout is None:
+        return " in time"
+    return f" within {failure.timeout:g} s (the API timeout: api_timeout in clouds.yaml)"
 
 
 def no_answer(failure: Failure) -> TransportError:
     """A service's request that got no answer: what happened, and whether it may have
     reached the server."""
-    cloud, method, url, exc = failure.cloud, failure.method, failure.url, failure.error
+    cloud, method, exc = failure.cloud, failure.method, failure.error
+    url = redact_url(failure.url)
     where = f"cloud {cloud!r}: {method} {url}"
     tries = f" after {failure.attempts} attempts" if failure.attempts > 1 else ""
+    reason = reason_of(exc, failure.url)
     cls: type[TransportError]
     if failure.kind == "unusable":
         cls = CloudConnectionError
         text = (
-            f"{where}: not a usable URL ({reason_of(exc)}); check the endpoint in the "
+            f"{where}: not a usable URL ({reason}); check the endpoint in the "
             f"catalog or the *_endpoint_override setting"
         )
     elif failure.kind == "unreached":
         cls = CloudConnectionError
-        text = f"{where}: cannot connect to {origin_of(url)} ({reason_of(exc)}){tries}"
+        if isinstance(exc, TimeoutError):
+            origin = origin_of(failure.url)
+            text = f"{where}: cannot connect to {origin}: no connection{_within(failure)}{tries}"
+        else:
+            text = f"{where}: cannot connect to {origin_of(failure.url)} ({reason}){tries}"
     elif isinstance(exc, TimeoutError):
         cls = RequestTimeout
-        text = f"{where} got no answer in time{tries}; it may have reached the server"
+        text = (
+            f"{where}: {origin_of(failure.url)} did not answer{_within(failure)}{tries}; "
+            f"the request may have reached the server"
+        )
     else:
         cls = ConnectionLost
         text = (
-            f"{where}: the connection broke before the answer ({reason_of(exc)}){tries}; "
+            f"{where}: the connection broke before the answer ({reason}){tries}; "
             f"the request may have reached the server"
         )
     return cls(text, method=method, url=url)
@@ -235,9 +306,10 @@ def no_answer(failure: Failure) -> TransportError:
 def keystone_no_answer(failure: Failure) -> TransportError:
     """A Keystone request that got no answer: a timeout (connecting or answering), or
     Keystone out of reach."""
-    cloud, method, url, exc = failure.cloud, failure.method, failure.url, failure.error
+    cloud, method, exc = failure.cloud, failure.method, failure.error
+    url = redact_url(failure.url)
     if isinstance(exc, TimeoutError):
-        text = f"Keystone of cloud {cloud!r} did not answer in time ({method} {url})"
+        text = f"Keystone of cloud {cloud!r} did not answer{_within(failure)} ({method} {url})"
         return RequestTimeout(text, method=method, url=url)
-    text = f"cannot reach Keystone of cloud {cloud!r} at {url}: {exc or type(exc).__name__}"
+    text = f"cannot reach Keystone of cloud {cloud!r} at {url}: {reason_of(exc, failure.url)}"
     return CloudConnectionError(text, method=method, url=url)

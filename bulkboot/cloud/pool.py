@@ -2,7 +2,7 @@
 cloud asks, timeouts, and the proxies the environment names.
 
 Every request of a run, Keystone's included, goes out through this one pool
-(``session.py`` sends them).
+(``session.py`` sends them, follows no redirect and decodes the answers itself).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from urllib.request import getproxies
 import aiohttp
 
 from bulkboot.cloud.config import CloudConfig
-from bulkboot.cloud.session import HttpOptions
+from bulkboot.cloud.options import HttpOptions
 from bulkboot.errors import ConfigError
 
 __all__ = ["make_session", "ssl_context"]
@@ -74,7 +74,9 @@ def make_session(config: CloudConfig, options: HttpOptions) -> aiohttp.ClientSes
         connector=connector,
         timeout=timeout,
         raise_for_status=False,
-        auto_decompress=True,
+        # answers are decoded by ``answer.read_body``, bounded: aiohttp would inflate a
+        # gzip bomb whole before anyone could count its bytes
+        auto_decompress=False,
         # HTTP(S)_PROXY / NO_PROXY as requests (openstacksdk) honours them; looked up only
         # when some proxy is configured, since aiohttp then checks on every request.
         trust_env=bool(getproxies()),

@@ -4,7 +4,8 @@ Lines follow novaclient's ``http_log_req``: a curl command that repeats the requ
 then ``RESP: [status] headers`` and ``RESP BODY: ...``. Tokens (``X-Auth-Token``,
 ``X-Subject-Token``) and any JSON value under a key that names a password, a secret,
 an ``adminPass``, a token id, ``user_data`` or a personality file's ``contents`` are
-replaced by ``***``, in requests and answers alike.
+replaced by ``***``, in requests and answers alike; so is the password of a URL's
+userinfo (``http://user:pw@host``), wherever a URL is shown (``redact_url``).
 Nothing here runs unless the "bulkboot.http" logger is enabled for DEBUG: callers
 check ``HTTP_LOG.isEnabledFor(logging.DEBUG)`` first, so a normal run pays nothing.
 """
@@ -16,20 +17,27 @@ import logging
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 __all__ = [
     "HTTP_LOG",
     "MASK",
     "curl_line",
-    "secret_values",
+    "mask_url_secrets",
     "redact_json",
     "redact_text",
+    "redact_url",
     "response_lines",
+    "secret_values",
+    "url_secrets",
 ]
 
 HTTP_LOG = logging.getLogger("bulkboot.http")
 MASK = "***"
-_SECRET_HEADERS = frozenset({"x-auth-token", "x-subject-token", "authorization", "x-service-token"})
+_SECRET_HEADERS = frozenset(
+    {"x-auth-token", "x-subject-token", "authorization", "proxy-authorization", "x-service-token"}
+)
+_URL_HEADERS = frozenset({"location", "content-location"})
 # user_data and personality contents count as secrets: cloud-init files routinely hold
 # passwords and keys, and nobody debugging HTTP needs their base64.
 _SECRET_KEY = re.compile(
@@ -40,6 +48,61 @@ _SECRET_PAIR = re.compile(
     r'("(?:[^"]*(?:password|secret|adminPass)[^"]*|token)"\s*:\s*)"[^"]*"', re.I
 )
 _MAX_BODY = 4096
+# scheme://userinfo@ in any text, for what ``urlsplit`` cannot read
+_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<info>[^/?#\s]*)@")
+
+
+def _masked_userinfo(info: str) -> str:
+    user, colon, _password = info.partition(":")
+    # no password: the lone userinfo may itself be the secret (a token as user name)
+    return f"{user}:{MASK}" if colon else MASK
+
+
+def redact_url(url: str) -> str:
+    """``url`` as a message, a log or a report may show it: the password of its
+    userinfo masked (``http://user:***@host``), a userinfo without one masked whole.
+
+    Cheap when there is nothing to hide (no ``@``), so callers need not check first.
+    """
+    if "@" not in url:
+        return url
+    return _USERINFO.sub(lambda m: f"{m.group('scheme')}{_masked_userinfo(m.group('info'))}@", url)
+
+
+def url_secrets(url: str | None) -> list[str]:
+    """The secrets a URL's userinfo holds (its password, or a lone user part), as
+    written and decoded, for masking them in text that quotes the URL some other way
+    (an exception's own words)."""
+    if not url or "@" not in url:
+        return []
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        match = _USERINFO.search(url)
+        info = match.group("info") if match else ""
+        user, colon, password = info.partition(":")
+        secret = password if colon else user
+        return [s for s in {secret, unquote(secret)} if s]
+    if "@" not in parts.netloc:
+        return []
+    info = parts.netloc.rpartition("@")[0]
+    user, colon, password = info.partition(":")
+    secret = password if colon else user
+    return [s for s in {secret, unquote(secret)} if s]
+
+
+def mask_url_secrets(text: str, *urls: str | None) -> str:
+    """``text`` with every URL's userinfo masked, and the secrets of ``urls`` masked
+    wherever else they appear (an exception's message may quote a URL its own way)."""
+    if "@" in text:
+        text = _USERINFO.sub(
+            lambda m: f"{m.group('scheme')}{_masked_userinfo(m.group('info'))}@", text
+        )
+    for url in urls:
+        for secret in sorted(url_secrets(url), key=len, reverse=True):
+            if secret in text:
+                text = text.replace(secret, MASK)
+    return text
 
 
 def redact_json(value: Any, *, under_token: bool = False) -> Any:
@@ -122,7 +185,15 @@ def redact_text(body: bytes | str | None, secrets: Iterable[str] = ()) -> str:
 
 def _headers(headers: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
     return sorted(
-        (name, MASK if name.lower() in _SECRET_HEADERS else value) for name, value in headers
+        (
+            name,
+            MASK
+            if name.lower() in _SECRET_HEADERS
+            else redact_url(value)
+            if name.lower() in _URL_HEADERS
+            else value,
+        )
+        for name, value in headers
     )
 
 
@@ -140,7 +211,7 @@ def curl_line(
         parts.append("--insecure")
     elif isinstance(verify, str):
         parts.append(f'--cacert "{verify}"')
-    parts.extend(["-X", method, f'"{url}"'])
+    parts.extend(["-X", method, f'"{redact_url(url)}"'])
     parts.extend(f'-H "{name}: {value}"' for name, value in _headers(headers.items()))
     shown = redact_text(body)
     if shown:

@@ -8,10 +8,21 @@ transport of the authenticator's, over the same pool (``pool.py``) and without a
 - the token comes from the single-flight ``Authenticator``; a 401 invalidates it,
   re-authenticates once and retries once; a second 401 is an ``AuthError`` naming the
   cloud and the user (never the password);
-- 429/503 are waited out (``Retry-After``, else jittered back-off), 500/502/504 and
+- 429/503 are waited out (``Retry-After``, else jittered back-off) for as long as the
+  API keeps answering so, up to ``RetryPolicy.max_throttled_seconds``; 500/502/504 and
   broken connections are retried only for idempotent methods (``retry.py``); a request
   that could not even connect is always retried;
-- every logical request leaves one ``RequestTiming`` (attempts included);
+- one request, all its attempts together, waits at most the API timeout for answers
+  (the cloud's ``api_timeout``, else ``HttpOptions.total_timeout``; Keystone's own,
+  see ``auth.py``): each attempt gets what is left of it, so a stalled endpoint costs
+  that timeout once, not once per attempt;
+- a 3xx is never followed (``faults.redirected``): a redirect could carry the token,
+  a password or a create's body to another host;
+- an answer is read decoded and never past ``HttpOptions.max_answer_bytes``
+  (``answer.py``);
+- every logical request leaves one ``RequestTiming`` (attempts, 429/503 answers, the
+  client's own waits and the last answer's time apart) and is added to ``totals``;
+- with an ``Activity``, the requests under way can be read by a display;
 - a semaphore the size of the connector holds requests back before their
   timeout starts, so that 10,000 queued creates do not time out waiting for a socket;
   the ``--rate`` slot and the token are taken only once a request holds its place
@@ -30,7 +41,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -38,19 +49,22 @@ import aiohttp
 import anyio
 
 from bulkboot import __version__
+from bulkboot.cloud.answer import ACCEPT_ENCODING, Response, read_body
 from bulkboot.cloud.config import CloudConfig
 from bulkboot.cloud.faults import (
     Failure,
     FailureKind,
     error_from_response,
     no_answer,
-    request_id_of,
+    redirected,
     untrusted_certificate,
+    with_note,
 )
+from bulkboot.cloud.options import CreateRecovery, HttpOptions
 from bulkboot.cloud.ratelimit import RateLimiter
 from bulkboot.cloud.redact import HTTP_LOG, curl_line, response_lines, secret_values
-from bulkboot.cloud.retry import IDEMPOTENT_METHODS, RetryPolicy
-from bulkboot.cloud.timing import Clock, RequestTiming, Sleep
+from bulkboot.cloud.retry import IDEMPOTENT_METHODS
+from bulkboot.cloud.timing import Activity, Clock, RequestTiming, RequestTotals, Sleep, Watch
 from bulkboot.errors import ApiError, AuthError, TransportError
 
 if TYPE_CHECKING:
@@ -65,58 +79,14 @@ __all__ = [
 ]
 
 USER_AGENT = f"bulkboot/{__version__}"
-_ACCEPT = {"Accept": "application/json", "User-Agent": USER_AGENT}
+_ACCEPT = {
+    "Accept": "application/json",
+    "Accept-Encoding": ACCEPT_ENCODING,
+    "User-Agent": USER_AGENT,
+}
 _JSON_BODY = {"Content-Type": "application/json"}
 _COMPACT = (",", ":")  # fewer bytes on the wire than json.dumps' default
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CreateRecovery:
-    """How ``Compute.create_server`` looks for a create whose answer was lost.
-
-    ``lookup_settle``: seconds between a first look and a second one (and the least
-    pause between looks); ``lookup_window_cap``: the longest it looks for a create that
-    may still be on its way through Nova (else the request timeout); ``max_attempts``:
-    sends of one create at most, None for the retry policy's ``max_attempts``.
-    """
-
-    lookup_settle: float = 1.0
-    lookup_window_cap: float = 60.0
-    max_attempts: int | None = None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class HttpOptions:
-    """Pool size, request rate, timeouts, retry bounds and create recovery for one run.
-
-    ``concurrency`` sizes the connection pool and caps requests in flight; ``rate``
-    caps requests per second, all requests together. ``total_timeout`` covers one
-    attempt from the moment it has a connection slot; the cloud's ``api_timeout``
-    replaces it when set.
-    """
-
-    concurrency: int = 100
-    rate: float | None = None
-    connect_timeout: float = 10.0
-    total_timeout: float = 120.0
-    keepalive: float = 30.0
-    retry: RetryPolicy = field(default_factory=RetryPolicy)
-    recovery: CreateRecovery = field(default_factory=CreateRecovery)
-
-
-@dataclass(frozen=True, slots=True)
-class Response:
-    """An answer: status, headers, parsed JSON body (None when empty), the bytes as sent."""
-
-    status: int
-    headers: Mapping[str, str]
-    body: Any
-    timing: RequestTiming
-    raw: bytes = field(default=b"", repr=False)
-
-    @property
-    def request_id(self) -> str | None:
-        return request_id_of(self.headers)
+_DEFAULT_OPTIONS = HttpOptions()
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,9 +104,10 @@ class Transport:
     """Sends requests for one cloud; see the module docstring for the rules it keeps.
 
     ``authenticator``: where tokens come from (None: no token is sent). ``timeout``
-    replaces the session's for this transport's requests. ``describe`` words a request
-    that got no answer. ``clock`` and ``sleep`` time requests and wait between attempts
-    (and for ``--rate`` slots).
+    replaces the session's for this transport's requests (its ``total`` is then this
+    transport's API timeout). ``describe`` words a request that got no answer.
+    ``clock`` and ``sleep`` time requests and wait between attempts (and for ``--rate``
+    slots). ``activity``, when given, holds the requests under way for a display.
     """
 
     def __init__(
@@ -145,12 +116,13 @@ class Transport:
         config: CloudConfig,
         *,
         authenticator: Authenticator | None,
-        options: HttpOptions = HttpOptions(),
+        options: HttpOptions = _DEFAULT_OPTIONS,
         on_request: Callable[[RequestTiming], None] | None = None,
         clock: Clock = time.monotonic,
         sleep: Sleep = anyio.sleep,
         timeout: aiohttp.ClientTimeout | None = None,
         describe: Callable[[Failure], TransportError] = no_answer,
+        activity: Activity | None = None,
     ) -> None:
         self.session = session
         self.config = config
@@ -165,16 +137,29 @@ class Transport:
         self._rate = RateLimiter(options.rate, clock=clock, sleep=sleep) if options.rate else None
         self._on_request = on_request
         self._send_options: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
+        self._budget = float(
+            (timeout.total if timeout is not None else None)
+            or config.api_timeout
+            or options.total_timeout
+        )
+        self._connect = (
+            timeout.connect if timeout is not None else None
+        ) or options.connect_timeout
+        # an attempt with less than this left of the budget is not worth making
+        self._least = min(1.0, self._budget / 10)
+        self._limit = options.max_answer_bytes
         self._describe = describe
+        self._activity = activity
         self._header_token: Token | None = None
         self._header_cache: dict[int, tuple[Mapping[str, str] | None, dict[str, str]]] = {}
         self._verify: bool | str = config.cacert or config.verify
         self.counts: Counter[tuple[str, int | None]] = Counter()
+        self.totals = RequestTotals()
 
     @property
     def attempt_timeout(self) -> float:
-        """Seconds one attempt may take once it has its connection slot."""
-        return self.config.api_timeout or self.options.total_timeout
+        """The API timeout: seconds one request may wait for answers, attempts together."""
+        return self._budget
 
     @property
     def rate_limiter(self) -> RateLimiter | None:
@@ -227,16 +212,23 @@ class Transport:
 
         ``headers`` should be a long-lived mapping (a microversion's headers): the
         merged headers are cached by its identity. ``expect``: the statuses that are an
-        answer (default: any below 400); any other is raised as an ``ApiError``.
-        ``idempotent``: safe to send again whatever the method (default: by the method).
-        ``expect_json`` False leaves ``body`` None, for callers that read ``raw``.
+        answer (default: any 2xx); any other is raised (an ``ApiError``; a 3xx is
+        ``Redirected``). ``idempotent``: safe to send again whatever the method
+        (default: by the method). ``expect_json`` False leaves ``body`` None, for
+        callers that read ``raw``.
         """
         payload = None if json_body is None else json.dumps(json_body, separators=_COMPACT).encode()
         if idempotent is None:
             idempotent = method in IDEMPOTENT_METHODS
         policy = self._policy
+        budget = self._budget
         started = self.clock()
-        attempt = 0
+        watch = None if self._activity is None else self._activity.begin(method, url, started)
+        spent = 0.0  # in attempts, against the API timeout
+        waited = 0.0  # by this client: slots, and the waits between attempts
+        throttle_waited = 0.0
+        attempt = failed = throttled = 0
+        took = 0.0
         reauthenticated = False
         status: int | None = None
         answered = False
@@ -244,16 +236,26 @@ class Transport:
         try:
             while True:
                 attempt += 1
-                sent = await self._send_once(method, url, params, payload, headers, debug)
-                if not isinstance(sent, _Answer):
+                if watch is not None:
+                    watch.attempt, watch.retry_at = attempt, None
+                sent, queued, took = await self._send_once(
+                    method, url, params, payload, headers, debug, budget - spent
+                )
+                spent += took
+                waited += queued
+                if isinstance(sent, Failure):
                     status = None
-                    reached = sent.kind == "maybe_reached"
-                    if policy.should_retry_failure(
-                        reached=reached, idempotent=idempotent, attempt=attempt
+                    failed += 1
+                    left = budget - spent > self._least
+                    if left and policy.should_retry_failure(
+                        reached=sent.kind == "maybe_reached", idempotent=idempotent, attempt=failed
                     ):
-                        await self.sleep(policy.backoff(attempt))
+                        waited += await self._wait(watch, policy.backoff(failed))
                         continue
-                    raise self._describe(replace(sent, attempts=attempt))
+                    timed_out = not left and isinstance(sent.error, TimeoutError)
+                    raise self._describe(
+                        replace(sent, attempts=attempt, timeout=budget if timed_out else None)
+                    )
                 code = status = sent.status
                 if debug:
                     HTTP_LOG.debug(
@@ -261,11 +263,21 @@ class Transport:
                             code, sent.headers.items(), sent.raw, secret_values(json_body)
                         )
                     )
-                if code < 400 if expect is None else code in expect:
+                if code < 300 if expect is None else code in expect:
                     body = _parse(sent.raw) if expect_json else None
-                    timing = self._timing(method, url, code, attempt, started)
+                    timing = self._timing(
+                        method, url, code, attempt, started, throttled, waited, took
+                    )
                     answered = True
                     return Response(code, sent.headers, body, timing, sent.raw)
+                if 300 <= code < 400:
+                    raise redirected(
+                        cloud=self.config.name,
+                        status=code,
+                        headers=sent.headers,
+                        method=method,
+                        url=url,
+                    )
                 if code == 401 and self.authenticator is not None and sent.token is not None:
                     if not reauthenticated:
                         reauthenticated = True
@@ -283,15 +295,53 @@ class Transport:
                     # the request's own secrets never reach a message, report or journal.
                     secrets=secret_values(json_body) if json_body is not None else (),
                 )
-                if policy.should_retry_status(
-                    code, method, attempt, error.retry_after, idempotent=idempotent
+                left = budget - spent > self._least
+                if policy.is_throttle(code, error.retry_after, idempotent=idempotent):
+                    throttled += 1
+                    if watch is not None:
+                        watch.throttled = throttled
+                    wait = policy.throttled_wait(throttled, error.retry_after)
+                    if left and policy.should_retry_throttled(
+                        error.retry_after, waited=throttle_waited, wait=wait
+                    ):
+                        throttle_waited += await self._wait(watch, wait)
+                        waited += wait
+                        continue
+                    if throttled > 1:
+                        raise with_note(
+                            error,
+                            f" (turned away {throttled} times, {throttle_waited:.0f} s "
+                            f"waited for the API to take it)",
+                        )
+                    raise error
+                failed += 1
+                if left and policy.should_retry_status(
+                    code, method, failed, error.retry_after, idempotent=idempotent
                 ):
-                    await self.sleep(policy.wait_for(attempt, error.retry_after))
+                    waited += await self._wait(watch, policy.wait_for(failed, error.retry_after))
                     continue
                 raise error
         finally:
+            if watch is not None and self._activity is not None:
+                self._activity.end(watch)
             if not answered:
-                self._timing(method, url, status, attempt, started)
+                self._timing(
+                    method,
+                    url,
+                    status,
+                    attempt,
+                    started,
+                    throttled,
+                    waited,
+                    None if status is None else took,
+                )
+
+    async def _wait(self, watch: Watch | None, seconds: float) -> float:
+        """Wait between two attempts (shown by the ``Activity``); returns ``seconds``."""
+        if watch is not None:
+            watch.retry_at = self.clock() + seconds
+        await self.sleep(seconds)
+        return seconds
 
     async def _send_once(
         self,
@@ -301,13 +351,19 @@ class Transport:
         payload: bytes | None,
         extra: Mapping[str, str] | None,
         debug: bool,
-    ) -> _Answer | Failure:
+        left: float,
+    ) -> tuple[_Answer | Failure, float, float]:
         """One attempt: a connection slot, the rate slot, the token, then aiohttp.
 
-        Returns the answer, or the ``Failure`` that kept one from coming; raises only
-        what no retry mends (an untrusted certificate, an unusable URL).
+        ``left``: seconds of the request's API timeout this attempt may use. Returns the
+        answer, or the ``Failure`` that kept one from coming, with the seconds spent
+        waiting for the slots and the token, and those spent in the attempt itself.
+        Raises only what no retry mends (an untrusted certificate, an unusable URL, an
+        answer too large or undecodable).
         """
         token = None
+        clock = self.clock
+        asked = clock()
         # Order matters: a connection slot first, then the rate slot, then the token.
         # A rate slot taken before queueing for a connection would be spent by the time
         # the connection frees, and every request that waited would then go out
@@ -324,6 +380,12 @@ class Transport:
                         method, _with_query(url, params), sent_headers, payload, verify=self._verify
                     )
                 )
+            options = self._send_options
+            if left < self._budget:  # a retry: what is left of the request's timeout
+                options = {
+                    "timeout": aiohttp.ClientTimeout(total=left, connect=min(self._connect, left))
+                }
+            went = clock()
             try:
                 async with self.session.request(
                     method,
@@ -331,10 +393,13 @@ class Transport:
                     params=params,
                     data=payload,
                     headers=sent_headers,
-                    **self._send_options,
+                    allow_redirects=False,
+                    **options,
                 ) as answer:
-                    raw = await answer.read()
-                    return _Answer(answer.status, answer.reason or "", answer.headers, raw, token)
+                    raw = await read_body(answer, limit=self._limit, method=method, url=url)
+                    outcome: _Answer | Failure = _Answer(
+                        answer.status, answer.reason or "", answer.headers, raw, token
+                    )
             except aiohttp.ClientConnectorCertificateError as exc:
                 raise untrusted_certificate(
                     self.config.name, self.config.cacert, method, url, exc
@@ -342,14 +407,23 @@ class Transport:
             except (aiohttp.InvalidURL, aiohttp.NonHttpUrlClientError) as exc:
                 raise self._describe(self._failure(method, url, exc, "unusable")) from None
             except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
-                return self._failure(method, url, exc, "unreached")  # it never left
+                outcome = self._failure(method, url, exc, "unreached")  # it never left
             except (aiohttp.ClientError, TimeoutError) as exc:
-                return self._failure(method, url, exc, "maybe_reached")
+                outcome = self._failure(method, url, exc, "maybe_reached")
+            return outcome, went - asked, clock() - went
 
     # ------------------------------------------------------------ bookkeeping
 
     def _timing(
-        self, method: str, url: str, status: int | None, attempts: int, started: float
+        self,
+        method: str,
+        url: str,
+        status: int | None,
+        attempts: int,
+        started: float,
+        throttled: int,
+        waited: float,
+        answer_seconds: float | None,
     ) -> RequestTiming:
         timing = RequestTiming(
             method=method,
@@ -358,8 +432,12 @@ class Transport:
             attempts=attempts,
             started=started,
             seconds=self.clock() - started,
+            throttled=throttled,
+            waited=waited,
+            answer_seconds=answer_seconds,
         )
         self.counts[(method, status)] += 1
+        self.totals.add(timing)
         if self._on_request is not None:
             self._on_request(timing)
         return timing

@@ -26,7 +26,7 @@ from bulkboot.engine.state import Phase
 from bulkboot.errors import EXIT_FAILURE, EXIT_INTERRUPTED
 from bulkboot.pipeline.validate import check
 from bulkboot.ui.output import make_output
-from bulkboot.ui.report import results_document
+from bulkboot.ui.report import RequestSummary, results_document
 
 if TYPE_CHECKING:
     from bulkboot.pipeline.spec import Manifest
@@ -134,6 +134,7 @@ async def _apply(
             for note in outcome.notes:
                 output.note(note)
         auth_seconds = [t.seconds for t in cloud.auth_timings]
+        requests_summary = RequestSummary.of(cloud.totals)
     summary = runtime.finish_run(
         output,
         board,
@@ -141,6 +142,7 @@ async def _apply(
         clock=clock,
         auth_seconds=auth_seconds,
         interrupted=outcome.interrupted,
+        requests=requests_summary,
     )
     if record.wanted:
         report = results_document(summary, outcome.states, header=header, requests=record.requests)

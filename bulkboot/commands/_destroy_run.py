@@ -24,7 +24,7 @@ from bulkboot.engine.destroy import DestroyOptions, destroy_fleet
 from bulkboot.engine.fleet import fleet_servers
 from bulkboot.errors import EXIT_FAILURE, EXIT_INTERRUPTED
 from bulkboot.ui.output import make_output
-from bulkboot.ui.report import results_document
+from bulkboot.ui.report import RequestSummary, results_document
 
 if TYPE_CHECKING:
     from bulkboot.pipeline.spec import Manifest
@@ -113,11 +113,18 @@ async def _destroy(
                     found=found,
                 )
         auth_seconds = [t.seconds for t in cloud.auth_timings]
+        requests_summary = RequestSummary.of(cloud.totals)
     states = tuple(board.states.values())
     if not states:
         output.note(f"fleet {manifest.name!r}: no servers to delete")
     summary = runtime.finish_run(
-        output, board, states, clock=clock, auth_seconds=auth_seconds, interrupted=interrupted
+        output,
+        board,
+        states,
+        clock=clock,
+        auth_seconds=auth_seconds,
+        interrupted=interrupted,
+        requests=requests_summary,
     )
     if record.wanted:
         report = results_document(summary, states, header=header, requests=record.requests)

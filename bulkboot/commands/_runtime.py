@@ -30,7 +30,7 @@ from bulkboot.engine.board import Board, RunHeader, RunSnapshot
 from bulkboot.engine.journal import Journal, JournalEntry, journal_path, read_journal, replay
 from bulkboot.errors import first_error
 from bulkboot.gcpause import gc_paused
-from bulkboot.ui.report import Summary, results_document, summarize
+from bulkboot.ui.report import RequestSummary, Summary, results_document, summarize
 
 if TYPE_CHECKING:
     from bulkboot.cloud.client import Cloud
@@ -220,8 +220,10 @@ def finish_run(
     clock: Callable[[], float],
     auth_seconds: Iterable[float],
     interrupted: bool,
+    requests: RequestSummary | None = None,
 ) -> Summary:
-    """Summarise the run (timed from the board's start) and show the summary last."""
+    """Summarise the run (timed from the board's start) and show the summary last;
+    ``requests``: the cloud client's account of the API requests."""
     header = board.header
     summary = summarize(
         states,
@@ -230,6 +232,7 @@ def finish_run(
         elapsed=clock() - board.started_at,
         auth_seconds=auth_seconds,
         interrupted=interrupted,
+        requests=requests,
     )
     document = results_document(summary, states, header=header)
     output.finish(summary, board.snapshot(clock(), done=True), document)

@@ -5,9 +5,12 @@ those the journal says this fleet created that the listing did not show (each is
 looked up by id and deleted only if it still carries the mark): ``fleet.fleet_servers``.
 A server without the mark is never touched, whatever its name.
 
-How: at most ``concurrency`` DELETEs in flight (``CapacityLimiter``); the cloud
-client's rate limit paces them (deleting too many servers at once can overwhelm a
-cloud, as Rally's cleanup notes warn); then batched polling (``changes-since`` shows
+How: at most ``concurrency`` DELETEs in flight (``CapacityLimiter``), fewer while the
+API is turned away or queueing: the limiter is sized by the same adaptive window as
+``apply``'s creates (``window.CreateWindow``, fed each DELETE's latency, which a
+429's ``Retry-After`` makes long). The cloud client's rate limit paces them (deleting
+too many servers at once can overwhelm a cloud, as Rally's cleanup notes warn); then
+batched polling (``changes-since`` shows
 deleted servers as DELETED) until each is gone or its deadline passes. The journal
 records each DELETE and each disappearance.
 """
@@ -37,6 +40,7 @@ from bulkboot.engine.state import (
     Phase,
     ServerState,
 )
+from bulkboot.engine.window import CreateWindow
 from bulkboot.errors import AuthError, CloudError, EndpointNotFound
 
 __all__ = ["DestroyOptions", "DestroyOutcome", "delete_and_wait", "destroy_fleet"]
@@ -89,6 +93,7 @@ async def delete_and_wait(
     that wait: a Ctrl-C stops the deletes that have not left yet.
     """
     waiting: dict[str, str] = {}  # id -> name, DELETE accepted, not yet gone
+    window = CreateWindow(ceiling=max(1, int(limiter.total_tokens)))
     gone = 0
     in_flight = len(targets)
     rated = compute.rate_limited
@@ -115,10 +120,13 @@ async def delete_and_wait(
                 try:
                     if emit(DeleteSent(name=name, at=clock(), server_id=server_id)) is None:
                         return
+                    sent = clock()
                     existed = await compute.delete_server(server_id)
+                    limiter.total_tokens = window.answered(clock() - sent, clock())
                 except _FATAL:
                     raise
                 except CloudError as exc:
+                    limiter.total_tokens = window.overloaded(clock())
                     emit(DeleteRefused(name=name, at=clock(), message=refusal(exc)))
                     return
                 finally:

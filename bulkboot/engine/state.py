@@ -82,7 +82,11 @@ class ServerState:
 
     Times are ``time.monotonic()`` seconds of this process; ``None`` means "not yet".
     ``attempt`` counts the creates sent for this name in this run (retries included),
-    ``http_attempts`` the HTTP tries of the last one (429/503 retries inside the client).
+    ``http_attempts`` the HTTP tries of the last one (429/503 retries inside the client),
+    ``throttled`` how many of those were turned away (429/503). ``post_seconds`` runs
+    from sending the last create to its answer; of it, ``post_wait_seconds`` was spent
+    waiting in this client (back-off, ``Retry-After``, queueing) and
+    ``post_answer_seconds`` is the answer time of the attempt that succeeded.
     """
 
     name: str
@@ -92,9 +96,12 @@ class ServerState:
     server_id: str | None = None
     attempt: int = 0
     http_attempts: int = 0
+    throttled: int = 0
     existed: bool = False  # found in the cloud at the start, not created by this run
     sent_at: float | None = None
     post_seconds: float | None = None  # POST /servers latency of the last create
+    post_wait_seconds: float | None = None  # ... of which waited by this client
+    post_answer_seconds: float | None = None  # ... the answer time of the attempt that took
     active_seconds: float | None = None  # from sending the create to seeing ACTIVE
     finished_at: float | None = None
     message: str | None = None  # Nova's fault message, or the refusal
@@ -142,13 +149,20 @@ class CreateSent:
 
 @dataclass(frozen=True, slots=True, kw_only=True, eq=False)
 class Created:
-    """Nova accepted the create (202), or the client found it after a lost response."""
+    """Nova accepted the create (202), or the client found it after a lost response.
+
+    ``throttled``, ``post_wait_seconds`` and ``post_answer_seconds``: the request's own
+    account of its time (``RequestTiming``), when the client gave one.
+    """
 
     name: str
     at: float
     server_id: str | None  # None for a multi-create answered with a reservation id
     post_seconds: float
     http_attempts: int
+    throttled: int = 0
+    post_wait_seconds: float | None = None
+    post_answer_seconds: float | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, eq=False)
@@ -306,7 +320,11 @@ def transition(state: ServerState, event: Event) -> ServerState:
                 sent_at=event.at,
                 status=None,
                 server_id=None,
+                http_attempts=0,
+                throttled=0,
                 post_seconds=None,
+                post_wait_seconds=None,
+                post_answer_seconds=None,
                 active_seconds=None,
                 finished_at=None,
                 message=None,
@@ -322,6 +340,9 @@ def transition(state: ServerState, event: Event) -> ServerState:
                 server_id=event.server_id,
                 post_seconds=event.post_seconds,
                 http_attempts=event.http_attempts,
+                throttled=event.throttled,
+                post_wait_seconds=event.post_wait_seconds,
+                post_answer_seconds=event.post_answer_seconds,
             )
         case CreateRefused():
             if phase is not Phase.CREATING:

@@ -201,8 +201,11 @@ def _maybe_member(run: RunState, record: Mapping[str, Any], now: float) -> bool:
         server_id=server_id,
         attempt=max(1, template.attempt),
         http_attempts=template.http_attempts,
+        throttled=template.throttled,
         sent_at=template.sent_at,
         post_seconds=template.post_seconds,
+        post_wait_seconds=template.post_wait_seconds,
+        post_answer_seconds=template.post_answer_seconds,
     )
     board.add([member])
     run.journal.record(

@@ -213,6 +213,9 @@ class CreateWorkers:
                     server_id=None,
                     post_seconds=timing.seconds,
                     http_attempts=timing.attempts,
+                    throttled=timing.throttled,
+                    post_wait_seconds=timing.waited,
+                    post_answer_seconds=timing.answer_seconds,
                 )
             )
             if request is not None:
@@ -225,6 +228,9 @@ class CreateWorkers:
                 server_id=created.id,
                 post_seconds=timing.seconds,
                 http_attempts=timing.attempts,
+                throttled=timing.throttled,
+                post_wait_seconds=timing.waited,
+                post_answer_seconds=timing.answer_seconds,
             )
         )
         if state is not None and created.id is not None:

@@ -22,7 +22,7 @@ from rich.style import Style
 
 from bulkboot.engine.board import RunHeader, RunSnapshot
 from bulkboot.engine.state import Phase, ServerState
-from bulkboot.ui.report import Stats, Summary
+from bulkboot.ui.report import Stats, Summary, format_requests, waits_matter
 
 __all__ = ["Lines", "LiveView", "render_snapshot", "render_summary"]
 
@@ -168,14 +168,27 @@ def _row_cells(state: ServerState, now: float) -> tuple[str, ...]:
         state.phase.value,
         state.status or "",
         _ms(state.post_seconds),
+        _ms(state.post_wait_seconds) if state.post_wait_seconds else "",
         to_active,
-        str(state.attempt) if state.attempt else "",
+        _tries(state),
         message,
     )
 
 
-_COLUMNS = ("server", "state", "nova", "POST", "to ACTIVE", "tries", "message")
-_RIGHT = frozenset({3, 4, 5})  # numbers are right-aligned
+def _tries(state: ServerState) -> str:
+    """HTTP sends of the last create (429/503 retries included), and how many creates
+    when there was more than one (``--retry-errors``): ``3``, ``2×3``."""
+    if not state.http_attempts:
+        return ""
+    if state.attempt > 1:
+        return f"{state.attempt}×{state.http_attempts}"
+    return str(state.http_attempts)
+
+
+# "POST": from sending the create to its answer; "waited": the part of it this client
+# waited (429/503 back-off, Retry-After); "tries": HTTP sends of the create.
+_COLUMNS = ("server", "state", "nova", "POST", "waited", "to ACTIVE", "tries", "message")
+_RIGHT = frozenset({3, 4, 5, 6})  # numbers are right-aligned
 
 
 def render_table(rows: Iterable[ServerState], now: float) -> list[Line]:
@@ -257,9 +270,15 @@ def render_summary(summary: Summary) -> Lines:
     timings.append(_stats_row("authentication", summary.auth))
     if summary.command == "apply":
         timings.append(_stats_row("POST /servers", summary.post))
+        if waits_matter(summary):
+            timings.append(_stats_row("  answer", summary.post_answer))
+            timings.append(_stats_row("  waited", summary.post_wait))
         timings.append(_stats_row("time to ACTIVE", summary.active))
     for i, text in enumerate(_aligned(timings, frozenset({1, 2, 3, 4, 5}))):
         lines.append([(text, "bold" if i == 0 else "")])
+    if summary.requests is not None:
+        throttled = summary.requests.throttled
+        lines.append([(format_requests(summary.requests), "yellow" if throttled else "dim")])
     if summary.failures:
         failures: list[tuple[str, ...]] = [("servers", "failure")]
         failures += [(str(count), message) for message, count in summary.failures]

@@ -36,9 +36,16 @@ def format_event(event: ev.Event, state: ev.ServerState, since: float) -> str | 
         return f"{stamp} create sent (attempt {state.attempt})"
     if isinstance(event, ev.Created):
         target = f"id {event.server_id}" if event.server_id else "accepted (reservation)"
+        tries = event.http_attempts
+        turned = (
+            f", {event.throttled} turned away (429/503), "
+            f"{(event.post_wait_seconds or 0.0) * 1000:.0f}ms waited"
+            if event.throttled
+            else ""
+        )
         return (
             f"{stamp} created {target} in {event.post_seconds * 1000:.0f}ms"
-            f" ({event.http_attempts} HTTP attempt{'s' if event.http_attempts != 1 else ''})"
+            f" ({tries} HTTP attempt{'s' if tries != 1 else ''}{turned})"
         )
     if isinstance(event, ev.StatusSeen):
         if state.phase.value == "active":

@@ -11,6 +11,7 @@ import bulkboot.cloud as cloud
 def test_public_api_is_these_names() -> None:
     assert sorted(cloud.__all__) == sorted(
         [
+            "Activity",
             "Authenticator",
             "Catalog",
             "Cloud",
@@ -22,6 +23,7 @@ def test_public_api_is_these_names() -> None:
             "ResolvedReferences",
             "RetryPolicy",
             "Token",
+            "Waiting",
             "load_cloud_config",
             "open_cloud",
             "resolve_references",

@@ -53,3 +53,39 @@ def test_report_file_holds_no_secrets(
     for secret in (PASSWORD, APP_CRED_SECRET, "very-secret-admin", "gAAAAA"):
         assert secret not in text
         assert secret not in out and secret not in err
+
+
+def test_a_password_in_the_cloud_urls_is_masked_everywhere_shown(
+    sim: RunningSimulator,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """``auth_url: http://user:pw@host/...`` (and an endpoint override written the same
+    way): the header, ``--debug``, the report and the journal show ``user:***@``."""
+    for key in list(os.environ):
+        if key.startswith("OS_"):
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    sim.configure(build_time_mean=0.05, build_time_stddev=0.0)
+    clouds = sim.clouds_yaml()
+    entry = clouds["clouds"]["simulator"]
+    entry["auth"]["auth_url"] = entry["auth"]["auth_url"].replace("://", "://proxy:url-pw@")
+    entry["compute_endpoint_override"] = f"http://nova:url-pw@127.0.0.1:{sim.port}/compute/v2.1"
+    (tmp_path / "clouds.yaml").write_text(yaml.safe_dump(clouds))
+    manifest = tmp_path / "fleet.yaml"
+    manifest.write_text(FLEET.replace("CLOUD", "simulator"))
+    report = tmp_path / "report.json"
+    code = cli.main(
+        ["--debug", "apply", str(manifest), "--yes", "--format", "plain", "--report", str(report)]
+    )
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert "(http://nova:***@127.0.0.1:" in out  # the header shows the endpoint, masked
+    debug = caplog.text  # --debug's log (pytest holds the root logger's records)
+    assert "proxy:***@" in debug  # the curl lines show the Keystone URL, masked
+    journals = "".join(p.read_text() for p in tmp_path.rglob("*.jsonl"))
+    for text in (out, err, debug, report.read_text(), journals):
+        assert "url-pw" not in text

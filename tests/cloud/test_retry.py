@@ -88,3 +88,35 @@ def test_attempts_are_bounded() -> None:
     policy = RetryPolicy(max_attempts=3)
     assert policy.should_retry_status(503, "GET", 2)
     assert not policy.should_retry_status(503, "GET", 3)
+
+
+def test_a_throttled_wait_keeps_retry_after_and_backs_off_further() -> None:
+    policy = RetryPolicy(base_delay=0.5, max_delay=8.0)
+    rng = random.Random(3)
+    assert policy.throttled_wait(1, 1.0, rng) == 1.0  # the server's word, early on
+    later = [policy.throttled_wait(6, 1.0, rng) for _ in range(50)]
+    assert all(4.0 <= w <= 8.0 for w in later)  # turned away 6 times: further apart
+    assert len(set(later)) > 40  # and spread, not all at once
+
+
+@pytest.mark.parametrize(
+    ("status", "retry_after", "idempotent", "throttle"),
+    [
+        (429, None, False, True),
+        (503, 2.0, False, True),
+        (503, None, True, True),
+        (503, None, False, False),  # a create: compute.py looks first
+        (500, None, True, False),
+    ],
+)
+def test_which_answers_are_throttles(
+    status: int, retry_after: float | None, idempotent: bool, throttle: bool
+) -> None:
+    assert RetryPolicy().is_throttle(status, retry_after, idempotent=idempotent) is throttle
+
+
+def test_throttled_retries_are_bounded_by_the_time_waited() -> None:
+    policy = RetryPolicy(max_throttled_seconds=60.0, max_retry_after=30.0)
+    assert policy.should_retry_throttled(None, waited=50.0, wait=10.0)
+    assert not policy.should_retry_throttled(None, waited=50.0, wait=10.5)
+    assert not policy.should_retry_throttled(31.0, waited=0.0, wait=31.0)  # too long a wait

@@ -23,7 +23,13 @@ from bulkboot.cloud.config import CloudConfig
 from bulkboot.cloud.retry import RetryPolicy
 from bulkboot.cloud.session import HttpOptions
 from bulkboot.cloud.timing import RequestTiming
-from bulkboot.errors import CloudConnectionError, RateLimited, Unavailable, UsageError
+from bulkboot.errors import (
+    CloudConnectionError,
+    RateLimited,
+    ServerError,
+    Unavailable,
+    UsageError,
+)
 from bulkboot.simulator import RunningSimulator
 from bulkboot.simulator.config import PASSWORD
 from tests.cloud.bodies import body, request
@@ -63,6 +69,13 @@ async def test_429_with_retry_after_is_waited_out(
     retried = [t for t in timings if t.attempts > 1]
     assert retried and all(t.status == 200 for t in retried)
     assert min(t.seconds for t in retried) >= 0.9  # Retry-After: 1 was honoured
+    # where the time went: waiting for the API apart from the answer that came
+    assert sum(t.throttled for t in timings) == served["429"]
+    for timing in retried:
+        assert timing.throttled == timing.attempts - 1
+        assert timing.waited >= 0.9 * timing.throttled
+        assert timing.answer_seconds is not None
+        assert timing.waited + timing.answer_seconds <= timing.seconds + 1e-9
 
 
 async def test_429_without_retry_after_backs_off(
@@ -80,14 +93,38 @@ async def test_429_without_retry_after_backs_off(
     assert served["200"] == 30 and served["429"] >= 1
 
 
-async def test_retries_are_bounded(sim: RunningSimulator, sim_cloud: CloudConfig) -> None:
+async def test_failed_answers_are_retried_max_attempts_times(
+    sim: RunningSimulator, sim_cloud: CloudConfig
+) -> None:
     options = HttpOptions(retry=RetryPolicy(max_attempts=3, base_delay=0.01))
     async with open_cloud(sim_cloud, options=options) as cloud:
+        sim.configure(error_500_fraction=1.0)
+        with pytest.raises(ServerError) as info:
+            await cloud.compute.limits()
+    assert info.value.request_id  # Nova's request id is kept
+    assert sim.stats()["requests"]["GET /compute/v2.1/limits"] == {"500": 3}
+
+
+async def test_throttled_retries_are_bounded_by_time_not_attempts(
+    sim: RunningSimulator, sim_cloud: CloudConfig
+) -> None:
+    """An API that keeps answering 503 is waited out for ``max_throttled_seconds``,
+    each wait longer than the last, however many attempts that takes; then one error
+    that says how long it was tried."""
+    policy = RetryPolicy(max_attempts=3, base_delay=0.5, max_delay=4.0, max_throttled_seconds=30)
+    time = JumpTime()
+    async with open_cloud(
+        sim_cloud, options=HttpOptions(retry=policy), clock=time.clock, sleep=time.sleep
+    ) as cloud:
         sim.configure(unavailable_fraction=1.0)
         with pytest.raises(Unavailable) as info:
             await cloud.compute.limits()
-    assert info.value.request_id  # Nova's request id is kept
-    assert sim.stats()["requests"]["GET /compute/v2.1/limits"] == {"503": 3}
+    served = sim.stats()["requests"]["GET /compute/v2.1/limits"]
+    assert served["503"] == len(time.waits) + 1 > policy.max_attempts
+    assert 30 - policy.max_delay < sum(time.waits) <= 30
+    assert time.waits[-1] > time.waits[0]  # backed off further
+    assert info.value.request_id
+    assert f"turned away {served['503']} times" in str(info.value)
 
 
 async def test_a_long_retry_after_is_an_error_not_a_wait(
@@ -402,3 +439,43 @@ async def test_rate_holds_when_requests_queue_for_connections() -> None:
     assert len(arrivals) == 60
     busiest = max(sum(1 for t in arrivals if s <= t < s + 1.0) for s in arrivals)
     assert busiest <= 22, f"{busiest} requests in one second at --rate 20"
+
+
+async def test_deletes_against_a_rate_limited_api_all_get_through(
+    sim: RunningSimulator, sim_cloud: CloudConfig, sim_time: VirtualTime
+) -> None:
+    """``destroy``'s case: 200 DELETEs at once against an API that takes 20 a second.
+    Each is turned away again and again on the way; none gives up while the API keeps
+    answering (it used to after 6 attempts), and the crowd spreads out as it waits."""
+    timings: list[RequestTiming] = []
+    gone: list[bool] = []
+    time = sim_time
+
+    async def delete(index: int) -> None:
+        gone.append(await cloud.compute.delete_server(f"00000000-0000-4000-8000-{index:012d}"))
+
+    async with open_cloud(
+        sim_cloud,
+        options=HttpOptions(concurrency=200),
+        on_request=timings.append,
+        clock=time.clock,
+        sleep=time.sleep,
+    ) as cloud:
+        sim.configure(rate_limit=20)
+        async with anyio.create_task_group() as group:
+            for index in range(200):
+                group.start_soon(delete, index)
+            group.start_soon(
+                functools.partial(
+                    time.run, until=lambda: len(gone) == 200, asleep=lambda: 200 - len(gone)
+                )
+            )
+        totals = cloud.totals
+    served = sim.stats()["requests"]["DELETE /compute/v2.1/servers/{server_id}"]
+    assert served["404"] == 200 and gone == [False] * 200  # every one answered
+    deletes = [t for t in timings if t.method == "DELETE"]
+    # spread out as they waited, and still done in well under 3 times the ideal 10 s
+    took = max(t.started + t.seconds for t in deletes) - min(t.started for t in deletes)
+    assert took < 25
+    assert sum(t.throttled for t in deletes) == served["429"] == totals.throttled
+    assert all(t.waited >= 1.0 for t in deletes if t.throttled)  # Retry-After: 1 kept

@@ -36,7 +36,7 @@ def test_plain_output_line_by_line_then_reapply(
         r"compute 2\.96, concurrency 100, rate unlimited",
         lines[0],
     )
-    events = lines[1:-6]
+    events = lines[1:-7]
     for name in SERVERS:
         mine = [line for line in events if line.split()[1] == name]
         assert len(mine) == 3, mine
@@ -46,13 +46,15 @@ def test_plain_output_line_by_line_then_reapply(
             mine[1],
         )
         assert re.fullmatch(rf"\+\d+\.\d{{3}}s {name} ACTIVE after \d+\.\d\ds", mine[2])
-    summary = lines[-6:]
+    summary = lines[-7:]
     assert re.fullmatch(r"lab: 6 servers in (\d+ms|\d+\.\d\ds): 6 active", summary[0])
     assert summary[1] == "6 created by this run, 0 already existed (left alone)"
     assert summary[2].startswith("authentication: p50 ")
     assert summary[3].startswith("POST /servers: p50 ") and summary[3].endswith("(n=6)")
     assert summary[4].startswith("time to ACTIVE: p50 ") and summary[4].endswith("(n=6)")
-    assert summary[5] == "all 6 servers booted"
+    assert summary[5].startswith("API requests: ")  # nothing retried or turned away here
+    assert "retried" not in summary[5] and "429" not in summary[5]
+    assert summary[6] == "all 6 servers booted"
     assert "hunter2" not in out
     journal = (tmp_path / ".bulkboot" / "lab.jsonl").read_text()
     assert "hunter2" not in journal and "adminPass" not in journal
@@ -96,7 +98,10 @@ def test_json_output_and_report_field_by_field(
             "existed",
             "attempts",
             "http_attempts",
+            "throttled",
             "post_seconds",
+            "post_wait_seconds",
+            "post_answer_seconds",
             "active_seconds",
             "failure",
             "message",

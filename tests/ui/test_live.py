@@ -75,6 +75,7 @@ def test_frame_shows_header_counts_pace_and_a_bounded_table() -> None:
         "state",
         "nova",
         "POST",
+        "waited",
         "to",
         "ACTIVE",
         "tries",

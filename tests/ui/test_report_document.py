@@ -73,6 +73,6 @@ def test_the_text_is_the_document_one_item_a_line() -> None:
     text = report_text(document)
     assert json.loads(text) == document
     lines = text.splitlines()
-    assert '    {"name": "a", "id": null},' in lines
+    assert '    {"name":"a","id":null},' in lines
     assert '    "t": [0.0, 0.5],' in lines
     assert '  "empty": {},' in lines and '  "nothing": []' in lines

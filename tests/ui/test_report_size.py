@@ -20,7 +20,7 @@ def test_ten_thousand_servers_take_under_five_megabytes() -> None:
     assert len(text.encode()) < 5_000_000
     assert json.loads(text)["summary"]["total"] == 10_000
     # one server, one request per line: a reader can grep it
-    assert text.count('\n    {"name": "web-') == 10_000
+    assert text.count('\n    {"name":"web-') == 10_000
 
 
 def test_a_days_series_is_bounded_as_an_hours_is() -> None:

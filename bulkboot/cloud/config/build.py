@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from bulkboot.cloud.config.files import Positions, normalize
 from bulkboot.cloud.config.gather import Setting, dotted, flatten, kind, merge_entry, shown
 from bulkboot.cloud.config.model import AuthType, CloudConfig
+from bulkboot.cloud.redact import redact_url
 from bulkboot.errors import ConfigError
 
 __all__ = ["build_cloud"]
@@ -113,7 +114,7 @@ class _Entry:
             where, setting = self.find(key) or (key, Setting(value, self.anchor))
             raise ConfigError(
                 f"{setting.origin}: {self.label(where)}: expected an http:// or https:// "
-                f"URL, got {shown(value)}"
+                f"URL, got {shown(redact_url(value))}"
             )
         return value.rstrip("/")
 
