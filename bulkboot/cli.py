@@ -31,6 +31,7 @@ from bulkboot.errors import (
     ManifestError,
     ResolveError,
 )
+from bulkboot.ui.text import printable
 
 __all__ = ["build_parser", "main"]
 
@@ -92,14 +93,16 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
 
 
 def _print_error(exc: BulkbootError) -> None:
+    # An error may quote the cloud (a fault, an error body) or the manifest: printable
+    # keeps their escape sequences off the user's terminal.
     if isinstance(exc, ManifestError | ResolveError):
         # Each line already starts with FILE:LINE:COL, as compilers print them.
-        print(str(exc), file=sys.stderr)
+        print(printable(str(exc), multiline=True), file=sys.stderr)
         count = len(exc.problems)
         noun = "problem" if count == 1 else "problems"
         print(f"bulkboot: {count} {noun}; nothing was sent", file=sys.stderr)
     else:
-        print(f"bulkboot: error: {exc}", file=sys.stderr)
+        print(f"bulkboot: error: {printable(str(exc), multiline=True)}", file=sys.stderr)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -127,7 +130,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.debug:
             traceback.print_exc()
         print(
-            f"bulkboot: internal error: {type(exc).__name__}: {exc}\n"
+            f"bulkboot: internal error: {type(exc).__name__}: "
+            f"{printable(str(exc), multiline=True)}\n"
             "This is a bug in bulkboot; rerun with --debug and report the output.",
             file=sys.stderr,
         )

@@ -47,6 +47,7 @@ def run(args: argparse.Namespace) -> int:
     from bulkboot.engine.fleet import fleet_servers
     from bulkboot.engine.status import status_rows
     from bulkboot.ui.status_table import print_status_json, print_status_table
+    from bulkboot.ui.text import printable
 
     async def status(target: Target) -> int:
         _, entries = fleet_journal(args.file, manifest.name)
@@ -60,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
         if target.embedded:
             notes.insert(0, EMBEDDED_NOTE + ": it has none of your servers")
         for note in notes:
-            print(note, file=sys.stderr)
+            print(printable(note, multiline=True), file=sys.stderr)
         if args.format == "json":
             print_status_json(sys.stdout, manifest.name, name, rows)
         else:

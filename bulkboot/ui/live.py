@@ -23,6 +23,7 @@ from rich.style import Style
 from bulkboot.engine.board import RunHeader, RunSnapshot
 from bulkboot.engine.state import Phase, ServerState
 from bulkboot.ui.report import Stats, Summary
+from bulkboot.ui.text import printable
 
 __all__ = ["Lines", "LiveView", "render_snapshot", "render_summary"]
 
@@ -113,8 +114,8 @@ def render_header(header: RunHeader) -> list[Line]:
     return [
         [
             (f"bulkboot {header.command} ", "bold"),
-            (header.fleet, "bold cyan"),
-            (f"  cloud {header.cloud}  {header.endpoint}", ""),
+            (printable(header.fleet), "bold cyan"),
+            (printable(f"  cloud {header.cloud}  {header.endpoint}"), ""),
         ],
         [(f"compute {header.microversion}  concurrency {header.concurrency}  rate {rate}", "dim")],
     ]
@@ -151,7 +152,7 @@ def render_progress(snapshot: RunSnapshot) -> list[Line]:
         timing.append((f"  ({snapshot.existed} already existed)", "dim"))
     lines = [bar, counts, timing]
     if snapshot.note:
-        lines.append([(snapshot.note, "bold yellow")])
+        lines.append([(printable(snapshot.note), "bold yellow")])
     return lines
 
 
@@ -162,11 +163,12 @@ def _row_cells(state: ServerState, now: float) -> tuple[str, ...]:
         to_active = f"{now - state.sent_at:.1f}s…"
     else:
         to_active = ""
-    message = state.message.splitlines()[0][:60] if state.message else ""
+    # Names come from the manifest, statuses and messages from the cloud.
+    message = printable(state.message.splitlines()[0])[:60] if state.message else ""
     return (
-        state.name[:32],
+        printable(state.name)[:32],
         state.phase.value,
-        state.status or "",
+        printable(state.status or ""),
         _ms(state.post_seconds),
         to_active,
         str(state.attempt) if state.attempt else "",
@@ -237,7 +239,7 @@ def render_summary(summary: Summary) -> Lines:
     counts = "  ".join(f"{phase} {count}" for phase, count in summary.counts.items() if count)
     lines: list[Line] = [
         [
-            (f"{summary.fleet}: ", "bold"),
+            (f"{printable(summary.fleet)}: ", "bold"),
             (f"{summary.total} servers in {summary.elapsed:.1f}s  {counts}", ""),
         ]
     ]
@@ -262,7 +264,7 @@ def render_summary(summary: Summary) -> Lines:
         lines.append([(text, "bold" if i == 0 else "")])
     if summary.failures:
         failures: list[tuple[str, ...]] = [("servers", "failure")]
-        failures += [(str(count), message) for message, count in summary.failures]
+        failures += [(str(count), printable(message)) for message, count in summary.failures]
         for i, text in enumerate(_aligned(failures, frozenset({0}))):
             lines.append([(text, "bold red" if i == 0 else "")])
     elif summary.ok and summary.total:
@@ -316,7 +318,7 @@ class LiveView:
         self._snapshot = snapshot
 
     def note(self, text: str) -> None:
-        self._console.print(text)
+        self._console.print(printable(text, multiline=True), markup=False, highlight=False)
 
     def finish(self, summary: Summary, last: RunSnapshot | None = None) -> None:
         if last is not None:

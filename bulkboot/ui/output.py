@@ -16,6 +16,7 @@ from bulkboot.engine.board import RunHeader, RunSnapshot
 from bulkboot.engine.state import Event, ServerState
 from bulkboot.ui.plain import JsonOutput, PlainOutput
 from bulkboot.ui.report import Summary
+from bulkboot.ui.text import printable
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -60,7 +61,7 @@ class _Live:
 
     def start(self, header: RunHeader, snapshot: RunSnapshot, notes: Iterable[str]) -> None:
         for text in notes:
-            self._console.print(text, highlight=False)
+            self.note(text)
         self._view.start(snapshot)
 
     def event(self, event: Event, state: ServerState) -> None:
@@ -70,7 +71,8 @@ class _Live:
         self._view.update(snapshot)
 
     def note(self, text: str) -> None:
-        self._console.print(text, highlight=False)
+        # markup=False: a note may hold a server's name or a fault, not rich markup.
+        self._console.print(printable(text, multiline=True), markup=False, highlight=False)
 
     def finish(self, summary: Summary, snapshot: RunSnapshot, document: dict[str, Any]) -> None:
         self._view.finish(summary, snapshot)
@@ -116,7 +118,8 @@ class _Json:
         pass
 
     def note(self, text: str) -> None:
-        self._err.write(text + "\n")  # stdout holds only the JSON document
+        # stdout holds only the JSON document
+        self._err.write(printable(text, multiline=True) + "\n")
 
     def finish(self, summary: Summary, snapshot: RunSnapshot, document: dict[str, Any]) -> None:
         self._json.write(document)

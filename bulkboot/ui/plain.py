@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from bulkboot.engine import state as ev
 from bulkboot.ui.report import Summary, format_summary
+from bulkboot.ui.text import printable
 
 if TYPE_CHECKING:
     from bulkboot.engine.board import RunHeader
@@ -23,7 +24,7 @@ __all__ = ["JsonOutput", "PlainOutput", "format_event", "format_header"]
 
 def format_header(header: RunHeader) -> str:
     rate = "unlimited" if header.rate is None else f"{header.rate:g}/s"
-    return (
+    return printable(
         f"{header.command} {header.fleet}: cloud {header.cloud} ({header.endpoint}), "
         f"compute {header.microversion}, concurrency {header.concurrency}, rate {rate}"
     )
@@ -86,12 +87,12 @@ class PlainOutput:
         pending, self._pending = self._pending, None
         self._out.write(format_header(header) + "\n")
         for note in notes:
-            self._out.write(note + "\n")
+            self._out.write(printable(note, multiline=True) + "\n")
         for event, state in pending or ():
             self.event(event, state)
 
     def note(self, text: str) -> None:
-        self._out.write(text + "\n")
+        self._out.write(printable(text, multiline=True) + "\n")
         self._out.flush()
 
     def event(self, event: ev.Event, state: ev.ServerState) -> None:
@@ -100,7 +101,8 @@ class PlainOutput:
             return
         line = format_event(event, state, self._since)
         if line is not None:
-            self._out.write(line + "\n")
+            # Names, statuses and faults come from the manifest and the cloud.
+            self._out.write(printable(line) + "\n")
 
     def finish(self, summary: Summary, states: Iterable[ev.ServerState]) -> None:
         del states

@@ -14,6 +14,9 @@ from typing import TextIO
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
+
+from bulkboot.ui.text import printable
 
 __all__ = ["PlanRow", "merge_rows", "plan_table", "print_plan_table"]
 
@@ -65,7 +68,11 @@ def merge_rows(rows: Iterable[PlanRow]) -> list[PlanRow]:
 
 def plan_table(rows: Sequence[PlanRow], *, title: str | None, caption: str | None) -> Table:
     """The table for already merged rows."""
-    table = Table(title=title, caption=caption, caption_justify="left")
+    table = Table(
+        title=None if title is None else Text(printable(title)),
+        caption=None if caption is None else Text(printable(caption)),
+        caption_justify="left",
+    )
     table.add_column("name", no_wrap=True)
     table.add_column("image", overflow="fold")
     table.add_column("flavor")
@@ -73,7 +80,9 @@ def plan_table(rows: Sequence[PlanRow], *, title: str | None, caption: str | Non
     table.add_column("count", justify="right")
     for row in rows:
         name = row.name if row.last_name is None else f"{row.name} … {row.last_name}"
-        table.add_row(name, row.image, row.flavor, row.networks, row.count_text)
+        cells = (name, row.image, row.flavor, row.networks, row.count_text)
+        # Text, not str: a name from the manifest is shown as written, never as markup.
+        table.add_row(*(Text(printable(cell)) for cell in cells))
     return table
 
 

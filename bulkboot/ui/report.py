@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from bulkboot.engine.state import Phase, ServerState
 from bulkboot.errors import UsageError
+from bulkboot.ui.text import printable
 
 if TYPE_CHECKING:
     from bulkboot.cloud.timing import RequestTiming
@@ -223,7 +224,7 @@ def format_summary(summary: Summary) -> list[str]:
         lines.append(format_stats("time to ACTIVE", summary.active))
     if summary.failures:
         lines.append("failures:")
-        lines.extend(f"  {count} x {message}" for message, count in summary.failures)
+        lines.extend(f"  {count} x {printable(message)}" for message, count in summary.failures)
     elif summary.ok and summary.total:
         lines.append(f"all {summary.total} servers {verb}")
     return lines
