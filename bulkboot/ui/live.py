@@ -65,19 +65,24 @@ def _style(name: str) -> Style | None:
 
 
 _BAR_WIDTH = 40
-# Order and colours of the bar's segments and of the counts after it.
-_SEGMENTS: tuple[tuple[Phase, str, str], ...] = (
-    (Phase.ACTIVE, "green", "active"),
-    (Phase.DELETED, "green", "deleted"),
-    (Phase.ERROR, "red", "error"),
-    (Phase.TIMEOUT, "yellow", "timeout"),
-    (Phase.GONE, "magenta", "gone"),
-    (Phase.BUILDING, "blue", "building"),
-    (Phase.CREATING, "cyan", "creating"),
-    (Phase.DELETING, "cyan", "deleting"),
-    (Phase.QUEUED, "bright_black", "queued"),
+# Order, colour, label and glyph of the bar's segments and of the counts after it.
+# The glyph alone must tell the story, for a terminal without colour (NO_COLOR, a
+# monochrome console): done is full, in flight half, failed dark, waiting empty. A
+# queued server drawn as a full block in grey read as a full bar before anything was
+# created once the grey was gone.
+_DONE, _FAILED_GLYPH, _MOVING, _WAITING = "█", "▓", "▒", "░"
+_SEGMENTS: tuple[tuple[Phase, str, str, str], ...] = (
+    (Phase.ACTIVE, "green", "active", _DONE),
+    (Phase.DELETED, "green", "deleted", _DONE),
+    (Phase.ERROR, "red", "error", _FAILED_GLYPH),
+    (Phase.TIMEOUT, "yellow", "timeout", _FAILED_GLYPH),
+    (Phase.GONE, "magenta", "gone", _FAILED_GLYPH),
+    (Phase.BUILDING, "blue", "building", _MOVING),
+    (Phase.CREATING, "cyan", "creating", _MOVING),
+    (Phase.DELETING, "cyan", "deleting", _MOVING),
+    (Phase.QUEUED, "bright_black", "queued", _WAITING),
 )
-_STATE_STYLE = {phase: style for phase, style, _ in _SEGMENTS}
+_STATE_STYLE = {phase: style for phase, style, _, _ in _SEGMENTS}
 # States always shown in the counts line (others only when non-zero).
 _ALWAYS = {
     "apply": (
@@ -125,21 +130,21 @@ def render_progress(snapshot: RunSnapshot) -> list[Line]:
     total = max(1, snapshot.total)
     bar: Line = []
     used = 0
-    for phase, style, _ in _SEGMENTS:
+    for phase, style, _, glyph in _SEGMENTS:
         count = snapshot.count(phase)
         if not count:
             continue
         width = round(count * _BAR_WIDTH / total)
         width = min(max(width, 1), _BAR_WIDTH - used)
         if width > 0:
-            bar.append(("█" * width, style))
+            bar.append((glyph * width, style))
             used += width
     if used < _BAR_WIDTH:
-        bar.append(("░" * (_BAR_WIDTH - used), "bright_black"))
+        bar.append((_WAITING * (_BAR_WIDTH - used), "bright_black"))
     bar.append((f" {snapshot.total} servers", ""))
     always = _ALWAYS.get(snapshot.header.command, _ALWAYS["apply"])
     counts: Line = []
-    for phase, style, label in _SEGMENTS:
+    for phase, style, label, _ in _SEGMENTS:
         count = snapshot.count(phase)
         if count or phase in always:
             if counts:
