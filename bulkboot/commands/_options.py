@@ -169,15 +169,25 @@ def add_table_format(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def add_run_options(parser: argparse.ArgumentParser, *, concurrency: EngineDefault) -> None:
+def add_run_options(
+    parser: argparse.ArgumentParser,
+    *,
+    concurrency: EngineDefault,
+    requests: str,
+    deletes: bool = False,
+) -> None:
     """The flags of a command that sends work to the cloud and shows it as it goes
-    (``apply``, ``destroy``): how much at once, how fast, how it is shown, whether to ask."""
+    (``apply``, ``destroy``): how much at once, how fast, how it is shown, whether to ask.
+
+    ``requests`` names what ``--concurrency`` counts ("creates (POST /servers)");
+    ``deletes``: the command deletes, so without a terminal it needs ``--yes``.
+    """
     parser.add_argument(
         "--concurrency",
         type=positive_int,
         default=concurrency,
         metavar="N",
-        help="at most N requests of this kind in flight (default %(default)s)",
+        help=f"at most N {requests} in flight at once (default %(default)s)",
     )
     parser.add_argument(
         "--rate",
@@ -191,4 +201,9 @@ def add_run_options(parser: argparse.ArgumentParser, *, concurrency: EngineDefau
         default=None,
         help="live view (default on a terminal), plain lines (default otherwise), or JSON",
     )
-    parser.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    parser.add_argument(
+        "--yes",
+        action="store_true",
+        help="do not ask for confirmation"
+        + ("; needed where there is no terminal to ask on (scripts, cron, CI)" if deletes else ""),
+    )

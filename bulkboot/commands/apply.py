@@ -55,7 +55,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     add_manifest(parser)
     add_cloud(parser)
-    add_run_options(parser, concurrency=EngineDefault(lambda: _engine().concurrency))
+    add_run_options(
+        parser,
+        concurrency=EngineDefault(lambda: _engine().concurrency),
+        requests="creates (POST /servers)",
+    )
     parser.add_argument(
         "--timeout",
         type=parse_duration,

@@ -114,15 +114,26 @@ def run_online(
     from bulkboot.cloud.session import HttpOptions
     from bulkboot.commands._runtime import Target, run_on_cloud
     from bulkboot.pipeline.validate import check
+    from bulkboot.ui import steps
+
+    shown = steps.on_terminal(sys.stderr)
 
     async def online(target: Target) -> Plan:
+        authenticating = steps.authenticating(target.config)
+        if authenticating is not None:
+            shown.step(authenticating)
         async with open_cloud(target.config, options=options or HttpOptions()) as cloud:
+            shown.step(steps.negotiating(cloud.endpoint))
             version = await cloud.compute.negotiate(requested)
             check(manifest, version)
+            shown.step(steps.resolving(manifest))
             refs = await resolve_references(cloud, manifest)
         return make_plan(manifest, version, refs, offline=False)
 
-    plan = run_on_cloud(args.cloud or manifest.cloud, online)
+    try:
+        plan = run_on_cloud(args.cloud or manifest.cloud, online)
+    finally:
+        shown.done()
     emit(plan, args.format, out=out if out is not None else sys.stdout)
     return 0
 

@@ -19,7 +19,7 @@ from bulkboot.ui.text import printable
 if TYPE_CHECKING:
     from bulkboot.engine.board import RunHeader
 
-__all__ = ["JsonOutput", "PlainOutput", "format_event", "format_header"]
+__all__ = ["JsonOutput", "PlainOutput", "format_event", "format_found", "format_header"]
 
 
 def format_header(header: RunHeader) -> str:
@@ -67,12 +67,34 @@ def format_event(event: ev.Event, state: ev.ServerState, since: float) -> str | 
     return None
 
 
+_NAMES_SHOWN = 8  # names listed in a line that summarises servers found
+
+
+def format_found(found: Iterable[ev.Found]) -> list[str]:
+    """One line per status for the servers that already existed: a re-apply of a
+    complete fleet of 1,000 says ``already existed: 1000 ACTIVE``, not 1,000 lines.
+    Servers not ACTIVE are named (the first few): they are the ones to look at."""
+    by_status: dict[str, list[str]] = {}
+    for event in found:
+        by_status.setdefault(event.status, []).append(event.name)
+    lines = []
+    for status, names in sorted(by_status.items(), key=lambda item: (-len(item[1]), item[0])):
+        line = f"already existed: {len(names)} {status}"
+        if status != "ACTIVE":
+            shown = ", ".join(names[:_NAMES_SHOWN])
+            more = f", ... ({len(names) - _NAMES_SHOWN} more)" if len(names) > _NAMES_SHOWN else ""
+            line += f" ({shown}{more})"
+        lines.append(printable(line))
+    return lines
+
+
 class PlainOutput:
     """The plain sink: the header, one line per event, then the summary.
 
     Events that come before ``start`` (the servers found by the inventory, listed
     before the header can be printed) are held and written after the header and
-    notes, stamped from the run's start like every other line.
+    notes: the servers found are summarised (``format_found``), any other event is
+    stamped from the run's start like every later line.
     """
 
     __slots__ = ("_out", "_pending", "_since")
@@ -88,8 +110,12 @@ class PlainOutput:
         self._out.write(format_header(header) + "\n")
         for note in notes:
             self._out.write(printable(note, multiline=True) + "\n")
-        for event, state in pending or ():
-            self.event(event, state)
+        pending = pending or []
+        for line in format_found(e for e, _ in pending if isinstance(e, ev.Found)):
+            self._out.write(line + "\n")
+        for event, state in pending:
+            if not isinstance(event, ev.Found):
+                self.event(event, state)
 
     def note(self, text: str) -> None:
         self._out.write(printable(text, multiline=True) + "\n")
