@@ -34,15 +34,18 @@ def _take_terminal() -> None:  # runs in the child, after setsid
 class TerminalRun:
     """``python -m bulkboot ARGS`` on a terminal; ``screen`` is what it showed there."""
 
-    def __init__(self, args: list[str], *, cwd: Path, env: dict[str, str]) -> None:
+    def __init__(
+        self, args: list[str], *, cwd: Path, env: dict[str, str], stdout_too: bool = False
+    ) -> None:
+        """``stdout_too``: stdout is the terminal as well (the live view), not a pipe."""
         self._master, slave = pty.openpty()
         self.process = subprocess.Popen(
             [sys.executable, "-m", "bulkboot", *args],
             cwd=cwd,
-            env=dict(env, PYTHONPATH=str(REPO), COLUMNS="200", TERM="dumb"),
+            env=dict(env, PYTHONPATH=str(REPO), COLUMNS="200", TERM="xterm"),
             stdin=slave,
             stderr=slave,
-            stdout=subprocess.PIPE,
+            stdout=slave if stdout_too else subprocess.PIPE,
             start_new_session=True,
             preexec_fn=_take_terminal,
         )
@@ -86,10 +89,9 @@ class TerminalRun:
 
     def finish(self) -> tuple[int, str]:
         """Exit code and stdout, once the child has exited by itself (no more keys)."""
-        assert self.process.stdout is not None
-        out = self.process.stdout.fileno()
+        out = self.process.stdout.fileno() if self.process.stdout is not None else self._master
         chunks: list[bytes] = []
-        reading = [self._master, out]
+        reading = list({self._master, out})
         deadline = time.monotonic() + _GUARD
         while out in reading:
             if time.monotonic() > deadline:
@@ -103,13 +105,14 @@ class TerminalRun:
                     chunk = b""
                 if not chunk:
                     reading.remove(fd)
-                elif fd == out:
-                    chunks.append(chunk)
-                else:
+                elif fd == self._master:
                     self.screen += chunk.decode("utf-8", "replace")
+                else:
+                    chunks.append(chunk)
         code = self.process.wait(timeout=_GUARD)
         while self._read(0.05):
             pass
         os.close(self._master)
-        self.process.stdout.close()
+        if self.process.stdout is not None:
+            self.process.stdout.close()
         return code, b"".join(chunks).decode()

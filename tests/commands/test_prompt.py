@@ -57,6 +57,7 @@ def test_apply_json_on_a_terminal_asks_there_and_stdout_is_one_json_document(
     document = json.loads(out)  # the whole of stdout is one JSON document
     assert document["summary"]["counts"]["active"] == 6
     assert "[y/N]" not in out and APPLY_QUESTION in run.screen
+    assert "authenticating at" in run.screen and "authenticating" not in out  # steps: stderr
 
 
 def test_destroy_plain_on_a_terminal_asks_there_not_on_stdout(
@@ -261,3 +262,29 @@ async def test_ask_takes_only_y_or_yes() -> None:
             os.close(slave)
         assert (answer.yes, answer.end_of_input) == (yes, False)
         assert out.getvalue() == "go? [y/N] "
+
+
+# ----------------------------------------------------------------- what it does meanwhile
+
+
+def test_the_live_view_shows_each_step_then_asks_then_runs(
+    sim: RunningSimulator, lab: Path, clouds: Path
+) -> None:
+    sim.configure(latency=0.3)  # every step takes a while, as on a distant cloud
+    env = dict(os.environ, OS_CLIENT_CONFIG_FILE=str(clouds))
+    args = ["apply", str(lab), "--cloud", "simulator", "--format", "live"]
+    run = TerminalRun(args, cwd=lab.parent, env=env, stdout_too=True)
+    run.wait_for(APPLY_QUESTION)
+    screen = run.screen
+    for step in (
+        "authenticating at http://127.0.0.1:",
+        "negotiating the compute microversion at http://127.0.0.1:",
+        "resolving 1 image, 2 flavors, 1 network",
+        "listing the fleet's servers",
+        "checking the quota",
+    ):
+        assert step in screen
+    run.type(b"y\n")
+    code, _ = run.finish()
+    assert code == 0, run.screen
+    assert "all 6 servers ACTIVE" in run.screen
