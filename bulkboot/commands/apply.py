@@ -6,7 +6,9 @@ negotiate the microversion and validate again at it; resolve every reference onc
 list what exists; check the quota for what is missing; then create and wait.
 
 Exit status: 0 every server ACTIVE (with ``--no-wait``: every create accepted), 1 any
-failed, 2 invalid input or configuration (nothing created), 130 interrupted.
+failed (or the report could not be written at the end), 2 invalid input or
+configuration, an output path that cannot be written included (nothing created), 130
+interrupted.
 
 This module is the command line and the offline checks; the run is ``_apply_run``,
 loaded only once those have passed.
@@ -97,7 +99,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="when any server fails, delete every server this run created",
     )
     parser.add_argument(
-        "--report", metavar="FILE.json", help="write per-server results and every timing"
+        "--report",
+        metavar="FILE.json",
+        help="write per-server results and every timing to this regular file (checked "
+        "before anything is sent; replaced whole at the end)",
     )
     parser.add_argument(
         "--skip-quota-check",
@@ -110,6 +115,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def run(args: argparse.Namespace) -> int:
     manifest, requested = _checked_manifest(args)
+    if args.report is not None:  # found now, not after the fleet is built
+        from bulkboot.ui.outfile import check_output_path
+
+        check_output_path(args.report, flag="--report")
     from bulkboot.commands import _apply_run
 
     return _apply_run.run(args, manifest, requested)

@@ -12,11 +12,10 @@ import os
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bulkboot.engine.state import Phase, ServerState
-from bulkboot.errors import UsageError
+from bulkboot.ui.outfile import write_atomically
 from bulkboot.ui.text import printable
 
 if TYPE_CHECKING:
@@ -305,11 +304,7 @@ def results_document(
 
 
 def write_report(path: str | os.PathLike[str], document: Mapping[str, Any]) -> None:
-    """Write the report atomically (a half-written report is worse than none)."""
-    target = Path(path)
-    temporary = target.with_name(f".{target.name}.tmp")
-    try:
-        temporary.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
-        os.replace(temporary, target)
-    except OSError as exc:
-        raise UsageError(f"cannot write the report {target}: {exc.strerror or exc}") from exc
+    """Write the report atomically to a regular file (see ``ui.outfile``); a failure is
+    an ``OutputError`` (exit 1: the run's work is done and journaled)."""
+    data = (json.dumps(document, indent=2) + "\n").encode("utf-8")
+    write_atomically(path, data, what="the report")
