@@ -13,6 +13,7 @@ import pytest
 
 from bulkboot.simulator.server import RunningSimulator
 from tests.commands.cli_helpers import apply, journal_of, start_apply, wait_for_sends, write_fleet
+from tests.ui.test_outfile import device_like_dev_full
 
 
 def _missing_folder(tmp: Path) -> str:
@@ -45,7 +46,7 @@ def _under_a_file(tmp: Path) -> str:
         (_symlink, "is a symbolic link"),
         (_folder, "is a directory"),
         (_under_a_file, "Not a directory"),
-        (lambda tmp: "/dev/full", "is a character device"),
+        (lambda tmp: str(device_like_dev_full(tmp)), "is a character device"),
     ],
     ids=["missing-folder", "fifo", "symlink", "directory", "under-a-file", "dev-full"],
 )

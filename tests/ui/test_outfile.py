@@ -41,8 +41,19 @@ def test_what_cannot_take_a_report_is_refused_before_anything(tmp_path: Path) ->
     link = tmp_path / "link.json"
     link.symlink_to(tmp_path / "elsewhere.json")
     assert "is a symbolic link;" in _refused(str(link))
-    assert "is a character device;" in _refused("/dev/full")
+    assert "is a character device;" in _refused(str(device_like_dev_full(tmp_path)))
     assert _refused("") == "--report: the path is empty"
+
+
+def device_like_dev_full(folder: Path) -> Path:
+    """A device node like /dev/full, in the test's folder: a broken build that wrote
+    through it must not break the machine's own /dev/full (the rename replaces it)."""
+    path = folder / "full"
+    try:
+        os.mknod(path, stat.S_IFCHR | 0o666, os.makedev(1, 7))
+    except PermissionError:
+        pytest.skip("making a device node needs root")
+    return path
 
 
 def test_written_whole_keeping_the_mode_of_the_file_it_replaces(tmp_path: Path) -> None:
