@@ -103,12 +103,14 @@ def _umask() -> int:
     return 0o022
 
 
-def write_atomically(path: str | os.PathLike[str], data: bytes, *, what: str) -> None:
+def write_atomically(
+    path: str | os.PathLike[str], data: bytes, *, what: str, mode: int | None = None
+) -> None:
     """Replace the regular file at ``path`` (or create it) with ``data``, whole or not at
     all. ``what`` names the file in messages ("the report"). ``OutputError`` on failure.
 
-    The file keeps the mode of the one it replaces; a new one gets the usual mode
-    (0666 less the umask), as ``open`` would give it.
+    The file gets ``mode`` when given; else it keeps the mode of the one it replaces,
+    and a new one gets the usual mode (0666 less the umask), as ``open`` would give it.
     """
     target = Path(path)
     try:
@@ -117,7 +119,8 @@ def write_atomically(path: str | os.PathLike[str], data: bytes, *, what: str) ->
         raise OutputError(f"cannot write {what} {target}: {exc.strerror or exc}") from None
     if info is not None and (kind := _not_regular(info)) is not None:
         raise OutputError(f"cannot write {what} {target}: it is {kind} now, not a regular file")
-    mode = stat.S_IMODE(info.st_mode) if info is not None else 0o666 & ~_umask()
+    if mode is None:
+        mode = stat.S_IMODE(info.st_mode) if info is not None else 0o666 & ~_umask()
     temporary: str | None = None
     try:
         descriptor, temporary = tempfile.mkstemp(
