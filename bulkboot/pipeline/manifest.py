@@ -92,6 +92,10 @@ class _Defaults:
     raws: dict[str, RawValue | Bad] = field(default_factory=dict)
     locations: dict[str, dict[str, Location]] = field(default_factory=dict)
     finished: dict[str, object] = field(default_factory=dict)
+    # Fields a misspelt key stood for (`flavour:` -> flavor): reported once, as an
+    # unknown key of defaults, and not again as missing from every group.
+    misspelt: set[str] = field(default_factory=set)
+    span: tuple[Location, Location] | None = None
 
 
 # ----------------------------------------------------------------- entry points
@@ -208,6 +212,7 @@ def _read_root(reader: Reader, root: Node, file: str, stem: str) -> Manifest:
         limits=limits,
         servers=tuple(servers),
         groups=tuple(groups),
+        defaults_at=defaults.span,
     )
 
 
@@ -260,6 +265,8 @@ def _read_limits(reader: Reader, node: Node) -> Limits:
 def _read_defaults(reader: Reader, node: Node) -> _Defaults:
     reader.subject = "defaults"
     defaults = _Defaults()
+    end = node.end_mark
+    defaults.span = (reader.loc(node), Location(reader.file, end.line + 1, end.column + 1))
     if not isinstance(node, MappingNode):
         if not (isinstance(node, ScalarNode) and node.tag == TAG_NULL):
             reader.problem(node, f"defaults: expected a mapping of server fields, got {kind(node)}")
@@ -271,6 +278,7 @@ def _read_defaults(reader: Reader, node: Node) -> _Defaults:
             del found[key]
         elif key not in FIELDS:
             reader.problem(key_node, f"unknown key {key!r} in defaults{suggest(key, FIELDS)}")
+            defaults.misspelt.update(difflib.get_close_matches(key, FIELDS, n=1, cutoff=0.6))
             del found[key]
     if all(key in found for key in ONE_OF):
         later = max((found[key][0] for key in ONE_OF), key=lambda n: n.start_mark.index)
@@ -338,6 +346,7 @@ def _read_group(reader: Reader, node: Node, number: int, defaults: _Defaults) ->
         )
         name = BAD
 
+    broken.update(defaults.misspelt - found.keys())  # reported once, at the defaults
     merged = _merged(reader, found, defaults, broken)
     raws, from_defaults = _raw_values(reader, merged, defaults, broken)
     if isinstance(name, Bad) or isinstance(count, Bad) or isinstance(start, Bad):
