@@ -7,9 +7,10 @@ dependencies (aiohttp, anyio, rich) only in ``run`` (see ``bulkboot.commands``),
 that ``bulkboot validate`` and ``--help`` stay quick to start.
 
 Exit codes: 0 success; 1 the run failed (a server did not reach its goal, the cloud
-refused); 2 invalid input or configuration (manifest, flags, clouds.yaml,
-credentials), nothing sent; 130 interrupted; 70 an internal error (a bug: please
-report it with the output of ``--debug``).
+refused, the report could not be written at the end); 2 invalid input or configuration
+(manifest, flags, clouds.yaml, credentials, an output path), nothing sent, and no
+command at all (the help is printed); 130 interrupted; 70 an internal error (a bug:
+please report it with the output of ``--debug``).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from bulkboot import __version__, commands
 from bulkboot.errors import (
     EXIT_INTERNAL,
     EXIT_INTERRUPTED,
+    EXIT_INVALID,
     BulkbootError,
     ManifestError,
     ResolveError,
@@ -108,6 +110,10 @@ def _print_error(exc: BulkbootError) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     words = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser(words)
+    if not words or words == ["--debug"]:
+        # No command: the help says what there is to do (an argparse error would not).
+        parser.print_help()
+        return EXIT_INVALID
     args = parser.parse_args(words)
     if args.debug:
         logging.basicConfig(
