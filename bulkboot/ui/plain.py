@@ -7,7 +7,10 @@ once per event, a hot path at 10,000 servers) and written without flushing each 
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+import os
 import sys
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, TextIO
@@ -88,6 +91,13 @@ def format_found(found: Iterable[ev.Found]) -> list[str]:
     return lines
 
 
+class _Gone(io.StringIO):
+    """Where lines go once stdout has gone away: nowhere."""
+
+    def write(self, text: str) -> int:
+        return len(text)
+
+
 class PlainOutput:
     """The plain sink: the header, one line per event, then the summary.
 
@@ -100,11 +110,30 @@ class PlainOutput:
     __slots__ = ("_out", "_pending", "_since")
 
     def __init__(self, out: TextIO | None = None) -> None:
-        self._out = out if out is not None else sys.stdout
+        self._out: TextIO = out if out is not None else sys.stdout
         self._since = 0.0
         self._pending: list[tuple[ev.Event, ev.ServerState]] | None = []
 
+    def _gone(self) -> None:
+        """stdout went away (``bulkboot apply ... | head``): the run goes on, unseen.
+
+        Why not stop: creates are in flight, and a fleet half-built because a reader
+        stopped reading is worse than lines nobody reads. The run's end (journal,
+        summary, exit code) is as it would have been.
+        """
+        if self._out is sys.stdout:
+            # The interpreter's last flush of stdout must not fail either.
+            with contextlib.suppress(OSError, ValueError):
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        self._out = _Gone()
+
     def start(self, header: RunHeader, *, since: float, notes: Iterable[str] = ()) -> None:
+        try:
+            self._start(header, since=since, notes=notes)
+        except BrokenPipeError:
+            self._gone()
+
+    def _start(self, header: RunHeader, *, since: float, notes: Iterable[str]) -> None:
         self._since = since
         pending, self._pending = self._pending, None
         self._out.write(format_header(header) + "\n")
@@ -118,8 +147,11 @@ class PlainOutput:
                 self.event(event, state)
 
     def note(self, text: str) -> None:
-        self._out.write(printable(text, multiline=True) + "\n")
-        self._out.flush()
+        try:
+            self._out.write(printable(text, multiline=True) + "\n")
+            self._out.flush()
+        except BrokenPipeError:
+            self._gone()
 
     def event(self, event: ev.Event, state: ev.ServerState) -> None:
         if self._pending is not None:  # not started: the header comes first
@@ -127,13 +159,19 @@ class PlainOutput:
             return
         line = format_event(event, state, self._since)
         if line is not None:
-            # Names, statuses and faults come from the manifest and the cloud.
-            self._out.write(printable(line) + "\n")
+            try:
+                # Names, statuses and faults come from the manifest and the cloud.
+                self._out.write(printable(line) + "\n")
+            except BrokenPipeError:  # the write that filled the buffer found it gone
+                self._gone()
 
     def finish(self, summary: Summary, states: Iterable[ev.ServerState]) -> None:
         del states
-        self._out.write("\n".join(format_summary(summary)) + "\n")
-        self._out.flush()
+        try:
+            self._out.write("\n".join(format_summary(summary)) + "\n")
+            self._out.flush()
+        except BrokenPipeError:
+            self._gone()
 
 
 class JsonOutput:

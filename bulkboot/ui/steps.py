@@ -67,8 +67,11 @@ class LineSteps:
         self._out = out
 
     def step(self, text: str) -> None:
-        self._out.write(printable(text) + "\n")
-        self._out.flush()
+        try:
+            self._out.write(printable(text) + "\n")
+            self._out.flush()
+        except BrokenPipeError:  # nobody reads any more (`| head`): the run goes on
+            pass
 
     def done(self) -> None:
         pass

@@ -83,3 +83,24 @@ def test_a_report_that_fails_at_the_end_exits_1_with_the_fleet_built_and_journal
     for line in journal_of(path).read_text().splitlines():
         json.loads(line)  # every line whole
     assert list((tmp_path / "gone").iterdir()) == []  # no temporary file left behind
+
+
+def test_a_reader_that_stops_reading_does_not_stop_the_run(
+    sim: RunningSimulator, tmp_path: Path, clouds: Path
+) -> None:
+    """``bulkboot apply f.yaml | head -3``: the fleet is built all the same, the exit
+    code is the run's, and nothing says "internal error"."""
+    path = write_fleet(tmp_path, "piped", 200)  # more lines than a pipe's buffer
+    process = start_apply(path, clouds, "--concurrency", "20")
+    assert process.stdout is not None and process.stderr is not None
+    first = process.stdout.readline()
+    process.stdout.close()  # as head does once it has its lines
+    err = process.stderr.read()
+    code = process.wait(timeout=120)
+    process.stderr.close()
+    assert first.startswith("authenticating at")
+    assert code == 0, err
+    assert "internal error" not in err and "Traceback" not in err and "BrokenPipe" not in err
+    assert sim.stats()["servers_total"] == 200
+    journal = journal_of(path).read_text()
+    assert journal.count('"ev":"sent"') == 200
