@@ -7,10 +7,11 @@ dependencies (aiohttp, anyio, rich) only in ``run`` (see ``bulkboot.commands``),
 that ``bulkboot validate`` and ``--help`` stay quick to start.
 
 Exit codes: 0 success; 1 the run failed (a server did not reach its goal, the cloud
-refused); 2 invalid input or configuration (manifest, flags, clouds.yaml,
-credentials, a file that is not a report), nothing sent; 3 a gate failed (``report
-compare --fail-on-regression``); 130 interrupted; 70 an internal error (a bug: please
-report it with the output of ``--debug``).
+refused, the report could not be written at the end); 2 invalid input or configuration
+(manifest, flags, clouds.yaml, credentials, an output path, a file that is not a
+report), nothing sent, and no command at all (the help is printed); 3 a gate failed
+(``report compare --fail-on-regression``); 130 interrupted; 70 an internal error (a bug:
+please report it with the output of ``--debug``).
 """
 
 from __future__ import annotations
@@ -28,10 +29,12 @@ from bulkboot import __version__, commands
 from bulkboot.errors import (
     EXIT_INTERNAL,
     EXIT_INTERRUPTED,
+    EXIT_INVALID,
     BulkbootError,
     ManifestError,
     ResolveError,
 )
+from bulkboot.ui.text import printable
 
 __all__ = ["build_parser", "main"]
 
@@ -93,19 +96,25 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
 
 
 def _print_error(exc: BulkbootError) -> None:
+    # An error may quote the cloud (a fault, an error body) or the manifest: printable
+    # keeps their escape sequences off the user's terminal.
     if isinstance(exc, ManifestError | ResolveError):
         # Each line already starts with FILE:LINE:COL, as compilers print them.
-        print(str(exc), file=sys.stderr)
+        print(printable(str(exc), multiline=True), file=sys.stderr)
         count = len(exc.problems)
         noun = "problem" if count == 1 else "problems"
         print(f"bulkboot: {count} {noun}; nothing was sent", file=sys.stderr)
     else:
-        print(f"bulkboot: error: {exc}", file=sys.stderr)
+        print(f"bulkboot: error: {printable(str(exc), multiline=True)}", file=sys.stderr)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     words = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser(words)
+    if not words or words == ["--debug"]:
+        # No command: the help says what there is to do (an argparse error would not).
+        parser.print_help()
+        return EXIT_INVALID
     args = parser.parse_args(words)
     args.command_line = ["bulkboot", *words]  # for reports (secrets masked there)
     if args.debug:
@@ -129,7 +138,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.debug:
             traceback.print_exc()
         print(
-            f"bulkboot: internal error: {type(exc).__name__}: {exc}\n"
+            f"bulkboot: internal error: {type(exc).__name__}: "
+            f"{printable(str(exc), multiline=True)}\n"
             "This is a bug in bulkboot; rerun with --debug and report the output.",
             file=sys.stderr,
         )

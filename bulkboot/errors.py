@@ -10,6 +10,7 @@ from ``exit_code``. No message may contain a password, token or secret.
     ├── ManifestError                 the manifest is invalid; carries every Problem (exit 2)
     ├── ConfigError                   clouds.yaml / secure.yaml / OS_* is bad or missing (exit 2)
     ├── JournalError                  the local journal cannot be read or written
+    ├── OutputError                   an output file (a report) could not be written at the end
     ├── Interrupted                   the user pressed Ctrl-C (exit 130)
     └── CloudError                    something the cloud said, or failed to say
         ├── AuthError                 Keystone refused us, or a 401 survived one re-auth (exit 2)
@@ -66,6 +67,7 @@ __all__ = [
     "MicroversionError",
     "MicroversionSyntaxError",
     "NotFound",
+    "OutputError",
     "OverQuota",
     "QuotaCheckError",
     "RateLimited",
@@ -117,6 +119,15 @@ class ConfigError(BulkbootError):
 
 class JournalError(BulkbootError):
     """The journal beside the manifest cannot be read or written."""
+
+
+class OutputError(BulkbootError):
+    """An output file (``--report``) could not be written once the work was done.
+
+    Exit 1, never 2: servers may have been created; they and the journal are as the
+    run left them. (A path that cannot take the file is found before the first request,
+    as a ``UsageError``.)
+    """
 
 
 class Interrupted(BulkbootError):

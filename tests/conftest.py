@@ -13,6 +13,9 @@ on real time.
 (``sim_clock``): its builds, deletes, token expiry, rate limit and latency move only
 when a test calls ``sim_clock.advance()``, so a test that waits for time to pass
 waits for nothing and does not depend on how busy the machine is.
+
+Skips that share a reason (no real Keystone, no real Nova) are one line each in the
+summary (``tests.skips``).
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import pytest
 
 from bulkboot.simulator import RunningSimulator, SimConfig, start_simulator
 from bulkboot.simulator.clock import ManualClock
+from tests.skips import fold_shared_skips
 
 # Short builds: tests waiting for ACTIVE wait about 0.2 s.
 TEST_SIM_CONFIG = SimConfig(build_time_mean=0.2, build_time_stddev=0.05, delete_delay=0.1)
@@ -68,3 +72,9 @@ def clocked_sim(clocked_simulator: RunningSimulator, sim_clock: ManualClock) -> 
         sim_clock.advance(max(left))
     clocked_simulator.reset()
     return clocked_simulator
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Before pytest's short summary: one line per reason shared by several skips
+    (``tests.skips``); the counts are pytest's own."""
+    fold_shared_skips(terminalreporter.stats.get("skipped", []))

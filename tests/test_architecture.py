@@ -29,7 +29,7 @@ MAY_IMPORT: dict[str, set[str]] = {
     "engine": {"cloud", "pipeline", *BOTTOM},
     "ui": {"engine", "cloud", "pipeline", *BOTTOM},
     "commands": {"cli", "cloud", "engine", "pipeline", "simulator", "ui", *BOTTOM},
-    "cli": {"commands", *BOTTOM},
+    "cli": {"commands", "ui", *BOTTOM},  # ui: only ui.text, to print errors safely
     "__main__": {"cli"},
 }
 # The third-party packages each one may import (anything else in the standard library).

@@ -24,6 +24,13 @@ def test_unknown_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) ->
     assert "invalid choice" in capsys.readouterr().err
 
 
+def test_no_command_prints_the_help(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main([]) == 2  # a script that forgot the command still fails
+    captured = capsys.readouterr()
+    assert captured.out.startswith("usage: bulkboot") and "    apply" in captured.out
+    assert captured.err == ""  # not an argparse error
+
+
 def test_python_dash_m_runs_the_same_front() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "bulkboot", "--help"], capture_output=True, text=True, check=False

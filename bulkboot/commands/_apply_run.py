@@ -25,6 +25,7 @@ from bulkboot.engine.board import Board
 from bulkboot.engine.state import Phase
 from bulkboot.errors import EXIT_FAILURE, EXIT_INTERRUPTED
 from bulkboot.pipeline.validate import check
+from bulkboot.ui import steps
 from bulkboot.ui.output import make_output
 from bulkboot.ui.report import RequestSummary, results_document
 
@@ -40,7 +41,7 @@ def run(args: argparse.Namespace, manifest: Manifest, requested: str) -> int:
     args = resolve_defaults(args)
     output = make_output(args.format)
     work = functools.partial(_apply, args, manifest, output, requested)
-    return runtime.run_on_cloud(args.cloud or manifest.cloud, work)
+    return runtime.run_on_cloud(args.cloud or manifest.cloud, work, output=output)
 
 
 def _options(args: argparse.Namespace) -> ApplyOptions:
@@ -72,6 +73,7 @@ async def _apply(
     started = clock()
     record = RunRecord.start(args)  # --report, --html
     options = _options(args)
+    output.step(steps.authenticating(target.config))
     async with open_cloud(
         target.config,
         options=HttpOptions(
@@ -83,8 +85,10 @@ async def _apply(
         expected_run=(len(manifest.servers) / args.rate if args.rate else 0.0)
         + (options.timeout if options.wait else 0.0),
     ) as cloud:
+        output.step(steps.negotiating(cloud.endpoint))
         version = await cloud.compute.negotiate(requested)
         check(manifest, version)
+        output.step(steps.resolving(manifest))
         refs = await resolve_references(cloud, manifest)
         header = runtime.run_header(
             "apply",
@@ -110,7 +114,9 @@ async def _apply(
                 clock=clock,
                 entries=entries,
             )
+            output.step(steps.LISTING)
             names = await fleet.inventory()
+            output.step(None if options.skip_quota_check else steps.QUOTA)
             await fleet.check_quota(names)
             notes = target.notes() + fleet.notes
             fleet.notes.clear()
@@ -118,7 +124,15 @@ async def _apply(
                 f"create {len(names)} server request(s) of fleet {manifest.name!r} "
                 f"on cloud {cloud.cloud_name!r}?"
             )
-            if names and not await runtime.confirmed(question, yes=args.yes, target=target):
+            go = await runtime.confirmed(
+                question if names else None,
+                yes=args.yes,
+                target=target,
+                output=output,
+                board=board,
+                clock=clock,
+            )
+            if not go:
                 output.note("nothing created")
                 return EXIT_FAILURE
 

@@ -23,6 +23,7 @@ from bulkboot.engine.board import Board
 from bulkboot.engine.destroy import DestroyOptions, destroy_fleet
 from bulkboot.engine.fleet import fleet_servers
 from bulkboot.errors import EXIT_FAILURE, EXIT_INTERRUPTED
+from bulkboot.ui import steps
 from bulkboot.ui.output import make_output
 from bulkboot.ui.report import RequestSummary, results_document
 
@@ -37,23 +38,25 @@ def run(args: argparse.Namespace, manifest: Manifest) -> int:
     args = resolve_defaults(args)
     output = make_output(args.format)
     work = functools.partial(_destroy, args, manifest, output)
-    return runtime.run_on_cloud(args.cloud or manifest.cloud, work)
+    return runtime.run_on_cloud(args.cloud or manifest.cloud, work, output=output)
 
 
 async def _destroy(
     args: argparse.Namespace, manifest: Manifest, output: RunOutput, target: runtime.Target
 ) -> int:
     clock = time.monotonic
-    started = clock()
     record = RunRecord.start(args)  # --report, --html
     path, entries = runtime.fleet_journal(args.file, manifest.name)
     pool = args.concurrency + runtime.POOL_HEADROOM
+    output.step(steps.authenticating(target.config))
     async with open_cloud(
         target.config,
         options=HttpOptions(concurrency=pool, rate=args.rate),
         on_request=record.on_request,
     ) as cloud:
+        output.step(steps.negotiating(cloud.endpoint))
         await cloud.compute.negotiate("auto")
+        output.step(steps.LISTING)
         found = await fleet_servers(cloud.compute, manifest.name, entries)
         _, mine, listing_notes = found
         notes = target.notes() + listing_notes
@@ -70,10 +73,13 @@ async def _destroy(
         question = (
             f"delete {count} server(s) of fleet {manifest.name!r} on cloud {cloud.cloud_name!r}?"
         )
-        if count and not await runtime.confirmed(question, yes=args.yes, target=target):
+        go = await runtime.confirmed(
+            question if count else None, yes=args.yes, target=target, output=output
+        )
+        if not go:
             output.note("nothing deleted")
             return EXIT_FAILURE
-        board = Board(header=header, started_at=started)
+        board = Board(header=header, started_at=clock())  # the run starts at the go-ahead
         stopping = False
         interrupted = False
         stopped = anyio.Event()  # abandons the deletes still waiting for a --rate slot

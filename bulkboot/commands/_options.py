@@ -167,13 +167,25 @@ def add_report_options(parser: argparse.ArgumentParser) -> None:
         "--report",
         metavar="FILE.json",
         help="write the run's report: per-server results, every request's timing, "
-        "the sampled time series",
+        "the sampled time series (to a regular file: checked before anything is sent, "
+        "replaced whole at the end)",
     )
     parser.add_argument(
         "--html",
         metavar="FILE.html",
-        help="write the run's report as one self-contained HTML page (no network, no script)",
+        help="write the run's report as one self-contained HTML page (no network, no "
+        "script; checked and written as --report is)",
     )
+
+
+def check_report_paths(args: argparse.Namespace) -> None:
+    """Refuse an output path that cannot take the file now, before anything is sent
+    (found after the fleet is built, it would be too late to say "nothing was done")."""
+    from bulkboot.ui.outfile import check_output_path
+
+    for flag, path in (("--report", getattr(args, "report", None)), ("--html", args.html)):
+        if path is not None:
+            check_output_path(path, flag=flag)
 
 
 def add_table_format(parser: argparse.ArgumentParser) -> None:
@@ -185,15 +197,25 @@ def add_table_format(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def add_run_options(parser: argparse.ArgumentParser, *, concurrency: EngineDefault) -> None:
+def add_run_options(
+    parser: argparse.ArgumentParser,
+    *,
+    concurrency: EngineDefault,
+    requests: str,
+    deletes: bool = False,
+) -> None:
     """The flags of a command that sends work to the cloud and shows it as it goes
-    (``apply``, ``destroy``): how much at once, how fast, how it is shown, whether to ask."""
+    (``apply``, ``destroy``): how much at once, how fast, how it is shown, whether to ask.
+
+    ``requests`` names what ``--concurrency`` counts ("creates (POST /servers)");
+    ``deletes``: the command deletes, so without a terminal it needs ``--yes``.
+    """
     parser.add_argument(
         "--concurrency",
         type=positive_int,
         default=concurrency,
         metavar="N",
-        help="at most N requests of this kind in flight (default %(default)s)",
+        help=f"at most N {requests} in flight at once (default %(default)s)",
     )
     parser.add_argument(
         "--rate",
@@ -207,4 +229,9 @@ def add_run_options(parser: argparse.ArgumentParser, *, concurrency: EngineDefau
         default=None,
         help="live view (default on a terminal), plain lines (default otherwise), or JSON",
     )
-    parser.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    parser.add_argument(
+        "--yes",
+        action="store_true",
+        help="do not ask for confirmation"
+        + ("; needed where there is no terminal to ask on (scripts, cron, CI)" if deletes else ""),
+    )

@@ -16,7 +16,6 @@ mistyped flag stay quick. Not a command (``bulkboot.cli`` skips ``_`` modules).
 from __future__ import annotations
 
 import signal
-import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
@@ -24,7 +23,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 import anyio
-import anyio.to_thread
 
 from bulkboot.engine.board import Board, RunHeader, RunSnapshot
 from bulkboot.engine.journal import Journal, JournalEntry, journal_path, read_journal, replay
@@ -98,17 +96,24 @@ def cloud_target(name: str | None) -> Iterator[Target]:
     yield Target(load_cloud_config(name), False)
 
 
-def run_on_cloud(name: str | None, work: Callable[[Target], Awaitable[T]]) -> T:
+def run_on_cloud(
+    name: str | None, work: Callable[[Target], Awaitable[T]], *, output: RunOutput | None = None
+) -> T:
     """Run ``work`` on the cloud ``name`` picks (see ``cloud_target``); what it returns.
 
     A task group's failure reaches the user as the one clear error inside it (a 401
-    that survived re-authentication, say), not as a group.
+    that survived re-authentication, say), not as a group. ``output``'s preparing
+    steps end however the work ends, so an error is never printed under a spinner.
     """
-    with cloud_target(name) as target:
-        try:
-            return anyio.run(work, target, backend="asyncio")
-        except BaseExceptionGroup as group:
-            raise first_error(group) from None
+    try:
+        with cloud_target(name) as target:
+            try:
+                return anyio.run(work, target, backend="asyncio")
+            except BaseExceptionGroup as group:
+                raise first_error(group) from None
+    finally:
+        if output is not None:
+            output.prepared()
 
 
 def fleet_journal(manifest_file: str, fleet: str) -> tuple[Path, dict[str, JournalEntry]]:
@@ -146,17 +151,42 @@ def run_header(
     )
 
 
-def _ask(question: str) -> bool:
-    answer = input(f"{question} [y/N] ")
-    return answer.strip().lower() in ("y", "yes")
+async def confirmed(
+    question: str | None,
+    *,
+    yes: bool,
+    target: Target,
+    output: RunOutput,
+    board: Board | None = None,
+    clock: Callable[[], float] | None = None,
+) -> bool:
+    """Whether to go ahead; ``question`` None: there is nothing to ask about.
 
+    The user is asked on the terminal (``_prompt``: never on stdout; Ctrl-C raises
+    ``Interrupted``, the end of input is a no, said so), and not with ``--yes``, on the
+    embedded simulator (a cloud of the command's own, with nothing to lose), or with
+    nobody at a terminal (a command that deletes has refused that earlier, see
+    ``_prompt.refuse_unattended``). What the command showed while it prepared ends
+    first, so the question stands alone on its line.
 
-async def confirmed(question: str, *, yes: bool, target: Target) -> bool:
-    """Whether to go ahead: the user is asked only on a terminal, and not with ``--yes``
-    or on the embedded simulator (a cloud of the command's own, with nothing to lose)."""
-    if yes or target.embedded or not sys.stdin.isatty():
-        return True
-    return await anyio.to_thread.run_sync(_ask, question)
+    The run's clock starts at the go-ahead: ``board.started_at`` is set to ``clock()``
+    then, so time spent reading the question is not run time (elapsed, servers/min,
+    the report's ``elapsed_seconds``).
+    """
+    output.prepared()
+    if question is not None and not (yes or target.embedded):
+        from bulkboot.commands._prompt import ask, terminal
+
+        with terminal() as where:
+            if where is not None:
+                answer = await ask(where, question)
+                if not answer.yes:
+                    if answer.end_of_input:
+                        output.note("no answer (end of input): taken as no")
+                    return False
+    if board is not None and clock is not None:
+        board.started_at = clock()
+    return True
 
 
 async def watch_interrupts(first: Callable[[], None], second: Callable[[], None]) -> None:

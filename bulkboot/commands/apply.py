@@ -6,7 +6,9 @@ negotiate the microversion and validate again at it; resolve every reference onc
 list what exists; check the quota for what is missing; then create and wait.
 
 Exit status: 0 every server ACTIVE (with ``--no-wait``: every create accepted), 1 any
-failed, 2 invalid input or configuration (nothing created), 130 interrupted.
+failed (or the report could not be written at the end), 2 invalid input or
+configuration, an output path that cannot be written included (nothing created), 130
+interrupted.
 
 This module is the command line and the offline checks; the run is ``_apply_run``,
 loaded only once those have passed.
@@ -24,6 +26,7 @@ from bulkboot.commands._options import (
     add_microversion,
     add_report_options,
     add_run_options,
+    check_report_paths,
     format_duration,
     non_negative_int,
     parse_duration,
@@ -56,7 +59,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     add_manifest(parser)
     add_cloud(parser)
-    add_run_options(parser, concurrency=EngineDefault(lambda: _engine().concurrency))
+    add_run_options(
+        parser,
+        concurrency=EngineDefault(lambda: _engine().concurrency),
+        requests="creates (POST /servers)",
+    )
     parser.add_argument(
         "--timeout",
         type=parse_duration,
@@ -105,6 +112,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def run(args: argparse.Namespace) -> int:
     manifest, requested = _checked_manifest(args)
+    check_report_paths(args)  # found now, not after the fleet is built
     from bulkboot.commands import _apply_run
 
     return _apply_run.run(args, manifest, requested)

@@ -1,8 +1,9 @@
 """``bulkboot destroy FILE``: delete every server of the fleet and wait until they are gone.
 
 Only servers carrying the fleet mark are touched. On a terminal it asks first, showing
-how many servers will go, unless ``--yes``. Deletes run under the same concurrency and
-rate limits as creates.
+how many servers will go, unless ``--yes``; with no terminal to ask on (a script, cron,
+CI) it refuses without ``--yes``, before anything is sent. Deletes run under the same
+concurrency and rate limits as creates.
 
 Exit status: 0 every server gone, 1 any left, 2 invalid input or configuration,
 130 interrupted.
@@ -21,6 +22,7 @@ from bulkboot.commands._options import (
     add_manifest,
     add_report_options,
     add_run_options,
+    check_report_paths,
 )
 
 __all__ = ["register", "run"]
@@ -44,7 +46,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     add_manifest(parser)
     add_cloud(parser)
-    add_run_options(parser, concurrency=EngineDefault(_concurrency))
+    add_run_options(
+        parser,
+        concurrency=EngineDefault(_concurrency),
+        requests="deletes (DELETE /servers/ID)",
+        deletes=True,
+    )
     add_report_options(parser)
     parser.set_defaults(run=run)
 
@@ -53,6 +60,12 @@ def run(args: argparse.Namespace) -> int:
     from bulkboot.pipeline.manifest import load_manifest
 
     manifest = load_manifest(args.file)  # before the run's imports: bad input fails at once
+    from bulkboot.commands._prompt import refuse_unattended
+
+    refuse_unattended(
+        "destroy", yes=args.yes, cloud=args.cloud or manifest.cloud, what="delete servers"
+    )
+    check_report_paths(args)
     from bulkboot.commands import _destroy_run
 
     return _destroy_run.run(args, manifest)

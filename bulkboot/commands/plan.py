@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -114,15 +115,26 @@ def run_online(
     from bulkboot.cloud.session import HttpOptions
     from bulkboot.commands._runtime import Target, run_on_cloud
     from bulkboot.pipeline.validate import check
+    from bulkboot.ui import steps
+
+    shown = steps.on_terminal(sys.stderr)
 
     async def online(target: Target) -> Plan:
+        authenticating = steps.authenticating(target.config)
+        if authenticating is not None:
+            shown.step(authenticating)
         async with open_cloud(target.config, options=options or HttpOptions()) as cloud:
+            shown.step(steps.negotiating(cloud.endpoint))
             version = await cloud.compute.negotiate(requested)
             check(manifest, version)
+            shown.step(steps.resolving(manifest))
             refs = await resolve_references(cloud, manifest)
         return make_plan(manifest, version, refs, offline=False)
 
-    plan = run_on_cloud(args.cloud or manifest.cloud, online)
+    try:
+        plan = run_on_cloud(args.cloud or manifest.cloud, online)
+    finally:
+        shown.done()
     emit(plan, args.format, out=out if out is not None else sys.stdout)
     return 0
 
@@ -225,6 +237,11 @@ def emit(plan: Plan, fmt: str, *, out: TextIO) -> None:
 def table_rows(plan: Plan) -> list[PlanRow]:
     """Table rows read back from the bodies, so the table shows what would be sent.
 
+    Online, each image, flavor and network shows as written in the manifest with the
+    start of the ID it resolved to (``ubuntu-24.04 (7c1d…)``): the name is what the
+    user recognises, the short ID tells which one the cloud meant, and the row stays
+    one line at 80 columns (the full IDs are in ``--format json``).
+
     Consecutive one-server requests of a group that show alike fold into one row here
     (``merge_rows`` would do the same, one record per request slower). The servers of a
     group share their bodies' nested values, so texts are worked out once per value.
@@ -233,21 +250,33 @@ def table_rows(plan: Plan) -> list[PlanRow]:
 
     rows: list[PlanRow] = []
     run: list[Any] | None = None  # [group, first name, last name, shown, count]
-    seen_networks: tuple[object, str] = (object(), "")
+    seen_networks: tuple[object, object, str] = (object(), object(), "")
     seen_devices: tuple[object, object, str] = (object(), object(), "")
+    labels: dict[tuple[str | None, str], str] = {}
+
+    def named(written: str | None, resolved: str) -> str:
+        key = (written, resolved)
+        label = labels.get(key)
+        if label is None:
+            label = labels[key] = resolved if plan.offline else _named(written, resolved)
+        return label
+
     for spec, request in zip(plan.specs, plan.requests, strict=True):
         server = request["body"]["server"]
         low, high = _count(server)
         networks = server.get("networks")
-        if networks is not seen_networks[0]:
-            seen_networks = (networks, _networks(server))
+        if networks is not seen_networks[0] or spec.networks is not seen_networks[1]:
+            seen_networks = (networks, spec.networks, _networks(server, spec, named))
         image = server.get("imageRef")
-        if not image:
+        if image:
+            image = named(_image_as_written(spec), str(image))
+        else:
             v2, v1 = server.get("block_device_mapping_v2"), server.get("block_device_mapping")
             if v2 is not seen_devices[0] or v1 is not seen_devices[1]:
-                seen_devices = (v2, v1, _image(server))
+                seen_devices = (v2, v1, _image(server, short=not plan.offline))
             image = seen_devices[2]
-        shown = (str(image), str(server.get("flavorRef", "")), seen_networks[1])
+        flavor = named(spec.flavor, str(server.get("flavorRef", "")))
+        shown = (str(image), flavor, seen_networks[2])
         if high == 1 and run is not None and run[0] == spec.group and run[3] == shown:
             run[2] = request["name"]
             run[4] += 1
@@ -258,13 +287,13 @@ def table_rows(plan: Plan) -> list[PlanRow]:
         if low == high == 1:
             run = [spec.group, request["name"], None, shown, 1]
         else:
-            image_text, flavor, networks_text = shown
+            image_text, flavor_text, networks_text = shown
             rows.append(
                 PlanRow(
                     group=spec.group,
                     name=request["name"],
                     image=image_text,
-                    flavor=flavor,
+                    flavor=flavor_text,
                     networks=networks_text,
                     count=high,
                     count_text=str(high) if low == high else f"{low}-{high}",
@@ -273,6 +302,27 @@ def table_rows(plan: Plan) -> list[PlanRow]:
     if run is not None:
         rows.append(_row(run))
     return rows
+
+
+def _short(ident: str, keep: int = 4) -> str:
+    """The start of an ID (``7c1d…``); short IDs (a flavor's ``2``) whole."""
+    return ident if len(ident) <= keep + 4 else ident[:keep] + "…"
+
+
+def _named(written: str | None, resolved: str) -> str:
+    """A reference as written, with the start of the ID it resolved to; an ID written
+    as such shows as a longer start of itself (there is no name to show)."""
+    if not written or written == resolved:
+        return _short(resolved, keep=8)
+    return f"{written} ({_short(resolved)})"
+
+
+def _image_as_written(spec: ServerSpec) -> str | None:
+    if spec.image is not None:
+        return spec.image
+    if spec.image_with:
+        return ",".join(f"{k}={v}" for k, v in spec.image_with.items())
+    return None
 
 
 def _row(run: list[Any]) -> PlanRow:
@@ -296,27 +346,37 @@ def _count(server: dict[str, Any]) -> tuple[int, int]:
     return min(int(server.get("min_count", high)), high), high
 
 
-def _image(server: dict[str, Any]) -> str:
+def _image(server: dict[str, Any], *, short: bool = False) -> str:
+    """What a server boots from when it has no image: its boot device."""
+    cut = _short if short else str
     for device in server.get("block_device_mapping_v2", ()):
         if str(device.get("boot_index")) == "0":
-            return f"{device.get('source_type', '?')} {device.get('uuid', '')}".strip()
+            return f"{device.get('source_type', '?')} {cut(str(device.get('uuid', '')))}".strip()
     for device in server.get("block_device_mapping", ()):
         source = device.get("volume_id") or device.get("snapshot_id")
         kind = "volume" if "volume_id" in device else "snapshot"
-        return f"{kind} {source} ({device.get('device_name')})"
+        return f"{kind} {cut(str(source))} ({device.get('device_name')})"
     return "-"
 
 
-def _networks(server: dict[str, Any]) -> str:
+def _networks(
+    server: dict[str, Any], spec: ServerSpec, named: Callable[[str | None, str], str]
+) -> str:
+    """The networks as the body sends them, each named as written (``named``)."""
     networks = server.get("networks")
     if networks is None:
         return "(Nova's default)"
     if isinstance(networks, str):
         return networks
+    written = spec.networks if isinstance(spec.networks, tuple) else ()
+    nics = list(written) if len(written) == len(networks) else [None] * len(networks)
     shown = []
-    for nic in networks:
-        text = str(nic["uuid"]) if "uuid" in nic else f"port {nic.get('port', '?')}"
-        if "fixed_ip" in nic:
-            text += f" {nic['fixed_ip']}"
+    for nic, wire in zip(nics, networks, strict=True):
+        if "uuid" in wire:
+            text = named(None if nic is None else nic.net_name or nic.net_id, str(wire["uuid"]))
+        else:
+            text = f"port {named(None, str(wire.get('port', '?')))}"
+        if "fixed_ip" in wire:
+            text += f" {wire['fixed_ip']}"
         shown.append(text)
-    return ", ".join(shown) if shown else "[]"
+    return "\n".join(shown) if shown else "[]"

@@ -2,7 +2,9 @@
 
 Prints the auth URL and a ready-to-paste clouds.yaml entry; ``--write-clouds-yaml
 FILE`` writes a complete clouds.yaml (cloud ``simulator``) so that
-``OS_CLIENT_CONFIG_FILE=FILE openstack --os-cloud simulator server list`` works.
+``OS_CLIENT_CONFIG_FILE=FILE openstack --os-cloud simulator server list`` works. It
+never replaces a clouds.yaml bulkboot did not write for the simulator without
+``--force``; ``--merge`` adds the simulator's clouds to one (``_clouds_file``).
 Every ``SimConfig`` knob is a flag (``--error-fraction 0.1``, ``--rate-limit 20``...);
 the flags are generated from the dataclass so they cannot drift from it.
 """
@@ -15,10 +17,13 @@ import sys
 import typing
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bulkboot.errors import ConfigError, UsageError
+from bulkboot.errors import ConfigError, OutputError, UsageError
 from bulkboot.simulator.config import SimConfig, SimConfigError
+
+if TYPE_CHECKING:
+    from bulkboot.commands._clouds_file import Mode
 
 __all__ = ["config_from_args", "register", "run"]
 
@@ -69,7 +74,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             "configurable faults, until Ctrl-C or SIGTERM."
         ),
     )
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default: %(default)s)"
+    )
     parser.add_argument(
         "--port",
         type=int,
@@ -80,7 +87,20 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--write-clouds-yaml",
         metavar="FILE",
         type=Path,
-        help="write a complete clouds.yaml with the cloud 'simulator' to FILE",
+        help="write a clouds.yaml with the cloud 'simulator' to FILE (mode 0600); an "
+        "existing FILE is replaced only if bulkboot wrote it for the simulator",
+    )
+    existing = parser.add_mutually_exclusive_group()
+    existing.add_argument(
+        "--merge",
+        action="store_true",
+        help="with --write-clouds-yaml: add the simulator's clouds to an existing FILE, "
+        "keeping its other clouds and its permissions (not its comments)",
+    )
+    existing.add_argument(
+        "--force",
+        action="store_true",
+        help="with --write-clouds-yaml: replace FILE whatever it holds",
     )
     knobs = parser.add_argument_group("simulated behaviour and faults")
     defaults = SimConfig()
@@ -132,23 +152,38 @@ def config_from_args(args: argparse.Namespace) -> SimConfig:
 def run(args: argparse.Namespace) -> int:
     import asyncio
 
+    from bulkboot.commands._clouds_file import plan_write
+
     config = config_from_args(args)
     if not 0 <= args.port <= 65535:
         raise UsageError(f"--port: {args.port} is not a port number (0 to 65535)")
+    clouds: tuple[Path, Mode] | None = None
+    if args.write_clouds_yaml is not None:  # refused before the simulator starts
+        path = args.write_clouds_yaml
+        clouds = (path, plan_write(path, names=CLOUDS, force=args.force, merge=args.merge))
+    elif args.force or args.merge:
+        raise UsageError("--force and --merge go with --write-clouds-yaml FILE")
     try:
-        asyncio.run(_serve(config, args.host, args.port, args.write_clouds_yaml))
+        asyncio.run(_serve(config, args.host, args.port, clouds))
     except KeyboardInterrupt:
         pass
     return 0
 
 
-async def _serve(config: SimConfig, host: str, port: int, clouds_file: Path | None) -> None:
+# The clouds the simulator's clouds.yaml holds (a file holding only these is bulkboot's).
+CLOUDS = frozenset({"simulator", "simulator-appcred"})
+
+
+async def _serve(
+    config: SimConfig, host: str, port: int, clouds_file: tuple[Path, Mode] | None
+) -> None:
     import asyncio
     import contextlib
     import signal
 
     import yaml
 
+    from bulkboot.commands._clouds_file import Mode, write_clouds
     from bulkboot.simulator.server import serve_simulator
 
     async with contextlib.AsyncExitStack() as stack:
@@ -158,18 +193,22 @@ async def _serve(config: SimConfig, host: str, port: int, clouds_file: Path | No
             raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
         clouds = sim.clouds_yaml()
         if clouds_file is not None:
+            path, mode = clouds_file
             try:
-                text = yaml.safe_dump(clouds, sort_keys=False)
-                await asyncio.to_thread(clouds_file.write_text, text)
-            except OSError as exc:
-                raise ConfigError(
-                    f"{clouds_file}: cannot write clouds.yaml: {exc.strerror or exc}"
-                ) from None
+                await asyncio.to_thread(write_clouds, path, clouds["clouds"], mode)
+            except OutputError as exc:
+                raise ConfigError(str(exc)) from None
         out = sys.stdout
         print(f"bulkboot simulator listening on {sim.base_url}", file=out)
         print(f"auth URL: {sim.auth_url}", file=out)
         if clouds_file is not None:
-            print(f"wrote {clouds_file} (cloud 'simulator')", file=out)
+            path, mode = clouds_file
+            done = {
+                Mode.CREATE: "wrote",
+                Mode.REPLACE: "replaced",
+                Mode.MERGE: "merged the simulator's clouds into",
+            }[mode]
+            print(f"{done} {path} (cloud 'simulator')", file=out)
         print("clouds.yaml entry:", file=out)
         entry = {"clouds": {"simulator": clouds["clouds"]["simulator"]}}
         print(yaml.safe_dump(entry, sort_keys=False), end="", file=out)

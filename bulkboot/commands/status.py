@@ -46,21 +46,31 @@ def run(args: argparse.Namespace) -> int:
     from bulkboot.commands._runtime import EMBEDDED_NOTE, POOL_HEADROOM, fleet_journal, run_on_cloud
     from bulkboot.engine.fleet import fleet_servers
     from bulkboot.engine.status import status_rows
+    from bulkboot.ui import steps
     from bulkboot.ui.status_table import print_status_json, print_status_table
+    from bulkboot.ui.text import printable
+
+    shown = steps.on_terminal(sys.stderr)
 
     async def status(target: Target) -> int:
         _, entries = fleet_journal(args.file, manifest.name)
+        authenticating = steps.authenticating(target.config)
+        if authenticating is not None:
+            shown.step(authenticating)
         async with open_cloud(
             target.config, options=HttpOptions(concurrency=POOL_HEADROOM)
         ) as cloud:
+            shown.step(steps.negotiating(cloud.endpoint))
             await cloud.compute.negotiate("auto")
+            shown.step(steps.LISTING)
             _, mine, notes = await fleet_servers(cloud.compute, manifest.name, entries)
             name = cloud.cloud_name
+        shown.done()
         rows = status_rows(manifest, mine, entries)
         if target.embedded:
             notes.insert(0, EMBEDDED_NOTE + ": it has none of your servers")
         for note in notes:
-            print(note, file=sys.stderr)
+            print(printable(note, multiline=True), file=sys.stderr)
         if args.format == "json":
             print_status_json(sys.stdout, manifest.name, name, rows)
         else:
@@ -68,4 +78,7 @@ def run(args: argparse.Namespace) -> int:
         wanted = [row for row in rows if row.in_manifest]
         return 0 if wanted and all(row.status == "ACTIVE" for row in wanted) else EXIT_FAILURE
 
-    return run_on_cloud(args.cloud or manifest.cloud, status)
+    try:
+        return run_on_cloud(args.cloud or manifest.cloud, status)
+    finally:
+        shown.done()

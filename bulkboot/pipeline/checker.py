@@ -27,6 +27,11 @@ class Checker:
         self.locations: Mapping[str, Location] = {}
         self.default = Location("", 0, 0)
         self.subject = ""
+        # Where ``defaults`` is written, and whether the check at hand is one server's
+        # (a templated value): a problem placed in defaults is reported as "defaults"
+        # (and, for one server's rendering, which server), not as the group's.
+        self.defaults_at: tuple[Location, Location] | None = None
+        self.per_server = False
 
     def where(self, path: str) -> Location:
         """The place of a value: its own node, else the nearest enclosing one, else the group."""
@@ -43,7 +48,16 @@ class Checker:
         key = (location, message)
         if key not in self.seen:
             self.seen.add(key)
-            self.problems.append(Problem(location, self.subject, message))
+            self.problems.append(Problem(location, self._subject(location), message))
+
+    def _subject(self, location: Location) -> str:
+        span = self.defaults_at
+        if span is None or location.file != span[0].file:
+            return self.subject
+        place = (location.line, location.column)
+        if not (span[0].line, span[0].column) <= place <= (span[1].line, span[1].column):
+            return self.subject
+        return f"defaults (for {self.subject})" if self.per_server else "defaults"
 
     def gate(self, field: str, label: str | None = None) -> None:
         if not mv.field_supported(field, self.version):

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeAlias, cast
 
+from bulkboot.pipeline.bounds import GroupSize
 from bulkboot.pipeline.convert import RawNic, RawValue
 from bulkboot.pipeline.fields import DIRECT, finish
 from bulkboot.pipeline.spec import Group, Location, ServerSpec
@@ -138,6 +139,7 @@ class Plan:
     varying: list[tuple[int, str, Renderer]]  # (position, field, compiled raw value)
     locations: dict[str, Location]
     broken: frozenset[str]  # fields with a problem, left out
+    size: GroupSize  # what each server costs once expanded (bounds.measure)
 
 
 def expand(reader: Reader, plan: Plan, fleet: str, servers: list[ServerSpec]) -> Group:

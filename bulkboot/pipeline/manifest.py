@@ -3,9 +3,11 @@
 The document is composed into nodes (``yaml_nodes``), so every value keeps its file,
 line and column and every problem can point at it. Each group is walked once against
 the table of server fields (``fields``), whose converters (``convert``) type-check each
-value into a raw value; ``defaults`` are read once for all groups, and a group's fields
-that hold no template are finished once for the group. ``expand`` then makes the
-group's servers, and the fleet-wide name rule (``names``) runs over all of them.
+value into a raw value; ``defaults`` are read once for all groups (``defaults``), and a
+group's fields that hold no template are finished once for the group. Before a group
+is expanded, ``bounds`` checks its templated values' longest renderings and sizes it,
+so the manifest's total is bounded before the memory is spent. ``expand`` then makes
+the group's servers, and the fleet-wide name rule (``names``) runs over all of them.
 Figures for 100,000 servers are in benchmarks/RESULTS.md ("Pipeline").
 
 ``read_manifest`` is lenient: it returns what it could build and every problem it
@@ -18,7 +20,6 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
@@ -26,16 +27,14 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from bulkboot.errors import ManifestError, MicroversionSyntaxError
 from bulkboot.gcpause import gc_paused
+from bulkboot.pipeline import bounds
 from bulkboot.pipeline import microversion as mv
-from bulkboot.pipeline.convert import BAD, BDM_KEYS, NIC_KEYS, Bad, RawValue, integer, text
+from bulkboot.pipeline.convert import BAD, BDM_KEYS, NIC_KEYS, Bad, integer, text
+from bulkboot.pipeline.defaults import Defaults, Pairs, merged, raw_values, read_defaults
 from bulkboot.pipeline.expand import POSITION, Plan, Renderer, expand, has_template, renderer
 from bulkboot.pipeline.fields import (
     ALL_GROUP_KEYS,
-    EXCLUSIVE,
     FIELDS,
-    GROUP_KEYS,
-    ONE_OF,
-    ONE_OF_MESSAGE,
     finish,
 )
 from bulkboot.pipeline.names import duplicate_names
@@ -75,24 +74,6 @@ MAX_SERVERS: Final = 1_000_000  # a typo like `count: 1000000000` must not eat t
 MAX_MANIFEST_BYTES: Final = 64 * 1024 * 1024  # 1,000,000 servers fit in a few MiB
 
 TOP_LEVEL_KEYS: Final = ("name", "cloud", "microversion", "defaults", "servers", "limits")
-
-_Pairs = dict[str, tuple[Node, Node]]
-
-
-@dataclass(slots=True)
-class _Defaults:
-    """``defaults``, read once for all groups.
-
-    Per field: its key and value nodes, its raw value (``BAD`` if it had a problem,
-    reported once, as "defaults"), the locations it recorded, and (for fields without
-    templates, once a group has needed it) its finished ServerSpec value.
-    """
-
-    pairs: _Pairs = field(default_factory=dict)
-    raws: dict[str, RawValue | Bad] = field(default_factory=dict)
-    locations: dict[str, dict[str, Location]] = field(default_factory=dict)
-    finished: dict[str, object] = field(default_factory=dict)
-
 
 # ----------------------------------------------------------------- entry points
 
@@ -172,7 +153,7 @@ def _read_root(reader: Reader, root: Node, file: str, stem: str) -> Manifest:
             except MicroversionSyntaxError as exc:
                 reader.problem(node, f"microversion: {exc}")
     limits = _read_limits(reader, top["limits"][1]) if "limits" in top else Limits()
-    defaults = _read_defaults(reader, top["defaults"][1]) if "defaults" in top else _Defaults()
+    defaults = read_defaults(reader, top["defaults"][1]) if "defaults" in top else Defaults()
 
     reader.subject = "manifest"
     plans: list[Plan] = []
@@ -184,16 +165,23 @@ def _read_root(reader: Reader, root: Node, file: str, stem: str) -> Manifest:
             what = "an empty list" if isinstance(node, SequenceNode) else kind(node)
             reader.problem(node, f"servers: expected a list of groups, got {what}")
         else:
-            total = 0
+            total = values = chars = 0
             for number, group_node in enumerate(node.value, 1):
                 plan = _read_group(reader, group_node, number, defaults)
                 if plan is not None:
                     total += plan.count
+                    values += plan.count * plan.size.values
+                    chars += plan.count * plan.size.chars
                     if total > MAX_SERVERS:
                         reader.problem(
                             plan.location,
                             f"the manifest expands to more than {MAX_SERVERS:,} servers",
                         )
+                        break
+                    too_big = bounds.over_budget(values, chars, count=plan.count, size=plan.size)
+                    if too_big is not None:
+                        reader.subject = plan.template
+                        reader.problem(plan.location, too_big)
                         break
                     plans.append(plan)
 
@@ -208,10 +196,11 @@ def _read_root(reader: Reader, root: Node, file: str, stem: str) -> Manifest:
         limits=limits,
         servers=tuple(servers),
         groups=tuple(groups),
+        defaults_at=defaults.span,
     )
 
 
-def _read_fleet_name(reader: Reader, top: _Pairs, file: str, stem: str) -> str:
+def _read_fleet_name(reader: Reader, top: Pairs, file: str, stem: str) -> str:
     fleet = stem
     if "name" in top:
         written = text(reader, top["name"][1], "name")
@@ -257,41 +246,10 @@ def _read_limits(reader: Reader, node: Node) -> Limits:
     return Limits(**values)
 
 
-def _read_defaults(reader: Reader, node: Node) -> _Defaults:
-    reader.subject = "defaults"
-    defaults = _Defaults()
-    if not isinstance(node, MappingNode):
-        if not (isinstance(node, ScalarNode) and node.tag == TAG_NULL):
-            reader.problem(node, f"defaults: expected a mapping of server fields, got {kind(node)}")
-        return defaults
-    found = pairs(reader, node, "defaults")
-    for key, (key_node, _) in list(found.items()):
-        if key in GROUP_KEYS:
-            reader.problem(key_node, f"{key!r} belongs in a group under 'servers', not in defaults")
-            del found[key]
-        elif key not in FIELDS:
-            reader.problem(key_node, f"unknown key {key!r} in defaults{suggest(key, FIELDS)}")
-            del found[key]
-    if all(key in found for key in ONE_OF):
-        later = max((found[key][0] for key in ONE_OF), key=lambda n: n.start_mark.index)
-        reader.problem(later, ONE_OF_MESSAGE)
-    # Read once here: problems in defaults are reported once, as "defaults", and every
-    # group that keeps a default shares its value.
-    for key, (_, value_node) in found.items():
-        reader.locations = {}
-        mark = len(reader.problems)
-        raw = FIELDS[key].convert(reader, value_node, key)
-        defaults.raws[key] = BAD if _unusable(raw, len(reader.problems) > mark) else raw
-        defaults.locations[key] = reader.locations
-    reader.locations = {}
-    defaults.pairs = found
-    return defaults
-
-
 # ----------------------------------------------------------------- one group
 
 
-def _read_group(reader: Reader, node: Node, number: int, defaults: _Defaults) -> Plan | None:
+def _read_group(reader: Reader, node: Node, number: int, defaults: Defaults) -> Plan | None:
     reader.subject = f"servers[{number}]"
     reader.locations = {}
     if not isinstance(node, MappingNode):
@@ -338,16 +296,33 @@ def _read_group(reader: Reader, node: Node, number: int, defaults: _Defaults) ->
         )
         name = BAD
 
-    merged = _merged(reader, found, defaults, broken)
-    raws, from_defaults = _raw_values(reader, merged, defaults, broken)
+    broken.update(defaults.misspelt - found.keys())  # reported once, at the defaults
+    given = merged(reader, found, defaults, broken)
+    raws, from_defaults = raw_values(reader, given, defaults, broken)
     if isinstance(name, Bad) or isinstance(count, Bad) or isinstance(start, Bad):
         return None
+    # Before anything is rendered: a value too long for some server is reported once,
+    # and the group's size is known (bounds).
+    size = bounds.measure(
+        reader,
+        name=name,
+        name_at=found["name"][1],
+        start=start,
+        count=count,
+        raws={key: raw for key, raw in raws.items() if has_template(raw)},
+        from_defaults=from_defaults,
+    )
+    if size is None:
+        return None
+    broken |= size.too_long
 
     constants: list[tuple[int, object]] = []
     varying: list[tuple[int, str, Renderer]] = []
     for key, raw in raws.items():
         position = POSITION[FIELDS[key].attr]
         mark = len(reader.problems)
+        if key in size.too_long:
+            continue  # left out: reported, and not worth rendering per server
         if has_template(raw):
             varying.append((position, key, renderer(raw)))
             continue
@@ -370,80 +345,5 @@ def _read_group(reader: Reader, node: Node, number: int, defaults: _Defaults) ->
         varying=varying,
         locations=reader.locations,
         broken=frozenset(broken),
+        size=size,
     )
-
-
-def _merged(reader: Reader, found: _Pairs, defaults: _Defaults, broken: set[str]) -> _Pairs:
-    """The group's fields over ``defaults``: mappings merged, exclusive fields dropped."""
-    given = defaults.pairs
-    merged: _Pairs = dict(given)
-    for key, pair in found.items():
-        if key not in FIELDS:
-            continue
-        for family in EXCLUSIVE:
-            if key in family:
-                for other in family - {key}:
-                    if other in given and merged.get(other) is given[other]:
-                        del merged[other]
-        if key in merged:
-            pair = (pair[0], _merge(merged[key][1], pair[1]))
-        merged[key] = pair
-
-    both = [key for key in ONE_OF if key in merged]
-    if len(both) > 1:
-        # Both written in this group (or both in defaults, reported there, once).
-        if any(merged[key] is not given.get(key) for key in both):
-            later = max((merged[key][0] for key in both), key=lambda n: n.start_mark.index)
-            reader.problem(later, ONE_OF_MESSAGE)
-        for key in both:
-            del merged[key]
-            broken.add(key)
-    return merged
-
-
-def _merge(base: Node, over: Node) -> Node:
-    """Mappings merge key by key (recursively); anything else: ``over`` replaces."""
-    if not (isinstance(base, MappingNode) and isinstance(over, MappingNode)):
-        return over
-    merged: _Pairs = {}
-    for key_node, value_node in (*base.value, *over.value):
-        key = str(key_node.value) if isinstance(key_node, ScalarNode) else repr(key_node)
-        if key in merged:
-            merged[key] = (key_node, _merge(merged[key][1], value_node))
-        else:
-            merged[key] = (key_node, value_node)
-    return MappingNode(over.tag, list(merged.values()), over.start_mark, over.end_mark)
-
-
-def _raw_values(
-    reader: Reader, merged: _Pairs, defaults: _Defaults, broken: set[str]
-) -> tuple[dict[str, RawValue], set[str]]:
-    """Each field's raw value (defaults' read once), and which came from ``defaults``."""
-    given = defaults.pairs
-    raws: dict[str, RawValue] = {}
-    from_defaults: set[str] = set()
-    for key, (_, value_node) in merged.items():
-        mark = len(reader.problems)
-        raw: RawValue | Bad
-        if key in given and merged[key] is given[key]:
-            raw = defaults.raws[key]  # its problems were reported once, at the defaults
-            reader.locations.update(defaults.locations[key])
-            from_defaults.add(key)
-        else:
-            raw = FIELDS[key].convert(reader, value_node, key)
-        if isinstance(raw, Bad) or _unusable(raw, len(reader.problems) > mark):
-            broken.add(key)  # a value with a problem is left out, not guessed at
-        else:
-            raws[key] = raw
-    return raws, from_defaults
-
-
-def _unusable(raw: RawValue | Bad, had_problems: bool) -> bool:
-    """Whether a field is left out: a bad value, or a collection whose every item was bad.
-
-    A collection that lost only some items (each reported) keeps the others, so their
-    rules are checked too: one bad nic does not hide its siblings' problems.
-    """
-    if isinstance(raw, Bad):
-        return True
-    return had_problems and (raw is None or raw == "" or raw == [] or raw == {})

@@ -218,6 +218,9 @@ class Manifest:
     limits: Limits
     servers: tuple[ServerSpec, ...]
     groups: tuple[Group, ...] = ()  # empty when built by hand: every server stands alone
+    # Where ``defaults`` is written (its first and last position): a problem found
+    # there is the defaults' problem, reported as such, not as the first group's.
+    defaults_at: tuple[Location, Location] | None = None
 
 
 class References(Protocol):

@@ -86,6 +86,7 @@ def validate(manifest: Manifest, microversion: Microversion) -> tuple[Problem, .
     of the manifest's (``auto`` is the newest bulkboot speaks).
     """
     checker = Checker(microversion, manifest.limits)
+    checker.defaults_at = manifest.defaults_at
     servers = manifest.servers
     plans: dict[tuple[frozenset[str], frozenset[str]], _GroupChecks] = {}
     for group in _groups(manifest):
@@ -101,12 +102,14 @@ def validate(manifest: Manifest, microversion: Microversion) -> tuple[Problem, .
         first = servers[group.first]
         template = group.template
         checker.subject = (first.name or template) if group.count == 1 else template
+        checker.per_server = False
         for check in shared:
             check(first, checker)
         check_combinations(first, checker, broken)
         # Nova names the servers of a multi-create request NAME-1..NAME-N (255 at most).
         instances = first.instance_count
         longest = 255 - (len(str(instances)) + 1 if instances > 1 else 0)
+        checker.per_server = True
         for spec in servers[group.first : group.stop]:
             name = spec.name
             checker.subject = name or template

@@ -26,6 +26,7 @@ from bulkboot.pipeline.spec import Location, Problem
 __all__ = [
     "CONSTRUCTOR",
     "MAX_FILE_BYTES",
+    "MAX_FILES_BYTES",
     "TAG_BOOL",
     "TAG_FLOAT",
     "TAG_INT",
@@ -42,6 +43,9 @@ __all__ = [
 ]
 
 MAX_FILE_BYTES: Final = 16 * 1024 * 1024  # user data and personality are limited to KiBs
+# Every file one manifest names, read (a templated `user_data: "cloud-init/{name}"`
+# reads one per server): kept in memory until the bodies are built, so bounded.
+MAX_FILES_BYTES: Final = 256 * 1024 * 1024
 
 TAG_STR: Final = "tag:yaml.org,2002:str"
 TAG_INT: Final = "tag:yaml.org,2002:int"
@@ -71,6 +75,7 @@ class Reader:
         self.subject = "manifest"
         self.locations: dict[str, Location] = {}
         self.files: dict[Path, bytes | str] = {}  # contents, or the error text
+        self.files_bytes = 0  # read so far (MAX_FILES_BYTES)
 
     def loc(self, node: Node) -> Location:
         mark = node.start_mark
@@ -85,7 +90,23 @@ class Reader:
         path = self.base / os.path.expanduser(written)
         contents = self.files.get(path)
         if contents is None:
+            if self.files_bytes > MAX_FILES_BYTES:
+                return None  # said once; no more files are read
             contents = read_regular(path, MAX_FILE_BYTES)
+            if isinstance(contents, bytes):
+                self.files_bytes += len(contents)
+                if self.files_bytes > MAX_FILES_BYTES:
+                    self.files.clear()  # what they held is not going to be sent
+                    self.problems.append(
+                        Problem(
+                            where,
+                            self.subject,
+                            f"{what}: the files this manifest names add up to more than "
+                            f"{MAX_FILES_BYTES // (1024 * 1024)} MiB (a file per server, "
+                            "from a template?): bulkboot reads at most that much",
+                        )
+                    )
+                    return None
             self.files[path] = contents
         if isinstance(contents, str):
             self.problems.append(

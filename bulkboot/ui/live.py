@@ -23,6 +23,7 @@ from rich.style import Style
 from bulkboot.engine.board import RunHeader, RunSnapshot
 from bulkboot.engine.state import Phase, ServerState
 from bulkboot.ui.report import Stats, Summary, format_requests, waits_matter
+from bulkboot.ui.text import printable
 
 __all__ = ["Lines", "LiveView", "render_snapshot", "render_summary"]
 
@@ -64,19 +65,24 @@ def _style(name: str) -> Style | None:
 
 
 _BAR_WIDTH = 40
-# Order and colours of the bar's segments and of the counts after it.
-_SEGMENTS: tuple[tuple[Phase, str, str], ...] = (
-    (Phase.ACTIVE, "green", "active"),
-    (Phase.DELETED, "green", "deleted"),
-    (Phase.ERROR, "red", "error"),
-    (Phase.TIMEOUT, "yellow", "timeout"),
-    (Phase.GONE, "magenta", "gone"),
-    (Phase.BUILDING, "blue", "building"),
-    (Phase.CREATING, "cyan", "creating"),
-    (Phase.DELETING, "cyan", "deleting"),
-    (Phase.QUEUED, "bright_black", "queued"),
+# Order, colour, label and glyph of the bar's segments and of the counts after it.
+# The glyph alone must tell the story, for a terminal without colour (NO_COLOR, a
+# monochrome console): done is full, in flight half, failed dark, waiting empty. A
+# queued server drawn as a full block in grey read as a full bar before anything was
+# created once the grey was gone.
+_DONE, _FAILED_GLYPH, _MOVING, _WAITING = "█", "▓", "▒", "░"
+_SEGMENTS: tuple[tuple[Phase, str, str, str], ...] = (
+    (Phase.ACTIVE, "green", "active", _DONE),
+    (Phase.DELETED, "green", "deleted", _DONE),
+    (Phase.ERROR, "red", "error", _FAILED_GLYPH),
+    (Phase.TIMEOUT, "yellow", "timeout", _FAILED_GLYPH),
+    (Phase.GONE, "magenta", "gone", _FAILED_GLYPH),
+    (Phase.BUILDING, "blue", "building", _MOVING),
+    (Phase.CREATING, "cyan", "creating", _MOVING),
+    (Phase.DELETING, "cyan", "deleting", _MOVING),
+    (Phase.QUEUED, "bright_black", "queued", _WAITING),
 )
-_STATE_STYLE = {phase: style for phase, style, _ in _SEGMENTS}
+_STATE_STYLE = {phase: style for phase, style, _, _ in _SEGMENTS}
 # States always shown in the counts line (others only when non-zero).
 _ALWAYS = {
     "apply": (
@@ -113,8 +119,8 @@ def render_header(header: RunHeader) -> list[Line]:
     return [
         [
             (f"bulkboot {header.command} ", "bold"),
-            (header.fleet, "bold cyan"),
-            (f"  cloud {header.cloud}  {header.endpoint}", ""),
+            (printable(header.fleet), "bold cyan"),
+            (printable(f"  cloud {header.cloud}  {header.endpoint}"), ""),
         ],
         [(f"compute {header.microversion}  concurrency {header.concurrency}  rate {rate}", "dim")],
     ]
@@ -124,21 +130,21 @@ def render_progress(snapshot: RunSnapshot) -> list[Line]:
     total = max(1, snapshot.total)
     bar: Line = []
     used = 0
-    for phase, style, _ in _SEGMENTS:
+    for phase, style, _, glyph in _SEGMENTS:
         count = snapshot.count(phase)
         if not count:
             continue
         width = round(count * _BAR_WIDTH / total)
         width = min(max(width, 1), _BAR_WIDTH - used)
         if width > 0:
-            bar.append(("█" * width, style))
+            bar.append((glyph * width, style))
             used += width
     if used < _BAR_WIDTH:
-        bar.append(("░" * (_BAR_WIDTH - used), "bright_black"))
+        bar.append((_WAITING * (_BAR_WIDTH - used), "bright_black"))
     bar.append((f" {snapshot.total} servers", ""))
     always = _ALWAYS.get(snapshot.header.command, _ALWAYS["apply"])
     counts: Line = []
-    for phase, style, label in _SEGMENTS:
+    for phase, style, label, _ in _SEGMENTS:
         count = snapshot.count(phase)
         if count or phase in always:
             if counts:
@@ -151,7 +157,7 @@ def render_progress(snapshot: RunSnapshot) -> list[Line]:
         timing.append((f"  ({snapshot.existed} already existed)", "dim"))
     lines = [bar, counts, timing]
     if snapshot.note:
-        lines.append([(snapshot.note, "bold yellow")])
+        lines.append([(printable(snapshot.note), "bold yellow")])
     return lines
 
 
@@ -162,11 +168,12 @@ def _row_cells(state: ServerState, now: float) -> tuple[str, ...]:
         to_active = f"{now - state.sent_at:.1f}s…"
     else:
         to_active = ""
-    message = state.message.splitlines()[0][:60] if state.message else ""
+    # Names come from the manifest, statuses and messages from the cloud.
+    message = printable(state.message.splitlines()[0])[:60] if state.message else ""
     return (
-        state.name[:32],
+        printable(state.name)[:32],
         state.phase.value,
-        state.status or "",
+        printable(state.status or ""),
         _ms(state.post_seconds),
         _ms(state.post_wait_seconds) if state.post_wait_seconds else "",
         to_active,
@@ -250,7 +257,7 @@ def render_summary(summary: Summary) -> Lines:
     counts = "  ".join(f"{phase} {count}" for phase, count in summary.counts.items() if count)
     lines: list[Line] = [
         [
-            (f"{summary.fleet}: ", "bold"),
+            (f"{printable(summary.fleet)}: ", "bold"),
             (f"{summary.total} servers in {summary.elapsed:.1f}s  {counts}", ""),
         ]
     ]
@@ -281,7 +288,7 @@ def render_summary(summary: Summary) -> Lines:
         lines.append([(format_requests(summary.requests), "yellow" if throttled else "dim")])
     if summary.failures:
         failures: list[tuple[str, ...]] = [("servers", "failure")]
-        failures += [(str(count), message) for message, count in summary.failures]
+        failures += [(str(count), printable(message)) for message, count in summary.failures]
         for i, text in enumerate(_aligned(failures, frozenset({0}))):
             lines.append([(text, "bold red" if i == 0 else "")])
     elif summary.ok and summary.total:
@@ -335,7 +342,7 @@ class LiveView:
         self._snapshot = snapshot
 
     def note(self, text: str) -> None:
-        self._console.print(text)
+        self._console.print(printable(text, multiline=True), markup=False, highlight=False)
 
     def finish(self, summary: Summary, last: RunSnapshot | None = None) -> None:
         if last is not None:

@@ -1,9 +1,13 @@
 """Picking the run's output: the live view on a terminal, plain lines elsewhere, or JSON.
 
-Every output has the same five calls, so the commands drive them alike:
-``start`` (header and notes), ``event`` (per event; the hot path), ``tick`` (a new
-snapshot, at ``refresh_interval``; ``None`` means "no ticks wanted"), ``note`` and
-``finish`` (the summary, or the JSON document).
+Every output has the same calls, so the commands drive them alike: ``step`` (what is
+being prepared: authenticating, resolving...), ``prepared`` (the steps are over: a
+question or the run comes next), ``start`` (header and notes), ``event`` (per event;
+the hot path), ``tick`` (a new snapshot, at ``refresh_interval``; ``None`` means "no
+ticks wanted"), ``note`` and ``finish`` (the summary, or the JSON document).
+
+Under ``--format json`` stdout holds the JSON document only: steps and notes go to
+stderr (steps only when stderr is a terminal, so that a script's stderr stays quiet).
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ from bulkboot.engine.board import RunHeader, RunSnapshot
 from bulkboot.engine.state import Event, ServerState
 from bulkboot.ui.plain import JsonOutput, PlainOutput
 from bulkboot.ui.report import Summary
+from bulkboot.ui.steps import LineSteps, LiveSteps, NoSteps, Steps
+from bulkboot.ui.text import printable
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -35,6 +41,14 @@ class RunOutput(Protocol):
         """CPU spent drawing a live view (None: there is none)."""
         ...
 
+    def step(self, text: str | None) -> None:
+        """Show that a preparing step has begun (None: a step with nothing to show)."""
+        ...
+
+    def prepared(self) -> None:
+        """The preparing steps are over; ``start`` implies it."""
+        ...
+
     def start(self, header: RunHeader, snapshot: RunSnapshot, notes: Iterable[str]) -> None: ...
 
     def event(self, event: Event, state: ServerState) -> None: ...
@@ -52,15 +66,24 @@ class _Live:
 
         self._view = LiveView(console, refresh_per_second=refresh_per_second)
         self._console = console
+        self._steps = LiveSteps(console)
         self.refresh_interval: float | None = self._view.refresh_interval
 
     @property
     def ui_cpu_seconds(self) -> float | None:
         return self._view.render_cpu_seconds
 
+    def step(self, text: str | None) -> None:
+        if text is not None:
+            self._steps.step(text)
+
+    def prepared(self) -> None:
+        self._steps.done()
+
     def start(self, header: RunHeader, snapshot: RunSnapshot, notes: Iterable[str]) -> None:
+        self.prepared()  # one live display at a time
         for text in notes:
-            self._console.print(text, highlight=False)
+            self.note(text)
         self._view.start(snapshot)
 
     def event(self, event: Event, state: ServerState) -> None:
@@ -70,7 +93,9 @@ class _Live:
         self._view.update(snapshot)
 
     def note(self, text: str) -> None:
-        self._console.print(text, highlight=False)
+        self.prepared()  # a note printed under a spinner would be drawn over
+        # markup=False: a note may hold a server's name or a fault, not rich markup.
+        self._console.print(printable(text, multiline=True), markup=False, highlight=False)
 
     def finish(self, summary: Summary, snapshot: RunSnapshot, document: dict[str, Any]) -> None:
         self._view.finish(summary, snapshot)
@@ -82,7 +107,15 @@ class _Plain:
 
     def __init__(self, out: TextIO) -> None:
         self._sink = PlainOutput(out)
+        self._steps = LineSteps(out)
         self.event = self._sink.event  # the hot path: no extra call layer
+
+    def step(self, text: str | None) -> None:
+        if text is not None:
+            self._steps.step(text)
+
+    def prepared(self) -> None:
+        pass
 
     def start(self, header: RunHeader, snapshot: RunSnapshot, notes: Iterable[str]) -> None:
         self._sink.start(header, since=snapshot.now - snapshot.elapsed, notes=notes)
@@ -104,6 +137,14 @@ class _Json:
     def __init__(self, out: TextIO, err: TextIO) -> None:
         self._json = JsonOutput(out)
         self._err = err
+        self._steps: Steps = LineSteps(err) if _is_terminal(err) else NoSteps()
+
+    def step(self, text: str | None) -> None:
+        if text is not None:
+            self._steps.step(text)
+
+    def prepared(self) -> None:
+        pass
 
     def start(self, header: RunHeader, snapshot: RunSnapshot, notes: Iterable[str]) -> None:
         for text in notes:
@@ -116,10 +157,18 @@ class _Json:
         pass
 
     def note(self, text: str) -> None:
-        self._err.write(text + "\n")  # stdout holds only the JSON document
+        # stdout holds only the JSON document
+        self._err.write(printable(text, multiline=True) + "\n")
 
     def finish(self, summary: Summary, snapshot: RunSnapshot, document: dict[str, Any]) -> None:
         self._json.write(document)
+
+
+def _is_terminal(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (OSError, ValueError):
+        return False
 
 
 def make_output(

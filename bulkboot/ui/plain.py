@@ -7,23 +7,27 @@ once per event, a hot path at 10,000 servers) and written without flushing each 
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+import os
 import sys
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, TextIO
 
 from bulkboot.engine import state as ev
 from bulkboot.ui.report import Summary, format_summary
+from bulkboot.ui.text import printable
 
 if TYPE_CHECKING:
     from bulkboot.engine.board import RunHeader
 
-__all__ = ["JsonOutput", "PlainOutput", "format_event", "format_header"]
+__all__ = ["JsonOutput", "PlainOutput", "format_event", "format_found", "format_header"]
 
 
 def format_header(header: RunHeader) -> str:
     rate = "unlimited" if header.rate is None else f"{header.rate:g}/s"
-    return (
+    return printable(
         f"{header.command} {header.fleet}: cloud {header.cloud} ({header.endpoint}), "
         f"compute {header.microversion}, concurrency {header.concurrency}, rate {rate}"
     )
@@ -73,33 +77,88 @@ def format_event(event: ev.Event, state: ev.ServerState, since: float) -> str | 
     return None
 
 
+_NAMES_SHOWN = 8  # names listed in a line that summarises servers found
+
+
+def format_found(found: Iterable[ev.Found]) -> list[str]:
+    """One line per status for the servers that already existed: a re-apply of a
+    complete fleet of 1,000 says ``already existed: 1000 ACTIVE``, not 1,000 lines.
+    Servers not ACTIVE are named (the first few): they are the ones to look at."""
+    by_status: dict[str, list[str]] = {}
+    for event in found:
+        by_status.setdefault(event.status, []).append(event.name)
+    lines = []
+    for status, names in sorted(by_status.items(), key=lambda item: (-len(item[1]), item[0])):
+        line = f"already existed: {len(names)} {status}"
+        if status != "ACTIVE":
+            shown = ", ".join(names[:_NAMES_SHOWN])
+            more = f", ... ({len(names) - _NAMES_SHOWN} more)" if len(names) > _NAMES_SHOWN else ""
+            line += f" ({shown}{more})"
+        lines.append(printable(line))
+    return lines
+
+
+class _Gone(io.StringIO):
+    """Where lines go once stdout has gone away: nowhere."""
+
+    def write(self, text: str) -> int:
+        return len(text)
+
+
 class PlainOutput:
     """The plain sink: the header, one line per event, then the summary.
 
     Events that come before ``start`` (the servers found by the inventory, listed
     before the header can be printed) are held and written after the header and
-    notes, stamped from the run's start like every other line.
+    notes: the servers found are summarised (``format_found``), any other event is
+    stamped from the run's start like every later line.
     """
 
     __slots__ = ("_out", "_pending", "_since")
 
     def __init__(self, out: TextIO | None = None) -> None:
-        self._out = out if out is not None else sys.stdout
+        self._out: TextIO = out if out is not None else sys.stdout
         self._since = 0.0
         self._pending: list[tuple[ev.Event, ev.ServerState]] | None = []
 
+    def _gone(self) -> None:
+        """stdout went away (``bulkboot apply ... | head``): the run goes on, unseen.
+
+        Why not stop: creates are in flight, and a fleet half-built because a reader
+        stopped reading is worse than lines nobody reads. The run's end (journal,
+        summary, exit code) is as it would have been.
+        """
+        if self._out is sys.stdout:
+            # The interpreter's last flush of stdout must not fail either.
+            with contextlib.suppress(OSError, ValueError):
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        self._out = _Gone()
+
     def start(self, header: RunHeader, *, since: float, notes: Iterable[str] = ()) -> None:
+        try:
+            self._start(header, since=since, notes=notes)
+        except BrokenPipeError:
+            self._gone()
+
+    def _start(self, header: RunHeader, *, since: float, notes: Iterable[str]) -> None:
         self._since = since
         pending, self._pending = self._pending, None
         self._out.write(format_header(header) + "\n")
         for note in notes:
-            self._out.write(note + "\n")
-        for event, state in pending or ():
-            self.event(event, state)
+            self._out.write(printable(note, multiline=True) + "\n")
+        pending = pending or []
+        for line in format_found(e for e, _ in pending if isinstance(e, ev.Found)):
+            self._out.write(line + "\n")
+        for event, state in pending:
+            if not isinstance(event, ev.Found):
+                self.event(event, state)
 
     def note(self, text: str) -> None:
-        self._out.write(text + "\n")
-        self._out.flush()
+        try:
+            self._out.write(printable(text, multiline=True) + "\n")
+            self._out.flush()
+        except BrokenPipeError:
+            self._gone()
 
     def event(self, event: ev.Event, state: ev.ServerState) -> None:
         if self._pending is not None:  # not started: the header comes first
@@ -107,12 +166,19 @@ class PlainOutput:
             return
         line = format_event(event, state, self._since)
         if line is not None:
-            self._out.write(line + "\n")
+            try:
+                # Names, statuses and faults come from the manifest and the cloud.
+                self._out.write(printable(line) + "\n")
+            except BrokenPipeError:  # the write that filled the buffer found it gone
+                self._gone()
 
     def finish(self, summary: Summary, states: Iterable[ev.ServerState]) -> None:
         del states
-        self._out.write("\n".join(format_summary(summary)) + "\n")
-        self._out.flush()
+        try:
+            self._out.write("\n".join(format_summary(summary)) + "\n")
+            self._out.flush()
+        except BrokenPipeError:
+            self._gone()
 
 
 class JsonOutput:

@@ -12,8 +12,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TextIO
 
+from rich import box
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
+
+from bulkboot.ui.text import printable
 
 __all__ = ["PlanRow", "merge_rows", "plan_table", "print_plan_table"]
 
@@ -26,7 +30,7 @@ class PlanRow:
     name: str
     image: str
     flavor: str
-    networks: str
+    networks: str  # one line per network (a narrow column, rather than a long line)
     count: int
     count_text: str  # "1", "3", "2-4" (a multi-create range)
     last_name: str | None = None  # set when the row stands for several requests
@@ -65,15 +69,28 @@ def merge_rows(rows: Iterable[PlanRow]) -> list[PlanRow]:
 
 def plan_table(rows: Sequence[PlanRow], *, title: str | None, caption: str | None) -> Table:
     """The table for already merged rows."""
-    table = Table(title=title, caption=caption, caption_justify="left")
+    # A light box, no edges: at 80 columns the columns' room goes to names and short
+    # IDs, so a row stays on one line (the heavy box cost it 16 columns).
+    table = Table(
+        title=None if title is None else Text(printable(title)),
+        caption=None if caption is None else Text(printable(caption)),
+        caption_justify="left",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        pad_edge=False,
+        collapse_padding=True,
+        title_justify="left",
+    )
     table.add_column("name", no_wrap=True)
     table.add_column("image", overflow="fold")
-    table.add_column("flavor")
-    table.add_column("networks", overflow="fold")
+    table.add_column("flavor", overflow="fold")
+    table.add_column("networks", overflow="fold")  # one line per network
     table.add_column("count", justify="right")
     for row in rows:
         name = row.name if row.last_name is None else f"{row.name} … {row.last_name}"
-        table.add_row(name, row.image, row.flavor, row.networks, row.count_text)
+        cells = (name, row.image, row.flavor, row.networks, row.count_text)
+        # Text, not str: a name from the manifest is shown as written, never as markup.
+        table.add_row(*(Text(printable(cell, multiline=True)) for cell in cells))
     return table
 
 

@@ -14,13 +14,13 @@ import os
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bulkboot import __version__
 from bulkboot.engine.state import Phase, ServerState
-from bulkboot.errors import UsageError
+from bulkboot.ui.outfile import write_atomically
 from bulkboot.ui.report_requests import request_counts
+from bulkboot.ui.text import printable
 
 if TYPE_CHECKING:
     from bulkboot.cloud.timing import RequestTiming, RequestTotals
@@ -330,7 +330,7 @@ def format_summary(summary: Summary) -> list[str]:
         lines.append(format_requests(summary.requests))
     if summary.failures:
         lines.append("failures:")
-        lines.extend(f"  {count} x {message}" for message, count in summary.failures)
+        lines.extend(f"  {count} x {printable(message)}" for message, count in summary.failures)
     elif summary.ok and summary.total:
         lines.append(f"all {summary.total} servers {verb}")
     return lines
@@ -448,11 +448,6 @@ def _format(value: Any, indent: str) -> str:
 
 
 def write_report(path: str | os.PathLike[str], document: Mapping[str, Any]) -> None:
-    """Write the report atomically (a half-written report is worse than none)."""
-    target = Path(path)
-    temporary = target.with_name(f".{target.name}.tmp")
-    try:
-        temporary.write_text(report_text(document), encoding="utf-8")
-        os.replace(temporary, target)
-    except OSError as exc:
-        raise UsageError(f"cannot write the report {target}: {exc.strerror or exc}") from exc
+    """Write the report atomically to a regular file (see ``ui.outfile``); a failure is
+    an ``OutputError`` (exit 1: the run's work is done and journaled)."""
+    write_atomically(path, report_text(document).encode("utf-8"), what="the report")

@@ -9,8 +9,10 @@ from typing import Any, TextIO
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from bulkboot.engine.status import StatusRow
+from bulkboot.ui.text import printable
 
 __all__ = ["print_status_json", "print_status_table", "status_document", "status_lines"]
 
@@ -37,7 +39,9 @@ _COLUMNS = ("server", "status", "id", "addresses", "note")
 
 
 def _cells(row: StatusRow) -> tuple[str, ...]:
-    return (row.name, row.status, row.server_id or "", row.addresses, row.note)
+    # Every cell but the column names comes from the cloud or the manifest.
+    cells = (row.name, row.status, row.server_id or "", row.addresses, row.note)
+    return tuple(printable(cell) for cell in cells)
 
 
 def status_lines(rows: Sequence[StatusRow]) -> list[str]:
@@ -66,12 +70,12 @@ def print_status_table(
     counts = Counter(row.status for row in rows if row.in_manifest)
     drift = sum(1 for row in rows if not row.in_manifest)
     summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "no servers"
-    title = f"fleet {fleet} on {cloud}: {summary}; {drift} drift"
+    title = printable(f"fleet {fleet} on {cloud}: {summary}; {drift} drift")
     if not console.is_terminal:
         console.file.write("\n".join([title, *(status_lines(rows) if rows else [])]) + "\n")
         console.file.flush()
         return
-    console.print(title, highlight=False)
+    console.print(title, markup=False, highlight=False)
     if not rows:
         return
     table = Table(box=None, pad_edge=False, header_style="bold")
@@ -79,7 +83,7 @@ def print_status_table(
         table.add_column(column, no_wrap=column != "note", overflow="fold")
     for row in rows:
         table.add_row(
-            *_cells(row),
+            *(Text(cell) for cell in _cells(row)),  # Text: a name is not rich markup
             style=_STYLE.get(row.status, "") if row.in_manifest else "magenta",
         )
     console.print(table)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 import time
 from pathlib import Path
 
@@ -78,35 +77,7 @@ def test_sigkill_then_apply_then_sigkill_then_destroy(
     assert sim.stats()["servers_total"] == 0
 
 
-class _Terminal:
-    """A stdin that says it is a terminal and answers one line."""
-
-    def __init__(self, answer: str) -> None:
-        self._answer = answer
-
-    def isatty(self) -> bool:
-        return True
-
-    def readline(self) -> str:
-        return self._answer + "\n"
-
-
-def test_destroy_asks_on_a_terminal_unless_yes(
-    sim: RunningSimulator,
-    monkeypatch: pytest.MonkeyPatch,
-    lab: Path,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    applied(capsys, lab, "--yes")
-    monkeypatch.setattr(sys, "stdin", _Terminal("n"))
-    code, out, _ = destroy(capsys, lab, fmt="plain", yes=False)
-    assert code == 1
-    assert "delete 6 server(s) of fleet 'lab' on cloud 'simulator'? [y/N]" in out
-    assert "nothing deleted" in out
-    assert sim.stats()["servers_total"] == 6
-    monkeypatch.setattr(sys, "stdin", _Terminal("y"))
-    code, out, _ = destroy(capsys, lab, fmt="plain", yes=False)
-    assert code == 0 and sim.stats()["servers_total"] == 0
+# Asking first (on a terminal, Ctrl-C and Ctrl-D there, no terminal): test_prompt.py.
 
 
 def test_ctrl_c_twice_stops_at_once_and_leaves_a_whole_journal(

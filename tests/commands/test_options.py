@@ -73,3 +73,29 @@ def test_run_formats_are_the_outputs() -> None:
 def test_durations_are_shown_as_they_are_written(seconds: float, text: str) -> None:
     assert format_duration(seconds) == text
     assert parse_duration(text) == pytest.approx(seconds)
+
+
+def _help_of(command: str, flag: str) -> str:
+    action = next(a for a in _subparser(command)._actions if flag in a.option_strings)
+    assert action.help is not None
+    return action.help
+
+
+def test_concurrency_says_what_it_counts() -> None:
+    assert _help_of("apply", "--concurrency").startswith(
+        "at most N creates (POST /servers) in flight at once"
+    )
+    assert _help_of("destroy", "--concurrency").startswith(
+        "at most N deletes (DELETE /servers/ID) in flight at once"
+    )
+
+
+def test_yes_says_when_it_is_needed() -> None:
+    assert "no terminal to ask on" in _help_of("destroy", "--yes")
+    assert _help_of("apply", "--yes") == "do not ask for confirmation"
+
+
+def test_simulator_host_shows_its_default(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        cli.main(["simulator", "--help"])
+    assert "address to listen on (default: 127.0.0.1)" in " ".join(capsys.readouterr().out.split())

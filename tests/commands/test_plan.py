@@ -17,6 +17,7 @@ from bulkboot.pipeline.manifest import load_manifest
 from bulkboot.pipeline.microversion import parse
 from bulkboot.pipeline.spec import AS_WRITTEN
 from bulkboot.simulator import RunningSimulator
+from tests.commands.cli_helpers import use_simulator
 from tests.pipeline.bodies import build_request
 
 REPO = Path(__file__).resolve().parents[2]
@@ -178,13 +179,57 @@ def test_table_shows_alike_servers_on_one_row(
     lines = out.splitlines()
     web = next(line for line in lines if "web-01" in line)
     assert "web-03" in web and "cirros-0.6.2" in web and "private" in web
-    assert web.rstrip(" │").endswith("3")
+    assert web.rstrip().endswith("3")
     batch = next(line for line in lines if "batch" in line)
     assert "m1.large" in batch and "none" in batch and "2-5" in batch
-    at = next(i for i, line in enumerate(lines) if line.startswith("│ db "))
+    at = next(i for i, line in enumerate(lines) if line.startswith("db "))
     assert "volume" in lines[at]
     assert "0b5e3c4e-3333" in lines[at] + lines[at + 1]  # long IDs fold in their column
     assert "5 requests, 9 servers; compute 2.96" in " ".join(out.split())
+
+
+def test_online_table_shows_names_as_written_with_short_ids_one_line_a_row(
+    sim: RunningSimulator,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    use_simulator(sim, tmp_path, monkeypatch)
+    monkeypatch.setenv("COLUMNS", "80")
+    path = write(
+        tmp_path,
+        "name: lab\n"
+        "defaults: {image: cirros-0.6.2, flavor: m1.small, networks: [{net-name: private}]}\n"
+        "servers:\n"
+        "  - {name: 'web-{index:02d}', count: 40}\n"
+        "  - {name: worker, image: ubuntu-24.04, flavor: m1.tiny,"
+        " networks: [{net-name: private}, {net-name: public}]}\n",
+    )
+    code, out, err = plan(capsys, str(path), "--cloud", "simulator")
+    assert (code, err) == (0, "")
+    document = plan_json_online(capsys, path)
+    web, worker = (
+        document["requests"][0]["body"]["server"],
+        document["requests"][-1]["body"]["server"],
+    )
+    lines = out.splitlines()
+    assert max(len(line.rstrip()) for line in lines) <= 80
+    row = next(line for line in lines if line.startswith("web-01 … web-40"))
+    image, network = web["imageRef"], web["networks"][0]["uuid"]
+    assert f"cirros-0.6.2 ({image[:4]}…)" in row
+    assert f"m1.small ({web['flavorRef']})" in row  # a short ID shows whole
+    assert f"private ({network[:4]}…)" in row and row.rstrip().endswith("40")
+    at = next(i for i, line in enumerate(lines) if line.startswith("worker"))
+    assert f"ubuntu-24.04 ({worker['imageRef'][:4]}…)" in lines[at]
+    public = worker["networks"][1]["uuid"]
+    assert f"public ({public[:4]}…)" in lines[at + 1]  # one line per network
+
+
+def plan_json_online(capsys: pytest.CaptureFixture[str], path: Path) -> dict[str, Any]:
+    code, out, err = plan(capsys, str(path), "--cloud", "simulator", "--format", "json")
+    assert (code, err) == (0, "")
+    document: dict[str, Any] = json.loads(out)
+    return document
 
 
 # ----------------------------------------------------------------- refusals and exit codes

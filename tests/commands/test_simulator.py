@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import urllib.request
@@ -229,3 +230,100 @@ def test_busy_port_is_a_usage_error(
 
 def test_every_knob_has_a_flag() -> None:
     assert set(KNOB_HELP) == {f.name for f in dataclasses.fields(SimConfig)}
+
+
+# ----------------------------------------------------------------- --write-clouds-yaml FILE
+
+REAL = """# my real clouds
+clouds:
+  prod:
+    auth:
+      auth_url: https://keystone.example:5000/v3
+      username: me
+      password: real-password
+"""
+
+
+def _write_clouds(clouds: Path, *flags: str) -> tuple[list[str], dict[str, object]]:
+    """Start a simulator that writes ``clouds`` (with ``flags``), stop it; what it
+    printed and what the file holds."""
+    process, _, lines = _start("--write-clouds-yaml", str(clouds), *flags)
+    process.send_signal(signal.SIGTERM)
+    process.communicate(timeout=10)
+    return lines, yaml.safe_load(clouds.read_text())
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_a_written_clouds_yaml_is_private(shared: Running) -> None:
+    _, _, lines, clouds_file = shared
+    assert _mode(clouds_file) == 0o600
+    assert f"wrote {clouds_file} (cloud 'simulator')" in lines
+
+
+def _refused(*flags: str) -> subprocess.CompletedProcess[str]:
+    """A simulator command line that must be refused before listening (in a process
+    of its own with a timeout: a regression listens until killed, not forever)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "bulkboot", "simulator", "--port", "0", *flags],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == 2
+    return done
+
+
+def test_someone_elses_clouds_yaml_is_never_replaced_unasked(tmp_path: Path) -> None:
+    clouds = tmp_path / "clouds.yaml"
+    clouds.write_text(REAL)
+    captured = _refused("--write-clouds-yaml", str(clouds))
+    assert captured.stderr == (
+        f"bulkboot: error: --write-clouds-yaml {clouds}: the file exists and bulkboot did "
+        "not write it for the simulator; it may hold real clouds and passwords, so it is "
+        "left as it is. Use --merge to add the simulator's clouds to it (its other clouds "
+        "are kept), --force to replace it, or another file\n"
+    )
+    assert captured.stdout == ""  # refused before the simulator started
+    assert clouds.read_text() == REAL
+
+
+def test_merge_adds_the_simulator_and_keeps_the_rest_and_the_mode(tmp_path: Path) -> None:
+    real = tmp_path / "real.yaml"
+    real.write_text(REAL)
+    real.chmod(0o640)
+    link = tmp_path / "clouds.yaml"
+    link.symlink_to(real)  # a clouds.yaml kept elsewhere: updated where it is
+    lines, written = _write_clouds(link, "--merge")
+    clouds = written["clouds"]
+    assert isinstance(clouds, dict)
+    assert clouds["prod"] == yaml.safe_load(REAL)["clouds"]["prod"]
+    assert set(clouds) == {"prod", "simulator", "simulator-appcred"}
+    assert _mode(real) == 0o640 and link.is_symlink()
+    assert f"merged the simulator's clouds into {link} (cloud 'simulator')" in lines
+    # merged again (a new port): the simulator's entries are updated, prod stays
+    _, again = _write_clouds(link, "--merge")
+    assert again["clouds"]["prod"] == clouds["prod"]  # type: ignore[index]
+
+
+def test_force_replaces_and_its_own_file_is_replaced_without_asking(tmp_path: Path) -> None:
+    clouds = tmp_path / "clouds.yaml"
+    clouds.write_text(REAL)
+    clouds.chmod(0o644)
+    lines, written = _write_clouds(clouds, "--force")
+    assert set(written["clouds"]) == {"simulator", "simulator-appcred"}  # type: ignore[arg-type]
+    assert _mode(clouds) == 0o600 and f"replaced {clouds} (cloud 'simulator')" in lines
+    lines, _ = _write_clouds(clouds)  # bulkboot's own file: no flag needed
+    assert f"replaced {clouds} (cloud 'simulator')" in lines
+
+
+def test_merge_refuses_what_is_not_a_clouds_yaml(tmp_path: Path) -> None:
+    notes = tmp_path / "notes.yaml"
+    notes.write_text("- a list\n- not clouds\n")
+    done = _refused("--write-clouds-yaml", str(notes), "--merge")
+    assert "cannot merge into it: not a clouds.yaml" in done.stderr
+    assert notes.read_text() == "- a list\n- not clouds\n"
+    assert "go with --write-clouds-yaml" in _refused("--force").stderr

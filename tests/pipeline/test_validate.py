@@ -600,10 +600,48 @@ def test_templated_values_are_checked_per_server_shared_ones_per_group(tmp_path:
         "(a domain name needs compute 2.94; validating for 2.90)"
     )
     assert problems(tmp_path, "", "2.90", head=head) == [
-        # Shared: once, at the defaults, though two groups and 15 servers use it.
-        "1:58: web-{index}: disk_config must be AUTO or MANUAL, got 'auto'",
+        # Shared: once, at the defaults and as theirs, though two groups and 15 servers
+        # use it (not as the first group's, web-{index}).
+        "1:58: defaults: disk_config must be AUTO or MANUAL, got 'auto'",
         # Templated: per server, named by the server; web-10 to web-12 are fine.
         *(f"5:15: web-{i}: hostname 'h_{i}' {hostname_rule}" for i in range(1, 10)),
+    ]
+
+
+def test_a_problem_of_the_defaults_is_reported_as_the_defaults_once(tmp_path: Path) -> None:
+    head = (
+        "defaults:\n"
+        "  image: cirros\n"
+        "  flavor: m1.small\n"
+        "  tags: [a]\n"
+        "  hostname: 'host-{name}'\n"
+        "servers:\n"
+        "  - name: 'web-{index:02d}'\n"
+        "    count: 3\n"
+        "  - name: db\n"
+    )
+    assert problems(tmp_path, "", "2.50", head=head) == [
+        "4:9: defaults: 'tags' needs compute 2.52 or later; validating for 2.50",
+        # templated in defaults: rendered per server, so it says which one
+        "5:13: defaults (for web-01): 'hostname' needs compute 2.90 or later; validating for 2.50",
+    ]
+
+
+def test_a_misspelt_key_in_defaults_is_reported_once(tmp_path: Path) -> None:
+    head = (
+        "defaults: {image: cirros, flavour: m1.small}\n"
+        "servers:\n"
+        "  - {name: 'web-{index}', count: 3}\n"
+        "  - {name: db}\n"
+        "  - {name: big, flavor: m1.large}\n"
+    )
+    path = tmp_path / "lab.yaml"
+    path.write_text(head)
+    manifest, loaded = read_manifest(path)
+    found = [str(p) for p in (*loaded, *validate(manifest, mv.MAX_SUPPORTED))]
+    # not also "flavor is required" for each group that relies on defaults
+    assert found == [
+        f"{path}:1:27: defaults: unknown key 'flavour' in defaults: did you mean 'flavor'?"
     ]
 
 

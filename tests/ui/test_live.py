@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import io
+import re
 
+import pytest
 from rich.console import Console
 
 from bulkboot.engine.board import Board, RunHeader
@@ -117,3 +119,42 @@ def test_live_view_draws_the_latest_snapshot_and_stops_with_the_summary() -> Non
     assert "elapsed 0:11" in text  # the last snapshot was drawn
     assert "lab: 1000 servers in 10.0s" in text
     assert board.count(Phase.ACTIVE) == 699
+
+
+def _bar_line(board: Board, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The bar as a terminal without colour shows it (NO_COLOR, as rich reads it)."""
+    monkeypatch.setenv("NO_COLOR", "1")
+    out = io.StringIO()
+    console = Console(file=out, width=120, force_terminal=True, color_system="truecolor")
+    assert console.no_color
+    console.print(render_snapshot(board.snapshot(100.0)))
+    written = out.getvalue()
+    assert "\x1b[3" not in written and "\x1b[9" not in written  # no colour left at all
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", written)  # bold and dim may stay
+    return plain.splitlines()[2]
+
+
+def test_without_colour_the_bar_is_empty_before_anything_is_created(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    board = Board(header=HEADER, started_at=100.0)
+    board.add(ServerState(name=f"web-{i:02d}") for i in range(40))
+    assert _bar_line(board, monkeypatch) == "░" * 40 + " 40 servers"
+
+
+def test_without_colour_done_moving_failed_and_waiting_look_different(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    board = Board(header=HEADER, started_at=100.0)
+    board.add(ServerState(name=f"web-{i:02d}") for i in range(40))
+    for i in range(20):
+        name = f"web-{i:02d}"
+        board.apply(CreateSent(name=name, at=101.0))
+        if i < 12:
+            board.apply(
+                Created(name=name, at=101.2, server_id=f"id{i}", post_seconds=0.2, http_attempts=1)
+            )
+            status = "ERROR" if i >= 10 else "ACTIVE"
+            board.apply(StatusSeen(name=name, at=103.0, server_id=f"id{i}", status=status))
+    # 10 active, 2 error, 8 creating, 20 queued
+    assert _bar_line(board, monkeypatch) == "█" * 10 + "▓" * 2 + "▒" * 8 + "░" * 20 + " 40 servers"

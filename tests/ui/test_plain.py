@@ -16,7 +16,7 @@ from bulkboot.engine.state import (
     StatusSeen,
     transition,
 )
-from bulkboot.ui.plain import JsonOutput, PlainOutput, format_header
+from bulkboot.ui.plain import JsonOutput, PlainOutput, format_found, format_header
 from bulkboot.ui.report import results_document, summarize
 
 HEADER = RunHeader(
@@ -68,21 +68,33 @@ def test_one_line_per_event_then_the_summary() -> None:
     )
 
 
-def test_events_before_start_come_after_the_header_stamped_from_the_run_start() -> None:
-    # The inventory finds existing servers before the header can be printed.
+def test_servers_found_before_start_are_summarised_after_the_header() -> None:
+    # The inventory finds existing servers before the header can be printed: a
+    # re-apply of a complete fleet of 1,000 is one line, not 1,000.
     out = io.StringIO()
     sink = PlainOutput(out)
-    found = Found(name="c", at=5656.25, server_id="id-c", status="ACTIVE")
-    sink.event(found, transition(ServerState(name="c"), found))
+    for i in range(1000):
+        status = "ERROR" if i in (3, 7) else "BUILD" if i == 9 else "ACTIVE"
+        found = Found(name=f"web-{i:04d}", at=5656.25, server_id=f"id-{i}", status=status)
+        sink.event(found, transition(ServerState(name=found.name), found))
     assert out.getvalue() == ""
-    sink.start(HEADER, since=5656.0, notes=["1 server(s) already existed"])
+    sink.start(HEADER, since=5656.0, notes=["1000 server(s) already existed"])
     sent = CreateSent(name="a", at=5657.0)
     sink.event(sent, transition(ServerState(name="a"), sent))
     assert out.getvalue().splitlines() == [
         format_header(HEADER),
-        "1 server(s) already existed",
-        "+0.250s c already exists (ACTIVE, id id-c)",
+        "1000 server(s) already existed",
+        "already existed: 997 ACTIVE",
+        "already existed: 2 ERROR (web-0003, web-0007)",
+        "already existed: 1 BUILD (web-0009)",
         "+1.000s a create sent (attempt 1)",
+    ]
+
+
+def test_a_summary_of_servers_found_names_a_few_only() -> None:
+    found = [Found(name=f"s{i}", at=0.0, server_id="x", status="ERROR") for i in range(20)]
+    assert format_found(found) == [
+        "already existed: 20 ERROR (s0, s1, s2, s3, s4, s5, s6, s7, ... (12 more))"
     ]
 
 

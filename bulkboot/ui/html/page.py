@@ -21,10 +21,9 @@ import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from html import escape
-from pathlib import Path
 
 from bulkboot import __version__
-from bulkboot.errors import UsageError
+from bulkboot.ui.outfile import write_atomically
 from bulkboot.ui.report_tables import Table
 
 __all__ = ["Section", "figure", "page", "render_table", "write_html"]
@@ -168,11 +167,5 @@ def page(
 
 
 def write_html(path: str | os.PathLike[str], text: str) -> None:
-    """Write the page atomically (a half-written page is worse than none)."""
-    target = Path(path)
-    temporary = target.with_name(f".{target.name}.tmp")
-    try:
-        temporary.write_text(text, encoding="utf-8")
-        os.replace(temporary, target)
-    except OSError as exc:
-        raise UsageError(f"cannot write the page {target}: {exc.strerror or exc}") from exc
+    """Write the page atomically to a regular file (see ``ui.outfile``)."""
+    write_atomically(path, text.encode("utf-8"), what="the page")
