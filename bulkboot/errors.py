@@ -10,6 +10,8 @@ from ``exit_code``. No message may contain a password, token or secret.
     ├── ManifestError                 the manifest is invalid; carries every Problem (exit 2)
     ├── ConfigError                   clouds.yaml / secure.yaml / OS_* is bad or missing (exit 2)
     ├── JournalError                  the local journal cannot be read or written
+    │   └── FleetBusy                 another run holds the fleet's lock (exit 2)
+    ├── RunFailed                     the run stopped on an error after it had sent work
     ├── Interrupted                   the user pressed Ctrl-C (exit 130)
     └── CloudError                    something the cloud said, or failed to say
         ├── AuthError                 Keystone refused us, or a 401 survived one re-auth (exit 2)
@@ -56,6 +58,7 @@ __all__ = [
     "ConnectionLost",
     "CreateUncertain",
     "EndpointNotFound",
+    "FleetBusy",
     "Forbidden",
     "Interrupted",
     "JournalError",
@@ -68,6 +71,7 @@ __all__ = [
     "RateLimited",
     "RequestTimeout",
     "ResolveError",
+    "RunFailed",
     "ServerError",
     "TransportError",
     "Unauthorized",
@@ -111,7 +115,22 @@ class ConfigError(BulkbootError):
 
 
 class JournalError(BulkbootError):
-    """The journal beside the manifest cannot be read or written."""
+    """The fleet's journal (or its lock) cannot be read or written."""
+
+
+class FleetBusy(JournalError):
+    """Another run holds the fleet's lock (it is changing the fleet now); nothing was sent."""
+
+    exit_code = EXIT_INVALID
+
+
+class RunFailed(BulkbootError):
+    """An error ended the run after it had sent creates or deletes: the summary of what
+    exists was shown, the journal has every request; ``cause`` is the error itself."""
+
+    def __init__(self, message: str, *, cause: BaseException) -> None:
+        self.cause = cause
+        super().__init__(message)
 
 
 class Interrupted(BulkbootError):

@@ -19,12 +19,20 @@ from bulkboot.cloud.session import HttpOptions
 from bulkboot.commands import _runtime as runtime
 from bulkboot.commands._options import resolve_defaults
 from bulkboot.engine.board import Board
-from bulkboot.engine.destroy import DestroyOptions, destroy_fleet
+from bulkboot.engine.destroy import DestroyOptions, DestroyOutcome, destroy_fleet
 from bulkboot.engine.fleet import fleet_servers
-from bulkboot.errors import EXIT_FAILURE, EXIT_INTERRUPTED
+from bulkboot.engine.state import Phase
+from bulkboot.errors import (
+    EXIT_FAILURE,
+    EXIT_INTERRUPTED,
+    BulkbootError,
+    RunFailed,
+    first_error,
+)
 from bulkboot.ui.output import make_output
 
 if TYPE_CHECKING:
+    from bulkboot.engine.statedir import StatePaths
     from bulkboot.pipeline.spec import Manifest
     from bulkboot.ui.output import RunOutput
 
@@ -41,17 +49,36 @@ def run(args: argparse.Namespace, manifest: Manifest) -> int:
 async def _destroy(
     args: argparse.Namespace, manifest: Manifest, output: RunOutput, target: runtime.Target
 ) -> int:
+    started = time.monotonic()
+    paths = runtime.fleet_state(args, manifest.name, target.config.name)
+    # One writer per fleet: taken before anything is sent, held to the end.
+    async with runtime.fleet_lock(
+        paths, command="destroy", wait=args.wait_lock, note=output.note, manifest_file=args.file
+    ) as notes:
+        return await _locked(args, manifest, output, target, paths, notes, started)
+
+
+async def _locked(
+    args: argparse.Namespace,
+    manifest: Manifest,
+    output: RunOutput,
+    target: runtime.Target,
+    paths: StatePaths,
+    notes: list[str],
+    started: float,
+) -> int:
     clock = time.monotonic
-    started = clock()
-    path, entries = runtime.fleet_journal(args.file, manifest.name)
+    entries = runtime.fleet_journal(paths, notes)
     pool = args.concurrency + runtime.POOL_HEADROOM
+    failure: BulkbootError | None = None
+    outcome: DestroyOutcome | None = None
     async with open_cloud(
         target.config, options=HttpOptions(concurrency=pool, rate=args.rate)
     ) as cloud:
         await cloud.compute.negotiate("auto")
         found = await fleet_servers(cloud.compute, manifest.name, entries)
         _, mine, listing_notes = found
-        notes = target.notes() + listing_notes
+        notes = target.notes() + notes + listing_notes
         count = len(mine)
         header = runtime.run_header(
             "destroy",
@@ -81,7 +108,9 @@ async def _destroy(
             output.note(board.note)
 
         with (
-            runtime.run_journal(path, command="destroy", cloud=cloud.cloud_name) as journal,
+            runtime.run_journal(
+                paths, command="destroy", cloud=cloud.cloud_name, notes=notes
+            ) as journal,
             anyio.CancelScope() as scope,
         ):
 
@@ -93,26 +122,58 @@ async def _destroy(
             async with runtime.watched(
                 output, board, notes, clock=clock, first=first, second=second
             ):
-                await destroy_fleet(
-                    cloud.compute,
-                    manifest.name,
-                    board=board,
-                    journal=journal,
-                    entries=entries,
-                    options=DestroyOptions(concurrency=args.concurrency),
-                    observers=[output],
-                    clock=clock,
-                    should_stop=lambda: stopping,
-                    stopped=stopped,
-                    found=found,
-                )
+                try:
+                    outcome = await destroy_fleet(
+                        cloud.compute,
+                        manifest.name,
+                        board=board,
+                        journal=journal,
+                        entries=entries,
+                        options=DestroyOptions(concurrency=args.concurrency, timeout=args.timeout),
+                        observers=[output],
+                        clock=clock,
+                        should_stop=lambda: stopping,
+                        stopped=stopped,
+                        found=found,
+                        note=output.note,
+                        # a create sent and never answered may land until the client's
+                        # request timeout has passed since it was sent
+                        in_flight_window=cloud.transport.attempt_timeout,
+                    )
+                except (BulkbootError, BaseExceptionGroup) as exc:
+                    error = exc if isinstance(exc, BulkbootError) else first_error(exc)
+                    if not isinstance(error, BulkbootError):
+                        raise
+                    failure = error
         auth_seconds = [t.seconds for t in cloud.auth_timings]
+    if outcome is not None:
+        for note in outcome.notes:
+            output.note(note)
     states = tuple(board.states.values())
-    if not states:
+    if not states and outcome is not None and not outcome.in_flight:
         output.note(f"fleet {manifest.name!r}: no servers to delete")
     summary = runtime.finish_run(
-        output, board, states, clock=clock, auth_seconds=auth_seconds, interrupted=interrupted
+        output,
+        board,
+        states,
+        clock=clock,
+        auth_seconds=auth_seconds,
+        interrupted=interrupted,
+        in_flight=runtime.InFlight(outcome.in_flight, outcome.in_flight_until)
+        if outcome is not None
+        else None,
     )
+    if failure is not None:
+        sent = sum(1 for s in states if s.phase is not Phase.QUEUED)
+        if not sent:
+            raise failure
+        raise RunFailed(
+            f"{failure}\nthe run stopped there, after {sent} delete(s) were sent: the "
+            "summary above says what is gone, and the journal has every one",
+            cause=failure,
+        )
     if interrupted:
         return EXIT_INTERRUPTED
+    if outcome is not None and outcome.in_flight:
+        return EXIT_FAILURE
     return 0 if summary.ok else EXIT_FAILURE

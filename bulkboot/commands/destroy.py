@@ -4,8 +4,9 @@ Only servers carrying the fleet mark are touched. On a terminal it asks first, s
 how many servers will go, unless ``--yes``. Deletes run under the same concurrency and
 rate limits as creates.
 
-Exit status: 0 every server gone, 1 any left, 2 invalid input or configuration,
-130 interrupted.
+Exit status: 0 every server gone, 1 any left (or creates of an earlier run still to
+wait for), 2 invalid input or configuration, or another run holding the fleet's lock
+(nothing deleted), 130 interrupted (Ctrl-C or SIGTERM).
 
 This module is the command line; the run is ``_destroy_run``, loaded only once the
 manifest has loaded.
@@ -14,17 +15,29 @@ manifest has loaded.
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
-from bulkboot.commands._options import EngineDefault, add_cloud, add_manifest, add_run_options
+from bulkboot.commands._options import (
+    EngineDefault,
+    add_cloud,
+    add_manifest,
+    add_run_options,
+    add_state_options,
+    format_duration,
+    parse_duration,
+)
+
+if TYPE_CHECKING:
+    from bulkboot.engine.options import DestroyOptions
 
 __all__ = ["register", "run"]
 
 
-def _concurrency() -> int:
-    """The engine's default (imported here: see ``EngineDefault``)."""
+def _engine() -> DestroyOptions:
+    """The engine's defaults (imported here: see ``EngineDefault``)."""
     from bulkboot.engine.options import DestroyOptions
 
-    return DestroyOptions().concurrency
+    return DestroyOptions()
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -38,14 +51,23 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     add_manifest(parser)
     add_cloud(parser)
-    add_run_options(parser, concurrency=EngineDefault(_concurrency))
+    add_run_options(parser, concurrency=EngineDefault(lambda: _engine().concurrency))
+    parser.add_argument(
+        "--timeout",
+        type=parse_duration,
+        default=EngineDefault(lambda: _engine().timeout, format_duration),
+        metavar="DURATION",
+        help="per server, from its DELETE to gone (default %(default)s)",
+    )
+    add_state_options(parser, lock=True)
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from bulkboot.pipeline.manifest import load_manifest
 
-    manifest = load_manifest(args.file)  # before the run's imports: bad input fails at once
+    # before the run's imports: bad input fails at once
+    manifest = load_manifest(args.file, need_name=True)
     from bulkboot.commands import _destroy_run
 
     return _destroy_run.run(args, manifest)

@@ -21,13 +21,22 @@ the fleet mark would not find anyway.)
 
 No secrets ever reach the journal: events carry names, ids, statuses and Nova's
 fault messages only (never adminPass, never a token).
+
+The journal never blocks the fleet. A line torn by a crash or a full disk is the last
+one (lines are appended whole, one writer at a time: the fleet's lock): opening the
+journal to write cuts it off (``repaired`` says so), so no record is ever appended
+onto a partial line; a write that fails half-way is cut off the same way, and the
+journal then refuses every later line (so no request goes out unrecorded). Reading
+skips any line it cannot read (torn, not JSON, not UTF-8) with a warning naming
+``FILE:LINE``: a damaged journal loses what those lines said, which the fleet mark
+recovers from the cloud, and never stops ``apply``, ``status`` or ``destroy``. The
+file is opened without following a symbolic link (``statedir``).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import re
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -51,18 +60,22 @@ from bulkboot.engine.state import (
     StatusSeen,
     Vanished,
 )
+from bulkboot.engine.statedir import StatePaths, open_in_state
 from bulkboot.errors import JournalError
 
-__all__ = ["Journal", "JournalEntry", "journal_path", "read_journal", "replay"]
+__all__ = [
+    "Journal",
+    "JournalEntry",
+    "read_fleet_journal",
+    "read_journal",
+    "replay",
+]
 
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 _quote = json.encoder.encode_basestring  # the C string escaper json.dumps uses
-
-
-def journal_path(manifest_path: str | os.PathLike[str], fleet: str) -> Path:
-    """``.bulkboot/<fleet>.jsonl`` beside the manifest (the fleet name made file-safe)."""
-    safe = _UNSAFE.sub("_", fleet).strip("._") or "fleet"
-    return Path(manifest_path).resolve().parent / ".bulkboot" / f"{safe}.jsonl"
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+_WRITE_FLAGS = os.O_RDWR | os.O_APPEND | os.O_CREAT
+_SHOWN_PROBLEMS = 5  # unreadable lines named one by one; the rest are counted
 
 
 def _record(event: Event) -> dict[str, Any] | None:
@@ -70,6 +83,8 @@ def _record(event: Event) -> dict[str, Any] | None:
     if isinstance(event, CreateSent):
         return {"ev": "sent", "name": event.name}
     if isinstance(event, Created):
+        if event.uncertain:  # sent, and nothing says what became of it
+            return {"ev": "unanswered", "name": event.name}
         return {"ev": "created", "name": event.name, "id": event.server_id}
     if isinstance(event, StatusSeen):
         line: dict[str, Any] = {
@@ -101,9 +116,22 @@ def _record(event: Event) -> dict[str, Any] | None:
 
 
 class Journal:
-    """An open journal file; use as a context manager (``with Journal.open(path) as j``)."""
+    """An open journal file; use as a context manager (``with Journal.open(path) as j``).
 
-    __slots__ = ("_fd", "_path", "_syncing", "_synced_upto", "_written", "_dumps")
+    ``repaired`` is the note to show when opening cut off a torn last line (else None).
+    """
+
+    __slots__ = (
+        "_broken",
+        "_dumps",
+        "_fd",
+        "_path",
+        "_size",
+        "_synced_upto",
+        "_syncing",
+        "_written",
+        "repaired",
+    )
 
     def __init__(self, path: Path, fd: int) -> None:
         self._path = path
@@ -112,15 +140,55 @@ class Journal:
         self._synced_upto = 0  # lines known to be on disk
         self._syncing: anyio.Event | None = None
         self._dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+        self._broken: str | None = None  # why no line may be written any more
+        self.repaired: str | None = None
+        try:
+            self._size = os.fstat(fd).st_size
+            self.repaired = self._repair()
+        except OSError as exc:
+            os.close(fd)
+            raise JournalError(f"cannot read the journal {path}: {exc.strerror}") from exc
 
     @classmethod
     def open(cls, path: Path) -> Journal:
+        """Open ``path`` to append (made with its folders if missing; not through a link)."""
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            fd = os.open(path, _WRITE_FLAGS | _NOFOLLOW | _CLOEXEC, 0o600)
         except OSError as exc:
             raise JournalError(f"cannot open the journal {path}: {exc.strerror}") from exc
         return cls(path, fd)
+
+    @classmethod
+    def open_fleet(cls, paths: StatePaths) -> Journal:
+        """Open the fleet's journal in its state directory (see ``statedir``)."""
+        fd = open_in_state(paths, paths.journal.name, _WRITE_FLAGS, create=True)
+        if fd is None:  # pragma: no cover - O_CREAT in a directory just opened
+            raise JournalError(f"cannot open the journal {paths.journal}")
+        return cls(paths.journal, fd)
+
+    def _repair(self) -> str | None:
+        """Cut off a torn last line (no newline after it); the note saying so, or None."""
+        size = self._size
+        if size == 0 or os.pread(self._fd, 1, size - 1) == b"\n":
+            return None
+        end = size
+        keep = 0
+        while end > 0:  # the last newline, reading backwards a block at a time
+            start = max(0, end - 65536)
+            block = os.pread(self._fd, end - start, start)
+            at = block.rfind(b"\n")
+            if at >= 0:
+                keep = start + at + 1
+                break
+            end = start
+        os.ftruncate(self._fd, keep)
+        self._size = keep
+        return (
+            f"{self._path}: its last line was torn (a write cut short by a crash or a full "
+            f"disk) and was removed ({size - keep} bytes): each line is written whole "
+            "before the request it describes, so no request went out on its account"
+        )
 
     @property
     def path(self) -> Path:
@@ -147,14 +215,7 @@ class Journal:
     def write(self, fields: dict[str, Any]) -> None:
         """Append one line now (one ``write`` system call), stamped with wall-clock time."""
         fields["t"] = round(time.time(), 3)
-        data = (self._dumps(fields) + "\n").encode()
-        try:
-            written = os.write(self._fd, data)
-            while written < len(data):  # only on a full disk or a signal; finish the line
-                written += os.write(self._fd, data[written:])
-        except OSError as exc:
-            raise JournalError(f"cannot write the journal {self._path}: {exc.strerror}") from exc
-        self._written += 1
+        self._line(self._dumps(fields) + "\n")
 
     def record(self, event: Event) -> None:
         """Append the line for ``event`` (if it has one)."""
@@ -178,14 +239,30 @@ class Journal:
                 self.write(fields)
 
     def _line(self, text: str) -> None:
+        if self._broken is not None:
+            raise JournalError(self._broken)
         data = text.encode()
         try:
             written = os.write(self._fd, data)
-            while written < len(data):
+            while written < len(data):  # only on a full disk or a signal; finish the line
                 written += os.write(self._fd, data[written:])
         except OSError as exc:
-            raise JournalError(f"cannot write the journal {self._path}: {exc.strerror}") from exc
+            self._broken = self._cut_short(exc)
+            raise JournalError(self._broken) from exc
+        self._size += len(data)
         self._written += 1
+
+    def _cut_short(self, exc: OSError) -> str:
+        """A write failed, maybe half-way: remove what it left, so that no later line (of
+        this run, or the next) is appended onto a partial one; the reason to refuse more."""
+        try:
+            os.ftruncate(self._fd, self._size)
+        except OSError:
+            pass  # the next open repairs it
+        return (
+            f"cannot write the journal {self._path}: {exc.strerror or exc}; nothing more is "
+            "sent without its line"
+        )
 
     async def sync(self) -> None:
         """Return once every line written so far is on disk; concurrent calls share fsyncs."""
@@ -245,33 +322,73 @@ class JournalEntry:
         return tuple(i for i in self.ids if i not in self.deleted)
 
 
-def read_journal(path: Path) -> Iterator[dict[str, Any]]:
-    """The journal's records in order. A torn last line (the process died mid-write)
-    is skipped; any other unreadable line is a ``JournalError`` with its place."""
+def read_journal(path: Path, problems: list[str] | None = None) -> Iterator[dict[str, Any]]:
+    """The journal's records in order (none when it does not exist).
+
+    A line that cannot be read (torn, not JSON, not UTF-8, not a record) is skipped,
+    and said in ``problems`` (``FILE:LINE: ...``) when given: a damaged journal never
+    stops a command (see the module docstring).
+    """
     try:
-        text = path.read_text(encoding="utf-8")
+        fd = os.open(path, os.O_RDONLY | _NOFOLLOW | _CLOEXEC)
     except FileNotFoundError:
         return
-    except (OSError, UnicodeDecodeError) as exc:
-        raise JournalError(f"cannot read the journal {path}: {exc}") from exc
-    lines = text.split("\n")
+    except OSError as exc:
+        raise JournalError(f"cannot read the journal {path}: {exc.strerror}") from exc
+    yield from _records(path, _read_all(path, fd), problems)
+
+
+def read_fleet_journal(
+    paths: StatePaths, problems: list[str] | None = None
+) -> Iterator[dict[str, Any]]:
+    """``read_journal`` of the fleet's journal in its state directory (see ``statedir``)."""
+    fd = open_in_state(paths, paths.journal.name, os.O_RDONLY, create=False)
+    if fd is None:
+        return
+    yield from _records(paths.journal, _read_all(paths.journal, fd), problems)
+
+
+def _read_all(path: Path, fd: int) -> bytes:
+    try:
+        with os.fdopen(fd, "rb") as file:
+            return file.read()
+    except OSError as exc:
+        raise JournalError(f"cannot read the journal {path}: {exc.strerror}") from exc
+
+
+def _records(path: Path, data: bytes, problems: list[str] | None) -> Iterator[dict[str, Any]]:
+    lines = data.split(b"\n")
     last = len(lines) - 1
-    for number, line in enumerate(lines):
-        if not line.strip():
+    skipped: list[str] = []
+    for number, raw in enumerate(lines, 1):
+        if not raw.strip():
             continue
+        if number - 1 == last:  # no newline after it: a write cut short
+            skipped.append(
+                f"{path}:{number}: the last line is torn (a write cut short); skipped "
+                "(the next apply or destroy removes it)"
+            )
+            break
         try:
-            record = json.loads(line)
+            record = json.loads(raw.decode("utf-8"))
+        except UnicodeDecodeError:
+            skipped.append(f"{path}:{number}: the journal line is not UTF-8 text; skipped")
+            continue
         except json.JSONDecodeError as exc:
-            if number == last:  # no newline after it: a write cut short
-                return
-            raise JournalError(
-                f"{path}:{number + 1}:{exc.colno}: the journal line is not JSON ({exc.msg})"
-            ) from exc
-        if not isinstance(record, dict) or not isinstance(record.get("name"), str):
-            if isinstance(record, dict) and record.get("ev") == "run":
-                continue
-            raise JournalError(f"{path}:{number + 1}:1: the journal line has no server name")
-        yield record
+            skipped.append(
+                f"{path}:{number}:{exc.colno}: the journal line is not JSON ({exc.msg}); skipped"
+            )
+            continue
+        if isinstance(record, dict) and isinstance(record.get("name"), str):
+            yield record
+        elif not (isinstance(record, dict) and record.get("ev") == "run"):
+            skipped.append(f"{path}:{number}:1: the journal line is not a server's record; skipped")
+    if problems is not None and skipped:
+        problems.extend(skipped[:_SHOWN_PROBLEMS])
+        if len(skipped) > _SHOWN_PROBLEMS:
+            problems.append(
+                f"{path}: {len(skipped) - _SHOWN_PROBLEMS} more unreadable line(s) skipped"
+            )
 
 
 def replay(records: Iterable[dict[str, Any]]) -> dict[str, JournalEntry]:
@@ -291,6 +408,8 @@ def replay(records: Iterable[dict[str, Any]]) -> dict[str, JournalEntry]:
         server_id = record.get("id")
         ids.setdefault(name, [])
         last_line[name] = line
+        if kind == "unanswered":  # its create's fate unknown: still unconfirmed
+            continue
         if kind == "sent":
             last_sent_line[name] = line
             stamp = record.get("t")

@@ -149,6 +149,9 @@ class Created:
     server_id: str | None  # None for a multi-create answered with a reservation id
     post_seconds: float
     http_attempts: int
+    # True when no answer said what became of it (lost, or a 202 without a server id):
+    # the server may exist or appear later, and is looked for by its name and mark
+    uncertain: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, eq=False)

@@ -318,6 +318,12 @@ class LiveView:
     def note(self, text: str) -> None:
         self._console.print(text)
 
+    def close(self) -> None:
+        """Stop drawing and show the cursor again, without a summary; idempotent."""
+        if self._live is not None:
+            live, self._live = self._live, None
+            live.stop()
+
     def finish(self, summary: Summary, last: RunSnapshot | None = None) -> None:
         if last is not None:
             self._snapshot = last

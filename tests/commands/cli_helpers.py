@@ -42,9 +42,21 @@ servers:
 """
 
 
-def use_simulator(sim: RunningSimulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def use_simulator(
+    sim: RunningSimulator,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    *,
+    api_timeout: float | None = None,
+) -> Path:
+    """A clouds.yaml naming ``sim`` "simulator" in ``tmp_path``, made the current
+    folder. ``api_timeout``: the cloud's request timeout, which is also how long a
+    create sent and never answered (a killed run's) is waited for."""
     clouds = tmp_path / "clouds.yaml"
-    clouds.write_text(yaml.safe_dump(sim.clouds_yaml()))
+    document = sim.clouds_yaml()
+    if api_timeout is not None:
+        document["clouds"]["simulator"]["api_timeout"] = api_timeout
+    clouds.write_text(yaml.safe_dump(document))
     monkeypatch.setenv("OS_CLIENT_CONFIG_FILE", str(clouds))
     monkeypatch.chdir(tmp_path)
     return clouds
@@ -66,9 +78,10 @@ def write_fleet(tmp_path: Path, name: str, count: int) -> Path:
     return path
 
 
-def journal_of(path: Path) -> Path:
-    """The journal a manifest's runs write (beside it, named for its fleet = its stem)."""
-    return path.parent / ".bulkboot" / f"{path.stem}.jsonl"
+def journal_of(path: Path, cloud: str = "simulator") -> Path:
+    """The journal a manifest's runs on ``cloud`` write (beside it, per cloud, named for
+    its fleet: here always its stem)."""
+    return path.parent / ".bulkboot" / cloud / f"{path.stem}.jsonl"
 
 
 # ----------------------------------------------------------------- in-process runs

@@ -54,7 +54,7 @@ def test_plain_output_line_by_line_then_reapply(
     assert summary[4].startswith("time to ACTIVE: p50 ") and summary[4].endswith("(n=6)")
     assert summary[5] == "all 6 servers booted"
     assert "hunter2" not in out
-    journal = (tmp_path / ".bulkboot" / "lab.jsonl").read_text()
+    journal = journal_of(lab).read_text()
     assert "hunter2" not in journal and "adminPass" not in journal
 
     code, out, err = apply(capsys, lab, fmt="plain", poll=None)

@@ -18,6 +18,7 @@ from tests.commands.cli_helpers import (
     journal_of,
     kill,
     start_apply,
+    use_simulator,
     wait_for_sends,
     write_fleet,
 )
@@ -40,7 +41,7 @@ def test_destroy_removes_the_fleet_and_only_the_fleet(
     assert sim.stats()["servers_total"] == 6  # the other fleet is untouched
     deletes = sim.stats()["requests"]["DELETE /compute/v2.1/servers/{server_id}"]
     assert sum(deletes.values()) == 6
-    journal = (tmp_path / ".bulkboot" / "lab.jsonl").read_text().splitlines()
+    journal = journal_of(lab).read_text().splitlines()
     assert sum('"ev":"deleted"' in line for line in journal) == 6
     # nothing left: a second destroy is a no-op that succeeds
     code, out, _ = destroy(capsys, lab, fmt="plain")
@@ -48,8 +49,14 @@ def test_destroy_removes_the_fleet_and_only_the_fleet(
 
 
 def test_sigkill_then_apply_then_sigkill_then_destroy(
-    sim: RunningSimulator, tmp_path: Path, clouds: Path, capsys: pytest.CaptureFixture[str]
+    sim: RunningSimulator,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
+    # A short request timeout: the creates a kill leaves unanswered are waited for that
+    # long by the next apply or destroy.
+    clouds = use_simulator(sim, tmp_path, monkeypatch, api_timeout=2.0)
     sim.configure(latency=0.02, build_time_mean=0.5)
     flags = ("--concurrency", "8", "--poll-interval", "200ms")
 

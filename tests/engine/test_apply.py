@@ -8,11 +8,17 @@ from typing import Any
 import pytest
 
 from bulkboot.cloud.compute import CreateRequest
-from bulkboot.engine.journal import journal_path, read_journal, replay
 from bulkboot.engine.state import Created, CreateSent, Phase
 from bulkboot.errors import CreateUncertain, QuotaCheckError
 from bulkboot.simulator.server import RunningSimulator
-from tests.engine.fleet_helpers import Recorder, apply_manifest, destroy_manifest, write_manifest
+from tests.engine.fleet_helpers import (
+    Recorder,
+    apply_manifest,
+    destroy_manifest,
+    fleet_paths,
+    journal_entries,
+    write_manifest,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -42,7 +48,7 @@ async def test_300_servers_active_then_reapply_creates_nothing_then_destroy(
     sent = [e for e, _ in recorder.events if isinstance(e, CreateSent)]
     created = [e for e, _ in recorder.events if isinstance(e, Created)]
     assert len(sent) == len(created) == 300
-    entries = replay(read_journal(journal_path(path, "big")))
+    entries = journal_entries(path)
     assert len(entries) == 300 and all(len(e.live_ids) == 1 for e in entries.values())
 
     again = await apply_manifest(sim, path)
@@ -83,7 +89,7 @@ async def test_faults_together_every_server_accounted_for_and_retried(
     assert stats["authentications"] >= 2  # the token expired during the run
     retried = [s for s in outcome.states if s.attempt > 1]
     assert retried, "with 5% ERROR some servers must have been re-created"
-    entries = replay(read_journal(journal_path(path, "faults")))
+    entries = journal_entries(path)
     live = {i for e in entries.values() for i in e.live_ids}
     assert len(entries) == 200 and len(live) == 200
     assert live == {s.server_id for s in outcome.states}
@@ -256,7 +262,7 @@ async def test_uncertain_creates_are_adopted_by_name_never_resent(
     stats = sim.stats()
     assert _posts(sim) == 7 and stats["duplicate_names"] == 0
     # The journal knows every server's id, so destroy and re-apply account for them.
-    entries = replay(read_journal(journal_path(path, "lost")))
+    entries = journal_entries(path)
     assert {e.name: e.ids[-1] for e in entries.values() if e.ids} == {
         s.name: s.server_id for s in outcome.states
     }
@@ -311,7 +317,7 @@ async def test_servers_left_deleting_by_a_killed_destroy_are_waited_out_and_crea
             while _deletes(sim) < 9:  # noqa: ASYNC110 (the simulator is another loop)
                 await anyio.sleep(0.02)
         group.cancel_scope.cancel()
-    entries = replay(read_journal(journal_path(path, "kd")))
+    entries = journal_entries(path)
     assert sum(len(e.deleting) for e in entries.values()) == 9
     assert sim.stats()["servers_total"] == 9  # still listed, task_state "deleting"
 
@@ -324,7 +330,7 @@ async def test_servers_left_deleting_by_a_killed_destroy_are_waited_out_and_crea
     if wait:
         assert outcome.ok, [(s.name, s.phase, s.message) for s in outcome.states]
         assert sim.stats()["servers"] == {"ACTIVE": 9}
-    entries = replay(read_journal(journal_path(path, "kd")))
+    entries = journal_entries(path)
     assert all(not e.deleting for e in entries.values())
 
 
@@ -369,7 +375,7 @@ async def test_with_a_rate_a_stop_abandons_the_creates_waiting_for_their_slot(
     # every create journaled as sent was sent, and none other
     sent = [e for e, _ in recorder.events if isinstance(e, CreateSent)]
     assert len(sent) == _posts(sim) <= 8
-    entries = replay(read_journal(journal_path(path, "stop")))
+    entries = journal_entries(path)
     assert sum(e.sent for e in entries.values()) == _posts(sim)
     assert all(not e.unconfirmed for e in entries.values())
 
@@ -484,8 +490,8 @@ async def test_destroy_with_a_rate_a_stop_abandons_the_deletes_waiting_for_their
     async with open_cloud(config, options=HttpOptions(concurrency=24, rate=5.0)) as cloud:
         await cloud.compute.negotiate("auto")
         board = Board(header=header(cloud.endpoint, "destroy"), started_at=time.monotonic())
-        entries = replay(read_journal(journal_path(path, "teardown")))
-        with Journal.open(journal_path(path, "teardown")) as journal:
+        entries = journal_entries(path)
+        with Journal.open_fleet(fleet_paths(path)) as journal:
             async with anyio.create_task_group() as tasks:
                 tasks.start_soon(stop_soon)
                 await destroy_fleet(
@@ -498,6 +504,7 @@ async def test_destroy_with_a_rate_a_stop_abandons_the_deletes_waiting_for_their
                     observers=[recorder],
                     should_stop=stopped.is_set,
                     stopped=stopped,
+                    in_flight_window=cloud.transport.attempt_timeout,
                 )
     assert deletes() <= seen["deletes"] + 1  # at most the one already on its way
     sent = [e for e, _ in recorder.events if isinstance(e, DeleteSent)]
