@@ -63,7 +63,6 @@ from bulkboot.pipeline.yaml_nodes import (
 __all__ = [
     "BDM_KEYS",
     "FIELDS",
-    "FLEET_NAME_MISSING",
     "MAX_SERVERS",
     "NIC_KEYS",
     "TOP_LEVEL_KEYS",
@@ -105,7 +104,7 @@ def read_manifest(
 
     With problems, the manifest holds the groups that could be read in full, so rule
     checks can still run on them. Never raises for bad input. ``need_name``: a missing
-    top-level ``name`` is a problem (see ``FLEET_NAME_MISSING``), as it is for every
+    top-level ``name`` is a problem (see ``_FLEET_NAME_MISSING``), as it is for every
     command that touches a cloud; without it, the name defaults to the file's stem.
     """
     file = os.fspath(path)
@@ -162,7 +161,7 @@ def _read_root(reader: Reader, root: Node, file: str, stem: str, need_name: bool
     known_keys(reader, top, TOP_LEVEL_KEYS, "the manifest")
     if need_name and "name" not in top:
         reader.subject = "manifest"
-        reader.problem(root, FLEET_NAME_MISSING)
+        reader.problem(root, _FLEET_NAME_MISSING)
     fleet = _read_fleet_name(reader, top, file, stem)
     cloud: str | None = None
     if "cloud" in top and not (top["cloud"][1].tag == TAG_NULL):
@@ -219,7 +218,7 @@ def _read_root(reader: Reader, root: Node, file: str, stem: str, need_name: bool
     )
 
 
-FLEET_NAME_MISSING: Final = (
+_FLEET_NAME_MISSING: Final = (
     "'name' is missing: a command that talks to a cloud needs the fleet's name written "
     "here (every server carries it as its bulkboot:fleet mark, so a name taken from the "
     "file's name could reach another fleet of that name); add e.g. 'name: lab'"
