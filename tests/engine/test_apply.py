@@ -691,3 +691,122 @@ async def test_members_nova_never_made_are_not_missing(
     again = await apply_manifest(sim, path, skip_quota_check=True)
     assert again.ok and _posts(sim) == posts
     assert all(s.existed for s in again.states)
+
+
+class HealAfterFirstCreate:
+    """The real client; once the first create has been answered, the simulator builds
+    every later server well: the builds of that first request are already drawn."""
+
+    def __init__(self, compute: Any, sim: RunningSimulator) -> None:
+        self._compute = compute
+        self._sim = sim
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._compute, name)
+
+    async def create_server(self, request: CreateRequest) -> Any:
+        created = await self._compute.create_server(request)
+        self._sim.configure(error_fraction=0.0)
+        return created
+
+
+async def test_members_in_error_when_first_seen_are_retried(
+    sim: RunningSimulator, tmp_path: Path
+) -> None:
+    from bulkboot.engine.state import StatusSeen
+
+    # Builds end at once: the first round sees the members already final, 4 of the 10
+    # in ERROR (this seed's draws).
+    sim.configure(build_time_mean=0.0, build_time_stddev=0.0, error_fraction=0.4, seed=8)
+    path = write_manifest(
+        tmp_path,
+        name="first",
+        count=0,
+        extra="  - name: pool\n    min_count: 10\n    max_count: 10\n",
+    )
+    recorder = Recorder()
+    outcome = await apply_manifest(
+        sim,
+        path,
+        recorder=recorder,
+        retry_errors=1,
+        wrap_compute=lambda compute: HealAfterFirstCreate(compute, sim),
+    )
+    first_seen: dict[str, str] = {}
+    for event, _ in recorder.events:
+        if isinstance(event, StatusSeen):
+            first_seen.setdefault(event.name, event.status)
+    assert len(first_seen) == 10
+    assert sum(status == "ERROR" for status in first_seen.values()) == 4
+    assert outcome.ok, [(s.name, s.phase, s.message) for s in outcome.states]
+    assert sorted(s.name for s in outcome.states) == sorted(f"pool-{i}" for i in range(1, 11))
+    assert _posts(sim) == 1 + 4  # the group once, each member in ERROR again on its own
+    stats = sim.stats()
+    assert stats["duplicate_names"] == 0 and stats["servers"] == {"ACTIVE": 10}
+
+
+async def _create_as_another_writer(sim: RunningSimulator, name: str, fleet: str) -> None:
+    """A create of the fleet by a client that is not the run (another machine's)."""
+    from bulkboot.cloud.client import open_cloud
+    from bulkboot.cloud.config import config_from_mapping
+    from tests.engine.fleet_helpers import IMAGE
+
+    body = {
+        "server": {
+            "name": name,
+            "imageRef": IMAGE,
+            "flavorRef": "1",
+            "networks": "none",
+            "metadata": {"bulkboot:fleet": fleet},
+        }
+    }
+    async with open_cloud(config_from_mapping(sim.clouds_yaml(), "simulator")) as cloud:
+        await cloud.compute.negotiate("auto")
+        await cloud.compute.create_server(CreateRequest(body=body, name=name, fleet=fleet))
+
+
+async def test_another_writer_of_the_fleet_stops_the_run(
+    sim: RunningSimulator, tmp_path: Path
+) -> None:
+    import anyio
+
+    sim.configure(latency=0.05)
+    path = write_manifest(tmp_path, name="shared", count=200)
+
+    async def intrude(_: object) -> None:
+        while sim.stats()["servers_created"] < 10:  # noqa: ASYNC110 (another loop)
+            await anyio.sleep(0.01)
+        # the other writer creates a name of the fleet this run has not reached yet
+        await _create_as_another_writer(sim, "shared-0200", "shared")
+
+    outcome = await apply_manifest(sim, path, concurrency=4, control=intrude)
+    assert outcome.another_writer and not outcome.ok and not outcome.interrupted
+    note = next(n for n in outcome.notes if n.startswith("another writer"))
+    assert note.startswith(
+        "another writer: 1 server(s) of fleet 'shared' appeared that this run did not "
+        "create, created after it began (shared-0200)"
+    )
+    phases = {s.name: s.phase for s in outcome.states}
+    assert phases["shared-0200"] is Phase.QUEUED  # stopped before it: never sent twice
+    assert sum(p is Phase.QUEUED for p in phases.values()) > 100  # it stopped creating
+    assert sim.stats()["duplicate_names"] == 0
+    assert not any(p is Phase.CREATING for p in phases.values())  # in flight: finished
+
+
+async def test_servers_the_run_found_or_created_are_no_other_writer(
+    sim: RunningSimulator, tmp_path: Path
+) -> None:
+    # found at the start, created (some seen before their answer came back), adopted
+    # after a lost answer, a multi-create's members: all the run's own
+    half = write_manifest(tmp_path, name="mine", count=3)
+    assert (await apply_manifest(sim, half)).ok
+    path = write_manifest(
+        tmp_path,
+        name="mine",
+        count=8,
+        extra="  - name: pool\n    min_count: 3\n    max_count: 3\n",
+    )
+    sim.configure(latency=0.05)
+    outcome = await apply_manifest(sim, path, wrap_compute=LostAnswers, concurrency=2)
+    assert outcome.ok and not outcome.another_writer, outcome.notes
+    assert sim.stats()["duplicate_names"] == 0 and sim.stats()["servers_total"] == 11
