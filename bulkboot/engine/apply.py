@@ -231,32 +231,36 @@ class FleetApply:
         for name in names:
             send.send_nowait(name)
         rolled_back = 0
-        with anyio.CancelScope() as scope:
-            self._scope = scope
-            async with anyio.create_task_group() as outer:
-                outer.start_soon(self.journal.sync_every)
-                async with anyio.create_task_group() as tasks:
-                    run.tasks = tasks
-                    if self.options.wait:  # a replacement is finished by the poll loop
-                        for name in self._replace_now:
-                            start_replace(run, name)
-                    later = len(self._replace_now) + len(run.leaving) + len(run.possible)
-                    room = max(1, min(self.options.concurrency, len(names) + later))
-                    self._workers.start(receive, room=room)
-                    # a deletion must be seen done, an earlier run's create looked for
-                    if self.options.wait or run.leaving or run.possible:
-                        tasks.start_soon(poll_loop, run)
-                    else:
-                        send.close()
-                receive.close()
-                self._workers.close()
-                failed = any(
-                    s.phase in (Phase.ERROR, Phase.TIMEOUT, Phase.GONE)
-                    for s in self.board.states.values()
-                )
-                if self.options.rollback_on_failure and not self.interrupted and failed:
-                    rolled_back = await rollback(run)
-                outer.cancel_scope.cancel()
+        try:
+            with anyio.CancelScope() as scope:
+                self._scope = scope
+                async with anyio.create_task_group() as outer:
+                    outer.start_soon(self.journal.sync_every)
+                    async with anyio.create_task_group() as tasks:
+                        run.tasks = tasks
+                        if self.options.wait:  # a replacement is finished by the poll loop
+                            for name in self._replace_now:
+                                start_replace(run, name)
+                        later = len(self._replace_now) + len(run.leaving) + len(run.possible)
+                        room = max(1, min(self.options.concurrency, len(names) + later))
+                        self._workers.start(receive, room=room)
+                        # a deletion must be seen done, an earlier run's create looked for
+                        if self.options.wait or run.leaving or run.possible:
+                            tasks.start_soon(poll_loop, run)
+                        else:
+                            send.close()
+                    receive.close()
+                    self._workers.close()
+                    failed = any(
+                        s.phase in (Phase.ERROR, Phase.TIMEOUT, Phase.GONE)
+                        for s in self.board.states.values()
+                    )
+                    if self.options.rollback_on_failure and not self.interrupted and failed:
+                        rolled_back = await rollback(run)
+                    outer.cancel_scope.cancel()
+        finally:  # closed however the run ends (an error leaves them open)
+            send.close()
+            receive.close()
         self._scope = None
         return self.outcome(rolled_back=rolled_back)
 

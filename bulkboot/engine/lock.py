@@ -35,6 +35,10 @@ __all__ = ["FleetLock", "LockHolder", "take_lock"]
 
 # How often a waiting run tries the lock again (``--wait-lock``).
 RETRY_INTERVAL = 0.25
+# A run that finds the lock taken reads who holds it again for up to 0.1 s while the
+# file does not say (the holder writes it just after taking the lock).
+_HOLDER_READS = 10
+_HOLDER_PAUSE = 0.01
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -100,6 +104,11 @@ class FleetLock:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             holder = _read_holder(fd)
+            for _ in range(_HOLDER_READS):  # it writes who it is just after locking
+                if holder.pid is not None:
+                    break
+                time.sleep(_HOLDER_PAUSE)
+                holder = _read_holder(fd)
             os.close(fd)
             return holder
         except OSError as exc:
@@ -111,9 +120,10 @@ class FleetLock:
             "host": socket.gethostname(),
             "since": round(time.time(), 3),
         }
-        try:
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, (json.dumps(me) + "\n").encode(), 0)
+        data = (json.dumps(me) + "\n").encode()
+        try:  # over the last holder's words, then cut: never an empty file to read
+            os.pwrite(fd, data, 0)
+            os.ftruncate(fd, len(data))
         except OSError:
             pass  # who holds it is a courtesy to the next run; the lock itself is held
         return cls(paths, fd)
