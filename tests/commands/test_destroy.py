@@ -131,3 +131,17 @@ def test_ctrl_c_twice_stops_at_once_and_leaves_a_whole_journal(
     assert code == 0 and json.loads(out)["summary"]["counts"]["active"] == 150
     stats = sim.stats()
     assert stats["servers_total"] == 150 and stats["duplicate_names"] == 0
+
+
+def test_destroy_timeout_bounds_the_wait_for_servers_to_go(
+    sim: RunningSimulator, lab: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    applied(capsys, lab)
+    sim.configure(delete_delay=60.0)  # the cloud is slow to delete
+    code, out, err = destroy(capsys, lab, "--timeout", "500ms")
+    assert code == 1, err
+    document = json.loads(out)
+    assert document["summary"]["counts"]["timeout"] == 6
+    assert {s["message"] for s in document["servers"]} == {
+        "not gone by the deadline (last status ACTIVE)"
+    }

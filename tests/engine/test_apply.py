@@ -810,3 +810,31 @@ async def test_servers_the_run_found_or_created_are_no_other_writer(
     outcome = await apply_manifest(sim, path, wrap_compute=LostAnswers, concurrency=2)
     assert outcome.ok and not outcome.another_writer, outcome.notes
     assert sim.stats()["duplicate_names"] == 0 and sim.stats()["servers_total"] == 11
+
+
+async def test_destroy_does_not_call_a_fleet_gone_that_another_writer_refilled(
+    sim: RunningSimulator, tmp_path: Path
+) -> None:
+    import anyio
+
+    path = write_manifest(tmp_path, name="refill", count=6)
+    assert (await apply_manifest(sim, path)).ok
+    sim.configure(delete_delay=0.5)
+    result: dict[str, Any] = {}
+
+    async def tear_down() -> None:
+        result["outcome"] = await destroy_manifest(sim, path)
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(tear_down)
+        with anyio.fail_after(10):  # a guard against a hang, not a timing
+            while _deletes(sim) < 6:  # noqa: ASYNC110 (the simulator is another loop)
+                await anyio.sleep(0.01)
+        await _create_as_another_writer(sim, "refill-0007", "refill")
+    outcome = result["outcome"]
+    assert not outcome.ok
+    stranger = next(s for s in outcome.states if s.name == "refill-0007")
+    assert stranger.phase is Phase.ERROR
+    assert stranger.message == "created after this destroy began, by another writer: left alone"
+    assert any(n.startswith("another writer: 1 server(s) of fleet 'refill'") for n in outcome.notes)
+    assert sim.stats()["servers_total"] == 1  # the six went; the stranger was left
