@@ -216,5 +216,6 @@ def add_state_options(parser: argparse.ArgumentParser, *, lock: bool) -> None:
             default=None,
             metavar="DURATION",
             help="when another run is changing this fleet, wait for it to finish (up to "
-            f"DURATION, default {format_duration(DEFAULT_LOCK_WAIT)}) instead of exiting 2",
+            f"DURATION, default {format_duration(DEFAULT_LOCK_WAIT)}) instead of exiting 2; "
+            "put it after FILE, or write --wait-lock=DURATION",
         )
