@@ -242,6 +242,13 @@ async def destroy_fleet(
         left = possibly_created(entry, wall_now=wall_now, window=in_flight_window)
         if left is not None:
             run.possible[name] = now + left
+    # Landed already: listed under its name (a member's, for a multi-create) with an id
+    # the journal did not have for that name (an older server of the name does not count).
+    for record in mine:
+        request = run.an_earlier_create(record.get("name"))
+        known = entries.get(str(record.get("name")))
+        if request is not None and (known is None or str(record["id"]) not in known.ids):
+            run.possible.pop(request, None)
     if run.possible:
         until = wall_now + max(run.possible.values()) - now
         waiting = (
@@ -337,7 +344,7 @@ class _Destroy:
             stopped=self.stopped,
         )
 
-    def _an_earlier_create(self, name: object) -> str | None:
+    def an_earlier_create(self, name: object) -> str | None:
         """The possibly-created request a server of this name comes from, if any."""
         if not isinstance(name, str):
             return None
@@ -374,7 +381,7 @@ class _Destroy:
             for record in result.unknown:
                 if str(record.get("id")) in self.targeted or is_gone(record):
                     continue
-                request = self._an_earlier_create(record.get("name"))
+                request = self.an_earlier_create(record.get("name"))
                 if request is not None and not is_leaving(record):
                     landed.append(record)
                     if request == record.get("name"):
@@ -404,9 +411,7 @@ class _Destroy:
                 continue
             if str(record.get("id")) in self.targeted:
                 continue
-            if self._created_since_start(record) and not self._an_earlier_create(
-                record.get("name")
-            ):
+            if self._created_since_start(record) and not self.an_earlier_create(record.get("name")):
                 others.append(record)
             else:
                 missed.append(record)

@@ -838,3 +838,27 @@ async def test_destroy_does_not_call_a_fleet_gone_that_another_writer_refilled(
     assert stranger.message == "created after this destroy began, by another writer: left alone"
     assert any(n.startswith("another writer: 1 server(s) of fleet 'refill'") for n in outcome.notes)
     assert sim.stats()["servers_total"] == 1  # the six went; the stranger was left
+
+
+async def test_destroy_waits_not_for_a_create_of_an_earlier_run_that_already_landed(
+    sim: RunningSimulator, tmp_path: Path
+) -> None:
+    import anyio
+
+    from bulkboot.cloud.session import HttpOptions
+    from bulkboot.engine.journal import Journal
+    from bulkboot.engine.state import CreateSent
+
+    path = write_manifest(tmp_path, name="landed", count=3)
+    # A killed apply: three creates journaled as sent, never answered; all three landed.
+    with Journal.open_fleet(fleet_paths(path)) as journal:
+        for index in (1, 2, 3):
+            journal.record(CreateSent(name=f"landed-000{index}", at=0.0))
+    for index in (1, 2, 3):
+        await _create_as_another_writer(sim, f"landed-000{index}", "landed")
+    # an hour's window: a destroy that waited for them would not end
+    with anyio.fail_after(60):  # a guard against that wait, not a timing
+        outcome = await destroy_manifest(sim, path, http=HttpOptions(total_timeout=3600.0))
+    assert outcome.ok and outcome.in_flight == 0
+    assert sorted(s.name for s in outcome.states) == [f"landed-000{i}" for i in (1, 2, 3)]
+    assert sim.stats()["servers_total"] == 0
