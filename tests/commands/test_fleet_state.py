@@ -132,7 +132,11 @@ def test_the_fleet_name_must_be_written_for_commands_that_touch_a_cloud(
 
 
 def test_state_per_cloud_and_fleet_and_an_older_journal_moved(
-    sim: RunningSimulator, tmp_path: Path, clouds: Path, capsys: pytest.CaptureFixture[str]
+    sim: RunningSimulator,
+    tmp_path: Path,
+    clouds: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     path = write_fleet(tmp_path, "moved", 3)
     old = tmp_path / ".bulkboot" / "moved.jsonl"  # where an older bulkboot kept it
@@ -153,6 +157,10 @@ def test_state_per_cloud_and_fleet_and_an_older_journal_moved(
     assert code == 0, err
     assert json.loads(out)["summary"]["existed"] == 3
     assert (elsewhere / "simulator" / "moved.jsonl").exists()
+    monkeypatch.setenv("BULKBOOT_STATE_DIR", str(tmp_path / "from-env"))
+    code, out, err = apply(capsys, path)
+    assert code == 0 and json.loads(out)["summary"]["existed"] == 3, err
+    assert (tmp_path / "from-env" / "simulator" / "moved.jsonl").exists()
     assert _posts(sim) == 3
 
 
