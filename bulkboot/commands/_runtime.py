@@ -32,14 +32,9 @@ import anyio.to_thread
 
 from bulkboot.engine.board import Board, RunHeader, RunSnapshot
 from bulkboot.engine.inventory import wall_time
-from bulkboot.engine.journal import (
-    Journal,
-    JournalEntry,
-    read_fleet_journal,
-    read_journal,
-    replay,
-)
+from bulkboot.engine.journal import Journal
 from bulkboot.engine.lock import LockHolder, take_lock
+from bulkboot.engine.replay import JournalEntry, read_fleet_journal, read_journal, replay
 from bulkboot.engine.statedir import (
     StatePaths,
     adopt_legacy,

@@ -37,11 +37,12 @@ from bulkboot.cloud.retry import http_date
 from bulkboot.engine.board import Board, Observer, emitter
 from bulkboot.engine.compute_api import ComputeApi
 from bulkboot.engine.inventory import take_inventory
-from bulkboot.engine.journal import Journal, JournalEntry
+from bulkboot.engine.journal import Journal
 from bulkboot.engine.options import ApplyOptions
 from bulkboot.engine.poll import Poller
 from bulkboot.engine.quota import check_quota, total_need
 from bulkboot.engine.replace import rollback, start_replace
+from bulkboot.engine.replay import JournalEntry
 from bulkboot.engine.run_state import RunState
 from bulkboot.engine.state import Event, Phase, ServerState
 from bulkboot.engine.tracking import another_writer_note, poll_loop

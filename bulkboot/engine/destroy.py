@@ -5,11 +5,8 @@ those the journal says this fleet created that the listing did not show (each is
 looked up by id and deleted only if it still carries the mark): ``fleet.fleet_servers``.
 A server without the mark is never touched, whatever its name.
 
-How: at most ``concurrency`` DELETEs in flight (``CapacityLimiter``); the cloud
-client's rate limit paces them (deleting too many servers at once can overwhelm a
-cloud, as Rally's cleanup notes warn); then batched polling (``changes-since`` shows
-deleted servers as DELETED) until each is gone or its deadline passes. The journal
-records each DELETE and each disappearance.
+How: ``deletes.delete_and_wait``, at most ``concurrency`` DELETEs in flight, each
+waited for until gone or its deadline (``DestroyOptions.timeout``) passes.
 
 Creates still in flight: an ``apply`` that died (SIGKILL, Ctrl-C twice) may have left
 creates that Nova carries out after its death, for up to the request timeout after
@@ -36,28 +33,18 @@ import anyio
 
 from bulkboot.cloud.retry import http_date
 from bulkboot.engine.board import Board, Emit, Observer, emitter
-from bulkboot.engine.compute_api import ComputeApi, refusal
+from bulkboot.engine.compute_api import ComputeApi
+from bulkboot.engine.deletes import delete_and_wait
 from bulkboot.engine.fleet import fleet_servers
-from bulkboot.engine.inventory import possibly_created, wall_time
-from bulkboot.engine.journal import Journal, JournalEntry
+from bulkboot.engine.inventory import wall_time
+from bulkboot.engine.journal import Journal
 from bulkboot.engine.options import DestroyOptions
-from bulkboot.engine.pacing import PollPacing
 from bulkboot.engine.poll import Poller, nova_time, sleep_interval
-from bulkboot.engine.state import (
-    DeadlinePassed,
-    Deleted,
-    DeleteRefused,
-    DeleteSent,
-    Phase,
-    ServerState,
-)
-from bulkboot.errors import AuthError, CloudError, EndpointNotFound
+from bulkboot.engine.replay import JournalEntry, possibly_created
+from bulkboot.engine.state import Phase, ServerState
 from bulkboot.identity import is_fleet_record, is_gone, is_leaving, member_number
 
-__all__ = ["DestroyOptions", "DestroyOutcome", "delete_and_wait", "destroy_fleet"]
-
-# Errors that end the run (every other request would fail the same way).
-_FATAL = (AuthError, EndpointNotFound)
+__all__ = ["DestroyOptions", "DestroyOutcome", "destroy_fleet"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -91,109 +78,6 @@ def _unique_names(
         unique = counts[name] == 1 and (taken is None or name not in taken)
         names.append(name if unique else f"{name} ({str(record.get('id'))[:8]})")
     return names
-
-
-async def delete_and_wait(
-    compute: ComputeApi,
-    targets: Sequence[tuple[str, str]],
-    *,
-    emit: Emit,
-    limiter: anyio.CapacityLimiter,
-    poller: Poller,
-    pacing: PollPacing,
-    deadline: float,
-    clock: Callable[[], float],
-    rng: random.Random,
-    should_stop: Callable[[], bool] = lambda: False,
-    stopped: anyio.Event | None = None,
-) -> int:
-    """DELETE each (name, id) under ``limiter``; poll until gone. Returns how many went.
-
-    With ``--rate``, a DELETE waits for its slot before it is journaled as sent (one at a
-    time, so polls are not queued behind every delete), and setting ``stopped`` abandons
-    that wait: a Ctrl-C stops the deletes that have not left yet.
-    """
-    waiting: dict[str, str] = {}  # id -> name, DELETE accepted, not yet gone
-    gone = 0
-    in_flight = len(targets)
-    rated = compute.rate_limited
-    rate_lock = anyio.Lock()
-    abandon = stopped if stopped is not None else anyio.Event()
-
-    async def rate_turn() -> bool:
-        async with rate_lock:
-            return not should_stop() and await compute.rate_turn(abandon)
-
-    def finished(server_id: str, name: str) -> None:
-        nonlocal gone
-        waiting.pop(server_id, None)
-        poller.unwatch(server_id)
-        if emit(Deleted(name=name, at=clock(), server_id=server_id)) is not None:
-            gone += 1
-
-    async def delete_one(name: str, server_id: str) -> None:
-        nonlocal in_flight
-        try:
-            async with limiter:
-                if should_stop() or (rated and not await rate_turn()):
-                    return  # stopped: not sent, not journaled
-                try:
-                    if emit(DeleteSent(name=name, at=clock(), server_id=server_id)) is None:
-                        return
-                    existed = await compute.delete_server(server_id)
-                except _FATAL:
-                    raise
-                except CloudError as exc:
-                    emit(DeleteRefused(name=name, at=clock(), message=refusal(exc)))
-                    return
-                finally:
-                    if rated:
-                        compute.drop_rate_turn()
-            if existed:
-                waiting[server_id] = name
-                poller.watch(server_id, name)
-            else:
-                finished(server_id, name)
-        finally:
-            in_flight -= 1
-
-    async def feed(items: Iterable[tuple[str, str]]) -> None:
-        for name, server_id in items:
-            await delete_one(name, server_id)
-
-    async def poll() -> None:
-        interval: float | None = None
-        news = False
-        while in_flight or waiting:
-            interval = await sleep_interval(
-                pacing, interval, news=news, fleet_size=len(targets), rng=rng
-            )
-            if not waiting:
-                news = False
-                continue
-            result = await poller.round()
-            news = False
-            for sighting in result.sightings:
-                if sighting.server_id in waiting and sighting.status == "DELETED":
-                    finished(sighting.server_id, sighting.key)
-                    news = True
-            for server_id, name in result.missing:
-                if server_id in waiting:
-                    finished(server_id, name)
-                    news = True
-            now = clock()
-            for server_id, name in poller.watched_before(now - deadline):
-                if server_id in waiting:
-                    waiting.pop(server_id)
-                    poller.unwatch(server_id)
-                    emit(DeadlinePassed(name=name, at=now))
-
-    items = iter(targets)
-    async with anyio.create_task_group() as tasks:
-        for _ in range(max(1, min(int(limiter.total_tokens), len(targets)))):
-            tasks.start_soon(feed, items)
-        tasks.start_soon(poll)
-    return gone
 
 
 async def destroy_fleet(

@@ -32,15 +32,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bulkboot.engine.fleet import claim_records, pick, record_age, split_leaving
-from bulkboot.engine.journal import JournalEntry
 from bulkboot.engine.members import member_index, member_spec, members_expected
 from bulkboot.engine.options import ApplyOptions
 from bulkboot.engine.poll import fault_message
+from bulkboot.engine.replay import JournalEntry, possibly_created
 from bulkboot.engine.state import Found, Phase, ServerState, transition
 from bulkboot.identity import member_name
 from bulkboot.pipeline.spec import Manifest, ServerSpec
 
-__all__ = ["InventoryPlan", "Watch", "possibly_created", "take_inventory", "wall_time"]
+__all__ = ["InventoryPlan", "Watch", "take_inventory", "wall_time"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -75,17 +75,6 @@ class InventoryPlan:
     # when its window ends, on the run's clock
     possible: Mapping[str, float] = dataclasses.field(default_factory=dict)
     known_ids: frozenset[str] = frozenset()  # every id of the fleet the listing showed
-
-
-def possibly_created(entry: JournalEntry | None, *, wall_now: float, window: float) -> float | None:
-    """Seconds left in the window of ``entry``'s last create when it was sent and never
-    answered less than ``window`` seconds ago (on the wall clock the journal keeps);
-    None when it is not possibly created. A sent time in the future (the clock was set
-    back) counts as just sent."""
-    if entry is None or not entry.unconfirmed or entry.last_sent_at is None or window <= 0:
-        return None
-    age = max(0.0, wall_now - entry.last_sent_at)
-    return window - age if age < window else None
 
 
 def take_inventory(

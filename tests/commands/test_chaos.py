@@ -32,7 +32,7 @@ from typing import Any
 
 import pytest
 
-from bulkboot.engine.journal import read_journal, replay
+from bulkboot.engine.replay import read_journal, replay
 from bulkboot.identity import FLEET_MARK_KEY
 from bulkboot.simulator.server import RunningSimulator
 from tests.commands.cli_helpers import (

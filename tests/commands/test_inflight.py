@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bulkboot.engine.journal import read_journal, replay
+from bulkboot.engine.replay import read_journal, replay
 from bulkboot.simulator.server import RunningSimulator
 from tests.commands.cli_helpers import (
     apply,

@@ -19,8 +19,9 @@ from bulkboot.cloud.session import HttpOptions
 from bulkboot.engine.apply import ApplyOptions, ApplyOutcome, FleetApply
 from bulkboot.engine.board import Board, RunHeader
 from bulkboot.engine.destroy import DestroyOptions, DestroyOutcome, destroy_fleet
-from bulkboot.engine.journal import Journal, read_fleet_journal, replay
+from bulkboot.engine.journal import Journal
 from bulkboot.engine.pacing import PollPacing
+from bulkboot.engine.replay import read_fleet_journal, replay
 from bulkboot.engine.state import Event, ServerState
 from bulkboot.engine.statedir import StatePaths, state_paths
 from bulkboot.pipeline.manifest import load_manifest

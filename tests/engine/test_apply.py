@@ -208,7 +208,7 @@ async def test_a_server_deleted_behind_our_back_ends_gone(
 
 def test_partial_records_from_down_cells_are_claimed_through_the_journal() -> None:
     from bulkboot.engine.fleet import claim_records
-    from bulkboot.engine.journal import JournalEntry
+    from bulkboot.engine.replay import JournalEntry
 
     records = [
         {"id": "a1", "name": "web-1", "status": "ACTIVE", "metadata": {"bulkboot:fleet": "lab"}},

@@ -17,7 +17,8 @@ from aiohttp import web
 from bulkboot.cloud.client import open_cloud
 from bulkboot.engine.apply import ApplyOptions, ApplyOutcome, FleetApply
 from bulkboot.engine.board import Board
-from bulkboot.engine.journal import Journal, read_fleet_journal, replay
+from bulkboot.engine.journal import Journal
+from bulkboot.engine.replay import read_fleet_journal, replay
 from bulkboot.engine.state import Phase
 from bulkboot.pipeline.manifest import load_manifest
 from bulkboot.pipeline.spec import AS_WRITTEN

@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bulkboot.engine.inventory import InventoryPlan, Watch, take_inventory
-from bulkboot.engine.journal import JournalEntry
 from bulkboot.engine.options import ApplyOptions
+from bulkboot.engine.replay import JournalEntry
 from bulkboot.engine.state import Phase
 from bulkboot.pipeline.spec import Limits, Location, Manifest, ServerSpec
 

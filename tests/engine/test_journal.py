@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from bulkboot.engine.journal import Journal, read_fleet_journal, read_journal, replay
+from bulkboot.engine.journal import Journal
+from bulkboot.engine.replay import read_fleet_journal, read_journal, replay
 from bulkboot.engine.state import Created, CreateSent, Deleted, StatusSeen
 from bulkboot.engine.statedir import state_paths
 from bulkboot.errors import JournalError

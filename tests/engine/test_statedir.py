@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from bulkboot.engine.journal import Journal, read_fleet_journal
+from bulkboot.engine.journal import Journal
+from bulkboot.engine.replay import read_fleet_journal
 from bulkboot.engine.state import CreateSent
 from bulkboot.engine.statedir import adopt_legacy, legacy_journal, safe_name, state_paths
 
