@@ -10,6 +10,8 @@ from ``exit_code``. No message may contain a password, token or secret.
     ├── ManifestError                 the manifest is invalid; carries every Problem (exit 2)
     ├── ConfigError                   clouds.yaml / secure.yaml / OS_* is bad or missing (exit 2)
     ├── JournalError                  the local journal cannot be read or written
+    │   └── FleetBusy                 another run holds the fleet's lock (exit 2)
+    ├── RunFailed                     the run stopped on an error after it had sent work
     ├── OutputError                   an output file (a report) could not be written at the end
     ├── Interrupted                   the user pressed Ctrl-C (exit 130)
     └── CloudError                    something the cloud said, or failed to say
@@ -60,6 +62,7 @@ __all__ = [
     "ConnectionLost",
     "CreateUncertain",
     "EndpointNotFound",
+    "FleetBusy",
     "Forbidden",
     "Interrupted",
     "JournalError",
@@ -74,6 +77,7 @@ __all__ = [
     "Redirected",
     "RequestTimeout",
     "ResolveError",
+    "RunFailed",
     "ServerError",
     "TransportError",
     "Unauthorized",
@@ -118,7 +122,22 @@ class ConfigError(BulkbootError):
 
 
 class JournalError(BulkbootError):
-    """The journal beside the manifest cannot be read or written."""
+    """The fleet's journal (or its lock) cannot be read or written."""
+
+
+class FleetBusy(JournalError):
+    """Another run holds the fleet's lock (it is changing the fleet now); nothing was sent."""
+
+    exit_code = EXIT_INVALID
+
+
+class RunFailed(BulkbootError):
+    """An error ended the run after it had sent creates or deletes: the summary of what
+    exists was shown, the journal has every request; ``cause`` is the error itself."""
+
+    def __init__(self, message: str, *, cause: BaseException) -> None:
+        self.cause = cause
+        super().__init__(message)
 
 
 class OutputError(BulkbootError):

@@ -342,8 +342,15 @@ class Compute:
         )
 
     def _created(self, answer: Response, name: str, started: float, attempts: int) -> CreatedServer:
+        """What a success answer says. Anything not in Nova's shape (a proxy's HTML page,
+        ``{"server": {}}``, a reservation id only) leaves ``id`` None: the caller cannot
+        watch such a server and must look for it by name (see the engine's workers)."""
         data: Mapping[str, Any] = answer.body if isinstance(answer.body, Mapping) else {}
-        created: Mapping[str, Any] = data.get("server") or {}
+        server = data.get("server")
+        created: Mapping[str, Any] = server if isinstance(server, Mapping) else {}
+        server_id = created.get("id")
+        reservation_id = data.get("reservation_id")
+        admin_pass = created.get("adminPass")
         timing = (
             answer.timing
             if attempts == 1
@@ -355,10 +362,10 @@ class Compute:
             )
         )
         return CreatedServer(
-            id=created.get("id"),
-            reservation_id=data.get("reservation_id"),
+            id=server_id if isinstance(server_id, str) and server_id else None,
+            reservation_id=reservation_id if isinstance(reservation_id, str) else None,
             name=name,
-            admin_pass=created.get("adminPass"),
+            admin_pass=admin_pass if isinstance(admin_pass, str) else None,
             timing=timing,
         )
 

@@ -23,13 +23,20 @@ from bulkboot.commands._reporting import RunRecord
 from bulkboot.engine.apply import ApplyOptions, ApplyOutcome, FleetApply
 from bulkboot.engine.board import Board
 from bulkboot.engine.state import Phase
-from bulkboot.errors import EXIT_FAILURE, EXIT_INTERRUPTED
+from bulkboot.errors import (
+    EXIT_FAILURE,
+    EXIT_INTERRUPTED,
+    BulkbootError,
+    RunFailed,
+    first_error,
+)
 from bulkboot.pipeline.validate import check
 from bulkboot.ui import steps
 from bulkboot.ui.output import make_output
 from bulkboot.ui.report import RequestSummary, results_document
 
 if TYPE_CHECKING:
+    from bulkboot.engine.statedir import StatePaths
     from bulkboot.pipeline.spec import Manifest
     from bulkboot.ui.output import RunOutput
 
@@ -71,8 +78,28 @@ async def _apply(
 ) -> int:
     clock = time.monotonic
     started = clock()
+    paths = runtime.fleet_state(args, manifest.name, target.config.name)
+    # One writer per fleet: taken before anything is sent, held to the end.
+    async with runtime.fleet_lock(
+        paths, command="apply", wait=args.wait_lock, note=output.note, manifest_file=args.file
+    ) as notes:
+        return await _locked(args, manifest, output, requested, target, paths, notes, started)
+
+
+async def _locked(
+    args: argparse.Namespace,
+    manifest: Manifest,
+    output: RunOutput,
+    requested: str,
+    target: runtime.Target,
+    paths: StatePaths,
+    notes: list[str],
+    started: float,
+) -> int:
+    clock = time.monotonic
     record = RunRecord.start(args)  # --report, --html
     options = _options(args)
+    failure: BaseException | None = None
     output.step(steps.authenticating(target.config))
     async with open_cloud(
         target.config,
@@ -100,8 +127,10 @@ async def _apply(
             rate=args.rate,
         )
         board = Board(header=header, started_at=started)
-        path, entries = runtime.fleet_journal(args.file, manifest.name)
-        with runtime.run_journal(path, command="apply", cloud=cloud.cloud_name) as journal:
+        entries = runtime.fleet_journal(paths, notes)
+        with runtime.run_journal(
+            paths, command="apply", cloud=cloud.cloud_name, notes=notes
+        ) as journal:
             fleet = FleetApply(
                 cloud.compute,
                 manifest,
@@ -113,12 +142,15 @@ async def _apply(
                 observers=[output],
                 clock=clock,
                 entries=entries,
+                # a create sent and never answered may land until the client's request
+                # timeout has passed since it was sent
+                in_flight_window=cloud.transport.attempt_timeout,
             )
             output.step(steps.LISTING)
             names = await fleet.inventory()
             output.step(None if options.skip_quota_check else steps.QUOTA)
             await fleet.check_quota(names)
-            notes = target.notes() + fleet.notes
+            notes = target.notes() + notes + fleet.notes
             fleet.notes.clear()
             question = (
                 f"create {len(names)} server request(s) of fleet {manifest.name!r} "
@@ -144,7 +176,13 @@ async def _apply(
                 record.sampled(board, clock=clock, window=lambda: fleet.window_size),
                 runtime.watched(output, board, notes, clock=clock, first=first, second=fleet.abort),
             ):
-                outcome = await fleet.run(names=names)
+                try:
+                    outcome = await fleet.run(names=names)
+                except (BulkbootError, BaseExceptionGroup) as exc:
+                    failure = exc if isinstance(exc, BulkbootError) else first_error(exc)
+                    if not isinstance(failure, BulkbootError):
+                        raise
+                    outcome = fleet.outcome()
             for note in outcome.notes:
                 output.note(note)
         auth_seconds = [t.seconds for t in cloud.auth_timings]
@@ -157,8 +195,9 @@ async def _apply(
         auth_seconds=auth_seconds,
         interrupted=outcome.interrupted,
         requests=requests_summary,
+        in_flight=runtime.InFlight(outcome.in_flight, outcome.in_flight_until),
     )
-    if record.wanted:
+    if record.wanted:  # written when the run failed too: what it did is worth keeping
         report = results_document(summary, outcome.states, header=header, requests=record.requests)
         usage = resource.getrusage(resource.RUSAGE_SELF)
         report["run"]["process_cpu_seconds"] = round(usage.ru_utime + usage.ru_stime, 3)
@@ -167,12 +206,30 @@ async def _apply(
             report["run"]["create_window"] = dataclasses.asdict(outcome.window)
         secrets = [s.admin_pass for s in manifest.servers if s.admin_pass]
         record.write(report, args=args, config=target.config, secrets=secrets)
+    if failure is not None:
+        raise _stopped_by(failure, board)
     return _exit_code(outcome, wait=options.wait)
+
+
+def _stopped_by(failure: BaseException, board: Board) -> BaseException:
+    """The error to end with once the summary is shown: itself when the run had sent
+    nothing (its exit status says so), else ``RunFailed`` (exit 1), which says that
+    what was created is in the summary and the journal."""
+    sent = sum(s.attempt for s in board.states.values())
+    if not sent:
+        return failure
+    return RunFailed(
+        f"{failure}\nthe run stopped there, after {sent} create(s) were sent: the summary "
+        "above says what exists, and the journal has every one",
+        cause=failure,
+    )
 
 
 def _exit_code(outcome: ApplyOutcome, *, wait: bool) -> int:
     if outcome.interrupted:
         return EXIT_INTERRUPTED
+    if outcome.another_writer:
+        return EXIT_FAILURE
     if wait:
         return 0 if outcome.ok else EXIT_FAILURE
     good = (Phase.ACTIVE, Phase.BUILDING)

@@ -20,14 +20,22 @@ from bulkboot.commands import _runtime as runtime
 from bulkboot.commands._options import resolve_defaults
 from bulkboot.commands._reporting import RunRecord
 from bulkboot.engine.board import Board
-from bulkboot.engine.destroy import DestroyOptions, destroy_fleet
+from bulkboot.engine.destroy import DestroyOptions, DestroyOutcome, destroy_fleet
 from bulkboot.engine.fleet import fleet_servers
-from bulkboot.errors import EXIT_FAILURE, EXIT_INTERRUPTED
+from bulkboot.engine.state import Phase
+from bulkboot.errors import (
+    EXIT_FAILURE,
+    EXIT_INTERRUPTED,
+    BulkbootError,
+    RunFailed,
+    first_error,
+)
 from bulkboot.ui import steps
 from bulkboot.ui.output import make_output
 from bulkboot.ui.report import RequestSummary, results_document
 
 if TYPE_CHECKING:
+    from bulkboot.engine.statedir import StatePaths
     from bulkboot.pipeline.spec import Manifest
     from bulkboot.ui.output import RunOutput
 
@@ -44,10 +52,28 @@ def run(args: argparse.Namespace, manifest: Manifest) -> int:
 async def _destroy(
     args: argparse.Namespace, manifest: Manifest, output: RunOutput, target: runtime.Target
 ) -> int:
+    paths = runtime.fleet_state(args, manifest.name, target.config.name)
+    # One writer per fleet: taken before anything is sent, held to the end.
+    async with runtime.fleet_lock(
+        paths, command="destroy", wait=args.wait_lock, note=output.note, manifest_file=args.file
+    ) as notes:
+        return await _locked(args, manifest, output, target, paths, notes)
+
+
+async def _locked(
+    args: argparse.Namespace,
+    manifest: Manifest,
+    output: RunOutput,
+    target: runtime.Target,
+    paths: StatePaths,
+    notes: list[str],
+) -> int:
     clock = time.monotonic
     record = RunRecord.start(args)  # --report, --html
-    path, entries = runtime.fleet_journal(args.file, manifest.name)
+    entries = runtime.fleet_journal(paths, notes)
     pool = args.concurrency + runtime.POOL_HEADROOM
+    failure: BulkbootError | None = None
+    outcome: DestroyOutcome | None = None
     output.step(steps.authenticating(target.config))
     async with open_cloud(
         target.config,
@@ -59,7 +85,7 @@ async def _destroy(
         output.step(steps.LISTING)
         found = await fleet_servers(cloud.compute, manifest.name, entries)
         _, mine, listing_notes = found
-        notes = target.notes() + listing_notes
+        notes = target.notes() + notes + listing_notes
         count = len(mine)
         header = runtime.run_header(
             "destroy",
@@ -92,7 +118,9 @@ async def _destroy(
             output.note(board.note)
 
         with (
-            runtime.run_journal(path, command="destroy", cloud=cloud.cloud_name) as journal,
+            runtime.run_journal(
+                paths, command="destroy", cloud=cloud.cloud_name, notes=notes
+            ) as journal,
             anyio.CancelScope() as scope,
         ):
 
@@ -105,23 +133,36 @@ async def _destroy(
                 record.sampled(board, clock=clock),
                 runtime.watched(output, board, notes, clock=clock, first=first, second=second),
             ):
-                await destroy_fleet(
-                    cloud.compute,
-                    manifest.name,
-                    board=board,
-                    journal=journal,
-                    entries=entries,
-                    options=DestroyOptions(concurrency=args.concurrency),
-                    observers=[output],
-                    clock=clock,
-                    should_stop=lambda: stopping,
-                    stopped=stopped,
-                    found=found,
-                )
+                try:
+                    outcome = await destroy_fleet(
+                        cloud.compute,
+                        manifest.name,
+                        board=board,
+                        journal=journal,
+                        entries=entries,
+                        options=DestroyOptions(concurrency=args.concurrency, timeout=args.timeout),
+                        observers=[output],
+                        clock=clock,
+                        should_stop=lambda: stopping,
+                        stopped=stopped,
+                        found=found,
+                        note=output.note,
+                        # a create sent and never answered may land until the client's
+                        # request timeout has passed since it was sent
+                        in_flight_window=cloud.transport.attempt_timeout,
+                    )
+                except (BulkbootError, BaseExceptionGroup) as exc:
+                    error = exc if isinstance(exc, BulkbootError) else first_error(exc)
+                    if not isinstance(error, BulkbootError):
+                        raise
+                    failure = error
         auth_seconds = [t.seconds for t in cloud.auth_timings]
         requests_summary = RequestSummary.of(cloud.totals)
+    if outcome is not None:
+        for note in outcome.notes:
+            output.note(note)
     states = tuple(board.states.values())
-    if not states:
+    if not states and outcome is not None and not outcome.in_flight:
         output.note(f"fleet {manifest.name!r}: no servers to delete")
     summary = runtime.finish_run(
         output,
@@ -131,10 +172,24 @@ async def _destroy(
         auth_seconds=auth_seconds,
         interrupted=interrupted,
         requests=requests_summary,
+        in_flight=runtime.InFlight(outcome.in_flight, outcome.in_flight_until)
+        if outcome is not None
+        else None,
     )
-    if record.wanted:
+    if record.wanted:  # written when the run failed too: what it did is worth keeping
         report = results_document(summary, states, header=header, requests=record.requests)
         record.write(report, args=args, config=target.config)
+    if failure is not None:
+        sent = sum(1 for s in states if s.phase is not Phase.QUEUED)
+        if not sent:
+            raise failure
+        raise RunFailed(
+            f"{failure}\nthe run stopped there, after {sent} delete(s) were sent: the "
+            "summary above says what is gone, and the journal has every one",
+            cause=failure,
+        )
     if interrupted:
         return EXIT_INTERRUPTED
+    if outcome is not None and outcome.in_flight:
+        return EXIT_FAILURE
     return 0 if summary.ok else EXIT_FAILURE

@@ -27,6 +27,7 @@ __all__ = [
     "add_microversion",
     "add_report_options",
     "add_run_options",
+    "add_state_options",
     "add_table_format",
     "format_duration",
     "non_negative_int",
@@ -35,6 +36,9 @@ __all__ = [
     "positive_rate",
     "resolve_defaults",
 ]
+
+# How long ``--wait-lock`` with no value waits for another run of the fleet to end.
+DEFAULT_LOCK_WAIT = 600.0
 
 # What ``ui.output.make_output`` draws (a test holds the two equal; importing the ui
 # here would cost ``bulkboot --help`` a tenth of a second).
@@ -235,3 +239,26 @@ def add_run_options(
         help="do not ask for confirmation"
         + ("; needed where there is no terminal to ask on (scripts, cron, CI)" if deletes else ""),
     )
+
+
+def add_state_options(parser: argparse.ArgumentParser, *, lock: bool) -> None:
+    """``--state-dir`` (where the fleet's journal and lock live) and, for a command that
+    changes the fleet (``lock``), ``--wait-lock``."""
+    parser.add_argument(
+        "--state-dir",
+        metavar="DIR",
+        help="where the fleet's journal and lock live, per cloud and fleet (default: "
+        "$BULKBOOT_STATE_DIR, else .bulkboot/ beside the manifest)",
+    )
+    if lock:
+        parser.add_argument(
+            "--wait-lock",
+            type=parse_duration,
+            nargs="?",
+            const=DEFAULT_LOCK_WAIT,
+            default=None,
+            metavar="DURATION",
+            help="when another run is changing this fleet, wait for it to finish (up to "
+            f"DURATION, default {format_duration(DEFAULT_LOCK_WAIT)}) instead of exiting 2; "
+            "put it after FILE, or write --wait-lock=DURATION",
+        )

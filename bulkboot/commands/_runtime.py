@@ -1,6 +1,6 @@
 """What the commands that talk to a cloud share: which cloud (or the embedded simulator),
-running the command's work on it, the fleet's journal, asking before acting, Ctrl-C, and
-feeding snapshots to the live view.
+running the command's work on it, the fleet's state (its journal and its lock), asking
+before acting, Ctrl-C and SIGTERM, and feeding snapshots to the live view.
 
 The embedded simulator: ``--cloud simulator`` (or ``cloud: simulator`` in the
 manifest) when no clouds.yaml defines a cloud of that name starts
@@ -15,17 +15,31 @@ mistyped flag stay quick. Not a command (``bulkboot.cli`` skips ``_`` modules).
 
 from __future__ import annotations
 
+import os
 import signal
+import threading
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from datetime import UTC, datetime
+from types import FrameType
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
 
 from bulkboot.engine.board import Board, RunHeader, RunSnapshot
-from bulkboot.engine.journal import Journal, JournalEntry, journal_path, read_journal, replay
+from bulkboot.engine.inventory import wall_time
+from bulkboot.engine.journal import Journal
+from bulkboot.engine.lock import LockHolder, take_lock
+from bulkboot.engine.replay import JournalEntry, read_fleet_journal, read_journal, replay
+from bulkboot.engine.statedir import (
+    StatePaths,
+    adopt_legacy,
+    legacy_clouds,
+    legacy_journal,
+    state_paths,
+)
 from bulkboot.errors import first_error
 from bulkboot.gcpause import gc_paused
 from bulkboot.ui.report import RequestSummary, Summary, results_document, summarize
@@ -39,18 +53,25 @@ if TYPE_CHECKING:
 __all__ = [
     "EMBEDDED_NOTE",
     "POOL_HEADROOM",
+    "STATE_DIR_ENV",
+    "InFlight",
     "Target",
     "cloud_target",
     "confirmed",
     "feed_snapshots",
     "finish_run",
     "fleet_journal",
+    "fleet_lock",
+    "fleet_state",
     "run_header",
     "run_journal",
     "run_on_cloud",
     "watch_interrupts",
     "watched",
 ]
+
+# Where the fleets' journals and locks live when --state-dir is not given.
+STATE_DIR_ENV = "BULKBOOT_STATE_DIR"
 
 EMBEDDED_NOTE = (
     "cloud 'simulator': no clouds.yaml defines it, so bulkboot started its embedded "
@@ -96,6 +117,24 @@ def cloud_target(name: str | None) -> Iterator[Target]:
     yield Target(load_cloud_config(name), False)
 
 
+def _as_ctrl_c(signum: int, frame: FrameType | None) -> None:
+    """SIGTERM, outside a run's watched part, does what Ctrl-C does there: it ends the
+    command (KeyboardInterrupt) instead of killing it with the terminal as it was."""
+    signal.raise_signal(signal.SIGINT)
+
+
+@contextmanager
+def _sigterm_as_ctrl_c() -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signals are the main thread's (a command run from a test's thread)
+        return
+    previous = signal.signal(signal.SIGTERM, _as_ctrl_c)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def run_on_cloud(
     name: str | None, work: Callable[[Target], Awaitable[T]], *, output: RunOutput | None = None
 ) -> T:
@@ -104,9 +143,11 @@ def run_on_cloud(
     A task group's failure reaches the user as the one clear error inside it (a 401
     that survived re-authentication, say), not as a group. ``output``'s preparing
     steps end however the work ends, so an error is never printed under a spinner.
+    SIGTERM is Ctrl-C for the whole command (see ``watch_interrupts`` for the run
+    itself).
     """
     try:
-        with cloud_target(name) as target:
+        with _sigterm_as_ctrl_c(), cloud_target(name) as target:
             try:
                 return anyio.run(work, target, backend="asyncio")
             except BaseExceptionGroup as group:
@@ -116,17 +157,73 @@ def run_on_cloud(
             output.prepared()
 
 
-def fleet_journal(manifest_file: str, fleet: str) -> tuple[Path, dict[str, JournalEntry]]:
-    """The fleet's journal beside its manifest, and what it says about each server."""
-    path = journal_path(manifest_file, fleet)
-    return path, replay(read_journal(path))
+def fleet_state(args: Any, fleet: str, cloud: str) -> StatePaths:
+    """Where the fleet's journal and lock live: ``--state-dir``, else ``$BULKBOOT_STATE_DIR``,
+    else ``.bulkboot/`` beside the manifest; per cloud and fleet (see ``statedir``)."""
+    state_dir = getattr(args, "state_dir", None) or os.environ.get(STATE_DIR_ENV) or None
+    return state_paths(args.file, cloud=cloud, fleet=fleet, state_dir=state_dir)
+
+
+def fleet_journal(
+    paths: StatePaths, notes: list[str], *, manifest_file: str | None = None
+) -> dict[str, JournalEntry]:
+    """What the fleet's journal says about each server; its unreadable lines are
+    skipped and said in ``notes``. With ``manifest_file`` and no journal in the state
+    directory, the journal an older bulkboot kept for this cloud is read where it is
+    (``status``, which moves nothing)."""
+    problems: list[str] = []
+    records = list(read_fleet_journal(paths, problems))
+    if not records and manifest_file is not None and not paths.journal.exists():
+        old = legacy_journal(manifest_file, paths.fleet)
+        if old.is_file() and not old.is_symlink():
+            if not legacy_clouds(old) - {paths.cloud}:
+                records = list(read_journal(old, problems))
+    notes.extend(problems)
+    return replay(records)
+
+
+@asynccontextmanager
+async def fleet_lock(
+    paths: StatePaths,
+    *,
+    command: str,
+    wait: float | None,
+    note: Callable[[str], None],
+    manifest_file: str,
+) -> AsyncIterator[list[str]]:
+    """Hold the fleet's lock for the body (``--wait-lock``: wait up to ``wait`` seconds
+    for it, saying so); yields the notes of taking it (an older journal moved)."""
+
+    def waiting(holder: LockHolder) -> None:
+        note(
+            f"fleet {paths.fleet!r} on cloud {paths.cloud!r} is being changed by "
+            f"{holder.describe()}: waiting up to {wait:g} s for it to finish (Ctrl-C to "
+            "give up)"
+        )
+
+    lock = await take_lock(
+        paths,
+        command=command,
+        wait=wait,
+        on_wait=waiting,
+        clock=time.monotonic,
+        sleep=anyio.sleep,
+    )
+    with lock:
+        moved = adopt_legacy(paths, manifest_file)
+        yield [moved] if moved else []
 
 
 @contextmanager
-def run_journal(path: Path, *, command: str, cloud: str) -> Iterator[Journal]:
-    """The journal, open for this run, which it starts by naming."""
-    with Journal.open(path) as journal:
-        journal.write({"ev": "run", "cmd": command, "cloud": cloud})
+def run_journal(
+    paths: StatePaths, *, command: str, cloud: str, notes: list[str]
+) -> Iterator[Journal]:
+    """The journal, open for this run, which it starts by naming (a torn last line
+    repaired, said in ``notes``)."""
+    with Journal.open_fleet(paths) as journal:
+        if journal.repaired:
+            notes.append(journal.repaired)
+        journal.write({"ev": "run", "cmd": command, "cloud": cloud, "pid": os.getpid()})
         yield journal
 
 
@@ -190,15 +287,22 @@ async def confirmed(
 
 
 async def watch_interrupts(first: Callable[[], None], second: Callable[[], None]) -> None:
-    """Ctrl-C once calls ``first`` (stop gently), twice ``second`` (stop now).
+    """Ctrl-C or SIGTERM once calls ``first`` (stop gently), a second of either
+    ``second`` (stop now).
 
     Runs until cancelled; while it runs, SIGINT no longer raises KeyboardInterrupt.
+    SIGTERM's handler is put back as it was after (asyncio would leave the default).
     """
-    with anyio.open_signal_receiver(signal.SIGINT) as signals:
-        count = 0
-        async for _ in signals:
-            count += 1
-            (first if count == 1 else second)()
+    term = signal.getsignal(signal.SIGTERM)
+    try:
+        with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+            count = 0
+            async for _ in signals:
+                count += 1
+                (first if count == 1 else second)()
+    finally:
+        if threading.current_thread() is threading.main_thread() and term is not None:
+            signal.signal(signal.SIGTERM, term)
 
 
 async def feed_snapshots(
@@ -227,19 +331,55 @@ async def watched(
     first: Callable[[], None],
     second: Callable[[], None],
 ) -> AsyncIterator[None]:
-    """Show the run's start; while the body runs the engine, Ctrl-C calls ``first``
-    then ``second`` (see ``watch_interrupts``), the view gets its snapshots and the
-    collector keeps out of the way (``gc_paused``). The watchers stop with the body."""
+    """Show the run's start; while the body runs the engine, Ctrl-C (or SIGTERM) calls
+    ``first`` then ``second`` (see ``watch_interrupts``), the view gets its snapshots
+    and the collector keeps out of the way (``gc_paused``). The watchers stop with the
+    body; if the body fails, the view is closed (the terminal as it was) before the
+    error goes on."""
     output.start(board.header, board.snapshot(clock()), notes)
-    async with anyio.create_task_group() as background:
-        background.start_soon(watch_interrupts, first, second)
-        if output.refresh_interval is not None:
-            background.start_soon(
-                feed_snapshots, board, output.tick, output.refresh_interval, clock
-            )
-        with gc_paused(young=10_000):
-            yield
-        background.cancel_scope.cancel()
+    try:
+        async with anyio.create_task_group() as background:
+            background.start_soon(watch_interrupts, first, second)
+            if output.refresh_interval is not None:
+                background.start_soon(
+                    feed_snapshots, board, output.tick, output.refresh_interval, clock
+                )
+            with gc_paused(young=10_000):
+                yield
+            background.cancel_scope.cancel()
+    except BaseException:
+        output.close()
+        raise
+
+
+@dataclass(frozen=True, slots=True)
+class InFlight:
+    """Creates sent and never answered whose servers may still appear, until ``until``
+    (wall clock): what an interrupted run's summary says."""
+
+    creates: int
+    until: float | None
+
+    def note(self, command: str) -> str:
+        then = wall_time(self.until) if self.until is not None else "the request timeout"
+        after = (
+            "the next apply or destroy looks for them until then, and sends none of them again"
+            if command == "apply"
+            else "run destroy again after that"
+        )
+        return (
+            f"{self.creates} create(s) were in flight and never answered: their servers may "
+            f"still appear until {then} ({after}; the journal has them)"
+        )
+
+    def document(self) -> dict[str, Any]:
+        until = self.until
+        return {
+            "creates": self.creates,
+            "until": None
+            if until is None
+            else datetime.fromtimestamp(until, UTC).isoformat(timespec="seconds"),
+        }
 
 
 def finish_run(
@@ -251,9 +391,11 @@ def finish_run(
     auth_seconds: Iterable[float],
     interrupted: bool,
     requests: RequestSummary | None = None,
+    in_flight: InFlight | None = None,
 ) -> Summary:
-    """Summarise the run (timed from the board's start) and show the summary last;
-    ``requests``: the cloud client's account of the API requests."""
+    """Summarise the run (timed from the board's start) and show the summary last,
+    after what was still in flight (``in_flight``, when any create was); ``requests``:
+    the cloud client's account of the API requests."""
     header = board.header
     summary = summarize(
         states,
@@ -265,5 +407,8 @@ def finish_run(
         requests=requests,
     )
     document = results_document(summary, states, header=header)
+    if in_flight is not None and in_flight.creates:
+        output.note(in_flight.note(header.command))
+        document["summary"]["in_flight"] = in_flight.document()
     output.finish(summary, board.snapshot(clock(), done=True), document)
     return summary

@@ -6,9 +6,10 @@ negotiate the microversion and validate again at it; resolve every reference onc
 list what exists; check the quota for what is missing; then create and wait.
 
 Exit status: 0 every server ACTIVE (with ``--no-wait``: every create accepted), 1 any
-failed (or the report could not be written at the end), 2 invalid input or
-configuration, an output path that cannot be written included (nothing created), 130
-interrupted.
+failed (or the report could not be written at the end, or another writer met, or an
+error after creates were sent), 2 invalid input or configuration, an output path that
+cannot be written, or another run holding the fleet's lock (nothing created), 130
+interrupted (Ctrl-C or SIGTERM).
 
 This module is the command line and the offline checks; the run is ``_apply_run``,
 loaded only once those have passed.
@@ -26,6 +27,7 @@ from bulkboot.commands._options import (
     add_microversion,
     add_report_options,
     add_run_options,
+    add_state_options,
     check_report_paths,
     format_duration,
     non_negative_int,
@@ -69,7 +71,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         type=parse_duration,
         default=EngineDefault(lambda: _engine().timeout, format_duration),
         metavar="DURATION",
-        help="per server, from its create to ACTIVE (default %(default)s)",
+        help="per server, from its create to ACTIVE; bounds every wait of the run "
+        "(default %(default)s)",
     )
     parser.add_argument(
         "--poll-interval",
@@ -107,6 +110,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="do not check instances, cores and RAM against the quota first",
     )
     add_microversion(parser)
+    add_state_options(parser, lock=True)
     parser.set_defaults(run=run)
 
 
@@ -128,7 +132,7 @@ def _checked_manifest(args: argparse.Namespace) -> tuple[Manifest, str]:
     from bulkboot.pipeline.manifest import load_manifest
     from bulkboot.pipeline.validate import check
 
-    manifest = load_manifest(args.file)
+    manifest = load_manifest(args.file, need_name=True)
     requested: str = args.microversion or manifest.microversion
     try:
         version = mv.offline(requested)

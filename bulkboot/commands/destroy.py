@@ -5,8 +5,9 @@ how many servers will go, unless ``--yes``; with no terminal to ask on (a script
 CI) it refuses without ``--yes``, before anything is sent. Deletes run under the same
 concurrency and rate limits as creates.
 
-Exit status: 0 every server gone, 1 any left, 2 invalid input or configuration,
-130 interrupted.
+Exit status: 0 every server gone, 1 any left (or creates of an earlier run still to
+wait for), 2 invalid input or configuration, or another run holding the fleet's lock
+(nothing deleted), 130 interrupted (Ctrl-C or SIGTERM).
 
 This module is the command line; the run is ``_destroy_run``, loaded only once the
 manifest has loaded.
@@ -15,6 +16,7 @@ manifest has loaded.
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from bulkboot.commands._options import (
     EngineDefault,
@@ -22,17 +24,23 @@ from bulkboot.commands._options import (
     add_manifest,
     add_report_options,
     add_run_options,
+    add_state_options,
     check_report_paths,
+    format_duration,
+    parse_duration,
 )
+
+if TYPE_CHECKING:
+    from bulkboot.engine.options import DestroyOptions
 
 __all__ = ["register", "run"]
 
 
-def _concurrency() -> int:
-    """The engine's default (imported here: see ``EngineDefault``)."""
+def _engine() -> DestroyOptions:
+    """The engine's defaults (imported here: see ``EngineDefault``)."""
     from bulkboot.engine.options import DestroyOptions
 
-    return DestroyOptions().concurrency
+    return DestroyOptions()
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -48,10 +56,18 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add_cloud(parser)
     add_run_options(
         parser,
-        concurrency=EngineDefault(_concurrency),
+        concurrency=EngineDefault(lambda: _engine().concurrency),
         requests="deletes (DELETE /servers/ID)",
         deletes=True,
     )
+    parser.add_argument(
+        "--timeout",
+        type=parse_duration,
+        default=EngineDefault(lambda: _engine().timeout, format_duration),
+        metavar="DURATION",
+        help="per server, from its DELETE to gone (default %(default)s)",
+    )
+    add_state_options(parser, lock=True)
     add_report_options(parser)
     parser.set_defaults(run=run)
 
@@ -59,7 +75,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def run(args: argparse.Namespace) -> int:
     from bulkboot.pipeline.manifest import load_manifest
 
-    manifest = load_manifest(args.file)  # before the run's imports: bad input fails at once
+    # before the run's imports: bad input fails at once
+    manifest = load_manifest(args.file, need_name=True)
     from bulkboot.commands._prompt import refuse_unattended
 
     refuse_unattended(

@@ -99,7 +99,7 @@ def run_online(
     """
     from bulkboot.pipeline.manifest import load_manifest
 
-    manifest = load_manifest(args.file)
+    manifest = load_manifest(args.file, need_name=True)  # online: it names a cloud
     requested = args.microversion or manifest.microversion
     if args.microversion is not None and args.microversion.strip().lower() not in (
         "auto",

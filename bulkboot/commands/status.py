@@ -11,7 +11,12 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
-from bulkboot.commands._options import add_cloud, add_manifest, add_table_format
+from bulkboot.commands._options import (
+    add_cloud,
+    add_manifest,
+    add_state_options,
+    add_table_format,
+)
 from bulkboot.errors import EXIT_FAILURE
 
 if TYPE_CHECKING:
@@ -33,17 +38,25 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add_manifest(parser)
     add_cloud(parser)
     add_table_format(parser)
+    add_state_options(parser, lock=False)
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from bulkboot.pipeline.manifest import load_manifest
 
-    manifest = load_manifest(args.file)  # before the run's imports: bad input fails at once
+    # before the run's imports: bad input fails at once
+    manifest = load_manifest(args.file, need_name=True)
     # What the run needs (aiohttp, anyio, rich), loaded once the manifest has loaded.
     from bulkboot.cloud.client import open_cloud
     from bulkboot.cloud.session import HttpOptions
-    from bulkboot.commands._runtime import EMBEDDED_NOTE, POOL_HEADROOM, fleet_journal, run_on_cloud
+    from bulkboot.commands._runtime import (
+        EMBEDDED_NOTE,
+        POOL_HEADROOM,
+        fleet_journal,
+        fleet_state,
+        run_on_cloud,
+    )
     from bulkboot.engine.fleet import fleet_servers
     from bulkboot.engine.status import status_rows
     from bulkboot.ui import steps
@@ -53,7 +66,11 @@ def run(args: argparse.Namespace) -> int:
     shown = steps.on_terminal(sys.stderr)
 
     async def status(target: Target) -> int:
-        _, entries = fleet_journal(args.file, manifest.name)
+        # Read without the fleet's lock: status changes nothing, and may run beside an
+        # apply (what it shows is then a moment of that run).
+        notes: list[str] = []
+        paths = fleet_state(args, manifest.name, target.config.name)
+        entries = fleet_journal(paths, notes, manifest_file=args.file)
         authenticating = steps.authenticating(target.config)
         if authenticating is not None:
             shown.step(authenticating)
@@ -63,7 +80,8 @@ def run(args: argparse.Namespace) -> int:
             shown.step(steps.negotiating(cloud.endpoint))
             await cloud.compute.negotiate("auto")
             shown.step(steps.LISTING)
-            _, mine, notes = await fleet_servers(cloud.compute, manifest.name, entries)
+            _, mine, listing_notes = await fleet_servers(cloud.compute, manifest.name, entries)
+            notes.extend(listing_notes)
             name = cloud.cloud_name
         shown.done()
         rows = status_rows(manifest, mine, entries)

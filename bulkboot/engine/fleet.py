@@ -19,8 +19,8 @@ from typing import Any, Final
 import anyio
 
 from bulkboot.engine.compute_api import ComputeApi
-from bulkboot.engine.journal import JournalEntry
 from bulkboot.engine.poll import nova_time
+from bulkboot.engine.replay import JournalEntry
 from bulkboot.errors import CloudError, NotFound
 from bulkboot.identity import claim_partial, is_fleet_record, is_gone, is_leaving
 

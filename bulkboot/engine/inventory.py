@@ -14,27 +14,33 @@ listing against the manifest and the journal and says, without any I/O:
 - a multi-create found with some members: the request is now its members, each a
   server of its own; members the group lacks (``members.members_expected``) are
   created on their own names, never by sending the request again;
+- a name whose last create an earlier run sent and never saw answered, less than the
+  request timeout (``window``) ago, is *possibly created*: Nova has no idempotency
+  key and carries out a create whose client has gone, so it is not created now; the
+  poll loop looks for it by name and fleet mark (its members, for a multi-create) and
+  creates it only once its window has passed and it has not shown up;
 - the rest is to create; servers of the fleet the manifest no longer names (drift)
   and names carried by several servers are noted, and left alone.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from bulkboot.engine.fleet import claim_records, pick, record_age, split_leaving
-from bulkboot.engine.journal import JournalEntry
 from bulkboot.engine.members import member_index, member_spec, members_expected
 from bulkboot.engine.options import ApplyOptions
 from bulkboot.engine.poll import fault_message
+from bulkboot.engine.replay import JournalEntry, possibly_created
 from bulkboot.engine.state import Found, Phase, ServerState, transition
 from bulkboot.identity import member_name
 from bulkboot.pipeline.spec import Manifest, ServerSpec
 
-__all__ = ["InventoryPlan", "Watch", "take_inventory"]
+__all__ = ["InventoryPlan", "Watch", "take_inventory", "wall_time"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -65,6 +71,10 @@ class InventoryPlan:
     watches: tuple[Watch, ...]
     member_specs: Mapping[str, ServerSpec]
     notes: tuple[str, ...]
+    # possibly created (an earlier run's create, unanswered, in its window): name ->
+    # when its window ends, on the run's clock
+    possible: Mapping[str, float] = dataclasses.field(default_factory=dict)
+    known_ids: frozenset[str] = frozenset()  # every id of the fleet the listing showed
 
 
 def take_inventory(
@@ -75,13 +85,17 @@ def take_inventory(
     *,
     now: float,
     cloud_now: datetime | None,
+    wall_now: float = 0.0,
+    window: float = 0.0,
 ) -> InventoryPlan:
     """Read ``records`` (one full listing) against the manifest and the journal.
 
     ``now`` is the run's clock at the listing; ``cloud_now`` the cloud's (its answer's
-    ``Date``), against which a server's ``created`` says how old it is.
+    ``Date``), against which a server's ``created`` says how old it is; ``wall_now``
+    this machine's wall clock (the journal's), against which a create sent and never
+    answered is possibly created for ``window`` seconds (0: none is).
     """
-    return _Inventory(manifest, records, entries, options, now, cloud_now).plan()
+    return _Inventory(manifest, records, entries, options, now, cloud_now, wall_now, window).plan()
 
 
 Record = Mapping[str, Any]
@@ -98,13 +112,18 @@ class _Inventory:
         options: ApplyOptions,
         now: float,
         cloud_now: datetime | None,
+        wall_now: float,
+        window: float,
     ) -> None:
         self.manifest = manifest
         self.entries = entries
         self.options = options
         self.now = now
         self.cloud_now = cloud_now
+        self.wall_now = wall_now
+        self.window = window
         claimed = claim_records(records, manifest.name, entries)
+        self.known_ids = frozenset(str(r.get("id")) for found in claimed.values() for r in found)
         # names with a server to wait out (and nothing else), and the id to wait for
         self.by_name, self.going = split_leaving(claimed, entries)
         self.requested = {s.name for s in manifest.servers}
@@ -120,6 +139,7 @@ class _Inventory:
         self.member_specs: dict[str, ServerSpec] = {}
         self.notes: list[str] = []
         self.accounted: set[str] = set(self.going)
+        self.possible: dict[str, float] = {}
 
     def plan(self) -> InventoryPlan:
         for spec in self.manifest.servers:
@@ -129,12 +149,13 @@ class _Inventory:
                 names = [spec.name]
             else:
                 if self._defer_until_gone(spec.name, spec.group):
-                    self.to_create.append(spec.name)
+                    self._to_create(spec.name)
                 names = []
             for name in names:
                 self._account(name)
         self._note_drift()
         self._note_summary()
+        self._note_possible()
         return InventoryPlan(
             states=tuple(self.states.values()),
             found=tuple(self.found),
@@ -144,6 +165,8 @@ class _Inventory:
             watches=tuple(sorted(self.watches, key=lambda w: w.since)),
             member_specs=dict(self.member_specs),
             notes=tuple(self.notes),
+            possible=dict(self.possible),
+            known_ids=self.known_ids,
         )
 
     def _group(self, spec: ServerSpec) -> list[str]:
@@ -163,7 +186,7 @@ class _Inventory:
                     self.leaving[server_id] = spec.name
                     self.watches.append(Watch(server_id=server_id, name=member, since=self.now))
             else:
-                self.to_create.append(spec.name)
+                self._to_create(spec.name)
             return []
         del self.states[spec.name]  # the request is now its members
         for member in members:
@@ -180,8 +203,16 @@ class _Inventory:
                 self.accounted.add(member)
                 self.states[member] = ServerState(name=member, group=spec.group)
                 if self._defer_until_gone(member, spec.group):
-                    self.to_create.append(member)
+                    self._to_create(member)
         return members
+
+    def _to_create(self, name: str) -> None:
+        """A name the fleet lacks: to create, unless an earlier create of it may land."""
+        left = possibly_created(self.entries.get(name), wall_now=self.wall_now, window=self.window)
+        if left is None:
+            self.to_create.append(name)
+        else:
+            self.possible[name] = self.now + left
 
     def _add_member(self, spec: ServerSpec, member: str) -> None:
         if member not in self.requested:
@@ -262,3 +293,21 @@ class _Inventory:
                 f"; {waiting} being deleted (an interrupted destroy?), to create again once gone"
             )
         self.notes.append(note)
+
+    def _note_possible(self) -> None:
+        if not self.possible:
+            return
+        until = self.wall_now + max(self.possible.values()) - self.now
+        names = sorted(self.possible)
+        shown = ", ".join(names[:5]) + (" ..." if len(names) > 5 else "")
+        self.notes.append(
+            f"{len(names)} create(s) of an earlier run were sent and never answered (it was "
+            f"stopped?): they may still land until {wall_time(until)}, so they are looked "
+            f"for by name and fleet mark until then, and created only if they do not "
+            f"appear: {shown}"
+        )
+
+
+def wall_time(moment: float) -> str:
+    """A moment of the wall clock as users read it in notes: ``14:02:11 UTC``."""
+    return f"{datetime.fromtimestamp(moment, UTC):%H:%M:%S} UTC"

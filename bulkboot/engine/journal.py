@@ -21,22 +21,32 @@ the fleet mark would not find anyway.)
 
 No secrets ever reach the journal: events carry names, ids, statuses and Nova's
 fault messages only (never adminPass, never a token).
+
+The journal never blocks the fleet. A line torn by a crash or a full disk is the last
+one (lines are appended whole, one writer at a time: the fleet's lock): opening the
+journal to write cuts it off (``repaired`` says so), so no record is ever appended
+onto a partial line; a write that fails half-way is cut off the same way, and the
+journal then refuses every later line (so no request goes out unrecorded). Reading
+skips any line it cannot read (torn, not JSON, not UTF-8) with a warning naming
+``FILE:LINE``: a damaged journal loses what those lines said, which the fleet mark
+recovers from the cloud, and never stops ``apply``, ``status`` or ``destroy``. The
+file is opened without following a symbolic link (``statedir``).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import re
 import time
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import anyio
 import anyio.to_thread
 
+# Reading back lives in ``replay.py``; its names are here too, for callers that open
+# and read a journal together.
+from bulkboot.engine.replay import JournalEntry, read_fleet_journal, read_journal, replay
 from bulkboot.engine.state import (
     Created,
     CreateRefused,
@@ -51,18 +61,15 @@ from bulkboot.engine.state import (
     StatusSeen,
     Vanished,
 )
+from bulkboot.engine.statedir import StatePaths, open_in_state
 from bulkboot.errors import JournalError
 
-__all__ = ["Journal", "JournalEntry", "journal_path", "read_journal", "replay"]
+__all__ = ["Journal", "JournalEntry", "read_fleet_journal", "read_journal", "replay"]
 
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 _quote = json.encoder.encode_basestring  # the C string escaper json.dumps uses
-
-
-def journal_path(manifest_path: str | os.PathLike[str], fleet: str) -> Path:
-    """``.bulkboot/<fleet>.jsonl`` beside the manifest (the fleet name made file-safe)."""
-    safe = _UNSAFE.sub("_", fleet).strip("._") or "fleet"
-    return Path(manifest_path).resolve().parent / ".bulkboot" / f"{safe}.jsonl"
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+_WRITE_FLAGS = os.O_RDWR | os.O_APPEND | os.O_CREAT
 
 
 def _record(event: Event) -> dict[str, Any] | None:
@@ -70,6 +77,8 @@ def _record(event: Event) -> dict[str, Any] | None:
     if isinstance(event, CreateSent):
         return {"ev": "sent", "name": event.name}
     if isinstance(event, Created):
+        if event.uncertain:  # sent, and nothing says what became of it
+            return {"ev": "unanswered", "name": event.name}
         return {"ev": "created", "name": event.name, "id": event.server_id}
     if isinstance(event, StatusSeen):
         line: dict[str, Any] = {
@@ -101,9 +110,22 @@ def _record(event: Event) -> dict[str, Any] | None:
 
 
 class Journal:
-    """An open journal file; use as a context manager (``with Journal.open(path) as j``)."""
+    """An open journal file; use as a context manager (``with Journal.open(path) as j``).
 
-    __slots__ = ("_fd", "_path", "_syncing", "_synced_upto", "_written", "_dumps")
+    ``repaired`` is the note to show when opening cut off a torn last line (else None).
+    """
+
+    __slots__ = (
+        "_broken",
+        "_dumps",
+        "_fd",
+        "_path",
+        "_size",
+        "_synced_upto",
+        "_syncing",
+        "_written",
+        "repaired",
+    )
 
     def __init__(self, path: Path, fd: int) -> None:
         self._path = path
@@ -112,15 +134,55 @@ class Journal:
         self._synced_upto = 0  # lines known to be on disk
         self._syncing: anyio.Event | None = None
         self._dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+        self._broken: str | None = None  # why no line may be written any more
+        self.repaired: str | None = None
+        try:
+            self._size = os.fstat(fd).st_size
+            self.repaired = self._repair()
+        except OSError as exc:
+            os.close(fd)
+            raise JournalError(f"cannot read the journal {path}: {exc.strerror}") from exc
 
     @classmethod
     def open(cls, path: Path) -> Journal:
+        """Open ``path`` to append (made with its folders if missing; not through a link)."""
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            fd = os.open(path, _WRITE_FLAGS | _NOFOLLOW | _CLOEXEC, 0o600)
         except OSError as exc:
             raise JournalError(f"cannot open the journal {path}: {exc.strerror}") from exc
         return cls(path, fd)
+
+    @classmethod
+    def open_fleet(cls, paths: StatePaths) -> Journal:
+        """Open the fleet's journal in its state directory (see ``statedir``)."""
+        fd = open_in_state(paths, paths.journal.name, _WRITE_FLAGS, create=True)
+        if fd is None:  # pragma: no cover - O_CREAT in a directory just opened
+            raise JournalError(f"cannot open the journal {paths.journal}")
+        return cls(paths.journal, fd)
+
+    def _repair(self) -> str | None:
+        """Cut off a torn last line (no newline after it); the note saying so, or None."""
+        size = self._size
+        if size == 0 or os.pread(self._fd, 1, size - 1) == b"\n":
+            return None
+        end = size
+        keep = 0
+        while end > 0:  # the last newline, reading backwards a block at a time
+            start = max(0, end - 65536)
+            block = os.pread(self._fd, end - start, start)
+            at = block.rfind(b"\n")
+            if at >= 0:
+                keep = start + at + 1
+                break
+            end = start
+        os.ftruncate(self._fd, keep)
+        self._size = keep
+        return (
+            f"{self._path}: its last line was torn (a write cut short by a crash or a full "
+            f"disk) and was removed ({size - keep} bytes): each line is written whole "
+            "before the request it describes, so no request went out on its account"
+        )
 
     @property
     def path(self) -> Path:
@@ -147,14 +209,7 @@ class Journal:
     def write(self, fields: dict[str, Any]) -> None:
         """Append one line now (one ``write`` system call), stamped with wall-clock time."""
         fields["t"] = round(time.time(), 3)
-        data = (self._dumps(fields) + "\n").encode()
-        try:
-            written = os.write(self._fd, data)
-            while written < len(data):  # only on a full disk or a signal; finish the line
-                written += os.write(self._fd, data[written:])
-        except OSError as exc:
-            raise JournalError(f"cannot write the journal {self._path}: {exc.strerror}") from exc
-        self._written += 1
+        self._line(self._dumps(fields) + "\n")
 
     def record(self, event: Event) -> None:
         """Append the line for ``event`` (if it has one)."""
@@ -178,14 +233,30 @@ class Journal:
                 self.write(fields)
 
     def _line(self, text: str) -> None:
+        if self._broken is not None:
+            raise JournalError(self._broken)
         data = text.encode()
         try:
             written = os.write(self._fd, data)
-            while written < len(data):
+            while written < len(data):  # only on a full disk or a signal; finish the line
                 written += os.write(self._fd, data[written:])
         except OSError as exc:
-            raise JournalError(f"cannot write the journal {self._path}: {exc.strerror}") from exc
+            self._broken = self._cut_short(exc)
+            raise JournalError(self._broken) from exc
+        self._size += len(data)
         self._written += 1
+
+    def _cut_short(self, exc: OSError) -> str:
+        """A write failed, maybe half-way: remove what it left, so that no later line (of
+        this run, or the next) is appended onto a partial one; the reason to refuse more."""
+        try:
+            os.ftruncate(self._fd, self._size)
+        except OSError:
+            pass  # the next open repairs it
+        return (
+            f"cannot write the journal {self._path}: {exc.strerror or exc}; nothing more is "
+            "sent without its line"
+        )
 
     async def sync(self) -> None:
         """Return once every line written so far is on disk; concurrent calls share fsyncs."""
@@ -211,129 +282,3 @@ class Journal:
             await anyio.sleep(interval)
             if self._synced_upto < self._written:
                 await self.sync()
-
-
-# ------------------------------------------------------------------------- replay
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class JournalEntry:
-    """What the journal says about one server name, across every run.
-
-    ``ids`` holds every server id ever created under the name (oldest first);
-    ``deleted`` those whose deletion was seen; ``unconfirmed`` is True when the last
-    create was sent but its answer never recorded (the run died, or the answer was
-    lost): that server may exist, and only the cloud can say. ``deleting`` holds the
-    ids whose DELETE was journaled but whose disappearance was not (a ``destroy`` or a
-    retry killed mid-way): they may be on their way out, and must not be counted as
-    the fleet's servers while they are (``apply`` waits for them to go).
-    """
-
-    name: str
-    ids: tuple[str, ...] = ()
-    deleted: frozenset[str] = frozenset()
-    sent: int = 0
-    unconfirmed: bool = False
-    status: str | None = None
-    deleting: frozenset[str] = frozenset()
-    last_line: int = -1  # where the journal last spoke of the name (a line's position)
-    last_sent_line: int = -1  # ... and where its last create was sent
-    last_sent_at: float | None = None  # ... and when (wall clock, seconds since the epoch)
-
-    @property
-    def live_ids(self) -> tuple[str, ...]:
-        return tuple(i for i in self.ids if i not in self.deleted)
-
-
-def read_journal(path: Path) -> Iterator[dict[str, Any]]:
-    """The journal's records in order. A torn last line (the process died mid-write)
-    is skipped; any other unreadable line is a ``JournalError`` with its place."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return
-    except (OSError, UnicodeDecodeError) as exc:
-        raise JournalError(f"cannot read the journal {path}: {exc}") from exc
-    lines = text.split("\n")
-    last = len(lines) - 1
-    for number, line in enumerate(lines):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            if number == last:  # no newline after it: a write cut short
-                return
-            raise JournalError(
-                f"{path}:{number + 1}:{exc.colno}: the journal line is not JSON ({exc.msg})"
-            ) from exc
-        if not isinstance(record, dict) or not isinstance(record.get("name"), str):
-            if isinstance(record, dict) and record.get("ev") == "run":
-                continue
-            raise JournalError(f"{path}:{number + 1}:1: the journal line has no server name")
-        yield record
-
-
-def replay(records: Iterable[dict[str, Any]]) -> dict[str, JournalEntry]:
-    """Fold journal records into one entry per server name."""
-    ids: dict[str, list[str]] = {}
-    deleted: dict[str, set[str]] = {}
-    sent: dict[str, int] = {}
-    unconfirmed: dict[str, bool] = {}
-    status: dict[str, str | None] = {}
-    deleting: dict[str, set[str]] = {}
-    last_line: dict[str, int] = {}
-    last_sent_line: dict[str, int] = {}
-    last_sent_at: dict[str, float] = {}
-    for line, record in enumerate(records):
-        name = record["name"]
-        kind = record.get("ev")
-        server_id = record.get("id")
-        ids.setdefault(name, [])
-        last_line[name] = line
-        if kind == "sent":
-            last_sent_line[name] = line
-            stamp = record.get("t")
-            if isinstance(stamp, int | float) and not isinstance(stamp, bool):
-                last_sent_at[name] = float(stamp)
-            sent[name] = sent.get(name, 0) + 1
-            unconfirmed[name] = True
-            status[name] = None
-        elif kind in ("created", "found"):
-            unconfirmed[name] = False
-            if isinstance(server_id, str) and server_id not in ids[name]:
-                ids[name].append(server_id)
-            if name in deleting and isinstance(server_id, str):
-                deleting[name].discard(server_id)  # seen alive later: the DELETE did not take
-            status[name] = record.get("status", "BUILD")
-        elif kind == "refused":
-            unconfirmed[name] = False
-            status[name] = "REFUSED"
-        elif kind == "status":
-            if isinstance(server_id, str) and server_id not in ids[name]:
-                ids[name].append(server_id)
-            status[name] = record.get("status")
-        elif kind == "delete" and isinstance(server_id, str):
-            deleting.setdefault(name, set()).add(server_id)
-        elif kind == "delete-refused":
-            deleting.pop(name, None)
-        elif kind == "deleted" and isinstance(server_id, str):
-            deleted.setdefault(name, set()).add(server_id)
-            if name in deleting:
-                deleting[name].discard(server_id)
-            status[name] = "DELETED"
-    return {
-        name: JournalEntry(
-            name=name,
-            ids=tuple(server_ids),
-            deleted=frozenset(deleted.get(name, ())),
-            sent=sent.get(name, 0),
-            unconfirmed=unconfirmed.get(name, False),
-            status=status.get(name),
-            deleting=frozenset(deleting.get(name, ())),
-            last_line=last_line[name],
-            last_sent_line=last_sent_line.get(name, -1),
-            last_sent_at=last_sent_at.get(name),
-        )
-        for name, server_ids in ids.items()
-    }

@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable, Mapping
 
-from bulkboot.engine.journal import JournalEntry
+from bulkboot.engine.replay import JournalEntry
 from bulkboot.identity import member_number
 from bulkboot.pipeline.spec import ServerSpec
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import anyio
 
 from bulkboot.engine.compute_api import refusal
-from bulkboot.engine.destroy import delete_and_wait
+from bulkboot.engine.deletes import delete_and_wait
 from bulkboot.engine.run_state import FATAL, RunState
 from bulkboot.engine.state import Deleted, DeleteRefused, DeleteSent, Phase, Requeued, ServerState
 from bulkboot.errors import CloudError

@@ -11,6 +11,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import anyio
 from anyio.abc import TaskGroup
@@ -53,9 +54,27 @@ class RunState:
     notes: list[str] = field(default_factory=list)
     # multi-create requests whose members are being discovered: name -> its state
     groups: dict[str, ServerState] = field(default_factory=dict)
+    # seconds a create sent and never answered may still land (the cloud client's
+    # request timeout): until then it is "possibly created", never sent again
+    in_flight_window: float = 0.0
     # creates whose answer was lost and whose server had not shown up yet: never
     # re-sent; adopted from a poll round by exact name and fleet mark, or TIMEOUT
     unsure: set[str] = field(default_factory=set)
+    # creates of an earlier run sent and never answered, within their window: name ->
+    # the moment (``clock``) their window ends. Looked for by name and mark (members,
+    # for a multi-create) until then; created once it has passed and they did not show
+    possible: dict[str, float] = field(default_factory=dict)
+    # every create this run sent whose answer did not say what became of it (in
+    # flight, lost, answered without an id), and ``possible``: name -> the moment its
+    # window ends. What an interrupted run's summary says may still appear.
+    unanswered: dict[str, float] = field(default_factory=dict)
+    # ids this run knows as the fleet's: listed at the start, created, adopted, found
+    known_ids: set[str] = field(default_factory=set)
+    # the cloud's clock when the run listed the fleet (the listing's ``Date``): a server
+    # of the fleet created later that this run does not know is another writer's
+    cloud_started: datetime | None = None
+    other_writer: dict[str, str] = field(default_factory=dict)  # id -> name, as seen
+    id_less_answers: int = 0  # single creates accepted with an answer naming no server
     # servers on their way out (a killed destroy): id -> the name to create once it is
     # gone; for a multi-create, the request's name once all its members are gone
     leaving: dict[str, str] = field(default_factory=dict)

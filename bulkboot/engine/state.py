@@ -163,6 +163,9 @@ class Created:
     throttled: int = 0
     post_wait_seconds: float | None = None
     post_answer_seconds: float | None = None
+    # True when no answer said what became of it (lost, or a 202 without a server id):
+    # the server may exist or appear later, and is looked for by its name and mark
+    uncertain: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, eq=False)

@@ -11,8 +11,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bulkboot.engine.journal import JournalEntry
 from bulkboot.engine.members import member_index, members_expected
+from bulkboot.engine.replay import JournalEntry
 from bulkboot.identity import member_name
 from bulkboot.pipeline.spec import Manifest
 

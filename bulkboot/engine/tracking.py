@@ -8,6 +8,17 @@ discovered (Nova names them, the answer does not list them); the server of a cre
 whose answer was lost adopted by its exact name and the fleet mark. After each round,
 the per-server deadlines: a build, a deletion, a request whose members never showed.
 
+Creates of an earlier run that may still land (``RunState.possible``) are looked for
+by name and fleet mark (found: adopted, as servers that existed); once a round that
+began after a window's end has not shown one, its name is queued to create.
+
+Another writer: a server of the fleet that this run does not know (not listed at its
+start, not created, adopted or found by it, not one of its creates in flight), created
+after the run began on the cloud's clock, was made by someone else: another run on
+another machine, or with another state directory, which no local lock sees. Two
+writers each create what the other has not finished, so the run stops creating at
+once (as after a first Ctrl-C), says so, and ends failed.
+
 The loop's interval adapts (``pacing.PollPacing``): short while rounds bring news,
 longer while builds run; a worker or ``request_stop`` may wake it early. It ends when
 every server is final (or, stopping, when no create is in flight), and then closes
@@ -22,19 +33,28 @@ from typing import Any
 import anyio
 
 from bulkboot.engine.members import member_index, member_spec
-from bulkboot.engine.poll import PollRound, fault_message, sleep_interval
-from bulkboot.engine.replace import after_failure, deleted, left, release
+from bulkboot.engine.poll import PollRound, fault_message, nova_time, sleep_interval
+from bulkboot.engine.replace import after_failure, deleted, left, release, start_replace
 from bulkboot.engine.run_state import RunState
 from bulkboot.engine.state import (
     Created,
     DeadlinePassed,
+    Found,
     Phase,
     ServerState,
     StatusSeen,
     Vanished,
 )
+from bulkboot.identity import is_gone, is_leaving
 
-__all__ = ["apply_round", "check_deadlines", "finished", "poll_loop"]
+__all__ = [
+    "another_writer_note",
+    "apply_round",
+    "check_deadlines",
+    "finished",
+    "poll_loop",
+    "release_possible",
+]
 
 
 def finished(run: RunState) -> bool:
@@ -45,7 +65,7 @@ def finished(run: RunState) -> bool:
     if run.stopping:
         return board.count(Phase.CREATING) == 0
     if not run.options.wait:  # --no-wait: only servers on their way out are waited for
-        return not run.leaving
+        return not run.leaving and not run.possible  # ... and creates that may land
     return board.pending() == 0
 
 
@@ -67,15 +87,36 @@ async def poll_loop(run: RunState) -> None:
             run.wake = anyio.Event()
         if finished(run):
             break
-        if run.poller.watching() == 0 and not run.groups and not run.unsure:
+        if run.poller.watching() == 0 and not (run.groups or run.unsure or run.possible):
             news = False
+            check_deadlines(run)
             continue
+        began = run.clock()
         result = await run.poller.round()
         run.rounds += 1
         news = apply_round(run, result)
         check_deadlines(run)
+        news |= release_possible(run, began)
     assert run.queue is not None
     run.queue.close()
+
+
+def release_possible(run: RunState, began: float) -> bool:
+    """Queue the creates of an earlier run whose window ended before the round that
+    ``began`` then, which did not show them: they did not land, and will not."""
+    released = False
+    for name, until in list(run.possible.items()):
+        if until > began:
+            continue
+        del run.possible[name]
+        run.unanswered.pop(name, None)
+        run.groups.pop(name, None)
+        state = run.board.get(name)
+        if state is not None and state.phase is Phase.QUEUED:
+            released = True
+            if not run.stopping and run.queue is not None:
+                run.queue.send_nowait(name)
+    return released
 
 
 def apply_round(run: RunState, result: PollRound) -> bool:
@@ -83,11 +124,21 @@ def apply_round(run: RunState, result: PollRound) -> bool:
     news = False
     now = run.clock()
     board = run.board
+    writers: list[str] = []
     for record in result.unknown:
-        if run.unsure and record.get("name") in run.unsure:
-            news |= _adopt(run, record, now)
+        name = record.get("name")
+        if run.possible and name in run.possible and name not in run.groups:
+            taken = _found_possible(run, record, now)
+        elif run.unsure and name in run.unsure:
+            taken = _adopt(run, record, now)
         else:
-            news |= _maybe_member(run, record, now)
+            taken = _maybe_member(run, record, now)
+        news |= taken
+        if not taken and _another_writer(run, record):
+            writers.append(str(name))
+    if writers:
+        _stop_for_another_writer(run, writers)
+        news = True
     if run.groups:
         # Nova makes every member of a multi-create before answering the POST, so
         # once a round has shown members, the request has all it will ever have.
@@ -136,10 +187,47 @@ def apply_round(run: RunState, result: PollRound) -> bool:
     return news
 
 
+def _found_possible(run: RunState, record: Mapping[str, Any], now: float) -> bool:
+    """A create of an earlier run that might still land has landed: the server existed
+    before this run (``Found``), and is watched like any such."""
+    name = str(record["name"])
+    state = run.board.get(name)
+    if state is None or state.phase is not Phase.QUEUED or is_gone(record):
+        return False
+    del run.possible[name]
+    run.unanswered.pop(name, None)
+    server_id = str(record["id"])
+    run.known_ids.add(server_id)
+    status = record.get("status")
+    new = run.emit(
+        Found(
+            name=name,
+            at=now,
+            server_id=server_id,
+            status=status if isinstance(status, str) else "UNKNOWN",
+            fault=fault_message(record),
+        )
+    )
+    if new is None:
+        return False
+    if new.phase is Phase.BUILDING:
+        run.poller.watch(server_id, name)
+    elif (
+        new.phase is Phase.ERROR
+        and new.failure != "quota"
+        and run.options.retry_errors > 0
+        and run.options.wait
+        and not run.stopping
+    ):
+        start_replace(run, name)
+    return True
+
+
 def _adopt(run: RunState, record: Mapping[str, Any], now: float) -> bool:
     """The server of a create whose answer was lost has shown up: watch it."""
     name = str(record["name"])
     run.unsure.discard(name)
+    run.unanswered.pop(name, None)
     state = run.board.get(name)
     server_id = str(record["id"])
     run.journal.record(
@@ -161,6 +249,7 @@ def _sighted(
     run: RunState, name: str, server_id: str, record: Mapping[str, Any], now: float
 ) -> ServerState | None:
     """A newly found server's first status: watched until it is final."""
+    run.known_ids.add(server_id)
     run.poller.watch(server_id, name)
     status = record.get("status")
     new = run.emit(
@@ -191,6 +280,8 @@ def _maybe_member(run: RunState, record: Mapping[str, Any], now: float) -> bool:
     server_id = str(record["id"])
     if group in board.states:
         board.remove(group)  # the request is now its members
+        run.possible.pop(group, None)  # an earlier run's request: it landed
+        run.unanswered.pop(group, None)
     if name not in specs:
         specs[name] = member_spec(specs[group], name)
     member = ServerState(
@@ -217,8 +308,71 @@ def _maybe_member(run: RunState, record: Mapping[str, Any], now: float) -> bool:
             http_attempts=template.http_attempts,
         )
     )
-    _sighted(run, name, server_id, record, now)
+    new = _sighted(run, name, server_id, record, now)
+    if new is not None and new.final:  # in ERROR when first seen: retried as any server
+        after_failure(run, new)
     return True
+
+
+def _another_writer(run: RunState, record: Mapping[str, Any]) -> bool:
+    """Is this record of the fleet (not watched, not taken by this run) another
+    writer's: unknown to this run, alive, created after the run began, and not one of
+    the run's own creates still in flight?"""
+    server_id = str(record.get("id"))
+    if server_id in run.known_ids or server_id in run.other_writer or run.cloud_started is None:
+        return False
+    if is_gone(record) or is_leaving(record):
+        return False
+    created = record.get("created")
+    moment = nova_time(created) if isinstance(created, str) else None
+    name = record.get("name")
+    if moment is None or moment < run.cloud_started or not isinstance(name, str):
+        return False
+    if _ours_in_flight(run, name):
+        return False
+    run.other_writer[server_id] = name
+    return True
+
+
+def _ours_in_flight(run: RunState, name: str) -> bool:
+    """Could a server of this name be one of this run's own creates, not yet answered?"""
+    if name in run.unsure or name in run.possible or name in run.unanswered:
+        return True
+    state = run.board.get(name)
+    if state is not None and state.server_id is None and state.sent_at is not None:
+        return True  # sent, and no answer told its id (in flight, lost, or a group)
+    for request in run.unanswered.keys() | run.groups.keys():
+        spec = run.specs.get(request)
+        if spec is not None and spec.instance_count > 1 and member_index(spec, name):
+            return True
+    return False
+
+
+def _stop_for_another_writer(run: RunState, names: list[str]) -> None:
+    """Stop creating: another writer is changing the fleet (see the module docstring);
+    the run's end says which servers (``another_writer_note``)."""
+    if not run.stopping:
+        run.board.note = (
+            f"another writer is changing fleet {run.fleet!r} ({', '.join(sorted(names)[:3])} "
+            "...): stopped creating, finishing the creates in flight"
+        )
+    run.stop()
+    run.wake.set()
+
+
+def another_writer_note(run: RunState) -> str | None:
+    """What to say at the end of a run that met another writer (None if it did not)."""
+    if not run.other_writer:
+        return None
+    names = sorted(run.other_writer.values())
+    shown = ", ".join(names[:5]) + (" ..." if len(names) > 5 else "")
+    return (
+        f"another writer: {len(names)} server(s) of fleet {run.fleet!r} appeared that this "
+        f"run did not create, created after it began ({shown}): another bulkboot is "
+        "changing this fleet (on another machine, or with another --state-dir). This run "
+        "stopped creating and finished the creates in flight; see `bulkboot status` "
+        "before going on"
+    )
 
 
 def check_deadlines(run: RunState) -> None:

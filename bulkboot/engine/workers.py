@@ -13,8 +13,11 @@ its slot (one create at a time), and only then is journaled as sent and timed: a
 Ctrl-C abandons the wait, and neither the journal nor the timings count our own
 queueing as Nova's.
 
-A create whose answer was lost (``CreateUncertain``) is never sent again: it may have
-reached Nova, so its server is looked for by name in the poll rounds instead.
+A create whose answer was lost (``CreateUncertain``), or that was accepted with an
+answer that names no server (``return_reservation_id`` on a single server, an empty
+``server``, a proxy's page behind a 202), is never sent again: it may have reached
+Nova, so its server is looked for by name and fleet mark in the poll rounds instead,
+until ``--timeout``.
 """
 
 from __future__ import annotations
@@ -140,8 +143,10 @@ class CreateWorkers:
                 return  # stopped while waiting for --rate: not sent, not journaled
             # Journaled (in the kernel: survives SIGKILL) before the request leaves; with
             # --rate, once its slot has come, so "sent" and the timings start when it goes.
-            if run.emit(CreateSent(name=name, at=run.clock())) is None:
+            sent = run.clock()
+            if run.emit(CreateSent(name=name, at=sent)) is None:
                 return
+            run.unanswered[name] = sent + run.in_flight_window
             created = await self._post(name, spec, body)
         finally:
             limiter.release()
@@ -173,26 +178,37 @@ class CreateWorkers:
             # The POST may have reached Nova: re-sending could make a duplicate, so
             # the server is looked for by name in the poll rounds instead.
             self._resize(run.window.overloaded(clock()))
-            request = run.emit(
-                Created(
-                    name=name,
-                    at=clock(),
-                    server_id=None,
-                    post_seconds=clock() - sent,
-                    http_attempts=1,
-                )
-            )
-            if request is not None and spec.instance_count > 1:
-                run.groups[name] = request
-            elif request is not None:
-                run.unsure.add(name)
+            self._uncertain(name, spec, post_seconds=clock() - sent, http_attempts=1)
         except OverQuota as exc:
+            run.unanswered.pop(name, None)
             run.emit(CreateRefused(name=name, at=clock(), message=exc.message, quota=True))
         except CloudError as exc:
+            run.unanswered.pop(name, None)
             if isinstance(exc, RateLimited | Unavailable):  # still, after the retries
                 self._resize(run.window.overloaded(clock()))
             run.emit(CreateRefused(name=name, at=clock(), message=refusal(exc)))
         return None
+
+    def _uncertain(
+        self, name: str, spec: ServerSpec, *, post_seconds: float, http_attempts: int
+    ) -> None:
+        """No answer says what became of the create: look for its server by name and
+        fleet mark (its members, for a multi-create) in the poll rounds, never re-send."""
+        run = self._run
+        request = run.emit(
+            Created(
+                name=name,
+                at=run.clock(),
+                server_id=None,
+                post_seconds=post_seconds,
+                http_attempts=http_attempts,
+                uncertain=True,
+            )
+        )
+        if request is not None and spec.instance_count > 1:
+            run.groups[name] = request
+        elif request is not None:
+            run.unsure.add(name)
 
     def _accepted(self, name: str, spec: ServerSpec, created: CreatedServer) -> None:
         """Nova took the create: size the window by its answer, and watch the server."""
@@ -205,7 +221,15 @@ class CreateWorkers:
             self._resize(run.window.overloaded(clock()))
         elif spec.instance_count == 1:  # a multi-create's POST is slower by nature
             self._resize(run.window.answered(timing.seconds, clock(), self._cpu_clock()))
-        if spec.instance_count > 1:
+        server_id = created.id
+        if spec.instance_count == 1 and not server_id:
+            # Accepted, but the answer names no server (a reservation id only, an empty
+            # ``server``, a proxy's page): as good as a lost answer.
+            run.id_less_answers += 1
+            self._uncertain(name, spec, post_seconds=timing.seconds, http_attempts=timing.attempts)
+            return
+        run.unanswered.pop(name, None)
+        if spec.instance_count > 1 or not server_id:
             request = run.emit(
                 Created(
                     name=name,
@@ -225,7 +249,7 @@ class CreateWorkers:
             Created(
                 name=name,
                 at=clock(),
-                server_id=created.id,
+                server_id=server_id,
                 post_seconds=timing.seconds,
                 http_attempts=timing.attempts,
                 throttled=timing.throttled,
@@ -233,5 +257,6 @@ class CreateWorkers:
                 post_answer_seconds=timing.answer_seconds,
             )
         )
-        if state is not None and created.id is not None:
-            run.poller.watch(created.id, name)
+        run.known_ids.add(server_id)
+        if state is not None:
+            run.poller.watch(server_id, name)

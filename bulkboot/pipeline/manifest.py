@@ -78,11 +78,15 @@ TOP_LEVEL_KEYS: Final = ("name", "cloud", "microversion", "defaults", "servers",
 # ----------------------------------------------------------------- entry points
 
 
-def read_manifest(path: str | os.PathLike[str]) -> tuple[Manifest, tuple[Problem, ...]]:
+def read_manifest(
+    path: str | os.PathLike[str], *, need_name: bool = False
+) -> tuple[Manifest, tuple[Problem, ...]]:
     """Read and expand a manifest; return it with every problem found, in file order.
 
     With problems, the manifest holds the groups that could be read in full, so rule
-    checks can still run on them. Never raises for bad input.
+    checks can still run on them. Never raises for bad input. ``need_name``: a missing
+    top-level ``name`` is a problem (see ``_FLEET_NAME_MISSING``), as it is for every
+    command that touches a cloud; without it, the name defaults to the file's stem.
     """
     file = os.fspath(path)
     reader = Reader(file, Path(file).parent)
@@ -102,7 +106,7 @@ def read_manifest(path: str | os.PathLike[str]) -> tuple[Manifest, tuple[Problem
         # Expansion allocates ~3 objects per server and frees none: the collector's
         # passes over the growing heap would find nothing.
         with gc_paused():
-            manifest = _read_root(reader, root, file, stem)
+            manifest = _read_root(reader, root, file, stem, need_name)
     except RecursionError:
         reader.subject = "manifest"
         reader.problem(None, "the YAML is nested too deeply")
@@ -113,9 +117,9 @@ def read_manifest(path: str | os.PathLike[str]) -> tuple[Manifest, tuple[Problem
     return manifest, tuple(sort_problems(unique.values()))
 
 
-def load_manifest(path: str | os.PathLike[str]) -> Manifest:
+def load_manifest(path: str | os.PathLike[str], *, need_name: bool = False) -> Manifest:
     """Read and expand a manifest; raise ``ManifestError`` listing every problem."""
-    manifest, problems = read_manifest(path)
+    manifest, problems = read_manifest(path, need_name=need_name)
     if problems:
         raise ManifestError(sort_problems(problems))
     return manifest
@@ -130,12 +134,15 @@ def _empty(path: str, name: str) -> Manifest:
 # ----------------------------------------------------------------- the top level
 
 
-def _read_root(reader: Reader, root: Node, file: str, stem: str) -> Manifest:
+def _read_root(reader: Reader, root: Node, file: str, stem: str, need_name: bool) -> Manifest:
     if not isinstance(root, MappingNode):
         reader.problem(root, f"the manifest must be a mapping with 'servers', got {kind(root)}")
         return _empty(file, stem)
     top = pairs(reader, root, "manifest")
     known_keys(reader, top, TOP_LEVEL_KEYS, "the manifest")
+    if need_name and "name" not in top:
+        reader.subject = "manifest"
+        reader.problem(root, _FLEET_NAME_MISSING)
     fleet = _read_fleet_name(reader, top, file, stem)
     cloud: str | None = None
     if "cloud" in top and not (top["cloud"][1].tag == TAG_NULL):
@@ -198,6 +205,13 @@ def _read_root(reader: Reader, root: Node, file: str, stem: str) -> Manifest:
         groups=tuple(groups),
         defaults_at=defaults.span,
     )
+
+
+_FLEET_NAME_MISSING: Final = (
+    "'name' is missing: a command that talks to a cloud needs the fleet's name written "
+    "here (every server carries it as its bulkboot:fleet mark, so a name taken from the "
+    "file's name could reach another fleet of that name); add e.g. 'name: lab'"
+)
 
 
 def _read_fleet_name(reader: Reader, top: Pairs, file: str, stem: str) -> str:

@@ -344,6 +344,12 @@ class LiveView:
     def note(self, text: str) -> None:
         self._console.print(printable(text, multiline=True), markup=False, highlight=False)
 
+    def close(self) -> None:
+        """Stop drawing and show the cursor again, without a summary; idempotent."""
+        if self._live is not None:
+            live, self._live = self._live, None
+            live.stop()
+
     def finish(self, summary: Summary, last: RunSnapshot | None = None) -> None:
         if last is not None:
             self._snapshot = last

@@ -59,6 +59,11 @@ class RunOutput(Protocol):
 
     def finish(self, summary: Summary, snapshot: RunSnapshot, document: dict[str, Any]) -> None: ...
 
+    def close(self) -> None:
+        """Leave the terminal as it was (a live view stopped, its cursor shown) when the
+        run ends without a summary (an error, a second interrupt); safe to call twice."""
+        ...
+
 
 class _Live:
     def __init__(self, console: Console, refresh_per_second: float) -> None:
@@ -100,6 +105,9 @@ class _Live:
     def finish(self, summary: Summary, snapshot: RunSnapshot, document: dict[str, Any]) -> None:
         self._view.finish(summary, snapshot)
 
+    def close(self) -> None:
+        self._view.close()
+
 
 class _Plain:
     refresh_interval: float | None = None
@@ -128,6 +136,9 @@ class _Plain:
 
     def finish(self, summary: Summary, snapshot: RunSnapshot, document: dict[str, Any]) -> None:
         self._sink.finish(summary, ())
+
+    def close(self) -> None:
+        pass
 
 
 class _Json:
@@ -162,6 +173,9 @@ class _Json:
 
     def finish(self, summary: Summary, snapshot: RunSnapshot, document: dict[str, Any]) -> None:
         self._json.write(document)
+
+    def close(self) -> None:
+        pass
 
 
 def _is_terminal(stream: TextIO) -> bool:

@@ -42,9 +42,21 @@ servers:
 """
 
 
-def use_simulator(sim: RunningSimulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def use_simulator(
+    sim: RunningSimulator,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    *,
+    api_timeout: float | None = None,
+) -> Path:
+    """A clouds.yaml naming ``sim`` "simulator" in ``tmp_path``, made the current
+    folder. ``api_timeout``: the cloud's request timeout, which is also how long a
+    create sent and never answered (a killed run's) is waited for."""
     clouds = tmp_path / "clouds.yaml"
-    clouds.write_text(yaml.safe_dump(sim.clouds_yaml()))
+    document = sim.clouds_yaml()
+    if api_timeout is not None:
+        document["clouds"]["simulator"]["api_timeout"] = api_timeout
+    clouds.write_text(yaml.safe_dump(document))
     monkeypatch.setenv("OS_CLIENT_CONFIG_FILE", str(clouds))
     monkeypatch.chdir(tmp_path)
     return clouds
@@ -66,9 +78,10 @@ def write_fleet(tmp_path: Path, name: str, count: int) -> Path:
     return path
 
 
-def journal_of(path: Path) -> Path:
-    """The journal a manifest's runs write (beside it, named for its fleet = its stem)."""
-    return path.parent / ".bulkboot" / f"{path.stem}.jsonl"
+def journal_of(path: Path, cloud: str = "simulator") -> Path:
+    """The journal a manifest's runs on ``cloud`` write (beside it, per cloud, named for
+    its fleet: here always its stem)."""
+    return path.parent / ".bulkboot" / cloud / f"{path.stem}.jsonl"
 
 
 # ----------------------------------------------------------------- in-process runs
@@ -132,10 +145,19 @@ def start_apply(
     """``python -m bulkboot apply PATH --cloud simulator --format plain FLAGS`` in a child
     process of this checkout, with the test's clouds.yaml; its output kept for
     ``communicate`` (``capture``) or thrown away."""
+    return start_command("apply", path, clouds, *flags, capture=capture)
+
+
+def start_command(
+    command: str, path: Path, clouds: Path, *flags: str, capture: bool = True
+) -> subprocess.Popen[str]:
+    """``python -m bulkboot COMMAND PATH --cloud simulator --format plain FLAGS`` (and
+    ``--yes`` for destroy) in a child process, as ``start_apply``."""
     output = subprocess.PIPE if capture else subprocess.DEVNULL
+    yes = ["--yes"] if command == "destroy" else []
     return subprocess.Popen(
-        [sys.executable, "-m", "bulkboot", "apply", str(path), "--cloud", "simulator"]
-        + ["--format", "plain", *flags],
+        [sys.executable, "-m", "bulkboot", command, str(path), "--cloud", "simulator"]
+        + ["--format", "plain", *yes, *flags],
         cwd=path.parent,
         env=dict(os.environ, OS_CLIENT_CONFIG_FILE=str(clouds), PYTHONPATH=str(REPO)),
         stdout=output,
@@ -177,3 +199,53 @@ def kill(process: subprocess.Popen[str]) -> None:
     os.kill(process.pid, signal.SIGKILL)
     process.wait(timeout=10)
     assert process.returncode == -signal.SIGKILL
+
+
+def given_token_cloud(
+    sim: RunningSimulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *, lifetime: float
+) -> None:
+    """A clouds.yaml in ``tmp_path`` (made the current folder) whose cloud "given"
+    authenticates with a token of ``sim`` that lives ``lifetime`` seconds: once it has
+    expired, it cannot be renewed."""
+    import urllib.request
+
+    from bulkboot.simulator.config import PASSWORD
+
+    sim.configure(token_lifetime=lifetime)
+    clouds = sim.clouds_yaml()
+    auth = clouds["clouds"]["simulator"]["auth"]
+    body = {
+        "auth": {
+            "identity": {
+                "methods": ["password"],
+                "password": {
+                    "user": {
+                        "name": auth["username"],
+                        "domain": {"name": "Default"},
+                        "password": PASSWORD,
+                    }
+                },
+            },
+            "scope": {"project": {"name": "demo", "domain": {"name": "Default"}}},
+        }
+    }
+    request = urllib.request.Request(
+        auth["auth_url"] + "/auth/tokens",
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request) as answer:  # noqa: S310 (loopback)
+        token = answer.headers["X-Subject-Token"]
+    clouds["clouds"]["given"] = {
+        "auth_type": "token",
+        "auth": {
+            "auth_url": auth["auth_url"],
+            "token": token,
+            "project_name": "demo",
+            "project_domain_name": "Default",
+        },
+        "region_name": "RegionOne",
+    }
+    (tmp_path / "clouds.yaml").write_text(yaml.safe_dump(clouds))
+    monkeypatch.setenv("OS_CLIENT_CONFIG_FILE", str(tmp_path / "clouds.yaml"))
+    monkeypatch.chdir(tmp_path)

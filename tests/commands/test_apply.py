@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -11,9 +12,12 @@ import pytest
 from bulkboot.simulator.server import RunningSimulator
 from tests.commands.cli_helpers import (
     apply,
+    given_token_cloud,
     interrupted_apply,
     journal_of,
     run_cli,
+    start_apply,
+    use_simulator,
     write_fleet,
     write_lab,
 )
@@ -65,7 +69,7 @@ def test_plain_output_line_by_line_then_reapply(
     assert "retried" not in summary[5] and "429" not in summary[5]
     assert summary[6] == "all 6 servers booted"
     assert "hunter2" not in out
-    journal = (tmp_path / ".bulkboot" / "lab.jsonl").read_text()
+    journal = journal_of(lab).read_text()
     assert "hunter2" not in journal and "adminPass" not in journal
 
     code, out, err = apply(capsys, lab, fmt="plain", poll=None)
@@ -363,3 +367,57 @@ def test_fixed_concurrency_and_the_window_in_the_report(
         assert sim.stats()["creates_in_flight_peak"] <= 3
         journal_of(lab).unlink()  # each variant starts on a fresh cloud
         sim.reset()
+
+
+def test_a_token_that_cannot_be_renewed_mid_run_ends_with_the_summary_and_exit_1(
+    sim: RunningSimulator,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    given_token_cloud(sim, tmp_path, monkeypatch, lifetime=2.0)
+    sim.configure(build_time_mean=60.0)  # still building when the token runs out
+    path = write_fleet(tmp_path, "expiring", 30)
+    argv = ["apply", str(path), "--cloud", "given", "--format", "json", "--yes"]
+    code, out, err = run_cli(capsys, *argv, "--poll-interval", "200ms")
+    assert code == 1, err
+    document = json.loads(out)  # the summary of what exists, on stdout as always
+    assert document["summary"]["created"] == 30
+    assert document["summary"]["counts"]["building"] == 30
+    error = err.splitlines()[-2:]
+    assert error[0].startswith("bulkboot: error: cannot authenticate to cloud 'given' at ")
+    assert error[1] == (
+        "the run stopped there, after 30 create(s) were sent: the summary above says what "
+        "exists, and the journal has every one"
+    )
+    lines = [json.loads(line) for line in journal_of(path, "given").read_text().splitlines()]
+    assert sum(line["ev"] == "created" for line in lines) == 30  # whole, every create in it
+    assert sim.stats()["servers_total"] == 30
+
+
+def test_the_cloud_gone_mid_run_ends_with_the_summary_and_exit_1(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bulkboot.simulator import SimConfig, start_simulator
+
+    with start_simulator(SimConfig(build_time_mean=60.0)) as own:
+        clouds = use_simulator(own, tmp_path, monkeypatch)
+        path = write_fleet(tmp_path, "gone", 40)
+        process = start_apply(path, clouds, "--concurrency", "10", "--poll-interval", "200ms")
+        journal = journal_of(path)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if journal.exists() and journal.read_text().count('"ev":"created"') >= 40:
+                break
+            time.sleep(0.01)
+        own.stop()  # the cloud goes: every request now finds no one to answer
+        out, err = process.communicate(timeout=60)
+    assert process.returncode == 1, err
+    assert "Traceback" not in err
+    assert "gone: 40 servers in " in out and "40 building" in out  # the summary
+    assert err.startswith("bulkboot: error: ") and err.endswith(
+        "the run stopped there, after 40 create(s) were sent: the summary above says what "
+        "exists, and the journal has every one\n"
+    )
+    for line in journal.read_text().splitlines():
+        json.loads(line)

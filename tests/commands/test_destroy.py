@@ -17,6 +17,7 @@ from tests.commands.cli_helpers import (
     journal_of,
     kill,
     start_apply,
+    use_simulator,
     wait_for_sends,
     write_fleet,
 )
@@ -39,7 +40,7 @@ def test_destroy_removes_the_fleet_and_only_the_fleet(
     assert sim.stats()["servers_total"] == 6  # the other fleet is untouched
     deletes = sim.stats()["requests"]["DELETE /compute/v2.1/servers/{server_id}"]
     assert sum(deletes.values()) == 6
-    journal = (tmp_path / ".bulkboot" / "lab.jsonl").read_text().splitlines()
+    journal = journal_of(lab).read_text().splitlines()
     assert sum('"ev":"deleted"' in line for line in journal) == 6
     # nothing left: a second destroy is a no-op that succeeds
     code, out, _ = destroy(capsys, lab, fmt="plain")
@@ -47,8 +48,14 @@ def test_destroy_removes_the_fleet_and_only_the_fleet(
 
 
 def test_sigkill_then_apply_then_sigkill_then_destroy(
-    sim: RunningSimulator, tmp_path: Path, clouds: Path, capsys: pytest.CaptureFixture[str]
+    sim: RunningSimulator,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
+    # A short request timeout: the creates a kill leaves unanswered are waited for that
+    # long by the next apply or destroy.
+    clouds = use_simulator(sim, tmp_path, monkeypatch, api_timeout=2.0)
     sim.configure(latency=0.02, build_time_mean=0.5)
     flags = ("--concurrency", "8", "--poll-interval", "200ms")
 
@@ -95,3 +102,17 @@ def test_ctrl_c_twice_stops_at_once_and_leaves_a_whole_journal(
     assert code == 0 and json.loads(out)["summary"]["counts"]["active"] == 150
     stats = sim.stats()
     assert stats["servers_total"] == 150 and stats["duplicate_names"] == 0
+
+
+def test_destroy_timeout_bounds_the_wait_for_servers_to_go(
+    sim: RunningSimulator, lab: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    applied(capsys, lab)
+    sim.configure(delete_delay=60.0)  # the cloud is slow to delete
+    code, out, err = destroy(capsys, lab, "--timeout", "500ms")
+    assert code == 1, err
+    document = json.loads(out)
+    assert document["summary"]["counts"]["timeout"] == 6
+    assert {s["message"] for s in document["servers"]} == {
+        "not gone by the deadline (last status ACTIVE)"
+    }

@@ -20,13 +20,13 @@ from bulkboot.cloud.compute import CreatedServer, CreateRequest
 from bulkboot.cloud.timing import RequestTiming
 from bulkboot.engine.apply import ApplyOptions, ApplyOutcome, FleetApply
 from bulkboot.engine.board import Board
-from bulkboot.engine.journal import Journal, journal_path
+from bulkboot.engine.journal import Journal
 from bulkboot.errors import NotFound
 from bulkboot.identity import FLEET_MARK_KEY
 from bulkboot.pipeline.manifest import load_manifest
 from bulkboot.pipeline.microversion import parse
 from bulkboot.pipeline.spec import AS_WRITTEN
-from tests.engine.fleet_helpers import FAST, header
+from tests.engine.fleet_helpers import FAST, fleet_paths, header
 
 __all__ = ["FakeNova", "apply_on_fake"]
 
@@ -118,7 +118,7 @@ async def apply_on_fake(
     options.setdefault("seed", 1)
     clock = anyio.current_time
     board = Board(header=header("fake"), started_at=clock())
-    with Journal.open(journal_path(path, manifest.name)) as journal:
+    with Journal.open_fleet(fleet_paths(path, manifest.name)) as journal:
         return await FleetApply(
             nova,
             manifest,
@@ -129,4 +129,5 @@ async def apply_on_fake(
             options=ApplyOptions(**options),
             clock=clock,
             cpu_clock=cpu_clock,
+            in_flight_window=30.0,
         ).run()

@@ -19,15 +19,23 @@ from bulkboot.cloud.session import HttpOptions
 from bulkboot.engine.apply import ApplyOptions, ApplyOutcome, FleetApply
 from bulkboot.engine.board import Board, RunHeader
 from bulkboot.engine.destroy import DestroyOptions, DestroyOutcome, destroy_fleet
-from bulkboot.engine.journal import Journal, journal_path, read_journal, replay
+from bulkboot.engine.journal import Journal
 from bulkboot.engine.pacing import PollPacing
+from bulkboot.engine.replay import read_fleet_journal, replay
 from bulkboot.engine.state import Event, ServerState
+from bulkboot.engine.statedir import StatePaths, state_paths
 from bulkboot.pipeline.manifest import load_manifest
 from bulkboot.pipeline.spec import AS_WRITTEN
 from bulkboot.simulator.server import RunningSimulator
 
 IMAGE = "6b0c1e8a-1c2d-4e3f-8a9b-0c1d2e3f4a51"
 FAST = PollPacing(base=0.2, first=0.1)
+
+
+def fleet_paths(path: Path, fleet: str | None = None) -> StatePaths:
+    """The state files of the manifest at ``path`` (its fleet is its stem unless given)
+    on the test cloud, as the commands place them."""
+    return state_paths(path, cloud="simulator", fleet=fleet or path.stem)
 
 
 def write_manifest(directory: Path, *, name: str, count: int, extra: str = "") -> Path:
@@ -76,22 +84,28 @@ async def apply_manifest(
     wrap_compute: Callable[[Any], Any] | None = None,
     control: Callable[[FleetApply], Awaitable[None]] | None = None,
     cpu_clock: Callable[[], float] = time.process_time,
+    http: HttpOptions | None = None,
     **options: Any,
 ) -> ApplyOutcome:
     """Apply ``path``; ``control`` (if given) runs beside the run, e.g. to stop it.
 
-    ``cpu_clock`` is what the create window reads as this process's CPU time.
+    ``cpu_clock`` is what the create window reads as this process's CPU time; the
+    journal's entries are read first, as ``apply`` does; ``http`` replaces the cloud
+    client's options (its ``total_timeout`` is the window of creates in flight).
     """
     manifest = load_manifest(path)
+    paths = fleet_paths(path, manifest.name)
+    entries = replay(read_fleet_journal(paths))
     config = config_from_mapping(sim.clouds_yaml(), "simulator")
     options.setdefault("pacing", FAST)
     options.setdefault("concurrency", 50)
     options.setdefault("seed", 1)
-    http = HttpOptions(concurrency=options["concurrency"] + 4, rate=rate)
+    if http is None:
+        http = HttpOptions(concurrency=options["concurrency"] + 4, rate=rate)
     async with open_cloud(config, options=http) as cloud:
         version = await cloud.compute.negotiate(manifest.microversion)
         board = Board(header=header(cloud.endpoint), started_at=time.monotonic())
-        with Journal.open(journal_path(path, manifest.name)) as journal:
+        with Journal.open_fleet(paths) as journal:
             run = FleetApply(
                 wrap_compute(cloud.compute) if wrap_compute else cloud.compute,
                 manifest,
@@ -102,6 +116,8 @@ async def apply_manifest(
                 options=ApplyOptions(**options),
                 observers=[recorder] if recorder else [],
                 cpu_clock=cpu_clock,
+                entries=entries,
+                in_flight_window=cloud.transport.attempt_timeout,
             )
             if control is None:
                 return await run.run()
@@ -112,14 +128,17 @@ async def apply_manifest(
             return outcome
 
 
-async def destroy_manifest(sim: RunningSimulator, path: Path) -> DestroyOutcome:
+async def destroy_manifest(
+    sim: RunningSimulator, path: Path, *, http: HttpOptions | None = None
+) -> DestroyOutcome:
     manifest = load_manifest(path)
     config = config_from_mapping(sim.clouds_yaml(), "simulator")
-    entries = replay(read_journal(journal_path(path, manifest.name)))
-    async with open_cloud(config) as cloud:
+    paths = fleet_paths(path, manifest.name)
+    entries = replay(read_fleet_journal(paths))
+    async with open_cloud(config, options=http or HttpOptions()) as cloud:
         await cloud.compute.negotiate("auto")
         board = Board(header=header(cloud.endpoint, "destroy"), started_at=time.monotonic())
-        with Journal.open(journal_path(path, manifest.name)) as journal:
+        with Journal.open_fleet(paths) as journal:
             return await destroy_fleet(
                 cloud.compute,
                 manifest.name,
@@ -127,4 +146,10 @@ async def destroy_manifest(sim: RunningSimulator, path: Path) -> DestroyOutcome:
                 journal=journal,
                 entries=entries,
                 options=DestroyOptions(concurrency=50, pacing=FAST, seed=1),
+                in_flight_window=cloud.transport.attempt_timeout,
             )
+
+
+def journal_entries(path: Path, fleet: str | None = None) -> dict[str, Any]:
+    """What the journal of the manifest at ``path`` says, per server name."""
+    return replay(read_fleet_journal(fleet_paths(path, fleet)))

@@ -8,11 +8,17 @@ from typing import Any
 import pytest
 
 from bulkboot.cloud.compute import CreateRequest
-from bulkboot.engine.journal import journal_path, read_journal, replay
 from bulkboot.engine.state import Created, CreateSent, Phase
 from bulkboot.errors import CreateUncertain, QuotaCheckError
 from bulkboot.simulator.server import RunningSimulator
-from tests.engine.fleet_helpers import Recorder, apply_manifest, destroy_manifest, write_manifest
+from tests.engine.fleet_helpers import (
+    Recorder,
+    apply_manifest,
+    destroy_manifest,
+    fleet_paths,
+    journal_entries,
+    write_manifest,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -42,7 +48,7 @@ async def test_300_servers_active_then_reapply_creates_nothing_then_destroy(
     sent = [e for e, _ in recorder.events if isinstance(e, CreateSent)]
     created = [e for e, _ in recorder.events if isinstance(e, Created)]
     assert len(sent) == len(created) == 300
-    entries = replay(read_journal(journal_path(path, "big")))
+    entries = journal_entries(path)
     assert len(entries) == 300 and all(len(e.live_ids) == 1 for e in entries.values())
 
     again = await apply_manifest(sim, path)
@@ -83,7 +89,7 @@ async def test_faults_together_every_server_accounted_for_and_retried(
     assert stats["authentications"] >= 2  # the token expired during the run
     retried = [s for s in outcome.states if s.attempt > 1]
     assert retried, "with 5% ERROR some servers must have been re-created"
-    entries = replay(read_journal(journal_path(path, "faults")))
+    entries = journal_entries(path)
     live = {i for e in entries.values() for i in e.live_ids}
     assert len(entries) == 200 and len(live) == 200
     assert live == {s.server_id for s in outcome.states}
@@ -202,7 +208,7 @@ async def test_a_server_deleted_behind_our_back_ends_gone(
 
 def test_partial_records_from_down_cells_are_claimed_through_the_journal() -> None:
     from bulkboot.engine.fleet import claim_records
-    from bulkboot.engine.journal import JournalEntry
+    from bulkboot.engine.replay import JournalEntry
 
     records = [
         {"id": "a1", "name": "web-1", "status": "ACTIVE", "metadata": {"bulkboot:fleet": "lab"}},
@@ -256,7 +262,7 @@ async def test_uncertain_creates_are_adopted_by_name_never_resent(
     stats = sim.stats()
     assert _posts(sim) == 7 and stats["duplicate_names"] == 0
     # The journal knows every server's id, so destroy and re-apply account for them.
-    entries = replay(read_journal(journal_path(path, "lost")))
+    entries = journal_entries(path)
     assert {e.name: e.ids[-1] for e in entries.values() if e.ids} == {
         s.name: s.server_id for s in outcome.states
     }
@@ -311,7 +317,7 @@ async def test_servers_left_deleting_by_a_killed_destroy_are_waited_out_and_crea
             while _deletes(sim) < 9:  # noqa: ASYNC110 (the simulator is another loop)
                 await anyio.sleep(0.02)
         group.cancel_scope.cancel()
-    entries = replay(read_journal(journal_path(path, "kd")))
+    entries = journal_entries(path)
     assert sum(len(e.deleting) for e in entries.values()) == 9
     assert sim.stats()["servers_total"] == 9  # still listed, task_state "deleting"
 
@@ -324,7 +330,7 @@ async def test_servers_left_deleting_by_a_killed_destroy_are_waited_out_and_crea
     if wait:
         assert outcome.ok, [(s.name, s.phase, s.message) for s in outcome.states]
         assert sim.stats()["servers"] == {"ACTIVE": 9}
-    entries = replay(read_journal(journal_path(path, "kd")))
+    entries = journal_entries(path)
     assert all(not e.deleting for e in entries.values())
 
 
@@ -369,7 +375,7 @@ async def test_with_a_rate_a_stop_abandons_the_creates_waiting_for_their_slot(
     # every create journaled as sent was sent, and none other
     sent = [e for e, _ in recorder.events if isinstance(e, CreateSent)]
     assert len(sent) == _posts(sim) <= 8
-    entries = replay(read_journal(journal_path(path, "stop")))
+    entries = journal_entries(path)
     assert sum(e.sent for e in entries.values()) == _posts(sim)
     assert all(not e.unconfirmed for e in entries.values())
 
@@ -484,8 +490,8 @@ async def test_destroy_with_a_rate_a_stop_abandons_the_deletes_waiting_for_their
     async with open_cloud(config, options=HttpOptions(concurrency=24, rate=5.0)) as cloud:
         await cloud.compute.negotiate("auto")
         board = Board(header=header(cloud.endpoint, "destroy"), started_at=time.monotonic())
-        entries = replay(read_journal(journal_path(path, "teardown")))
-        with Journal.open(journal_path(path, "teardown")) as journal:
+        entries = journal_entries(path)
+        with Journal.open_fleet(fleet_paths(path)) as journal:
             async with anyio.create_task_group() as tasks:
                 tasks.start_soon(stop_soon)
                 await destroy_fleet(
@@ -498,6 +504,7 @@ async def test_destroy_with_a_rate_a_stop_abandons_the_deletes_waiting_for_their
                     observers=[recorder],
                     should_stop=stopped.is_set,
                     stopped=stopped,
+                    in_flight_window=cloud.transport.attempt_timeout,
                 )
     assert deletes() <= seen["deletes"] + 1  # at most the one already on its way
     sent = [e for e, _ in recorder.events if isinstance(e, DeleteSent)]
@@ -684,3 +691,174 @@ async def test_members_nova_never_made_are_not_missing(
     again = await apply_manifest(sim, path, skip_quota_check=True)
     assert again.ok and _posts(sim) == posts
     assert all(s.existed for s in again.states)
+
+
+class HealAfterFirstCreate:
+    """The real client; once the first create has been answered, the simulator builds
+    every later server well: the builds of that first request are already drawn."""
+
+    def __init__(self, compute: Any, sim: RunningSimulator) -> None:
+        self._compute = compute
+        self._sim = sim
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._compute, name)
+
+    async def create_server(self, request: CreateRequest) -> Any:
+        created = await self._compute.create_server(request)
+        self._sim.configure(error_fraction=0.0)
+        return created
+
+
+async def test_members_in_error_when_first_seen_are_retried(
+    sim: RunningSimulator, tmp_path: Path
+) -> None:
+    from bulkboot.engine.state import StatusSeen
+
+    # Builds end at once: the first round sees the members already final, 4 of the 10
+    # in ERROR (this seed's draws).
+    sim.configure(build_time_mean=0.0, build_time_stddev=0.0, error_fraction=0.4, seed=8)
+    path = write_manifest(
+        tmp_path,
+        name="first",
+        count=0,
+        extra="  - name: pool\n    min_count: 10\n    max_count: 10\n",
+    )
+    recorder = Recorder()
+    outcome = await apply_manifest(
+        sim,
+        path,
+        recorder=recorder,
+        retry_errors=1,
+        wrap_compute=lambda compute: HealAfterFirstCreate(compute, sim),
+    )
+    first_seen: dict[str, str] = {}
+    for event, _ in recorder.events:
+        if isinstance(event, StatusSeen):
+            first_seen.setdefault(event.name, event.status)
+    assert len(first_seen) == 10
+    assert sum(status == "ERROR" for status in first_seen.values()) == 4
+    assert outcome.ok, [(s.name, s.phase, s.message) for s in outcome.states]
+    assert sorted(s.name for s in outcome.states) == sorted(f"pool-{i}" for i in range(1, 11))
+    assert _posts(sim) == 1 + 4  # the group once, each member in ERROR again on its own
+    stats = sim.stats()
+    assert stats["duplicate_names"] == 0 and stats["servers"] == {"ACTIVE": 10}
+
+
+async def _create_as_another_writer(sim: RunningSimulator, name: str, fleet: str) -> None:
+    """A create of the fleet by a client that is not the run (another machine's)."""
+    from bulkboot.cloud.client import open_cloud
+    from bulkboot.cloud.config import config_from_mapping
+    from tests.engine.fleet_helpers import IMAGE
+
+    body = {
+        "server": {
+            "name": name,
+            "imageRef": IMAGE,
+            "flavorRef": "1",
+            "networks": "none",
+            "metadata": {"bulkboot:fleet": fleet},
+        }
+    }
+    async with open_cloud(config_from_mapping(sim.clouds_yaml(), "simulator")) as cloud:
+        await cloud.compute.negotiate("auto")
+        await cloud.compute.create_server(CreateRequest(body=body, name=name, fleet=fleet))
+
+
+async def test_another_writer_of_the_fleet_stops_the_run(
+    sim: RunningSimulator, tmp_path: Path
+) -> None:
+    import anyio
+
+    sim.configure(latency=0.05)
+    path = write_manifest(tmp_path, name="shared", count=200)
+
+    async def intrude(_: object) -> None:
+        while sim.stats()["servers_created"] < 10:  # noqa: ASYNC110 (another loop)
+            await anyio.sleep(0.01)
+        # the other writer creates a name of the fleet this run has not reached yet
+        await _create_as_another_writer(sim, "shared-0200", "shared")
+
+    outcome = await apply_manifest(sim, path, concurrency=4, control=intrude)
+    assert outcome.another_writer and not outcome.ok and not outcome.interrupted
+    note = next(n for n in outcome.notes if n.startswith("another writer"))
+    assert note.startswith(
+        "another writer: 1 server(s) of fleet 'shared' appeared that this run did not "
+        "create, created after it began (shared-0200)"
+    )
+    phases = {s.name: s.phase for s in outcome.states}
+    assert phases["shared-0200"] is Phase.QUEUED  # stopped before it: never sent twice
+    assert sum(p is Phase.QUEUED for p in phases.values()) > 100  # it stopped creating
+    assert sim.stats()["duplicate_names"] == 0
+    assert not any(p is Phase.CREATING for p in phases.values())  # in flight: finished
+
+
+async def test_servers_the_run_found_or_created_are_no_other_writer(
+    sim: RunningSimulator, tmp_path: Path
+) -> None:
+    # found at the start, created (some seen before their answer came back), adopted
+    # after a lost answer, a multi-create's members: all the run's own
+    half = write_manifest(tmp_path, name="mine", count=3)
+    assert (await apply_manifest(sim, half)).ok
+    path = write_manifest(
+        tmp_path,
+        name="mine",
+        count=8,
+        extra="  - name: pool\n    min_count: 3\n    max_count: 3\n",
+    )
+    sim.configure(latency=0.05)
+    outcome = await apply_manifest(sim, path, wrap_compute=LostAnswers, concurrency=2)
+    assert outcome.ok and not outcome.another_writer, outcome.notes
+    assert sim.stats()["duplicate_names"] == 0 and sim.stats()["servers_total"] == 11
+
+
+async def test_destroy_does_not_call_a_fleet_gone_that_another_writer_refilled(
+    sim: RunningSimulator, tmp_path: Path
+) -> None:
+    import anyio
+
+    path = write_manifest(tmp_path, name="refill", count=6)
+    assert (await apply_manifest(sim, path)).ok
+    sim.configure(delete_delay=0.5)
+    result: dict[str, Any] = {}
+
+    async def tear_down() -> None:
+        result["outcome"] = await destroy_manifest(sim, path)
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(tear_down)
+        with anyio.fail_after(10):  # a guard against a hang, not a timing
+            while _deletes(sim) < 6:  # noqa: ASYNC110 (the simulator is another loop)
+                await anyio.sleep(0.01)
+        await _create_as_another_writer(sim, "refill-0007", "refill")
+    outcome = result["outcome"]
+    assert not outcome.ok
+    stranger = next(s for s in outcome.states if s.name == "refill-0007")
+    assert stranger.phase is Phase.ERROR
+    assert stranger.message == "created after this destroy began, by another writer: left alone"
+    assert any(n.startswith("another writer: 1 server(s) of fleet 'refill'") for n in outcome.notes)
+    assert sim.stats()["servers_total"] == 1  # the six went; the stranger was left
+
+
+async def test_destroy_waits_not_for_a_create_of_an_earlier_run_that_already_landed(
+    sim: RunningSimulator, tmp_path: Path
+) -> None:
+    import anyio
+
+    from bulkboot.cloud.session import HttpOptions
+    from bulkboot.engine.journal import Journal
+    from bulkboot.engine.state import CreateSent
+
+    path = write_manifest(tmp_path, name="landed", count=3)
+    # A killed apply: three creates journaled as sent, never answered; all three landed.
+    with Journal.open_fleet(fleet_paths(path)) as journal:
+        for index in (1, 2, 3):
+            journal.record(CreateSent(name=f"landed-000{index}", at=0.0))
+    for index in (1, 2, 3):
+        await _create_as_another_writer(sim, f"landed-000{index}", "landed")
+    # an hour's window: a destroy that waited for them would not end
+    with anyio.fail_after(60):  # a guard against that wait, not a timing
+        outcome = await destroy_manifest(sim, path, http=HttpOptions(total_timeout=3600.0))
+    assert outcome.ok and outcome.in_flight == 0
+    assert sorted(s.name for s in outcome.states) == [f"landed-000{i}" for i in (1, 2, 3)]
+    assert sim.stats()["servers_total"] == 0

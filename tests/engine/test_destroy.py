@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from bulkboot.engine.fleet import fleet_servers
-from bulkboot.engine.journal import JournalEntry
+from bulkboot.engine.replay import JournalEntry
 from bulkboot.engine.status import status_rows
 from bulkboot.errors import NotFound
 from bulkboot.pipeline.manifest import load_manifest

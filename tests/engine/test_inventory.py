@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bulkboot.engine.inventory import InventoryPlan, Watch, take_inventory
-from bulkboot.engine.journal import JournalEntry
 from bulkboot.engine.options import ApplyOptions
+from bulkboot.engine.replay import JournalEntry
 from bulkboot.engine.state import Phase
 from bulkboot.pipeline.spec import Limits, Location, Manifest, ServerSpec
 
@@ -202,3 +202,72 @@ def test_duplicates_are_noted_and_one_is_accounted_for() -> None:
     assert plan.notes[0] == (
         "web-1: 3 servers of the fleet carry this name; accounting for one (see `bulkboot status`)"
     )
+
+
+WALL = 1_767_268_800.0  # this machine's wall clock at the listing (the journal's clock)
+
+
+def _sent(name: str, seconds_ago: float | None, *, answered: bool = False) -> JournalEntry:
+    return JournalEntry(
+        name=name,
+        ids=("old",) if answered else (),
+        sent=1,
+        unconfirmed=not answered,
+        last_sent_at=None if seconds_ago is None else WALL - seconds_ago,
+    )
+
+
+def test_a_create_sent_and_never_answered_within_the_window_is_possibly_created() -> None:
+    manifest = _manifest(
+        _spec("fresh"),
+        _spec("stale"),
+        _spec("untimed"),
+        _spec("answered"),
+        _spec("future"),
+        _spec("pool", max_count=3),
+    )
+    entries = {
+        "fresh": _sent("fresh", 30.0),  # 30 s ago, window 120 s: may still land
+        "stale": _sent("stale", 150.0),  # its window has passed
+        "untimed": _sent("untimed", None),  # no time kept: nothing to wait for
+        "answered": _sent("answered", 5.0, answered=True),  # answered (and since gone)
+        "future": _sent("future", -60.0),  # the clock was set back: just sent
+        "pool": _sent("pool", 100.0),  # a multi-create: its members may land
+    }
+    plan = take_inventory(
+        manifest,
+        [],
+        entries,
+        ApplyOptions(),
+        now=NOW,
+        cloud_now=CLOUD_NOW,
+        wall_now=WALL,
+        window=120.0,
+    )
+    assert plan.possible == {"fresh": NOW + 90.0, "future": NOW + 120.0, "pool": NOW + 20.0}
+    assert plan.to_create == ("stale", "untimed", "answered")
+    assert _phases(plan)["fresh"] is Phase.QUEUED  # shown as not there yet
+    note = next(n for n in plan.notes if "of an earlier run" in n)
+    assert note.startswith("3 create(s) of an earlier run were sent and never answered")
+    assert "until 12:02:00 UTC" in note and "fresh, future, pool" in note
+    # no window known: nothing is possibly created
+    again = take_inventory(
+        manifest, [], entries, ApplyOptions(), now=NOW, cloud_now=CLOUD_NOW, wall_now=WALL
+    )
+    assert again.possible == {} and len(again.to_create) == 6
+
+
+def test_a_possibly_created_server_already_listed_is_simply_found() -> None:
+    manifest = _manifest(_spec("fresh"))
+    plan = take_inventory(
+        manifest,
+        [_server("id-1", "fresh")],
+        {"fresh": _sent("fresh", 10.0)},
+        ApplyOptions(),
+        now=NOW,
+        cloud_now=CLOUD_NOW,
+        wall_now=WALL,
+        window=120.0,
+    )
+    assert plan.possible == {} and plan.to_create == () and plan.known_ids == {"id-1"}
+    assert [(e.name, e.server_id) for e in plan.found] == [("fresh", "id-1")]

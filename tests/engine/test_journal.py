@@ -1,4 +1,5 @@
-"""The journal: one line per event, survives a torn last line, replays per name."""
+"""The journal: one line per event, repairs a torn last line, skips what it cannot read
+(with its place), follows no link, replays per name."""
 
 from __future__ import annotations
 
@@ -8,14 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from bulkboot.engine.journal import Journal, journal_path, read_journal, replay
+from bulkboot.engine.journal import Journal
+from bulkboot.engine.replay import read_fleet_journal, read_journal, replay
 from bulkboot.engine.state import Created, CreateSent, Deleted, StatusSeen
+from bulkboot.engine.statedir import state_paths
 from bulkboot.errors import JournalError
-
-
-def test_path_sits_beside_the_manifest(tmp_path: Path) -> None:
-    manifest = tmp_path / "lab" / "fleet.yaml"
-    assert journal_path(manifest, "lab/one") == tmp_path / "lab" / ".bulkboot" / "lab_one.jsonl"
 
 
 @pytest.mark.anyio
@@ -48,14 +46,126 @@ def test_no_secret_reaches_the_journal(tmp_path: Path) -> None:
     assert set(line) == {"ev", "name", "id", "t"}
 
 
-def test_a_torn_last_line_is_skipped_but_a_torn_middle_line_is_an_error(tmp_path: Path) -> None:
+def test_a_torn_last_line_is_skipped_and_removed_when_the_journal_is_opened(
+    tmp_path: Path,
+) -> None:
     path = tmp_path / "j.jsonl"
     path.write_text('{"ev":"sent","name":"a"}\n{"ev":"created","name":"a","id":"x"}\n{"ev":"se')
-    view = replay(read_journal(path))
+    problems: list[str] = []
+    view = replay(read_journal(path, problems))
     assert view["a"].ids == ("x",)
-    path.write_text('{"ev":"sent","name":"a"}\n{"ev":"se\n{"ev":"sent","name":"b"}\n')
-    with pytest.raises(JournalError, match=r"j\.jsonl:2:"):
-        list(read_journal(path))
+    assert problems == [
+        f"{path}:3: the last line is torn (a write cut short); skipped (the next apply or "
+        "destroy removes it)"
+    ]
+    with Journal.open(path) as journal:
+        assert journal.repaired is not None
+        assert "last line was torn" in journal.repaired and "(9 bytes)" in journal.repaired
+        journal.record(CreateSent(name="b", at=1))
+    lines = path.read_text().splitlines()
+    assert len(lines) == 3  # the new line did not land on the torn one
+    assert [json.loads(line)["name"] for line in lines] == ["a", "a", "b"]
+    with Journal.open(path) as journal:  # whole: nothing to repair
+        assert journal.repaired is None
+
+
+def test_a_journal_of_one_torn_line_is_emptied(tmp_path: Path) -> None:
+    path = tmp_path / "j.jsonl"
+    path.write_bytes(b'{"ev":"sent","na')
+    with Journal.open(path) as journal:
+        assert journal.repaired is not None
+        journal.record(CreateSent(name="a", at=1))
+    assert json.loads(path.read_text())["name"] == "a"
+
+
+def test_unreadable_lines_anywhere_are_skipped_with_their_place(tmp_path: Path) -> None:
+    path = tmp_path / "j.jsonl"
+    path.write_bytes(
+        b'{"ev":"sent","name":"a","t":1}\n'
+        b'{"ev":"se\n'  # torn mid-file (a crash, then later runs appended)
+        b"\xff\xfe not text\n"
+        b"[1, 2]\n"
+        b'{"ev":"created","name":"a","id":"x"}\n'
+        b"garbage\n"
+        b'{"ev":"sent","name":"b","t":2}\n'
+    )
+    problems: list[str] = []
+    view = replay(read_journal(path, problems))
+    assert view["a"].ids == ("x",) and view["b"].unconfirmed
+    assert problems == [
+        f"{path}:2:7: the journal line is not JSON (Unterminated string starting at); skipped",
+        f"{path}:3: the journal line is not UTF-8 text; skipped",
+        f"{path}:4:1: the journal line is not a server's record; skipped",
+        f"{path}:6:1: the journal line is not JSON (Expecting value); skipped",
+    ]
+    # without a list to say it in, it is skipped all the same
+    assert replay(read_journal(path))["a"].ids == ("x",)
+
+
+def test_many_unreadable_lines_are_counted_past_the_first_few(tmp_path: Path) -> None:
+    path = tmp_path / "j.jsonl"
+    path.write_text("x\n" * 12 + '{"ev":"sent","name":"a"}\n')
+    problems: list[str] = []
+    assert list(read_journal(path, problems)) == [{"ev": "sent", "name": "a"}]
+    assert len(problems) == 6 and problems[-1] == f"{path}: 7 more unreadable line(s) skipped"
+
+
+def test_a_write_cut_short_leaves_no_partial_line_and_refuses_more(tmp_path: Path) -> None:
+    import resource
+    import signal
+
+    path = tmp_path / "j.jsonl"
+    with Journal.open(path) as journal:
+        journal.record(CreateSent(name="a", at=1))
+        whole = path.stat().st_size
+        # A file size limit a few bytes on: the next write stops half-way (a full disk
+        # does the same), then fails.
+        soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+        previous = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (whole + 10, hard))
+        try:
+            with pytest.raises(JournalError, match="nothing more is sent without its line"):
+                journal.record(CreateSent(name="b", at=2))
+        finally:
+            resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+            signal.signal(signal.SIGXFSZ, previous)
+        assert path.stat().st_size == whole  # the partial line was cut off
+        with pytest.raises(JournalError, match="nothing more is sent"):
+            journal.record(CreateSent(name="c", at=3))  # no later line either
+    assert [r["name"] for r in read_journal(path)] == ["a"]
+
+
+def test_the_journal_follows_no_symbolic_link(tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere.jsonl"
+    elsewhere.write_text("")
+    paths = state_paths(tmp_path / "lab.yaml", cloud="c", fleet="lab")
+    paths.directory.mkdir(parents=True)
+    paths.journal.symlink_to(elsewhere)
+    with pytest.raises(JournalError, match="is a symbolic link"):
+        Journal.open_fleet(paths)
+    with pytest.raises(JournalError, match="is a symbolic link"):
+        list(read_fleet_journal(paths))
+    with pytest.raises(JournalError, match="cannot open the journal"):
+        Journal.open(paths.journal)
+    # a link in place of the state directory itself
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / ".bulkboot").symlink_to(tmp_path / ".bulkboot")
+    linked = state_paths(other / "lab.yaml", cloud="c", fleet="lab")
+    with pytest.raises(JournalError, match=r"\.bulkboot is not a directory \(a symbolic link\?\)"):
+        Journal.open_fleet(linked)
+    assert elsewhere.read_text() == ""
+
+
+def test_the_fleet_journal_is_made_with_its_folders_and_read_back(tmp_path: Path) -> None:
+    paths = state_paths(tmp_path / "lab.yaml", cloud="prod", fleet="lab")
+    assert list(read_fleet_journal(paths)) == []  # nothing there yet: nothing made either
+    assert not (tmp_path / ".bulkboot").exists()
+    with Journal.open_fleet(paths) as journal:
+        journal.record(CreateSent(name="a", at=1))
+    assert paths.journal == tmp_path / ".bulkboot" / "prod" / "lab.jsonl"
+    assert [r["name"] for r in read_fleet_journal(paths)] == ["a"]
+    assert oct(paths.directory.stat().st_mode & 0o777) == "0o700"
 
 
 def test_missing_journal_reads_as_empty(tmp_path: Path) -> None:

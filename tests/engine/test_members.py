@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from bulkboot.engine.journal import replay
 from bulkboot.engine.members import member_index, members_expected
+from bulkboot.engine.replay import replay
 from bulkboot.pipeline.spec import Location, ServerSpec
 
 

@@ -1,0 +1,114 @@
+"""Creates in flight when a run dies: never sent again while they may land, and never
+left behind by a destroy (Nova has no idempotency key: a create whose client has gone
+is still carried out, as the simulator does)."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from bulkboot.engine.replay import read_journal, replay
+from bulkboot.simulator.server import RunningSimulator
+from tests.commands.cli_helpers import (
+    apply,
+    destroy,
+    interrupt,
+    journal_of,
+    kill,
+    start_apply,
+    use_simulator,
+    wait_for_sends,
+    write_fleet,
+)
+
+FLEET = 100
+# The cloud's request timeout: how long a create sent and never answered may land.
+API_TIMEOUT = 5.0
+
+
+def _killed_with_creates_in_flight(
+    sim: RunningSimulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    """A fleet of 100 whose apply was SIGKILLed with its 100 creates in flight on a slow
+    API (0.3 s, and 0.02 s more per other create being handled): the path."""
+    clouds = use_simulator(sim, tmp_path, monkeypatch, api_timeout=API_TIMEOUT)
+    sim.configure(latency=0.3, create_queueing=0.02)
+    path = write_fleet(tmp_path, "inflight", FLEET)
+    process = start_apply(
+        path, clouds, "--concurrency", str(FLEET), "--fixed-concurrency", capture=False
+    )
+    wait_for_sends(journal_of(path), FLEET)
+    time.sleep(0.2)  # the last requests leave
+    kill(process)
+    assert sim.stats()["servers_created"] < FLEET // 2  # most still in the API's hands
+    return path
+
+
+def test_reapply_at_once_after_a_kill_makes_no_duplicate(
+    sim: RunningSimulator,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    path = _killed_with_creates_in_flight(sim, tmp_path, monkeypatch)
+    code, out, err = apply(capsys, path)
+    assert code == 0, err
+    assert "create(s) of an earlier run were sent and never answered" in err
+    document = json.loads(out)
+    assert document["summary"]["counts"]["active"] == FLEET
+    time.sleep(0.5)  # anything still on its way lands
+    stats = sim.stats()
+    assert stats["duplicate_names"] == 0 and stats["servers_total"] == FLEET
+    assert sum(stats["requests"]["POST /compute/v2.1/servers"].values()) == FLEET
+
+
+def test_destroy_at_once_after_a_kill_leaves_nothing(
+    sim: RunningSimulator,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    path = _killed_with_creates_in_flight(sim, tmp_path, monkeypatch)
+    code, out, err = destroy(capsys, path)
+    assert code == 0, err
+    assert "this destroy waits for them and deletes each that appears" in err
+    document = json.loads(out)
+    assert document["summary"]["counts"]["deleted"] == FLEET
+    time.sleep(0.5)  # anything still on its way would land now
+    assert sim.stats()["servers_total"] == 0
+
+
+def test_an_interrupted_run_says_how_many_creates_may_still_appear(
+    sim: RunningSimulator, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clouds = use_simulator(sim, tmp_path, monkeypatch, api_timeout=API_TIMEOUT)
+    sim.configure(latency=0.3, create_queueing=0.02)
+    path = write_fleet(tmp_path, "twice", 60)
+    process = start_apply(path, clouds, "--concurrency", "30", "--fixed-concurrency")
+    wait_for_sends(journal_of(path), 30)
+    interrupt(process, times=2)
+    out, err = process.communicate(timeout=30)
+    assert process.returncode == 130, err
+    match = re.search(
+        r"^(\d+) create\(s\) were in flight and never answered: their servers may still "
+        r"appear until (\d\d:\d\d:\d\d) UTC \(the next apply or destroy looks for them",
+        out,
+        re.MULTILINE,
+    )
+    assert match is not None, out
+    entries = replay(read_journal(journal_of(path)))
+    unanswered = [e for e in entries.values() if e.unconfirmed]
+    assert int(match.group(1)) == len(unanswered) > 0  # the summary and the journal agree
+    latest = max(e.last_sent_at or 0.0 for e in unanswered) + API_TIMEOUT
+    expected = datetime.fromtimestamp(latest, UTC)
+    said = datetime.combine(
+        expected.date(), datetime.strptime(match.group(2), "%H:%M:%S").time(), UTC
+    )
+    # the run counts from its own clock when each create left; the journal stamps its
+    # line a moment before: the same second, or the next
+    assert abs((said - expected).total_seconds()) <= 1.0
