@@ -28,6 +28,7 @@ from bulkboot.simulator.http import (
     nova_error,
     read_json,
     state_of,
+    unexpected_error,
 )
 from bulkboot.simulator.nova_schema import create_schema
 from bulkboot.simulator.records import NO_VALID_HOST, OUTCOME_ERROR, ServerRecord
@@ -128,11 +129,7 @@ def _whole(value: Any) -> int:
     try:
         return int(value)
     except ValueError:
-        raise nova_error(
-            500,
-            "Unexpected API Error. Please report this at http://bugs.launchpad.net/nova/ "
-            "and attach the Nova API log if possible.\n<class 'ValueError'>",
-        ) from None
+        raise unexpected_error("ValueError") from None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -144,6 +141,7 @@ class _Accepted:
     flavor: Flavor
     image_id: str
     nics: tuple[tuple[Network, str | None], ...]
+    hints: Any  # os:scheduler_hints (or OS-SCH-HNT:scheduler_hints) as sent
 
 
 async def create_server(request: web.Request) -> web.Response:
@@ -191,7 +189,10 @@ def _accept(state: CloudState, body: Any, minor: int) -> _Accepted:
     if count < min_count:
         raise nova_error(403, _quota_message(state, flavor, short, min_count, max_count))
     _check_block_devices(server)
-    return _Accepted(server=server, count=count, flavor=flavor, image_id=image_id, nics=nics)
+    hints = body.get("os:scheduler_hints", body.get("OS-SCH-HNT:scheduler_hints"))
+    return _Accepted(
+        server=server, count=count, flavor=flavor, image_id=image_id, nics=nics, hints=hints
+    )
 
 
 def _records(
@@ -266,7 +267,16 @@ def _shared_fields(accepted: _Accepted, now: float, reservation_id: str) -> dict
         if server.get("trusted_image_certificates")
         else None,
         "user_data": server.get("user_data"),
+        "scheduler_hints": _hints_of(accepted.hints),
     }
+
+
+def _hints_of(hints: Any) -> dict[str, list[str]]:
+    """Scheduler hints as Nova's ``RequestSpec._from_hints`` keeps them: a value that is
+    not a list becomes a list of one (shown so from 2.100)."""
+    if not isinstance(hints, dict):
+        return {}
+    return {key: value if isinstance(value, list) else [value] for key, value in hints.items()}
 
 
 def _answer(base: str, server: dict[str, Any], first: ServerRecord) -> web.Response:

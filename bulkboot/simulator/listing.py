@@ -16,6 +16,7 @@ from typing import Any
 from aiohttp import web
 
 from bulkboot.simulator.http import base_of, json_response, minor_of, nova_error, state_of
+from bulkboot.simulator.query_rules import refuse_unknown_server_filters
 from bulkboot.simulator.records import ServerRecord
 from bulkboot.simulator.state import CloudState, ListQuery
 from bulkboot.simulator.views import server_brief, server_detail
@@ -60,18 +61,9 @@ _QUERY_V266 = _QUERY_V226 | {"changes-before"}
 _QUERY_V273 = _QUERY_V266 | {"locked"}
 
 
-def _check_query_keys(request: web.Request, minor: int) -> None:
-    if minor < 75:
-        return
-    unknown = sorted(k for k in request.query if k not in _QUERY_V273 and not k.startswith("_"))
-    if unknown:
-        verb = "was" if len(unknown) == 1 else "were"
-        shown = ", ".join(repr(k) for k in unknown)
-        raise nova_error(400, f"Additional properties are not allowed ({shown} {verb} unexpected)")
-
-
 def _list_query(request: web.Request, state: CloudState, minor: int) -> ListQuery:
-    _check_query_keys(request, minor)
+    if minor >= 75:
+        refuse_unknown_server_filters(request, _QUERY_V273)
     query = request.query
     return ListQuery(**_filters(query, minor), **_paging(query, state))
 

@@ -62,6 +62,7 @@ class ServerRecord:
         "outcome",
         "ready_at",
         "reservation_id",
+        "scheduler_hints",
         "security_groups",
         "seq",
         "tags",
@@ -95,6 +96,7 @@ class ServerRecord:
         security_groups: tuple[str, ...] = ("default",),
         trusted_certs: tuple[str, ...] | None = None,
         user_data: str | None = None,
+        scheduler_hints: dict[str, list[str]] | None = None,
         fault_code: int = 500,
         fault_message: str = NO_VALID_HOST,
     ) -> None:
@@ -121,6 +123,8 @@ class ServerRecord:
         self.security_groups = security_groups
         self.trusted_certs = trusted_certs
         self.user_data = user_data
+        # as Nova's RequestSpec keeps them: every value a list; shared by a request's servers
+        self.scheduler_hints = scheduler_hints if scheduler_hints is not None else {}
         self.fault_code = fault_code
         self.fault_message = fault_message
         self.deleted_at: float | None = None
