@@ -113,12 +113,18 @@ class Servers:
             self.wait()
 
     def made_by(self, reservation_id: str) -> list[str]:
-        """The servers of a multi-create answered with its reservation id only."""
+        """The servers of one create request (all the members of a multi-create)."""
         status, body = self.nova.call(
             "GET", f"/servers/detail?reservation_id={reservation_id}", admin=True
         )
         assert status == 200, body
         return [s["id"] for s in body["servers"]]
+
+    def made_with(self, server_id: str) -> list[str]:
+        """Every server of the create whose answer named ``server_id`` (its first)."""
+        status, body = self.nova.call("GET", f"/servers/{server_id}", admin=True)
+        assert status == 200, body
+        return self.made_by(body["server"]["OS-EXT-SRV-ATTR:reservation_id"])
 
     def wait(self, timeout: float = 120.0) -> None:
         """Until every server deleted so far is gone (or listed as DELETED)."""

@@ -160,7 +160,12 @@ async def send(
             created = await cloud.compute.create_server(request)
         except ApiError as exc:
             return Sent(status=exc.http_status, message=exc.message)
-    ids = [created.id] if created.id else servers.made_by(str(created.reservation_id))
+    if created.id is None:
+        ids = servers.made_by(str(created.reservation_id))
+    elif request.instance_count > 1:  # the answer names the first server only
+        ids = servers.made_with(created.id)
+    else:
+        ids = [created.id]
     assert ids, "a create answered 202 made nothing"
     servers.delete(ids, wait=_needs_quiet(body, nova))
     return Sent(status=202, message="")
