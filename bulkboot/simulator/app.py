@@ -174,7 +174,9 @@ async def _middleware(request: web.Request, handler: Any) -> web.StreamResponse:
         return response
     cfg = state.config
     request_id = state.new_request_id()
-    headers = {"X-OpenStack-Request-ID": request_id}
+    # Nova's root document comes from outside its request-id middleware: no id
+    root = service == "compute" and key.split(" ", 1)[1] in _UNVERSIONED
+    headers = {} if root else {"X-OpenStack-Request-ID": request_id}
     # A rate limit sits in front of the API (a proxy, a middleware): it counts the
     # request as it arrives, and a create it refuses never reaches the API's queue.
     refused: Fault | None = None
@@ -200,7 +202,7 @@ async def _middleware(request: web.Request, handler: Any) -> web.StreamResponse:
             await state.sleep(delay + state.rng.uniform(0.0, cfg.jitter))
         if refused is not None:
             raise refused
-        if service == "compute" and key.split(" ", 1)[1] in _UNVERSIONED:
+        if root:
             pass  # Nova's root: no microversion, no token
         elif service == "compute":
             headers["X-Compute-Request-Id"] = request_id
@@ -239,6 +241,7 @@ async def _middleware(request: web.Request, handler: Any) -> web.StreamResponse:
         if service == "<unmatched>" and request.path.startswith("/compute/"):
             # Nova's router matches method and path together: a wrong method is a 404 too
             response = json_response(_NO_ROUTE, status=404)
+            headers["X-Compute-Request-Id"] = request_id
         else:
             converted = _http_exception_fault(service, exc)
             kept = {k: v for k, v in exc.headers.items() if k.lower() == "allow"}

@@ -151,9 +151,10 @@ async def limits(request: web.Request) -> web.Response:
         "maxTotalRAMSize": limit("ram"),
         "totalRAMUsed": figures["ram"][0],
     }
-    if minor < 57:  # 2.57 dropped personality and the image metadata limit
+    if minor < 57:  # 2.57 dropped the personality limits
         absolute["maxPersonality"] = 5
         absolute["maxPersonalitySize"] = 10240
+    if minor < 39:  # 2.39 dropped the image metadata limit (its proxy API deprecated)
         absolute["maxImageMeta"] = 128
     if minor < 36:
         absolute.update(
@@ -195,7 +196,7 @@ async def delete_server(request: web.Request) -> web.Response:
     state = state_of(request)
     if record.deleted_at is None:
         state.delete(record, state.clock())
-    return web.Response(status=204)
+    return web.Response(status=204, headers={"Content-Type": "application/json"})  # as Nova
 
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

@@ -167,6 +167,7 @@ _SECONDS = (
     "build_time_mean",
     "build_time_stddev",
     "delete_delay",
+    "scheduling_time",
 )
 _MICROVERSION = re.compile(r"2\.(0|[1-9][0-9]{0,2})")
 # Nova's [api]max_limit default: the most servers one list page holds.
@@ -216,6 +217,9 @@ class SimConfig:
     error_fraction: float = 0.0  # builds ending in ERROR "No valid host was found."
     never_finish_fraction: float = 0.0  # builds that stay in BUILD forever
     delete_delay: float = 0.2  # seconds from DELETE until the server is gone
+    # seconds a new server spends being scheduled (BUILD, task_state "scheduling"; at
+    # most its build): deleted then, it vanishes at once, leaving no DELETED record
+    scheduling_time: float = 0.1
     # -- request faults (fractions of requests)
     rate_limit: float | None = None  # requests per second across compute/image/network
     rate_limit_retry_after: bool = True  # send Retry-After with the 429

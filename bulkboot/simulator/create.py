@@ -216,6 +216,7 @@ def _records(
     name: str = server["name"]
     base_hostname = server.get("hostname") or _hostname_from(name)
     first_seq = len(state.records)
+    scheduling = state.config.scheduling_time
     records = []
     for index in range(count):
         ready_at, outcome = state.draw_build(now)
@@ -224,19 +225,19 @@ def _records(
             ready_at, outcome = now + min(0.05, max(0.0, ready_at - now)), OUTCOME_ERROR
             fault_code, fault_message = 413, late_message
         suffix = f"-{index + 1}" if count > 1 else ""
-        records.append(
-            ServerRecord(
-                seq=first_seq + index,
-                id=state.new_uuid(),
-                name=name + suffix,
-                ready_at=ready_at,
-                outcome=outcome,
-                hostname=base_hostname + suffix,
-                fault_code=fault_code,
-                fault_message=fault_message,
-                **shared,
-            )
+        record = ServerRecord(
+            seq=first_seq + index,
+            id=state.new_uuid(),
+            name=name + suffix,
+            ready_at=ready_at,
+            outcome=outcome,
+            hostname=base_hostname + suffix,
+            fault_code=fault_code,
+            fault_message=fault_message,
+            **shared,
         )
+        record.scheduled_at = min(now + scheduling, ready_at)
+        records.append(record)
     return records
 
 

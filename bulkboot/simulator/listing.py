@@ -2,8 +2,8 @@
 
 The query is read into a ``ListQuery`` in Nova's order of checks (unknown keys from
 2.75, then each filter's own 400), the state picks the page (``CloudState.list_servers``)
-and a full page carries a ``servers_links`` next link with the marker, as Nova's view
-builder adds it.
+and a full page (as many as the limit) carries a ``servers_links`` next link with the
+marker, as Nova's view builder adds it: even when no server follows.
 """
 
 from __future__ import annotations
@@ -160,13 +160,14 @@ async def _list(request: web.Request, *, detail: bool) -> web.Response:
     state, minor, base = state_of(request), minor_of(request), base_of(request)
     query = _list_query(request, state, minor)
     now = state.clock()
-    page, more = state.list_servers(query, now)
+    page, _ = state.list_servers(query, now)
     if detail:
         servers = [server_detail(base, r, now, minor) for r in page]
     else:
         servers = [server_brief(base, r) for r in page]
     body: dict[str, Any] = {"servers": servers}
-    if more and page:
+    if page and len(page) == query.limit:
+        # Nova's rule: a full page gets a next link, whether or not more follow
         body["servers_links"] = [_next_link(request, page[-1], detail)]
     return json_response(body)
 

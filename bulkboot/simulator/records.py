@@ -68,6 +68,8 @@ class ServerRecord:
         "tags",
         "trusted_certs",
         "user_data",
+        "scheduled_at",
+        "vanished",
     )
 
     def __init__(
@@ -129,6 +131,13 @@ class ServerRecord:
         self.fault_message = fault_message
         self.deleted_at: float | None = None
         self.gone_at: float | None = None
+        # until then the server is Nova's build request (task_state "scheduling")
+        self.scheduled_at = created
+        # deleted while scheduled: gone at once, never listed (not even as DELETED)
+        self.vanished = False
+
+    def scheduling(self, now: float) -> bool:
+        return now < self.scheduled_at and self.deleted_at is None
 
     def built(self, now: float) -> bool:
         return self.outcome != OUTCOME_NEVER and now >= self.ready_at

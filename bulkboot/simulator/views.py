@@ -109,7 +109,8 @@ def server_detail(base: str, record: ServerRecord, now: float, minor: int) -> di
     built = record.built(now)
     deleting = record.deleted_at is not None and status != DELETED
     if status == "BUILD":
-        vm_state, task_state, power_state = "building", "spawning", 0
+        vm_state, power_state = "building", 0
+        task_state = "scheduling" if record.scheduling(now) else "spawning"
     elif status == ERROR:
         vm_state, task_state, power_state = "error", None, 0
     elif status == DELETED:
@@ -142,7 +143,7 @@ def server_detail(base: str, record: ServerRecord, now: float, minor: int) -> di
         "status": status,
         "tenant_id": PROJECT_ID,
         "user_id": USER_ID,
-        "metadata": record.metadata,
+        "metadata": record.metadata if status != DELETED else {},  # Nova drops it with the row
         "hostId": _HOST_ID if built and status != ERROR else "",
         "image": image_view,
         "flavor": flavor_view,
@@ -170,7 +171,7 @@ def server_detail(base: str, record: ServerRecord, now: float, minor: int) -> di
         "OS-EXT-SRV-ATTR:instance_name": f"instance-{record.seq + 1:08x}",
         "OS-EXT-SRV-ATTR:hypervisor_hostname": _HOST if built else None,
     }
-    if status != DELETED:
+    if status != DELETED and not record.scheduling(now):  # a build request has none yet
         view["security_groups"] = [{"name": name} for name in record.security_groups]
     if status in ("BUILD", "ACTIVE"):
         view["progress"] = record.progress(now)

@@ -111,6 +111,11 @@ async def test_create_then_build_then_active_with_address(api: Api, sim_clock: M
     assert status == 200
     server = body["server"]
     assert server["status"] == "BUILD"
+    assert server["OS-EXT-STS:task_state"] == "scheduling"  # Nova's build request, first
+    sim_clock.advance(0.11)  # past the session config's scheduling_time (0.1 s)
+    _, _, body = await api.call("GET", f"/compute/v2.1/servers/{server_id}")
+    server = body["server"]
+    assert server["status"] == "BUILD"
     assert server["OS-EXT-STS:task_state"] == "spawning"
     assert server["metadata"] == {"bulkboot:fleet": "lab"}
     assert server["addresses"] == {}
@@ -192,6 +197,7 @@ async def test_delete_is_asynchronous(
 ) -> None:
     sim.configure(delete_delay=0.3)
     server_id = (await api.boot("doomed"))["server"]["id"]
+    sim_clock.advance(0.11)  # scheduled: a delete now goes the usual way
     status, _, _ = await api.call("DELETE", f"/compute/v2.1/servers/{server_id}")
     assert status == 204
     status, _, body = await api.call("GET", f"/compute/v2.1/servers/{server_id}")
@@ -201,6 +207,30 @@ async def test_delete_is_asynchronous(
     status, _, body = await api.call("GET", f"/compute/v2.1/servers/{server_id}")
     assert status == 404
     assert body["itemNotFound"]["message"] == f"Instance {server_id} could not be found."
+
+
+async def test_a_server_deleted_while_scheduled_vanishes_without_a_trace(
+    api: Api, sim: RunningSimulator, sim_clock: ManualClock
+) -> None:
+    """As Nova's build request: deleted before a host was chosen, the server is gone at
+    once, 404, and no changes-since listing ever shows it as DELETED."""
+    created = await api.boot("quick")
+    server_id = created["server"]["id"]
+    _, _, shown = await api.call("GET", f"/compute/v2.1/servers/{server_id}")
+    since = shown["server"]["created"]
+    assert shown["server"]["OS-EXT-STS:task_state"] == "scheduling"
+    status, _, _ = await api.call("DELETE", f"/compute/v2.1/servers/{server_id}")
+    assert status == 204
+    status, _, _ = await api.call("GET", f"/compute/v2.1/servers/{server_id}")
+    assert status == 404
+    sim_clock.advance(5)
+    _, _, listed = await api.call(
+        "GET", "/compute/v2.1/servers/detail", params={"changes-since": since}
+    )
+    assert listed["servers"] == []
+    status, _, _ = await api.call("DELETE", f"/compute/v2.1/servers/{server_id}")
+    assert status == 404
+    assert sim.stats()["servers_total"] == 0
 
 
 async def test_filters_name_regex_and_status(api: Api, sim: RunningSimulator) -> None:

@@ -111,11 +111,15 @@ async def test_unknown_query_parameters_are_refused(api: Api, path: str, refused
     }
 
 
-async def test_limits_drop_the_image_metadata_limit_at_2_57(api: Api) -> None:
-    _, _, old = await api.call("GET", "/compute/v2.1/limits", microversion="2.56")
-    assert {"maxImageMeta", "maxPersonality"} <= set(old["limits"]["absolute"])
-    _, _, new = await api.call("GET", "/compute/v2.1/limits", microversion="2.57")
-    assert not {"maxImageMeta", "maxPersonality"} & set(new["limits"]["absolute"])
+async def test_limits_drop_image_metadata_at_2_39_and_personality_at_2_57(api: Api) -> None:
+    async def keys(version: str) -> set[str]:
+        _, _, body = await api.call("GET", "/compute/v2.1/limits", microversion=version)
+        return set(body["limits"]["absolute"])
+
+    assert {"maxImageMeta", "maxPersonality"} <= await keys("2.38")
+    assert "maxImageMeta" not in await keys("2.39")
+    assert "maxPersonality" in await keys("2.56")
+    assert not {"maxPersonality", "maxPersonalitySize"} & await keys("2.57")
 
 
 async def test_os_volumes_boot_is_the_servers_api_until_2_103(api: Api) -> None:
