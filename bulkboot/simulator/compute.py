@@ -30,17 +30,17 @@ from bulkboot.simulator.query_rules import refuse_unknown
 from bulkboot.simulator.records import ServerRecord
 from bulkboot.simulator.views import flavor_brief, flavor_detail, server_detail
 
-__all__ = ["routes", "version_doc"]
+__all__ = ["FLAVOR_QUERY", "FLAVOR_QUERY_V2102", "LIMITS_QUERY", "routes", "version_doc"]
 
 _VERSION_UPDATED = "2013-07-23T11:33:21Z"
 # The legacy v2.0 API Nova 34 still lists in its root document.
 _V20_UPDATED = "2025-07-04T12:00:00Z"
 # nova/api/openstack/compute/schemas/flavors.py index_query (+ name from 2.102)
-_FLAVOR_QUERY = frozenset(
+FLAVOR_QUERY = frozenset(
     {"limit", "marker", "is_public", "minRam", "minDisk", "sort_key", "sort_dir"}
 )
-_FLAVOR_QUERY_V2102 = _FLAVOR_QUERY | {"name"}
-_LIMITS_QUERY = frozenset({"tenant_id"})
+FLAVOR_QUERY_V2102 = FLAVOR_QUERY | {"name"}
+LIMITS_QUERY = frozenset({"tenant_id"})
 
 
 def version_doc(base: str, min_version: str, max_version: str) -> dict[str, Any]:
@@ -97,7 +97,7 @@ async def list_flavors_detail(request: web.Request) -> web.Response:
 def _flavors(request: web.Request) -> list[Flavor]:
     minor = minor_of(request)
     if minor >= 75:
-        refuse_unknown(request, _FLAVOR_QUERY_V2102 if minor >= 102 else _FLAVOR_QUERY)
+        refuse_unknown(request, FLAVOR_QUERY_V2102 if minor >= 102 else FLAVOR_QUERY)
     flavors = list(FLAVORS)
     if minor >= 102 and "name" in request.query:
         # a regular expression, searched in the name (the database's REGEXP)
@@ -131,7 +131,7 @@ async def show_flavor(request: web.Request) -> web.Response:
 async def limits(request: web.Request) -> web.Response:
     state, minor = state_of(request), minor_of(request)
     if minor >= 75:
-        refuse_unknown(request, _LIMITS_QUERY)
+        refuse_unknown(request, LIMITS_QUERY)
     figures = state.quota_figures()
 
     def limit(resource: str) -> int:

@@ -183,13 +183,17 @@ def _accept(state: CloudState, body: Any, minor: int) -> _Accepted:
     if flavor is None:
         raise nova_error(400, f"Flavor {server['flavorRef']} could not be found.")
     _check_metadata_and_files(server)
+    hints = body.get("os:scheduler_hints", body.get("OS-SCH-HNT:scheduler_hints"))
+    if isinstance(hints, dict) and isinstance(hints.get("group"), list):
+        # Nova 34's schema takes a list of groups; its API then looks one group up by
+        # the whole list, and the database refuses
+        raise unexpected_error("oslo_db.exception.DBError")
     if server.get("hostname") is not None and max_count > 1:
         raise nova_error(400, "Unable to allocate a single hostname to multiple instances")
     count, short = state.allowed_count(flavor, max_count)
     if count < min_count:
         raise nova_error(403, _quota_message(state, flavor, short, min_count, max_count))
     _check_block_devices(server)
-    hints = body.get("os:scheduler_hints", body.get("OS-SCH-HNT:scheduler_hints"))
     return _Accepted(
         server=server, count=count, flavor=flavor, image_id=image_id, nics=nics, hints=hints
     )

@@ -21,7 +21,7 @@ from bulkboot.simulator.records import ServerRecord
 from bulkboot.simulator.state import CloudState, ListQuery
 from bulkboot.simulator.views import server_brief, server_detail
 
-__all__ = ["list_servers", "list_servers_detail"]
+__all__ = ["QUERY_V273", "list_servers", "list_servers_detail"]
 
 # nova.api.openstack.common._STATE_MAP values a status filter may name (2.38+: others 400)
 _KNOWN_STATUSES = frozenset(
@@ -47,7 +47,7 @@ def _parse_time(text: str, key: str) -> float:
 
 # nova/api/openstack/compute/schemas/servers.py query_params_v21 (+ joined tables,
 # paging); 2.26 tags, 2.66 changes-before, 2.73 locked. From 2.75 others are a 400.
-_QUERY_V21 = frozenset(
+QUERY_V21 = frozenset(
     """user_id project_id tenant_id launch_index image_ref image kernel_id ramdisk_id
     hostname key_name power_state vm_state task_state host node flavor reservation_id
     launched_at terminated_at availability_zone name display_name description
@@ -56,14 +56,14 @@ _QUERY_V21 = frozenset(
     deleted status changes-since ip ip6 created_at block_device_mapping services metadata
     system_metadata info_cache security_groups pci_devices limit marker""".split()
 )
-_QUERY_V226 = _QUERY_V21 | {"tags", "tags-any", "not-tags", "not-tags-any"}
-_QUERY_V266 = _QUERY_V226 | {"changes-before"}
-_QUERY_V273 = _QUERY_V266 | {"locked"}
+QUERY_V226 = QUERY_V21 | {"tags", "tags-any", "not-tags", "not-tags-any"}
+QUERY_V266 = QUERY_V226 | {"changes-before"}
+QUERY_V273 = QUERY_V266 | {"locked"}
 
 
 def _list_query(request: web.Request, state: CloudState, minor: int) -> ListQuery:
     if minor >= 75:
-        refuse_unknown_server_filters(request, _QUERY_V273)
+        refuse_unknown_server_filters(request, QUERY_V273)
     query = request.query
     return ListQuery(**_filters(query, minor), **_paging(query, state))
 

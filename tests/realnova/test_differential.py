@@ -116,7 +116,7 @@ def script() -> list[Step]:
             "/servers",
             None,
             headers={"X-OpenStack-Nova-API-Version": "2.50"},
-        ),  # fmt: skip
+        ),
         get("flavors?name", "/flavors?name=m1.tiny", "2.74"),
         get("flavors?name", "/flavors?name=m1.tiny", "2.101"),
         get("flavors?name", "/flavors?name=m1.tiny", "2.102"),
@@ -195,7 +195,22 @@ def script() -> list[Step]:
             path="/v2.1/servers",
             microversion="2.1",
             body="{not json",
-        ),  # fmt: skip
+        ),
+        # last: the simulator makes a server for the unknown group (see docs)
+        Step(
+            key="POST servers group hint as a list@2.104",
+            method="POST",
+            path="/v2.1/servers",
+            microversion="2.104",
+            body={**server_body("bad", "2.104"), "os:scheduler_hints": {"group": [GONE]}},
+        ),
+        Step(
+            key="POST servers group hint unknown@2.104",
+            method="POST",
+            path="/v2.1/servers",
+            microversion="2.104",
+            body={**server_body("bad", "2.104"), "os:scheduler_hints": {"group": GONE}},
+        ),
     ]
 
 

@@ -145,3 +145,20 @@ async def test_os_volumes_boot_is_the_servers_api_until_2_103(api: Api) -> None:
         "DELETE", f"/compute/v2.1/os-volumes_boot/{server_id}", microversion="2.102"
     )
     assert status == 204
+
+
+async def test_a_group_hint_given_as_a_list_is_novas_500(api: Api) -> None:
+    """Nova 34's schema takes a list of group UUIDs; its API then fails on it."""
+    body = {
+        "server": {"name": "g", "imageRef": CIRROS, "flavorRef": "1", "networks": "none"},
+        "os:scheduler_hints": {"group": [GROUP]},
+    }
+    status, _, reply = await api.call("POST", "/compute/v2.1/servers", json=body)
+    assert status == 500
+    assert reply["computeFault"]["message"] == (
+        "Unexpected API Error. Please contact the administrator\n"
+        "<class 'oslo_db.exception.DBError'>"
+    )
+    body["os:scheduler_hints"] = {"group": ["not-a-uuid"]}
+    status, _, reply = await api.call("POST", "/compute/v2.1/servers", json=body)
+    assert status == 400  # the schema still wants UUIDs
