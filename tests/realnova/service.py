@@ -103,6 +103,17 @@ class NovaService:
         text = self.access_log.read_text(encoding="utf-8", errors="replace")
         return [line.split('"')[1] for line in text.splitlines() if line.count('"') >= 2]
 
+    def count_settles(self, line: str, expected: int, timeout: float = 5.0) -> int:
+        """How many times ``line`` is in the access log once it stops growing: the
+        server writes a request's line after its answer, so a count taken right after
+        an answer may not hold it yet. Waits for ``expected`` (at most ``timeout``),
+        then a moment longer, so that one too many shows up too."""
+        deadline = time.monotonic() + timeout
+        while self.requests_seen().count(line) < expected and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.3)
+        return self.requests_seen().count(line)
+
     def call(
         self,
         method: str,
