@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -44,5 +45,8 @@ def test_the_real_services_skips_are_one_line_each() -> None:
     assert len(skipped) == 2, done.stdout
     keystone = next(line for line in skipped if "Keystone" in line)
     nova = next(line for line in skipped if "Nova" in line)
-    assert keystone.startswith("SKIPPED [24] tests/cloud/test_keystone_real.py: no real Keystone")
-    assert nova.startswith("SKIPPED [11] tests/realnova: no real Nova")
+    # one line each, however many tests share the reason
+    assert re.match(
+        r"SKIPPED \[([2-9]|\d\d+)\] tests/cloud/test_keystone_real.py: no real Keystone", keystone
+    )
+    assert re.match(r"SKIPPED \[([2-9]|\d\d+)\] tests/realnova: no real Nova", nova)

@@ -15,7 +15,13 @@ How each kind is found, as ``nova boot`` finds them:
   ID-shaped reference is sent as it is, and a name is an error that says why;
 - ``image_with``: images whose properties match (``GET /v2/images?k=v``); the first
   one Glance lists (the newest), as novaclient's ``_match_image`` takes;
-- flavor: by ID, else by name, from one ``GET /flavors/detail``;
+- flavor: by ID, else by name, from one ``GET /flavors/detail``. From compute 2.102
+  (negotiated before resolving) Nova filters flavors by name itself: a name is one
+  ``GET /flavors?name=^name$`` and an ID-shaped reference (digits, a UUID) one
+  ``GET /flavors/{id}``, each tried as the other when it finds nothing; the whole
+  list is read only for a miss, to say what comes close. Unlike novaclient (ID
+  first, always), a reference that is neither digits nor a UUID is taken as a name
+  first there: it differs only where one flavor's name is another one's ID;
 - network ``net-name``: ``GET /v2.0/networks?name=``; a ``net-id`` is sent as written,
   checked to exist (``GET /v2.0/networks/{id}``) where Neutron is in reach.
 """
@@ -28,11 +34,12 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, quote, urlsplit
 
 import anyio
 
 from bulkboot.errors import BulkbootError, NotFound, ResolveError, first_error
+from bulkboot.pipeline.microversion import supports_flavor_name_filter
 from bulkboot.pipeline.spec import Location, Manifest, Problem
 
 if TYPE_CHECKING:
@@ -41,6 +48,8 @@ if TYPE_CHECKING:
 __all__ = ["ResolvedReferences", "looks_like_uuid", "resolve_references"]
 
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-?(?:[0-9a-fA-F]{4}-?){3}[0-9a-fA-F]{12}$")
+# Escaped in a name sent to Nova's flavor name filter (a database regular expression).
+_REGEX_SPECIALS = frozenset(".^$*+?{}[]\\|()")
 _GONE_IMAGE = frozenset({"deleted", "killed", "pending_delete"})
 _MAX_PAGES = 1000
 _SHOW = 8  # candidates shown in a message
@@ -52,6 +61,11 @@ def looks_like_uuid(text: str) -> bool:
 
 
 PropertyKey = tuple[tuple[str, str], ...]
+
+
+def _exact_name_pattern(name: str) -> str:
+    """A regular expression that matches ``name`` and nothing else (the portable subset)."""
+    return "^" + "".join("\\" + c if c in _REGEX_SPECIALS else c for c in name) + "$"
 
 
 def _property_key(properties: Mapping[str, str]) -> PropertyKey:
@@ -249,6 +263,16 @@ class _Resolver:
         return str(matches[0]["id"])
 
     async def flavor(self, ref: str) -> str:
+        version = self.cloud.compute.microversion
+        if version is not None and supports_flavor_name_filter(version):
+            first, then = (
+                (self._flavor_by_id, self._flavor_by_name)
+                if ref.isdigit() or looks_like_uuid(ref)
+                else (self._flavor_by_name, self._flavor_by_id)
+            )
+            found = await first(ref) or await then(ref)
+            if found is not None:
+                return found
         async with self._lock:
             if self._flavors is None:
                 self._flavors = await self.cloud.compute.flavors()
@@ -261,6 +285,32 @@ class _Resolver:
         if matches:
             raise _ambiguous("flavor", ref, matches)
         return self._missing("flavor", ref, [str(f.get("name")) for f in self._flavors])
+
+    async def _compute_get(self, path: str, params: Mapping[str, str] | None = None) -> Any:
+        compute = self.cloud.compute
+        headers = compute.microversion.headers() if compute.microversion else None
+        answer = await compute.transport.request(
+            "GET", compute.endpoint + path, params=params, headers=headers
+        )
+        return answer.body
+
+    async def _flavor_by_name(self, name: str) -> str | None:
+        """2.102+: the flavors Nova finds by name (one request), exact matches only."""
+        body = await self._compute_get("/flavors", {"name": _exact_name_pattern(name)})
+        listed = body.get("flavors") if isinstance(body, Mapping) else None
+        matches = [f for f in listed or () if isinstance(f, Mapping) and f.get("name") == name]
+        if len(matches) > 1:
+            raise _ambiguous("flavor", name, matches)
+        return str(matches[0]["id"]) if matches else None
+
+    async def _flavor_by_id(self, ref: str) -> str | None:
+        """2.102+: the flavor whose ID is ``ref`` (one request), None when there is none."""
+        try:
+            body = await self._compute_get(f"/flavors/{quote(ref, safe='')}")
+        except NotFound:
+            return None
+        flavor = body.get("flavor") if isinstance(body, Mapping) else None  # not /flavors/detail
+        return str(flavor["id"]) if isinstance(flavor, Mapping) and "id" in flavor else None
 
     async def network(self, name: str) -> str:
         if not self.network_service:

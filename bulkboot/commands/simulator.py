@@ -41,6 +41,8 @@ KNOB_HELP: dict[str, str] = {
     "error_fraction": "fraction of builds ending in ERROR 'No valid host was found.'",
     "never_finish_fraction": "fraction of builds that stay in BUILD forever",
     "delete_delay": "seconds from DELETE until the server is gone (default: %(default)s)",
+    "scheduling_time": "seconds a new server is being scheduled; deleted then, it vanishes "
+    "without a DELETED record, as in Nova (default: %(default)s)",
     "rate_limit": "requests per second before 429 (compute, image, network; default: none)",
     "rate_limit_retry_after": "send Retry-After with 429 answers",
     "conflict_fraction": "fraction of POST /servers answered 409 (port in use)",

@@ -41,6 +41,7 @@ done, a retry needed) is the caller's business: ``apply`` and ``destroy`` share 
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -155,6 +156,12 @@ class Poller:
         """Put the watched servers back in the order of their ``at`` (after watching some
         from an earlier moment): ``watched_before`` relies on that order."""
         self._watched = dict(sorted(self._watched.items(), key=lambda item: item[1][1]))
+
+    def list_all_next(self) -> None:
+        """Make the next round a full listing: the only way to see a server that left
+        without a trace in ``changes-since`` (deleted while Nova was still scheduling it,
+        it never had a record to mark DELETED)."""
+        self._last_full = -math.inf
 
     def unwatch(self, server_id: str) -> None:
         self._watched.pop(server_id, None)

@@ -1,10 +1,12 @@
 """The aiohttp application: routes of every service, and the one middleware in front.
 
 The middleware does, in order: request id, latency, the proxy's rate limit (429),
-for compute the microversion (406 outside the range, headers echoed), 503 faults,
-the token check (401 from every service for an unknown or expired token), 500
-faults; then the handler; then counts the answer in ``/_sim/stats`` by method,
-route template and status. One middleware, not six: it runs on every request.
+for compute the microversion (406 outside the range, headers echoed; not on Nova's
+root document, which has none), 503 faults, the token check (401 from every service
+for an unknown or expired token), 500 faults; then the handler; then counts the answer
+in ``/_sim/stats`` by method, route template and status. One middleware, not six: it
+runs on every request. Nova's faults go out as ``application/json; charset=UTF-8``,
+and a compute path no route matches gets the 404 of Nova's router (no fault name).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from bulkboot.simulator.http import (
     json_response,
     keystone_error,
     nova_error,
+    unexpected_error,
 )
 from bulkboot.simulator.ratelimit import TokenBucket
 from bulkboot.simulator.state import CloudState
@@ -49,6 +52,15 @@ _OPEN = frozenset(
 )
 _VERSION = re.compile(r"^([1-9]\d*)\.(0|[1-9]\d*)$")
 _VARY = "OpenStack-API-Version, X-OpenStack-Nova-API-Version"
+# Nova's root versions document answers before any microversion is read.
+_UNVERSIONED = frozenset({"/compute", "/compute/"})
+_FAULT_TYPE = "application/json; charset=UTF-8"
+# What Nova's router (webob's HTTPNotFound, as JSON) answers for a path it has no route for.
+_NO_ROUTE = {
+    "message": "The resource could not be found.<br /><br />\n\n\n",
+    "code": "404 Not Found",
+    "title": "Not Found",
+}
 INITIAL_CONFIG: web.AppKey[SimConfig] = web.AppKey("initial_config", SimConfig)
 
 
@@ -62,8 +74,8 @@ def _parse_version(text: str) -> tuple[int, int]:
     return int(match.group(1)), int(match.group(2))
 
 
-def microversion_minor(headers: Any, config: SimConfig) -> int:
-    """The minor version a request asks for, as Nova's ``APIVersionRequest`` reads it."""
+def requested_version(headers: Any) -> str | None:
+    """The compute version a request names: the new header wins over the legacy one."""
     requested: str | None = None
     new = headers.get("OpenStack-API-Version")
     if new:
@@ -73,6 +85,12 @@ def microversion_minor(headers: Any, config: SimConfig) -> int:
                 requested = words[1]
     if requested is None:
         requested = headers.get("X-OpenStack-Nova-API-Version")
+    return requested
+
+
+def microversion_minor(headers: Any, config: SimConfig) -> int:
+    """The minor version a request asks for, as Nova's ``APIVersionRequest`` reads it."""
+    requested = requested_version(headers)
     low = _parse_version(config.min_microversion)
     high = _parse_version(config.max_microversion)
     if not requested:
@@ -101,7 +119,16 @@ def _cached_minor(state: CloudState, headers: Any) -> int:
         if len(state.version_cache) < 256:
             state.version_cache[key] = cached
     if isinstance(cached, Fault):
-        raise nova_error(cached.status, next(iter(cached.body.values()))["message"])
+        echoed: dict[str, str] | None = None
+        if cached.status == 406:  # Nova echoes the version it refused, as any other
+            text = (requested_version(headers) or "").strip()
+            echoed = {
+                "OpenStack-API-Version": f"compute {text}",
+                "X-OpenStack-Nova-API-Version": text,
+                "Vary": _VARY,
+            }
+        message = next(iter(cached.body.values()))["message"]
+        raise nova_error(cached.status, message, headers=echoed)
     assert isinstance(cached, int)
     return cached
 
@@ -121,7 +148,7 @@ ROUTE_INFO: web.AppKey[dict[Any, tuple[str, str, bool]]] = web.AppKey("route_inf
 def _route_info(route: Any, method: str) -> tuple[str, str, bool]:
     resource = route.resource
     canonical = resource.canonical if resource is not None else "<unmatched>"
-    service = canonical[1:].split("/", 1)[0]
+    service = canonical[1:].split("/", 1)[0] if resource is not None else "<unmatched>"
     # the route's own method; a system route (404/405) takes the request's
     route_method = route.method if route.method != "*" and resource is not None else method
     return f"{route_method} {canonical}", service, canonical in _OPEN
@@ -147,7 +174,9 @@ async def _middleware(request: web.Request, handler: Any) -> web.StreamResponse:
         return response
     cfg = state.config
     request_id = state.new_request_id()
-    headers = {"X-OpenStack-Request-ID": request_id}
+    # Nova's root document comes from outside its request-id middleware: no id
+    root = service == "compute" and key.split(" ", 1)[1] in _UNVERSIONED
+    headers = {} if root else {"X-OpenStack-Request-ID": request_id}
     # A rate limit sits in front of the API (a proxy, a middleware): it counts the
     # request as it arrives, and a create it refuses never reaches the API's queue.
     refused: Fault | None = None
@@ -173,7 +202,9 @@ async def _middleware(request: web.Request, handler: Any) -> web.StreamResponse:
             await state.sleep(delay + state.rng.uniform(0.0, cfg.jitter))
         if refused is not None:
             raise refused
-        if service == "compute":
+        if root:
+            pass  # Nova's root: no microversion, no token
+        elif service == "compute":
             headers["X-Compute-Request-Id"] = request_id
             minor = _cached_minor(state, request.headers)
             request[MINOR] = minor
@@ -193,26 +224,28 @@ async def _middleware(request: web.Request, handler: Any) -> web.StreamResponse:
                 keystone.token_for(request)
             if cfg.error_500_fraction and state.rng.random() < cfg.error_500_fraction:
                 state.count_fault("error_500")
-                raise nova_error(
-                    500,
-                    "Unexpected API Error. Please report this at http://bugs.launchpad.net/"
-                    "nova/ and attach the Nova API log if possible.\n"
-                    "<class 'nova.exception.SimulatedFault'>",
-                )
+                raise unexpected_error("nova.exception.SimulatedFault")
         elif service in ("image", "network") and not is_open:
             keystone.token_for(request)
         response = await handler(request)
     except Fault as fault:
         response = json_response(fault.body, status=fault.status, headers=fault.headers)
+        if service == "compute":
+            response.headers["Content-Type"] = _FAULT_TYPE
     except LostResponse:
         state.count_request(key, "lost")
         if request.transport is not None:
             request.transport.abort()
         raise asyncio.CancelledError from None
     except web.HTTPException as exc:
-        converted = _http_exception_fault(service, exc)
-        kept = {k: v for k, v in exc.headers.items() if k.lower() == "allow"}
-        response = json_response(converted.body, status=converted.status, headers=kept)
+        if service == "<unmatched>" and request.path.startswith("/compute/"):
+            # Nova's router matches method and path together: a wrong method is a 404 too
+            response = json_response(_NO_ROUTE, status=404)
+            headers["X-Compute-Request-Id"] = request_id
+        else:
+            converted = _http_exception_fault(service, exc)
+            kept = {k: v for k, v in exc.headers.items() if k.lower() == "allow"}
+            response = json_response(converted.body, status=converted.status, headers=kept)
     finally:
         if create:
             state.creates_in_flight -= 1

@@ -153,8 +153,9 @@ DEFAULT_QUOTA_INSTANCES = 200_000
 MAX_INSTANCES = 1_000_000
 # Nova's quota values are 32-bit database integers (quota set schema: db.MAX_INT).
 _MAX_QUOTA = 0x7FFFFFFF
-# The newest compute microversion whose schemas the simulator has (nova 31.0.0).
-MAX_MICROVERSION = "2.96"
+# The newest compute microversion the simulator serves: Nova 34's (2025.2). Its create
+# schema has not changed since 2.94; later versions change views and query rules.
+MAX_MICROVERSION = "2.104"
 # Seconds knobs: longer is never meant (builds that never end are never_finish_fraction)
 # and every instant must stay a printable timestamp.
 _MAX_SECONDS = 86_400.0
@@ -166,6 +167,7 @@ _SECONDS = (
     "build_time_mean",
     "build_time_stddev",
     "delete_delay",
+    "scheduling_time",
 )
 _MICROVERSION = re.compile(r"2\.(0|[1-9][0-9]{0,2})")
 # Nova's [api]max_limit default: the most servers one list page holds.
@@ -195,7 +197,7 @@ class SimConfig:
     """Every knob of the simulator. Each field is also a ``bulkboot simulator`` flag.
 
     ``__post_init__`` refuses what no cloud can be (a value of the wrong type, NaN or
-    infinite numbers, fractions outside [0, 1], microversions outside 2.1..2.96) with a
+    infinite numbers, fractions outside [0, 1], microversions outside 2.1..2.104) with a
     ``SimConfigError`` (a ``ValueError``) that names the field, so the command can name
     the flag and ``POST /_sim/config`` can answer a 400 that says what is wrong.
     Quotas: ``None`` is unlimited for cores and RAM (shown as -1 in ``GET /limits``, as
@@ -215,6 +217,9 @@ class SimConfig:
     error_fraction: float = 0.0  # builds ending in ERROR "No valid host was found."
     never_finish_fraction: float = 0.0  # builds that stay in BUILD forever
     delete_delay: float = 0.2  # seconds from DELETE until the server is gone
+    # seconds a new server spends being scheduled (BUILD, task_state "scheduling"; at
+    # most its build): deleted then, it vanishes at once, leaving no DELETED record
+    scheduling_time: float = 0.1
     # -- request faults (fractions of requests)
     rate_limit: float | None = None  # requests per second across compute/image/network
     rate_limit_retry_after: bool = True  # send Retry-After with the 429
@@ -317,8 +322,8 @@ def _minor_of(name: str, text: object) -> int:
     if minor > top:
         raise SimConfigError(
             name,
-            f"{name} must be {MAX_MICROVERSION} at most (the newest the simulator's "
-            f"schemas know), not {text}",
+            f"{name} must be {MAX_MICROVERSION} at most (Nova 34's newest, the newest "
+            f"the simulator serves), not {text}",
         )
     return minor
 

@@ -28,6 +28,7 @@ from bulkboot.simulator.http import (
     nova_error,
     read_json,
     state_of,
+    unexpected_error,
 )
 from bulkboot.simulator.nova_schema import create_schema
 from bulkboot.simulator.records import NO_VALID_HOST, OUTCOME_ERROR, ServerRecord
@@ -128,11 +129,7 @@ def _whole(value: Any) -> int:
     try:
         return int(value)
     except ValueError:
-        raise nova_error(
-            500,
-            "Unexpected API Error. Please report this at http://bugs.launchpad.net/nova/ "
-            "and attach the Nova API log if possible.\n<class 'ValueError'>",
-        ) from None
+        raise unexpected_error("ValueError") from None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -144,6 +141,7 @@ class _Accepted:
     flavor: Flavor
     image_id: str
     nics: tuple[tuple[Network, str | None], ...]
+    hints: Any  # os:scheduler_hints (or OS-SCH-HNT:scheduler_hints) as sent
 
 
 async def create_server(request: web.Request) -> web.Response:
@@ -185,13 +183,20 @@ def _accept(state: CloudState, body: Any, minor: int) -> _Accepted:
     if flavor is None:
         raise nova_error(400, f"Flavor {server['flavorRef']} could not be found.")
     _check_metadata_and_files(server)
+    hints = body.get("os:scheduler_hints", body.get("OS-SCH-HNT:scheduler_hints"))
+    if isinstance(hints, dict) and isinstance(hints.get("group"), list):
+        # Nova 34's schema takes a list of groups; its API then looks one group up by
+        # the whole list, and the database refuses
+        raise unexpected_error("oslo_db.exception.DBError")
     if server.get("hostname") is not None and max_count > 1:
         raise nova_error(400, "Unable to allocate a single hostname to multiple instances")
     count, short = state.allowed_count(flavor, max_count)
     if count < min_count:
         raise nova_error(403, _quota_message(state, flavor, short, min_count, max_count))
     _check_block_devices(server)
-    return _Accepted(server=server, count=count, flavor=flavor, image_id=image_id, nics=nics)
+    return _Accepted(
+        server=server, count=count, flavor=flavor, image_id=image_id, nics=nics, hints=hints
+    )
 
 
 def _records(
@@ -215,6 +220,7 @@ def _records(
     name: str = server["name"]
     base_hostname = server.get("hostname") or _hostname_from(name)
     first_seq = len(state.records)
+    scheduling = state.config.scheduling_time
     records = []
     for index in range(count):
         ready_at, outcome = state.draw_build(now)
@@ -223,19 +229,19 @@ def _records(
             ready_at, outcome = now + min(0.05, max(0.0, ready_at - now)), OUTCOME_ERROR
             fault_code, fault_message = 413, late_message
         suffix = f"-{index + 1}" if count > 1 else ""
-        records.append(
-            ServerRecord(
-                seq=first_seq + index,
-                id=state.new_uuid(),
-                name=name + suffix,
-                ready_at=ready_at,
-                outcome=outcome,
-                hostname=base_hostname + suffix,
-                fault_code=fault_code,
-                fault_message=fault_message,
-                **shared,
-            )
+        record = ServerRecord(
+            seq=first_seq + index,
+            id=state.new_uuid(),
+            name=name + suffix,
+            ready_at=ready_at,
+            outcome=outcome,
+            hostname=base_hostname + suffix,
+            fault_code=fault_code,
+            fault_message=fault_message,
+            **shared,
         )
+        record.scheduled_at = min(now + scheduling, ready_at)
+        records.append(record)
     return records
 
 
@@ -266,7 +272,16 @@ def _shared_fields(accepted: _Accepted, now: float, reservation_id: str) -> dict
         if server.get("trusted_image_certificates")
         else None,
         "user_data": server.get("user_data"),
+        "scheduler_hints": _hints_of(accepted.hints),
     }
+
+
+def _hints_of(hints: Any) -> dict[str, list[str]]:
+    """Scheduler hints as Nova's ``RequestSpec._from_hints`` keeps them: a value that is
+    not a list becomes a list of one (shown so from 2.100)."""
+    if not isinstance(hints, dict):
+        return {}
+    return {key: value if isinstance(value, list) else [value] for key, value in hints.items()}
 
 
 def _answer(base: str, server: dict[str, Any], first: ServerRecord) -> web.Response:

@@ -26,6 +26,7 @@ __all__ = [
     "nova_error",
     "read_json",
     "state_of",
+    "unexpected_error",
 ]
 
 if TYPE_CHECKING:
@@ -101,6 +102,14 @@ def nova_error(status: int, message: str, *, headers: dict[str, str] | None = No
     if status in (413, 429) and headers and "Retry-After" in headers:
         inner["retryAfter"] = headers["Retry-After"]
     return Fault(status, {name: inner}, headers)
+
+
+def unexpected_error(exception: str) -> Fault:
+    """Nova's 500 for an exception its API did not expect, as Nova 34 words it (the
+    support line is its default ``[Nova] support``)."""
+    return nova_error(
+        500, f"Unexpected API Error. Please contact the administrator\n<class '{exception}'>"
+    )
 
 
 def keystone_error(status: int, message: str, *, headers: dict[str, str] | None = None) -> Fault:

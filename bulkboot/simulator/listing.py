@@ -2,8 +2,8 @@
 
 The query is read into a ``ListQuery`` in Nova's order of checks (unknown keys from
 2.75, then each filter's own 400), the state picks the page (``CloudState.list_servers``)
-and a full page carries a ``servers_links`` next link with the marker, as Nova's view
-builder adds it.
+and a full page (as many as the limit) carries a ``servers_links`` next link with the
+marker, as Nova's view builder adds it: even when no server follows.
 """
 
 from __future__ import annotations
@@ -16,11 +16,12 @@ from typing import Any
 from aiohttp import web
 
 from bulkboot.simulator.http import base_of, json_response, minor_of, nova_error, state_of
+from bulkboot.simulator.query_rules import refuse_unknown_server_filters
 from bulkboot.simulator.records import ServerRecord
 from bulkboot.simulator.state import CloudState, ListQuery
 from bulkboot.simulator.views import server_brief, server_detail
 
-__all__ = ["list_servers", "list_servers_detail"]
+__all__ = ["QUERY_V273", "list_servers", "list_servers_detail"]
 
 # nova.api.openstack.common._STATE_MAP values a status filter may name (2.38+: others 400)
 _KNOWN_STATUSES = frozenset(
@@ -46,7 +47,7 @@ def _parse_time(text: str, key: str) -> float:
 
 # nova/api/openstack/compute/schemas/servers.py query_params_v21 (+ joined tables,
 # paging); 2.26 tags, 2.66 changes-before, 2.73 locked. From 2.75 others are a 400.
-_QUERY_V21 = frozenset(
+QUERY_V21 = frozenset(
     """user_id project_id tenant_id launch_index image_ref image kernel_id ramdisk_id
     hostname key_name power_state vm_state task_state host node flavor reservation_id
     launched_at terminated_at availability_zone name display_name description
@@ -55,23 +56,14 @@ _QUERY_V21 = frozenset(
     deleted status changes-since ip ip6 created_at block_device_mapping services metadata
     system_metadata info_cache security_groups pci_devices limit marker""".split()
 )
-_QUERY_V226 = _QUERY_V21 | {"tags", "tags-any", "not-tags", "not-tags-any"}
-_QUERY_V266 = _QUERY_V226 | {"changes-before"}
-_QUERY_V273 = _QUERY_V266 | {"locked"}
-
-
-def _check_query_keys(request: web.Request, minor: int) -> None:
-    if minor < 75:
-        return
-    unknown = sorted(k for k in request.query if k not in _QUERY_V273 and not k.startswith("_"))
-    if unknown:
-        verb = "was" if len(unknown) == 1 else "were"
-        shown = ", ".join(repr(k) for k in unknown)
-        raise nova_error(400, f"Additional properties are not allowed ({shown} {verb} unexpected)")
+QUERY_V226 = QUERY_V21 | {"tags", "tags-any", "not-tags", "not-tags-any"}
+QUERY_V266 = QUERY_V226 | {"changes-before"}
+QUERY_V273 = QUERY_V266 | {"locked"}
 
 
 def _list_query(request: web.Request, state: CloudState, minor: int) -> ListQuery:
-    _check_query_keys(request, minor)
+    if minor >= 75:
+        refuse_unknown_server_filters(request, QUERY_V273)
     query = request.query
     return ListQuery(**_filters(query, minor), **_paging(query, state))
 
@@ -168,13 +160,14 @@ async def _list(request: web.Request, *, detail: bool) -> web.Response:
     state, minor, base = state_of(request), minor_of(request), base_of(request)
     query = _list_query(request, state, minor)
     now = state.clock()
-    page, more = state.list_servers(query, now)
+    page, _ = state.list_servers(query, now)
     if detail:
         servers = [server_detail(base, r, now, minor) for r in page]
     else:
         servers = [server_brief(base, r) for r in page]
     body: dict[str, Any] = {"servers": servers}
-    if more and page:
+    if page and len(page) == query.limit:
+        # Nova's rule: a full page gets a next link, whether or not more follow
         body["servers_links"] = [_next_link(request, page[-1], detail)]
     return json_response(body)
 

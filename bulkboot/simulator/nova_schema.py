@@ -1,7 +1,10 @@
 """Nova's ``POST /servers`` request schemas, gate by gate, as data.
 
 Transcribed from nova 31.0.0 ``nova/api/openstack/compute/schemas/servers.py`` and
-``nova/api/validation/parameter_types.py``: each ``create_v2NN`` there is a
+``nova/api/validation/parameter_types.py``, brought to nova 34.0.0 (a ``group`` hint may
+be a list of UUIDs, the device name pattern fixed, ``port`` one typed schema);
+tests/realnova/test_nova_schemas.py compares them with nova 34's own module at every
+microversion. Each ``create_v2NN`` there is a
 ``_create_vNN`` here built the same way (a deep copy of the previous one, then the
 same edits), and ``create_schema(minor)`` picks the one Nova's
 ``@validation.schema`` decorators pick for a microversion. Keep the order of keys:
@@ -172,7 +175,7 @@ _legacy_block_device_mapping: dict[str, Any] = {
             "type": "string",
             "minLength": 1,
             "maxLength": 255,
-            "pattern": "^[a-zA-Z0-9._-r/]*$",
+            "pattern": "^[a-zA-Z0-9._/-]*$",
         },
         "delete_on_termination": _boolean,
         "no_device": {},
@@ -203,7 +206,9 @@ _block_device_mapping_v2["properties"].update(
 _hints: dict[str, Any] = {
     "type": "object",
     "properties": {
-        "group": {"type": "string", "format": "uuid"},
+        "group": {
+            "oneOf": [{"type": "array", "items": _uuid}, {"type": "string", "format": "uuid"}]
+        },
         "different_host": {
             "oneOf": [
                 {"type": "string", "format": "uuid"},
@@ -237,9 +242,7 @@ _create: dict[str, Any] = {
                         "type": "object",
                         "properties": {
                             "fixed_ip": _ip_address,
-                            "port": {
-                                "oneOf": [{"type": "string", "format": "uuid"}, {"type": "null"}]
-                            },
+                            "port": {"type": ["string", "null"], "format": "uuid"},
                             "uuid": {"type": "string"},
                         },
                         "additionalProperties": False,
@@ -294,10 +297,9 @@ _props(_create_v20)["availability_zone"] = _name_with_spaces
 _props(_create_v20)["key_name"] = _name_with_spaces
 _props(_create_v20)["security_groups"]["items"]["properties"]["name"] = _name_with_spaces
 _props(_create_v20)["user_data"] = {
-    "oneOf": [
-        {"type": "string", "format": "base64", "maxLength": 65535},
-        {"type": "null"},
-    ]
+    "type": ["string", "null"],
+    "format": "base64",
+    "maxLength": 65535,
 }
 
 _create_v219 = copy.deepcopy(_create)
@@ -315,7 +317,7 @@ _network_item_v237: dict[str, Any] = {
     "type": "object",
     "properties": {
         "fixed_ip": _ip_address,
-        "port": {"oneOf": [{"type": "string", "format": "uuid"}, {"type": "null"}]},
+        "port": {"type": ["string", "null"], "format": "uuid"},
         "uuid": {"type": "string", "format": "uuid"},
     },
     "additionalProperties": False,

@@ -62,11 +62,14 @@ class ServerRecord:
         "outcome",
         "ready_at",
         "reservation_id",
+        "scheduler_hints",
         "security_groups",
         "seq",
         "tags",
         "trusted_certs",
         "user_data",
+        "scheduled_at",
+        "vanished",
     )
 
     def __init__(
@@ -95,6 +98,7 @@ class ServerRecord:
         security_groups: tuple[str, ...] = ("default",),
         trusted_certs: tuple[str, ...] | None = None,
         user_data: str | None = None,
+        scheduler_hints: dict[str, list[str]] | None = None,
         fault_code: int = 500,
         fault_message: str = NO_VALID_HOST,
     ) -> None:
@@ -121,10 +125,19 @@ class ServerRecord:
         self.security_groups = security_groups
         self.trusted_certs = trusted_certs
         self.user_data = user_data
+        # as Nova's RequestSpec keeps them: every value a list; shared by a request's servers
+        self.scheduler_hints = scheduler_hints if scheduler_hints is not None else {}
         self.fault_code = fault_code
         self.fault_message = fault_message
         self.deleted_at: float | None = None
         self.gone_at: float | None = None
+        # until then the server is Nova's build request (task_state "scheduling")
+        self.scheduled_at = created
+        # deleted while scheduled: gone at once, never listed (not even as DELETED)
+        self.vanished = False
+
+    def scheduling(self, now: float) -> bool:
+        return now < self.scheduled_at and self.deleted_at is None
 
     def built(self, now: float) -> bool:
         return self.outcome != OUTCOME_NEVER and now >= self.ready_at

@@ -178,11 +178,16 @@ class CloudState:
         self.used_ram += record.flavor.ram
 
     def delete(self, record: ServerRecord, now: float) -> None:
-        """Start an asynchronous delete: the server is gone ``delete_delay`` later."""
-        record.deleted_at = now
-        record.gone_at = now + self.config.delete_delay
-        self._event(now, record.seq)
-        self._event(record.gone_at, record.seq)
+        """Start an asynchronous delete: the server is gone ``delete_delay`` later; one
+        still being scheduled (Nova's build request) is gone at once, without a trace."""
+        if record.scheduling(now):
+            record.vanished = True
+            record.deleted_at = record.gone_at = now
+        else:
+            record.deleted_at = now
+            record.gone_at = now + self.config.delete_delay
+            self._event(now, record.seq)
+            self._event(record.gone_at, record.seq)
         count = self.name_counts[record.name]
         if count > 1:
             self.duplicate_names -= 1
@@ -214,7 +219,8 @@ class CloudState:
             if moment > now:
                 break  # sorted: the rest lie in the future
             seqs.add(seq)
-        return [self.records[seq] for seq in sorted(seqs, reverse=True)]
+        records = self.records
+        return [records[seq] for seq in sorted(seqs, reverse=True) if not records[seq].vanished]
 
     def list_servers(self, query: ListQuery, now: float) -> tuple[list[ServerRecord], bool]:
         """One page, newest first (Nova's default ``created_at desc``; ``ascending`` for

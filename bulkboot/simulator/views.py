@@ -10,12 +10,22 @@ import ipaddress
 from functools import lru_cache
 from typing import Any
 
-from bulkboot.simulator.config import PROJECT_ID, USER_ID, Flavor, Network
+from bulkboot.simulator.config import IMAGES, PROJECT_ID, USER_ID, Flavor, Network
 from bulkboot.simulator.records import DELETED, ERROR, ServerRecord, iso
 
 __all__ = ["flavor_brief", "flavor_detail", "server_brief", "server_detail"]
 
 _HOST = "sim-compute-1"
+# The image properties a server view shows from 2.98: Nova keeps those of its image
+# model (``ImageMetaProps``) and drops the rest (os_version is not one). A subset of
+# that model: the ones the simulator's images carry, and a few common ones.
+_IMAGE_MODEL_PROPERTIES = frozenset(
+    {"architecture", "hw_disk_bus", "hw_rng_model", "hw_scsi_model", "os_distro", "os_type"}
+)
+_IMAGE_PROPERTIES = {
+    image.id: {k: v for k, v in image.properties if k in _IMAGE_MODEL_PROPERTIES}
+    for image in IMAGES
+}
 _HOST_ID = "2f5b6e47a2c9d8e1f0a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5"
 
 
@@ -38,6 +48,7 @@ def flavor_brief(base: str, flavor: Flavor, minor: int) -> dict[str, Any]:
 
 
 def flavor_detail(base: str, flavor: Flavor, minor: int) -> dict[str, Any]:
+    """2.102 removed ``rxtx_factor`` and ``OS-FLV-DISABLED:disabled``."""
     view = flavor_brief(base, flavor, minor)
     view.update(
         {
@@ -46,11 +57,12 @@ def flavor_detail(base: str, flavor: Flavor, minor: int) -> dict[str, Any]:
             "vcpus": flavor.vcpus,
             "swap": 0 if minor >= 75 else "",
             "OS-FLV-EXT-DATA:ephemeral": 0,
-            "OS-FLV-DISABLED:disabled": False,
             "os-flavor-access:is_public": True,
-            "rxtx_factor": 1.0,
         }
     )
+    if minor < 102:
+        view["OS-FLV-DISABLED:disabled"] = False
+        view["rxtx_factor"] = 1.0
     if minor >= 61:
         view["extra_specs"] = {}
     return view
@@ -97,7 +109,8 @@ def server_detail(base: str, record: ServerRecord, now: float, minor: int) -> di
     built = record.built(now)
     deleting = record.deleted_at is not None and status != DELETED
     if status == "BUILD":
-        vm_state, task_state, power_state = "building", "spawning", 0
+        vm_state, power_state = "building", 0
+        task_state = "scheduling" if record.scheduling(now) else "spawning"
     elif status == ERROR:
         vm_state, task_state, power_state = "error", None, 0
     elif status == DELETED:
@@ -119,18 +132,18 @@ def server_detail(base: str, record: ServerRecord, now: float, minor: int) -> di
         }
     else:
         flavor_view = {"id": flavor.id, "links": links(base, "flavors", flavor.id)[1:]}
-    image_view: dict[str, Any] | str = (
-        {"id": record.image_id, "links": links(base, "images", record.image_id)[1:]}
-        if record.image_id
-        else ""
-    )
+    image_view: dict[str, Any] | str = ""
+    if record.image_id:
+        image_view = {"id": record.image_id, "links": links(base, "images", record.image_id)[1:]}
+        if minor >= 98:
+            image_view["properties"] = dict(_IMAGE_PROPERTIES.get(record.image_id, {}))
     view: dict[str, Any] = {
         "id": record.id,
         "name": record.name,
         "status": status,
         "tenant_id": PROJECT_ID,
         "user_id": USER_ID,
-        "metadata": record.metadata,
+        "metadata": record.metadata if status != DELETED else {},  # Nova drops it with the row
         "hostId": _HOST_ID if built and status != ERROR else "",
         "image": image_view,
         "flavor": flavor_view,
@@ -158,7 +171,7 @@ def server_detail(base: str, record: ServerRecord, now: float, minor: int) -> di
         "OS-EXT-SRV-ATTR:instance_name": f"instance-{record.seq + 1:08x}",
         "OS-EXT-SRV-ATTR:hypervisor_hostname": _HOST if built else None,
     }
-    if status != DELETED:
+    if status != DELETED and not record.scheduling(now):  # a build request has none yet
         view["security_groups"] = [{"name": name} for name in record.security_groups]
     if status in ("BUILD", "ACTIVE"):
         view["progress"] = record.progress(now)
@@ -192,4 +205,6 @@ def server_detail(base: str, record: ServerRecord, now: float, minor: int) -> di
         view["locked_reason"] = None
     if minor >= 96:
         view["pinned_availability_zone"] = None
+    if minor >= 100:
+        view["scheduler_hints"] = {k: list(v) for k, v in record.scheduler_hints.items()}
     return view

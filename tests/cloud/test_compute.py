@@ -51,8 +51,8 @@ async def nova(config: CloudConfig, options: HttpOptions | None = None) -> Async
 
 async def test_negotiate_auto_and_explicit(sim: RunningSimulator, sim_cloud: CloudConfig) -> None:
     async with open_cloud(sim_cloud) as cloud:
-        assert await cloud.compute.negotiate("auto") == Microversion(2, 96)
-        assert cloud.compute.server_range == (Microversion(2, 1), Microversion(2, 96))
+        assert await cloud.compute.negotiate("auto") == Microversion(2, 104)
+        assert cloud.compute.server_range == (Microversion(2, 1), Microversion(2, 104))
         assert await cloud.compute.negotiate("2.74") == Microversion(2, 74)
         # both headers go out with every request from now on
         assert cloud.compute._headers == {
@@ -85,7 +85,7 @@ async def test_os_compute_api_version_stands_in_for_auto(
         assert await cloud.compute.negotiate("2.74") == Microversion(2, 74)  # the manifest wins
     latest = dataclasses.replace(sim_cloud, compute_api_version="2.latest")
     async with open_cloud(latest) as cloud:
-        assert await cloud.compute.negotiate("auto") == Microversion(2, 96)
+        assert await cloud.compute.negotiate("auto") == Microversion(2, 104)
 
 
 def test_version_range_reads_nova_documents() -> None:
@@ -416,7 +416,7 @@ async def test_an_override_at_novas_root_finds_v21_below_it(
 ) -> None:
     root = dataclasses.replace(sim_cloud, compute_endpoint_override=f"{sim.base_url}/compute/")
     async with open_cloud(root) as cloud:
-        assert await cloud.compute.negotiate("auto") == Microversion(2, 96)
+        assert await cloud.compute.negotiate("auto") == Microversion(2, 104)
         assert cloud.endpoint == f"{sim.base_url}/compute/v2.1"
         assert "maxTotalInstances" in await cloud.compute.limits()
 

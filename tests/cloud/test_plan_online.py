@@ -63,7 +63,7 @@ def test_online_plan_resolves_and_creates_nothing(
     code, out, err = run(capsys, str(manifest), "--format", "json")
     assert (code, err) == (0, "")
     document = json.loads(out)
-    assert document["microversion"] == "2.96"
+    assert document["microversion"] == "2.104"
     server = document["requests"][0]["body"]["server"]
     assert server["imageRef"] == next(i.id for i in IMAGES if i.name == "cirros-0.6.2")
     assert server["networks"] == [{"uuid": next(n.id for n in NETWORKS if n.name == "private")}]

@@ -198,3 +198,68 @@ async def test_an_api_error_during_lookup_is_raised_as_itself(tmp_path: Path) ->
         async with open_cloud(stub_config(url)) as cloud:
             with pytest.raises(Forbidden, match="Policy doesn't allow"):
                 await resolve_references(cloud, fleet)
+
+
+# ----------------------------------------------------------------- flavors from 2.102
+
+
+def flavor_requests(sim: RunningSimulator) -> dict[str, dict[str, int]]:
+    return {k: v for k, v in sim.stats()["requests"].items() if "/flavors" in k}
+
+
+async def test_from_2_102_a_flavor_name_is_one_filtered_request(
+    sim: RunningSimulator, sim_cloud: CloudConfig, tmp_path: Path
+) -> None:
+    fleet = manifest(
+        tmp_path,
+        f"""\
+        name: lab
+        defaults: {{image: {CIRROS.id}, networks: none}}
+        servers:
+          - {{name: a, flavor: m1.tiny}}
+          - {{name: b, flavor: m1.small}}
+          - {{name: c, flavor: "3"}}
+        """,
+    )
+    async with open_cloud(sim_cloud) as cloud:
+        assert str(await cloud.compute.negotiate("auto")) == "2.104"
+        refs = await resolve_references(cloud, fleet)
+    assert (refs.flavor("m1.tiny"), refs.flavor("m1.small"), refs.flavor("3")) == ("1", "2", "3")
+    # a name: GET /flavors?name=; an ID: GET /flavors/{id}; never the whole list
+    assert flavor_requests(sim) == {
+        "GET /compute/v2.1/flavors": {"200": 2},
+        "GET /compute/v2.1/flavors/{flavor_id}": {"200": 1},
+    }
+
+
+async def test_from_2_102_a_miss_still_says_what_comes_close(
+    sim: RunningSimulator, sim_cloud: CloudConfig, tmp_path: Path
+) -> None:
+    """``m1.tin.`` would match m1.tiny as a regular expression: it is sent escaped,
+    finds nothing by name or ID, and only then is the whole list read for the message."""
+    fleet = manifest(
+        tmp_path, f"name: x\nservers:\n  - {{name: a, image: {CIRROS.id}, flavor: m1.tin.}}\n"
+    )
+    async with open_cloud(sim_cloud) as cloud:
+        await cloud.compute.negotiate("auto")
+        with pytest.raises(ResolveError) as caught:
+            await resolve_references(cloud, fleet)
+    assert "no flavor has the ID or name 'm1.tin.'; did you mean 'm1.tiny'" in str(caught.value)
+    assert flavor_requests(sim) == {
+        "GET /compute/v2.1/flavors": {"200": 1},
+        "GET /compute/v2.1/flavors/{flavor_id}": {"404": 1},
+        "GET /compute/v2.1/flavors/detail": {"200": 1},
+    }
+
+
+async def test_before_2_102_flavors_come_from_one_listing(
+    sim: RunningSimulator, sim_cloud: CloudConfig, tmp_path: Path
+) -> None:
+    fleet = manifest(
+        tmp_path, f"name: x\nservers:\n  - {{name: a, image: {CIRROS.id}, flavor: m1.tiny}}\n"
+    )
+    async with open_cloud(sim_cloud) as cloud:
+        await cloud.compute.negotiate("2.101")  # where ?name= is a 400
+        refs = await resolve_references(cloud, fleet)
+    assert refs.flavor("m1.tiny") == "1"
+    assert flavor_requests(sim) == {"GET /compute/v2.1/flavors/detail": {"200": 1}}

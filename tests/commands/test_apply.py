@@ -46,7 +46,7 @@ def test_plain_output_line_by_line_then_reapply(
     lines = lines[5:]
     assert re.fullmatch(
         r"apply lab: cloud simulator \(http://127\.0\.0\.1:\d+/compute/v2\.1\), "
-        r"compute 2\.96, concurrency 100, rate unlimited",
+        r"compute 2\.104, concurrency 100, rate unlimited",
         lines[0],
     )
     events = lines[1:-7]
@@ -101,7 +101,7 @@ def test_json_output_and_report_field_by_field(
     assert summary["active_seconds"]["count"] == 6
     assert summary["auth_seconds"]["count"] >= 1
     assert summary["failures"] == []
-    assert document["run"]["microversion"] == "2.96"
+    assert document["run"]["microversion"] == "2.104"
     ids = {s["id"] for s in document["servers"]}
     assert len(ids) == 6
     for server in document["servers"]:

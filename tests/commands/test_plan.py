@@ -73,7 +73,7 @@ def test_json_document_field_by_field(tmp_path: Path, capsys: pytest.CaptureFixt
     document = plan_json(capsys, str(path))
     assert list(document) == ["fleet", "microversion", "requests"]
     assert document["fleet"] == "lab"
-    assert document["microversion"] == "2.96"  # `auto` offline: the newest supported
+    assert document["microversion"] == "2.104"  # `auto` offline: the newest supported
     requests = document["requests"]
     # One request per server, one per multi-create group, in manifest order.
     assert [r["name"] for r in requests] == ["web-01", "web-02", "web-03", "batch", "db"]
@@ -115,7 +115,7 @@ def test_json_bodies_are_the_pipelines_bodies(
     path = write(tmp_path, LAB)
     document = plan_json(capsys, str(path))
     manifest = load_manifest(path)
-    expected = [build_request(s, AS_WRITTEN, parse("2.96")) for s in manifest.servers]
+    expected = [build_request(s, AS_WRITTEN, parse("2.104")) for s in manifest.servers]
     expected[4]["body"]["server"]["adminPass"] = "***"
     assert document["requests"] == expected
 
@@ -149,7 +149,7 @@ def test_the_manifests_microversion_is_used_unless_the_flag_is_given(
     path = write(tmp_path, 'microversion: "2.52"\n' + LAB)
     assert plan_json(capsys, str(path))["microversion"] == "2.52"
     assert plan_json(capsys, str(path), "--microversion", "2.74")["microversion"] == "2.74"
-    assert plan_json(capsys, str(path), "--microversion", "auto")["microversion"] == "2.96"
+    assert plan_json(capsys, str(path), "--microversion", "auto")["microversion"] == "2.104"
 
 
 def test_plan_offline_opens_no_socket(
@@ -185,7 +185,7 @@ def test_table_shows_alike_servers_on_one_row(
     at = next(i for i, line in enumerate(lines) if line.startswith("db "))
     assert "volume" in lines[at]
     assert "0b5e3c4e-3333" in lines[at] + lines[at + 1]  # long IDs fold in their column
-    assert "5 requests, 9 servers; compute 2.96" in " ".join(out.split())
+    assert "5 requests, 9 servers; compute 2.104" in " ".join(out.split())
 
 
 def test_online_table_shows_names_as_written_with_short_ids_one_line_a_row(
@@ -325,7 +325,7 @@ def test_json_has_one_request_per_line(tmp_path: Path, capsys: pytest.CaptureFix
     code, out, _ = plan(capsys, str(write(tmp_path, LAB)), "--offline", "--format", "json")
     lines = out.splitlines()
     assert code == 0
-    assert lines[0] == '{"fleet": "lab", "microversion": "2.96", "requests": ['
+    assert lines[0] == '{"fleet": "lab", "microversion": "2.104", "requests": ['
     assert [json.loads(line.rstrip(","))["name"] for line in lines[1:-1]] == [
         "web-01", "web-02", "web-03", "batch", "db",
     ]  # fmt: skip

@@ -47,7 +47,7 @@ def test_apply_writes_the_report_and_its_page(
         "bulkboot", "apply", str(lab), "--cloud", "simulator", "--format", "plain",
         "--poll-interval", "200ms", "--report", str(report), "--html", str(page),
     ]  # fmt: skip
-    assert run["region"] == "RegionOne" and run["microversion"] == "2.96"
+    assert run["region"] == "RegionOne" and run["microversion"] == "2.104"
     assert run["manifest"] == {
         "path": str(lab),
         "sha256": hashlib.sha256(lab.read_bytes()).hexdigest(),

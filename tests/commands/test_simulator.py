@@ -189,8 +189,8 @@ def test_bad_flag_value_is_one_clear_line(capsys: pytest.CaptureFixture[str]) ->
     [
         (
             ["--max-microversion", "2.200"],
-            "--max-microversion: max_microversion must be 2.96 at most (the newest the "
-            "simulator's schemas know), not 2.200",
+            "--max-microversion: max_microversion must be 2.104 at most (Nova 34's newest, "
+            "the newest the simulator serves), not 2.200",
         ),
         (["--rate-limit", "nan"], "--rate-limit: rate_limit must be a finite number, not nan"),
         (

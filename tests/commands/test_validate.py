@@ -28,7 +28,7 @@ def test_a_valid_manifest_prints_one_summary_line(
     )
     assert run(capsys, str(path)) == (
         0,
-        "lab: 12 servers in 3 groups, valid for compute 2.96\n",
+        "lab: 12 servers in 3 groups, valid for compute 2.104\n",
         "",
     )
 

@@ -20,8 +20,8 @@ def test_versions_compare_numerically() -> None:
         ("2.x", "'2.x' is not a microversion: expected 'auto' or '2.N', like '2.74'"),
         ("02.1", "'02.1' is not a microversion"),
         ("3.1", "microversion 3.1 is not a compute 2.x microversion"),
-        ("2.0", "microversion 2.0 is outside what bulkboot supports (2.1 to 2.96)"),
-        ("2.97", "microversion 2.97 is outside what bulkboot supports (2.1 to 2.96)"),
+        ("2.0", "microversion 2.0 is outside what bulkboot supports (2.1 to 2.104)"),
+        ("2.105", "microversion 2.105 is outside what bulkboot supports (2.1 to 2.104)"),
     ],
 )
 def test_parse_refuses_with_a_users_message(text: str, message: str) -> None:
@@ -30,7 +30,7 @@ def test_parse_refuses_with_a_users_message(text: str, message: str) -> None:
 
 
 def test_a_badly_written_version_is_a_usage_error_and_still_a_value_error() -> None:
-    for text in ("2.x", "3.1", "2.97"):
+    for text in ("2.x", "3.1", "2.105"):
         with pytest.raises(MicroversionSyntaxError) as info:
             mv.offline(text)
         assert isinstance(info.value, UsageError)
@@ -38,8 +38,18 @@ def test_a_badly_written_version_is_a_usage_error_and_still_a_value_error() -> N
         assert info.value.exit_code == 2
 
 
+def test_bulkboot_speaks_up_to_nova_34() -> None:
+    """Nova 34 (2025.2) serves 2.1-2.104: every one of them parses."""
+    assert MAX_SUPPORTED == Microversion(2, 104)
+    for minor in range(1, 105):
+        assert mv.parse(f"2.{minor}") == Microversion(2, minor)
+
+
 def test_negotiate_auto_takes_the_highest_common_version() -> None:
-    assert mv.negotiate("auto", Microversion(2, 1), Microversion(2, 100)) == MAX_SUPPORTED
+    assert mv.negotiate("auto", Microversion(2, 1), Microversion(2, 110)) == MAX_SUPPORTED
+    assert mv.negotiate("auto", Microversion(2, 1), Microversion(2, 104)) == Microversion(2, 104)
+    assert mv.negotiate("auto", Microversion(2, 1), Microversion(2, 100)) == Microversion(2, 100)
+    assert mv.negotiate("2.104", Microversion(2, 1), Microversion(2, 104)) == Microversion(2, 104)
     assert mv.negotiate("auto", Microversion(2, 1), Microversion(2, 60)) == Microversion(2, 60)
     assert mv.negotiate("2.42", Microversion(2, 1), Microversion(2, 60)) == Microversion(2, 42)
     with pytest.raises(ValueError, match="outside the server's range"):
@@ -78,16 +88,23 @@ def test_ungated_fields_are_always_supported() -> None:
 
 
 def test_tag_and_network_gates() -> None:
-    nic = [m for m in range(1, 97) if mv.supports_nic_tags(Microversion(2, m))]
-    assert nic == [*range(32, 37), *range(42, 97)]
-    bdm = [m for m in range(1, 97) if mv.supports_bdm_tags(Microversion(2, m))]
-    assert bdm == [32, *range(42, 97)]
+    nic = [m for m in range(1, 105) if mv.supports_nic_tags(Microversion(2, m))]
+    assert nic == [*range(32, 37), *range(42, 105)]
+    bdm = [m for m in range(1, 105) if mv.supports_bdm_tags(Microversion(2, m))]
+    assert bdm == [32, *range(42, 105)]
     assert not mv.supports_auto_networks(Microversion(2, 36))
     assert mv.supports_auto_networks(Microversion(2, 37))
     assert not mv.supports_volume_type(Microversion(2, 66))
     assert mv.supports_volume_type(Microversion(2, 67))
     assert not mv.supports_fqdn_hostname(Microversion(2, 93))
     assert mv.supports_fqdn_hostname(Microversion(2, 94))
+    assert mv.supports_fqdn_hostname(Microversion(2, 104))
+
+
+def test_the_flavor_name_filter_exists_from_2_102() -> None:
+    assert not mv.supports_flavor_name_filter(Microversion(2, 101))
+    assert mv.supports_flavor_name_filter(Microversion(2, 102))
+    assert mv.supports_flavor_name_filter(Microversion(2, 104))
 
 
 def test_headers_carry_both_names() -> None:

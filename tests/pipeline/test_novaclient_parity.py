@@ -21,6 +21,7 @@ from bulkboot.errors import ManifestError
 from bulkboot.identity import FLEET_MARK_KEY
 from bulkboot.pipeline.manifest import load_manifest
 from bulkboot.pipeline.microversion import (
+    MAX_SUPPORTED,
     field_supported,
     offline,
     parse,
@@ -1101,3 +1102,38 @@ def test_every_microversion_with_every_field_it_accepts(minor: int, tmp_path: Pa
     body = build_body(spec, REFS, parse(microversion))
     assert without_fleet_mark(body, spec.fleet) == expected
     schema_check(create_schema(minor), body)
+
+
+# ----------------------------------------------------------------- above novaclient
+#
+# python-novaclient 18.x stops at 2.96; Nova 34 goes to 2.104. Nothing in the create
+# body changes after 2.96 (Nova's create schema is the same from 2.94 on, no server
+# field is gated after 2.90), so above 2.96 the oracle is the 2.96 body: bulkboot must
+# build exactly that, and Nova's schema at the higher version must take it.
+# tests/realnova/test_parity_real.py sends them to Nova 34 itself, and
+# tests/realnova/test_nova_schemas.py holds the simulator's schemas to Nova 34's.
+ABOVE_NOVACLIENT = range(97, MAX_SUPPORTED.minor + 1)
+
+
+@pytest.mark.parametrize("minor", ABOVE_NOVACLIENT)
+def test_above_2_96_the_body_is_the_2_96_body(minor: int) -> None:
+    assert everything_at(minor) == everything_at(96)
+    spec = make_spec(**everything_at(minor))
+    assert validate(manifest_of(spec, f"2.{minor}"), parse(f"2.{minor}")) == ()
+    body = build_body(spec, REFS, parse(f"2.{minor}"))
+    assert body == build_body(spec, REFS, parse("2.96"))
+    schema_check(create_schema(minor), body)
+
+
+@pytest.mark.parametrize(
+    ("microversion", "fields"), [case for case in CASES if case.values[0] == "2.96"]
+)
+def test_every_2_96_case_builds_the_same_body_at_the_newest(
+    microversion: str, fields: dict[str, Any]
+) -> None:
+    """Each parity case written for 2.96 builds the same body at Nova 34's newest."""
+    spec = make_spec(**fields)
+    newest = MAX_SUPPORTED
+    assert validate(manifest_of(spec, str(newest)), newest) == ()
+    assert build_body(spec, REFS, newest) == build_body(spec, REFS, parse("2.96"))
+    schema_check(create_schema(newest.minor), build_body(spec, REFS, newest))

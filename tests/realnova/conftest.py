@@ -8,8 +8,13 @@ What the tests check about the cloud itself they ask nova-api directly
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
 
+from bulkboot.cloud.config import CloudConfig, load_cloud_config
+from tests.realnova.realcloud import Servers, TestCloud, set_up, tear_down
 from tests.realnova.service import NovaService, require_nova
 
 
@@ -22,6 +27,38 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.fixture(scope="session")
 def nova() -> NovaService:
     return require_nova()
+
+
+@pytest.fixture(scope="session")
+def test_cloud(nova: NovaService) -> Iterator[TestCloud]:
+    """What the corpus needs beyond the fixture cloud (realcloud.py), for the session."""
+    cloud = set_up(nova)
+    try:
+        yield cloud
+    finally:
+        tear_down(nova, cloud)
+
+
+@pytest.fixture(scope="module")
+def servers(nova: NovaService) -> Iterator[Servers]:
+    """The module's servers: deleted by the tests, all gone before the next module."""
+    made = Servers(nova)
+    try:
+        yield made
+    finally:
+        made.wait()
+
+
+@pytest.fixture(scope="session")
+def clouds(nova: NovaService, tmp_path_factory: pytest.TempPathFactory) -> dict[str, CloudConfig]:
+    """bulkboot's cloud configs, read from a clouds.yaml as a user's: ``member``, ``admin``."""
+    folder: Path = tmp_path_factory.mktemp("clouds")
+    nova.write_clouds_yaml(folder)
+
+    def load(name: str) -> CloudConfig:
+        return load_cloud_config(name, environ={"HOME": str(folder)}, cwd=folder, system_dirs=())
+
+    return {"member": load("realnova"), "admin": load("realnova-admin")}
 
 
 @pytest.fixture(autouse=True)

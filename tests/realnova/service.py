@@ -40,6 +40,7 @@ class NovaService:
     """One running nova-api and the fixture data of its cloud."""
 
     url: str  # the compute endpoint, ending in /v2.1
+    admin_url: str  # the same API below /admin: every request acts as the project's admin
     version: str  # nova's release (34.0.0)
     max_microversion: str  # the newest microversion it announces (2.104)
     project_id: str
@@ -47,6 +48,10 @@ class NovaService:
     network_id: str
     flavor_id: str
     flavor_name: str
+    volume_id: str  # a bootable volume of the Cinder fixture
+    snapshot_id: str  # a snapshot of that volume
+    port_id: str  # a port of the Neutron fixture on the network
+    venv_python: Path  # the interpreter nova is installed in (to read nova's own modules)
     computes: int
     run_dir: Path  # its logs: nova.log, access.log (one line per request)
 
@@ -60,6 +65,7 @@ class NovaService:
             return None
         names = {
             "url": "URL",
+            "admin_url": "ADMIN_URL",
             "version": "VERSION",
             "max_microversion": "MAX_MICROVERSION",
             "project_id": "PROJECT_ID",
@@ -67,6 +73,10 @@ class NovaService:
             "network_id": "NETWORK_ID",
             "flavor_id": "FLAVOR_ID",
             "flavor_name": "FLAVOR_NAME",
+            "volume_id": "VOLUME_ID",
+            "snapshot_id": "SNAPSHOT_ID",
+            "port_id": "PORT_ID",
+            "venv_python": "VENV_PYTHON",
             "computes": "COMPUTES",
             "run_dir": "DIR",
         }
@@ -80,6 +90,7 @@ class NovaService:
         values: dict[str, Any] = {attr: environ[PREFIX + var] for attr, var in names.items()}
         values["computes"] = int(values["computes"])
         values["run_dir"] = Path(values["run_dir"])
+        values["venv_python"] = Path(values["venv_python"])
         return cls(**values)
 
     @property
@@ -91,6 +102,17 @@ class NovaService:
         """The access log's request lines so far (``"POST /v2.1/servers HTTP/1.1"``)."""
         text = self.access_log.read_text(encoding="utf-8", errors="replace")
         return [line.split('"')[1] for line in text.splitlines() if line.count('"') >= 2]
+
+    def count_settles(self, line: str, expected: int, timeout: float = 5.0) -> int:
+        """How many times ``line`` is in the access log once it stops growing: the
+        server writes a request's line after its answer, so a count taken right after
+        an answer may not hold it yet. Waits for ``expected`` (at most ``timeout``),
+        then a moment longer, so that one too many shows up too."""
+        deadline = time.monotonic() + timeout
+        while self.requests_seen().count(line) < expected and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.3)
+        return self.requests_seen().count(line)
 
     def call(
         self,
@@ -159,10 +181,14 @@ class NovaService:
         self.wait_gone(ids)
 
     def write_clouds_yaml(self, folder: Path, name: str = "realnova") -> Path:
-        """``folder/clouds.yaml`` with one cloud, ``name``: no Keystone, Nova at this URL."""
-        entry = {"auth_type": "none", "compute_endpoint_override": self.url}
+        """``folder/clouds.yaml`` with two clouds, no Keystone: ``name`` (a member of the
+        project) and ``name-admin`` (its admin, through the /admin mount)."""
+        clouds = {
+            name: {"auth_type": "none", "compute_endpoint_override": self.url},
+            f"{name}-admin": {"auth_type": "none", "compute_endpoint_override": self.admin_url},
+        }
         path = folder / "clouds.yaml"
-        path.write_text(yaml.safe_dump({"clouds": {name: entry}}), encoding="utf-8")
+        path.write_text(yaml.safe_dump({"clouds": clouds}), encoding="utf-8")
         return path
 
 

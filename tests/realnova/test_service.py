@@ -12,6 +12,7 @@ from tests.realnova.service import PREFIX, REQUIRE, NovaService, require_nova
 
 COMPLETE = {
     PREFIX + "URL": "http://127.0.0.1:9/v2.1",  # port 9 (discard): nothing listens
+    PREFIX + "ADMIN_URL": "http://127.0.0.1:9/admin/v2.1",
     PREFIX + "VERSION": "34.0.0",
     PREFIX + "MAX_MICROVERSION": "2.104",
     PREFIX + "PROJECT_ID": "6f70656e737461636b20342065766572",
@@ -19,6 +20,10 @@ COMPLETE = {
     PREFIX + "NETWORK_ID": "3cb9bc59-5699-4588-a4b1-b87f96708bc6",
     PREFIX + "FLAVOR_ID": "1",
     PREFIX + "FLAVOR_NAME": "m1.tiny",
+    PREFIX + "VOLUME_ID": "6ca404f3-d844-4169-bb96-bc792f37de98",
+    PREFIX + "SNAPSHOT_ID": "7c1a5e0e-5b2c-4d3e-8f4a-6b7c8d9e0f10",
+    PREFIX + "PORT_ID": "ce531f90-199f-48c0-816c-13e38010b442",
+    PREFIX + "VENV_PYTHON": "/tmp/nova-venv/bin/python",
     PREFIX + "COMPUTES": "6",
     PREFIX + "DIR": "/tmp/bulkboot-nova.none",
 }
@@ -57,6 +62,10 @@ def test_the_clouds_yaml_reaches_nova_without_keystone(tmp_path: Path) -> None:
             "realnova": {
                 "auth_type": "none",
                 "compute_endpoint_override": "http://127.0.0.1:9/v2.1",
-            }
+            },
+            "realnova-admin": {
+                "auth_type": "none",
+                "compute_endpoint_override": "http://127.0.0.1:9/admin/v2.1",
+            },
         }
     }

@@ -290,9 +290,40 @@ async def test_reset_over_http(api: Api, sim: RunningSimulator) -> None:
 
 
 async def test_unknown_route_is_a_json_404(api: Api) -> None:
-    status, _, body = await api.call("GET", "/compute/v2.1/no-such-thing")
-    assert status == 404
-    assert body["itemNotFound"]["code"] == 404
+    """As Nova's router answers it: webob's 404 as JSON, no fault name, no microversion
+    headers; a known path with a method it has no route for is the same 404."""
+    for method, path in (("GET", "/compute/v2.1/no-such-thing"), ("PUT", "/compute/v2.1/flavors")):
+        status, headers, body = await api.call(method, path)
+        assert status == 404
+        assert body == {
+            "message": "The resource could not be found.<br /><br />\n\n\n",
+            "code": "404 Not Found",
+            "title": "Not Found",
+        }
+        assert "OpenStack-API-Version" not in headers
+        assert headers["X-OpenStack-Request-ID"].startswith("req-")
+
+
+async def test_nova_faults_are_json_in_utf_8_and_a_406_echoes_the_version(api: Api) -> None:
+    status, headers, body = await api.call(
+        "GET", "/compute/v2.1/servers/nope", microversion="2.105"
+    )
+    assert status == 406
+    assert headers["Content-Type"] == "application/json; charset=UTF-8"
+    assert headers["OpenStack-API-Version"] == "compute 2.105"
+    assert headers["X-OpenStack-Nova-API-Version"] == "2.105"
+    assert "OpenStack-API-Version" in headers["Vary"]
+    assert body["computeFault"]["message"] == (
+        "Version 2.105 is not supported by the API. Minimum is 2.1 and maximum is 2.104."
+    )
+    status, headers, _ = await api.call("GET", "/compute/v2.1/servers/nope", microversion="2.x")
+    assert status == 400 and "OpenStack-API-Version" not in headers
+
+
+async def test_the_root_document_has_no_microversion(api: Api) -> None:
+    status, headers, _ = await api.call("GET", "/compute/", microversion="2.x")
+    assert status == 200
+    assert "OpenStack-API-Version" not in headers and "Vary" not in headers
 
 
 def _server(name: str, **fields: Any) -> dict[str, Any]:
@@ -342,7 +373,7 @@ async def test_same_seed_same_ids_and_outcomes(
 @pytest.mark.parametrize(
     ("changes", "words"),
     [
-        ({"max_microversion": "2.200"}, "max_microversion must be 2.96 at most"),
+        ({"max_microversion": "2.200"}, "max_microversion must be 2.104 at most"),
         ({"rate_limit": float("nan")}, "rate_limit must be a finite number, not nan"),
         ({"build_time_mean": float("inf")}, "build_time_mean must be a finite number, not inf"),
         ({"quota_instances": 2**70}, "quota_instances must be from 0 to 1000000"),
@@ -357,11 +388,11 @@ async def test_impossible_settings_are_refused_over_http(
         assert response.status == 400
         assert words in (await response.json())["error"]
     _, _, body = await api.call("GET", "/compute/", microversion="")
-    assert body["versions"][0]["version"] == "2.96"
+    assert body["versions"][-1]["version"] == "2.104"
     status, _, body = await api.call(
         "POST", "/compute/v2.1/servers", json={"server": _server("v")}, microversion="2.150"
     )
     assert status == 406
-    assert body["computeFault"]["message"].endswith("Minimum is 2.1 and maximum is 2.96.")
+    assert body["computeFault"]["message"].endswith("Minimum is 2.1 and maximum is 2.104.")
     config = sim.config
     assert (config.rate_limit, config.build_time_mean) == (None, 0.2)

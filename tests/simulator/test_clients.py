@@ -162,7 +162,7 @@ def test_openstacksdk_pages_across_max_limit_pages(conn: Any, sim: RunningSimula
 
 def test_openstacksdk_reports_the_simulators_microversion_range(conn: Any) -> None:
     version = conn.compute.get_endpoint_data().max_microversion
-    assert str(version[0]) == "2" and version[1] == 96
+    assert str(version[0]) == "2" and version[1] == 104
 
 
 @pytest.fixture

@@ -26,8 +26,11 @@ PRIVATE = "a1b2c3d4-0001-4a5b-8c6d-7e8f9a0b1c2d"
 async def test_versions_document_at_root_and_v21(api: Api) -> None:
     status, _, body = await api.call("GET", "/compute/")
     assert status == 200
-    (version,) = body["versions"]
-    assert (version["min_version"], version["version"]) == ("2.1", "2.96")
+    # as Nova 34: the deprecated v2.0 (no microversions), then v2.1
+    legacy, version = body["versions"]
+    assert (legacy["id"], legacy["status"], legacy["version"]) == ("v2.0", "DEPRECATED", "")
+    assert legacy["links"] == [{"rel": "self", "href": api.sim.base_url + "/compute/v2/"}]
+    assert (version["min_version"], version["version"]) == ("2.1", "2.104")
     status, _, body = await api.call("GET", "/compute/v2.1/")
     assert body["version"]["id"] == "v2.1"
     assert body["version"]["links"][0]["href"] == api.sim.base_url + "/compute/v2.1/"
@@ -47,7 +50,7 @@ async def test_legacy_header_latest_and_default(api: Api) -> None:
         microversion="",
         headers={"X-OpenStack-Nova-API-Version": "latest"},
     )
-    assert headers["OpenStack-API-Version"] == "compute 2.96"
+    assert headers["OpenStack-API-Version"] == "compute 2.104"
     _, headers, _ = await api.call("GET", "/compute/v2.1/flavors", microversion="")
     assert headers["OpenStack-API-Version"] == "compute 2.1"
 
@@ -106,6 +109,11 @@ async def test_create_then_build_then_active_with_address(api: Api, sim_clock: M
     assert body["server"]["adminPass"]
     status, _, body = await api.call("GET", f"/compute/v2.1/servers/{server_id}")
     assert status == 200
+    server = body["server"]
+    assert server["status"] == "BUILD"
+    assert server["OS-EXT-STS:task_state"] == "scheduling"  # Nova's build request, first
+    sim_clock.advance(0.11)  # past the session config's scheduling_time (0.1 s)
+    _, _, body = await api.call("GET", f"/compute/v2.1/servers/{server_id}")
     server = body["server"]
     assert server["status"] == "BUILD"
     assert server["OS-EXT-STS:task_state"] == "spawning"
@@ -189,6 +197,7 @@ async def test_delete_is_asynchronous(
 ) -> None:
     sim.configure(delete_delay=0.3)
     server_id = (await api.boot("doomed"))["server"]["id"]
+    sim_clock.advance(0.11)  # scheduled: a delete now goes the usual way
     status, _, _ = await api.call("DELETE", f"/compute/v2.1/servers/{server_id}")
     assert status == 204
     status, _, body = await api.call("GET", f"/compute/v2.1/servers/{server_id}")
@@ -198,6 +207,30 @@ async def test_delete_is_asynchronous(
     status, _, body = await api.call("GET", f"/compute/v2.1/servers/{server_id}")
     assert status == 404
     assert body["itemNotFound"]["message"] == f"Instance {server_id} could not be found."
+
+
+async def test_a_server_deleted_while_scheduled_vanishes_without_a_trace(
+    api: Api, sim: RunningSimulator, sim_clock: ManualClock
+) -> None:
+    """As Nova's build request: deleted before a host was chosen, the server is gone at
+    once, 404, and no changes-since listing ever shows it as DELETED."""
+    created = await api.boot("quick")
+    server_id = created["server"]["id"]
+    _, _, shown = await api.call("GET", f"/compute/v2.1/servers/{server_id}")
+    since = shown["server"]["created"]
+    assert shown["server"]["OS-EXT-STS:task_state"] == "scheduling"
+    status, _, _ = await api.call("DELETE", f"/compute/v2.1/servers/{server_id}")
+    assert status == 204
+    status, _, _ = await api.call("GET", f"/compute/v2.1/servers/{server_id}")
+    assert status == 404
+    sim_clock.advance(5)
+    _, _, listed = await api.call(
+        "GET", "/compute/v2.1/servers/detail", params={"changes-since": since}
+    )
+    assert listed["servers"] == []
+    status, _, _ = await api.call("DELETE", f"/compute/v2.1/servers/{server_id}")
+    assert status == 404
+    assert sim.stats()["servers_total"] == 0
 
 
 async def test_filters_name_regex_and_status(api: Api, sim: RunningSimulator) -> None:
@@ -390,9 +423,12 @@ async def test_unknown_query_parameters_refused_from_2_75(api: Api) -> None:
         "GET", "/compute/v2.1/servers", params={"bogus": "1"}, microversion="2.75"
     )
     assert status == 400
-    assert body["badRequest"]["message"] == (
-        "Additional properties are not allowed ('bogus' was unexpected)"
+    # Nova's words: the server lists' schema lets keys starting with "_" through
+    assert body["badRequest"]["message"] == "'bogus' does not match any of the regexes: '^_'"
+    status, _, body = await api.call(
+        "GET", "/compute/v2.1/servers", params={"b": "1", "a": "2", "_c": "3"}, microversion="2.75"
     )
+    assert body["badRequest"]["message"] == "'a', 'b' do not match any of the regexes: '^_'"
 
 
 async def test_changes_before_from_2_66(

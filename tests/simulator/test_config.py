@@ -27,8 +27,8 @@ from bulkboot.simulator.config import FLAVORS, IMAGES, NETWORKS, SimConfig, chan
         ({"quota_instances": None}, "quota_instances must be from 0 to 1000000"),
         ({"quota_instances": 1_000_001}, "quota_instances must be from 0 to 1000000"),
         ({"quota_ram": 2**31}, "quota_ram must be from 0 to 2147483647"),
-        ({"max_microversion": "2.200"}, "max_microversion must be 2.96 at most"),
-        ({"max_microversion": "2.97"}, "max_microversion must be 2.96 at most"),
+        ({"max_microversion": "2.200"}, "max_microversion must be 2.104 at most"),
+        ({"max_microversion": "2.105"}, "max_microversion must be 2.104 at most"),
         ({"max_microversion": "3.0"}, "max_microversion must be a compute microversion 2.N"),
         ({"min_microversion": "2.01"}, "min_microversion must be a compute microversion"),
         ({"min_microversion": "2.0"}, "min_microversion must be 2.1 or more"),
@@ -68,7 +68,7 @@ def test_defaults_are_a_healthy_cloud() -> None:
     assert fractions and all(value == 0.0 for value in fractions)
     assert config.rate_limit is None
     assert (config.quota_instances, config.quota_cores, config.quota_ram) == (200_000, None, None)
-    assert (config.min_microversion, config.max_microversion) == ("2.1", "2.96")
+    assert (config.min_microversion, config.max_microversion) == ("2.1", "2.104")
     assert config.max_limit == 1000  # Nova's [api]max_limit
 
 
