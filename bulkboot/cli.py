@@ -8,8 +8,8 @@ that ``bulkboot validate`` and ``--help`` stay quick to start.
 
 Exit codes: 0 success; 1 the run failed (a server did not reach its goal, the cloud
 refused); 2 invalid input or configuration (manifest, flags, clouds.yaml,
-credentials), nothing sent; 130 interrupted; 70 an internal error (a bug: please
-report it with the output of ``--debug``).
+credentials), nothing sent; 3 a ``load`` threshold did not hold; 130 interrupted; 70
+an internal error (a bug: please report it with the output of ``--debug``).
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ from bulkboot.errors import (
 __all__ = ["build_parser", "main"]
 
 # Help lists commands in this order; modules not named here follow alphabetically.
-_ORDER = ("validate", "plan", "apply", "status", "destroy", "simulator")
+_ORDER = ("validate", "plan", "apply", "status", "destroy", "load", "simulator")
 
 
 class _CommandModule(Protocol):

@@ -78,6 +78,7 @@ __all__ = [
 
 EXIT_FAILURE = 1
 EXIT_INVALID = 2
+EXIT_THRESHOLD = 3  # ``load``: a threshold did not hold (or no capacity step held)
 EXIT_INTERRUPTED = 130
 EXIT_INTERNAL = 70  # a bug in bulkboot, not an error of the user's or the cloud's
 

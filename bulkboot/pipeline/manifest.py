@@ -38,6 +38,7 @@ from bulkboot.pipeline.fields import (
     ONE_OF_MESSAGE,
     finish,
 )
+from bulkboot.pipeline.load_section import read_load_section
 from bulkboot.pipeline.names import duplicate_names
 from bulkboot.pipeline.spec import (
     FIXED_LIMITS,
@@ -74,7 +75,15 @@ __all__ = [
 MAX_SERVERS: Final = 1_000_000  # a typo like `count: 1000000000` must not eat the machine
 MAX_MANIFEST_BYTES: Final = 64 * 1024 * 1024  # 1,000,000 servers fit in a few MiB
 
-TOP_LEVEL_KEYS: Final = ("name", "cloud", "microversion", "defaults", "servers", "limits")
+TOP_LEVEL_KEYS: Final = (
+    "name",
+    "cloud",
+    "microversion",
+    "defaults",
+    "servers",
+    "limits",
+    "load",
+)
 
 _Pairs = dict[str, tuple[Node, Node]]
 
@@ -172,6 +181,7 @@ def _read_root(reader: Reader, root: Node, file: str, stem: str) -> Manifest:
             except MicroversionSyntaxError as exc:
                 reader.problem(node, f"microversion: {exc}")
     limits = _read_limits(reader, top["limits"][1]) if "limits" in top else Limits()
+    load = read_load_section(reader, top["load"][1]) if "load" in top else None
     defaults = _read_defaults(reader, top["defaults"][1]) if "defaults" in top else _Defaults()
 
     reader.subject = "manifest"
@@ -208,6 +218,7 @@ def _read_root(reader: Reader, root: Node, file: str, stem: str) -> Manifest:
         limits=limits,
         servers=tuple(servers),
         groups=tuple(groups),
+        load=load,
     )
 
 

@@ -13,7 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
+
+if TYPE_CHECKING:
+    from bulkboot.pipeline.load_spec import LoadSection
 
 __all__ = [
     "AS_WRITTEN",
@@ -218,6 +221,7 @@ class Manifest:
     limits: Limits
     servers: tuple[ServerSpec, ...]
     groups: tuple[Group, ...] = ()  # empty when built by hand: every server stands alone
+    load: LoadSection | None = None  # the ``load:`` mapping (``bulkboot load``), if written
 
 
 class References(Protocol):
