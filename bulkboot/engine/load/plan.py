@@ -124,6 +124,7 @@ class _Merged:
     def __init__(self, manifest: LoadSection | None, flags: LoadSection) -> None:
         self.values: dict[str, Any] = {}
         self.where: dict[str, Location | None] = {}
+        self.from_flags: set[str] = set()
         self.locations: Mapping[str, Location] = manifest.locations if manifest else {}
         flag_model = any(flags.given(k) for k in _MODEL_KEYS)
         for item in fields(LoadSection):
@@ -133,6 +134,7 @@ class _Merged:
             if flags.given(key):
                 self.values[key] = getattr(flags, key)
                 self.where[key] = None
+                self.from_flags.add(key)
             elif manifest is not None and manifest.given(key):
                 if key in _MODEL_KEYS and flag_model:
                     continue  # the command line's model replaces the manifest's
@@ -144,7 +146,7 @@ class _Merged:
 
     def name(self, key: str) -> str:
         """How the user wrote it: ``--max-in-flight`` or ``load.max_in_flight``."""
-        if self.where.get(key) is None and key in self.values:
+        if key in self.from_flags:
             return "--" + key.replace("_", "-")
         return f"load.{key}"
 
@@ -206,7 +208,7 @@ def resolve_plan(manifest: LoadSection | None, flags: LoadSection) -> LoadPlan:
     for number, threshold in enumerate(thresholds):
         if threshold.on_phase and threshold.metric not in phases:
             where = merged.locations.get(f"thresholds.{number}")
-            if merged.where.get("thresholds") is None:
+            if "thresholds" in merged.from_flags:
                 where = None
             problems.append(
                 Problem(
