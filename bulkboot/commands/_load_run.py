@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import functools
 import hashlib
+import resource
 import time
 from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
@@ -118,6 +119,12 @@ def _manifest_facts(path: str) -> dict[str, Any]:
     return {"path": str(Path(path).resolve()), "sha256": hashlib.sha256(data).hexdigest()}
 
 
+def _cpu_seconds() -> float:
+    """This process's CPU so far (every thread: the live view's drawing counts)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def exit_code(result: LoadResult) -> int:
     """0 all held; 1 the run failed; 3 a threshold did not hold; 130 interrupted."""
     if result.interrupted:
@@ -201,10 +208,12 @@ async def run_load(
             )
             feed = _Feed(output, load, target.notes())
             log.start()
+            cpu = _cpu_seconds()
             async with runtime.watched(
                 feed, board, (), clock=clock, first=load.interrupt, second=load.abort
             ):
                 result = await load.run()
+            cpu = _cpu_seconds() - cpu
         facts = _cloud_facts(cloud, str(version), templates, refs)
     code = exit_code(result)
     document = load_document(
@@ -215,6 +224,11 @@ async def run_load(
         manifest=_manifest_facts(args.file),
         exit_code=code,
     )
+    started = result.counters.started
+    document["client"] = {
+        "cpu_seconds": round(cpu, 6),
+        "cpu_per_iteration": round(cpu / started, 9) if started else None,
+    }
     if args.report:
         write_report(args.report, document)
     output.finish(document)

@@ -32,7 +32,7 @@ class RequestLog:
 
     def __init__(self) -> None:
         self._counting = False
-        self._routes: Counter[tuple[str, int | None]] = Counter()
+        self._routes: Counter[tuple[str, str, int | None]] = Counter()
         self.setup = 0
         self.attempts = 0  # HTTP attempts of the counted requests (retries included)
 
@@ -40,7 +40,7 @@ class RequestLog:
         if not self._counting:
             self.setup += 1
             return
-        self._routes[(route_of(timing.method, timing.path), timing.status)] += 1
+        self._routes[(timing.method, timing.path, timing.status)] += 1
         self.attempts += timing.attempts
 
     def start(self) -> None:
@@ -52,12 +52,15 @@ class RequestLog:
         return sum(self._routes.values())
 
     def count(self, route: str) -> int:
-        return sum(n for (r, _), n in self._routes.items() if r == route)
+        return int(self.by_route().get(route, {}).get("count", 0))
 
     def by_route(self) -> dict[str, dict[str, Any]]:
         """``{route: {"count": n, "statuses": {"202": n, "none": n}}}``, busiest first."""
+        grouped: Counter[tuple[str, int | None]] = Counter()
+        for (method, path, status), count in self._routes.items():
+            grouped[(route_of(method, path), status)] += count
         routes: dict[str, dict[str, Any]] = {}
-        for (route, status), count in sorted(self._routes.items(), key=lambda item: -item[1]):
+        for (route, status), count in sorted(grouped.items(), key=lambda item: -item[1]):
             entry = routes.setdefault(route, {"count": 0, "statuses": {}})
             entry["count"] += count
             entry["statuses"]["none" if status is None else str(status)] = count

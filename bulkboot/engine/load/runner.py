@@ -21,6 +21,7 @@ cancels everything at once: the journal has every server, for ``bulkboot destroy
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -29,6 +30,7 @@ from typing import Any, Final
 
 import anyio
 import anyio.abc
+from anyio.streams.memory import MemoryObjectReceiveStream
 
 from bulkboot.engine.compute_api import ComputeApi
 from bulkboot.engine.journal import Journal
@@ -171,6 +173,7 @@ class LoadRun:
         self._stopping = False
         self._next = 0  # the next iteration's number
         self._running = 0  # iterations in flight (dispatched, not ended)
+        self._idle = 0  # open loop: workers waiting for an iteration
         self._workers = 0  # closed loop: workers alive
         self._target = 0  # closed loop: workers wanted
         self._step_text = ""
@@ -297,7 +300,13 @@ class LoadRun:
         step: int,
         duration: float | None = None,
     ) -> None:
-        """Start iterations at their intended times (from now) until the schedule ends."""
+        """Start iterations at their intended times (from now) until the schedule ends.
+
+        An iteration runs on an idle worker when there is one, else on a new worker
+        (a task per iteration would cost a task's creation each time); there is never
+        a backlog: an iteration is handed over only to a worker waiting for it, and
+        ``--max-in-flight`` bounds the workers.
+        """
         plan = self.plan
         clock, sleep = self._clock, self._sleep
         base = clock()
@@ -310,21 +319,43 @@ class LoadRun:
             duration=plan.duration if duration is None else duration,
             iterations=plan.iterations if duration is None else None,
         )
-        for offset in starts:
-            at = base + offset
-            delay = at - clock()
-            if delay > 0:
-                await sleep(delay)
-            if self._stopping:
-                return
-            sample = Sample(self._next, at - run_start, step)
-            self._next += 1
-            if self._running >= limit:
-                for recorder in recorders:
-                    recorder.drop(sample)
-                continue
-            self._running += 1
-            tasks.start_soon(self._one, sample)
+        send, receive = anyio.create_memory_object_stream[Sample](math.inf)
+        with send, receive:
+            for offset in starts:
+                at = base + offset
+                delay = at - clock()
+                if delay > 0:
+                    await sleep(delay)
+                if self._stopping:
+                    return
+                sample = Sample(self._next, at - run_start, step)
+                self._next += 1
+                if self._running >= limit:
+                    for recorder in recorders:
+                        recorder.drop(sample)
+                    continue
+                self._running += 1
+                if self._idle:
+                    self._idle -= 1  # that worker's: one hand-over per waiting worker
+                    send.send_nowait(sample)
+                else:
+                    tasks.start_soon(self._open_worker, sample, receive.clone())
+
+    async def _open_worker(
+        self, sample: Sample, receive: MemoryObjectReceiveStream[Sample]
+    ) -> None:
+        with receive:
+            while True:
+                try:
+                    await self.iterations.run(sample)
+                finally:
+                    self._running -= 1
+                self._idle += 1
+                try:
+                    sample = await receive.receive()
+                except anyio.EndOfStream:
+                    self._idle -= 1
+                    return
 
     async def _one(self, sample: Sample) -> None:
         try:
