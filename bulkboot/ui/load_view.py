@@ -53,7 +53,9 @@ def render_load(snapshot: LoadSnapshot) -> Lines:
     heads = ("phase", *_SHOWN, "bound")
     rows: list[tuple[str, ...]] = [heads]
     for name, stats in snapshot.phases:
-        bound = f"+0..{format_seconds(snapshot.bound)}" if name in _POLLED else ""
+        bound = f"poll +0..{format_seconds(snapshot.bound)}" if name in _POLLED else ""
+        if name == "build":
+            bound = "Nova +-1s"
         rows.append(
             (
                 name,

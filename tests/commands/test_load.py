@@ -217,3 +217,34 @@ def test_ctrl_c_once_deletes_what_is_in_flight_and_reports(
     assert process.returncode == 130, err
     assert "interrupted" in out and "LEFT BEHIND" not in out
     assert sim.stats()["servers_total"] == 0
+
+
+def test_validate_reports_the_load_section_with_the_rest(
+    fleet: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fleet.write_text(FLEET + "load:\n  rate: fast\n")
+    code, _, err = run_cli(capsys, "validate", str(fleet))
+    assert code == 2
+    assert f"{fleet}:10:9: load: load.rate: expected a number, got a string 'fast'" in err
+
+
+def test_the_help_states_the_engines_defaults(capsys: pytest.CaptureFixture[str]) -> None:
+    from bulkboot.engine.load.plan import (
+        DEFAULT_MAX_IN_FLIGHT,
+        DEFAULT_MIN_SAMPLES,
+        DEFAULT_POLL_INTERVAL,
+        DEFAULT_TIMEOUT,
+    )
+    from bulkboot.pipeline.load_spec import CapacitySearch
+
+    with pytest.raises(SystemExit):
+        run_cli(capsys, "load", "--help")
+    text = " ".join(capsys.readouterr().out.split())
+    capacity = CapacitySearch()
+    assert f"dropped and counted (default {DEFAULT_MAX_IN_FLIGHT})" in text
+    assert f"(default {DEFAULT_POLL_INTERVAL * 1000:g}ms)" in text
+    assert f"(default {DEFAULT_TIMEOUT / 60:g}m)" in text
+    assert f"(default {DEFAULT_MIN_SAMPLES})" in text
+    assert f"first rate ({capacity.start:g}/s)" in text
+    assert f"over the last ({capacity.factor:g})" in text
+    assert f"one step ({capacity.step:g}s)" in text and f"at most ({capacity.max_steps})" in text
