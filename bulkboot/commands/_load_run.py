@@ -14,6 +14,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit, urlunsplit
 
 import anyio
 
@@ -106,12 +107,24 @@ def _cloud_facts(cloud: Cloud, version: str, templates: Templates, refs: Any) ->
     config = cloud.config
     return {
         "name": config.name,
-        "auth_url": config.auth_url,
+        "auth_url": _plain_url(config.auth_url),
         "region": config.region_name,
         "endpoint": cloud.endpoint,
         "microversion": version,
         **templates.flavors_and_images(refs),
     }
+
+
+def _plain_url(url: str | None) -> str | None:
+    """A URL without user information, query or fragment (where a secret could hide)."""
+    if not url:
+        return url
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    netloc = host + (f":{parts.port}" if parts.port else "")
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
 def _manifest_facts(path: str) -> dict[str, Any]:

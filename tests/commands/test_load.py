@@ -180,14 +180,17 @@ def test_boot_leaves_nothing_unless_kept_and_destroy_takes_what_was_kept(
     assert sim.stats()["servers_total"] == 0
 
 
-def _start_load(path: Path, clouds: Path, *flags: str) -> subprocess.Popen[str]:
+def _start_load(
+    path: Path, clouds: Path, *flags: str, capture: bool = True
+) -> subprocess.Popen[str]:
+    output = subprocess.PIPE if capture else subprocess.DEVNULL
     return subprocess.Popen(
         [sys.executable, "-m", "bulkboot", "load", str(path), "--cloud", "simulator", *FAST]
         + ["--format", "plain", *flags],
         cwd=path.parent,
         env=dict(os.environ, OS_CLIENT_CONFIG_FILE=str(clouds), PYTHONPATH=str(REPO)),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        stdout=output,
+        stderr=output,
         text=True,
     )
 
@@ -196,7 +199,7 @@ def test_sigkill_mid_run_then_destroy_leaves_nothing(
     sim: RunningSimulator, fleet: Path, clouds: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     sim.configure(build_time_mean=30.0, latency=0.01)
-    process = _start_load(fleet, clouds, "--rate", "40", "--duration", "60")
+    process = _start_load(fleet, clouds, "--rate", "40", "--duration", "60", capture=False)
     wait_for_sends(journal_of(fleet), 12)
     kill(process)
     assert sim.stats()["servers_total"] >= 10
@@ -248,3 +251,13 @@ def test_the_help_states_the_engines_defaults(capsys: pytest.CaptureFixture[str]
     assert f"first rate ({capacity.start:g}/s)" in text
     assert f"over the last ({capacity.factor:g})" in text
     assert f"one step ({capacity.step:g}s)" in text and f"at most ({capacity.max_steps})" in text
+
+
+def test_the_reports_auth_url_holds_no_credentials() -> None:
+    from bulkboot.commands._load_run import _plain_url
+
+    assert _plain_url("https://user:secret@keystone.example:5000/v3?token=x#y") == (
+        "https://keystone.example:5000/v3"
+    )
+    assert _plain_url("http://[::1]:8774/identity/v3") == "http://[::1]:8774/identity/v3"
+    assert _plain_url(None) is None
