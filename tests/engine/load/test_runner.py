@@ -217,3 +217,37 @@ async def test_find_capacity_reports_the_highest_rate_that_held(tmp_path: Path) 
     assert [step.held for step in result.steps] == [True, True, False]
     assert result.steps[-1].counters.dropped > 0
     assert result.knee == 2.0
+
+
+async def test_a_closed_loop_ramp_adds_and_removes_workers(tmp_path: Path) -> None:
+    from bulkboot.pipeline.load_spec import parse_stages
+
+    plan = LoadPlan(concurrency=1, stages=parse_stages("6s:4,10s:4,4s:1"), poll_interval=0.5)
+    async with simulator(latency=LATENCY, build_time_mean=1.0, build_time_stddev=0.0) as sim:
+        ran = await run_load(sim, tmp_path, plan)
+    result = ran.result
+    assert result.counters.dropped == 0 and result.counters.failed == 0
+    starts = sorted(s.intended for s in result.recorder.samples)
+    assert starts[-1] < 20  # nothing starts once the stages are over
+    early = sum(1 for t in starts if t < 2)
+    plateau = sum(1 for t in starts if 8 <= t < 14)
+    # one or two workers at first (an iteration takes ~1.6 s), four on the plateau
+    assert early <= 3 and 12 <= plateau <= 17
+
+
+async def test_stopping_at_once_leaves_the_servers_to_the_journal(tmp_path: Path) -> None:
+    async def stop_twice(run: LoadRun, cloud: Cloud) -> None:
+        await anyio.sleep(3.2)
+        run.interrupt()
+        run.abort()
+
+    plan = LoadPlan(rate=3.0, duration=60.0, poll_interval=0.5)
+    async with simulator(latency=LATENCY, build_time_mean=20.0, build_time_stddev=0.0) as sim:
+        ran = await run_load(sim, tmp_path, plan, during=stop_twice)
+        left = sim.stats()["servers_total"]
+    result = ran.result
+    assert result.interrupted and result.cleanup is None
+    assert left == result.counters.started == 10
+    lines = [json.loads(line) for line in ran.journal.read_text().splitlines()]
+    created = {line["id"] for line in lines if line.get("ev") == "created"}
+    assert len(created) == 10  # every server is in the journal for `bulkboot destroy`
