@@ -7,7 +7,10 @@ interval so that the timing bound is known: a status change is seen by the first
 round listed after it, so what is measured through polling is late by at most one
 interval plus one round's own round trip (``bound``), and never early.
 
-Rounds are skipped while nobody waits: an idle run sends nothing.
+Rounds are skipped while nobody waits: an idle run sends nothing. The iterations a
+round ends are woken a few per turn of the event loop, not all at once: each then sends
+its next request, and a burst of them would hold back an open loop's next intended
+start by the whole burst (a round can end dozens of waits).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Final, Literal
 
 import anyio
+import anyio.lowlevel
 
 from bulkboot.engine.poll import Lister, Poller, PollRound
 from bulkboot.identity import GONE_STATUSES
@@ -48,10 +52,13 @@ class Seen:
 class _Waiter:
     __slots__ = ("event", "seen", "want")
 
-    def __init__(self, want: int) -> None:
+    def __init__(self, want: int, event: anyio.Event) -> None:
         self.want = want
-        self.event = anyio.Event()
+        self.event = event
         self.seen: Seen | None = None
+
+
+WAKE_AT_ONCE: Final = 8  # waits woken per turn of the event loop after a round
 
 
 class PollHub:
@@ -63,6 +70,8 @@ class PollHub:
 
     __slots__ = (
         "_clock",
+        "_ended",
+        "_event",
         "_sleep",
         "_stopped",
         "_waiters",
@@ -89,6 +98,10 @@ class PollHub:
         self.interval = interval
         self.timeout = timeout
         self._waiters: dict[str, _Waiter] = {}
+        self._ended: list[_Waiter] = []  # waits a round ended, to wake
+        # The event class of the running backend: ``anyio.Event()`` looks the backend
+        # up on every call, twice per iteration; its class is the same all run long.
+        self._event: Callable[[], anyio.Event] = type(anyio.Event())
         self._stopped = False
         self.rounds = 0
         self.longest_round = 0.0
@@ -113,7 +126,7 @@ class PollHub:
     async def _wait(self, server_id: str, key: str, want: int) -> Seen:
         if self._stopped:
             return Seen("stopped", self._clock())
-        waiter = self._waiters[server_id] = _Waiter(want)
+        waiter = self._waiters[server_id] = _Waiter(want, self._event())
         self.poller.watch(server_id, key)
         try:
             await waiter.event.wait()
@@ -131,6 +144,7 @@ class PollHub:
         now = self._clock()
         for server_id in list(self._waiters):
             self._done(server_id, Seen("stopped", now))
+        self._wake_all()
 
     def resume(self) -> None:
         """Waits wait again (the run's clean-up, after a stop)."""
@@ -142,7 +156,20 @@ class PollHub:
             return
         self.poller.unwatch(server_id)
         waiter.seen = seen
-        waiter.event.set()
+        self._ended.append(waiter)
+
+    def _wake_all(self) -> None:
+        ended, self._ended = self._ended, []
+        for waiter in ended:
+            waiter.event.set()
+
+    async def _wake(self) -> None:
+        """Wake the waits a round ended, ``WAKE_AT_ONCE`` per turn of the event loop."""
+        ended, self._ended = self._ended, []
+        for number, waiter in enumerate(ended):
+            if number and not number % WAKE_AT_ONCE:
+                await anyio.lowlevel.checkpoint()
+            waiter.event.set()
 
     async def run(self) -> None:
         """Poll round after round, until cancelled."""
@@ -161,6 +188,7 @@ class PollHub:
             self.rounds += 1
             self.longest_round = max(self.longest_round, now - began)
             self._sort_out(result, now)
+            await self._wake()
 
     def _sort_out(self, result: PollRound, now: float) -> None:
         waiters = self._waiters
