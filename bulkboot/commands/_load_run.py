@@ -25,7 +25,8 @@ from bulkboot.commands import _runtime as runtime
 from bulkboot.engine.board import Board, RunHeader, RunSnapshot
 from bulkboot.engine.load.plan import LoadPlan
 from bulkboot.engine.load.requests import RequestLog
-from bulkboot.engine.load.runner import LoadResult, LoadRun
+from bulkboot.engine.load.result import LoadResult
+from bulkboot.engine.load.runner import LoadRun
 from bulkboot.engine.load.schedule import stages_length
 from bulkboot.engine.load.snapshot import LoadHeader
 from bulkboot.engine.load.templates import Templates, new_run_id

@@ -14,7 +14,7 @@ from typing import Any, Final
 
 from bulkboot import __version__
 from bulkboot.engine.load.requests import RequestLog
-from bulkboot.engine.load.runner import LoadResult
+from bulkboot.engine.load.result import LoadResult
 from bulkboot.engine.load.schedule import stages_length
 from bulkboot.engine.load.snapshot import LoadHeader
 

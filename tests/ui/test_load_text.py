@@ -13,7 +13,7 @@ from bulkboot.engine.load.cleanup import Cleanup, Leftover
 from bulkboot.engine.load.plan import LoadPlan
 from bulkboot.engine.load.recorder import Recorder
 from bulkboot.engine.load.requests import RequestLog
-from bulkboot.engine.load.runner import LoadResult
+from bulkboot.engine.load.result import LoadResult
 from bulkboot.engine.load.sample import Sample
 from bulkboot.engine.load.snapshot import LoadHeader, LoadSnapshot
 from bulkboot.engine.load.thresholds import evaluate

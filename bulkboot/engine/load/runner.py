@@ -23,9 +23,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Final
 
 import anyio
 import anyio.abc
@@ -34,18 +33,19 @@ from bulkboot.engine.compute_api import ComputeApi
 from bulkboot.engine.journal import Journal
 from bulkboot.engine.load.cleanup import Cleanup, sweep
 from bulkboot.engine.load.iteration import Iterations
+from bulkboot.engine.load.open_loop import InFlight, open_loop
 from bulkboot.engine.load.plan import LoadPlan
-from bulkboot.engine.load.recorder import Counters, Recorder
+from bulkboot.engine.load.recorder import Recorder
+from bulkboot.engine.load.result import LoadResult, StepResult
 from bulkboot.engine.load.sample import Sample
 from bulkboot.engine.load.schedule import closed_target, intended_starts, rate_at, stages_length
 from bulkboot.engine.load.snapshot import LoadHeader, LoadSnapshot
-from bulkboot.engine.load.stats import PhaseStats
 from bulkboot.engine.load.templates import Templates
-from bulkboot.engine.load.thresholds import ThresholdResult, evaluate, ready
+from bulkboot.engine.load.thresholds import evaluate, ready
 from bulkboot.engine.load.watch import PollHub
 from bulkboot.pipeline.load_spec import Stage
 
-__all__ = ["LoadResult", "LoadRun", "StepResult"]
+__all__ = ["LoadRun"]
 
 JUDGE_INTERVAL: Final = 1.0  # seconds between threshold checks (--abort-on-fail)
 # How often the journal is flushed to disk (``Journal.sync_every``). Every line is in
@@ -56,89 +56,6 @@ JUDGE_INTERVAL: Final = 1.0  # seconds between threshold checks (--abort-on-fail
 JOURNAL_SYNC_INTERVAL: Final = 10.0
 RAMP_TICK: Final = 0.1  # seconds between worker-count updates of a closed-loop ramp
 RATE_WINDOW: Final = 10  # seconds of the recent rates the views show
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class StepResult:
-    """One ``--find-capacity`` step: its rate and whether it held."""
-
-    rate: float
-    held: bool
-    counters: Counters
-    thresholds: tuple[ThresholdResult, ...]
-    phases: dict[str, PhaseStats]
-    interrupted: bool = False
-
-    def as_dict(self) -> dict[str, Any]:
-        c = self.counters
-        return {
-            "rate": round(self.rate, 6),
-            "held": self.held,
-            "interrupted": self.interrupted,
-            "iterations": {
-                "scheduled": c.scheduled,
-                "started": c.started,
-                "completed": c.completed,
-                "failed": c.failed,
-                "dropped": c.dropped,
-                "late": c.late,
-            },
-            "thresholds": [t.as_dict() for t in self.thresholds],
-            "phases": {name: stats.as_dict() for name, stats in self.phases.items()},
-        }
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class LoadResult:
-    """A finished run. ``cleanup`` is None when it was aborted (Ctrl-C twice)."""
-
-    plan: LoadPlan
-    run_id: str
-    recorder: Recorder
-    counters: Counters
-    phases: dict[str, PhaseStats]
-    thresholds: tuple[ThresholdResult, ...]
-    cleanup: Cleanup | None
-    interrupted: bool
-    aborted_by: str | None
-    load_seconds: float  # from the start to the last iteration's end
-    elapsed: float  # the whole run, clean-up included
-    started_utc: str
-    ended_utc: str
-    poll_interval: float
-    bound: float
-    poll_rounds: int
-    steps: tuple[StepResult, ...] = ()
-    knee: float | None = None
-    unsure: tuple[str, ...] = field(default=())
-
-    @property
-    def thresholds_held(self) -> bool:
-        return all(t.ok for t in self.thresholds) and (
-            self.plan.capacity is None or self.knee is not None
-        )
-
-
-class _Worker:
-    """An open-loop worker: the iteration handed to it, and the event that hands it."""
-
-    __slots__ = ("event", "new_event", "sample")
-
-    def __init__(self, sample: Sample, new_event: Callable[[], anyio.Event]) -> None:
-        self.sample: Sample | None = sample
-        self.new_event = new_event
-        self.event = new_event()
-
-
-class _Pool:
-    """One schedule's open-loop workers waiting for an iteration; ``closed`` once the
-    schedule is over."""
-
-    __slots__ = ("closed", "idle")
-
-    def __init__(self) -> None:
-        self.idle: list[_Worker] = []
-        self.closed = False
 
 
 def _utc() -> str:
@@ -197,8 +114,7 @@ class LoadRun:
         self.steps: list[StepResult] = []
         self.knee: float | None = None
         self._stopping = False
-        self._next = 0  # the next iteration's number
-        self._running = 0  # iterations in flight (dispatched, not ended)
+        self._counts = InFlight()
         self._workers = 0  # closed loop: workers alive
         self._target = 0  # closed loop: workers wanted
         self._step_text = ""
@@ -325,74 +241,31 @@ class LoadRun:
         step: int,
         duration: float | None = None,
     ) -> None:
-        """Start iterations at their intended times (from now) until the schedule ends.
-
-        An iteration runs on an idle worker when there is one, else on a new worker
-        (a task per iteration would cost a task's creation each time); there is never
-        a backlog: an iteration is handed only to a worker waiting for one, and
-        ``--max-in-flight`` bounds the workers.
-        """
+        """Start iterations at their intended times (from now) until the schedule ends."""
         plan = self.plan
-        clock, sleep = self._clock, self._sleep
-        base = clock()
-        run_start = self.started_at
-        limit = plan.max_in_flight
-        recorders = self.iterations.recorders
         starts = intended_starts(
             rate,
             stages,
             duration=plan.duration if duration is None else duration,
             iterations=plan.iterations if duration is None else None,
         )
-        pool = _Pool()
-        idle = pool.idle
-        new_event = type(anyio.Event())  # the backend's class: no look-up per hand-over
-        try:
-            for offset in starts:
-                at = base + offset
-                delay = at - clock()
-                if delay > 0:
-                    await sleep(delay)
-                if self._stopping:
-                    return
-                sample = Sample(self._next, at - run_start, step)
-                self._next += 1
-                if self._running >= limit:
-                    for recorder in recorders:
-                        recorder.drop(sample)
-                    continue
-                self._running += 1
-                if idle:
-                    worker = idle.pop()
-                    worker.sample = sample
-                    worker.event.set()
-                else:
-                    tasks.start_soon(self._open_worker, _Worker(sample, new_event), pool)
-        finally:
-            pool.closed = True  # the schedule is over: idle workers end, busy ones after
-            for worker in idle:
-                worker.sample = None
-                worker.event.set()
-            idle.clear()
-
-    async def _open_worker(self, worker: _Worker, pool: _Pool) -> None:
-        while worker.sample is not None:
-            try:
-                await self.iterations.run(worker.sample)
-            finally:
-                self._running -= 1
-            worker.sample = None
-            if pool.closed:
-                return
-            worker.event = worker.new_event()
-            pool.idle.append(worker)
-            await worker.event.wait()
+        await open_loop(
+            tasks,
+            starts,
+            self._counts,
+            self.iterations,
+            step=step,
+            limit=plan.max_in_flight,
+            clock=self._clock,
+            sleep=self._sleep,
+            stopping=lambda: self._stopping,
+        )
 
     async def _one(self, sample: Sample) -> None:
         try:
             await self.iterations.run(sample)
         finally:
-            self._running -= 1
+            self._counts.running -= 1
 
     # ------------------------------------------------------------ closed loop
 
@@ -422,7 +295,7 @@ class LoadRun:
         plan = self.plan
         if self._stopping:
             return False
-        if plan.iterations is not None and self._next >= plan.iterations:
+        if plan.iterations is not None and self._counts.next >= plan.iterations:
             return False
         end = plan.duration if not plan.stages else stages_length(plan.stages)
         return end is None or self._clock() - self.started_at < end
@@ -430,9 +303,9 @@ class LoadRun:
     async def _worker(self) -> None:
         try:
             while self._may_start():
-                sample = Sample(self._next, self._clock() - self.started_at)
-                self._next += 1
-                self._running += 1
+                sample = Sample(self._counts.next, self._clock() - self.started_at)
+                self._counts.next += 1
+                self._counts.running += 1
                 await self._one(sample)
                 if self._workers > self._target and self.plan.stages:
                     return

@@ -17,7 +17,8 @@ from bulkboot.cloud.session import HttpOptions
 from bulkboot.engine.journal import Journal
 from bulkboot.engine.load.plan import LoadPlan
 from bulkboot.engine.load.requests import RequestLog
-from bulkboot.engine.load.runner import LoadResult, LoadRun
+from bulkboot.engine.load.result import LoadResult
+from bulkboot.engine.load.runner import LoadRun
 from bulkboot.engine.load.snapshot import LoadHeader
 from bulkboot.engine.load.templates import Templates
 from bulkboot.pipeline.manifest import load_manifest
