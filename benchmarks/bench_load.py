@@ -41,7 +41,7 @@ from typing import Any
 RUNS = 3
 LATENCY = 0.01
 POLL_INTERVAL = 0.5
-RATES = (25, 50, 100, 150, 200, 300, 400, 600)  # iterations/s tried for (1), in order
+RATES = (25, 50, 75, 100, 150, 200, 300, 400)  # iterations/s tried for (1), in order
 CAPACITY_DURATION = 10.0
 RATE = 50.0  # for (2) and (3)
 DURATION = 20.0
