@@ -61,3 +61,18 @@ def test_requests_that_cannot_be_iterations(tmp_path: Path) -> None:
         f"{path}:8:5: {'x' * 240}: the name is too long for a load run's suffix "
         "(-<run id>-<iteration>): at most 235 characters",
     ]
+
+
+def test_the_run_mark_must_fit_in_the_metadata(tmp_path: Path) -> None:
+    path = tmp_path / "lab.yaml"
+    path.write_text(
+        "name: lab\nlimits: {max_server_meta: 3}\n"
+        "defaults: {image: cirros, flavor: m1.tiny, networks: none}\nservers:\n"
+        "  - name: one\n    metadata: {a: '1'}\n"
+        "  - name: two\n    metadata: {a: '1', b: '2'}\n"
+    )
+    messages = [str(p) for p in template_problems(load_manifest(path))]
+    assert messages == [
+        f"{path}:7:5: two: metadata has 2 items; with the bulkboot:fleet and "
+        "bulkboot:load-run marks that is more than the 3 Nova allows (limits.max_server_meta)"
+    ]
