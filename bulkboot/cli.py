@@ -10,8 +10,9 @@ Exit codes: 0 success; 1 the run failed (a server did not reach its goal, the cl
 refused, the report could not be written at the end); 2 invalid input or configuration
 (manifest, flags, clouds.yaml, credentials, an output path, a file that is not a
 report), nothing sent, and no command at all (the help is printed); 3 a gate failed
-(``report compare --fail-on-regression``); 130 interrupted; 70 an internal error (a bug:
-please report it with the output of ``--debug``).
+(a ``load`` threshold did not hold, or ``report compare --fail-on-regression``); 130
+interrupted; 70 an internal error (a bug: please report it with the output of
+``--debug``).
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ from bulkboot.ui.text import printable
 __all__ = ["build_parser", "main"]
 
 # Help lists commands in this order; modules not named here follow alphabetically.
-_ORDER = ("validate", "plan", "apply", "status", "destroy", "report", "simulator")
+_ORDER = ("validate", "plan", "apply", "status", "destroy", "load", "report", "simulator")
 
 
 class _CommandModule(Protocol):

@@ -88,9 +88,11 @@ __all__ = [
 
 EXIT_FAILURE = 1
 EXIT_INVALID = 2
+# A gate failed: a ``load`` threshold did not hold (or no capacity step held), or
+# ``report compare --fail-on-regression`` found a regression. The run itself worked.
+EXIT_GATE = 3
 EXIT_INTERRUPTED = 130
 EXIT_INTERNAL = 70  # a bug in bulkboot, not an error of the user's or the cloud's
-EXIT_REGRESSION = 3  # a gate failed: `report compare --fail-on-regression`
 
 
 class BulkbootError(Exception):

@@ -66,7 +66,8 @@ class CreatedServer:
     """What a create gave back. ``id`` is None when Nova answered a reservation id only.
 
     ``recovered`` is True when the answer was lost and the server was found by its
-    name and fleet mark instead (then ``admin_pass`` is unknown).
+    name and fleet mark instead (then ``admin_pass`` is unknown). ``request_id`` is
+    Nova's ``x-openstack-request-id`` of the answer (None when recovered).
     """
 
     id: str | None
@@ -75,6 +76,7 @@ class CreatedServer:
     admin_pass: str | None = field(default=None, repr=False)
     timing: RequestTiming
     recovered: bool = False
+    request_id: str | None = None
 
 
 def _regex_literal(text: str) -> str:
@@ -367,6 +369,7 @@ class Compute:
             name=name,
             admin_pass=admin_pass if isinstance(admin_pass, str) else None,
             timing=timing,
+            request_id=answer.request_id,
         )
 
     async def _settled_lookup(self, name: str, fleet: str, count: int) -> dict[str, Any] | None:

@@ -27,6 +27,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
+from anyio.abc import TaskStatus
 
 from bulkboot.engine.board import Board, RunHeader, RunSnapshot
 from bulkboot.engine.inventory import wall_time
@@ -286,16 +287,25 @@ async def confirmed(
     return True
 
 
-async def watch_interrupts(first: Callable[[], None], second: Callable[[], None]) -> None:
+async def watch_interrupts(
+    first: Callable[[], None],
+    second: Callable[[], None],
+    *,
+    task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED,
+) -> None:
     """Ctrl-C or SIGTERM once calls ``first`` (stop gently), a second of either
     ``second`` (stop now).
 
     Runs until cancelled; while it runs, SIGINT no longer raises KeyboardInterrupt.
-    SIGTERM's handler is put back as it was after (asyncio would leave the default).
+    Started with ``TaskGroup.start``, it returns once the signals are its own: a
+    Ctrl-C a moment after the run began must not land as a KeyboardInterrupt in the
+    middle of the engine's work. SIGTERM's handler is put back as it was after
+    (asyncio would leave the default).
     """
     term = signal.getsignal(signal.SIGTERM)
     try:
         with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+            task_status.started()
             count = 0
             async for _ in signals:
                 count += 1
@@ -339,7 +349,7 @@ async def watched(
     output.start(board.header, board.snapshot(clock()), notes)
     try:
         async with anyio.create_task_group() as background:
-            background.start_soon(watch_interrupts, first, second)
+            await background.start(watch_interrupts, first, second)
             if output.refresh_interval is not None:
                 background.start_soon(
                     feed_snapshots, board, output.tick, output.refresh_interval, clock

@@ -14,7 +14,7 @@ import argparse
 import sys
 
 from bulkboot.commands._options import parse_duration
-from bulkboot.errors import EXIT_REGRESSION, UsageError
+from bulkboot.errors import EXIT_GATE, UsageError
 
 __all__ = ["register", "run"]
 
@@ -147,5 +147,5 @@ def _compare(args: argparse.Namespace, base_path: str, new_path: str) -> int:
     if comparison.regressions:
         names = ", ".join(c.metric.name for c in comparison.regressions)
         print(f"bulkboot: regression beyond {args.fail_on_regression:g}%: {names}", file=sys.stderr)
-        return EXIT_REGRESSION
+        return EXIT_GATE
     return 0

@@ -29,9 +29,6 @@ __all__ = ["delete_and_wait"]
 
 # Errors that end the run (every other request would fail the same way).
 _FATAL = (AuthError, EndpointNotFound)
-# A server whose DELETE was accepted and that no round has shown since, this long after
-# it: list everything next (see ``Poller.list_all_next``), at most this often.
-_UNSEEN_AFTER = 5.0
 
 
 async def delete_and_wait(
@@ -55,7 +52,6 @@ async def delete_and_wait(
     that wait: a Ctrl-C stops the deletes that have not left yet.
     """
     waiting: dict[str, str] = {}  # id -> name, DELETE accepted, not yet gone
-    unseen: dict[str, float] = {}  # id -> when its DELETE was accepted; no round showed it
     window = CreateWindow(ceiling=max(1, int(limiter.total_tokens)))
     gone = 0
     in_flight = len(targets)
@@ -70,7 +66,6 @@ async def delete_and_wait(
     def finished(server_id: str, name: str) -> None:
         nonlocal gone
         waiting.pop(server_id, None)
-        unseen.pop(server_id, None)
         poller.unwatch(server_id)
         if emit(Deleted(name=name, at=clock(), server_id=server_id)) is not None:
             gone += 1
@@ -98,8 +93,7 @@ async def delete_and_wait(
                         compute.drop_rate_turn()
             if existed:
                 waiting[server_id] = name
-                unseen[server_id] = clock()
-                poller.watch(server_id, name)
+                poller.watch(server_id, name, changing=True)
             else:
                 finished(server_id, name)
         finally:
@@ -112,7 +106,6 @@ async def delete_and_wait(
     async def poll() -> None:
         interval: float | None = None
         news = False
-        listed_all = clock()
         while in_flight or waiting:
             interval = await sleep_interval(
                 pacing, interval, news=news, fleet_size=len(targets), rng=rng
@@ -120,13 +113,9 @@ async def delete_and_wait(
             if not waiting:
                 news = False
                 continue
-            began = clock()
             result = await poller.round()
-            if result.full:
-                listed_all = began
             news = False
             for sighting in result.sightings:
-                unseen.pop(sighting.server_id, None)
                 if sighting.server_id in waiting and sighting.status == "DELETED":
                     finished(sighting.server_id, sighting.key)
                     news = True
@@ -138,14 +127,8 @@ async def delete_and_wait(
             for server_id, name in poller.watched_before(now - deadline):
                 if server_id in waiting:
                     waiting.pop(server_id)
-                    unseen.pop(server_id, None)
                     poller.unwatch(server_id)
                     emit(DeadlinePassed(name=name, at=now))
-            # Deleted and never shown since: maybe deleted while being scheduled, which
-            # leaves no DELETED record; only a full listing can tell it is gone.
-            if unseen and now - listed_all >= _UNSEEN_AFTER:
-                if min(unseen.values()) <= now - _UNSEEN_AFTER:
-                    poller.list_all_next()
 
     items = iter(targets)
     async with anyio.create_task_group() as tasks:

@@ -213,8 +213,9 @@ class Journal:
 
     def record(self, event: Event) -> None:
         """Append the line for ``event`` (if it has one)."""
-        # The three lines every server writes are formatted by hand (this runs three
-        # times per server); names and ids still go through JSON string escaping.
+        # The lines every server writes are formatted by hand (this runs three times
+        # per server, five per load iteration); names and ids still go through JSON
+        # string escaping.
         if isinstance(event, CreateSent):
             self._line(f'{{"ev":"sent","name":{_quote(event.name)},"t":{time.time():.3f}}}\n')
         elif isinstance(event, StatusSeen) and not event.fault:
@@ -225,6 +226,12 @@ class Journal:
         elif isinstance(event, Created) and event.server_id is not None:
             self._line(
                 f'{{"ev":"created","name":{_quote(event.name)},'
+                f'"id":{_quote(event.server_id)},"t":{time.time():.3f}}}\n'
+            )
+        elif isinstance(event, DeleteSent | Deleted):  # a load run's two other lines
+            kind = "delete" if isinstance(event, DeleteSent) else "deleted"
+            self._line(
+                f'{{"ev":"{kind}","name":{_quote(event.name)},'
                 f'"id":{_quote(event.server_id)},"t":{time.time():.3f}}}\n'
             )
         else:

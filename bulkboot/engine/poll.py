@@ -41,17 +41,20 @@ done, a retry needed) is the caller's business: ``apply`` and ``destroy`` share 
 
 from __future__ import annotations
 
-import math
 import random
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 
 import anyio
 
 from bulkboot.engine.pacing import PollPacing
 from bulkboot.identity import is_fleet_record
+
+# See ``Poller.watch(changing=True)``: how long a server whose DELETE was accepted may
+# show in no round before one round lists everything.
+UNSEEN_AFTER: Final = 5.0
 
 __all__ = ["PAGED_GUARD", "Lister", "PollRound", "Poller", "Sighting", "since_after"]
 
@@ -106,6 +109,7 @@ class Poller:
     """
 
     __slots__ = (
+        "_changing",
         "_full_interval",
         "_last_full",
         "_late",
@@ -137,16 +141,29 @@ class Poller:
         self._unwatched: dict[str, Mapping[str, Any]] = {}
         # watched after a round listed them unwatched: reported from that record
         self._late: dict[str, Mapping[str, Any]] = {}
+        # watched for a change that must come (a DELETE accepted): id -> since when, until
+        # a round shows it
+        self._changing: dict[str, float] = {}
         self.clock = clock
 
     @property
     def since(self) -> str | None:
         return self._since
 
-    def watch(self, server_id: str, key: str, *, at: float | None = None) -> None:
-        """Watch ``server_id`` from ``at`` (now by default); re-watching moves it last."""
+    def watch(
+        self, server_id: str, key: str, *, at: float | None = None, changing: bool = False
+    ) -> None:
+        """Watch ``server_id`` from ``at`` (now by default); re-watching moves it last.
+
+        ``changing``: a change must come (its DELETE was accepted). A server deleted
+        while Nova was still scheduling it leaves no trace in ``changes-since`` (it never
+        had a record to mark DELETED): when such a server has shown in no round for
+        ``UNSEEN_AFTER`` seconds, the next round lists everything, which tells it is gone.
+        """
         self._watched.pop(server_id, None)
         self._watched[server_id] = (key, self.clock() if at is None else at)
+        if changing:
+            self._changing[server_id] = self.clock()
         if self._unwatched:
             record = self._unwatched.pop(server_id, None)
             if record is not None:
@@ -157,14 +174,9 @@ class Poller:
         from an earlier moment): ``watched_before`` relies on that order."""
         self._watched = dict(sorted(self._watched.items(), key=lambda item: item[1][1]))
 
-    def list_all_next(self) -> None:
-        """Make the next round a full listing: the only way to see a server that left
-        without a trace in ``changes-since`` (deleted while Nova was still scheduling it,
-        it never had a record to mark DELETED)."""
-        self._last_full = -math.inf
-
     def unwatch(self, server_id: str) -> None:
         self._watched.pop(server_id, None)
+        self._changing.pop(server_id, None)
 
     def watching(self) -> int:
         return len(self._watched)
@@ -182,6 +194,13 @@ class Poller:
             overdue.append((server_id, key))
         return overdue
 
+    def _unseen_change(self, now: float) -> bool:
+        """A change that must come was in no round for ``UNSEEN_AFTER`` seconds, and no
+        full listing was made since then."""
+        if not self._changing or now - self._last_full < UNSEEN_AFTER:
+            return False
+        return min(self._changing.values()) <= now - UNSEEN_AFTER
+
     def note_listing(self, records: list[dict[str, Any]], took: float) -> None:
         """Learn the server's clock from a full listing made elsewhere (the inventory),
         which took ``took`` seconds."""
@@ -190,7 +209,11 @@ class Poller:
     async def round(self) -> PollRound:
         """One round: list what changed (or everything), and sort it out."""
         started = self.clock()
-        full = self._since is None or started - self._last_full >= self._full_interval
+        full = (
+            self._since is None
+            or started - self._last_full >= self._full_interval
+            or self._unseen_change(started)
+        )
         if full:
             self._last_full = started
         filters = None if full or self._since is None else {"changes-since": self._since}
@@ -205,10 +228,13 @@ class Poller:
         if full:
             self._unwatched = {}
         unwatched = self._unwatched
+        changing = self._changing
         for record in records:
             server_id = record.get("id")
             if not isinstance(server_id, str):
                 continue
+            if changing:
+                changing.pop(server_id, None)
             entry = watched.get(server_id)
             if entry is None:
                 if fleet is not None and is_fleet_record(record, fleet):

@@ -59,7 +59,7 @@ async def _delete_for_retry(run: RunState, name: str, server_id: str) -> None:
     finally:
         run.deletes_in_flight -= 1
     if existed:
-        run.poller.watch(server_id, name)  # the poll loop sees it go
+        run.poller.watch(server_id, name, changing=True)  # the poll loop sees it go
     else:
         deleted(run, name, server_id, run.clock())
 

@@ -37,6 +37,7 @@ from bulkboot.pipeline.fields import (
     FIELDS,
     finish,
 )
+from bulkboot.pipeline.load_section import read_load_section
 from bulkboot.pipeline.names import duplicate_names
 from bulkboot.pipeline.spec import (
     FIXED_LIMITS,
@@ -73,7 +74,15 @@ __all__ = [
 MAX_SERVERS: Final = 1_000_000  # a typo like `count: 1000000000` must not eat the machine
 MAX_MANIFEST_BYTES: Final = 64 * 1024 * 1024  # 1,000,000 servers fit in a few MiB
 
-TOP_LEVEL_KEYS: Final = ("name", "cloud", "microversion", "defaults", "servers", "limits")
+TOP_LEVEL_KEYS: Final = (
+    "name",
+    "cloud",
+    "microversion",
+    "defaults",
+    "servers",
+    "limits",
+    "load",
+)
 
 # ----------------------------------------------------------------- entry points
 
@@ -160,6 +169,7 @@ def _read_root(reader: Reader, root: Node, file: str, stem: str, need_name: bool
             except MicroversionSyntaxError as exc:
                 reader.problem(node, f"microversion: {exc}")
     limits = _read_limits(reader, top["limits"][1]) if "limits" in top else Limits()
+    load = read_load_section(reader, top["load"][1]) if "load" in top else None
     defaults = read_defaults(reader, top["defaults"][1]) if "defaults" in top else Defaults()
 
     reader.subject = "manifest"
@@ -204,6 +214,7 @@ def _read_root(reader: Reader, root: Node, file: str, stem: str, need_name: bool
         servers=tuple(servers),
         groups=tuple(groups),
         defaults_at=defaults.span,
+        load=load,
     )
 
 

@@ -13,7 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
+
+if TYPE_CHECKING:
+    from bulkboot.pipeline.load_spec import LoadSection
 
 __all__ = [
     "AS_WRITTEN",
@@ -221,6 +224,7 @@ class Manifest:
     # Where ``defaults`` is written (its first and last position): a problem found
     # there is the defaults' problem, reported as such, not as the first group's.
     defaults_at: tuple[Location, Location] | None = None
+    load: LoadSection | None = None  # the ``load:`` mapping (``bulkboot load``), if written
 
 
 class References(Protocol):

@@ -185,3 +185,31 @@ def test_nova_time_reads_nova_timestamps_and_refuses_others() -> None:
     assert nova_time("2026-11-25T18:00:05Z") == datetime(2026, 11, 25, 18, 0, 5, tzinfo=UTC)
     assert nova_time("2026-11-25T18:00:05") == datetime(2026, 11, 25, 18, 0, 5, tzinfo=UTC)
     assert nova_time("yesterday") is None
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("changing", [True, False])
+async def test_a_deletion_no_round_shows_brings_a_full_listing(changing: bool) -> None:
+    """Nova deletes a server still being scheduled without a trace: no DELETED record in
+    ``changes-since``, ever. Watched for a change that must come, it is found gone by a
+    full listing once it has shown in no round for UNSEEN_AFTER seconds; a build watched
+    without one costs no full listing."""
+    from bulkboot.engine.poll import UNSEEN_AFTER
+
+    since = "2026-01-01T10:00:00Z"
+    lister = Scripted(*([[]] * 4))
+    now = [100.0]
+    poller = Poller(lister, fleet=FLEET, since=since, clock=lambda: now[0], full_interval=60.0)
+    poller.watch("gone-at-once", "web-1", changing=changing)
+    rounds = []
+    for _ in range(4):
+        now[0] += UNSEEN_AFTER / 2
+        rounds.append(await poller.round())
+        for server_id, _key in rounds[-1].missing:
+            poller.unwatch(server_id)  # as its caller does: gone
+    full = [r.full for r in rounds]
+    if changing:
+        assert full == [False, True, False, False]
+        assert rounds[1].missing == (("gone-at-once", "web-1"),)
+    else:
+        assert full == [False] * 4 and not any(r.missing for r in rounds)

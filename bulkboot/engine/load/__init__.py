@@ -1,0 +1,1 @@
+"""``bulkboot load``: iterations on a schedule, timed per phase, judged by thresholds."""

@@ -1,0 +1,75 @@
+"""What a finished load run (and each step of a capacity search) hands back."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from bulkboot.engine.load.cleanup import Cleanup
+from bulkboot.engine.load.plan import LoadPlan
+from bulkboot.engine.load.recorder import Counters, Recorder
+from bulkboot.engine.load.stats import PhaseStats
+from bulkboot.engine.load.thresholds import ThresholdResult
+
+__all__ = ["LoadResult", "StepResult"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StepResult:
+    """One ``--find-capacity`` step: its rate and whether it held."""
+
+    rate: float
+    held: bool
+    counters: Counters
+    thresholds: tuple[ThresholdResult, ...]
+    phases: dict[str, PhaseStats]
+    interrupted: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        c = self.counters
+        return {
+            "rate": round(self.rate, 6),
+            "held": self.held,
+            "interrupted": self.interrupted,
+            "iterations": {
+                "scheduled": c.scheduled,
+                "started": c.started,
+                "completed": c.completed,
+                "failed": c.failed,
+                "dropped": c.dropped,
+                "late": c.late,
+            },
+            "thresholds": [t.as_dict() for t in self.thresholds],
+            "phases": {name: stats.as_dict() for name, stats in self.phases.items()},
+        }
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LoadResult:
+    """A finished run. ``cleanup`` is None when it was aborted (Ctrl-C twice)."""
+
+    plan: LoadPlan
+    run_id: str
+    recorder: Recorder
+    counters: Counters
+    phases: dict[str, PhaseStats]
+    thresholds: tuple[ThresholdResult, ...]
+    cleanup: Cleanup | None
+    interrupted: bool
+    aborted_by: str | None
+    load_seconds: float  # from the start to the last iteration's end
+    elapsed: float  # the whole run, clean-up included
+    started_utc: str
+    ended_utc: str
+    poll_interval: float
+    bound: float
+    poll_rounds: int
+    steps: tuple[StepResult, ...] = ()
+    knee: float | None = None
+    unsure: tuple[str, ...] = field(default=())
+
+    @property
+    def thresholds_held(self) -> bool:
+        return all(t.ok for t in self.thresholds) and (
+            self.plan.capacity is None or self.knee is not None
+        )

@@ -1,0 +1,253 @@
+"""The load engine on the simulator, on virtual time: what it measures, and from where.
+
+The simulator runs in the test's own event loop on the same virtual clock
+(``sim_time``), so a fixed build time, a fixed latency and a latency raised for a few
+seconds give exact, repeatable timings, and minutes of load take a moment.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import anyio
+import pytest
+
+from bulkboot.cloud.client import Cloud
+from bulkboot.engine.load.plan import LoadPlan
+from bulkboot.engine.load.runner import LoadRun
+from bulkboot.pipeline.load_spec import CapacitySearch, parse_threshold
+from tests.engine.load.harness import run_load, simulator
+from tests.engine.load.sim_time import VIRTUAL_LOOP
+
+pytestmark = [
+    pytest.mark.anyio,
+    pytest.mark.parametrize("anyio_backend", [VIRTUAL_LOOP], ids=["virtual"]),
+]
+
+LATENCY = 0.05
+BUILD = 3.0
+
+
+async def test_active_is_the_build_time_within_the_polling_bound_and_post_the_latency(
+    tmp_path: Path,
+) -> None:
+    async with simulator(
+        latency=LATENCY, build_time_mean=BUILD, build_time_stddev=0.0, delete_delay=0.5
+    ) as sim:
+        ran = await run_load(sim, tmp_path, LoadPlan(rate=1.7, iterations=30, poll_interval=0.4))
+        left = sim.stats()["servers_total"]
+    result = ran.result
+    assert result.counters.completed == 30 and result.counters.failed == 0
+    post, active, build = result.phases["post"], result.phases["active"], result.phases["build"]
+    assert post.p50 is not None and abs(post.p50 - LATENCY) <= 0.2 * LATENCY
+    # ACTIVE is seen by a poll round: never early, late by at most the stated bound
+    assert result.bound == pytest.approx(0.4 + LATENCY)
+    assert active.min is not None and active.max is not None
+    assert active.min >= BUILD - LATENCY  # the build starts once the POST is received
+    assert active.max <= BUILD + result.bound
+    assert active.p50 is not None and abs(active.p50 - BUILD) <= result.bound
+    assert build.p50 is not None and abs(build.p50 - BUILD) <= 1.0  # Nova's whole seconds
+    gone = result.phases["gone"]
+    assert gone.min is not None and gone.max is not None
+    assert 0.5 - LATENCY <= gone.min and gone.max <= 0.5 + result.bound
+    total = result.phases["total"]
+    assert total.count == 30 and total.min is not None and total.min >= BUILD
+    assert left == 0
+    # one list per round for every iteration in flight, never a GET per server
+    assert ran.requests.count("GET /compute/v2.1/servers/{id}") == 0
+    lists = ran.requests.count("GET /compute/v2.1/servers/detail")
+    assert lists <= result.poll_rounds + 1  # the rounds, and the clean-up's one listing
+    assert result.poll_rounds <= result.load_seconds / 0.4 + 1
+
+
+async def test_a_latency_spike_shows_in_the_open_loops_total_and_drops_iterations(
+    tmp_path: Path,
+) -> None:
+    async def spike(run: LoadRun, cloud: Cloud) -> None:
+        await anyio.sleep(10)
+        sim.configure(latency=2.0)
+        await anyio.sleep(4)
+        sim.configure(latency=LATENCY)
+
+    plan = LoadPlan(rate=4.0, duration=30.0, max_in_flight=16, poll_interval=0.5)
+    async with simulator(latency=LATENCY, build_time_mean=1.0, build_time_stddev=0.0) as sim:
+        ran = await run_load(sim, tmp_path, plan, during=spike)
+    result = ran.result
+    counters = result.counters
+    # the schedule did not wait for the cloud: every start was offered on time
+    assert counters.scheduled == 120
+    assert counters.dropped > 0 and counters.started + counters.dropped == 120
+    assert counters.late == 0
+    samples = result.recorder.samples
+    calm = [s.total for s in samples if s.total is not None and s.intended < 7]
+    spiked = [s.total for s in samples if s.total is not None and 10 <= s.intended < 14]
+    assert calm and spiked
+    assert max(calm) < 2.5
+    assert min(spiked) > max(calm) + 1.5  # measured from the intended start: the queue shows
+    dropped_at = [s.intended for s in samples if s.outcome == "dropped"]
+    assert min(dropped_at) >= 10 and max(dropped_at) < 20
+
+
+async def test_a_closed_loop_shows_the_same_spike_as_lower_throughput(tmp_path: Path) -> None:
+    async def spike(run: LoadRun, cloud: Cloud) -> None:
+        await anyio.sleep(10)
+        sim.configure(latency=2.0)
+        await anyio.sleep(4)
+        sim.configure(latency=LATENCY)
+
+    plan = LoadPlan(concurrency=4, duration=30.0, poll_interval=0.5)
+    async with simulator(latency=LATENCY, build_time_mean=1.0, build_time_stddev=0.0) as sim:
+        (tmp_path / "calm").mkdir()
+        calm = await run_load(sim, tmp_path / "calm", plan)
+        ran = await run_load(sim, tmp_path, plan, during=spike)
+    result = ran.result
+    # nothing is late or dropped in a closed loop: the cloud's slowness slows the
+    # workers instead, and fewer iterations run
+    assert result.counters.dropped == 0 and result.counters.late == 0
+    assert result.counters.completed < calm.result.counters.completed - 4
+    series = result.recorder.series()
+    during = sum(series.get(second, (0, 0, 0, 0, 0))[1] for second in range(10, 14))
+    before = sum(series.get(second, (0, 0, 0, 0, 0))[1] for second in range(2, 6))
+    assert before >= 8 and during < before / 2
+
+
+async def test_stopping_deletes_everything_in_flight(tmp_path: Path) -> None:
+    async def stop(run: LoadRun, cloud: Cloud) -> None:
+        await anyio.sleep(5.2)
+        run.interrupt()
+
+    plan = LoadPlan(rate=3.0, duration=60.0, poll_interval=0.5)
+    async with simulator(latency=LATENCY, build_time_mean=20.0, build_time_stddev=0.0) as sim:
+        ran = await run_load(sim, tmp_path, plan, during=stop)
+        left = sim.stats()["servers_total"]
+        created = sim.stats()["servers_created"]
+    result = ran.result
+    assert result.interrupted and result.counters.started == 16
+    assert result.counters.interrupted == 16 and result.counters.completed == 0
+    assert result.cleanup is not None and result.cleanup.clean
+    assert result.cleanup.deleted == 16
+    assert created == 16 and left == 0
+    lines = [json.loads(line) for line in ran.journal.read_text().splitlines()]
+    sent = {line["name"] for line in lines if line.get("ev") == "sent"}
+    deleted = {line["name"] for line in lines if line.get("ev") == "deleted"}
+    assert len(sent) == 16 and deleted == sent
+
+
+async def test_the_boot_scenario_deletes_at_the_end_unless_kept(tmp_path: Path) -> None:
+    async with simulator(latency=LATENCY, build_time_mean=1.0, build_time_stddev=0.0) as sim:
+        plan = LoadPlan(scenario="boot", rate=2.0, iterations=6, poll_interval=0.5)
+        ran = await run_load(sim, tmp_path, plan)
+        assert ran.result.counters.completed == 6
+        assert ran.result.cleanup is not None and ran.result.cleanup.deleted == 6
+        assert sim.stats()["servers_total"] == 0
+        kept = LoadPlan(scenario="boot", rate=2.0, iterations=6, poll_interval=0.5, keep=True)
+        ran = await run_load(sim, tmp_path, kept)
+        assert ran.result.cleanup is not None and len(ran.result.cleanup.kept) == 6
+        assert sim.stats()["servers_total"] == 6
+    assert set(ran.result.phases) == {"schedule_lag", "post", "active", "build", "total"}
+
+
+async def test_failed_boots_are_counted_grouped_and_their_servers_deleted(tmp_path: Path) -> None:
+    plan = LoadPlan(
+        rate=2.0,
+        iterations=40,
+        poll_interval=0.5,
+        thresholds=(parse_threshold("rate(failed)<1%"), parse_threshold("p95(post)<1s")),
+    )
+    async with simulator(
+        latency=LATENCY, build_time_mean=1.0, build_time_stddev=0.0, error_fraction=0.25
+    ) as sim:
+        ran = await run_load(sim, tmp_path, plan)
+        assert sim.stats()["servers_total"] == 0
+    result = ran.result
+    assert 0 < result.counters.failed < 40
+    assert result.counters.failed + result.counters.completed == 40
+    assert result.phases["active"].failed == result.counters.failed
+    assert result.phases["total"].failed == result.counters.failed
+    ((phase, message), count), *_ = result.recorder.errors.most_common()
+    assert phase == "active" and "No valid host" in message and count == result.counters.failed
+    verdicts = {t.expression: t.ok for t in result.thresholds}
+    assert verdicts == {"rate(failed)<1%": False, "p95(post)<1s": True}
+    assert not result.thresholds_held
+
+
+async def test_abort_on_fail_stops_after_min_samples_and_cleans_up(tmp_path: Path) -> None:
+    plan = LoadPlan(
+        rate=2.0,
+        duration=120.0,
+        poll_interval=0.5,
+        thresholds=(parse_threshold("p95(post)<1s"),),
+        abort_on_fail=True,
+        min_samples=10,
+    )
+    async with simulator(latency=1.5, build_time_mean=1.0, build_time_stddev=0.0) as sim:
+        ran = await run_load(sim, tmp_path, plan)
+        assert sim.stats()["servers_total"] == 0
+    result = ran.result
+    assert result.aborted_by == "p95(post)<1s" and not result.interrupted
+    assert 10 <= result.phases["post"].count < 40  # stopped early: not 240 iterations
+    assert result.cleanup is not None and result.cleanup.clean
+
+
+async def test_stages_ramp_the_rate(tmp_path: Path) -> None:
+    from bulkboot.pipeline.load_spec import parse_stages
+
+    plan = LoadPlan(rate=1.0, stages=parse_stages("10s:5,10s:5,10s:0"), poll_interval=0.5)
+    async with simulator(latency=LATENCY, build_time_mean=0.5, build_time_stddev=0.0) as sim:
+        ran = await run_load(sim, tmp_path, plan)
+    # 1 -> 5 over 10 s: 30 iterations' worth; 5 for 10 s: 50; 5 -> 0: 25
+    assert ran.result.counters.scheduled == pytest.approx(105, abs=1)
+    starts = sorted(s.intended for s in ran.result.recorder.samples)
+    assert sum(1 for t in starts if 10 <= t < 20) == 50
+
+
+async def test_find_capacity_reports_the_highest_rate_that_held(tmp_path: Path) -> None:
+    # iterations of ~2.6 s with at most 8 in flight: 1/s and 2/s hold, 4/s must drop
+    plan = LoadPlan(
+        capacity=CapacitySearch(start=1.0, factor=2.0, step=10.0, max_steps=5),
+        max_in_flight=8,
+        poll_interval=0.25,
+    )
+    async with simulator(latency=LATENCY, build_time_mean=2.0, build_time_stddev=0.0) as sim:
+        ran = await run_load(sim, tmp_path, plan)
+        assert sim.stats()["servers_total"] == 0
+    result = ran.result
+    assert [step.rate for step in result.steps] == [1.0, 2.0, 4.0]
+    assert [step.held for step in result.steps] == [True, True, False]
+    assert result.steps[-1].counters.dropped > 0
+    assert result.knee == 2.0
+
+
+async def test_a_closed_loop_ramp_adds_and_removes_workers(tmp_path: Path) -> None:
+    from bulkboot.pipeline.load_spec import parse_stages
+
+    plan = LoadPlan(concurrency=1, stages=parse_stages("6s:4,10s:4,4s:1"), poll_interval=0.5)
+    async with simulator(latency=LATENCY, build_time_mean=1.0, build_time_stddev=0.0) as sim:
+        ran = await run_load(sim, tmp_path, plan)
+    result = ran.result
+    assert result.counters.dropped == 0 and result.counters.failed == 0
+    starts = sorted(s.intended for s in result.recorder.samples)
+    assert starts[-1] < 20  # nothing starts once the stages are over
+    early = sum(1 for t in starts if t < 2)
+    plateau = sum(1 for t in starts if 8 <= t < 14)
+    # one or two workers at first (an iteration takes ~1.6 s), four on the plateau
+    assert early <= 3 and 12 <= plateau <= 17
+
+
+async def test_stopping_at_once_leaves_the_servers_to_the_journal(tmp_path: Path) -> None:
+    async def stop_twice(run: LoadRun, cloud: Cloud) -> None:
+        await anyio.sleep(3.2)
+        run.interrupt()
+        run.abort()
+
+    plan = LoadPlan(rate=3.0, duration=60.0, poll_interval=0.5)
+    async with simulator(latency=LATENCY, build_time_mean=20.0, build_time_stddev=0.0) as sim:
+        ran = await run_load(sim, tmp_path, plan, during=stop_twice)
+        left = sim.stats()["servers_total"]
+    result = ran.result
+    assert result.interrupted and result.cleanup is None
+    assert left == result.counters.started == 10
+    lines = [json.loads(line) for line in ran.journal.read_text().splitlines()]
+    created = {line["id"] for line in lines if line.get("ev") == "created"}
+    assert len(created) == 10  # every server is in the journal for `bulkboot destroy`
