@@ -35,7 +35,9 @@ from bulkboot.errors import AnswerTooLarge, BadAnswer
 
 __all__ = ["ACCEPT_ENCODING", "ERROR_BODY_BYTES", "MAX_ANSWER_BYTES", "Response", "read_body"]
 
-ERROR_BODY_BYTES = 64 * 2**10  # an error's message is at its start
+# An error's message can echo a whole offending value (user data of 64 KB, base64): read
+# it all, within a bound that keeps memory safe; the message shown is shortened after.
+ERROR_BODY_BYTES = 2**20
 ACCEPT_ENCODING = "gzip, deflate"
 _CHUNK = 2**16
 

@@ -148,6 +148,7 @@ def error_from_response(
             parsed = None
     message, body_retry = service_message(parsed, text, reason)
     message = mask_secrets(message, secrets, shortest=4)  # other escapes JSON allows (\/)
+    message = shortened(message)
     retry_after = parse_retry_after(headers.get("Retry-After"), date=headers.get("Date"))
     if retry_after is None:
         retry_after = body_retry
@@ -160,6 +161,21 @@ def error_from_response(
         request_id=request_id_of(headers),
         retry_after=retry_after,
     )
+
+
+# A service's message past this many characters keeps its start and its end: Nova echoes
+# the offending value whole ("Invalid input for field/attribute user_data. Value: <64 KB
+# of base64> is too long"), and what a user needs is what is wrong, at the end.
+MESSAGE_CHARS = 2000
+_KEPT = 700
+
+
+def shortened(message: str) -> str:
+    """``message`` with its middle left out when it is longer than ``MESSAGE_CHARS``."""
+    if len(message) <= MESSAGE_CHARS:
+        return message
+    left = len(message) - 2 * _KEPT
+    return f"{message[:_KEPT]}... ({left:,} characters left out) ...{message[-_KEPT:]}"
 
 
 def with_note(error: ApiError, note: str) -> ApiError:

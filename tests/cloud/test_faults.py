@@ -134,3 +134,30 @@ def test_a_secret_that_json_escapes_is_masked_in_the_message(secret: str) -> Non
         )
         assert secret not in error.message and secret not in str(error)
         assert "***" in error.message
+
+
+def test_a_message_echoing_a_huge_value_keeps_what_is_wrong() -> None:
+    """Nova echoes an offending value whole; the user needs the start and the end."""
+    from bulkboot.cloud.faults import MESSAGE_CHARS, error_from_response
+
+    value = "eHh4" * 25_000
+    body = json.dumps(
+        {
+            "badRequest": {
+                "code": 400,
+                "message": f"Invalid input for field/attribute user_data. Value: {value} "
+                "is too long",
+            }
+        }
+    ).encode()
+    error = error_from_response(
+        status=400,
+        reason="Bad Request",
+        headers={},
+        body=body,
+        method="POST",
+        url="http://nova/v2.1/servers",
+    )
+    assert error.message.startswith("Invalid input for field/attribute user_data. Value: eHh4")
+    assert error.message.endswith("is too long")
+    assert len(error.message) < MESSAGE_CHARS and "characters left out" in error.message
