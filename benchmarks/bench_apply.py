@@ -317,9 +317,9 @@ def run_bulkboot(
         "  flavor: m1.tiny\n  networks: none\nservers:\n"
         f'  - name: "bench-{{index:05d}}"\n    count: {count}\n'
     )
-    journal = folder / ".bulkboot" / "bench.jsonl"
-    if journal.exists():
-        journal.unlink()
+    # .bulkboot/<cloud>/<fleet>.jsonl (older trees: .bulkboot/<fleet>.jsonl)
+    for old in (folder / ".bulkboot").rglob("bench.jsonl"):
+        old.unlink()
     report = folder / "report.json"
     command = [
         sys.executable,
@@ -365,6 +365,7 @@ def run_bulkboot(
     sent = active = None
     last = last_created = 0.0
     count_active = 0
+    journal = next((folder / ".bulkboot").rglob("bench.jsonl"))
     for line in journal.read_text().splitlines():
         record = json.loads(line)
         if record.get("ev") == "sent" and sent is None:
