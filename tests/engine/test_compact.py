@@ -352,3 +352,26 @@ def test_replace_in_state_needs_its_folder(tmp_path: Path) -> None:
     paths = _paths(tmp_path)
     with pytest.raises(JournalError, match="its folder is gone"):
         replace_in_state(paths, "lab.jsonl", b"x\n")
+
+
+def test_a_load_run_s_servers_once_deleted_leave_nothing_behind(tmp_path: Path) -> None:
+    """``bulkboot load`` writes four lines per iteration, each of a name of its own
+    (``<server>-<run>-<n>``): once deleted, none of them is kept; one whose DELETE was
+    never seen done (the clean-up killed) is."""
+    paths = _paths(tmp_path)
+    lines = [{"ev": "run", "cmd": "load", "load_run": "r1a2b3"}]
+    for n in range(400):
+        name = f"web-1-r1a2b3-{n}"
+        lines += [
+            {"ev": "sent", "name": name, "t": 1.0},
+            {"ev": "created", "name": name, "id": f"id-{n}", "t": 2.0},
+            {"ev": "delete", "name": name, "id": f"id-{n}", "t": 3.0},
+        ]
+        if n != 7:
+            lines.append({"ev": "deleted", "name": name, "id": f"id-{n}", "t": 4.0})
+    paths.directory.mkdir(parents=True)
+    paths.journal.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    assert _compact(paths) is not None
+    assert set(replay(read_journal(paths.journal))) == {"web-1-r1a2b3-7"}
+    assert replay(read_journal(paths.journal))["web-1-r1a2b3-7"].deleting == {"id-7"}
+    assert len(paths.journal.read_text().splitlines()) == 1 + 3
