@@ -17,7 +17,7 @@ gives the before figure), against a simulator in a process of its own (no latenc
 builds of 0.2 s).
 
     python benchmarks/bench_journal.py
-    python benchmarks/bench_journal.py --servers 1000 --applies 10 --tree ../main
+    python benchmarks/bench_journal.py --runs 3 --tree ../main --tree .   # before, after
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -37,6 +38,7 @@ REPO = Path(__file__).resolve().parents[1]
 SERVERS = 1000
 APPLIES = 10
 DELETED_OUTSIDE = 200
+RUNS = 3
 GET_ONE = "GET /compute/v2.1/servers/{server_id}"
 
 SIMULATOR_CODE = """
@@ -189,24 +191,39 @@ def main() -> None:
     parser.add_argument("--servers", type=int, default=SERVERS)
     parser.add_argument("--applies", type=int, default=APPLIES, help="no-op applies after one")
     parser.add_argument("--deleted-outside", type=int, default=DELETED_OUTSIDE)
-    parser.add_argument("--tree", type=Path, default=REPO, help="the checkout whose bulkboot runs")
+    parser.add_argument("--runs", type=int, default=RUNS)
+    parser.add_argument(
+        "--tree",
+        type=Path,
+        action="append",
+        help="a checkout whose bulkboot runs (repeat to compare; the runs interleave)",
+    )
     args = parser.parse_args()
+    trees = [t.resolve() for t in args.tree or [REPO]]
     print(
         f"fleet of {args.servers}, {args.applies} no-op applies, {args.deleted_outside} "
-        f"deleted outside; bulkboot from {args.tree.resolve()}; "
-        f"load average {os.getloadavg()[0]:.1f}",
+        f"deleted outside, {args.runs} run(s) per tree; load average "
+        f"{os.getloadavg()[0]:.1f}",
         flush=True,
     )
-    result = run(args.tree.resolve(), args.servers, args.applies, args.deleted_outside)
-    first = result["applies"][0]
-    last = result["applies"][-1]
-    print(
-        f"journal: {first['bytes']:,} bytes after the first apply, {last['bytes']:,} after "
-        f"{args.applies} no-op applies (max {max(r['bytes'] for r in result['applies']):,})"
-    )
-    if result["statuses"]:
-        gets = [s["gets"] for s in result["statuses"]]
-        print(f"GET /servers/{{id}} per status run after {args.deleted_outside} deleted: {gets}")
+    results: dict[Path, list[dict[str, Any]]] = {tree: [] for tree in trees}
+    for _ in range(args.runs):
+        for tree in trees:
+            print(f"# bulkboot from {tree}", flush=True)
+            results[tree].append(run(tree, args.servers, args.applies, args.deleted_outside))
+    for tree, runs in results.items():
+        first = statistics.median(r["applies"][0]["bytes"] for r in runs)
+        last = statistics.median(r["applies"][-1]["bytes"] for r in runs)
+        top = max(a["bytes"] for r in runs for a in r["applies"])
+        cpu = statistics.median(a["cpu"] for r in runs for a in r["applies"][1:])
+        print(
+            f"{tree}: journal {first:,.0f} bytes after the first apply, {last:,.0f} after "
+            f"{args.applies} no-op applies (largest {top:,}); CPU per no-op apply "
+            f"{cpu:.2f} s (median of {len(runs) * args.applies})"
+        )
+        if args.deleted_outside:
+            gets = [[s["gets"] for s in r["statuses"]] for r in runs]
+            print(f"  GET /servers/{{id}} per status run, run by run: {gets}")
 
 
 if __name__ == "__main__":
