@@ -95,23 +95,28 @@ def record_gone(paths: StatePaths, gone: Sequence[tuple[str, str]], notes: list[
     """Journal the servers ``status`` found gone ((name, id) pairs), so that no later command
     looks them up again, if the fleet's lock is free: taken for these few lines only.
     While a run holds it, nothing is written, and ``notes`` says so (that run, or a
-    later command, looks them up and records them). A journal an older bulkboot kept
-    (read where it is) is not written to: the next ``apply`` or ``destroy`` moves it."""
+    later command, looks them up and records them); nor when the state cannot be
+    written (a read-only folder): said too, never an error, since ``status`` only
+    reads. A journal an older bulkboot kept (read where it is) is not written to: the
+    next ``apply`` or ``destroy`` moves it."""
     if not gone or not paths.journal.is_file() or paths.journal.is_symlink():
         return
-    taken = FleetLock.try_take(paths, command="status")
-    if isinstance(taken, LockHolder):
-        notes.append(
-            f"{len(gone)} server(s) in the journal are gone from the cloud; not recorded "
-            f"now (the fleet's journal is being written by {taken.describe()}): the next "
-            "command to find them gone records them"
-        )
-        return
-    with taken, Journal.open_fleet(paths) as journal:
-        if journal.repaired:
-            notes.append(journal.repaired)
-        journal.write({"ev": "run", "cmd": "status", "cloud": paths.cloud, "pid": os.getpid()})
-        journal.record_gone(gone)
+    unrecorded = f"{len(gone)} server(s) in the journal are gone from the cloud; not recorded now"
+    try:
+        taken = FleetLock.try_take(paths, command="status")
+        if isinstance(taken, LockHolder):
+            notes.append(
+                f"{unrecorded} (the fleet's journal is being written by {taken.describe()}): "
+                "the next command to find them gone records them"
+            )
+            return
+        with taken, Journal.open_fleet(paths) as journal:
+            if journal.repaired:
+                notes.append(journal.repaired)
+            journal.write({"ev": "run", "cmd": "status", "cloud": paths.cloud, "pid": os.getpid()})
+            journal.record_gone(gone)
+    except JournalError as exc:  # a read-only state directory: status still shows
+        notes.append(f"{unrecorded} ({exc})")
 
 
 @asynccontextmanager

@@ -128,6 +128,22 @@ def test_status_beside_a_run_holding_the_lock_writes_nothing_and_says_so(
     assert _gets(sim) - looked == 0
 
 
+def test_status_that_cannot_write_its_state_still_shows_the_fleet(
+    sim: RunningSimulator, lab: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    applied(capsys, lab)
+    _delete_outside(sim, {"db"})
+    journal = journal_of(lab)
+    before = journal.read_bytes()
+    lock = journal.with_suffix(".lock")
+    lock.unlink()
+    lock.mkdir()  # the lock cannot be opened (as in a read-only folder, for root too)
+    code, out, err = status(capsys, lab, fmt="json")
+    assert code == 1 and json.loads(out)["counts"] == {"ACTIVE": 5, "MISSING": 1}
+    assert "1 server(s) in the journal are gone from the cloud; not recorded now (" in err
+    assert journal.read_bytes() == before
+
+
 def test_no_op_applies_do_not_grow_the_journal_without_bound(
     sim: RunningSimulator,
     lab: Path,
