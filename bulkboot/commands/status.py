@@ -59,6 +59,7 @@ def run(args: argparse.Namespace) -> int:
         run_on_cloud,
     )
     from bulkboot.engine.fleet import fleet_servers
+    from bulkboot.engine.replay import with_gone
     from bulkboot.engine.status import status_rows
     from bulkboot.ui import steps
     from bulkboot.ui.status_table import print_status_json, print_status_table
@@ -88,6 +89,7 @@ def run(args: argparse.Namespace) -> int:
             )
             notes.extend(listing_notes)
             record_gone(paths, gone, notes)  # so that no later run looks them up again
+            entries = with_gone(entries, gone)
             name = cloud.cloud_name
         shown.done()
         rows = status_rows(manifest, mine, entries)

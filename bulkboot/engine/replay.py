@@ -9,9 +9,10 @@ is opened without following a symbolic link (``statedir``).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ __all__ = [
     "read_fleet_journal",
     "read_journal",
     "replay",
+    "with_gone",
 ]
 
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
@@ -231,6 +233,28 @@ def replay(records: Iterable[dict[str, Any]]) -> dict[str, JournalEntry]:
         )
         for name, server_ids in ids.items()
     }
+
+
+def with_gone(
+    entries: Mapping[str, JournalEntry], gone: Iterable[tuple[str, str]]
+) -> dict[str, JournalEntry]:
+    """``entries`` as they replay once ``gone`` lines for these (name, id) pairs are
+    appended (``Journal.record_gone``): so that a command shows what it just learned as
+    the next one will read it."""
+    dead: dict[str, set[str]] = {}
+    for name, server_id in gone:
+        dead.setdefault(name, set()).add(server_id)
+    result = dict(entries)
+    for name, ids in dead.items():
+        entry = result.get(name)
+        if entry is not None:
+            result[name] = dataclasses.replace(
+                entry,
+                deleted=entry.deleted | ids,
+                deleting=entry.deleting - ids,
+                status="DELETED",
+            )
+    return result
 
 
 def possibly_created(entry: JournalEntry | None, *, wall_now: float, window: float) -> float | None:

@@ -64,8 +64,11 @@ def test_servers_deleted_outside_are_looked_up_once_then_never(
     ids = _delete_outside(sim, {"web-02", "db"})
     looked = _gets(sim)
     code, out, _ = status(capsys, lab, fmt="json")
-    assert code == 1 and json.loads(out)["counts"] == {"ACTIVE": 4, "MISSING": 2}
+    document = json.loads(out)
+    assert code == 1 and document["counts"] == {"ACTIVE": 4, "MISSING": 2}
     assert _gets(sim) - looked == 2  # the two the journal knows, looked up once
+    missing = {s["name"]: s["note"] for s in document["servers"] if s["status"] == "MISSING"}
+    assert missing == {"web-02": "deleted", "db": "deleted"}  # as every later run says
     gone = _gone_lines(journal_of(lab))
     assert {g["id"] for g in gone} == ids and {g["name"] for g in gone} == {"web-02", "db"}
     entries = replay(read_journal(journal_of(lab)))

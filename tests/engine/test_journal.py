@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from pathlib import Path
@@ -302,3 +303,20 @@ def test_servers_found_gone_replay_as_deleted(tmp_path: Path) -> None:
         [{"ev": "created", "name": "d", "id": "id-d"}, {"ev": "gone", "name": "d"}]
     )
     assert only_vanished["d"].live_ids == ("id-d",)
+
+
+def test_what_a_command_just_found_gone_reads_as_the_next_replay(tmp_path: Path) -> None:
+    from bulkboot.engine.replay import with_gone
+
+    path = tmp_path / "j.jsonl"
+    with Journal.open(path) as journal:
+        journal.record(Created(name="a", at=1, server_id="1", post_seconds=1, http_attempts=1))
+        journal.record(DeleteSent(name="a", at=2, server_id="1"))
+        journal.record(Created(name="b", at=1, server_id="2", post_seconds=1, http_attempts=1))
+    entries = replay(read_journal(path))
+    learned = with_gone(entries, [("a", "1"), ("zz", "9")])
+    with Journal.open(path) as journal:
+        journal.record_gone([("a", "1"), ("zz", "9")])
+    again = replay(read_journal(path))
+    assert learned["a"] == dataclasses.replace(again["a"], last_line=entries["a"].last_line)
+    assert learned["b"] == again["b"] and "zz" not in learned
