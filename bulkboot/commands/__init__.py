@@ -8,6 +8,8 @@ Modules whose name starts with `_` are not commands (`bulkboot.cli` skips them):
 - `_options`: the flags several commands share, declared once, and every flag's value types;
 - `_runtime`: what the commands that talk to a cloud share (the cloud or the embedded
   simulator, the journal, asking first, Ctrl-C, feeding the live view);
+- `_fleet_state`: the fleet's state for a command (where it lives, its lock, its
+  journal read back and compacted under the lock); `_runtime` re-exports it;
 - `_apply_run`, `_destroy_run`: the long runs of `apply` and `destroy`.
 
 Start-up: a command line loads only the command it names (`bulkboot.cli`), and a

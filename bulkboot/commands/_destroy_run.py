@@ -83,7 +83,8 @@ async def _locked(
         output.step(steps.negotiating(cloud.endpoint))
         await cloud.compute.negotiate("auto")
         output.step(steps.LISTING)
-        found = await fleet_servers(cloud.compute, manifest.name, entries)
+        gone: list[tuple[str, str]] = []  # journaled below: never looked up again
+        found = await fleet_servers(cloud.compute, manifest.name, entries, gone=gone)
         _, mine, listing_notes = found
         notes = target.notes() + notes + listing_notes
         count = len(mine)
@@ -119,7 +120,7 @@ async def _locked(
 
         with (
             runtime.run_journal(
-                paths, command="destroy", cloud=cloud.cloud_name, notes=notes
+                paths, command="destroy", cloud=cloud.cloud_name, notes=notes, gone=gone
             ) as journal,
             anyio.CancelScope() as scope,
         ):

@@ -1,6 +1,7 @@
 """What the commands that talk to a cloud share: which cloud (or the embedded simulator),
-running the command's work on it, the fleet's state (its journal and its lock), asking
-before acting, Ctrl-C and SIGTERM, and feeding snapshots to the live view.
+running the command's work on it, the fleet's state (its journal and its lock: kept in
+``_fleet_state``, its names re-exported here), asking before acting, Ctrl-C and
+SIGTERM, and feeding snapshots to the live view.
 
 The embedded simulator: ``--cloud simulator`` (or ``cloud: simulator`` in the
 manifest) when no clouds.yaml defines a cloud of that name starts
@@ -15,10 +16,8 @@ mistyped flag stay quick. Not a command (``bulkboot.cli`` skips ``_`` modules).
 
 from __future__ import annotations
 
-import os
 import signal
 import threading
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
@@ -29,18 +28,16 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import anyio
 from anyio.abc import TaskStatus
 
+from bulkboot.commands._fleet_state import (
+    STATE_DIR_ENV,
+    fleet_journal,
+    fleet_lock,
+    fleet_state,
+    record_gone,
+    run_journal,
+)
 from bulkboot.engine.board import Board, RunHeader, RunSnapshot
 from bulkboot.engine.inventory import wall_time
-from bulkboot.engine.journal import Journal
-from bulkboot.engine.lock import LockHolder, take_lock
-from bulkboot.engine.replay import JournalEntry, read_fleet_journal, read_journal, replay
-from bulkboot.engine.statedir import (
-    StatePaths,
-    adopt_legacy,
-    legacy_clouds,
-    legacy_journal,
-    state_paths,
-)
 from bulkboot.errors import first_error
 from bulkboot.gcpause import gc_paused
 from bulkboot.ui.report import RequestSummary, Summary, results_document, summarize
@@ -64,15 +61,13 @@ __all__ = [
     "fleet_journal",
     "fleet_lock",
     "fleet_state",
+    "record_gone",
     "run_header",
     "run_journal",
     "run_on_cloud",
     "watch_interrupts",
     "watched",
 ]
-
-# Where the fleets' journals and locks live when --state-dir is not given.
-STATE_DIR_ENV = "BULKBOOT_STATE_DIR"
 
 EMBEDDED_NOTE = (
     "cloud 'simulator': no clouds.yaml defines it, so bulkboot started its embedded "
@@ -156,76 +151,6 @@ def run_on_cloud(
     finally:
         if output is not None:
             output.prepared()
-
-
-def fleet_state(args: Any, fleet: str, cloud: str) -> StatePaths:
-    """Where the fleet's journal and lock live: ``--state-dir``, else ``$BULKBOOT_STATE_DIR``,
-    else ``.bulkboot/`` beside the manifest; per cloud and fleet (see ``statedir``)."""
-    state_dir = getattr(args, "state_dir", None) or os.environ.get(STATE_DIR_ENV) or None
-    return state_paths(args.file, cloud=cloud, fleet=fleet, state_dir=state_dir)
-
-
-def fleet_journal(
-    paths: StatePaths, notes: list[str], *, manifest_file: str | None = None
-) -> dict[str, JournalEntry]:
-    """What the fleet's journal says about each server; its unreadable lines are
-    skipped and said in ``notes``. With ``manifest_file`` and no journal in the state
-    directory, the journal an older bulkboot kept for this cloud is read where it is
-    (``status``, which moves nothing)."""
-    problems: list[str] = []
-    records = list(read_fleet_journal(paths, problems))
-    if not records and manifest_file is not None and not paths.journal.exists():
-        old = legacy_journal(manifest_file, paths.fleet)
-        if old.is_file() and not old.is_symlink():
-            if not legacy_clouds(old) - {paths.cloud}:
-                records = list(read_journal(old, problems))
-    notes.extend(problems)
-    return replay(records)
-
-
-@asynccontextmanager
-async def fleet_lock(
-    paths: StatePaths,
-    *,
-    command: str,
-    wait: float | None,
-    note: Callable[[str], None],
-    manifest_file: str,
-) -> AsyncIterator[list[str]]:
-    """Hold the fleet's lock for the body (``--wait-lock``: wait up to ``wait`` seconds
-    for it, saying so); yields the notes of taking it (an older journal moved)."""
-
-    def waiting(holder: LockHolder) -> None:
-        note(
-            f"fleet {paths.fleet!r} on cloud {paths.cloud!r} is being changed by "
-            f"{holder.describe()}: waiting up to {wait:g} s for it to finish (Ctrl-C to "
-            "give up)"
-        )
-
-    lock = await take_lock(
-        paths,
-        command=command,
-        wait=wait,
-        on_wait=waiting,
-        clock=time.monotonic,
-        sleep=anyio.sleep,
-    )
-    with lock:
-        moved = adopt_legacy(paths, manifest_file)
-        yield [moved] if moved else []
-
-
-@contextmanager
-def run_journal(
-    paths: StatePaths, *, command: str, cloud: str, notes: list[str]
-) -> Iterator[Journal]:
-    """The journal, open for this run, which it starts by naming (a torn last line
-    repaired, said in ``notes``)."""
-    with Journal.open_fleet(paths) as journal:
-        if journal.repaired:
-            notes.append(journal.repaired)
-        journal.write({"ev": "run", "cmd": command, "cloud": cloud, "pid": os.getpid()})
-        yield journal
 
 
 def run_header(

@@ -55,9 +55,11 @@ def run(args: argparse.Namespace) -> int:
         POOL_HEADROOM,
         fleet_journal,
         fleet_state,
+        record_gone,
         run_on_cloud,
     )
     from bulkboot.engine.fleet import fleet_servers
+    from bulkboot.engine.replay import with_gone
     from bulkboot.engine.status import status_rows
     from bulkboot.ui import steps
     from bulkboot.ui.status_table import print_status_json, print_status_table
@@ -66,8 +68,9 @@ def run(args: argparse.Namespace) -> int:
     shown = steps.on_terminal(sys.stderr)
 
     async def status(target: Target) -> int:
-        # Read without the fleet's lock: status changes nothing, and may run beside an
-        # apply (what it shows is then a moment of that run).
+        # Read without the fleet's lock: status changes no server, and may run beside
+        # an apply (what it shows is then a moment of that run). It takes the lock only
+        # to journal the servers it found gone, when the lock is free (``record_gone``).
         notes: list[str] = []
         paths = fleet_state(args, manifest.name, target.config.name)
         entries = fleet_journal(paths, notes, manifest_file=args.file)
@@ -80,8 +83,13 @@ def run(args: argparse.Namespace) -> int:
             shown.step(steps.negotiating(cloud.endpoint))
             await cloud.compute.negotiate("auto")
             shown.step(steps.LISTING)
-            _, mine, listing_notes = await fleet_servers(cloud.compute, manifest.name, entries)
+            gone: list[tuple[str, str]] = []
+            _, mine, listing_notes = await fleet_servers(
+                cloud.compute, manifest.name, entries, gone=gone
+            )
             notes.extend(listing_notes)
+            record_gone(paths, gone, notes)  # so that no later run looks them up again
+            entries = with_gone(entries, gone)
             name = cloud.cloud_name
         shown.done()
         rows = status_rows(manifest, mine, entries)

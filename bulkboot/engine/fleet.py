@@ -7,7 +7,8 @@ The rules themselves (the fleet mark, a partial record claimed through the journ
 - ``split_leaving``: of those, the ones on their way out (a killed ``destroy``), which
   are not the fleet's any more but must be gone before their names are created again;
 - ``fleet_servers``: list the cloud, and look up by id the servers the journal knows
-  that the listing did not show (``status`` shows them, ``destroy`` deletes them).
+  that the listing did not show (``status`` shows them, ``destroy`` deletes them);
+  those found gone are handed back to be journaled, and not looked up again.
 """
 
 from __future__ import annotations
@@ -35,8 +36,8 @@ __all__ = [
 ]
 
 # Journal ids looked up at once by ``fleet_servers`` (the client caps it lower, and
-# ``--rate`` paces it): a few lookers, not a task per id, since after servers were
-# deleted behind the journal's back every later status or destroy looks for each.
+# ``--rate`` paces it): a few lookers, not a task per id, since servers deleted behind
+# the journal's back are each looked for once (then journaled as gone).
 JOURNAL_LOOKUPS: Final = 16
 
 Record = Mapping[str, Any]
@@ -116,7 +117,11 @@ def record_age(record: Record, cloud_now: datetime | None) -> float:
 
 
 async def fleet_servers(
-    compute: ComputeApi, fleet: str, journal: Mapping[str, JournalEntry]
+    compute: ComputeApi,
+    fleet: str,
+    journal: Mapping[str, JournalEntry],
+    *,
+    gone: list[tuple[str, str]] | None = None,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[str]]:
     """Every server of the fleet: (all listed records, the fleet's records, notes).
 
@@ -125,6 +130,11 @@ async def fleet_servers(
     record (a down cell, microversion 2.69+: no metadata, maybe no name) is the
     fleet's when the journal says this fleet created its id; it is returned under the
     journal's name, so it is deleted and shown rather than left as an orphan.
+
+    ``gone`` is given the servers the look-ups found gone (404, or DELETED), as
+    (journal name, id) pairs: the caller journals them (``Journal.record_gone``) so that no later
+    command looks them up again. Only an answer of Nova's counts: absence from a
+    listing does not (below microversion 2.69 a down cell's servers are left out).
     """
     records = await compute.list_servers(None, detail=True)
     by_id = journal_ids(journal)
@@ -152,9 +162,11 @@ async def fleet_servers(
             if server_id not in listed:
                 missing.setdefault(server_id, entry.name)
     found = await _look_up(compute, list(missing))
+    dead: set[str] = set()
     for server_id, name in missing.items():
         looked = found.get(server_id)
         if looked is None or str(looked.get("status", "")).upper() == "DELETED":
+            dead.add(server_id)
             continue
         if is_fleet_record(looked, fleet):
             mine.append(looked)
@@ -163,6 +175,8 @@ async def fleet_servers(
                 f"{name} ({server_id}): in the journal but no longer marked as "
                 f"fleet {fleet!r}; left alone"
             )
+    if gone is not None and dead:
+        gone.extend((e.name, i) for e in journal.values() for i in e.live_ids if i in dead)
     return records, mine, notes
 
 

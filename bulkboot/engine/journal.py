@@ -38,6 +38,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -238,6 +239,12 @@ class Journal:
             fields = _record(event)
             if fields is not None:
                 self.write(fields)
+
+    def record_gone(self, gone: Iterable[tuple[str, str]]) -> None:
+        """Append a ``gone`` line per server found gone ((name, id): a look-up answered
+        404, or DELETED): replay counts it deleted, and it is never looked up again."""
+        for name, server_id in gone:
+            self.write({"ev": "gone", "name": name, "id": server_id})
 
     def _line(self, text: str) -> None:
         if self._broken is not None:

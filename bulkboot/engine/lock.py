@@ -10,7 +10,9 @@ behind by a dead run, and the lock file is never deleted (deleting it would let 
 third run lock a new file while the second still holds the old one).
 
 The holder writes who it is into the file (PID, command, host, start time), so a
-second run can say who is in the way. ``status`` only reads, and takes no lock.
+second run can say who is in the way. ``status`` reads without the lock; it takes it
+only for a moment, when it is free, to journal the servers it found gone, and a run
+that meets it then waits for it (``STATUS_GRACE``) instead of giving up.
 
 A lock on this machine cannot see a run on another machine: that case is the
 listing's to catch (see ``engine/tracking.py``, "another writer").
@@ -35,6 +37,9 @@ __all__ = ["FleetLock", "LockHolder", "take_lock"]
 
 # How often a waiting run tries the lock again (``--wait-lock``).
 RETRY_INTERVAL = 0.25
+# How long a run waits, without --wait-lock, for a ``status`` that holds the lock
+# (only while it journals the servers it found gone: a few lines).
+STATUS_GRACE = 5.0
 # A run that finds the lock taken reads who holds it again for up to 0.1 s while the
 # file does not say (the holder writes it just after taking the lock).
 _HOLDER_READS = 10
@@ -163,14 +168,33 @@ async def take_lock(
     taken = FleetLock.try_take(paths, command=command)
     if isinstance(taken, FleetLock):
         return taken
+    if not wait and taken.command == "status":
+        # ``status`` holds it only to journal what it found gone: a moment, not a run
+        again = await _wait_for(paths, command, STATUS_GRACE, clock, sleep)
+        if isinstance(again, FleetLock):
+            return again
+        taken = again
     if not wait:
         raise _busy(paths, taken, None)
     on_wait(taken)
+    again = await _wait_for(paths, command, wait, clock, sleep)
+    if isinstance(again, FleetLock):
+        return again
+    raise _busy(paths, again, wait)
+
+
+async def _wait_for(
+    paths: StatePaths,
+    command: str,
+    wait: float,
+    clock: Callable[[], float],
+    sleep: Callable[[float], Awaitable[None]],
+) -> FleetLock | LockHolder:
+    """The lock, tried again every ``RETRY_INTERVAL`` for up to ``wait`` seconds; or
+    who held it last."""
     deadline = clock() + wait
     while True:
         await sleep(min(RETRY_INTERVAL, max(0.0, deadline - clock())))
         again = FleetLock.try_take(paths, command=command)
-        if isinstance(again, FleetLock):
+        if isinstance(again, FleetLock) or clock() >= deadline:
             return again
-        if clock() >= deadline:
-            raise _busy(paths, again, wait)

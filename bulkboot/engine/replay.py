@@ -9,9 +9,10 @@ is opened without following a symbolic link (``statedir``).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,10 +22,13 @@ from bulkboot.errors import JournalError
 
 __all__ = [
     "JournalEntry",
+    "JournalFile",
+    "load_fleet_journal",
     "possibly_created",
     "read_fleet_journal",
     "read_journal",
     "replay",
+    "with_gone",
 ]
 
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
@@ -37,7 +41,9 @@ class JournalEntry:
     """What the journal says about one server name, across every run.
 
     ``ids`` holds every server id ever created under the name (oldest first);
-    ``deleted`` those whose deletion was seen; ``unconfirmed`` is True when the last
+    ``deleted`` those known gone: a deletion seen done, or found gone (``gone`` lines:
+    a look-up answered 404 or DELETED; a ``status`` line saying DELETED), which
+    nothing looks up again; ``unconfirmed`` is True when the last
     create was sent but its answer never recorded (the run died, or the answer was
     lost): that server may exist, and only the cloud can say. ``deleting`` holds the
     ids whose DELETE was journaled but whose disappearance was not (a ``destroy`` or a
@@ -81,10 +87,33 @@ def read_fleet_journal(
     paths: StatePaths, problems: list[str] | None = None
 ) -> Iterator[dict[str, Any]]:
     """``read_journal`` of the fleet's journal in its state directory (see ``statedir``)."""
+    yield from load_fleet_journal(paths, problems).records
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class JournalFile:
+    """The fleet's journal as read: its records, and each one's line as written (what
+    compaction keeps, byte for byte); ``size`` and ``line_count`` are the whole file's,
+    unreadable lines and ``run`` lines included."""
+
+    records: tuple[dict[str, Any], ...]
+    lines: tuple[bytes, ...]  # lines[i] is the line of records[i], without its newline
+    size: int = 0
+    line_count: int = 0
+
+
+def load_fleet_journal(paths: StatePaths, problems: list[str] | None = None) -> JournalFile:
+    """The fleet's journal in its state directory (see ``statedir``), read once;
+    empty when there is none. Unreadable lines are skipped as ``read_journal`` does."""
     fd = open_in_state(paths, paths.journal.name, os.O_RDONLY, create=False)
     if fd is None:
-        return
-    yield from _records(paths.journal, _read_all(paths.journal, fd), problems)
+        return JournalFile(records=(), lines=())
+    data = _read_all(paths.journal, fd)
+    lines: list[bytes] = []
+    records = tuple(_records(paths.journal, data, problems, lines))
+    return JournalFile(
+        records=records, lines=tuple(lines), size=len(data), line_count=data.count(b"\n")
+    )
 
 
 def _read_all(path: Path, fd: int) -> bytes:
@@ -95,12 +124,15 @@ def _read_all(path: Path, fd: int) -> bytes:
         raise JournalError(f"cannot read the journal {path}: {exc.strerror}") from exc
 
 
-def _records(path: Path, data: bytes, problems: list[str] | None) -> Iterator[dict[str, Any]]:
+def _records(
+    path: Path, data: bytes, problems: list[str] | None, raw: list[bytes] | None = None
+) -> Iterator[dict[str, Any]]:
+    """The records in ``data``; each one's line is appended to ``raw`` when given."""
     lines = data.split(b"\n")
     last = len(lines) - 1
     skipped: list[str] = []
-    for number, raw in enumerate(lines, 1):
-        if not raw.strip():
+    for number, raw_line in enumerate(lines, 1):
+        if not raw_line.strip():
             continue
         if number - 1 == last:  # no newline after it: a write cut short
             skipped.append(
@@ -109,7 +141,7 @@ def _records(path: Path, data: bytes, problems: list[str] | None) -> Iterator[di
             )
             break
         try:
-            record = json.loads(raw.decode("utf-8"))
+            record = json.loads(raw_line.decode("utf-8"))
         except UnicodeDecodeError:
             skipped.append(f"{path}:{number}: the journal line is not UTF-8 text; skipped")
             continue
@@ -119,6 +151,8 @@ def _records(path: Path, data: bytes, problems: list[str] | None) -> Iterator[di
             )
             continue
         if isinstance(record, dict) and isinstance(record.get("name"), str):
+            if raw is not None:
+                raw.append(raw_line)
             yield record
         elif not (isinstance(record, dict) and record.get("ev") == "run"):
             skipped.append(f"{path}:{number}:1: the journal line is not a server's record; skipped")
@@ -171,11 +205,15 @@ def replay(records: Iterable[dict[str, Any]]) -> dict[str, JournalEntry]:
             if isinstance(server_id, str) and server_id not in ids[name]:
                 ids[name].append(server_id)
             status[name] = record.get("status")
+            if status[name] == "DELETED" and isinstance(server_id, str):  # seen deleted
+                deleted.setdefault(name, set()).add(server_id)
+                if name in deleting:
+                    deleting[name].discard(server_id)
         elif kind == "delete" and isinstance(server_id, str):
             deleting.setdefault(name, set()).add(server_id)
         elif kind == "delete-refused":
             deleting.pop(name, None)
-        elif kind == "deleted" and isinstance(server_id, str):
+        elif kind in ("deleted", "gone") and isinstance(server_id, str):
             deleted.setdefault(name, set()).add(server_id)
             if name in deleting:
                 deleting[name].discard(server_id)
@@ -195,6 +233,28 @@ def replay(records: Iterable[dict[str, Any]]) -> dict[str, JournalEntry]:
         )
         for name, server_ids in ids.items()
     }
+
+
+def with_gone(
+    entries: Mapping[str, JournalEntry], gone: Iterable[tuple[str, str]]
+) -> dict[str, JournalEntry]:
+    """``entries`` as they replay once ``gone`` lines for these (name, id) pairs are
+    appended (``Journal.record_gone``): so that a command shows what it just learned as
+    the next one will read it."""
+    dead: dict[str, set[str]] = {}
+    for name, server_id in gone:
+        dead.setdefault(name, set()).add(server_id)
+    result = dict(entries)
+    for name, ids in dead.items():
+        entry = result.get(name)
+        if entry is not None:
+            result[name] = dataclasses.replace(
+                entry,
+                deleted=entry.deleted | ids,
+                deleting=entry.deleting - ids,
+                status="DELETED",
+            )
+    return result
 
 
 def possibly_created(entry: JournalEntry | None, *, wall_now: float, window: float) -> float | None:

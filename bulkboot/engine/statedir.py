@@ -12,6 +12,9 @@ kept as it is; any other keeps a readable part and gains a short hash of the exa
 name, so two names that differ only outside ASCII (``café`` and ``cafe``), or only
 in case (on a file system that ignores case), never share a file.
 
+A file of the state directory that is rewritten (the journal, when it is compacted)
+is replaced whole, crash-safe: ``replace_in_state``.
+
 Nothing here follows a symbolic link below ``<base>``: each directory is opened with
 ``O_NOFOLLOW`` relative to its parent, and the file relative to its directory, so a
 link planted at ``.bulkboot`` or at the journal cannot make bulkboot write elsewhere.
@@ -30,6 +33,7 @@ import json
 import os
 import re
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,6 +45,7 @@ __all__ = [
     "legacy_clouds",
     "legacy_journal",
     "open_in_state",
+    "replace_in_state",
     "safe_name",
     "state_paths",
 ]
@@ -170,6 +175,77 @@ def open_in_state(paths: StatePaths, name: str, flags: int, *, create: bool) -> 
                 "its state directory; remove it"
             ) from None
         raise JournalError(f"cannot open {paths.directory / name}: {_why(exc)}") from exc
+    finally:
+        os.close(directory)
+
+
+def _no_step(name: str) -> None:
+    pass
+
+
+def replace_in_state(
+    paths: StatePaths,
+    name: str,
+    data: bytes,
+    *,
+    expect_size: int | None = None,
+    step: Callable[[str], None] | None = None,
+) -> None:
+    """Replace the file ``name`` of the state directory with ``data``, whole: a crash at
+    any moment leaves the old file or the new one, never a part of either.
+
+    ``data`` goes to a temporary file beside it (``.NAME.new``: a leftover of a crash
+    is removed first), which is flushed to disk, renamed over ``name``, and the folder
+    flushed so the rename itself survives a machine crash. Nothing is followed through
+    a link. ``expect_size``: the size the file must still have just before the rename
+    (the caller read it whole; a change means someone else wrote, and nothing is
+    replaced). ``step`` is told each step before it is taken ("write", "fsync",
+    "rename", "fsync-directory"): tests stop there. A failure is a ``JournalError``,
+    the file as it was.
+    """
+    tell = step or _no_step
+    directory = _open_directory(paths, create=False)
+    if directory is None:
+        raise JournalError(f"cannot replace {paths.directory / name}: its folder is gone")
+    temporary = f".{name}.new"
+    try:
+        try:
+            os.unlink(temporary, dir_fd=directory)
+        except FileNotFoundError:
+            pass
+        fd = os.open(
+            temporary,
+            os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC,
+            0o600,
+            dir_fd=directory,
+        )
+        try:
+            tell("write")
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            tell("fsync")
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        if expect_size is not None:
+            now = os.stat(name, dir_fd=directory, follow_symlinks=False).st_size
+            if now != expect_size:
+                os.unlink(temporary, dir_fd=directory)
+                raise JournalError(
+                    f"{paths.directory / name} changed while it was being rewritten "
+                    f"({expect_size} bytes, then {now}): left as it is"
+                )
+        tell("rename")
+        os.rename(temporary, name, src_dir_fd=directory, dst_dir_fd=directory)
+        tell("fsync-directory")
+        os.fsync(directory)
+    except OSError as exc:
+        try:
+            os.unlink(temporary, dir_fd=directory)
+        except OSError:
+            pass
+        raise JournalError(f"cannot rewrite {paths.directory / name}: {_why(exc)}") from exc
     finally:
         os.close(directory)
 

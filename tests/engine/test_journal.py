@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from pathlib import Path
@@ -11,7 +12,7 @@ import pytest
 
 from bulkboot.engine.journal import Journal
 from bulkboot.engine.replay import read_fleet_journal, read_journal, replay
-from bulkboot.engine.state import Created, CreateSent, Deleted, StatusSeen
+from bulkboot.engine.state import Created, CreateSent, Deleted, DeleteSent, StatusSeen
 from bulkboot.engine.statedir import state_paths
 from bulkboot.errors import JournalError
 
@@ -271,3 +272,51 @@ def test_replay_keeps_when_the_last_create_of_a_name_was_sent() -> None:
     entries = replay(records)
     assert entries["a"].last_sent_at == 20.5 and entries["a"].unconfirmed
     assert entries["b"].last_sent_at is None
+
+
+def test_servers_found_gone_replay_as_deleted(tmp_path: Path) -> None:
+    """A ``gone`` line with an id (a look-up answered 404, or DELETED) and a ``status``
+    line saying DELETED are what a ``deleted`` line is: the id is dead, never looked up
+    again. A ``gone`` line without an id (a server vanished while building) says
+    nothing of any id."""
+    path = tmp_path / "j.jsonl"
+    with Journal.open(path) as journal:
+        for name in ("a", "b", "c"):
+            journal.record(
+                Created(name=name, at=1, server_id=f"id-{name}", post_seconds=1, http_attempts=1)
+            )
+        journal.record(DeleteSent(name="a", at=2, server_id="id-a"))
+        journal.record_gone([("a", "id-a"), ("b", "id-b")])
+        journal.record(StatusSeen(name="c", at=3, server_id="id-c", status="DELETED"))
+        journal.write({"ev": "gone", "name": "c"})
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    assert {k: v for k, v in lines[4].items() if k != "t"} == {
+        "ev": "gone",
+        "name": "a",
+        "id": "id-a",
+    }
+    view = replay(read_journal(path))
+    assert view["a"].live_ids == () and view["a"].deleted == {"id-a"} and not view["a"].deleting
+    assert view["b"].live_ids == () and view["b"].status == "DELETED"
+    assert view["c"].live_ids == () and view["c"].ids == ("id-c",)
+    only_vanished = replay(
+        [{"ev": "created", "name": "d", "id": "id-d"}, {"ev": "gone", "name": "d"}]
+    )
+    assert only_vanished["d"].live_ids == ("id-d",)
+
+
+def test_what_a_command_just_found_gone_reads_as_the_next_replay(tmp_path: Path) -> None:
+    from bulkboot.engine.replay import with_gone
+
+    path = tmp_path / "j.jsonl"
+    with Journal.open(path) as journal:
+        journal.record(Created(name="a", at=1, server_id="1", post_seconds=1, http_attempts=1))
+        journal.record(DeleteSent(name="a", at=2, server_id="1"))
+        journal.record(Created(name="b", at=1, server_id="2", post_seconds=1, http_attempts=1))
+    entries = replay(read_journal(path))
+    learned = with_gone(entries, [("a", "1"), ("zz", "9")])
+    with Journal.open(path) as journal:
+        journal.record_gone([("a", "1"), ("zz", "9")])
+    again = replay(read_journal(path))
+    assert learned["a"] == dataclasses.replace(again["a"], last_line=entries["a"].last_line)
+    assert learned["b"] == again["b"] and "zz" not in learned

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bulkboot.engine.lock import FleetLock, LockHolder, take_lock
+from bulkboot.engine.lock import STATUS_GRACE, FleetLock, LockHolder, take_lock
 from bulkboot.engine.statedir import state_paths
 from bulkboot.errors import FleetBusy
 
@@ -123,3 +123,47 @@ async def test_waiting_is_bounded(tmp_path: Path) -> None:
         )
     assert 5.0 <= now[0] < 5.5
     held.release()
+
+
+@pytest.mark.anyio
+async def test_a_status_journaling_what_it_found_gone_is_waited_for_a_moment(
+    tmp_path: Path,
+) -> None:
+    """``status`` takes the lock only for a few lines: a run that meets it waits, even
+    without --wait-lock, instead of failing; a status that holds it too long (it never
+    should) is reported like any holder."""
+    paths = _paths(tmp_path)
+    held = FleetLock.try_take(paths, command="status")
+    assert isinstance(held, FleetLock)
+    now = [0.0]
+    told: list[LockHolder] = []
+
+    async def sleep(seconds: float) -> None:
+        now[0] += seconds
+        if now[0] >= 0.5:
+            held.release()
+
+    lock = await take_lock(
+        paths, command="apply", wait=None, on_wait=told.append, clock=lambda: now[0], sleep=sleep
+    )
+    assert 0.5 <= now[0] < 1.0 and told == []  # waited quietly
+    lock.release()
+
+    stuck = FleetLock.try_take(paths, command="status")
+    assert isinstance(stuck, FleetLock)
+    now[0] = 0.0
+
+    async def forever(seconds: float) -> None:
+        now[0] += seconds
+
+    with pytest.raises(FleetBusy, match=r"bulkboot status"):
+        await take_lock(
+            paths,
+            command="apply",
+            wait=None,
+            on_wait=told.append,
+            clock=lambda: now[0],
+            sleep=forever,
+        )
+    assert STATUS_GRACE <= now[0] < STATUS_GRACE + 0.5 and told == []
+    stuck.release()
