@@ -34,7 +34,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -48,6 +48,7 @@ from bulkboot.cloud.retry import RetryPolicy, http_date
 from bulkboot.cloud.session import HttpOptions, Transport
 from bulkboot.cloud.timing import Activity, Clock, RequestTiming, Sleep
 from bulkboot.errors import ApiError, AuthError, EndpointNotFound, Redirected
+from bulkboot.isotime import parse_iso
 
 __all__ = [
     "KEYSTONE_RETRY",
@@ -184,8 +185,8 @@ class Token:
 
 def parse_keystone_time(text: str) -> datetime:
     """Keystone's ISO 8601 times, microseconds kept: ``2015-11-07T02:58:43.578887Z``."""
-    value = datetime.fromisoformat(text.strip().replace("z", "Z"))
-    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    value = parse_iso(text.strip().replace("z", "Z"))
+    return value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
 
 
 def refresh_margin(lifetime: float) -> float:
@@ -200,7 +201,7 @@ def _remaining(expires_at: datetime, issued_at: datetime | None, date_header: st
     server_now = http_date(date_header)
     if server_now is not None:
         return (expires_at - server_now).total_seconds()
-    return (expires_at - datetime.now(UTC)).total_seconds()
+    return (expires_at - datetime.now(timezone.utc)).total_seconds()
 
 
 # ---------------------------------------------------------------- request bodies

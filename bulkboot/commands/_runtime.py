@@ -22,7 +22,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from types import FrameType
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -41,7 +41,7 @@ from bulkboot.engine.statedir import (
     legacy_journal,
     state_paths,
 )
-from bulkboot.errors import first_error
+from bulkboot.errors import BaseExceptionGroup, first_error
 from bulkboot.gcpause import gc_paused
 from bulkboot.ui.report import RequestSummary, Summary, results_document, summarize
 
@@ -388,7 +388,7 @@ class InFlight:
             "creates": self.creates,
             "until": None
             if until is None
-            else datetime.fromtimestamp(until, UTC).isoformat(timespec="seconds"),
+            else datetime.fromtimestamp(until, timezone.utc).isoformat(timespec="seconds"),
         }
 
 

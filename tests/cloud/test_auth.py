@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import aiohttp
@@ -187,7 +187,7 @@ async def test_second_401_is_an_auth_error_without_secrets(
 
 def test_lifetime_is_measured_on_keystones_clock() -> None:
     """A local clock years off does not matter: lifetime is expires_at - issued_at."""
-    issued = datetime(1999, 1, 1, tzinfo=UTC)
+    issued = datetime(1999, 1, 1, tzinfo=timezone.utc)
     assert auth_module._remaining(issued + timedelta(hours=1), issued, None) == 3600
     date = "Fri, 01 Jan 1999 00:10:00 GMT"
     assert auth_module._remaining(issued + timedelta(hours=1), None, date) == 3000

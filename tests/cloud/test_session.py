@@ -9,7 +9,7 @@ import socket
 import ssl
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
 from pathlib import Path
 
@@ -381,7 +381,7 @@ async def test_a_retry_after_date_is_read_on_the_servers_clock() -> None:
     async def limits(request: web.Request) -> web.Response:
         answers.append(request)
         if len(answers) == 1:
-            ahead = datetime.now(UTC) + timedelta(hours=1)
+            ahead = datetime.now(timezone.utc) + timedelta(hours=1)
             headers = {
                 "Date": format_datetime(ahead, usegmt=True),
                 "Retry-After": format_datetime(ahead + timedelta(seconds=1), usegmt=True),
