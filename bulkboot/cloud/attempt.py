@@ -27,7 +27,7 @@ import anyio
 from bulkboot import __version__
 from bulkboot.cloud.answer import ACCEPT_ENCODING, read_body
 from bulkboot.cloud.config import CloudConfig
-from bulkboot.cloud.faults import Failure, FailureKind, untrusted_certificate
+from bulkboot.cloud.faults import TIMEOUTS, Failure, FailureKind, untrusted_certificate
 from bulkboot.cloud.options import HttpOptions
 from bulkboot.cloud.ratelimit import RateLimiter
 from bulkboot.cloud.redact import HTTP_LOG, curl_line
@@ -46,6 +46,8 @@ _ACCEPT = {
     "User-Agent": USER_AGENT,
 }
 _JSON_BODY = {"Content-Type": "application/json"}
+# after the request may have left: broken, or not answered in time
+_NO_ANSWER: tuple[type[Exception], ...] = (aiohttp.ClientError, *TIMEOUTS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,7 +191,7 @@ class Sender:
                 raise self._describe(self.failure(method, url, exc, "unusable")) from None
             except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
                 outcome = self.failure(method, url, exc, "unreached")  # it never left
-            except (aiohttp.ClientError, TimeoutError) as exc:
+            except _NO_ANSWER as exc:
                 outcome = self.failure(method, url, exc, "maybe_reached")
             return outcome, went - asked, clock() - went
 

@@ -49,7 +49,14 @@ import anyio
 from bulkboot.cloud.answer import Response, parse_json
 from bulkboot.cloud.attempt import USER_AGENT, Answer, Sender
 from bulkboot.cloud.config import CloudConfig
-from bulkboot.cloud.faults import Failure, error_from_response, no_answer, redirected, with_note
+from bulkboot.cloud.faults import (
+    TIMEOUTS,
+    Failure,
+    error_from_response,
+    no_answer,
+    redirected,
+    with_note,
+)
 from bulkboot.cloud.options import CreateRecovery, HttpOptions
 from bulkboot.cloud.ratelimit import RateLimiter
 from bulkboot.cloud.redact import HTTP_LOG, response_lines, secret_values
@@ -196,7 +203,7 @@ class Transport:
                     ):
                         waited += await self._wait(watch, policy.backoff(failed))
                         continue
-                    timed_out = not left and isinstance(sent.error, TimeoutError)
+                    timed_out = not left and isinstance(sent.error, TIMEOUTS)
                     raise self._describe(
                         replace(sent, attempts=attempt, timeout=budget if timed_out else None)
                     )

@@ -15,8 +15,10 @@ mistyped flag stay quick. Not a command (``bulkboot.cli`` skips ``_`` modules).
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
+import sys
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
@@ -153,6 +155,12 @@ def run_on_cloud(
                 return anyio.run(work, target, backend="asyncio")
             except BaseExceptionGroup as group:
                 raise first_error(group) from None
+            except asyncio.CancelledError:
+                if sys.version_info >= (3, 11):
+                    raise
+                # Python 3.10: anyio's runner cancels the work on Ctrl-C but, with no
+                # Task.uncancel there, lets the cancellation out, not KeyboardInterrupt.
+                raise KeyboardInterrupt from None
     finally:
         if output is not None:
             output.prepared()
