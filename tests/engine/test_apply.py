@@ -19,6 +19,7 @@ from tests.engine.fleet_helpers import (
     journal_entries,
     write_manifest,
 )
+from tests.engine.sim_loop import ON_VIRTUAL_TIME, loop_simulator
 
 pytestmark = pytest.mark.anyio
 
@@ -27,54 +28,56 @@ def _posts(sim: RunningSimulator) -> int:
     return sum(sim.stats()["requests"].get("POST /compute/v2.1/servers", {}).values())
 
 
-async def test_300_servers_active_then_reapply_creates_nothing_then_destroy(
-    sim: RunningSimulator, tmp_path: Path
-) -> None:
-    path = write_manifest(tmp_path, name="big", count=300)
-    recorder = Recorder()
-    outcome = await apply_manifest(sim, path, recorder=recorder)
-    assert outcome.ok, [s for s in outcome.states if s.phase is not Phase.ACTIVE][:3]
-    assert len(outcome.states) == 300
-    assert all(s.active_seconds is not None and s.post_seconds is not None for s in outcome.states)
-    stats = sim.stats()
-    assert stats["servers"] == {"ACTIVE": 300} and stats["duplicate_names"] == 0
-    assert _posts(sim) == 300
-    # batched polling: a handful of list calls, not one GET per server
-    lists = sum(stats["requests"]["GET /compute/v2.1/servers/detail"].values())
-    assert lists <= 30
-    assert "GET /compute/v2.1/servers/{server_id}" not in stats["requests"]
-    assert stats["requests_total"] / 300 <= 1.15
-    # every create journaled before and after
-    sent = [e for e, _ in recorder.events if isinstance(e, CreateSent)]
-    created = [e for e, _ in recorder.events if isinstance(e, Created)]
-    assert len(sent) == len(created) == 300
-    entries = journal_entries(path)
-    assert len(entries) == 300 and all(len(e.live_ids) == 1 for e in entries.values())
+@ON_VIRTUAL_TIME
+async def test_300_servers_active_then_reapply_creates_nothing_then_destroy(tmp_path: Path) -> None:
+    async with loop_simulator() as sim:
+        path = write_manifest(tmp_path, name="big", count=300)
+        recorder = Recorder()
+        outcome = await apply_manifest(sim, path, recorder=recorder)
+        assert outcome.ok, [s for s in outcome.states if s.phase is not Phase.ACTIVE][:3]
+        assert len(outcome.states) == 300
+        assert all(
+            s.active_seconds is not None and s.post_seconds is not None for s in outcome.states
+        )
+        stats = sim.stats()
+        assert stats["servers"] == {"ACTIVE": 300} and stats["duplicate_names"] == 0
+        assert _posts(sim) == 300
+        # batched polling: a handful of list calls, not one GET per server
+        lists = sum(stats["requests"]["GET /compute/v2.1/servers/detail"].values())
+        assert lists <= 30
+        assert "GET /compute/v2.1/servers/{server_id}" not in stats["requests"]
+        assert stats["requests_total"] / 300 <= 1.15
+        # every create journaled before and after
+        sent = [e for e, _ in recorder.events if isinstance(e, CreateSent)]
+        created = [e for e, _ in recorder.events if isinstance(e, Created)]
+        assert len(sent) == len(created) == 300
+        entries = journal_entries(path)
+        assert len(entries) == 300 and all(len(e.live_ids) == 1 for e in entries.values())
 
-    again = await apply_manifest(sim, path)
-    assert again.ok and all(s.existed for s in again.states)
-    assert _posts(sim) == 300  # nothing re-sent
-    assert "300 server(s) already existed and were left alone; 0 to create" in again.notes
+        again = await apply_manifest(sim, path)
+        assert again.ok and all(s.existed for s in again.states)
+        assert _posts(sim) == 300  # nothing re-sent
+        assert "300 server(s) already existed and were left alone; 0 to create" in again.notes
 
-    gone = await destroy_manifest(sim, path)
-    assert gone.ok and len(gone.states) == 300
-    assert sim.stats()["servers_total"] == 0
+        gone = await destroy_manifest(sim, path)
+        assert gone.ok and len(gone.states) == 300
+        assert sim.stats()["servers_total"] == 0
 
 
-async def test_faults_together_every_server_accounted_for_and_retried(
-    sim: RunningSimulator, tmp_path: Path
-) -> None:
-    sim.configure(
-        unavailable_fraction=0.10,
-        lost_response_fraction=0.02,
-        error_fraction=0.05,
-        token_lifetime=1.0,
-        rate_limit=100.0,
-        seed=7,
-    )
+@ON_VIRTUAL_TIME
+async def test_faults_together_every_server_accounted_for_and_retried(tmp_path: Path) -> None:
     path = write_manifest(tmp_path, name="faults", count=200)
-    outcome = await apply_manifest(sim, path, retry_errors=2)
-    stats = sim.stats()
+    async with loop_simulator() as sim:
+        sim.configure(
+            unavailable_fraction=0.10,
+            lost_response_fraction=0.02,
+            error_fraction=0.05,
+            token_lifetime=1.0,
+            rate_limit=100.0,
+            seed=7,
+        )
+        outcome = await apply_manifest(sim, path, retry_errors=2)
+        stats = sim.stats()
     # A server fails 3 builds in a row with probability 0.05**3: rare, and then it
     # must have used every retry it had, and be reported with Nova's fault.
     failed = [s for s in outcome.states if s.phase is not Phase.ACTIVE]
@@ -296,42 +299,44 @@ def _deletes(sim: RunningSimulator) -> int:
     )
 
 
+@ON_VIRTUAL_TIME
 @pytest.mark.parametrize("wait", [True, False], ids=["wait", "no-wait"])
 async def test_servers_left_deleting_by_a_killed_destroy_are_waited_out_and_created_again(
-    sim: RunningSimulator, tmp_path: Path, wait: bool
+    tmp_path: Path, wait: bool
 ) -> None:
-    import anyio
+    async with loop_simulator() as sim:
+        import anyio
 
-    path = write_manifest(
-        tmp_path,
-        name="kd",
-        count=6,
-        extra="  - name: pool\n    min_count: 3\n    max_count: 3\n",
-    )
-    assert (await apply_manifest(sim, path)).ok
-    sim.configure(delete_delay=1.5)
-    # destroy, stopped dead once every DELETE is accepted (as kill -9 would)
-    async with anyio.create_task_group() as group:
-        group.start_soon(destroy_manifest, sim, path)
-        with anyio.fail_after(5):
-            while _deletes(sim) < 9:  # noqa: ASYNC110 (the simulator is another loop)
-                await anyio.sleep(0.02)
-        group.cancel_scope.cancel()
-    entries = journal_entries(path)
-    assert sum(len(e.deleting) for e in entries.values()) == 9
-    assert sim.stats()["servers_total"] == 9  # still listed, task_state "deleting"
+        path = write_manifest(
+            tmp_path,
+            name="kd",
+            count=6,
+            extra="  - name: pool\n    min_count: 3\n    max_count: 3\n",
+        )
+        assert (await apply_manifest(sim, path)).ok
+        sim.configure(delete_delay=1.5)
+        # destroy, stopped dead once every DELETE is accepted (as kill -9 would)
+        async with anyio.create_task_group() as group:
+            group.start_soon(destroy_manifest, sim, path)
+            with anyio.fail_after(5):
+                while _deletes(sim) < 9:  # noqa: ASYNC110 (the simulator is another loop)
+                    await anyio.sleep(0.02)
+            group.cancel_scope.cancel()
+        entries = journal_entries(path)
+        assert sum(len(e.deleting) for e in entries.values()) == 9
+        assert sim.stats()["servers_total"] == 9  # still listed, task_state "deleting"
 
-    outcome = await apply_manifest(sim, path, wait=wait)
-    assert not any(s.existed for s in outcome.states)
-    assert _posts(sim) == 2 * 7  # created again: the 6 singles and the group, once each
-    assert any("7 being deleted" in note for note in outcome.notes), outcome.notes
-    # the old ones were gone before their successors were created
-    assert sim.stats()["servers_total"] == 9 and sim.stats()["duplicate_names"] == 0
-    if wait:
-        assert outcome.ok, [(s.name, s.phase, s.message) for s in outcome.states]
-        assert sim.stats()["servers"] == {"ACTIVE": 9}
-    entries = journal_entries(path)
-    assert all(not e.deleting for e in entries.values())
+        outcome = await apply_manifest(sim, path, wait=wait)
+        assert not any(s.existed for s in outcome.states)
+        assert _posts(sim) == 2 * 7  # created again: the 6 singles and the group, once each
+        assert any("7 being deleted" in note for note in outcome.notes), outcome.notes
+        # the old ones were gone before their successors were created
+        assert sim.stats()["servers_total"] == 9 and sim.stats()["duplicate_names"] == 0
+        if wait:
+            assert outcome.ok, [(s.name, s.phase, s.message) for s in outcome.states]
+            assert sim.stats()["servers"] == {"ACTIVE": 9}
+        entries = journal_entries(path)
+        assert all(not e.deleting for e in entries.values())
 
 
 def test_a_server_on_its_way_out_is_told_by_task_state_or_else_by_the_journal() -> None:
@@ -380,47 +385,48 @@ async def test_with_a_rate_a_stop_abandons_the_creates_waiting_for_their_slot(
     assert all(not e.unconfirmed for e in entries.values())
 
 
-async def test_with_a_rate_timings_start_when_the_create_leaves(
-    sim: RunningSimulator, tmp_path: Path
-) -> None:
-    sim.configure(latency=0.02)
-    path = write_manifest(tmp_path, name="paced", count=12)
-    recorder = Recorder()
-    outcome = await apply_manifest(sim, path, recorder=recorder, rate=8.0, concurrency=12)
-    assert outcome.ok
-    sent = sorted(e.at for e, _ in recorder.events if isinstance(e, CreateSent))
-    # "sent" is stamped as each create leaves, paced by the rate: not all at the start
-    assert sent[-1] - sent[0] >= 0.9
-    # POST latency is Nova's (20 ms here), not the wait for a slot (up to 1.4 s)
-    posts = sorted(s.post_seconds or 0.0 for s in outcome.states)
-    assert posts[-1] < 0.4, posts
+@ON_VIRTUAL_TIME
+async def test_with_a_rate_timings_start_when_the_create_leaves(tmp_path: Path) -> None:
+    async with loop_simulator() as sim:
+        sim.configure(latency=0.02)
+        path = write_manifest(tmp_path, name="paced", count=12)
+        recorder = Recorder()
+        outcome = await apply_manifest(sim, path, recorder=recorder, rate=8.0, concurrency=12)
+        assert outcome.ok
+        sent = sorted(e.at for e, _ in recorder.events if isinstance(e, CreateSent))
+        # "sent" is stamped as each create leaves, paced by the rate: not all at the start
+        assert sent[-1] - sent[0] >= 0.9
+        # POST latency is Nova's (20 ms here), not the wait for a slot (up to 1.4 s)
+        posts = sorted(s.post_seconds or 0.0 for s in outcome.states)
+        assert posts[-1] < 0.4, posts
 
 
-async def test_a_rollback_keeps_what_failed_on_the_deleted_servers(
-    sim: RunningSimulator, tmp_path: Path
-) -> None:
-    sim.configure(error_fraction=0.2, never_finish_fraction=0.15, seed=5)
-    path = write_manifest(tmp_path, name="rbk", count=30)
-    recorder = Recorder()
-    outcome = await apply_manifest(
-        sim, path, recorder=recorder, rollback_on_failure=True, timeout=1.0
-    )
-    assert sim.stats()["servers_total"] == 0
-    assert {s.phase for s in outcome.states} == {Phase.DELETED}
-    # what the run saw fail, before the rollback deleted it
-    failed_during_run = {
-        state.name: state.failure
-        for _, state in recorder.events
-        if state.phase in (Phase.ERROR, Phase.TIMEOUT)
-    }
-    assert {"fault", "timeout"} <= set(failed_during_run.values())
-    kept = {s.name: s for s in outcome.failures}
-    assert {name: s.failure for name, s in kept.items()} == failed_during_run
-    assert all(s.failed and s.phase is Phase.DELETED for s in kept.values())
-    assert all(
-        "No valid host" in (s.message or "") or "not ACTIVE by the deadline" in (s.message or "")
-        for s in kept.values()
-    )
+@ON_VIRTUAL_TIME
+async def test_a_rollback_keeps_what_failed_on_the_deleted_servers(tmp_path: Path) -> None:
+    async with loop_simulator() as sim:
+        sim.configure(error_fraction=0.2, never_finish_fraction=0.15, seed=5)
+        path = write_manifest(tmp_path, name="rbk", count=30)
+        recorder = Recorder()
+        outcome = await apply_manifest(
+            sim, path, recorder=recorder, rollback_on_failure=True, timeout=1.0
+        )
+        assert sim.stats()["servers_total"] == 0
+        assert {s.phase for s in outcome.states} == {Phase.DELETED}
+        # what the run saw fail, before the rollback deleted it
+        failed_during_run = {
+            state.name: state.failure
+            for _, state in recorder.events
+            if state.phase in (Phase.ERROR, Phase.TIMEOUT)
+        }
+        assert {"fault", "timeout"} <= set(failed_during_run.values())
+        kept = {s.name: s for s in outcome.failures}
+        assert {name: s.failure for name, s in kept.items()} == failed_during_run
+        assert all(s.failed and s.phase is Phase.DELETED for s in kept.values())
+        assert all(
+            "No valid host" in (s.message or "")
+            or "not ACTIVE by the deadline" in (s.message or "")
+            for s in kept.values()
+        )
 
 
 async def test_reapply_with_retry_errors_says_which_existing_servers_it_replaces(
@@ -621,55 +627,55 @@ async def test_a_refused_retry_delete_ends_that_server_not_the_run(
     assert sum(s.phase is Phase.ACTIVE for s in outcome.states) == 12 - len(refused)
 
 
-async def test_members_a_destroy_deleted_are_created_again_on_their_own(
-    sim: RunningSimulator, tmp_path: Path
-) -> None:
+@ON_VIRTUAL_TIME
+async def test_members_a_destroy_deleted_are_created_again_on_their_own(tmp_path: Path) -> None:
     """A destroy killed after deleting some members of a group, not all: a re-apply
     creates each missing member on its own name, waits for one still on its way out,
     and never sends the group again."""
-    import anyio
+    async with loop_simulator() as sim:
+        import anyio
 
-    from bulkboot.cloud.client import open_cloud
-    from bulkboot.cloud.config import config_from_mapping
+        from bulkboot.cloud.client import open_cloud
+        from bulkboot.cloud.config import config_from_mapping
 
-    path = write_manifest(
-        tmp_path,
-        name="pd",
-        count=1,
-        extra="  - name: pool\n    min_count: 4\n    max_count: 4\n",
-    )
-    assert (await apply_manifest(sim, path)).ok
-    config = config_from_mapping(sim.clouds_yaml(), "simulator")
-    async with open_cloud(config) as cloud:
-        await cloud.compute.negotiate("auto")
-        ids = {s["name"]: s["id"] for s in await cloud.compute.list_servers(None)}
-        sim.configure(delete_delay=0.0)
-        assert await cloud.compute.delete_server(ids["pool-2"])
-        with anyio.fail_after(5):  # pool-2 is gone for good
-            while "pool-2" in {s["name"] for s in await cloud.compute.list_servers(None)}:  # noqa: ASYNC110 (the simulator is another loop)
-                await anyio.sleep(0.05)
-        sim.configure(delete_delay=1.0)
-        assert await cloud.compute.delete_server(ids["pool-4"])  # still on its way out
-    posts = _posts(sim)
+        path = write_manifest(
+            tmp_path,
+            name="pd",
+            count=1,
+            extra="  - name: pool\n    min_count: 4\n    max_count: 4\n",
+        )
+        assert (await apply_manifest(sim, path)).ok
+        config = config_from_mapping(sim.clouds_yaml(), "simulator")
+        async with open_cloud(config) as cloud:
+            await cloud.compute.negotiate("auto")
+            ids = {s["name"]: s["id"] for s in await cloud.compute.list_servers(None)}
+            sim.configure(delete_delay=0.0)
+            assert await cloud.compute.delete_server(ids["pool-2"])
+            with anyio.fail_after(5):  # pool-2 is gone for good
+                while "pool-2" in {s["name"] for s in await cloud.compute.list_servers(None)}:  # noqa: ASYNC110 (the simulator is another loop)
+                    await anyio.sleep(0.05)
+            sim.configure(delete_delay=1.0)
+            assert await cloud.compute.delete_server(ids["pool-4"])  # still on its way out
+        posts = _posts(sim)
 
-    again = await apply_manifest(sim, path)
-    assert again.ok, [(s.name, s.phase, s.message) for s in again.states]
-    assert sorted(s.name for s in again.states) == [
-        "pd-0001",
-        "pool-1",
-        "pool-2",
-        "pool-3",
-        "pool-4",
-    ]
-    assert _posts(sim) == posts + 2  # pool-2 and pool-4, each on its own
-    stats = sim.stats()
-    assert stats["duplicate_names"] == 0
-    assert stats["servers"] == {"ACTIVE": 5} and stats["servers_total"] == 5
-    assert {s.name for s in again.states if not s.existed} == {"pool-2", "pool-4"}
-    async with open_cloud(config) as cloud:
-        await cloud.compute.negotiate("auto")
-        listed = sorted(s["name"] for s in await cloud.compute.list_servers(None))
-    assert listed == ["pd-0001", "pool-1", "pool-2", "pool-3", "pool-4"]
+        again = await apply_manifest(sim, path)
+        assert again.ok, [(s.name, s.phase, s.message) for s in again.states]
+        assert sorted(s.name for s in again.states) == [
+            "pd-0001",
+            "pool-1",
+            "pool-2",
+            "pool-3",
+            "pool-4",
+        ]
+        assert _posts(sim) == posts + 2  # pool-2 and pool-4, each on its own
+        stats = sim.stats()
+        assert stats["duplicate_names"] == 0
+        assert stats["servers"] == {"ACTIVE": 5} and stats["servers_total"] == 5
+        assert {s.name for s in again.states if not s.existed} == {"pool-2", "pool-4"}
+        async with open_cloud(config) as cloud:
+            await cloud.compute.negotiate("auto")
+            listed = sorted(s["name"] for s in await cloud.compute.list_servers(None))
+        assert listed == ["pd-0001", "pool-1", "pool-2", "pool-3", "pool-4"]
 
 
 async def test_members_nova_never_made_are_not_missing(
