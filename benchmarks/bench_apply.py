@@ -249,11 +249,11 @@ async def _raw_client(base: str, count: int, concurrency: int, per_server: bool)
                     newest = max(since or "", back.strftime("%Y-%m-%dT%H:%M:%SZ"))
                 since = newest
 
-        async with asyncio.TaskGroup() as tasks:
-            for index in range(count):
-                tasks.create_task(create(index))
-            if not per_server:
-                tasks.create_task(poll_rounds())
+        # gathered, not a TaskGroup: Python 3.10 has none
+        jobs = [create(index) for index in range(count)]
+        if not per_server:
+            jobs.append(poll_rounds())
+        await asyncio.gather(*jobs)
         return {
             "first_create": first_create,
             "last_created": last_created,

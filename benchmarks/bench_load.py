@@ -220,13 +220,14 @@ async def _floor(base: str, rate: float, duration: float) -> dict[str, Any]:
     start = loop.time()
     count = int(rate * duration)
     poller = asyncio.create_task(poll())
-    async with asyncio.TaskGroup() as tasks:
-        for index in range(count):
-            at = start + index / rate
-            delay = at - loop.time()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            tasks.create_task(iteration(index, at))
+    tasks = []  # gathered, not a TaskGroup: Python 3.10 has none
+    for index in range(count):
+        at = start + index / rate
+        delay = at - loop.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(iteration(index, at)))
+    await asyncio.gather(*tasks)
     poller.cancel()
     cpu = time.process_time() - cpu
     await session.close()
@@ -270,12 +271,13 @@ async def _rally(base: str, rate: float, duration: float) -> dict[str, Any]:
 
     start = loop.time()
     count = int(rate * duration)
-    async with asyncio.TaskGroup() as tasks:
-        for index in range(count):
-            delay = start + index / rate - loop.time()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            tasks.create_task(iteration(index))
+    tasks = []  # gathered, not a TaskGroup: Python 3.10 has none
+    for index in range(count):
+        delay = start + index / rate - loop.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(iteration(index)))
+    await asyncio.gather(*tasks)
     await session.close()
     return {"iterations": count, "completed": done}
 

@@ -32,7 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from bulkboot.cloud.timing import RequestTiming
@@ -194,7 +194,7 @@ def generate(path: Path) -> float:
     )
     requests = requests_of(states, end)
     document = results_document(summary, states, header=header, requests=requests)
-    start = datetime(2025, 3, 14, 9, 0, tzinfo=UTC)
+    start = datetime(2025, 3, 14, 9, 0, tzinfo=timezone.utc)
     document["run"].update(
         run_info(
             started=start,

@@ -42,11 +42,19 @@ from ``exit_code``. No message may contain a password, token or secret.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, ClassVar
 
 if TYPE_CHECKING:
     from bulkboot.pipeline.spec import Problem
+
+# Task groups raise these; Python 3.10 has them from the ``exceptiongroup`` backport
+# (which anyio itself uses there). Everyone imports them from here.
+if sys.version_info >= (3, 11):
+    from builtins import BaseExceptionGroup, ExceptionGroup
+else:
+    from exceptiongroup import BaseExceptionGroup, ExceptionGroup
 
 __all__ = [
     "AnswerTooLarge",
@@ -54,6 +62,7 @@ __all__ = [
     "AuthError",
     "BadAnswer",
     "BadRequest",
+    "BaseExceptionGroup",
     "BulkbootError",
     "CloudConnectionError",
     "CloudError",
@@ -62,6 +71,7 @@ __all__ = [
     "ConnectionLost",
     "CreateUncertain",
     "EndpointNotFound",
+    "ExceptionGroup",
     "FleetBusy",
     "Forbidden",
     "Interrupted",

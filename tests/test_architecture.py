@@ -17,14 +17,15 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "bulkboot"
 
 # Which of bulkboot's packages (or bottom modules) each one may import.
-BOTTOM = {"errors", "identity", "gcpause", "bulkboot"}
+BOTTOM = {"errors", "identity", "gcpause", "isotime", "bulkboot"}
 MAY_IMPORT: dict[str, set[str]] = {
     "bulkboot": set(),
     "errors": {"pipeline"},  # pipeline.spec's Location, for typing only (checked below)
     "identity": set(),
     "gcpause": set(),
-    "pipeline": {"errors", "identity", "gcpause"},
-    "simulator": {"bulkboot"},
+    "isotime": set(),
+    "pipeline": {"errors", "identity", "gcpause", "isotime"},
+    "simulator": {"bulkboot", "isotime"},  # isotime: pure standard library
     "cloud": {"pipeline", *BOTTOM},
     "engine": {"cloud", "pipeline", *BOTTOM},
     "ui": {"engine", "cloud", "pipeline", *BOTTOM},

@@ -2,10 +2,14 @@
 
 This is the only package that imports aiohttp (the simulator is a server and has its own).
 
-    config.py     clouds.yaml / secure.yaml / OS_* -> CloudConfig (as openstacksdk)
-    auth.py       Keystone v3: the single-flight, refreshed-ahead token; the catalog
+    config/       clouds.yaml / secure.yaml / OS_* -> CloudConfig (as openstacksdk)
+    auth.py       Keystone v3: the single-flight, refreshed-ahead token
+    keystone.py   what is sent to Keystone and read back: the auth body, Token,
+                  Catalog, Keystone's times (pure)
     session.py    the one request path (Keystone's too): retries, 401 re-auth, timing,
                   error mapping, the API timeout, no redirect followed
+    attempt.py    one attempt on the wire: connection and --rate slots, token,
+                  headers, aiohttp, the answer read
     options.py    HttpOptions, CreateRecovery: the run's HTTP knobs (no aiohttp)
     answer.py     Response; an answer's body read decoded (gzip, deflate) and capped
     pool.py       the run's aiohttp session: pool size, TLS, timeouts, proxies
@@ -15,7 +19,8 @@ This is the only package that imports aiohttp (the simulator is a server and has
     redact.py     the --debug curl log, secrets hidden; URLs with their password masked
     timing.py     RequestTiming, one per request; RequestTotals; Activity (what the
                   client waits for now, for a display); the injected clock and sleep
-    compute.py    Nova: negotiate, create (never duplicated), list, get, delete, limits
+    compute.py    Nova: negotiate, list, get, delete, limits, flavors
+    create.py     Nova's create, never sent twice: a lost answer's server looked for
     resolve.py    image / flavor / network names -> IDs, each looked up once
     client.py     open_cloud -> Cloud
 

@@ -20,6 +20,7 @@ message is all that is kept of them, and an error must stay an error, not become
 
 from __future__ import annotations
 
+import json
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -33,7 +34,14 @@ from bulkboot.cloud.redact import redact_url
 from bulkboot.cloud.timing import RequestTiming
 from bulkboot.errors import AnswerTooLarge, BadAnswer
 
-__all__ = ["ACCEPT_ENCODING", "ERROR_BODY_BYTES", "MAX_ANSWER_BYTES", "Response", "read_body"]
+__all__ = [
+    "ACCEPT_ENCODING",
+    "ERROR_BODY_BYTES",
+    "MAX_ANSWER_BYTES",
+    "Response",
+    "parse_json",
+    "read_body",
+]
 
 # An error's message can echo a whole offending value (user data of 64 KB, base64): read
 # it all, within a bound that keeps memory safe; the message shown is shortened after.
@@ -55,6 +63,17 @@ class Response:
     @property
     def request_id(self) -> str | None:
         return request_id_of(self.headers)
+
+
+def parse_json(raw: bytes) -> Any:
+    """An answer's body as JSON; None when it is empty or not JSON (the caller checks
+    the shape it needs and says what it got instead)."""
+    if not raw:
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return None
 
 
 class _TooLarge(Exception):

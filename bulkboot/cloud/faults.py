@@ -17,6 +17,7 @@ so has the text of the exceptions quoted.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from collections.abc import Iterable, Mapping
@@ -45,6 +46,7 @@ from bulkboot.errors import (
 )
 
 __all__ = [
+    "TIMEOUTS",
     "Failure",
     "FailureKind",
     "error_class",
@@ -59,6 +61,10 @@ __all__ = [
     "untrusted_certificate",
     "with_note",
 ]
+
+# A timeout, whoever raised it: aiohttp raises ``asyncio.TimeoutError``, which is the
+# built-in ``TimeoutError`` from Python 3.11 on and another class on 3.10.
+TIMEOUTS: tuple[type[Exception], ...] = (TimeoutError, asyncio.TimeoutError)
 
 _BY_STATUS: dict[int, type[ApiError]] = {
     400: BadRequest,
@@ -299,12 +305,12 @@ def no_answer(failure: Failure) -> TransportError:
         )
     elif failure.kind == "unreached":
         cls = CloudConnectionError
-        if isinstance(exc, TimeoutError):
+        if isinstance(exc, TIMEOUTS):
             origin = origin_of(failure.url)
             text = f"{where}: cannot connect to {origin}: no connection{_within(failure)}{tries}"
         else:
             text = f"{where}: cannot connect to {origin_of(failure.url)} ({reason}){tries}"
-    elif isinstance(exc, TimeoutError):
+    elif isinstance(exc, TIMEOUTS):
         cls = RequestTimeout
         text = (
             f"{where}: {origin_of(failure.url)} did not answer{_within(failure)}{tries}; "
@@ -324,7 +330,7 @@ def keystone_no_answer(failure: Failure) -> TransportError:
     Keystone out of reach."""
     cloud, method, exc = failure.cloud, failure.method, failure.error
     url = redact_url(failure.url)
-    if isinstance(exc, TimeoutError):
+    if isinstance(exc, TIMEOUTS):
         text = f"Keystone of cloud {cloud!r} did not answer{_within(failure)} ({method} {url})"
         return RequestTimeout(text, method=method, url=url)
     text = f"cannot reach Keystone of cloud {cloud!r} at {url}: {reason_of(exc, failure.url)}"

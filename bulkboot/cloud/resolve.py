@@ -38,7 +38,7 @@ from urllib.parse import parse_qsl, quote, urlsplit
 
 import anyio
 
-from bulkboot.errors import BulkbootError, NotFound, ResolveError, first_error
+from bulkboot.errors import BaseExceptionGroup, BulkbootError, NotFound, ResolveError, first_error
 from bulkboot.pipeline.microversion import supports_flavor_name_filter
 from bulkboot.pipeline.spec import Location, Manifest, Problem
 

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 
 __all__ = [
@@ -169,7 +169,7 @@ def parse_retry_after(
     when = http_date(text)
     if when is None:
         return None
-    current = http_date(date) or (now if now is not None else datetime.now(UTC))
+    current = http_date(date) or (now if now is not None else datetime.now(timezone.utc))
     return max(0.0, (when - current).total_seconds())
 
 
@@ -181,4 +181,4 @@ def http_date(value: str | None) -> datetime | None:
         when = parsedate_to_datetime(value.strip())
     except (TypeError, ValueError, IndexError):
         return None
-    return when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+    return when if when.tzinfo is not None else when.replace(tzinfo=timezone.utc)

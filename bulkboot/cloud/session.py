@@ -23,15 +23,13 @@ transport of the authenticator's, over the same pool (``pool.py``) and without a
 - every logical request leaves one ``RequestTiming`` (attempts, 429/503 answers, the
   client's own waits and the last answer's time apart) and is added to ``totals``;
 - with an ``Activity``, the requests under way can be read by a display;
-- a semaphore the size of the connector holds requests back before their
-  timeout starts, so that 10,000 queued creates do not time out waiting for a socket;
-  the ``--rate`` slot and the token are taken only once a request holds its place
-  there, so requests that queued do not go out together over the rate;
+- each attempt waits for a connection slot before its timeout starts, then for the
+  ``--rate`` slot and the token (``attempt.py``'s ``Sender``, which makes it);
 - nothing is formatted for the debug log unless "bulkboot.http" logs DEBUG;
 - waits go through the injected ``sleep`` and times through the injected ``clock``.
 
 Error answers and missing answers become ``bulkboot.errors`` exceptions (``faults.py``);
-aiohttp's own exceptions never leave this module.
+aiohttp's own exceptions never leave this module and ``attempt.py``.
 """
 
 from __future__ import annotations
@@ -41,34 +39,33 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import aiohttp
 import anyio
 
-from bulkboot import __version__
-from bulkboot.cloud.answer import ACCEPT_ENCODING, Response, read_body
+from bulkboot.cloud.answer import Response, parse_json
+from bulkboot.cloud.attempt import USER_AGENT, Answer, Sender
 from bulkboot.cloud.config import CloudConfig
 from bulkboot.cloud.faults import (
+    TIMEOUTS,
     Failure,
-    FailureKind,
     error_from_response,
     no_answer,
     redirected,
-    untrusted_certificate,
     with_note,
 )
 from bulkboot.cloud.options import CreateRecovery, HttpOptions
 from bulkboot.cloud.ratelimit import RateLimiter
-from bulkboot.cloud.redact import HTTP_LOG, curl_line, response_lines, secret_values
+from bulkboot.cloud.redact import HTTP_LOG, response_lines, secret_values
 from bulkboot.cloud.retry import IDEMPOTENT_METHODS
 from bulkboot.cloud.timing import Activity, Clock, RequestTiming, RequestTotals, Sleep, Watch
 from bulkboot.errors import ApiError, AuthError, TransportError
 
 if TYPE_CHECKING:
-    from bulkboot.cloud.auth import Authenticator, Token
+    from bulkboot.cloud.auth import Authenticator
 
 __all__ = [
     "USER_AGENT",
@@ -78,26 +75,8 @@ __all__ = [
     "Transport",
 ]
 
-USER_AGENT = f"bulkboot/{__version__}"
-_ACCEPT = {
-    "Accept": "application/json",
-    "Accept-Encoding": ACCEPT_ENCODING,
-    "User-Agent": USER_AGENT,
-}
-_JSON_BODY = {"Content-Type": "application/json"}
 _COMPACT = (",", ":")  # fewer bytes on the wire than json.dumps' default
 _DEFAULT_OPTIONS = HttpOptions()
-
-
-@dataclass(frozen=True, slots=True)
-class _Answer:
-    """One attempt's HTTP answer, whatever its status, and the token it was sent with."""
-
-    status: int
-    reason: str
-    headers: Mapping[str, str]
-    raw: bytes
-    token: Token | None
 
 
 class Transport:
@@ -131,28 +110,28 @@ class Transport:
         self.clock = clock
         self.sleep = sleep
         self._policy = options.retry
-        # A semaphore, not a CapacityLimiter: same bound, without the two event-loop
-        # round trips per acquire (26 us against 4 us here): this is the hot path.
-        self._limiter = anyio.Semaphore(options.concurrency, fast_acquire=True)
-        self._rate = RateLimiter(options.rate, clock=clock, sleep=sleep) if options.rate else None
         self._on_request = on_request
-        self._send_options: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
         self._budget = float(
             (timeout.total if timeout is not None else None)
             or config.api_timeout
             or options.total_timeout
         )
-        self._connect = (
-            timeout.connect if timeout is not None else None
-        ) or options.connect_timeout
         # an attempt with less than this left of the budget is not worth making
         self._least = min(1.0, self._budget / 10)
-        self._limit = options.max_answer_bytes
         self._describe = describe
         self._activity = activity
-        self._header_token: Token | None = None
-        self._header_cache: dict[int, tuple[Mapping[str, str] | None, dict[str, str]]] = {}
-        self._verify: bool | str = config.cacert or config.verify
+        self._sender = Sender(
+            session,
+            config,
+            authenticator=authenticator,
+            options=options,
+            clock=clock,
+            sleep=sleep,
+            timeout=timeout,
+            budget=self._budget,
+            connect=(timeout.connect if timeout is not None else None) or options.connect_timeout,
+            describe=describe,
+        )
         self.counts: Counter[tuple[str, int | None]] = Counter()
         self.totals = RequestTotals()
 
@@ -164,35 +143,7 @@ class Transport:
     @property
     def rate_limiter(self) -> RateLimiter | None:
         """The ``--rate`` limiter every request of this transport waits on (None: no limit)."""
-        return self._rate
-
-    # ------------------------------------------------------------ headers
-
-    def _headers(
-        self, token: Token | None, extra: Mapping[str, str] | None, has_body: bool
-    ) -> dict[str, str]:
-        """Headers built once per token and per caller's fixed extras, then reused.
-
-        The cache holds each ``extra`` mapping itself, so its ``id`` cannot be reused
-        by another object while the entry lives.
-        """
-        if token is not self._header_token:
-            self._header_token = token
-            self._header_cache = {}
-        key = (id(extra) << 1) | has_body
-        entry = self._header_cache.get(key)
-        if entry is not None and entry[0] is extra:
-            return entry[1]
-        merged = dict(_ACCEPT)
-        if has_body:
-            merged.update(_JSON_BODY)
-        if token is not None:
-            merged["X-Auth-Token"] = token.value
-        if extra:
-            merged.update(extra)
-        if len(self._header_cache) < 64:
-            self._header_cache[key] = (extra, merged)
-        return merged
+        return self._sender.rate
 
     # ------------------------------------------------------------ request
 
@@ -238,7 +189,7 @@ class Transport:
                 attempt += 1
                 if watch is not None:
                     watch.attempt, watch.retry_at = attempt, None
-                sent, queued, took = await self._send_once(
+                sent, queued, took = await self._sender.send(
                     method, url, params, payload, headers, debug, budget - spent
                 )
                 spent += took
@@ -252,7 +203,7 @@ class Transport:
                     ):
                         waited += await self._wait(watch, policy.backoff(failed))
                         continue
-                    timed_out = not left and isinstance(sent.error, TimeoutError)
+                    timed_out = not left and isinstance(sent.error, TIMEOUTS)
                     raise self._describe(
                         replace(sent, attempts=attempt, timeout=budget if timed_out else None)
                     )
@@ -264,7 +215,7 @@ class Transport:
                         )
                     )
                 if code < 300 if expect is None else code in expect:
-                    body = _parse(sent.raw) if expect_json else None
+                    body = parse_json(sent.raw) if expect_json else None
                     timing = self._timing(
                         method, url, code, attempt, started, throttled, waited, took
                     )
@@ -343,75 +294,6 @@ class Transport:
         await self.sleep(seconds)
         return seconds
 
-    async def _send_once(
-        self,
-        method: str,
-        url: str,
-        params: Mapping[str, str] | None,
-        payload: bytes | None,
-        extra: Mapping[str, str] | None,
-        debug: bool,
-        left: float,
-    ) -> tuple[_Answer | Failure, float, float]:
-        """One attempt: a connection slot, the rate slot, the token, then aiohttp.
-
-        ``left``: seconds of the request's API timeout this attempt may use. Returns the
-        answer, or the ``Failure`` that kept one from coming, with the seconds spent
-        waiting for the slots and the token, and those spent in the attempt itself.
-        Raises only what no retry mends (an untrusted certificate, an unusable URL, an
-        answer too large or undecodable).
-        """
-        token = None
-        clock = self.clock
-        asked = clock()
-        # Order matters: a connection slot first, then the rate slot, then the token.
-        # A rate slot taken before queueing for a connection would be spent by the time
-        # the connection frees, and every request that waited would then go out
-        # together, over the rate.
-        async with self._limiter:
-            if self._rate is not None:
-                await self._rate.acquire()
-            if self.authenticator is not None:
-                token = self.authenticator.fresh() or await self.authenticator.token()
-            sent_headers = self._headers(token, extra, payload is not None)
-            if debug:
-                HTTP_LOG.debug(
-                    curl_line(
-                        method, _with_query(url, params), sent_headers, payload, verify=self._verify
-                    )
-                )
-            options = self._send_options
-            if left < self._budget:  # a retry: what is left of the request's timeout
-                options = {
-                    "timeout": aiohttp.ClientTimeout(total=left, connect=min(self._connect, left))
-                }
-            went = clock()
-            try:
-                async with self.session.request(
-                    method,
-                    url,
-                    params=params,
-                    data=payload,
-                    headers=sent_headers,
-                    allow_redirects=False,
-                    **options,
-                ) as answer:
-                    raw = await read_body(answer, limit=self._limit, method=method, url=url)
-                    outcome: _Answer | Failure = _Answer(
-                        answer.status, answer.reason or "", answer.headers, raw, token
-                    )
-            except aiohttp.ClientConnectorCertificateError as exc:
-                raise untrusted_certificate(
-                    self.config.name, self.config.cacert, method, url, exc
-                ) from None
-            except (aiohttp.InvalidURL, aiohttp.NonHttpUrlClientError) as exc:
-                raise self._describe(self._failure(method, url, exc, "unusable")) from None
-            except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
-                outcome = self._failure(method, url, exc, "unreached")  # it never left
-            except (aiohttp.ClientError, TimeoutError) as exc:
-                outcome = self._failure(method, url, exc, "maybe_reached")
-            return outcome, went - asked, clock() - went
-
     # ------------------------------------------------------------ bookkeeping
 
     def _timing(
@@ -442,12 +324,7 @@ class Transport:
             self._on_request(timing)
         return timing
 
-    def _failure(self, method: str, url: str, exc: BaseException, kind: FailureKind) -> Failure:
-        return Failure(
-            cloud=self.config.name, method=method, url=url, error=exc, kind=kind, attempts=1
-        )
-
-    def _unauthorized(self, method: str, url: str, answer: _Answer) -> AuthError:
+    def _unauthorized(self, method: str, url: str, answer: Answer) -> AuthError:
         error: ApiError = error_from_response(
             status=401,
             reason=answer.reason,
@@ -462,25 +339,8 @@ class Transport:
         )
 
 
-def _parse(raw: bytes) -> Any:
-    if not raw:
-        return None
-    try:
-        return json.loads(raw)
-    except ValueError:
-        return None
-
-
 def _path(url: str) -> str:
     try:
         return urlsplit(url).path
     except ValueError:
         return url
-
-
-def _with_query(url: str, params: Mapping[str, str] | None) -> str:
-    if not params:
-        return url
-    from urllib.parse import urlencode
-
-    return f"{url}?{urlencode(params)}"

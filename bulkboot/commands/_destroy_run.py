@@ -26,6 +26,7 @@ from bulkboot.engine.state import Phase
 from bulkboot.errors import (
     EXIT_FAILURE,
     EXIT_INTERRUPTED,
+    BaseExceptionGroup,
     BulkbootError,
     RunFailed,
     first_error,

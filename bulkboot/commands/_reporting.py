@@ -15,7 +15,7 @@ import hashlib
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -65,7 +65,7 @@ class RunRecord:
         return cls(
             json_path=json_path,
             html_path=html_path,
-            started=now or datetime.now(UTC),
+            started=now or datetime.now(timezone.utc),
             requests=[] if wanted else None,
             sampler=SeriesSampler() if wanted else None,
         )
@@ -107,7 +107,7 @@ class RunRecord:
         run.update(
             run_info(
                 started=self.started,
-                ended=now or datetime.now(UTC),
+                ended=now or datetime.now(timezone.utc),
                 command_line=masked_command_line(command_line, [*config_secrets(config), *secrets]),
                 region=config.region_name,
                 manifest_path=args.file,

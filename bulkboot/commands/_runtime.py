@@ -16,12 +16,14 @@ mistyped flag stay quick. Not a command (``bulkboot.cli`` skips ``_`` modules).
 
 from __future__ import annotations
 
+import asyncio
 import signal
+import sys
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from types import FrameType
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -38,7 +40,7 @@ from bulkboot.commands._fleet_state import (
 )
 from bulkboot.engine.board import Board, RunHeader, RunSnapshot
 from bulkboot.engine.inventory import wall_time
-from bulkboot.errors import first_error
+from bulkboot.errors import BaseExceptionGroup, first_error
 from bulkboot.gcpause import gc_paused
 from bulkboot.ui.report import RequestSummary, Summary, results_document, summarize
 
@@ -148,6 +150,12 @@ def run_on_cloud(
                 return anyio.run(work, target, backend="asyncio")
             except BaseExceptionGroup as group:
                 raise first_error(group) from None
+            except asyncio.CancelledError:
+                if sys.version_info >= (3, 11):
+                    raise
+                # Python 3.10: anyio's runner cancels the work on Ctrl-C but, with no
+                # Task.uncancel there, lets the cancellation out, not KeyboardInterrupt.
+                raise KeyboardInterrupt from None
     finally:
         if output is not None:
             output.prepared()
@@ -313,7 +321,7 @@ class InFlight:
             "creates": self.creates,
             "until": None
             if until is None
-            else datetime.fromtimestamp(until, UTC).isoformat(timespec="seconds"),
+            else datetime.fromtimestamp(until, timezone.utc).isoformat(timespec="seconds"),
         }
 
 

@@ -28,7 +28,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from bulkboot.engine.fleet import claim_records, pick, record_age, split_leaving
@@ -310,4 +310,4 @@ class _Inventory:
 
 def wall_time(moment: float) -> str:
     """A moment of the wall clock as users read it in notes: ``14:02:11 UTC``."""
-    return f"{datetime.fromtimestamp(moment, UTC):%H:%M:%S} UTC"
+    return f"{datetime.fromtimestamp(moment, timezone.utc):%H:%M:%S} UTC"

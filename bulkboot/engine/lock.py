@@ -27,7 +27,7 @@ import socket
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from typing import TypeGuard
 
 from bulkboot.engine.statedir import StatePaths, open_in_state
@@ -61,8 +61,12 @@ class LockHolder:
         who = f"PID {self.pid}" if self.pid is not None else "another bulkboot process"
         details = [f"bulkboot {self.command}"] if self.command else []
         if self.since is not None:
-            moment = datetime.fromtimestamp(self.since, UTC)
-            shown = "%H:%M:%S" if moment.date() == datetime.now(UTC).date() else "%Y-%m-%d %H:%M:%S"
+            moment = datetime.fromtimestamp(self.since, timezone.utc)
+            shown = (
+                "%H:%M:%S"
+                if moment.date() == datetime.now(timezone.utc).date()
+                else "%Y-%m-%d %H:%M:%S"
+            )
             details.append(f"since {moment.strftime(shown)} UTC")
         if self.host and self.host != socket.gethostname():
             details.append(f"on host {self.host}")

@@ -44,13 +44,14 @@ from __future__ import annotations
 import random
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any, Final, Protocol
 
 import anyio
 
 from bulkboot.engine.pacing import PollPacing
 from bulkboot.identity import is_fleet_record
+from bulkboot.isotime import parse_iso
 
 # See ``Poller.watch(changing=True)``: how long a server whose DELETE was accepted may
 # show in no round before one round lists everything.
@@ -272,10 +273,10 @@ def nova_time(text: str) -> datetime | None:
     """One of Nova's timestamps (``2026-11-25T18:00:00Z``) as an aware datetime; None
     when it is not one."""
     try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        moment = parse_iso(text.replace("Z", "+00:00"))
     except ValueError:
         return None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
 
 
 def since_after(previous: str | None, records: list[dict[str, Any]], took: float) -> str | None:
@@ -291,7 +292,7 @@ def since_after(previous: str | None, records: list[dict[str, Any]], took: float
         # ``newest`` stands for a moment in [N, N + 1); a change made during the
         # listing happened at N - took or later: ask from that second on.
         back = moment - timedelta(seconds=took)
-        newest = back.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        newest = back.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     if previous is not None and newest <= previous:
         return previous
     return newest

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from typing import Literal, assert_never
+from typing import Literal, NoReturn
 
 __all__ = [
     "FINAL_PHASES",
@@ -428,3 +428,9 @@ def transition(state: ServerState, event: Event) -> ServerState:
             )
         case _:
             assert_never(event)
+
+
+def assert_never(value: NoReturn) -> NoReturn:
+    """``typing.assert_never``, which Python 3.10 lacks: mypy fails where an ``Event``
+    is left unhandled in ``transition``; reached at run time, it is a bug."""
+    raise AssertionError(f"Expected code to be unreachable, but got: {value!r}")

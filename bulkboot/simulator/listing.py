@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import timezone
 from typing import Any
 
 from aiohttp import web
 
+from bulkboot.isotime import parse_iso
 from bulkboot.simulator.http import base_of, json_response, minor_of, nova_error, state_of
 from bulkboot.simulator.query_rules import refuse_unknown_server_filters
 from bulkboot.simulator.records import ServerRecord
@@ -33,7 +34,7 @@ _KNOWN_STATUSES = frozenset(
 
 def _parse_time(text: str, key: str) -> float:
     try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00").replace(" ", "+"))
+        moment = parse_iso(text.replace("Z", "+00:00").replace(" ", "+"))
     except ValueError:
         raise nova_error(
             400,
@@ -41,7 +42,7 @@ def _parse_time(text: str, key: str) -> float:
             f"'{text}' is not a 'date-time'",
         ) from None
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
+        moment = moment.replace(tzinfo=timezone.utc)
     return moment.timestamp()
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -24,7 +24,7 @@ _SECRET_FLAG = re.compile(r"^--?[\w-]*(password|secret|token|passwd)[\w-]*$", re
 
 def iso_utc(moment: datetime) -> str:
     """``2025-01-31T12:00:03.125Z``: UTC, milliseconds, the form JSON readers parse."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + (
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.") + (
         f"{moment.microsecond // 1000:03d}Z"
     )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import aiohttp
@@ -13,10 +13,10 @@ import aiohttp.web
 import anyio
 import pytest
 
-from bulkboot.cloud import auth as auth_module
 from bulkboot.cloud.auth import Authenticator
 from bulkboot.cloud.client import open_cloud
 from bulkboot.cloud.config import CloudConfig, config_from_mapping
+from bulkboot.cloud.keystone import stated_lifetime
 from bulkboot.cloud.session import HttpOptions
 from bulkboot.errors import AuthError, CloudConnectionError
 from bulkboot.simulator import RunningSimulator
@@ -187,10 +187,10 @@ async def test_second_401_is_an_auth_error_without_secrets(
 
 def test_lifetime_is_measured_on_keystones_clock() -> None:
     """A local clock years off does not matter: lifetime is expires_at - issued_at."""
-    issued = datetime(1999, 1, 1, tzinfo=UTC)
-    assert auth_module._remaining(issued + timedelta(hours=1), issued, None) == 3600
+    issued = datetime(1999, 1, 1, tzinfo=timezone.utc)
+    assert stated_lifetime(issued + timedelta(hours=1), issued, None) == 3600
     date = "Fri, 01 Jan 1999 00:10:00 GMT"
-    assert auth_module._remaining(issued + timedelta(hours=1), None, date) == 3000
+    assert stated_lifetime(issued + timedelta(hours=1), None, date) == 3000
 
 
 @pytest.mark.parametrize("suffix", ["/identity", "/identity/", "/identity/v2.0"])

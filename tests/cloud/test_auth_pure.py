@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from typing import Any
 
 import pytest
@@ -83,9 +83,9 @@ def test_token_body_rescopes() -> None:
 
 def test_keystone_times_keep_microseconds() -> None:
     parsed = parse_keystone_time("2015-11-07T02:58:43.578887Z")
-    assert parsed == datetime(2015, 11, 7, 2, 58, 43, 578887, tzinfo=UTC)
+    assert parsed == datetime(2015, 11, 7, 2, 58, 43, 578887, tzinfo=timezone.utc)
     assert parse_keystone_time("2015-11-07T02:58:43Z").tzinfo is not None
-    assert parse_keystone_time("2015-11-07T02:58:43.000000").tzinfo == UTC
+    assert parse_keystone_time("2015-11-07T02:58:43.000000").tzinfo == timezone.utc
 
 
 @pytest.mark.parametrize(

@@ -14,8 +14,9 @@ import pytest
 from aiohttp import web
 
 from bulkboot.cloud.client import Cloud, open_cloud
-from bulkboot.cloud.compute import _regex_literal, version_range
+from bulkboot.cloud.compute import version_range
 from bulkboot.cloud.config import CloudConfig
+from bulkboot.cloud.create import regex_literal
 from bulkboot.cloud.retry import RetryPolicy
 from bulkboot.cloud.session import CreateRecovery, HttpOptions
 from bulkboot.errors import (
@@ -226,8 +227,8 @@ async def test_limits_and_flavors(sim: RunningSimulator, sim_cloud: CloudConfig)
 
 
 def test_name_filter_escapes_regex() -> None:
-    assert _regex_literal("web.1(a)") == "web\\.1\\(a\\)"
-    assert _regex_literal("web-01_x") == "web-01_x"
+    assert regex_literal("web.1(a)") == "web\\.1\\(a\\)"
+    assert regex_literal("web-01_x") == "web-01_x"
 
 
 async def test_an_echoed_admin_password_is_masked(
@@ -252,9 +253,9 @@ async def test_a_namesake_being_deleted_is_not_taken_for_the_new_server(
     async with nova(sim_cloud, FAST) as cloud:
         old = await cloud.compute.create_server(request(body("again"), fleet="f"))
         assert old.id is not None
-        assert await cloud.compute._find_created("again", "f", 1) is not None
+        assert await cloud.compute._creator.find_created("again", "f", 1) is not None
         await cloud.compute.delete_server(old.id)
-        assert await cloud.compute._find_created("again", "f", 1) is None
+        assert await cloud.compute._creator.find_created("again", "f", 1) is None
         sim.configure(lost_response_fraction=1.0)
         new = await cloud.compute.create_server(request(body("again"), fleet="f"))
     assert new.recovered and new.id != old.id

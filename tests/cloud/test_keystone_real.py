@@ -16,7 +16,7 @@ import time
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -30,6 +30,7 @@ from bulkboot.cloud.client import open_cloud
 from bulkboot.cloud.config import CloudConfig, load_cloud_config
 from bulkboot.cloud.session import Transport
 from bulkboot.errors import AuthError, EndpointNotFound
+from bulkboot.isotime import parse_iso
 from tests.keystone_service import PREFIX, REQUIRE, KeystoneService, require_keystone
 
 real = pytest.mark.keystone  # the tests that need the running Keystone
@@ -129,7 +130,7 @@ def assert_admin_project_token(keystone: KeystoneService, token: Token) -> None:
     assert token.user_name == keystone.username
     assert token.project_id == keystone.project_id
     assert token.project_name == keystone.project_name
-    now = datetime.now(UTC)
+    now = datetime.now(timezone.utc)
     assert token.expires_at.tzinfo is not None
     lifetime = timedelta(seconds=keystone.token_expiration)
     assert now < token.expires_at <= now + lifetime + timedelta(seconds=5)
@@ -157,7 +158,7 @@ async def test_password_auth_scopes_to_the_project(
     checked = await validate(keystone, token)
     assert checked["methods"] == ["password"]
     assert checked["project"]["id"] == keystone.project_id
-    assert datetime.fromisoformat(checked["expires_at"]) == token.expires_at
+    assert parse_iso(checked["expires_at"]) == token.expires_at
 
 
 @real
@@ -584,7 +585,7 @@ async def test_a_short_lived_token_is_renewed_ahead_of_keystones_expiry(
         assert await check_token(keystone, second, by=judge) == 200
 
         # Once Keystone's own expires_at has passed, it refuses the first token.
-        expired_in = (first.expires_at - datetime.now(UTC)).total_seconds()
+        expired_in = (first.expires_at - datetime.now(timezone.utc)).total_seconds()
         await anyio.sleep(max(0.0, expired_in) + 1.1)
         assert await check_token(keystone, first, by=judge) == 404
         assert await check_token(keystone, first, by=first) == 401

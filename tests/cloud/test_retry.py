@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import random
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime
 
 import pytest
 
 from bulkboot.cloud.retry import RetryPolicy, parse_retry_after
 
-NOW = datetime(2026, 11, 25, 16, 0, 0, tzinfo=UTC)
+NOW = datetime(2026, 11, 25, 16, 0, 0, tzinfo=timezone.utc)
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import re
 import time
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -105,9 +105,9 @@ def test_an_interrupted_run_says_how_many_creates_may_still_appear(
     unanswered = [e for e in entries.values() if e.unconfirmed]
     assert int(match.group(1)) == len(unanswered) > 0  # the summary and the journal agree
     latest = max(e.last_sent_at or 0.0 for e in unanswered) + API_TIMEOUT
-    expected = datetime.fromtimestamp(latest, UTC)
+    expected = datetime.fromtimestamp(latest, timezone.utc)
     said = datetime.combine(
-        expected.date(), datetime.strptime(match.group(2), "%H:%M:%S").time(), UTC
+        expected.date(), datetime.strptime(match.group(2), "%H:%M:%S").time(), timezone.utc
     )
     # the run counts from its own clock when each create left; the journal stamps its
     # line a moment before: the same second, or the next

@@ -18,7 +18,15 @@ from pathlib import Path
 import pytest
 
 from bulkboot.simulator.server import RunningSimulator
-from tests.commands.cli_helpers import REPO, destroy, journal_of, kill, run_cli, wait_for_sends
+from tests.commands.cli_helpers import (
+    REPO,
+    destroy,
+    journal_of,
+    kill,
+    run_cli,
+    use_simulator,
+    wait_for_sends,
+)
 
 FLEET = """name: lab
 defaults:
@@ -199,10 +207,13 @@ def _start_load(
 def test_sigkill_mid_run_then_destroy_leaves_nothing(
     sim: RunningSimulator,
     fleet: Path,
-    clouds: Path,
+    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
     journal: str,
 ) -> None:
+    # A short request timeout: a create the kill left journaled as sent and unanswered
+    # (one that never left, say) is waited for that long by the destroy, not 120 s.
+    clouds = use_simulator(sim, fleet.parent, monkeypatch, api_timeout=2.0)
     sim.configure(build_time_mean=30.0, latency=0.01)
     process = _start_load(fleet, clouds, "--rate", "40", "--duration", "60", capture=False)
     wait_for_sends(journal_of(fleet), 12)

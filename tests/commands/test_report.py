@@ -7,7 +7,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -31,9 +31,9 @@ def test_apply_writes_the_report_and_its_page(
     sim: RunningSimulator, lab: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     report, page = tmp_path / "run.json", tmp_path / "run.html"
-    before = datetime.now(UTC)
+    before = datetime.now(timezone.utc)
     code, out, err = apply(capsys, lab, "--report", str(report), "--html", str(page), fmt="plain")
-    after = datetime.now(UTC)
+    after = datetime.now(timezone.utc)
     assert code == 0, err
     text = report.read_text()
     document = json.loads(text)
@@ -233,7 +233,7 @@ def test_what_a_run_writes_masks_the_command_lines_secrets(tmp_path: Path) -> No
         command="apply",
         command_line=["bulkboot", "apply", "lab.yaml", "--os-password", "pw-1", "pw-2-in-a-note"],
     )
-    record = RunRecord.start(args, now=datetime(2025, 1, 1, tzinfo=UTC))
+    record = RunRecord.start(args, now=datetime(2025, 1, 1, tzinfo=timezone.utc))
     config = CloudConfig(name="c", source="test", auth_type="password", password="pw-2")
     document = apply_document(10)
     document["run"]["endpoint"] = "https://user:pw-3@nova.example/v2.1"

@@ -10,7 +10,7 @@ import pytest
 
 from bulkboot.commands._runtime import watched
 from bulkboot.engine.board import Board, RunHeader
-from bulkboot.errors import AuthError, first_error
+from bulkboot.errors import AuthError, BaseExceptionGroup, ExceptionGroup, first_error
 from bulkboot.ui.output import make_output
 
 

@@ -130,9 +130,10 @@ def test_openstack_cli_works_from_the_written_clouds_yaml(
     """The promise of ``--write-clouds-yaml``: `OS_CLIENT_CONFIG_FILE=FILE openstack
     --os-cloud simulator server list` just works (python-openstackclient, unmodified,
     in a subprocess)."""
-    # installed beside this interpreter (the README's command runs .venv/bin/python
-    # without activating the environment, so it need not be on PATH)
-    openstack = shutil.which("openstack", path=str(Path(sys.executable).parent))
+    # beside this Python first: a virtual environment's scripts need no activation
+    openstack = shutil.which("openstack", path=str(Path(sys.executable).parent)) or shutil.which(
+        "openstack"
+    )
     assert openstack is not None, "python-openstackclient is a test dependency"
     _, _, _, clouds_file = shared
     env = dict(os.environ, OS_CLIENT_CONFIG_FILE=str(clouds_file))

@@ -6,6 +6,7 @@ no name resolution (``AS_WRITTEN`` references): these tests are about the engine
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -102,9 +103,10 @@ async def apply_manifest(
     options.setdefault("seed", 1)
     if http is None:
         http = HttpOptions(concurrency=options["concurrency"] + 4, rate=rate)
-    async with open_cloud(config, options=http) as cloud:
+    clock = asyncio.get_running_loop().time  # time.monotonic, or virtual (sim_loop.py)
+    async with open_cloud(config, options=http, clock=clock) as cloud:
         version = await cloud.compute.negotiate(manifest.microversion)
-        board = Board(header=header(cloud.endpoint), started_at=time.monotonic())
+        board = Board(header=header(cloud.endpoint), started_at=clock())
         with Journal.open_fleet(paths) as journal:
             run = FleetApply(
                 wrap_compute(cloud.compute) if wrap_compute else cloud.compute,
@@ -115,6 +117,7 @@ async def apply_manifest(
                 journal=journal,
                 options=ApplyOptions(**options),
                 observers=[recorder] if recorder else [],
+                clock=clock,
                 cpu_clock=cpu_clock,
                 entries=entries,
                 in_flight_window=cloud.transport.attempt_timeout,
@@ -135,9 +138,10 @@ async def destroy_manifest(
     config = config_from_mapping(sim.clouds_yaml(), "simulator")
     paths = fleet_paths(path, manifest.name)
     entries = replay(read_fleet_journal(paths))
-    async with open_cloud(config, options=http or HttpOptions()) as cloud:
+    clock = asyncio.get_running_loop().time  # time.monotonic, or virtual (sim_loop.py)
+    async with open_cloud(config, options=http or HttpOptions(), clock=clock) as cloud:
         await cloud.compute.negotiate("auto")
-        board = Board(header=header(cloud.endpoint, "destroy"), started_at=time.monotonic())
+        board = Board(header=header(cloud.endpoint, "destroy"), started_at=clock())
         with Journal.open_fleet(paths) as journal:
             return await destroy_fleet(
                 cloud.compute,
@@ -147,6 +151,7 @@ async def destroy_manifest(
                 entries=entries,
                 options=DestroyOptions(concurrency=50, pacing=FAST, seed=1),
                 in_flight_window=cloud.transport.attempt_timeout,
+                clock=clock,
             )
 
 

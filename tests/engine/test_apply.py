@@ -19,6 +19,7 @@ from tests.engine.fleet_helpers import (
     journal_entries,
     write_manifest,
 )
+from tests.engine.sim_loop import ON_VIRTUAL_TIME, loop_simulator
 
 pytestmark = pytest.mark.anyio
 
@@ -27,54 +28,56 @@ def _posts(sim: RunningSimulator) -> int:
     return sum(sim.stats()["requests"].get("POST /compute/v2.1/servers", {}).values())
 
 
-async def test_300_servers_active_then_reapply_creates_nothing_then_destroy(
-    sim: RunningSimulator, tmp_path: Path
-) -> None:
-    path = write_manifest(tmp_path, name="big", count=300)
-    recorder = Recorder()
-    outcome = await apply_manifest(sim, path, recorder=recorder)
-    assert outcome.ok, [s for s in outcome.states if s.phase is not Phase.ACTIVE][:3]
-    assert len(outcome.states) == 300
-    assert all(s.active_seconds is not None and s.post_seconds is not None for s in outcome.states)
-    stats = sim.stats()
-    assert stats["servers"] == {"ACTIVE": 300} and stats["duplicate_names"] == 0
-    assert _posts(sim) == 300
-    # batched polling: a handful of list calls, not one GET per server
-    lists = sum(stats["requests"]["GET /compute/v2.1/servers/detail"].values())
-    assert lists <= 30
-    assert "GET /compute/v2.1/servers/{server_id}" not in stats["requests"]
-    assert stats["requests_total"] / 300 <= 1.15
-    # every create journaled before and after
-    sent = [e for e, _ in recorder.events if isinstance(e, CreateSent)]
-    created = [e for e, _ in recorder.events if isinstance(e, Created)]
-    assert len(sent) == len(created) == 300
-    entries = journal_entries(path)
-    assert len(entries) == 300 and all(len(e.live_ids) == 1 for e in entries.values())
+@ON_VIRTUAL_TIME
+async def test_300_servers_active_then_reapply_creates_nothing_then_destroy(tmp_path: Path) -> None:
+    async with loop_simulator() as sim:
+        path = write_manifest(tmp_path, name="big", count=300)
+        recorder = Recorder()
+        outcome = await apply_manifest(sim, path, recorder=recorder)
+        assert outcome.ok, [s for s in outcome.states if s.phase is not Phase.ACTIVE][:3]
+        assert len(outcome.states) == 300
+        assert all(
+            s.active_seconds is not None and s.post_seconds is not None for s in outcome.states
+        )
+        stats = sim.stats()
+        assert stats["servers"] == {"ACTIVE": 300} and stats["duplicate_names"] == 0
+        assert _posts(sim) == 300
+        # batched polling: a handful of list calls, not one GET per server
+        lists = sum(stats["requests"]["GET /compute/v2.1/servers/detail"].values())
+        assert lists <= 30
+        assert "GET /compute/v2.1/servers/{server_id}" not in stats["requests"]
+        assert stats["requests_total"] / 300 <= 1.15
+        # every create journaled before and after
+        sent = [e for e, _ in recorder.events if isinstance(e, CreateSent)]
+        created = [e for e, _ in recorder.events if isinstance(e, Created)]
+        assert len(sent) == len(created) == 300
+        entries = journal_entries(path)
+        assert len(entries) == 300 and all(len(e.live_ids) == 1 for e in entries.values())
 
-    again = await apply_manifest(sim, path)
-    assert again.ok and all(s.existed for s in again.states)
-    assert _posts(sim) == 300  # nothing re-sent
-    assert "300 server(s) already existed and were left alone; 0 to create" in again.notes
+        again = await apply_manifest(sim, path)
+        assert again.ok and all(s.existed for s in again.states)
+        assert _posts(sim) == 300  # nothing re-sent
+        assert "300 server(s) already existed and were left alone; 0 to create" in again.notes
 
-    gone = await destroy_manifest(sim, path)
-    assert gone.ok and len(gone.states) == 300
-    assert sim.stats()["servers_total"] == 0
+        gone = await destroy_manifest(sim, path)
+        assert gone.ok and len(gone.states) == 300
+        assert sim.stats()["servers_total"] == 0
 
 
-async def test_faults_together_every_server_accounted_for_and_retried(
-    sim: RunningSimulator, tmp_path: Path
-) -> None:
-    sim.configure(
-        unavailable_fraction=0.10,
-        lost_response_fraction=0.02,
-        error_fraction=0.05,
-        token_lifetime=1.0,
-        rate_limit=100.0,
-        seed=7,
-    )
+@ON_VIRTUAL_TIME
+async def test_faults_together_every_server_accounted_for_and_retried(tmp_path: Path) -> None:
     path = write_manifest(tmp_path, name="faults", count=200)
-    outcome = await apply_manifest(sim, path, retry_errors=2)
-    stats = sim.stats()
+    async with loop_simulator() as sim:
+        sim.configure(
+            unavailable_fraction=0.10,
+            lost_response_fraction=0.02,
+            error_fraction=0.05,
+            token_lifetime=1.0,
+            rate_limit=100.0,
+            seed=7,
+        )
+        outcome = await apply_manifest(sim, path, retry_errors=2)
+        stats = sim.stats()
     # A server fails 3 builds in a row with probability 0.05**3: rare, and then it
     # must have used every retry it had, and be reported with Nova's fault.
     failed = [s for s in outcome.states if s.phase is not Phase.ACTIVE]
@@ -95,22 +98,22 @@ async def test_faults_together_every_server_accounted_for_and_retried(
     assert live == {s.server_id for s in outcome.states}
 
 
-async def test_errors_without_retry_are_reported_with_the_fault(
-    sim: RunningSimulator, tmp_path: Path
-) -> None:
-    sim.configure(error_fraction=1.0)
-    path = write_manifest(tmp_path, name="bad", count=3)
-    outcome = await apply_manifest(sim, path)
-    assert not outcome.ok
-    assert {s.phase for s in outcome.states} == {Phase.ERROR}
-    assert all("No valid host" in (s.message or "") for s in outcome.states)
-    # re-apply leaves the ERRORs alone unless told to retry
-    again = await apply_manifest(sim, path)
-    assert {s.phase for s in again.states} == {Phase.ERROR} and _posts(sim) == 3
-    sim.configure(error_fraction=0.0)
-    fixed = await apply_manifest(sim, path, retry_errors=1)
-    assert fixed.ok and _posts(sim) == 6
-    assert sim.stats()["servers"] == {"ACTIVE": 3}
+@ON_VIRTUAL_TIME
+async def test_errors_without_retry_are_reported_with_the_fault(tmp_path: Path) -> None:
+    async with loop_simulator() as sim:
+        sim.configure(error_fraction=1.0)
+        path = write_manifest(tmp_path, name="bad", count=3)
+        outcome = await apply_manifest(sim, path)
+        assert not outcome.ok
+        assert {s.phase for s in outcome.states} == {Phase.ERROR}
+        assert all("No valid host" in (s.message or "") for s in outcome.states)
+        # re-apply leaves the ERRORs alone unless told to retry
+        again = await apply_manifest(sim, path)
+        assert {s.phase for s in again.states} == {Phase.ERROR} and _posts(sim) == 3
+        sim.configure(error_fraction=0.0)
+        fixed = await apply_manifest(sim, path, retry_errors=1)
+        assert fixed.ok and _posts(sim) == 6
+        assert sim.stats()["servers"] == {"ACTIVE": 3}
 
 
 async def test_timeout_is_per_server(sim: RunningSimulator, tmp_path: Path) -> None:
@@ -173,37 +176,37 @@ async def test_rollback_deletes_what_this_run_created(
     assert {s.phase for s in outcome.states} <= {Phase.DELETED}
 
 
-async def test_a_server_deleted_behind_our_back_ends_gone(
-    sim: RunningSimulator, tmp_path: Path
-) -> None:
+@ON_VIRTUAL_TIME
+async def test_a_server_deleted_behind_our_back_ends_gone(tmp_path: Path) -> None:
     import anyio
 
     from bulkboot.cloud.client import open_cloud
     from bulkboot.cloud.config import config_from_mapping
 
-    sim.configure(build_time_mean=1.5, build_time_stddev=0.0)
-    path = write_manifest(tmp_path, name="gone", count=3)
-    result = {}
+    async with loop_simulator() as sim:
+        sim.configure(build_time_mean=1.5, build_time_stddev=0.0)
+        path = write_manifest(tmp_path, name="gone", count=3)
+        result = {}
 
-    async def apply() -> None:
-        result["outcome"] = await apply_manifest(sim, path)
+        async def apply() -> None:
+            result["outcome"] = await apply_manifest(sim, path)
 
-    async with anyio.create_task_group() as group:
-        group.start_soon(apply)
-        config = config_from_mapping(sim.clouds_yaml(), "simulator")
-        async with open_cloud(config) as cloud:
-            await cloud.compute.negotiate("auto")
-            with anyio.fail_after(5):
-                while True:
-                    servers = await cloud.compute.list_servers({"name": "^gone-0002$"})
-                    if servers:
-                        break
-                    await anyio.sleep(0.05)
-            assert await cloud.compute.delete_server(servers[0]["id"])
-    states = {s.name: s for s in result["outcome"].states}
-    assert states["gone-0002"].phase is Phase.GONE
-    assert states["gone-0002"].failure == "gone"
-    assert states["gone-0001"].phase is states["gone-0003"].phase is Phase.ACTIVE
+        async with anyio.create_task_group() as group:
+            group.start_soon(apply)
+            config = config_from_mapping(sim.clouds_yaml(), "simulator")
+            async with open_cloud(config) as cloud:
+                await cloud.compute.negotiate("auto")
+                with anyio.fail_after(5):
+                    while True:
+                        servers = await cloud.compute.list_servers({"name": "^gone-0002$"})
+                        if servers:
+                            break
+                        await anyio.sleep(0.05)
+                assert await cloud.compute.delete_server(servers[0]["id"])
+        states = {s.name: s for s in result["outcome"].states}
+        assert states["gone-0002"].phase is Phase.GONE
+        assert states["gone-0002"].failure == "gone"
+        assert states["gone-0001"].phase is states["gone-0003"].phase is Phase.ACTIVE
 
 
 def test_partial_records_from_down_cells_are_claimed_through_the_journal() -> None:
@@ -270,21 +273,21 @@ async def test_uncertain_creates_are_adopted_by_name_never_resent(
     assert again.ok and _posts(sim) == 7
 
 
-async def test_an_uncertain_create_that_never_appears_times_out(
-    sim: RunningSimulator, tmp_path: Path
-) -> None:
+@ON_VIRTUAL_TIME
+async def test_an_uncertain_create_that_never_appears_times_out(tmp_path: Path) -> None:
     class Vanishing(LostAnswers):
         async def create_server(self, request: CreateRequest) -> Any:
             raise CreateUncertain("answer lost", name=request.name, fleet=request.fleet)
 
-    path = write_manifest(tmp_path, name="ghost", count=2)
-    outcome = await apply_manifest(sim, path, wrap_compute=Vanishing, timeout=1.0)
-    assert not outcome.ok
-    assert sorted((s.name, s.phase) for s in outcome.states) == [
-        ("ghost-0001", Phase.TIMEOUT),
-        ("ghost-0002", Phase.TIMEOUT),
-    ]
-    assert _posts(sim) == 0
+    async with loop_simulator() as sim:
+        path = write_manifest(tmp_path, name="ghost", count=2)
+        outcome = await apply_manifest(sim, path, wrap_compute=Vanishing, timeout=1.0)
+        assert not outcome.ok
+        assert sorted((s.name, s.phase) for s in outcome.states) == [
+            ("ghost-0001", Phase.TIMEOUT),
+            ("ghost-0002", Phase.TIMEOUT),
+        ]
+        assert _posts(sim) == 0
 
 
 def _deletes(sim: RunningSimulator) -> int:
@@ -296,42 +299,44 @@ def _deletes(sim: RunningSimulator) -> int:
     )
 
 
+@ON_VIRTUAL_TIME
 @pytest.mark.parametrize("wait", [True, False], ids=["wait", "no-wait"])
 async def test_servers_left_deleting_by_a_killed_destroy_are_waited_out_and_created_again(
-    sim: RunningSimulator, tmp_path: Path, wait: bool
+    tmp_path: Path, wait: bool
 ) -> None:
     import anyio
 
-    path = write_manifest(
-        tmp_path,
-        name="kd",
-        count=6,
-        extra="  - name: pool\n    min_count: 3\n    max_count: 3\n",
-    )
-    assert (await apply_manifest(sim, path)).ok
-    sim.configure(delete_delay=1.5)
-    # destroy, stopped dead once every DELETE is accepted (as kill -9 would)
-    async with anyio.create_task_group() as group:
-        group.start_soon(destroy_manifest, sim, path)
-        with anyio.fail_after(5):
-            while _deletes(sim) < 9:  # noqa: ASYNC110 (the simulator is another loop)
-                await anyio.sleep(0.02)
-        group.cancel_scope.cancel()
-    entries = journal_entries(path)
-    assert sum(len(e.deleting) for e in entries.values()) == 9
-    assert sim.stats()["servers_total"] == 9  # still listed, task_state "deleting"
+    async with loop_simulator() as sim:
+        path = write_manifest(
+            tmp_path,
+            name="kd",
+            count=6,
+            extra="  - name: pool\n    min_count: 3\n    max_count: 3\n",
+        )
+        assert (await apply_manifest(sim, path)).ok
+        sim.configure(delete_delay=1.5)
+        # destroy, stopped dead once every DELETE is accepted (as kill -9 would)
+        async with anyio.create_task_group() as group:
+            group.start_soon(destroy_manifest, sim, path)
+            with anyio.fail_after(5):
+                while _deletes(sim) < 9:  # noqa: ASYNC110 (the simulator is another loop)
+                    await anyio.sleep(0.02)
+            group.cancel_scope.cancel()
+        entries = journal_entries(path)
+        assert sum(len(e.deleting) for e in entries.values()) == 9
+        assert sim.stats()["servers_total"] == 9  # still listed, task_state "deleting"
 
-    outcome = await apply_manifest(sim, path, wait=wait)
-    assert not any(s.existed for s in outcome.states)
-    assert _posts(sim) == 2 * 7  # created again: the 6 singles and the group, once each
-    assert any("7 being deleted" in note for note in outcome.notes), outcome.notes
-    # the old ones were gone before their successors were created
-    assert sim.stats()["servers_total"] == 9 and sim.stats()["duplicate_names"] == 0
-    if wait:
-        assert outcome.ok, [(s.name, s.phase, s.message) for s in outcome.states]
-        assert sim.stats()["servers"] == {"ACTIVE": 9}
-    entries = journal_entries(path)
-    assert all(not e.deleting for e in entries.values())
+        outcome = await apply_manifest(sim, path, wait=wait)
+        assert not any(s.existed for s in outcome.states)
+        assert _posts(sim) == 2 * 7  # created again: the 6 singles and the group, once each
+        assert any("7 being deleted" in note for note in outcome.notes), outcome.notes
+        # the old ones were gone before their successors were created
+        assert sim.stats()["servers_total"] == 9 and sim.stats()["duplicate_names"] == 0
+        if wait:
+            assert outcome.ok, [(s.name, s.phase, s.message) for s in outcome.states]
+            assert sim.stats()["servers"] == {"ACTIVE": 9}
+        entries = journal_entries(path)
+        assert all(not e.deleting for e in entries.values())
 
 
 def test_a_server_on_its_way_out_is_told_by_task_state_or_else_by_the_journal() -> None:
@@ -349,103 +354,108 @@ def test_a_server_on_its_way_out_is_told_by_task_state_or_else_by_the_journal() 
     assert not is_leaving(alive, frozenset({"b"}))
 
 
+@ON_VIRTUAL_TIME
 async def test_with_a_rate_a_stop_abandons_the_creates_waiting_for_their_slot(
-    sim: RunningSimulator, tmp_path: Path
+    tmp_path: Path,
 ) -> None:
     import anyio
 
     from bulkboot.engine.apply import FleetApply
 
-    path = write_manifest(tmp_path, name="stop", count=60)
-    recorder = Recorder()
-    seen: dict[str, float] = {}
+    async with loop_simulator() as sim:
+        path = write_manifest(tmp_path, name="stop", count=60)
+        recorder = Recorder()
+        seen: dict[str, float] = {}
 
-    async def stop_soon(run: FleetApply) -> None:
-        # stopped once the first create has left, with a queue of 4 s at 5 per second
-        while not any(isinstance(e, CreateSent) for e, _ in recorder.events):  # noqa: ASYNC110
-            await anyio.sleep(0.01)
-        seen["posts"] = _posts(sim)
-        run.request_stop()
+        async def stop_soon(run: FleetApply) -> None:
+            # stopped once the first create has left, with a queue of 4 s at 5 per second
+            while not any(isinstance(e, CreateSent) for e, _ in recorder.events):  # noqa: ASYNC110
+                await anyio.sleep(0.01)
+            seen["posts"] = _posts(sim)
+            run.request_stop()
 
-    outcome = await apply_manifest(
-        sim, path, recorder=recorder, rate=5.0, concurrency=20, control=stop_soon
-    )
-    assert outcome.interrupted
-    assert _posts(sim) <= seen["posts"] + 1  # at most the one already on its way
-    # every create journaled as sent was sent, and none other
-    sent = [e for e, _ in recorder.events if isinstance(e, CreateSent)]
-    assert len(sent) == _posts(sim) <= 8
-    entries = journal_entries(path)
-    assert sum(e.sent for e in entries.values()) == _posts(sim)
-    assert all(not e.unconfirmed for e in entries.values())
-
-
-async def test_with_a_rate_timings_start_when_the_create_leaves(
-    sim: RunningSimulator, tmp_path: Path
-) -> None:
-    sim.configure(latency=0.02)
-    path = write_manifest(tmp_path, name="paced", count=12)
-    recorder = Recorder()
-    outcome = await apply_manifest(sim, path, recorder=recorder, rate=8.0, concurrency=12)
-    assert outcome.ok
-    sent = sorted(e.at for e, _ in recorder.events if isinstance(e, CreateSent))
-    # "sent" is stamped as each create leaves, paced by the rate: not all at the start
-    assert sent[-1] - sent[0] >= 0.9
-    # POST latency is Nova's (20 ms here), not the wait for a slot (up to 1.4 s)
-    posts = sorted(s.post_seconds or 0.0 for s in outcome.states)
-    assert posts[-1] < 0.4, posts
+        outcome = await apply_manifest(
+            sim, path, recorder=recorder, rate=5.0, concurrency=20, control=stop_soon
+        )
+        assert outcome.interrupted
+        assert _posts(sim) <= seen["posts"] + 1  # at most the one already on its way
+        # every create journaled as sent was sent, and none other
+        sent = [e for e, _ in recorder.events if isinstance(e, CreateSent)]
+        assert len(sent) == _posts(sim) <= 8
+        entries = journal_entries(path)
+        assert sum(e.sent for e in entries.values()) == _posts(sim)
+        assert all(not e.unconfirmed for e in entries.values())
 
 
-async def test_a_rollback_keeps_what_failed_on_the_deleted_servers(
-    sim: RunningSimulator, tmp_path: Path
-) -> None:
-    sim.configure(error_fraction=0.2, never_finish_fraction=0.15, seed=5)
-    path = write_manifest(tmp_path, name="rbk", count=30)
-    recorder = Recorder()
-    outcome = await apply_manifest(
-        sim, path, recorder=recorder, rollback_on_failure=True, timeout=1.0
-    )
-    assert sim.stats()["servers_total"] == 0
-    assert {s.phase for s in outcome.states} == {Phase.DELETED}
-    # what the run saw fail, before the rollback deleted it
-    failed_during_run = {
-        state.name: state.failure
-        for _, state in recorder.events
-        if state.phase in (Phase.ERROR, Phase.TIMEOUT)
-    }
-    assert {"fault", "timeout"} <= set(failed_during_run.values())
-    kept = {s.name: s for s in outcome.failures}
-    assert {name: s.failure for name, s in kept.items()} == failed_during_run
-    assert all(s.failed and s.phase is Phase.DELETED for s in kept.values())
-    assert all(
-        "No valid host" in (s.message or "") or "not ACTIVE by the deadline" in (s.message or "")
-        for s in kept.values()
-    )
+@ON_VIRTUAL_TIME
+async def test_with_a_rate_timings_start_when_the_create_leaves(tmp_path: Path) -> None:
+    async with loop_simulator() as sim:
+        sim.configure(latency=0.02)
+        path = write_manifest(tmp_path, name="paced", count=12)
+        recorder = Recorder()
+        outcome = await apply_manifest(sim, path, recorder=recorder, rate=8.0, concurrency=12)
+        assert outcome.ok
+        sent = sorted(e.at for e, _ in recorder.events if isinstance(e, CreateSent))
+        # "sent" is stamped as each create leaves, paced by the rate: not all at the start
+        assert sent[-1] - sent[0] >= 0.9
+        # POST latency is Nova's (20 ms here), not the wait for a slot (up to 1.4 s)
+        posts = sorted(s.post_seconds or 0.0 for s in outcome.states)
+        assert posts[-1] < 0.4, posts
 
 
+@ON_VIRTUAL_TIME
+async def test_a_rollback_keeps_what_failed_on_the_deleted_servers(tmp_path: Path) -> None:
+    async with loop_simulator() as sim:
+        sim.configure(error_fraction=0.2, never_finish_fraction=0.15, seed=5)
+        path = write_manifest(tmp_path, name="rbk", count=30)
+        recorder = Recorder()
+        outcome = await apply_manifest(
+            sim, path, recorder=recorder, rollback_on_failure=True, timeout=1.0
+        )
+        assert sim.stats()["servers_total"] == 0
+        assert {s.phase for s in outcome.states} == {Phase.DELETED}
+        # what the run saw fail, before the rollback deleted it
+        failed_during_run = {
+            state.name: state.failure
+            for _, state in recorder.events
+            if state.phase in (Phase.ERROR, Phase.TIMEOUT)
+        }
+        assert {"fault", "timeout"} <= set(failed_during_run.values())
+        kept = {s.name: s for s in outcome.failures}
+        assert {name: s.failure for name, s in kept.items()} == failed_during_run
+        assert all(s.failed and s.phase is Phase.DELETED for s in kept.values())
+        assert all(
+            "No valid host" in (s.message or "")
+            or "not ACTIVE by the deadline" in (s.message or "")
+            for s in kept.values()
+        )
+
+
+@ON_VIRTUAL_TIME
 async def test_reapply_with_retry_errors_says_which_existing_servers_it_replaces(
-    sim: RunningSimulator, tmp_path: Path
+    tmp_path: Path,
 ) -> None:
-    sim.configure(error_fraction=1.0)
-    path = write_manifest(tmp_path, name="fix", count=2)
-    first = await apply_manifest(sim, path)
-    assert {s.phase for s in first.states} == {Phase.ERROR}
-    sim.configure(error_fraction=0.0)
-    # two new servers in the manifest, the two ERRORs replaced
-    path.write_text(path.read_text().replace("count: 2", "count: 4"))
-    run: dict[str, Any] = {}
+    async with loop_simulator() as sim:
+        sim.configure(error_fraction=1.0)
+        path = write_manifest(tmp_path, name="fix", count=2)
+        first = await apply_manifest(sim, path)
+        assert {s.phase for s in first.states} == {Phase.ERROR}
+        sim.configure(error_fraction=0.0)
+        # two new servers in the manifest, the two ERRORs replaced
+        path.write_text(path.read_text().replace("count: 2", "count: 4"))
+        run: dict[str, Any] = {}
 
-    async def keep(fleet: Any) -> None:
-        run["fleet"] = fleet
+        async def keep(fleet: Any) -> None:
+            run["fleet"] = fleet
 
-    again = await apply_manifest(sim, path, retry_errors=1, control=keep)
-    assert again.ok and _posts(sim) == 2 + 4
-    assert (
-        "0 server(s) already existed and were left alone; 2 to create; "
-        "2 in ERROR to delete and create again (--retry-errors)"
-    ) in again.notes
-    assert sum(s.existed for s in again.states) == 0
-    assert run["fleet"].board.existed == 0  # the live view's count agrees
+        again = await apply_manifest(sim, path, retry_errors=1, control=keep)
+        assert again.ok and _posts(sim) == 2 + 4
+        assert (
+            "0 server(s) already existed and were left alone; 2 to create; "
+            "2 in ERROR to delete and create again (--retry-errors)"
+        ) in again.notes
+        assert sum(s.existed for s in again.states) == 0
+        assert run["fleet"].board.existed == 0  # the live view's count agrees
 
 
 async def test_destroy_with_a_rate_a_stop_abandons_the_deletes_waiting_for_their_slot(
@@ -511,53 +521,53 @@ async def test_destroy_with_a_rate_a_stop_abandons_the_deletes_waiting_for_their
     assert len(sent) == deletes() <= 8  # journaled as sent == sent, and no more
 
 
-async def test_a_multi_create_member_in_error_is_created_again_on_its_own(
-    sim: RunningSimulator, tmp_path: Path
-) -> None:
+@ON_VIRTUAL_TIME
+async def test_a_multi_create_member_in_error_is_created_again_on_its_own(tmp_path: Path) -> None:
     import anyio
 
-    sim.configure(error_fraction=1.0)  # the group's four members all end in ERROR
-    path = write_manifest(
-        tmp_path,
-        name="mem",
-        count=1,
-        extra="  - name: pool\n    min_count: 4\n    max_count: 4\n",
-    )
+    async with loop_simulator() as sim:
+        sim.configure(error_fraction=1.0)  # the group's four members all end in ERROR
+        path = write_manifest(
+            tmp_path,
+            name="mem",
+            count=1,
+            extra="  - name: pool\n    min_count: 4\n    max_count: 4\n",
+        )
 
-    async def heal_once_members_exist(_: object) -> None:
-        while sim.stats()["servers_created"] < 5:  # noqa: ASYNC110 (another loop)
-            await anyio.sleep(0.005)
-        sim.configure(error_fraction=0.0)  # the retries build
+        async def heal_once_members_exist(_: object) -> None:
+            while sim.stats()["servers_created"] < 5:  # noqa: ASYNC110 (another loop)
+                await anyio.sleep(0.005)
+            sim.configure(error_fraction=0.0)  # the retries build
 
-    outcome = await apply_manifest(sim, path, retry_errors=1, control=heal_once_members_exist)
-    assert outcome.ok, [(s.name, s.phase, s.message) for s in outcome.states]
-    members = {s.name: s for s in outcome.states if s.name.startswith("pool-")}
-    assert sorted(members) == ["pool-1", "pool-2", "pool-3", "pool-4"]
-    assert all(s.attempt == 2 for s in members.values())
-    stats = sim.stats()
-    # the group once, grp-0001 once (in ERROR, then again), each member again on its own
-    assert _posts(sim) == 2 + 1 + 4
-    assert stats["duplicate_names"] == 0 and stats["servers_total"] == 5
+        outcome = await apply_manifest(sim, path, retry_errors=1, control=heal_once_members_exist)
+        assert outcome.ok, [(s.name, s.phase, s.message) for s in outcome.states]
+        members = {s.name: s for s in outcome.states if s.name.startswith("pool-")}
+        assert sorted(members) == ["pool-1", "pool-2", "pool-3", "pool-4"]
+        assert all(s.attempt == 2 for s in members.values())
+        stats = sim.stats()
+        # the group once, grp-0001 once (in ERROR, then again), each member again on its own
+        assert _posts(sim) == 2 + 1 + 4
+        assert stats["duplicate_names"] == 0 and stats["servers_total"] == 5
 
 
-async def test_a_member_found_in_error_by_a_re_apply_is_replaced_on_its_own(
-    sim: RunningSimulator, tmp_path: Path
-) -> None:
-    sim.configure(error_fraction=1.0)
-    path = write_manifest(
-        tmp_path,
-        name="mre",
-        count=1,
-        extra="  - name: pool\n    min_count: 3\n    max_count: 3\n",
-    )
-    first = await apply_manifest(sim, path)
-    assert not first.ok
-    sim.configure(error_fraction=0.0)
-    again = await apply_manifest(sim, path, retry_errors=1)
-    assert again.ok, [(s.name, s.phase, s.message) for s in again.states]
-    assert sorted(s.name for s in again.states) == ["mre-0001", "pool-1", "pool-2", "pool-3"]
-    assert _posts(sim) == 2 + 4  # then each of the four again, the group never re-sent
-    assert sim.stats()["duplicate_names"] == 0 and sim.stats()["servers_total"] == 4
+@ON_VIRTUAL_TIME
+async def test_a_member_found_in_error_by_a_re_apply_is_replaced_on_its_own(tmp_path: Path) -> None:
+    async with loop_simulator() as sim:
+        sim.configure(error_fraction=1.0)
+        path = write_manifest(
+            tmp_path,
+            name="mre",
+            count=1,
+            extra="  - name: pool\n    min_count: 3\n    max_count: 3\n",
+        )
+        first = await apply_manifest(sim, path)
+        assert not first.ok
+        sim.configure(error_fraction=0.0)
+        again = await apply_manifest(sim, path, retry_errors=1)
+        assert again.ok, [(s.name, s.phase, s.message) for s in again.states]
+        assert sorted(s.name for s in again.states) == ["mre-0001", "pool-1", "pool-2", "pool-3"]
+        assert _posts(sim) == 2 + 4  # then each of the four again, the group never re-sent
+        assert sim.stats()["duplicate_names"] == 0 and sim.stats()["servers_total"] == 4
 
 
 async def test_a_build_found_by_a_re_apply_keeps_its_deadline_from_its_creation(
@@ -621,9 +631,8 @@ async def test_a_refused_retry_delete_ends_that_server_not_the_run(
     assert sum(s.phase is Phase.ACTIVE for s in outcome.states) == 12 - len(refused)
 
 
-async def test_members_a_destroy_deleted_are_created_again_on_their_own(
-    sim: RunningSimulator, tmp_path: Path
-) -> None:
+@ON_VIRTUAL_TIME
+async def test_members_a_destroy_deleted_are_created_again_on_their_own(tmp_path: Path) -> None:
     """A destroy killed after deleting some members of a group, not all: a re-apply
     creates each missing member on its own name, waits for one still on its way out,
     and never sends the group again."""
@@ -632,44 +641,45 @@ async def test_members_a_destroy_deleted_are_created_again_on_their_own(
     from bulkboot.cloud.client import open_cloud
     from bulkboot.cloud.config import config_from_mapping
 
-    path = write_manifest(
-        tmp_path,
-        name="pd",
-        count=1,
-        extra="  - name: pool\n    min_count: 4\n    max_count: 4\n",
-    )
-    assert (await apply_manifest(sim, path)).ok
-    config = config_from_mapping(sim.clouds_yaml(), "simulator")
-    async with open_cloud(config) as cloud:
-        await cloud.compute.negotiate("auto")
-        ids = {s["name"]: s["id"] for s in await cloud.compute.list_servers(None)}
-        sim.configure(delete_delay=0.0)
-        assert await cloud.compute.delete_server(ids["pool-2"])
-        with anyio.fail_after(5):  # pool-2 is gone for good
-            while "pool-2" in {s["name"] for s in await cloud.compute.list_servers(None)}:  # noqa: ASYNC110 (the simulator is another loop)
-                await anyio.sleep(0.05)
-        sim.configure(delete_delay=1.0)
-        assert await cloud.compute.delete_server(ids["pool-4"])  # still on its way out
-    posts = _posts(sim)
+    async with loop_simulator() as sim:
+        path = write_manifest(
+            tmp_path,
+            name="pd",
+            count=1,
+            extra="  - name: pool\n    min_count: 4\n    max_count: 4\n",
+        )
+        assert (await apply_manifest(sim, path)).ok
+        config = config_from_mapping(sim.clouds_yaml(), "simulator")
+        async with open_cloud(config) as cloud:
+            await cloud.compute.negotiate("auto")
+            ids = {s["name"]: s["id"] for s in await cloud.compute.list_servers(None)}
+            sim.configure(delete_delay=0.0)
+            assert await cloud.compute.delete_server(ids["pool-2"])
+            with anyio.fail_after(5):  # pool-2 is gone for good
+                while "pool-2" in {s["name"] for s in await cloud.compute.list_servers(None)}:  # noqa: ASYNC110 (the simulator is another loop)
+                    await anyio.sleep(0.05)
+            sim.configure(delete_delay=1.0)
+            assert await cloud.compute.delete_server(ids["pool-4"])  # still on its way out
+        posts = _posts(sim)
 
-    again = await apply_manifest(sim, path)
-    assert again.ok, [(s.name, s.phase, s.message) for s in again.states]
-    assert sorted(s.name for s in again.states) == [
-        "pd-0001",
-        "pool-1",
-        "pool-2",
-        "pool-3",
-        "pool-4",
-    ]
-    assert _posts(sim) == posts + 2  # pool-2 and pool-4, each on its own
-    stats = sim.stats()
-    assert stats["duplicate_names"] == 0
-    assert stats["servers"] == {"ACTIVE": 5} and stats["servers_total"] == 5
-    assert {s.name for s in again.states if not s.existed} == {"pool-2", "pool-4"}
-    async with open_cloud(config) as cloud:
-        await cloud.compute.negotiate("auto")
-        listed = sorted(s["name"] for s in await cloud.compute.list_servers(None))
-    assert listed == ["pd-0001", "pool-1", "pool-2", "pool-3", "pool-4"]
+        again = await apply_manifest(sim, path)
+        assert again.ok, [(s.name, s.phase, s.message) for s in again.states]
+        assert sorted(s.name for s in again.states) == [
+            "pd-0001",
+            "pool-1",
+            "pool-2",
+            "pool-3",
+            "pool-4",
+        ]
+        assert _posts(sim) == posts + 2  # pool-2 and pool-4, each on its own
+        stats = sim.stats()
+        assert stats["duplicate_names"] == 0
+        assert stats["servers"] == {"ACTIVE": 5} and stats["servers_total"] == 5
+        assert {s.name for s in again.states if not s.existed} == {"pool-2", "pool-4"}
+        async with open_cloud(config) as cloud:
+            await cloud.compute.negotiate("auto")
+            listed = sorted(s["name"] for s in await cloud.compute.list_servers(None))
+        assert listed == ["pd-0001", "pool-1", "pool-2", "pool-3", "pool-4"]
 
 
 async def test_members_nova_never_made_are_not_missing(

@@ -6,7 +6,7 @@ reads; the apply tests run the same function against the simulator.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from bulkboot.engine.inventory import InventoryPlan, Watch, take_inventory
@@ -18,7 +18,7 @@ from bulkboot.pipeline.spec import Limits, Location, Manifest, ServerSpec
 FLEET = "lab"
 MARK = {"bulkboot:fleet": FLEET}
 NOW = 1000.0  # the run's clock at the listing
-CLOUD_NOW = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC)
+CLOUD_NOW = datetime(2026, 1, 1, 12, 0, 0, tzinfo=timezone.utc)
 
 
 def _spec(name: str, **counts: int) -> ServerSpec:

@@ -178,12 +178,14 @@ def test_reorder_puts_back_dated_watches_first_for_deadlines() -> None:
 
 
 def test_nova_time_reads_nova_timestamps_and_refuses_others() -> None:
-    from datetime import UTC, datetime
+    from datetime import datetime, timezone
 
     from bulkboot.engine.poll import nova_time
 
-    assert nova_time("2026-11-25T18:00:05Z") == datetime(2026, 11, 25, 18, 0, 5, tzinfo=UTC)
-    assert nova_time("2026-11-25T18:00:05") == datetime(2026, 11, 25, 18, 0, 5, tzinfo=UTC)
+    assert nova_time("2026-11-25T18:00:05Z") == datetime(
+        2026, 11, 25, 18, 0, 5, tzinfo=timezone.utc
+    )
+    assert nova_time("2026-11-25T18:00:05") == datetime(2026, 11, 25, 18, 0, 5, tzinfo=timezone.utc)
     assert nova_time("yesterday") is None
 
 

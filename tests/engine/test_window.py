@@ -9,9 +9,9 @@ import anyio
 import pytest
 
 from bulkboot.engine.window import CreateWindow
-from bulkboot.simulator.server import RunningSimulator
 from tests.engine.fake_nova import FakeNova, apply_on_fake
 from tests.engine.fleet_helpers import apply_manifest, write_manifest
+from tests.engine.sim_loop import ON_VIRTUAL_TIME, loop_simulator
 from tests.engine.virtual_time import VIRTUAL_TIME
 
 BASE = 0.05  # an idle API's answer, seconds
@@ -179,25 +179,27 @@ def test_a_ceiling_below_one_is_refused() -> None:
 # what the engine really keeps in flight.
 
 
+@ON_VIRTUAL_TIME
 @pytest.mark.anyio
-async def test_fixed_keeps_exactly_concurrency_creates_in_flight(
-    sim: RunningSimulator, tmp_path: Path
-) -> None:
-    sim.configure(latency=0.05)
-    path = write_manifest(tmp_path, name="fx", count=120)
-    outcome = await apply_manifest(sim, path, concurrency=20, fixed_concurrency=True)
-    assert outcome.ok
-    assert sim.stats()["creates_in_flight_peak"] == 20
-    assert outcome.window is not None and not outcome.window.adaptive
+async def test_fixed_keeps_exactly_concurrency_creates_in_flight(tmp_path: Path) -> None:
+    async with loop_simulator() as sim:
+        sim.configure(latency=0.05)
+        path = write_manifest(tmp_path, name="fx", count=120)
+        outcome = await apply_manifest(sim, path, concurrency=20, fixed_concurrency=True)
+        assert outcome.ok
+        assert sim.stats()["creates_in_flight_peak"] == 20
+        assert outcome.window is not None and not outcome.window.adaptive
 
 
+@ON_VIRTUAL_TIME
 @pytest.mark.anyio
-async def test_adaptive_never_passes_concurrency(sim: RunningSimulator, tmp_path: Path) -> None:
-    sim.configure(latency=0.05)
-    path = write_manifest(tmp_path, name="ad", count=120)
-    outcome = await apply_manifest(sim, path, concurrency=20)
-    assert outcome.ok
-    assert sim.stats()["creates_in_flight_peak"] <= 20
+async def test_adaptive_never_passes_concurrency(tmp_path: Path) -> None:
+    async with loop_simulator() as sim:
+        sim.configure(latency=0.05)
+        path = write_manifest(tmp_path, name="ad", count=120)
+        outcome = await apply_manifest(sim, path, concurrency=20)
+        assert outcome.ok
+        assert sim.stats()["creates_in_flight_peak"] <= 20
 
 
 # ------------------------------------------------------- the engine's window, on virtual time

@@ -307,13 +307,13 @@ def test_nova_shell_boot_with_poll_then_list(
 def test_openstacksdk_polls_with_changes_since(
     conn: Any, sim: RunningSimulator, sim_clock: ManualClock
 ) -> None:
-    from datetime import UTC, datetime
+    from datetime import datetime, timezone
 
     sim.configure(build_time_mean=60.0, build_time_stddev=0.0)  # nothing changes by itself
     image, flavor = "6b0c1e8a-1c2d-4e3f-8a9b-0c1d2e3f4a51", "1"
     old = conn.compute.create_server(name="old", image_id=image, flavor_id=flavor, networks="none")
     sim_clock.advance(0.05)
-    mark = datetime.fromtimestamp(sim_clock.time(), UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    mark = datetime.fromtimestamp(sim_clock.time(), timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     sim_clock.advance(0.05)  # the mark lies strictly between the two creates
     new = conn.compute.create_server(name="new", image_id=image, flavor_id=flavor, networks="none")
     changed = list(conn.compute.servers(changes_since=mark))

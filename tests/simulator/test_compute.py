@@ -7,7 +7,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from pathlib import Path
 
 import aiohttp
@@ -437,7 +437,9 @@ async def test_changes_before_from_2_66(
     sim.configure(build_time_mean=60.0, build_time_stddev=0.0)
     first = (await api.boot("first"))["server"]["id"]
     sim_clock.advance(1.1)
-    cut = datetime.fromtimestamp(sim_clock.time() - 0.5, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    cut = datetime.fromtimestamp(sim_clock.time() - 0.5, timezone.utc).strftime(
+        "%Y-%m-%dT%H:%M:%S.%fZ"
+    )
     await api.boot("second")
     _, _, body = await api.call(
         "GET", "/compute/v2.1/servers", params={"changes-before": cut}, microversion="2.66"

@@ -9,7 +9,7 @@ re-authentication in it. ``load_document`` follows the load report's schema
 from __future__ import annotations
 
 import random
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from bulkboot.cloud.timing import RequestTiming
@@ -18,7 +18,7 @@ from bulkboot.ui.report import percentile, results_document, summarize
 from bulkboot.ui.run_info import run_info
 from bulkboot.ui.series import SeriesSampler
 
-START = datetime(2025, 3, 14, 9, 26, 53, 589000, tzinfo=UTC)
+START = datetime(2025, 3, 14, 9, 26, 53, 589000, tzinfo=timezone.utc)
 COMPUTE = "/compute/v2.1"
 
 

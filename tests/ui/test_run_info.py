@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 
 from bulkboot.ui.run_info import iso_utc, masked_command_line, masked_url, run_info
 
@@ -11,7 +11,7 @@ def test_times_are_utc_with_milliseconds() -> None:
     paris = timezone(timedelta(hours=1))
     moment = datetime(2025, 3, 14, 10, 26, 53, 589793, tzinfo=paris)
     assert iso_utc(moment) == "2025-03-14T09:26:53.589Z"
-    assert iso_utc(datetime(2025, 1, 1, tzinfo=UTC)) == "2025-01-01T00:00:00.000Z"
+    assert iso_utc(datetime(2025, 1, 1, tzinfo=timezone.utc)) == "2025-01-01T00:00:00.000Z"
 
 
 def test_secret_flags_and_known_secrets_are_masked() -> None:
@@ -54,7 +54,7 @@ def test_a_url_loses_its_user_and_password() -> None:
 
 
 def test_run_info_fields() -> None:
-    start = datetime(2025, 1, 1, tzinfo=UTC)
+    start = datetime(2025, 1, 1, tzinfo=timezone.utc)
     info = run_info(
         started=start,
         ended=start + timedelta(seconds=90.5),
