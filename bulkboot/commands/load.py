@@ -26,6 +26,7 @@ from bulkboot.commands._options import (
     add_manifest,
     add_microversion,
     add_state_options,
+    parse_duration,
 )
 from bulkboot.errors import ManifestError, UsageError
 
@@ -133,21 +134,21 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     group.add_argument(
         "--duration",
-        type=_typed("parse_seconds"),
+        type=parse_duration,
         metavar="D",
         help="start iterations for D (e.g. 90s, 5m); with --iterations, whichever first",
     )
     group.add_argument("--iterations", type=_whole, metavar="K", help="start K iterations at most")
     group.add_argument(
         "--poll-interval",
-        type=_typed("parse_seconds"),
+        type=parse_duration,
         metavar="D",
         help="between polling rounds; ACTIVE and gone are seen at most this much (plus "
         "one round trip) late (default 500ms)",
     )
     group.add_argument(
         "--timeout",
-        type=_typed("parse_seconds"),
+        type=parse_duration,
         metavar="D",
         help="the longest one wait (for ACTIVE, for gone) may last (default 10m)",
     )
@@ -193,7 +194,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--capacity-factor", type=_factor, metavar="F", help="each step's rate over the last (1.5)"
     )
     capacity.add_argument(
-        "--capacity-step", type=_typed("parse_seconds"), metavar="D", help="one step (60s)"
+        "--capacity-step", type=parse_duration, metavar="D", help="one step (60s)"
     )
     capacity.add_argument(
         "--capacity-max-steps", type=_whole, metavar="N", help="steps at most (10)"

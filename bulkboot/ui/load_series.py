@@ -25,7 +25,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bulkboot.ui.report import percentile
+from bulkboot.engine.stats import percentile
 from bulkboot.ui.report_tables import number
 
 __all__ = [

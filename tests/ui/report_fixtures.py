@@ -14,7 +14,8 @@ from typing import Any
 
 from bulkboot.cloud.timing import RequestTiming
 from bulkboot.engine.state import Phase, ServerState
-from bulkboot.ui.report import percentile, results_document, summarize
+from bulkboot.engine.stats import percentile
+from bulkboot.ui.report import results_document, summarize
 from bulkboot.ui.run_info import run_info
 from bulkboot.ui.series import SeriesSampler
 
