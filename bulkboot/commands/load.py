@@ -8,8 +8,10 @@ and run (``_load_run``). Unknown metrics, phases the scenario lacks, and setting
 that cannot go together are all errors at this point.
 
 Exit status: 0 the run completed and every threshold held; 1 the run failed (no
-iteration completed, or servers could not be deleted: the summary names them);
-2 invalid input or configuration (nothing sent); 3 a threshold did not hold
+iteration completed, servers could not be deleted: the summary names them, an error
+stopped it, or the report could not be written at the end); 2 invalid input or
+configuration, or an output path that cannot be written (nothing sent); 3 a threshold
+did not hold
 (``--find-capacity``: not even the first step held); 130 interrupted.
 """
 
@@ -26,6 +28,7 @@ from bulkboot.commands._options import (
     add_manifest,
     add_microversion,
     add_state_options,
+    check_report_paths,
     parse_duration,
 )
 from bulkboot.errors import ManifestError, UsageError
@@ -207,7 +210,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "JSON document",
     )
     parser.add_argument(
-        "--report", metavar="FILE.json", help="write the whole result (docs/load.md's schema)"
+        "--report",
+        metavar="FILE.json",
+        help="write the whole result (docs/load.md's schema; to a regular file: checked "
+        "before anything is sent, replaced whole at the end)",
+    )
+    parser.add_argument(
+        "--html",
+        metavar="FILE.html",
+        help="write the result as one self-contained HTML page (no network, no script; "
+        "checked and written as --report is)",
     )
     parser.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     add_microversion(parser)
@@ -217,6 +229,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def run(args: argparse.Namespace) -> int:
     manifest, plan, requested = _checked(args)
+    check_report_paths(args)  # found now, not after the run
     from bulkboot.commands import _load_run
 
     return _load_run.run(args, manifest, plan, requested)

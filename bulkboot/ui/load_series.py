@@ -4,10 +4,11 @@ Why derive: the report keeps every iteration (``samples``) with its times and ph
 timings; rates, in flight and per-bucket percentiles over time are exact functions of
 them, so the page computes them rather than trust a second, coarser copy.
 
-What a sample holds (``bulkboot load``'s report; docs/reports.md): ``iteration``;
-``intended``, ``started``, ``ended``: seconds since the run's start (``started`` and
-``ended`` null for a dropped iteration); ``outcome``: ``ok``, ``failed`` or
-``dropped``; ``phases``: phase -> seconds; ``error``: the failure's message or null.
+What a sample holds (``bulkboot load``'s report, ``engine.load.sample.Sample.as_dict``;
+docs/load.md): ``index``; ``intended``, ``started``, ``ended``: seconds since the run's
+start (``started`` and ``ended`` null for a dropped iteration); ``outcome``:
+``completed``, ``failed``, ``interrupted`` or ``dropped``; ``failed_phase`` and
+``message`` for a failure; ``phases``: phase -> seconds, null for a phase not timed.
 Reading goes through ``LoadSample.of`` only, so a renamed field is one change here.
 
 Time buckets: the run is cut into at most ``MAX_BUCKETS`` equal buckets of a round
@@ -25,6 +26,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from bulkboot.engine.load.recorder import LATE_AFTER
 from bulkboot.engine.stats import percentile
 from bulkboot.ui.report_tables import number
 
@@ -41,7 +43,8 @@ __all__ = [
 ]
 
 MAX_BUCKETS = 120
-PHASE_ORDER = ("schedule_lag", "post", "active", "list", "delete", "gone", "total")
+# The order an iteration runs them in (``build`` is Nova's view of ``active``).
+PHASE_ORDER = ("schedule_lag", "post", "active", "build", "list", "delete", "gone", "total")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -53,8 +56,9 @@ class LoadSample:
     started: float | None
     ended: float | None
     outcome: str
-    phases: Mapping[str, float]
-    error: str | None
+    phases: Mapping[str, float]  # the phases timed (null ones left out)
+    failed_phase: str | None
+    message: str | None
 
     @classmethod
     def of(cls, raw: Mapping[str, Any], index: int) -> LoadSample:
@@ -64,21 +68,25 @@ class LoadSample:
             if isinstance(phases, Mapping)
             else {}
         )
-        iteration = number(raw.get("iteration"))
+        iteration = number(raw.get("index"))
 
         def at(key: str) -> float | None:
             value = number(raw.get(key))
             return None if value is None else float(value)
 
-        error = raw.get("error")
+        def text(key: str) -> str | None:
+            value = raw.get(key)
+            return None if value is None else str(value)
+
         return cls(
             iteration=int(iteration) if iteration is not None else index,
             intended=at("intended"),
             started=at("started"),
             ended=at("ended"),
-            outcome=str(raw.get("outcome") or "ok"),
+            outcome=str(raw.get("outcome") or "completed"),
             phases=timings,
-            error=None if error is None else str(error),
+            failed_phase=text("failed_phase"),
+            message=text("message"),
         )
 
     @property
@@ -91,8 +99,9 @@ class LoadSample:
 
     @property
     def late(self) -> bool:
+        """Started more than ``LATE_AFTER`` after its intended start, as the run counts."""
         lag = self.phases.get("schedule_lag")
-        return lag is not None and lag > 0.001
+        return lag is not None and lag > LATE_AFTER
 
 
 def load_samples(document: Mapping[str, Any]) -> list[LoadSample]:

@@ -8,15 +8,18 @@ tests/engine/load.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
 import sys
 import time
+from datetime import datetime
 from pathlib import Path
 
 import pytest
 
+from bulkboot import __version__
 from bulkboot.simulator.server import RunningSimulator
 from tests.commands.cli_helpers import REPO, destroy, journal_of, kill, run_cli, wait_for_sends
 
@@ -69,7 +72,7 @@ def test_the_json_document_is_alone_on_stdout_and_the_report_is_the_same(
     assert code == 0, err
     document = json.loads(out)
     assert json.loads(report.read_text()) == document
-    assert document["kind"] == "load" and document["schema_version"] == 1
+    assert document["kind"] == "load" and document["schema_version"] == 2
     for key in ("iterations", "rate", "phases", "requests", "thresholds", "samples"):
         assert key in document
     assert document["iterations"] == {
@@ -95,7 +98,18 @@ def test_the_json_document_is_alone_on_stdout_and_the_report_is_the_same(
     assert len(samples) == 6 and all(s["request_id"].startswith("req-") for s in samples)
     assert {s["name"].rsplit("-", 2)[1] for s in samples} == {document["run_id"]}
     assert document["cloud"]["auth_url"] == sim.auth_url and "PASSWORD" not in out
-    assert len(document["manifest"]["sha256"]) == 64
+    # the header every report has (docs/reports.md): who, when, where, from what
+    run = document["run"]
+    assert run["manifest"] == {
+        "path": str(fleet),
+        "sha256": hashlib.sha256(fleet.read_bytes()).hexdigest(),
+    }
+    assert run["command_line"][:3] == ["bulkboot", "load", str(fleet)]
+    assert run["region"] == "RegionOne" and run["microversion"] == "2.104"
+    assert run["endpoint"] == document["cloud"]["endpoint"] and run["cloud"] == "simulator"
+    started, ended = (datetime.fromisoformat(run[k]) for k in ("started_at", "ended_at"))
+    assert started.tzinfo is not None and started <= ended
+    assert document["tool"]["version"] == __version__
     assert sim.stats()["servers_total"] == 0
 
 

@@ -36,7 +36,7 @@ def chromium() -> Iterator[RunningChromium]:
         yield running
 
 
-_PHASES = ("schedule_lag", "post", "active", "delete", "gone", "total")
+_PHASES = ("schedule_lag", "post", "active", "build", "delete", "gone", "total")
 EXPECTED_CHARTS = {
     "apply": 4,  # states, in flight and window, POST latency, time to ACTIVE
     "destroy": 2,  # states, deletes in flight

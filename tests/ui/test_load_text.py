@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
+from datetime import UTC, datetime
 
 import pytest
 from rich.console import Console
@@ -19,9 +20,10 @@ from bulkboot.engine.load.snapshot import LoadHeader, LoadSnapshot
 from bulkboot.engine.load.thresholds import evaluate
 from bulkboot.pipeline.load_spec import parse_stages, parse_threshold
 from bulkboot.ui.load_output import make_load_output
-from bulkboot.ui.load_report import SCHEMA_VERSION, load_document, offered_rate
+from bulkboot.ui.load_report import load_document, offered_rate
 from bulkboot.ui.load_text import format_seconds, progress_line, summary_lines
 from bulkboot.ui.load_view import render_load
+from bulkboot.ui.report import SCHEMA_VERSION
 
 PLAN = LoadPlan(
     rate=2.0,
@@ -71,8 +73,8 @@ def _result(cleanup: Cleanup | None = None) -> LoadResult:
         aborted_by=None,
         load_seconds=4.5,
         elapsed=5.0,
-        started_utc="2026-12-01T10:00:00.000000Z",
-        ended_utc="2026-12-01T10:00:05.000000Z",
+        started_wall=datetime(2026, 12, 1, 10, 0, 0, tzinfo=UTC),
+        ended_wall=datetime(2026, 12, 1, 10, 0, 5, tzinfo=UTC),
         poll_interval=0.5,
         bound=0.55,
         poll_rounds=9,
@@ -85,7 +87,6 @@ def _document(result: LoadResult) -> dict[str, object]:
         header=HEADER,
         requests=RequestLog(),
         cloud={"name": "sim", "auth_url": "http://127.0.0.1:1/identity/v3"},
-        manifest={"path": "/x/lab.yaml", "sha256": "0" * 64},
         exit_code=3,
     )
 
