@@ -13,9 +13,10 @@ Reading goes through ``LoadSample.of`` only, so a renamed field is one change he
 
 Time buckets: the run is cut into at most ``MAX_BUCKETS`` equal buckets of a round
 width (1, 2 or 5 times a power of ten seconds, one second at least); an iteration
-counts in the bucket of its intended start (offered), its actual start (achieved),
-or, for its phase timings, its intended start, so that a queue in the endpoint shows
-at the moment the iterations were meant to run.
+counts in the bucket of its intended start (offered), its actual start (started), its
+end (achieved: completed, as the report's ``rate.achieved``) or, for its phase
+timings, its intended start, so that a queue in the endpoint shows at the moment the
+iterations were meant to run.
 """
 
 from __future__ import annotations
@@ -155,9 +156,11 @@ def _round_width(least: float) -> float:
 
 
 def rates(samples: Sequence[LoadSample], buckets: Buckets) -> dict[str, list[tuple[float, float]]]:
-    """Per bucket, per second: offered (intended starts), achieved (actual starts),
-    late and dropped iterations, and failed ones (by intended start)."""
-    names = ("offered", "achieved", "late", "dropped", "failed")
+    """Per bucket, per second: ``offered`` (intended starts), ``started`` (actual
+    starts), ``achieved`` (iterations completed, by their end: the report's
+    ``rate.achieved`` over time), ``late`` (by start), ``dropped`` and ``failed`` (by
+    intended start)."""
+    names = ("offered", "started", "achieved", "late", "dropped", "failed")
     counts = {name: [0] * buckets.count for name in names}
     for s in samples:
         if s.intended is not None:
@@ -169,9 +172,11 @@ def rates(samples: Sequence[LoadSample], buckets: Buckets) -> dict[str, list[tup
                 counts["failed"][i] += 1
         if s.started is not None:
             j = buckets.index(s.started)
-            counts["achieved"][j] += 1
+            counts["started"][j] += 1
             if s.late:
                 counts["late"][j] += 1
+        if s.outcome == "completed" and s.ended is not None:
+            counts["achieved"][buckets.index(s.ended)] += 1
     return {
         name: [(buckets.middle(i), n / buckets.width) for i, n in enumerate(column)]
         for name, column in counts.items()

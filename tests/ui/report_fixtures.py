@@ -2,8 +2,8 @@
 
 ``apply_document`` goes through ``summarize``, ``results_document`` and a
 ``SeriesSampler`` fed a simulated run, with failures, retries, a 429 and a
-re-authentication in it. ``load_document`` follows the load report's schema
-(docs/reports.md, "load"): the lead checks it against ``bulkboot load``'s real output.
+re-authentication in it. ``load_document`` goes through the code ``bulkboot load``
+writes its report with (``Recorder``, ``LoadResult``, ``ui.load_report``).
 """
 
 from __future__ import annotations

@@ -31,7 +31,11 @@ def test_a_steady_rate_reads_steady_in_round_buckets() -> None:
     per_second = rates(samples, buckets)
     full = [v for _, v in per_second["offered"][:-2]]
     assert set(full) == {10.0}  # no aliasing into a saw
-    assert per_second["achieved"][:-2] == per_second["offered"][:-2]
+    assert per_second["started"][:-2] == per_second["offered"][:-2]
+    # achieved: completed iterations, by their end (2 s after their start here; one of
+    # the first 20 failed)
+    assert per_second["achieved"][0][1] == 0 and per_second["achieved"][1][1] == 9.5
+    assert sum(v for _, v in per_second["achieved"]) * buckets.width == len(samples) - 1
     assert sum(v for _, v in per_second["failed"]) * buckets.width == 1
 
 
@@ -69,7 +73,7 @@ def test_dropped_iterations_have_no_start_and_are_counted_where_meant() -> None:
     samples = load_samples({"samples": raw})
     per_second = rates(samples, Buckets.over(samples))
     assert per_second["dropped"][0][1] == 1.0
-    assert per_second["achieved"][0][1] == 9.0
+    assert per_second["started"][0][1] == 9.0
 
 
 def test_the_samples_bulkboot_load_writes_are_read_as_written() -> None:
