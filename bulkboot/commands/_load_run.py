@@ -22,6 +22,7 @@ from bulkboot.cloud.session import HttpOptions
 from bulkboot.commands import _runtime as runtime
 from bulkboot.commands._reporting import RunRecord
 from bulkboot.engine.board import Board, RunHeader, RunSnapshot
+from bulkboot.engine.inventory import wall_time
 from bulkboot.engine.load.plan import LoadPlan
 from bulkboot.engine.load.requests import RequestLog
 from bulkboot.engine.load.result import LoadResult
@@ -279,6 +280,10 @@ async def _locked(
             cpu = _cpu_seconds() - cpu
         facts = _cloud_facts(cloud, str(version), templates, refs)
         client = RequestSummary.of(cloud.totals)
+        # a create sent and never answered may land until the request timeout has passed
+        in_flight = runtime.InFlight(
+            result.in_flight, time.time() + cloud.transport.attempt_timeout
+        )
     code = exit_code(result)
     document = load_document(
         result,
@@ -294,6 +299,8 @@ async def _locked(
     record.complete(
         document, args=args, config=target.config, secrets=secrets, now=result.ended_wall
     )
+    if in_flight.creates:
+        document["in_flight"] = in_flight.document()
     started = result.counters.started
     document["client"] = {
         "cpu_seconds": round(cpu, 6),
@@ -304,6 +311,13 @@ async def _locked(
         feed.note(
             f"stopped at once: run `bulkboot destroy {args.file}` to delete what this "
             "run left (every server is in the journal and carries the fleet mark)"
+        )
+    if in_flight.creates:
+        assert in_flight.until is not None
+        feed.note(
+            f"{in_flight.creates} create(s) were in flight and never answered: their "
+            f"servers may still appear until {wall_time(in_flight.until)} (bulkboot "
+            "destroy waits for them and deletes each that appears; the journal has them)"
         )
     record.write_files(document)  # after the summary: a failure here is exit 1, said last
     if result.fatal is not None:

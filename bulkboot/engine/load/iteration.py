@@ -81,6 +81,7 @@ class Iterations:
         "list_servers",
         "live",
         "on_fatal",
+        "posting",
         "recorders",
         "scenario",
         "started_at",
@@ -118,6 +119,8 @@ class Iterations:
         self.live: dict[str, str] = {}  # server id -> name: created, not seen gone
         self.deleting: set[str] = set()  # ids whose DELETE was accepted
         self.unsure: list[str] = []  # names whose create's answer was lost
+        # names whose POST is on its way: what a run stopped at once leaves in flight
+        self.posting: set[str] = set()
 
     async def run(self, sample: Sample) -> None:
         """Run one iteration and record it (its start now, its outcome at its end)."""
@@ -143,9 +146,12 @@ class Iterations:
         name = sample.name = request.name
         journal.record(CreateSent(name=name, at=began))
         sent = clock()
+        posting = self.posting
+        posting.add(name)
         try:
             created = await self._compute.create_server(request)
         except FATAL as exc:
+            posting.discard(name)
             # Most likely refused before Nova acted, but the look-up after a lost answer
             # can meet it too: left as sent and unanswered in the journal (``destroy``
             # waits out its window), looked for by the run mark at the end.
@@ -154,16 +160,19 @@ class Iterations:
             return
         except CreateUncertain as exc:
             # It may exist: the run's clean-up looks for it by the run mark.
+            posting.discard(name)
             self.unsure.append(name)
             sample.fail("post", refusal(exc))
             return
         except CloudError as exc:
+            posting.discard(name)
             message = refusal(exc)
             if isinstance(exc, ApiError):
                 sample.request_id = exc.request_id
             journal.record(CreateRefused(name=name, at=clock(), message=message))
             sample.fail("post", message)
             return
+        posting.discard(name)
         answered = clock()
         sample.post = answered - sent
         sample.request_id = created.request_id

@@ -70,6 +70,7 @@ class LoadResult:
     knee: float | None = None
     unsure: tuple[str, ...] = field(default=())
     fatal: CloudError | None = None  # the error that stopped the run, if one did
+    in_flight: int = 0  # creates sent and never answered (a run stopped at once)
 
     @property
     def thresholds_held(self) -> bool:

@@ -247,6 +247,7 @@ class LoadRun:
             knee=self.knee,
             unsure=tuple(self.iterations.unsure),
             fatal=self.fatal,
+            in_flight=len(self.iterations.posting),
         )
 
     # ------------------------------------------------------------ open loop
