@@ -270,11 +270,16 @@ async def _locked(
                 clock=clock,
                 sleep=sleep,
             )
+
+            def first() -> None:
+                load.interrupt()
+                feed.note(load.note)  # the live view shows it too; plain lines need it said
+
             feed.run = load
             log.start()
             cpu = _cpu_seconds()
             async with runtime.watched(
-                feed, board, journal_notes, clock=clock, first=load.interrupt, second=load.abort
+                feed, board, journal_notes, clock=clock, first=first, second=load.abort
             ):
                 result = await load.run()
             cpu = _cpu_seconds() - cpu

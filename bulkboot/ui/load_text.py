@@ -133,6 +133,12 @@ def summary_lines(document: Mapping[str, Any]) -> list[str]:
         f"{it['completed']} completed, {it['failed']} failed, {it['dropped']} dropped, "
         f"{it['late']} late (>1ms), {it['interrupted']} interrupted",
     ]
+    outcome = document["outcome"]
+    if outcome["interrupted"]:
+        lines.append(
+            "interrupted (Ctrl-C or SIGTERM): no iteration started after it"
+            + (", the clean-up ran" if document["cleanup"] is not None else "")
+        )
     offered = rate["offered"]
     achieved = rate["achieved"]
     lines.append(
