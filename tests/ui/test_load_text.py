@@ -233,3 +233,48 @@ def test_the_live_view_on_a_terminal() -> None:
     output.finish(_document(_result()))
     text = out.getvalue()
     assert "a note" in text and "achieved 1.50/s" in text and "thresholds:" in text
+
+
+HOSTILE = "No valid host\x1b[2J\x1b[H\x1b]0;pwned\x07 was \x9b31mfound\r\x07\u202eesrever."
+_CONTROLS = frozenset(
+    [chr(c) for c in (*range(0x00, 0x0A), *range(0x0B, 0x20), *range(0x7F, 0xA0))] + ["\u202e"]
+)
+
+
+def _clean(text: str) -> bool:
+    return not _CONTROLS.intersection(text)
+
+
+def _hostile_result() -> LoadResult:
+    """A run whose fault message, clean-up reason, server name and listing error all
+    came from the cloud with escape sequences in them."""
+    left = Leftover(name="web\x1b[31m-x", server_id="id\x07-7", reason="locked: " + HOSTILE)
+    result = _result(Cleanup(deleted=0, left=(left,), listing_failed="listing: " + HOSTILE))
+    result.recorder.errors.clear()
+    result.recorder.errors[("active", HOSTILE)] = 1
+    return result
+
+
+def test_what_the_cloud_wrote_reaches_no_terminal_raw() -> None:
+    """Fault messages, error bodies and names go through ``printable``: in the summary,
+    the progress line, the live frame and the notes (the report keeps them as sent)."""
+    document = _document(_hostile_result())
+    assert document["failures"][0]["message"] == HOSTILE  # type: ignore[index]
+    snapshot = dataclasses.replace(
+        _snapshot(), errors=(("active", HOSTILE, 1),), note="stopped: " + HOSTILE
+    )
+    summary = "\n".join(summary_lines(document))
+    assert _clean(summary) and "No valid host was found" in summary
+    assert "LEFT BEHIND: web-x (id-7): locked: No valid host" in summary
+    assert _clean(progress_line(snapshot)) and "No valid host was" in progress_line(snapshot)
+    console = Console(file=io.StringIO(), width=200, color_system=None, record=True)
+    console.print(render_load(snapshot))
+    frame = console.export_text()
+    assert _clean(frame) and "No valid host was found" in frame
+    for fmt in ("plain", "json"):
+        out, err = io.StringIO(), io.StringIO()
+        output = make_load_output(fmt, out=out, err=err)
+        output.start(HEADER, ["a note from the cloud: " + HOSTILE])
+        output.note(HOSTILE)
+        shown = err.getvalue() if fmt == "json" else out.getvalue()
+        assert _clean(shown.replace("\n", "")) and shown.count("No valid host was found") == 2
