@@ -7,6 +7,11 @@ interval so that the timing bound is known: a status change is seen by the first
 round listed after it, so what is measured through polling is late by at most one
 interval plus one round's own round trip (``bound``), and never early.
 
+The poller holds ``changes-since`` back ``SETTLE`` seconds (``Poller(settle=)``): real
+Nova can make a change visible after a listing that already moved past its second, and
+without the hold-back that change is seen only by the next full listing, up to a minute
+late, which would break the bound every polled phase states.
+
 Rounds are skipped while nobody waits: an idle run sends nothing. A round that fails
 (the cloud client has already retried what it may) means the run can no longer see
 its servers: every wait ends (``stopped``), waits begun after end at once, and
@@ -33,6 +38,9 @@ __all__ = ["PollHub", "Seen", "SeenKind"]
 SeenKind = Literal["active", "error", "gone", "vanished", "timeout", "stopped"]
 _ACTIVE: Final = 0
 _GONE: Final = 1
+# Seconds ``changes-since`` is held back (``updated`` has whole seconds: one is the
+# least that helps; measured on Nova 34, see docs/load.md).
+SETTLE: Final = 1.0
 
 
 class Seen:
@@ -102,7 +110,7 @@ class PollHub:
         timeout: float,
         on_error: Callable[[CloudError], None] | None = None,
     ) -> None:
-        self.poller = Poller(lister, fleet=fleet, clock=clock)
+        self.poller = Poller(lister, fleet=fleet, clock=clock, settle=SETTLE)
         self._on_error = on_error
         self._clock = clock
         self._sleep = sleep
