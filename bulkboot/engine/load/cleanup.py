@@ -93,8 +93,11 @@ async def sweep(
     run_id: str,
     keep: bool,
     clock: Callable[[], float],
+    error: CloudError | None = None,
 ) -> Cleanup:
-    """Delete what the run left (see the module docstring); the hub must be running."""
+    """Delete what the run left (see the module docstring); the hub must be running,
+    unless ``error`` stopped the run (then nothing is waited for: each server whose
+    DELETE was accepted is named with that error)."""
     live = dict(iterations.live)
     deleting = set(iterations.deleting)
     found_by_mark = 0
@@ -167,8 +170,8 @@ async def sweep(
         else:
             if seen.kind == "timeout":
                 reason = f"still there {hub.timeout:g}s after its DELETE"
-            elif gave_up is not None:
-                reason = f"DELETE accepted, not seen gone: {refusal(gave_up)}"
+            elif (stopped_by := gave_up or error) is not None:
+                reason = f"DELETE accepted, not seen gone: {refusal(stopped_by)}"
             else:
                 reason = "DELETE accepted, not seen gone: the run was stopped"
             left.append(Leftover(name=name, server_id=server_id, reason=reason))

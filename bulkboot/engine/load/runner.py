@@ -212,6 +212,7 @@ class LoadRun:
                     run_id=self._templates.run_id,
                     keep=plan.keep,
                     clock=clock,
+                    error=self.fatal,
                 )
                 background.cancel_scope.cancel()
         self._abort_scope = None
