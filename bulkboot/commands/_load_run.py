@@ -311,7 +311,6 @@ async def _locked(
         "cpu_seconds": round(cpu, 6),
         "cpu_per_iteration": round(cpu / started, 9) if started else None,
     }
-    feed.output.finish(document)
     if result.cleanup is None:
         feed.note(
             f"stopped at once: run `bulkboot destroy {args.file}` to delete what this "
@@ -324,6 +323,7 @@ async def _locked(
             f"servers may still appear until {wall_time(in_flight.until)} (bulkboot "
             "destroy waits for them and deletes each that appears; the journal has them)"
         )
+    feed.output.finish(document)  # the summary last, after what is still in flight
     record.write_files(document)  # after the summary: a failure here is exit 1, said last
     if result.fatal is not None:
         raise RunFailed(

@@ -171,7 +171,8 @@ def test_sigterm_twice_stops_now_the_journal_holds_every_server_and_destroy_take
     # answers slow enough that the clean-up the first SIGTERM starts has deleted
     # nothing when the second comes
     sim.configure(**{**SLOW_BUILDS, "latency": 0.1})
-    process = start_load(fleet, clouds, "--rate", "40", "--duration", "60")
+    report = fleet.parent / "run.json"
+    process = start_load(fleet, clouds, "--rate", "40", "--duration", "60", "--report", str(report))
     wait_for_sends(journal_of(fleet), 12)
     process.send_signal(signal.SIGTERM)
     time.sleep(0.02)
@@ -180,6 +181,13 @@ def test_sigterm_twice_stops_now_the_journal_holds_every_server_and_destroy_take
     assert process.returncode == 130, err
     assert "Traceback" not in err
     assert "stopped at once: run `bulkboot destroy" in out
+    # the creates still in flight (0.1 s each at 40/s): said, in the report, and the
+    # same as the journal's sent-and-never-answered
+    unanswered = [e for e in replay(read_journal(journal_of(fleet))).values() if e.unconfirmed]
+    document = json.loads(report.read_text())
+    assert document["in_flight"]["creates"] == len(unanswered) > 0
+    assert f"{len(unanswered)} create(s) were in flight and never answered" in out
+    assert out.index("were in flight") < out.index("iterations: ")  # the summary last
     time.sleep(0.3)  # any create the process left in flight lands
     in_the_cloud = _names_in_the_cloud(sim)
     assert len(in_the_cloud) >= 8
