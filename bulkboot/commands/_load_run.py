@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import argparse
 import functools
-import hashlib
 import resource
 import time
 from collections.abc import Awaitable, Callable, Iterable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -22,7 +20,9 @@ from bulkboot.cloud.client import Cloud, open_cloud
 from bulkboot.cloud.resolve import resolve_references
 from bulkboot.cloud.session import HttpOptions
 from bulkboot.commands import _runtime as runtime
+from bulkboot.commands._reporting import RunRecord
 from bulkboot.engine.board import Board, RunHeader, RunSnapshot
+from bulkboot.engine.inventory import wall_time
 from bulkboot.engine.load.plan import LoadPlan
 from bulkboot.engine.load.requests import RequestLog
 from bulkboot.engine.load.result import LoadResult
@@ -30,11 +30,12 @@ from bulkboot.engine.load.runner import LoadRun
 from bulkboot.engine.load.schedule import stages_length
 from bulkboot.engine.load.snapshot import LoadHeader
 from bulkboot.engine.load.templates import Templates, new_run_id
-from bulkboot.errors import EXIT_FAILURE, EXIT_GATE, EXIT_INTERRUPTED
+from bulkboot.errors import EXIT_FAILURE, EXIT_GATE, EXIT_INTERRUPTED, RunFailed
 from bulkboot.pipeline.validate import check
+from bulkboot.ui import steps
 from bulkboot.ui.load_output import LoadOutput, make_load_output
 from bulkboot.ui.load_report import load_document
-from bulkboot.ui.report import Summary, write_report
+from bulkboot.ui.report import RequestSummary, Summary
 
 if TYPE_CHECKING:
     from bulkboot.engine.state import Event, ServerState
@@ -45,46 +46,49 @@ __all__ = ["exit_code", "run", "run_load"]
 
 
 def run(args: argparse.Namespace, manifest: Manifest, plan: LoadPlan, requested: str) -> int:
-    output = make_load_output(args.format)
-    work = functools.partial(run_load, args, manifest, plan, output, requested)
-    return runtime.run_on_cloud(args.cloud or manifest.cloud, work)
+    feed = _Feed(make_load_output(args.format))
+    work = functools.partial(run_load, args, manifest, plan, feed, requested)
+    # the feed's preparing steps end however the work ends (an error is never printed
+    # under a spinner)
+    return runtime.run_on_cloud(args.cloud or manifest.cloud, work, output=feed)
 
 
 class _Feed:
-    """``runtime.watched`` drives a ``RunOutput`` from a ``Board``; a load run has its own
-    snapshots, so this hands the view the run's (built here, in the event loop, once
-    ``run`` is set) and ignores the empty board's."""
+    """What ``runtime`` drives (``confirmed``, ``watched``, ``run_on_cloud``) as a
+    ``RunOutput``, handed on to the load run's own output: the preparing steps and
+    notes as they are, and the run's own snapshots (built here, in the event loop, once
+    ``run`` is set) instead of the empty board's."""
 
     ui_cpu_seconds: float | None = None
 
-    def __init__(self, output: LoadOutput, notes: Iterable[str]) -> None:
-        self._output = output
+    def __init__(self, output: LoadOutput) -> None:
+        self.output = output
         self.run: LoadRun | None = None
-        self._notes = list(notes)
+        self.notes: list[str] = []
         self.refresh_interval = output.refresh_interval
 
     def step(self, text: str | None) -> None:
-        pass
+        self.output.step(text)
 
     def prepared(self) -> None:
-        pass
+        self.output.prepared()
 
     def start(self, header: RunHeader, snapshot: RunSnapshot, notes: Iterable[str]) -> None:
         assert self.run is not None
-        self._output.start(self.run.header, [*self._notes, *notes])
+        self.output.start(self.run.header, [*self.notes, *notes])
 
     def event(self, event: Event, state: ServerState) -> None:
         pass
 
     def tick(self, snapshot: RunSnapshot) -> None:
         if self.run is not None:
-            self._output.tick(self.run.snapshot())
+            self.output.tick(self.run.snapshot())
 
     def close(self) -> None:
-        self._output.close()
+        self.output.close()
 
     def note(self, text: str) -> None:
-        self._output.note(text)
+        self.output.note(text)
 
     def finish(self, summary: Summary, snapshot: RunSnapshot, document: dict[str, Any]) -> None:
         pass
@@ -140,11 +144,6 @@ def _plain_url(url: str | None) -> str | None:
     return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
 
 
-def _manifest_facts(path: str) -> dict[str, Any]:
-    data = Path(path).read_bytes()
-    return {"path": str(Path(path).resolve()), "sha256": hashlib.sha256(data).hexdigest()}
-
-
 def _cpu_seconds() -> float:
     """This process's CPU so far (every thread: the live view's drawing counts)."""
     usage = resource.getrusage(resource.RUSAGE_SELF)
@@ -152,7 +151,10 @@ def _cpu_seconds() -> float:
 
 
 def exit_code(result: LoadResult) -> int:
-    """0 all held; 1 the run failed; 3 a threshold did not hold; 130 interrupted."""
+    """0 all held; 1 the run failed (an error stopped it, servers left, none
+    completed); 3 a threshold did not hold; 130 interrupted."""
+    if result.fatal is not None:
+        return EXIT_FAILURE
     if result.interrupted:
         return EXIT_INTERRUPTED
     if result.cleanup is None or not result.cleanup.clean:
@@ -168,7 +170,7 @@ async def run_load(
     args: argparse.Namespace,
     manifest: Manifest,
     plan: LoadPlan,
-    output: LoadOutput,
+    feed: _Feed,
     requested: str,
     target: runtime.Target,
     *,
@@ -183,11 +185,11 @@ async def run_load(
         paths,
         command="load",
         wait=getattr(args, "wait_lock", None),
-        note=output.note,
+        note=feed.note,
         manifest_file=args.file,
     ) as notes:
         return await _locked(
-            args, manifest, plan, output, requested, target, paths, notes, clock=clock, sleep=sleep
+            args, manifest, plan, feed, requested, target, paths, notes, clock=clock, sleep=sleep
         )
 
 
@@ -195,7 +197,7 @@ async def _locked(
     args: argparse.Namespace,
     manifest: Manifest,
     plan: LoadPlan,
-    output: LoadOutput,
+    feed: _Feed,
     requested: str,
     target: runtime.Target,
     paths: StatePaths,
@@ -205,6 +207,8 @@ async def _locked(
     sleep: Callable[[float], Awaitable[None]],
 ) -> int:
     log = RequestLog()
+    record = RunRecord.start(args, timings=False)  # --report, --html: the run's header
+    feed.step(steps.authenticating(target.config))
     async with open_cloud(
         target.config,
         options=HttpOptions(concurrency=_pool(plan)),
@@ -213,8 +217,10 @@ async def _locked(
         sleep=sleep,
         expected_run=_expected_seconds(plan),
     ) as cloud:
+        feed.step(steps.negotiating(cloud.endpoint))
         version = await cloud.compute.negotiate(requested)
         check(manifest, version)
+        feed.step(steps.resolving(manifest))
         refs = await resolve_references(cloud, manifest)
         run_id = new_run_id()
         templates = Templates(manifest.servers, refs, version, fleet=manifest.name, run_id=run_id)
@@ -232,9 +238,10 @@ async def _locked(
             f"run a load test on cloud {cloud.cloud_name!r} ({plan.describe()})? It creates "
             f"and deletes servers of fleet {manifest.name!r}"
         )
-        feed = _Feed(output, [*target.notes(), *notes])
+        feed.notes = [*target.notes(), *notes]
+        # the run's clock (LoadRun's start, the report's start) begins after the answer
         if not await runtime.confirmed(question, yes=args.yes, target=target, output=feed):
-            output.note("nothing sent")
+            feed.note("nothing sent")
             return EXIT_FAILURE
         journal_notes: list[str] = []
         runtime.fleet_journal(paths, journal_notes)  # read: a torn line is said, not fatal
@@ -263,35 +270,66 @@ async def _locked(
                 clock=clock,
                 sleep=sleep,
             )
+
+            def first() -> None:
+                load.interrupt()
+                feed.note(load.note)  # the live view shows it too; plain lines need it said
+
             feed.run = load
             log.start()
             cpu = _cpu_seconds()
             async with runtime.watched(
-                feed, board, journal_notes, clock=clock, first=load.interrupt, second=load.abort
+                feed, board, journal_notes, clock=clock, first=first, second=load.abort
             ):
                 result = await load.run()
             cpu = _cpu_seconds() - cpu
         facts = _cloud_facts(cloud, str(version), templates, refs)
+        client = RequestSummary.of(cloud.totals)
+        # a create sent and never answered may land until the request timeout has passed
+        in_flight = runtime.InFlight(
+            result.in_flight, time.time() + cloud.transport.attempt_timeout
+        )
     code = exit_code(result)
     document = load_document(
         result,
         header=header,
         requests=log,
         cloud=facts,
-        manifest=_manifest_facts(args.file),
         exit_code=code,
+        client=client,
+        error=None if result.fatal is None else str(result.fatal),
     )
+    record.started = result.started_wall  # the load's start: after the question
+    secrets = [s.admin_pass for s in manifest.servers if s.admin_pass]
+    record.complete(
+        document, args=args, config=target.config, secrets=secrets, now=result.ended_wall
+    )
+    if in_flight.creates:
+        document["in_flight"] = in_flight.document()
     started = result.counters.started
     document["client"] = {
         "cpu_seconds": round(cpu, 6),
         "cpu_per_iteration": round(cpu / started, 9) if started else None,
     }
-    if args.report:
-        write_report(args.report, document)
-    output.finish(document)
     if result.cleanup is None:
-        output.note(
+        feed.note(
             f"stopped at once: run `bulkboot destroy {args.file}` to delete what this "
             "run left (every server is in the journal and carries the fleet mark)"
+        )
+    if in_flight.creates:
+        assert in_flight.until is not None
+        feed.note(
+            f"{in_flight.creates} create(s) were in flight and never answered: their "
+            f"servers may still appear until {wall_time(in_flight.until)} (bulkboot "
+            "destroy waits for them and deletes each that appears; the journal has them)"
+        )
+    feed.output.finish(document)  # the summary last, after what is still in flight
+    record.write_files(document)  # after the summary: a failure here is exit 1, said last
+    if result.fatal is not None:
+        raise RunFailed(
+            f"{result.fatal}\nthe load run stopped there, after {started} iteration(s) "
+            "started: the summary above says what was measured and what is left, and the "
+            "journal has every server",
+            cause=result.fatal,
         )
     return code

@@ -6,18 +6,21 @@
 (``ApplyOptions``, ``DestroyOptions``): those are the one home of the numbers.
 
 Not a command: ``bulkboot.cli`` skips modules whose name starts with ``_``. Light on
-purpose (argparse and the standard library), since every command line that names one of
-these commands loads it before anything else.
+purpose (argparse, the standard library and ``pipeline.durations``), since every
+command line that names one of these commands loads it before anything else.
 """
 
 from __future__ import annotations
 
 import argparse
 import math
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+# The duration syntax has one home (pipeline.durations); the flags' names for it:
+from bulkboot.pipeline.durations import format_seconds as format_duration
+from bulkboot.pipeline.durations import parse_seconds
 
 __all__ = [
     "RUN_FORMATS",
@@ -44,34 +47,16 @@ DEFAULT_LOCK_WAIT = 600.0
 # here would cost ``bulkboot --help`` a tenth of a second).
 RUN_FORMATS = ("live", "plain", "json")
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|min|h)?\s*$")
-_UNITS = {"ms": 0.001, "s": 1.0, None: 1.0, "m": 60.0, "min": 60.0, "h": 3600.0}
-
-
 # ----------------------------------------------------------------- value types
 
 
 def parse_duration(text: str) -> float:
-    """``90``, ``90s``, ``500ms``, ``30m``, ``1.5h`` -> seconds (argparse type)."""
-    match = _DURATION.match(text)
-    if match is None:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not a duration: use a number of seconds or 500ms, 90s, 30m, 2h"
-        )
-    seconds = float(match.group(1)) * _UNITS[match.group(2)]
-    if seconds <= 0:
-        raise argparse.ArgumentTypeError(f"{text!r}: a duration must be more than zero")
-    return seconds
-
-
-def format_duration(seconds: float) -> str:
-    """Seconds the way a user writes them for ``parse_duration``: 1800 -> ``30m``."""
-    if seconds < 1:
-        return f"{seconds * 1000:g}ms"
-    for unit, size in (("h", 3600.0), ("m", 60.0)):
-        if seconds >= size and (seconds / size).is_integer():
-            return f"{seconds / size:g}{unit}"
-    return f"{seconds:g}s"
+    """``90``, ``90s``, ``500ms``, ``30m``, ``1.5h`` -> seconds (argparse type; the
+    syntax is ``pipeline.durations``')."""
+    try:
+        return parse_seconds(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _whole_number(text: str) -> int:

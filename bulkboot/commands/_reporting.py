@@ -1,11 +1,13 @@
 """What a run keeps for its report (``--report FILE.json``, ``--html FILE.html``), and
-writing it: apply and destroy share this, and ``load`` can too.
+writing it: apply, destroy and load share this.
 
 A run that asks for neither keeps nothing: no request timings, no sampler. One that
 asks keeps every request's timing (``on_request``), samples its board
 (``sampled``), and at the end adds the run's header (UTC start and end, the command
 line with secrets masked, region, the manifest's hash) and the series to the results
-document before writing the JSON and/or the page.
+document before writing the JSON and/or the page. A load run keeps its own tallies
+(``timings=False``: no per-request list, no board to sample) and completes its
+document whether or not a file is asked for, since ``--format json`` prints it whole.
 """
 
 from __future__ import annotations
@@ -58,21 +60,26 @@ class RunRecord:
     sampler: SeriesSampler | None
 
     @classmethod
-    def start(cls, args: argparse.Namespace, *, now: datetime | None = None) -> RunRecord:
+    def start(
+        cls, args: argparse.Namespace, *, now: datetime | None = None, timings: bool = True
+    ) -> RunRecord:
+        """``timings``: keep every request's timing and sample the board when a file
+        is asked for (a load run counts its own: False)."""
         json_path = getattr(args, "report", None)
         html_path = getattr(args, "html", None)
-        wanted = bool(json_path or html_path)
+        keep = bool(json_path or html_path) and timings
         return cls(
             json_path=json_path,
             html_path=html_path,
             started=now or datetime.now(timezone.utc),
-            requests=[] if wanted else None,
-            sampler=SeriesSampler() if wanted else None,
+            requests=[] if keep else None,
+            sampler=SeriesSampler() if keep else None,
         )
 
     @property
     def wanted(self) -> bool:
-        return self.requests is not None
+        """Whether a file is to be written (``--report``, ``--html``)."""
+        return bool(self.json_path or self.html_path)
 
     @property
     def on_request(self) -> Callable[[RequestTiming], None] | None:
@@ -102,6 +109,20 @@ class RunRecord:
         """Complete ``document`` with the run's header and series; write what was asked."""
         if not self.wanted:
             return
+        self.complete(document, args=args, config=config, secrets=secrets, now=now)
+        self.write_files(document)
+
+    def complete(
+        self,
+        document: dict[str, Any],
+        *,
+        args: argparse.Namespace,
+        config: CloudConfig,
+        secrets: Iterable[str] = (),
+        now: datetime | None = None,
+    ) -> None:
+        """Add the run's header (``started`` to ``now``, the masked command line, the
+        region, the manifest's hash) and the sampled series to ``document``."""
         run = document.setdefault("run", {})
         command_line = getattr(args, "command_line", None) or ["bulkboot", str(args.command)]
         run.update(
@@ -118,6 +139,10 @@ class RunRecord:
             run["endpoint"] = masked_url(run["endpoint"])
         if self.sampler is not None:
             document["series"] = self.sampler.document()
+
+    def write_files(self, document: dict[str, Any]) -> None:
+        """Write the JSON and/or the page, each atomically to a regular file (a failure
+        is an ``OutputError``: exit 1, the run's work done and journaled)."""
         if self.json_path:
             write_report(self.json_path, document)
         if self.html_path:

@@ -8,8 +8,10 @@ and run (``_load_run``). Unknown metrics, phases the scenario lacks, and setting
 that cannot go together are all errors at this point.
 
 Exit status: 0 the run completed and every threshold held; 1 the run failed (no
-iteration completed, or servers could not be deleted: the summary names them);
-2 invalid input or configuration (nothing sent); 3 a threshold did not hold
+iteration completed, servers could not be deleted: the summary names them, an error
+stopped it, or the report could not be written at the end); 2 invalid input or
+configuration, or an output path that cannot be written (nothing sent); 3 a threshold
+did not hold
 (``--find-capacity``: not even the first step held); 130 interrupted.
 """
 
@@ -26,6 +28,8 @@ from bulkboot.commands._options import (
     add_manifest,
     add_microversion,
     add_state_options,
+    check_report_paths,
+    parse_duration,
 )
 from bulkboot.errors import ManifestError, UsageError
 
@@ -133,21 +137,21 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     group.add_argument(
         "--duration",
-        type=_typed("parse_seconds"),
+        type=parse_duration,
         metavar="D",
         help="start iterations for D (e.g. 90s, 5m); with --iterations, whichever first",
     )
     group.add_argument("--iterations", type=_whole, metavar="K", help="start K iterations at most")
     group.add_argument(
         "--poll-interval",
-        type=_typed("parse_seconds"),
+        type=parse_duration,
         metavar="D",
         help="between polling rounds; ACTIVE and gone are seen at most this much (plus "
         "one round trip) late (default 500ms)",
     )
     group.add_argument(
         "--timeout",
-        type=_typed("parse_seconds"),
+        type=parse_duration,
         metavar="D",
         help="the longest one wait (for ACTIVE, for gone) may last (default 10m)",
     )
@@ -193,7 +197,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--capacity-factor", type=_factor, metavar="F", help="each step's rate over the last (1.5)"
     )
     capacity.add_argument(
-        "--capacity-step", type=_typed("parse_seconds"), metavar="D", help="one step (60s)"
+        "--capacity-step", type=parse_duration, metavar="D", help="one step (60s)"
     )
     capacity.add_argument(
         "--capacity-max-steps", type=_whole, metavar="N", help="steps at most (10)"
@@ -206,7 +210,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "JSON document",
     )
     parser.add_argument(
-        "--report", metavar="FILE.json", help="write the whole result (docs/load.md's schema)"
+        "--report",
+        metavar="FILE.json",
+        help="write the whole result (docs/load.md's schema; to a regular file: checked "
+        "before anything is sent, replaced whole at the end)",
+    )
+    parser.add_argument(
+        "--html",
+        metavar="FILE.html",
+        help="write the result as one self-contained HTML page (no network, no script; "
+        "checked and written as --report is)",
     )
     parser.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     add_microversion(parser)
@@ -216,6 +229,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def run(args: argparse.Namespace) -> int:
     manifest, plan, requested = _checked(args)
+    check_report_paths(args)  # found now, not after the run
     from bulkboot.commands import _load_run
 
     return _load_run.run(args, manifest, plan, requested)

@@ -17,6 +17,16 @@ lose the change for good. So when a round was big enough to have been paged
 ``T`` is moved back by the time the listing took (and down to its whole second); a
 change made during the listing is then returned by the next round.
 
+A second trap, seen on real Nova: ``updated`` is stamped when a change is saved, and the
+save may become visible to a listing only later (its transaction commits after the
+listing read). A round that already returned a newer record then moves ``T`` past that
+change's second, and no later ``changes-since`` lists it: a server's ACTIVE (or its
+deletion) is seen only by the next full listing, up to a minute late. A poller made
+with ``settle`` holds ``T`` back that many seconds from the newest ``updated``, so such
+a change is listed by a later round (rounds then list again what changed in the last
+second or two: more to read per round, and the load run, whose timings are bounded by
+the polling, pays it; see ``load.watch``).
+
 Servers in a down cell (microversion 2.69+) come back as partial records: an ``id``
 and status ``UNKNOWN``, maybe no name or metadata. They are matched by id and stay
 "still building" until a full record arrives or their deadline passes.
@@ -116,6 +126,7 @@ class Poller:
         "_late",
         "_lister",
         "_fleet",
+        "_settle",
         "_since",
         "_unwatched",
         "_watched",
@@ -130,9 +141,11 @@ class Poller:
         since: str | None = None,
         full_interval: float = 60.0,
         clock: Callable[[], float],
+        settle: float = 0.0,
     ) -> None:
         self._lister = lister
         self._fleet = fleet
+        self._settle = settle
         self._since = since
         self._full_interval = full_interval
         self._last_full = clock()
@@ -220,7 +233,7 @@ class Poller:
         filters = None if full or self._since is None else {"changes-since": self._since}
         records = await self._lister.list_servers(filters, detail=True)
         took = self.clock() - started
-        self._since = since_after(self._since, records, took)
+        self._since = since_after(self._since, records, took, settle=self._settle)
         watched = self._watched
         sightings: list[Sighting] = []
         unknown: list[Mapping[str, Any]] = []
@@ -279,19 +292,23 @@ def nova_time(text: str) -> datetime | None:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
 
 
-def since_after(previous: str | None, records: list[dict[str, Any]], took: float) -> str | None:
+def since_after(
+    previous: str | None, records: list[dict[str, Any]], took: float, *, settle: float = 0.0
+) -> str | None:
     """The ``changes-since`` value for the round after one that returned ``records``
-    (listed in ``took`` seconds); see the module docstring for why big rounds step back."""
+    (listed in ``took`` seconds); see the module docstring for why big rounds step back,
+    and why ``settle`` holds it back more."""
     newest = _newest(records)
     if newest is None:
         return previous
-    if len(records) >= PAGED_GUARD:
+    step = (took if len(records) >= PAGED_GUARD else 0.0) + settle
+    if step > 0:
         moment = nova_time(newest)
         if moment is None:
             return previous  # an unknown format: keep the last safe value
         # ``newest`` stands for a moment in [N, N + 1); a change made during the
         # listing happened at N - took or later: ask from that second on.
-        back = moment - timedelta(seconds=took)
+        back = moment - timedelta(seconds=step)
         newest = back.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     if previous is not None and newest <= previous:
         return previous

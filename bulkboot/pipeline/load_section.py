@@ -28,6 +28,7 @@ from typing import Any, TypeVar
 
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from bulkboot.pipeline.durations import parse_seconds
 from bulkboot.pipeline.load_spec import (
     LOAD_KEYS,
     SCENARIOS,
@@ -35,7 +36,6 @@ from bulkboot.pipeline.load_spec import (
     LoadSection,
     Stage,
     Threshold,
-    parse_seconds,
     parse_stages,
     parse_threshold,
 )

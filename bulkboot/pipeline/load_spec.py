@@ -23,6 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Final
 
+from bulkboot.pipeline.durations import UNITS, parse_seconds
 from bulkboot.pipeline.spec import Location
 
 __all__ = [
@@ -38,7 +39,6 @@ __all__ = [
     "LoadSection",
     "Stage",
     "Threshold",
-    "parse_seconds",
     "parse_stages",
     "parse_threshold",
     "scenario_phases",
@@ -85,15 +85,6 @@ LOAD_KEYS: Final = (
     "find_capacity",
 )
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?|\.\d+)\s*(ms|s|m|min|h)?\s*$")
-_UNITS: Final[Mapping[str | None, float]] = {
-    "ms": 0.001,
-    "s": 1.0,
-    None: 1.0,
-    "m": 60.0,
-    "min": 60.0,
-    "h": 3600.0,
-}
 _THRESHOLD = re.compile(
     r"^\s*(?P<aggregate>[A-Za-z][A-Za-z0-9.]*)\s*\(\s*(?P<metric>[A-Za-z_-]+)\s*\)\s*"
     r"(?P<op><=|>=|==|!=|<|>)\s*(?P<value>[+-]?(?:\d+(?:\.\d+)?|\.\d+))\s*"
@@ -105,19 +96,6 @@ _OPS: Final = ("<", "<=", ">", ">=", "==", "!=")
 def scenario_phases(scenario: str) -> tuple[str, ...]:
     """The phases a scenario times, in order."""
     return _SCENARIO_PHASES[scenario]
-
-
-def parse_seconds(text: str) -> float:
-    """``90``, ``90s``, ``500ms``, ``5m``, ``1.5h`` -> seconds (more than zero)."""
-    match = _DURATION.match(text)
-    if match is None:
-        raise ValueError(
-            f"{text!r} is not a duration: use a number of seconds or 500ms, 90s, 5m, 1h"
-        )
-    seconds = float(match.group(1)) * _UNITS[match.group(2)]
-    if not seconds > 0:
-        raise ValueError(f"{text!r}: a duration must be more than zero")
-    return seconds
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -234,7 +212,7 @@ def _phase_value(
         raise ValueError(f"threshold {expression!r}: {aggregate}({metric}) is a time, not a share")
     if number < 0:
         raise ValueError(f"threshold {expression!r}: a time cannot be negative")
-    return number * _UNITS[unit]
+    return number * UNITS[unit]
 
 
 def _counter_value(

@@ -1,8 +1,11 @@
 """Picking the load run's output: the live view on a terminal, plain lines elsewhere, or
 JSON (the document alone on stdout; notes on stderr, never mixed with it).
 
-Each output has ``start``, ``tick`` (a new snapshot every ``refresh_interval``; None:
-no ticks wanted), ``note`` and ``finish`` (the document).
+Each output has ``step`` (what is being prepared: authenticating, resolving...; shown
+as ``apply`` shows it, ``ui.steps``), ``prepared`` (the steps are over), ``start``,
+``tick`` (a new snapshot every ``refresh_interval``; None: no ticks wanted), ``note``
+and ``finish`` (the document). Notes and steps may carry text from the cloud (a fault,
+an error body): they are printed through ``ui.text.printable``.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
 from bulkboot.engine.load.snapshot import LoadHeader, LoadSnapshot
 from bulkboot.ui.load_text import header_lines, progress_line, summary_lines
+from bulkboot.ui.steps import LineSteps, LiveSteps, NoSteps, Steps
+from bulkboot.ui.text import printable
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -25,6 +30,14 @@ PLAIN_EVERY = 5.0  # seconds between two progress lines without a terminal
 
 class LoadOutput(Protocol):
     refresh_interval: float | None
+
+    def step(self, text: str | None) -> None:
+        """Show that a preparing step has begun (None: a step with nothing to show)."""
+        ...
+
+    def prepared(self) -> None:
+        """The preparing steps are over (a question or the run comes next)."""
+        ...
 
     def start(self, header: LoadHeader, notes: Iterable[str]) -> None: ...
 
@@ -45,35 +58,59 @@ class _Live:
         from bulkboot.ui.load_view import LoadView
 
         self._view = LoadView(console, refresh_per_second=refresh_per_second)
+        self._steps = LiveSteps(console)
         self.refresh_interval: float | None = self._view.refresh_interval
 
+    def step(self, text: str | None) -> None:
+        if text is not None:
+            self._steps.step(text)
+
+    def prepared(self) -> None:
+        self._steps.done()
+
     def start(self, header: LoadHeader, notes: Iterable[str]) -> None:
-        self._view.start(header, notes)
+        self.prepared()  # one live display at a time
+        self._view.start(header, [printable(text, multiline=True) for text in notes])
 
     def tick(self, snapshot: LoadSnapshot) -> None:
         self._view.update(snapshot)
 
     def note(self, text: str) -> None:
-        self._view.note(text)
+        self.prepared()  # a note printed under a spinner would be drawn over
+        self._view.note(printable(text, multiline=True))
 
     def finish(self, document: Mapping[str, Any]) -> None:
         self._view.finish(summary_lines(document))
 
     def close(self) -> None:
+        self._steps.done()
         self._view.finish(())
 
 
 class _Plain:
     def __init__(self, out: TextIO, every: float) -> None:
         self._out = out
+        self._steps = LineSteps(out)
         self.refresh_interval: float | None = every
 
     def _line(self, text: str) -> None:
-        self._out.write(text + "\n")
-        self._out.flush()
+        try:
+            self._out.write(text + "\n")
+            self._out.flush()
+        except BrokenPipeError:  # nobody reads any more (`| head`): the run goes on
+            pass
+
+    def step(self, text: str | None) -> None:
+        if text is not None:
+            self._steps.step(text)
+
+    def prepared(self) -> None:
+        pass
 
     def start(self, header: LoadHeader, notes: Iterable[str]) -> None:
-        for text in [*notes, *header_lines(header)]:
+        for text in notes:
+            self.note(text)
+        for text in header_lines(header):
             self._line(text)
 
     def tick(self, snapshot: LoadSnapshot) -> None:
@@ -81,7 +118,7 @@ class _Plain:
             self._line(progress_line(snapshot))
 
     def note(self, text: str) -> None:
-        self._line(text)
+        self._line(printable(text, multiline=True))
 
     def finish(self, document: Mapping[str, Any]) -> None:
         for text in summary_lines(document):
@@ -97,6 +134,15 @@ class _Json:
     def __init__(self, out: TextIO, err: TextIO) -> None:
         self._out = out
         self._err = err
+        # steps on a terminal only, so that a script's stderr stays quiet
+        self._steps: Steps = LineSteps(err) if _is_terminal(err) else NoSteps()
+
+    def step(self, text: str | None) -> None:
+        if text is not None:
+            self._steps.step(text)
+
+    def prepared(self) -> None:
+        pass
 
     def start(self, header: LoadHeader, notes: Iterable[str]) -> None:
         for text in notes:
@@ -106,7 +152,7 @@ class _Json:
         pass
 
     def note(self, text: str) -> None:
-        self._err.write(text + "\n")
+        self._err.write(printable(text, multiline=True) + "\n")  # stdout: the document only
 
     def finish(self, document: Mapping[str, Any]) -> None:
         self._out.write(json.dumps(document, indent=2) + "\n")
@@ -114,6 +160,13 @@ class _Json:
 
     def close(self) -> None:
         pass
+
+
+def _is_terminal(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (OSError, ValueError):
+        return False
 
 
 def make_load_output(

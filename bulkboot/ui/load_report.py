@@ -1,10 +1,13 @@
-"""The load run's JSON document: ``--report FILE.json``, ``--format json``, and the
-source of the terminal summary (``load_text``) and of any later HTML page.
+"""The load run's JSON document: ``--report FILE.json``, ``--html``, ``--format json``,
+and the source of the terminal summary (``load_text``) and of the HTML page.
 
-The schema is docs/load.md's; ``SCHEMA_VERSION`` changes when a key changes meaning
-or goes away (new keys may appear without it). Times are seconds, rates per second,
-shares between 0 and 1; every phase says where it was measured from in docs/load.md.
-No secret reaches it: the cloud is named by its auth URL, region and endpoint only.
+The schema is docs/load.md's. Its version is every report's (``ui.report.SCHEMA_VERSION``),
+and so is its header, the ``run`` block: the cloud, endpoint and microversion here; the
+UTC start and end, the masked command line, the region and the manifest's hash added
+by the command (``commands/_reporting.RunRecord``), as for ``apply`` and ``destroy``.
+Times are seconds, rates per second, shares between 0 and 1; every phase says where it
+was measured from in docs/load.md. No secret reaches it: the cloud is named by its auth
+URL, region and endpoint only.
 """
 
 from __future__ import annotations
@@ -17,10 +20,10 @@ from bulkboot.engine.load.requests import RequestLog
 from bulkboot.engine.load.result import LoadResult
 from bulkboot.engine.load.schedule import stages_length
 from bulkboot.engine.load.snapshot import LoadHeader
+from bulkboot.ui.report import SCHEMA_VERSION, RequestSummary
 
-__all__ = ["MAX_SERIES_POINTS", "SCHEMA_VERSION", "load_document", "offered_rate"]
+__all__ = ["MAX_SERIES_POINTS", "load_document", "offered_rate"]
 
-SCHEMA_VERSION: Final = 1
 MAX_SERIES_POINTS: Final = 600  # rate-over-time rows at most (wider windows beyond)
 
 # How each phase is measured, for the summary and the report (docs/load.md has more).
@@ -88,10 +91,14 @@ def load_document(
     header: LoadHeader,
     requests: RequestLog,
     cloud: Mapping[str, Any],
-    manifest: Mapping[str, Any],
     exit_code: int,
+    client: RequestSummary | None = None,
+    error: str | None = None,
 ) -> dict[str, Any]:
-    """The whole document (see docs/load.md for every key)."""
+    """The whole document (see docs/load.md for every key) but the header fields the
+    command adds (``run``: start, end, command line, region, manifest). ``client``: the
+    cloud client's account of the requests (retries, 429/503 answers, waits);
+    ``error``: what stopped the run, when an error did."""
     c = result.counters
     plan = result.plan
     window, series = _series(result)
@@ -117,10 +124,12 @@ def load_document(
         "scenario": plan.scenario,
         "model": header.model,
         "settings": plan.as_dict(),
+        "run": {
+            "cloud": header.cloud,
+            "endpoint": header.endpoint,
+            "microversion": header.microversion,
+        },
         "cloud": dict(cloud),
-        "manifest": dict(manifest),
-        "started_at": result.started_utc,
-        "ended_at": result.ended_utc,
         "load_seconds": round(result.load_seconds, 6),
         "elapsed_seconds": round(result.elapsed, 6),
         "outcome": {
@@ -128,6 +137,7 @@ def load_document(
             "interrupted": result.interrupted,
             "aborted_by": result.aborted_by,
             "thresholds_held": result.thresholds_held,
+            "error": error,
         },
         "iterations": {
             "scheduled": c.scheduled,
@@ -162,6 +172,7 @@ def load_document(
             "attempts": requests.attempts,
             "setup": requests.setup,
             "per_iteration": _rounded(total_requests / c.started if c.started else None),
+            "client": None if client is None else client.as_dict(),
         },
         "thresholds": [t.as_dict() for t in result.thresholds],
         "capacity": capacity,

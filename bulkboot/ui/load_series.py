@@ -4,17 +4,19 @@ Why derive: the report keeps every iteration (``samples``) with its times and ph
 timings; rates, in flight and per-bucket percentiles over time are exact functions of
 them, so the page computes them rather than trust a second, coarser copy.
 
-What a sample holds (``bulkboot load``'s report; docs/reports.md): ``iteration``;
-``intended``, ``started``, ``ended``: seconds since the run's start (``started`` and
-``ended`` null for a dropped iteration); ``outcome``: ``ok``, ``failed`` or
-``dropped``; ``phases``: phase -> seconds; ``error``: the failure's message or null.
+What a sample holds (``bulkboot load``'s report, ``engine.load.sample.Sample.as_dict``;
+docs/load.md): ``index``; ``intended``, ``started``, ``ended``: seconds since the run's
+start (``started`` and ``ended`` null for a dropped iteration); ``outcome``:
+``completed``, ``failed``, ``interrupted`` or ``dropped``; ``failed_phase`` and
+``message`` for a failure; ``phases``: phase -> seconds, null for a phase not timed.
 Reading goes through ``LoadSample.of`` only, so a renamed field is one change here.
 
 Time buckets: the run is cut into at most ``MAX_BUCKETS`` equal buckets of a round
 width (1, 2 or 5 times a power of ten seconds, one second at least); an iteration
-counts in the bucket of its intended start (offered), its actual start (achieved),
-or, for its phase timings, its intended start, so that a queue in the endpoint shows
-at the moment the iterations were meant to run.
+counts in the bucket of its intended start (offered), its actual start (started), its
+end (achieved: completed, as the report's ``rate.achieved``) or, for its phase
+timings, its intended start, so that a queue in the endpoint shows at the moment the
+iterations were meant to run.
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bulkboot.ui.report import percentile
+from bulkboot.engine.load.recorder import LATE_AFTER
+from bulkboot.engine.stats import percentile
 from bulkboot.ui.report_tables import number
 
 __all__ = [
@@ -41,7 +44,8 @@ __all__ = [
 ]
 
 MAX_BUCKETS = 120
-PHASE_ORDER = ("schedule_lag", "post", "active", "list", "delete", "gone", "total")
+# The order an iteration runs them in (``build`` is Nova's view of ``active``).
+PHASE_ORDER = ("schedule_lag", "post", "active", "build", "list", "delete", "gone", "total")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -53,8 +57,9 @@ class LoadSample:
     started: float | None
     ended: float | None
     outcome: str
-    phases: Mapping[str, float]
-    error: str | None
+    phases: Mapping[str, float]  # the phases timed (null ones left out)
+    failed_phase: str | None
+    message: str | None
 
     @classmethod
     def of(cls, raw: Mapping[str, Any], index: int) -> LoadSample:
@@ -64,21 +69,25 @@ class LoadSample:
             if isinstance(phases, Mapping)
             else {}
         )
-        iteration = number(raw.get("iteration"))
+        iteration = number(raw.get("index"))
 
         def at(key: str) -> float | None:
             value = number(raw.get(key))
             return None if value is None else float(value)
 
-        error = raw.get("error")
+        def text(key: str) -> str | None:
+            value = raw.get(key)
+            return None if value is None else str(value)
+
         return cls(
             iteration=int(iteration) if iteration is not None else index,
             intended=at("intended"),
             started=at("started"),
             ended=at("ended"),
-            outcome=str(raw.get("outcome") or "ok"),
+            outcome=str(raw.get("outcome") or "completed"),
             phases=timings,
-            error=None if error is None else str(error),
+            failed_phase=text("failed_phase"),
+            message=text("message"),
         )
 
     @property
@@ -91,8 +100,9 @@ class LoadSample:
 
     @property
     def late(self) -> bool:
+        """Started more than ``LATE_AFTER`` after its intended start, as the run counts."""
         lag = self.phases.get("schedule_lag")
-        return lag is not None and lag > 0.001
+        return lag is not None and lag > LATE_AFTER
 
 
 def load_samples(document: Mapping[str, Any]) -> list[LoadSample]:
@@ -146,9 +156,11 @@ def _round_width(least: float) -> float:
 
 
 def rates(samples: Sequence[LoadSample], buckets: Buckets) -> dict[str, list[tuple[float, float]]]:
-    """Per bucket, per second: offered (intended starts), achieved (actual starts),
-    late and dropped iterations, and failed ones (by intended start)."""
-    names = ("offered", "achieved", "late", "dropped", "failed")
+    """Per bucket, per second: ``offered`` (intended starts), ``started`` (actual
+    starts), ``achieved`` (iterations completed, by their end: the report's
+    ``rate.achieved`` over time), ``late`` (by start), ``dropped`` and ``failed`` (by
+    intended start)."""
+    names = ("offered", "started", "achieved", "late", "dropped", "failed")
     counts = {name: [0] * buckets.count for name in names}
     for s in samples:
         if s.intended is not None:
@@ -160,9 +172,11 @@ def rates(samples: Sequence[LoadSample], buckets: Buckets) -> dict[str, list[tup
                 counts["failed"][i] += 1
         if s.started is not None:
             j = buckets.index(s.started)
-            counts["achieved"][j] += 1
+            counts["started"][j] += 1
             if s.late:
                 counts["late"][j] += 1
+        if s.outcome == "completed" and s.ended is not None:
+            counts["achieved"][buckets.index(s.ended)] += 1
     return {
         name: [(buckets.middle(i), n / buckets.width) for i, n in enumerate(column)]
         for name, column in counts.items()

@@ -1,7 +1,8 @@
 """The tables of a ``load`` report (see ``report_tables`` for the model).
 
-The aggregates and thresholds are the report's own (computed by ``bulkboot load`` from
-exact samples); only the failures are grouped here, from the samples.
+The aggregates, thresholds, failures and clean-up are the report's own (computed by
+``bulkboot load`` from exact samples); the failures table adds which iterations each
+message hit, from the samples. Keys are docs/load.md's.
 """
 
 from __future__ import annotations
@@ -10,23 +11,37 @@ from collections import defaultdict
 from collections.abc import Mapping
 from typing import Any
 
+from bulkboot.pipeline.durations import format_seconds
 from bulkboot.ui.load_series import load_samples, ordered_phases
 from bulkboot.ui.report_tables import (
     Cell,
     Table,
     count_cell,
     fmt_rate,
+    fmt_seconds,
     number,
     seconds_cell,
     table,
     text_cell,
 )
 
-__all__ = ["LOAD_AGGREGATES", "load_tables"]
+__all__ = [
+    "LOAD_AGGREGATES",
+    "capacity_table",
+    "cleanup_table",
+    "client_table",
+    "failures_table",
+    "iterations_table",
+    "load_tables",
+    "phases_table",
+    "requests_table",
+    "settings_table",
+    "thresholds_table",
+]
 
 LOAD_AGGREGATES = ("count", "failed", "min", "mean", "p50", "p90", "p95", "p99", "p999", "max")
 _HEADINGS = {"p999": "p99.9"}
-_ITERATIONS = ("scheduled", "started", "completed", "failed", "dropped", "late")
+_ITERATIONS = ("scheduled", "started", "completed", "failed", "dropped", "late", "interrupted")
 _SHOWN = 20
 
 
@@ -62,13 +77,22 @@ def phases_table(document: Mapping[str, Any]) -> Table:
             value = aggregates.get(name)
             row.append(count_cell(value) if name in ("count", "failed") else seconds_cell(value))
         rows.append(row)
+    polling = _mapping(document, "polling")
+    bound = number(polling.get("bound_seconds"))
+    seen = (
+        f"late by at most {fmt_seconds(bound)} (one poll interval and the longest round), "
+        "never early"
+        if bound is not None
+        else "late by at most one poll interval and a round, never early"
+    )
     return table(
         "phases",
         "Aggregates per phase",
         ("phase", *(_HEADINGS.get(a, a) for a in LOAD_AGGREGATES)),
         rows,
-        note="total runs from the intended start; active and gone are seen by polling "
-        "(± one poll interval).",
+        note="From exact samples. total runs from the intended start; active, gone and "
+        f"total are seen by polling: {seen}; build is Nova's created to launched_at "
+        "(whole seconds).",
     )
 
 
@@ -85,7 +109,7 @@ def thresholds_table(document: Mapping[str, Any]) -> Table | None:
         rows.append(
             [
                 text_cell(item.get("expression")),
-                Cell(text=_observed(observed), value=number(observed)),
+                Cell(text=_observed(observed, item.get("unit")), value=number(observed)),
                 text_cell("pass" if ok else "FAIL", "pass" if ok else "fail"),
             ]
         )
@@ -98,10 +122,15 @@ def thresholds_table(document: Mapping[str, Any]) -> Table | None:
     )
 
 
-def _observed(value: Any) -> str:
-    if value is None:
-        return "-"
-    return f"{value:g}" if number(value) is not None else str(value)
+def _observed(value: Any, unit: Any) -> str:
+    """As the threshold reads it: a duration, a share (``unit`` ratio) or a count."""
+    if number(value) is None:
+        return "nothing observed" if value is None else str(value)
+    if unit == "s":
+        return fmt_seconds(value)
+    if unit == "ratio":
+        return f"{value * 100:.2f}%"
+    return f"{value:g}"
 
 
 def requests_table(document: Mapping[str, Any]) -> Table | None:
@@ -109,52 +138,191 @@ def requests_table(document: Mapping[str, Any]) -> Table | None:
     by_route = requests.get("by_route")
     if not isinstance(by_route, Mapping) or not by_route:
         return None
-    per_iteration = requests.get("per_iteration")
-    completed = number(_mapping(document, "iterations").get("started"))
+    started = number(_mapping(document, "iterations").get("started"))
     rows = []
     for route, value in sorted(by_route.items()):
-        count = value.get("count", value.get("requests")) if isinstance(value, Mapping) else value
-        if isinstance(per_iteration, Mapping):
-            each = per_iteration.get(route)
-        elif number(count) is not None and completed:
-            each = round(float(count) / float(completed), 3)
-        else:
-            each = None
-        rows.append([text_cell(route), count_cell(count), count_cell(each)])
-    total = number(per_iteration) if not isinstance(per_iteration, Mapping) else None
-    note = "per iteration: requests of the route over the iterations started"
+        entry = value if isinstance(value, Mapping) else {"count": value}
+        count = entry.get("count")
+        known = number(count)
+        each = round(float(known) / float(started), 3) if known is not None and started else None
+        statuses = entry.get("statuses")
+        shown = (
+            ", ".join(f"{status}: {n}" for status, n in sorted(statuses.items()))
+            if isinstance(statuses, Mapping)
+            else "-"
+        )
+        rows.append(
+            [
+                text_cell(route),
+                count_cell(count),
+                count_cell(each),
+                text_cell(shown),
+            ]
+        )
+    total = number(requests.get("per_iteration"))
+    note = (
+        "Every request the iterations, the polling and the clean-up sent (set-up aside), "
+        "server ids as {id}; per iteration: over the iterations started; statuses: the "
+        "last answer of each (none: no answer)"
+    )
     if total is not None:
-        note += f"; in all, {total:g} requests per iteration (the report's per_iteration)"
+        note += f"; in all, {total:g} requests per iteration"
     return table(
         "load_requests",
         "Requests by route",
-        ("route", "requests", "per iteration"),
+        ("route", "requests", "per iteration", "statuses"),
         rows,
+        numeric=(False, True, True, False),
         note=note + ".",
     )
 
 
+def client_table(document: Mapping[str, Any]) -> Table | None:
+    """The cloud client's account: retries, 429/503 answers, time waited for them."""
+    client = _mapping(document, "requests").get("client")
+    if not isinstance(client, Mapping):
+        return None
+    rows = [
+        [text_cell(label), count_cell(client.get(key))]
+        for key, label in (
+            ("requests", "requests"),
+            ("attempts", "HTTP sends (retries included)"),
+            ("retried", "requests sent more than once"),
+            ("throttled", "answered 429/503 (turned away)"),
+            ("throttled_requests", "requests turned away at least once"),
+        )
+    ]
+    rows.append(
+        [
+            text_cell("waited (all requests' waits added up)"),
+            seconds_cell(client.get("waited_seconds")),
+        ]
+    )
+    return table(
+        "load_client",
+        "Requests in all (the cloud client's count)",
+        ("", "value"),
+        rows,
+        note="The whole command, authentication and look-ups included, Keystone's "
+        "requests aside; waits: Retry-After, back-off, queueing for a connection.",
+    )
+
+
 def failures_table(document: Mapping[str, Any]) -> Table | None:
-    groups: dict[str, list[int]] = defaultdict(list)
+    """The report's failures (phase, message, iterations), with which iterations."""
+    which: dict[tuple[str, str], list[int]] = defaultdict(list)
     for sample in load_samples(document):
         if sample.failed:
-            groups[(sample.error or "failed").strip().splitlines()[0][:200]].append(
-                sample.iteration
-            )
-    if not groups:
+            which[(sample.failed_phase or "total", sample.message or "")].append(sample.iteration)
+    failures = document.get("failures")
+    if not isinstance(failures, list) or not failures:
         return None
     rows = []
-    for message, iterations in sorted(groups.items(), key=lambda g: (-len(g[1]), g[0])):
+    for failure in failures:
+        if not isinstance(failure, Mapping):
+            continue
+        phase, message = str(failure.get("phase")), str(failure.get("message") or "")
+        iterations = which.get((phase, message), [])
         shown = ", ".join(str(i) for i in iterations[:_SHOWN])
         if len(iterations) > _SHOWN:
             shown += f" and {len(iterations) - _SHOWN:,} more"
-        rows.append([text_cell(message), count_cell(len(iterations)), text_cell(shown)])
+        rows.append(
+            [
+                text_cell(phase),
+                text_cell(message.strip().splitlines()[0][:200] if message.strip() else "-"),
+                count_cell(failure.get("count")),
+                text_cell(shown or "-"),
+            ]
+        )
     return table(
         "load_failures",
         "Failures by message",
-        ("message", "iterations", "which"),
+        ("phase", "message", "iterations", "which"),
         rows,
-        numeric=(False, True, False),
+        numeric=(False, False, True, False),
+    )
+
+
+def cleanup_table(document: Mapping[str, Any]) -> Table | None:
+    """What the end of the run deleted, kept, and left behind (each named)."""
+    if "cleanup" not in document:
+        return None
+    cleanup = document.get("cleanup")
+    if not isinstance(cleanup, Mapping):
+        return table(
+            "load_cleanup",
+            "Clean-up",
+            ("", "value"),
+            [[text_cell("clean-up"), text_cell("not done: the run was stopped at once")]],
+            numeric=(False, False),
+            note="bulkboot destroy on the manifest deletes what the run left.",
+        )
+    rows: list[list[Cell]] = [
+        [text_cell("deleted at the end"), count_cell(cleanup.get("deleted"))],
+        [text_cell("found by the run mark only"), count_cell(cleanup.get("found_by_mark"))],
+    ]
+    kept = cleanup.get("kept")
+    if isinstance(kept, list) and kept:
+        rows.append([text_cell("kept (--keep)"), count_cell(len(kept))])
+    left = cleanup.get("left")
+    for item in left if isinstance(left, list) else []:
+        if isinstance(item, Mapping):
+            rows.append(
+                [
+                    text_cell(f"LEFT BEHIND: {item.get('name')} ({item.get('id')})", "fail"),
+                    text_cell(item.get("reason")),
+                ]
+            )
+    if cleanup.get("listing_failed"):
+        rows.append([text_cell("listing failed", "fail"), text_cell(cleanup["listing_failed"])])
+    return table(
+        "load_cleanup",
+        "Clean-up",
+        ("", "value"),
+        rows,
+        numeric=(False, False),
+        note="Every server the run created and did not see gone is deleted at the end; "
+        "what could not be is named here.",
+    )
+
+
+def capacity_table(document: Mapping[str, Any]) -> Table | None:
+    """``--find-capacity``: each step's rate, whether it held, and the knee."""
+    capacity = document.get("capacity")
+    if not isinstance(capacity, Mapping):
+        return None
+    rows = []
+    for step in capacity.get("steps") or []:
+        if not isinstance(step, Mapping):
+            continue
+        iterations = step.get("iterations")
+        iterations = iterations if isinstance(iterations, Mapping) else {}
+        held = step.get("held") is True
+        failed = [
+            str(t.get("expression"))
+            for t in step.get("thresholds") or []
+            if isinstance(t, Mapping) and not t.get("ok")
+        ]
+        rows.append(
+            [
+                Cell(text=fmt_rate(step.get("rate")), value=number(step.get("rate"))),
+                count_cell(iterations.get("completed")),
+                count_cell(iterations.get("failed")),
+                count_cell(iterations.get("dropped")),
+                text_cell("held" if held else "did not hold", "pass" if held else "fail"),
+                text_cell(", ".join(failed) or "-"),
+            ]
+        )
+    knee = number(capacity.get("knee"))
+    return table(
+        "load_capacity",
+        "Capacity search",
+        ("rate", "completed", "failed", "dropped", "verdict", "thresholds failed"),
+        rows,
+        numeric=(True, True, True, True, False, False),
+        note=f"knee: {fmt_rate(knee)} held (the highest rate that held)"
+        if knee is not None
+        else "knee: not found (the first step did not hold)",
     )
 
 
@@ -163,11 +331,32 @@ def settings_table(document: Mapping[str, Any]) -> Table | None:
     if not isinstance(settings, Mapping) or not settings:
         return None
     rows = [
-        [text_cell(k), text_cell(v if not isinstance(v, list) else ", ".join(map(str, v)))]
+        [text_cell(k), text_cell(_setting(v))]
         for k, v in settings.items()
         if not isinstance(v, Mapping)
     ]
-    return table("load_settings", "Settings", ("setting", "value"), rows, numeric=(False, False))
+    return table(
+        "load_settings",
+        "Settings",
+        ("setting", "value"),
+        rows,
+        numeric=(False, False),
+        note="durations in seconds; stages as DURATION:TARGET.",
+    )
+
+
+def _setting(value: Any) -> str | None:
+    """A setting as written: stages ``30s:1``, lists joined, nothing as "-"."""
+    if isinstance(value, list):
+        if not value:
+            return None
+        return ", ".join(
+            f"{format_seconds(float(v['duration']))}:{v.get('target')}"
+            if isinstance(v, Mapping) and number(v.get("duration"))
+            else str(v)
+            for v in value
+        )
+    return None if value is None else str(value)
 
 
 def load_tables(document: Mapping[str, Any]) -> list[Table]:
@@ -176,8 +365,11 @@ def load_tables(document: Mapping[str, Any]) -> list[Table]:
         iterations_table(document),
         phases_table(document),
         thresholds_table(document),
+        capacity_table(document),
         requests_table(document),
+        client_table(document),
         failures_table(document),
+        cleanup_table(document),
         settings_table(document),
     ]
     return [t for t in found if t is not None]

@@ -1,9 +1,10 @@
 """The load run in words: the header, a progress line, and the summary (plain text).
 
 The summary is drawn from the JSON document (``load_report``), so what the terminal
-says and what the report holds cannot disagree. Polled phases carry their bound
-("+0..0.55s": seen that much late at most, never early); ``build`` is Nova's own
-timestamps (whole seconds).
+says and what the report holds cannot disagree. Text the cloud wrote (fault messages,
+error bodies, names found by the run mark) goes through ``ui.text.printable``. Polled
+phases carry their bound ("+0..0.55s": seen that much late at most, never early);
+``build`` is Nova's own timestamps (whole seconds).
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from typing import Any
 
 from bulkboot.engine.load.snapshot import LoadHeader, LoadSnapshot
 from bulkboot.engine.load.thresholds import ThresholdResult
+from bulkboot.ui.report import RequestSummary, format_requests
+from bulkboot.ui.text import printable
 
 __all__ = ["format_seconds", "header_lines", "progress_line", "summary_lines"]
 
@@ -74,7 +77,7 @@ def progress_line(snapshot: LoadSnapshot) -> str:
             parts.append(f"p95 {name} {format_seconds(stats.p95)}")
     if snapshot.errors:
         phase, message, count = snapshot.errors[0]
-        parts.append(f"top error ({count}x, {phase}): {message[:60]}")
+        parts.append(f"top error ({count}x, {phase}): {printable(message)[:60]}")
     return "  ".join(parts)
 
 
@@ -130,6 +133,12 @@ def summary_lines(document: Mapping[str, Any]) -> list[str]:
         f"{it['completed']} completed, {it['failed']} failed, {it['dropped']} dropped, "
         f"{it['late']} late (>1ms), {it['interrupted']} interrupted",
     ]
+    outcome = document["outcome"]
+    if outcome["interrupted"]:
+        lines.append(
+            "interrupted (Ctrl-C or SIGTERM): no iteration started after it"
+            + (", the clean-up ran" if document["cleanup"] is not None else "")
+        )
     offered = rate["offered"]
     achieved = rate["achieved"]
     lines.append(
@@ -144,7 +153,8 @@ def summary_lines(document: Mapping[str, Any]) -> list[str]:
     if failures:
         lines.append("failures:")
         for failure in failures[:10]:
-            lines.append(f"  {failure['count']:>5}  {failure['phase']}: {failure['message']}")
+            message = printable(str(failure["message"]))
+            lines.append(f"  {failure['count']:>5}  {failure['phase']}: {message}")
         if len(failures) > 10:
             lines.append(f"  ... and {len(failures) - 10} other message(s) in the report")
     capacity = document.get("capacity")
@@ -176,8 +186,26 @@ def summary_lines(document: Mapping[str, Any]) -> list[str]:
     )
     for route, entry in list(requests["by_route"].items())[:8]:
         lines.append(f"  {entry['count']:>7}  {route}")
+    client = requests.get("client")
+    if client is not None:
+        lines.append(format_requests(_request_summary(client)) + " (the whole command)")
     lines += _cleanup_lines(document)
+    error = document["outcome"].get("error")
+    if error:
+        lines.append(f"stopped by an error: {printable(error)}")
     return lines
+
+
+def _request_summary(client: Mapping[str, Any]) -> RequestSummary:
+    """The report's ``requests.client`` read back (its keys are ``as_dict``'s)."""
+    return RequestSummary(
+        requests=client["requests"],
+        attempts=client["attempts"],
+        retried=client["retried"],
+        throttled=client["throttled"],
+        throttled_requests=client["throttled_requests"],
+        waited=client["waited_seconds"],
+    )
 
 
 def _cleanup_lines(document: Mapping[str, Any]) -> list[str]:
@@ -193,7 +221,8 @@ def _cleanup_lines(document: Mapping[str, Any]) -> list[str]:
     if cleanup["kept"]:
         lines.append(f"  kept (--keep): {len(cleanup['kept'])} server(s)")
     for left in cleanup["left"]:
-        lines.append(f"  LEFT BEHIND: {left['name']} ({left['id']}): {left['reason']}")
+        name, reason = printable(str(left["name"])), printable(str(left["reason"]))
+        lines.append(f"  LEFT BEHIND: {name} ({printable(str(left['id']))}): {reason}")
     if cleanup["listing_failed"]:
-        lines.append(f"  {cleanup['listing_failed']}")
+        lines.append(f"  {printable(cleanup['listing_failed'])}")
     return lines

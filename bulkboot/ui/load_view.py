@@ -16,6 +16,7 @@ from rich.live import Live
 from bulkboot.engine.load.snapshot import LoadHeader, LoadSnapshot
 from bulkboot.ui.live import Line, Lines
 from bulkboot.ui.load_text import format_seconds, header_lines, live_thresholds
+from bulkboot.ui.text import printable
 
 __all__ = ["LoadView", "render_load"]
 
@@ -75,12 +76,12 @@ def render_load(snapshot: LoadSnapshot) -> Lines:
         cells.append(row[-1])
         lines.append([("  " + "  ".join(cells), "bold" if number == 0 else "")])
     for phase, message, count in snapshot.errors:
-        lines.append([(f"  {count:>5}x {phase}: ", "red"), (message[:100], "")])
+        lines.append([(f"  {count:>5}x {phase}: ", "red"), (printable(message)[:100], "")])
     for text in live_thresholds(snapshot.thresholds):
         style = "red" if "FAIL" in text else ""
         lines.append([(text, style)])
     if snapshot.note:
-        lines.append([(snapshot.note, "yellow")])
+        lines.append([(printable(snapshot.note), "yellow")])
     return Lines(lines)
 
 

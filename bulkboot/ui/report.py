@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from bulkboot import __version__
 from bulkboot.engine.state import Phase, ServerState
+from bulkboot.engine.stats import percentile
 from bulkboot.ui.outfile import write_atomically
 from bulkboot.ui.report_requests import request_counts
 from bulkboot.ui.text import printable
@@ -32,7 +33,6 @@ __all__ = [
     "Stats",
     "Summary",
     "format_summary",
-    "percentile",
     "report_text",
     "results_document",
     "server_result",
@@ -57,19 +57,6 @@ PHASE_ORDER = (
     Phase.DELETING,
     Phase.DELETED,
 )
-
-
-def percentile(ordered: Sequence[float], q: float) -> float:
-    """The ``q``-th percentile (0-100) of sorted values, interpolating linearly between
-    ranks (the same definition as numpy's default and Rally's tables)."""
-    if not ordered:
-        raise ValueError("percentile of no values")
-    if len(ordered) == 1:
-        return ordered[0]
-    rank = (len(ordered) - 1) * q / 100.0
-    low = math.floor(rank)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -6,7 +6,9 @@ Versions (docs/reports.md): 1 is what bulkboot wrote before ``schema_version`` e
 adds the version, ``kind``, ``tool``, the run's UTC start and end, command line, region
 and manifest hash, ``request_counts`` and the sampled ``series``. A renderer reads a
 version 1 report with those parts missing and says so on the page; a version newer than
-this bulkboot's is refused (its meaning may have changed), as is a truncated file.
+this bulkboot's is refused (its meaning may have changed), as is a truncated file. A
+``load`` report of version 1 (``bulkboot load`` before it shared the header) kept its
+start, end, manifest and cloud at the top level: they are read into ``run``.
 
 What is checked here is the shape every renderer relies on (objects, lists, numbers
 where the page draws numbers); a value of the wrong type deeper down is shown as "-".
@@ -103,6 +105,8 @@ def parse_report(document: Any, *, source: str) -> dict[str, Any]:
     checked["kind"] = kind
     if kind == "load":
         _check_load(checked, source)
+        if version == 1 and "run" not in checked:
+            checked["run"] = _load_v1_header(checked)
     else:
         _check_run(checked, source)
     return checked
@@ -160,6 +164,23 @@ def _check_load(document: dict[str, Any], source: str) -> None:
         _all_objects(samples, "samples", source)
     _expect(document, "requests", dict, source, required=False)
     _expect(document, "run", dict, source, required=False)
+
+
+def _load_v1_header(document: Mapping[str, Any]) -> dict[str, Any]:
+    """A version 1 load report's header, where version 2 keeps it (``run``)."""
+    cloud = document.get("cloud")
+    cloud = cloud if isinstance(cloud, Mapping) else {}
+    run: dict[str, Any] = {
+        key: document[key] for key in ("started_at", "ended_at") if key in document
+    }
+    for key in ("endpoint", "microversion", "region"):
+        if key in cloud:
+            run[key] = cloud[key]
+    if "name" in cloud:
+        run["cloud"] = cloud["name"]
+    if isinstance(document.get("manifest"), Mapping):
+        run["manifest"] = document["manifest"]
+    return run
 
 
 def _all_objects(items: list[Any], key: str, source: str) -> None:

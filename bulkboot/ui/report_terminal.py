@@ -1,6 +1,9 @@
 """A report's summary in the terminal (rich) and as Markdown (CI job summaries).
 
-Both draw the same ``report_tables`` models as the HTML page, so the three agree.
+Both draw the same ``report_tables`` models as the HTML page, so the three agree. A
+report holds text from the cloud as it came (fault messages, names): every cell goes
+through ``ui.text.printable`` here, so none reaches a terminal (or a log shown in one)
+with its escape sequences.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from rich.text import Text
 from bulkboot.ui.report_compare import Comparison
 from bulkboot.ui.report_content import tables_for, title_of
 from bulkboot.ui.report_tables import Table, header_fields
+from bulkboot.ui.text import printable
 
 __all__ = [
     "markdown_comparison",
@@ -45,7 +49,7 @@ def _rich(table: Table) -> RichTable:
         else:
             out.add_column(column, overflow="fold")
     for row in table.rows:
-        out.add_row(*(Text(c.text, style=_STYLES.get(c.mark or "", "")) for c in row))
+        out.add_row(*(Text(printable(c.text), style=_STYLES.get(c.mark or "", "")) for c in row))
     return out
 
 
@@ -54,7 +58,7 @@ def _print_header(console: Console, title: str, fields: Iterable[tuple[str, str]
     header.add_column(style="bold")
     header.add_column(overflow="fold")
     for label, value in fields:
-        header.add_row(label, Text(value))
+        header.add_row(label, Text(printable(value)))
     console.print(header)
 
 
@@ -85,7 +89,7 @@ def _compare_fields(base: Mapping[str, Any], new: Mapping[str, Any]) -> list[tup
 
 
 def _md_cell(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+    return printable(text).replace("\\", "\\\\").replace("|", "\\|")
 
 
 def _markdown_table(table: Table) -> list[str]:

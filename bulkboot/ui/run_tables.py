@@ -11,7 +11,8 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from bulkboot.ui.report import PHASE_ORDER, percentile
+from bulkboot.engine.stats import percentile
+from bulkboot.ui.report import PHASE_ORDER
 from bulkboot.ui.report_requests import request_counts
 from bulkboot.ui.report_tables import (
     Cell,

@@ -8,18 +8,17 @@ tests/engine/load.
 
 from __future__ import annotations
 
+import hashlib
 import json
-import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
+from bulkboot import __version__
+from bulkboot.isotime import parse_iso
 from bulkboot.simulator.server import RunningSimulator
 from tests.commands.cli_helpers import (
-    REPO,
     destroy,
     journal_of,
     kill,
@@ -27,33 +26,12 @@ from tests.commands.cli_helpers import (
     use_simulator,
     wait_for_sends,
 )
-
-FLEET = """name: lab
-defaults:
-  image: cirros-0.6.2
-  flavor: m1.tiny
-  networks: none
-servers:
-  - name: "web-{index}"
-    count: 2
-"""
-FAST = ("--poll-interval", "100ms", "--yes")
+from tests.commands.load_helpers import FLEET, load, start_load, write_load_fleet
 
 
 @pytest.fixture
 def fleet(clouds: Path) -> Path:
-    path = clouds.parent / "lab.yaml"
-    path.write_text(FLEET)
-    return path
-
-
-def load(capsys: pytest.CaptureFixture[str], path: Path, *flags: str) -> tuple[int, str, str]:
-    """``bulkboot load PATH --cloud simulator`` (a flag argparse refuses exits 2 too)."""
-    try:
-        return run_cli(capsys, "load", str(path), "--cloud", "simulator", *FAST, *flags)
-    except SystemExit as exit:
-        captured = capsys.readouterr()
-        return int(exit.code or 0), captured.out, captured.err
+    return write_load_fleet(clouds.parent)
 
 
 def test_the_json_document_is_alone_on_stdout_and_the_report_is_the_same(
@@ -77,7 +55,7 @@ def test_the_json_document_is_alone_on_stdout_and_the_report_is_the_same(
     assert code == 0, err
     document = json.loads(out)
     assert json.loads(report.read_text()) == document
-    assert document["kind"] == "load" and document["schema_version"] == 1
+    assert document["kind"] == "load" and document["schema_version"] == 2
     for key in ("iterations", "rate", "phases", "requests", "thresholds", "samples"):
         assert key in document
     assert document["iterations"] == {
@@ -103,7 +81,18 @@ def test_the_json_document_is_alone_on_stdout_and_the_report_is_the_same(
     assert len(samples) == 6 and all(s["request_id"].startswith("req-") for s in samples)
     assert {s["name"].rsplit("-", 2)[1] for s in samples} == {document["run_id"]}
     assert document["cloud"]["auth_url"] == sim.auth_url and "PASSWORD" not in out
-    assert len(document["manifest"]["sha256"]) == 64
+    # the header every report has (docs/reports.md): who, when, where, from what
+    run = document["run"]
+    assert run["manifest"] == {
+        "path": str(fleet),
+        "sha256": hashlib.sha256(fleet.read_bytes()).hexdigest(),
+    }
+    assert run["command_line"][:3] == ["bulkboot", "load", str(fleet)]
+    assert run["region"] == "RegionOne" and run["microversion"] == "2.104"
+    assert run["endpoint"] == document["cloud"]["endpoint"] and run["cloud"] == "simulator"
+    started, ended = (parse_iso(run[k]) for k in ("started_at", "ended_at"))
+    assert started.tzinfo is not None and started <= ended
+    assert document["tool"]["version"] == __version__
     assert sim.stats()["servers_total"] == 0
 
 
@@ -188,21 +177,6 @@ def test_boot_leaves_nothing_unless_kept_and_destroy_takes_what_was_kept(
     assert sim.stats()["servers_total"] == 0
 
 
-def _start_load(
-    path: Path, clouds: Path, *flags: str, capture: bool = True
-) -> subprocess.Popen[str]:
-    output = subprocess.PIPE if capture else subprocess.DEVNULL
-    return subprocess.Popen(
-        [sys.executable, "-m", "bulkboot", "load", str(path), "--cloud", "simulator", *FAST]
-        + ["--format", "plain", *flags],
-        cwd=path.parent,
-        env=dict(os.environ, OS_CLIENT_CONFIG_FILE=str(clouds), PYTHONPATH=str(REPO)),
-        stdout=output,
-        stderr=output,
-        text=True,
-    )
-
-
 @pytest.mark.parametrize("journal", ["kept", "lost"])
 def test_sigkill_mid_run_then_destroy_leaves_nothing(
     sim: RunningSimulator,
@@ -215,7 +189,7 @@ def test_sigkill_mid_run_then_destroy_leaves_nothing(
     # (one that never left, say) is waited for that long by the destroy, not 120 s.
     clouds = use_simulator(sim, fleet.parent, monkeypatch, api_timeout=2.0)
     sim.configure(build_time_mean=30.0, latency=0.01)
-    process = _start_load(fleet, clouds, "--rate", "40", "--duration", "60", capture=False)
+    process = start_load(fleet, clouds, "--rate", "40", "--duration", "60", capture=False)
     wait_for_sends(journal_of(fleet), 12)
     kill(process)
     assert sim.stats()["servers_total"] >= 10
@@ -231,7 +205,7 @@ def test_ctrl_c_once_deletes_what_is_in_flight_and_reports(
     sim: RunningSimulator, fleet: Path, clouds: Path
 ) -> None:
     sim.configure(build_time_mean=30.0, latency=0.01)
-    process = _start_load(fleet, clouds, "--rate", "40", "--duration", "60")
+    process = start_load(fleet, clouds, "--rate", "40", "--duration", "60")
     wait_for_sends(journal_of(fleet), 8)
     process.send_signal(2)
     out, err = process.communicate(timeout=60)

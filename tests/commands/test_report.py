@@ -125,7 +125,7 @@ def test_report_as_markdown_and_a_page(tmp_path: Path, capsys: pytest.CaptureFix
     )
     assert code == 0
     assert err == f"wrote {page}\n"  # the note on stderr; stdout is only the Markdown
-    assert out.startswith("## bulkboot load: fleet nova-boot\n")
+    assert out.startswith("## bulkboot load: fleet lab\n")
     assert "| phase | count | failed | min | mean | p50 | p90 | p95 | p99 | p99.9 | max |" in out
     assert "| count(dropped)==0 | 3 | **FAIL** |" in out  # iterations 50, 147, 244
     assert 'data-table="thresholds"' in page.read_text()

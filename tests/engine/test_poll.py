@@ -215,3 +215,47 @@ async def test_a_deletion_no_round_shows_brings_a_full_listing(changing: bool) -
         assert rounds[1].missing == (("gone-at-once", "web-1"),)
     else:
         assert full == [False] * 4 and not any(r.missing for r in rounds)
+
+
+class LateCommits:
+    """Nova's ``changes-since`` over records that become visible after they were stamped
+    (a save committed after a listing read): ``commit`` makes a stamped record visible."""
+
+    def __init__(self) -> None:
+        self.visible: dict[str, dict[str, Any]] = {}
+
+    def commit(self, record: dict[str, Any]) -> None:
+        self.visible[record["id"]] = record
+
+    async def list_servers(
+        self, filters: Mapping[str, str] | None = None, *, detail: bool = True
+    ) -> list[dict[str, Any]]:
+        since = (filters or {}).get("changes-since")
+        # Nova compares its own stamp, which has more than whole seconds; ``updated``
+        # shows whole seconds: the records here stamp on whole seconds (the same test)
+        return [r for r in self.visible.values() if since is None or r["updated"] >= since]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("settle", [0.0, 1.0])
+async def test_a_change_committed_after_a_listing_read_is_seen_when_since_settles(
+    settle: float,
+) -> None:
+    """Seen on Nova 34: ``a``'s deletion is stamped 10:00:04 but visible only after a
+    round has listed ``b``'s 10:00:05 change; ``changes-since=10:00:05`` never lists it
+    again. Held back a second, the next round does."""
+    nova = LateCommits()
+    nova.commit(_rec("a", "ACTIVE", "2026-01-01T10:00:03Z"))
+    poller = Poller(nova, fleet=FLEET, clock=lambda: 1.0, full_interval=math.inf, settle=settle)
+    poller.watch("a", "web-a")
+    await poller.round()  # a full listing: a ACTIVE
+    nova.commit(_rec("b", "BUILD", "2026-01-01T10:00:05Z"))
+    await poller.round()  # lists b: since moves to b's second (less ``settle``)
+    nova.commit(_rec("a", "DELETED", "2026-01-01T10:00:04Z"))  # stamped before b, seen after
+    seen = await poller.round()
+    statuses = {s.server_id: s.status for s in seen.sightings}
+    if settle:
+        assert statuses.get("a") == "DELETED"
+        assert poller.since == "2026-01-01T10:00:04Z"
+    else:
+        assert "a" not in statuses  # lost until the next full listing: the defect

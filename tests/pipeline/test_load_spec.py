@@ -6,25 +6,10 @@ import pytest
 
 from bulkboot.pipeline.load_spec import (
     Stage,
-    parse_seconds,
     parse_stages,
     parse_threshold,
     scenario_phases,
 )
-
-
-@pytest.mark.parametrize(
-    ("text", "seconds"),
-    [("90", 90.0), ("90s", 90.0), ("500ms", 0.5), ("5m", 300.0), ("1.5h", 5400.0), (".5", 0.5)],
-)
-def test_durations(text: str, seconds: float) -> None:
-    assert parse_seconds(text) == seconds
-
-
-@pytest.mark.parametrize("text", ["", "soon", "-3s", "0", "0ms", "3 days"])
-def test_bad_durations(text: str) -> None:
-    with pytest.raises(ValueError, match="duration"):
-        parse_seconds(text)
 
 
 def test_stages_as_k6_writes_them() -> None:

@@ -2,8 +2,8 @@
 
 ``apply_document`` goes through ``summarize``, ``results_document`` and a
 ``SeriesSampler`` fed a simulated run, with failures, retries, a 429 and a
-re-authentication in it. ``load_document`` follows the load report's schema
-(docs/reports.md, "load"): the lead checks it against ``bulkboot load``'s real output.
+re-authentication in it. ``load_document`` goes through the code ``bulkboot load``
+writes its report with (``Recorder``, ``LoadResult``, ``ui.load_report``).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 
 from bulkboot.cloud.timing import RequestTiming
 from bulkboot.engine.state import Phase, ServerState
-from bulkboot.ui.report import percentile, results_document, summarize
+from bulkboot.ui.report import results_document, summarize
 from bulkboot.ui.run_info import run_info
 from bulkboot.ui.series import SeriesSampler
 
@@ -251,137 +251,124 @@ def load_document(
     post: float = 0.2,
 ) -> dict[str, Any]:
     """A ``bulkboot load`` report (open loop at ``rate``/s of boot-delete), with a latency
-    spike after ``slow_after`` seconds, late, dropped and failed iterations."""
+    spike after ``slow_after`` seconds, late, dropped and failed iterations, built by
+    the code that builds real ones (``Recorder``, ``LoadResult``, ``load_document``,
+    the header ``RunRecord.complete`` adds): the report's schema, not a copy of it."""
+    from bulkboot.engine.load.cleanup import Cleanup
+    from bulkboot.engine.load.plan import LoadPlan
+    from bulkboot.engine.load.recorder import Recorder
+    from bulkboot.engine.load.requests import RequestLog
+    from bulkboot.engine.load.result import LoadResult
+    from bulkboot.engine.load.sample import Sample
+    from bulkboot.engine.load.snapshot import LoadHeader
+    from bulkboot.engine.load.thresholds import evaluate
+    from bulkboot.pipeline.load_spec import parse_threshold
+    from bulkboot.ui.load_report import load_document as document_of
+    from bulkboot.ui.report import RequestSummary
+
     rng = random.Random(seed)
-    samples: list[dict[str, Any]] = []
-    values: dict[str, list[float]] = {
-        p: [] for p in ("schedule_lag", "post", "active", "delete", "gone", "total")
-    }
-    failed_by: dict[str, int] = dict.fromkeys(values, 0)
-    late = dropped = failed = 0
+    plan = LoadPlan(
+        rate=rate,
+        duration=iterations / rate,
+        max_in_flight=200,
+        thresholds=(parse_threshold("p95(post)<2s"), parse_threshold("count(dropped)==0")),
+    )
+    recorder = Recorder(plan.phases, started_at=0.0)
+    log = RequestLog()
+    log.start()
+
+    def sent(method: str, path: str, status: int, at: float, attempts: int = 1) -> None:
+        log(
+            RequestTiming(
+                method=method, path=path, status=status, attempts=attempts, started=at, seconds=0.01
+            )
+        )
+
+    end = 0.0
     for i in range(iterations):
         intended = i / rate
+        sample = Sample(i, intended)
         if i % 97 == 50:
-            dropped += 1
-            samples.append(
-                {
-                    "iteration": i,
-                    "intended": round(intended, 6),
-                    "started": None,
-                    "ended": None,
-                    "outcome": "dropped",
-                    "phases": {},
-                    "error": None,
-                }
-            )
+            recorder.drop(sample)
             continue
         slow = slow_after is not None and slow_after <= intended < slow_after + 5
-        lag = 0.0004 + (0.02 if slow else 0.0) * rng.random()
-        phases = {
-            "schedule_lag": lag,
-            "post": (post + rng.random() * 0.05) * (4 if slow else 1),
-            "active": 3.0 + rng.gauss(0, 0.4),
-            "delete": 0.1 + rng.random() * 0.02,
-            "gone": 1.0 + rng.random() * 0.3,
-        }
-        outcome = "ok"
-        error = None
+        started = intended + 0.0004 + (0.02 if slow else 0.0) * rng.random()
+        recorder.start(sample, started)
+        server_id = f"00000000-0000-4000-8000-{i:012d}"
+        sample.name, sample.server_id = f"web-1-run1-{i}", server_id
+        sample.request_id, sample.attempts = f"req-{i:08d}", 1
+        sample.post = (post + rng.random() * 0.05) * (4 if slow else 1)
+        sent("POST", COMPUTE + "/servers", 202, started)
+        sample.active = 3.0 + rng.gauss(0, 0.4)
         if i % 83 == 20:
-            outcome, error = "failed", "Build of instance aborted: No valid host was found."
-            phases.pop("gone")
-            failed_by["active"] += 1
-            failed += 1
-        phases["total"] = sum(phases.values())
-        late += lag > 0.001
-        started = intended + lag
-        samples.append(
-            {
-                "iteration": i,
-                "intended": round(intended, 6),
-                "started": round(started, 6),
-                "ended": round(intended + phases["total"], 6),
-                "outcome": outcome,
-                "phases": {k: round(v, 6) for k, v in phases.items()},
-                "error": error,
-            }
+            sample.fail("active", "Build of instance aborted: No valid host was found.")
+            ended = started + sample.post + sample.active
+        else:
+            sample.build = float(round(sample.active))
+            sample.delete = 0.1 + rng.random() * 0.02
+            sent("DELETE", f"{COMPUTE}/servers/{server_id}", 204, started + 3.5)
+            sample.gone = 1.0 + rng.random() * 0.3
+            ended = started + sample.post + sample.active + sample.delete + sample.gone
+            sample.total = ended - intended
+        recorder.finish(sample, ended)
+        end = max(end, ended)
+    for k in range(int(end / 0.5)):
+        sent(
+            "GET", COMPUTE + "/servers/detail", 429 if k == 7 else 200, k * 0.5, 3 if k == 7 else 1
         )
-        for k, v in phases.items():
-            values[k].append(v)
-
-    def aggregates(name: str) -> dict[str, Any]:
-        ordered = sorted(values[name])
-        return {
-            "count": len(ordered),
-            "failed": failed_by[name],
-            "min": round(ordered[0], 6),
-            "mean": round(sum(ordered) / len(ordered), 6),
-            **{
-                f"p{q}".replace(".", ""): round(percentile(ordered, float(q)), 6)
-                for q in ("50", "90", "95", "99", "99.9")
-            },
-            "max": round(ordered[-1], 6),
-        }
-
-    started_count = iterations - dropped
-    end = max(s["ended"] for s in samples if s["ended"] is not None)
-    return {
-        "schema_version": 2,
-        "kind": "load",
-        "tool": {"name": "bulkboot", "version": "0.1.0"},
-        "name": "nova-boot",
-        "run": {
-            "cloud": "devstack",
-            "region": "RegionOne",
-            "endpoint": "https://nova.example:8774/v2.1",
-            "microversion": "2.96",
-            **{
-                k: v
-                for k, v in run_info(
-                    started=START,
-                    ended=START + timedelta(seconds=end),
-                    command_line=[
-                        "bulkboot",
-                        "load",
-                        "lab.yaml",
-                        "--rate",
-                        str(rate),
-                        "--report",
-                        "load.json",
-                    ],
-                    region="RegionOne",
-                    manifest_path="lab.yaml",
-                    manifest_sha256="ab" * 32,
-                ).items()
-            },
-        },
-        "settings": {
-            "scenario": "boot-delete",
-            "rate": rate,
-            "max_in_flight": 200,
-            "duration": f"{iterations / rate:g}s",
-            "thresholds": ["p95(post)<2s", "count(dropped)==0"],
-        },
-        "iterations": {
-            "scheduled": iterations,
-            "started": started_count,
-            "completed": started_count - failed,
-            "failed": failed,
-            "dropped": dropped,
-            "late": late,
-        },
-        "rate": {"offered": rate, "achieved": round(started_count / (iterations / rate), 3)},
-        "phases": {name: aggregates(name) for name in values},
-        "requests": {
-            "by_route": {
-                "POST /servers": started_count,
-                "GET /servers/detail": 180,
-                "DELETE /servers/{id}": started_count - failed,
-            },
-            "per_iteration": round((2 * started_count + 180) / started_count, 3),
-        },
-        "thresholds": [
-            {"expression": "p95(post)<2s", "ok": True, "observed": aggregates("post")["p95"]},
-            {"expression": "count(dropped)==0", "ok": dropped == 0, "observed": dropped},
-        ],
-        "samples": samples,
-    }
+    phases, counters = recorder.phase_stats(), recorder.counters()
+    result = LoadResult(
+        plan=plan,
+        run_id="run1",
+        recorder=recorder,
+        counters=counters,
+        phases=phases,
+        thresholds=evaluate(plan.thresholds, phases, counters),
+        cleanup=Cleanup(deleted=counters.failed),
+        interrupted=False,
+        aborted_by=None,
+        load_seconds=end,
+        elapsed=end + 1.5,
+        started_wall=START,
+        ended_wall=START + timedelta(seconds=end + 1.5),
+        poll_interval=0.5,
+        bound=0.53,
+        poll_rounds=int(end / 0.5),
+    )
+    header = LoadHeader(
+        fleet="lab",
+        cloud="devstack",
+        endpoint="https://nova.example:8774/v2.1",
+        microversion="2.96",
+        scenario=plan.scenario,
+        model=plan.describe(),
+        run_id="run1",
+        poll_interval=0.5,
+    )
+    document = document_of(
+        result,
+        header=header,
+        requests=log,
+        cloud={"name": "devstack", "auth_url": "https://keystone.example:5000/v3"},
+        exit_code=3,
+        client=RequestSummary(
+            requests=log.total + 4,
+            attempts=log.attempts + 4,
+            retried=1,
+            throttled=2,
+            throttled_requests=1,
+            waited=1.5,
+        ),
+    )
+    document["run"].update(
+        run_info(
+            started=START,
+            ended=START + timedelta(seconds=end + 1.5),
+            command_line=["bulkboot", "load", "lab.yaml", "--rate", f"{rate:g}"]
+            + ["--report", "load.json"],
+            region="RegionOne",
+            manifest_path="lab.yaml",
+            manifest_sha256="ab" * 32,
+        )
+    )
+    return document

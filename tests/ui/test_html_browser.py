@@ -11,17 +11,23 @@ refuses the ``<style>`` block: what it promises to still show, it shows.
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from aiohttp import web
 
+from bulkboot.simulator.server import RunningSimulator
 from bulkboot.ui.html import render_comparison, render_report
+from bulkboot.ui.load_series import ordered_phases
 from bulkboot.ui.report_compare import compare
-from bulkboot.ui.report_read import parse_report
+from bulkboot.ui.report_read import parse_report, read_report
 from tests.ui.html_browser import Page, RunningChromium, chromium_process, open_page
 from tests.ui.report_fixtures import apply_document, destroy_document, load_document
 
@@ -36,7 +42,7 @@ def chromium() -> Iterator[RunningChromium]:
         yield running
 
 
-_PHASES = ("schedule_lag", "post", "active", "delete", "gone", "total")
+_PHASES = ("schedule_lag", "post", "active", "build", "delete", "gone", "total")
 EXPECTED_CHARTS = {
     "apply": 4,  # states, in flight and window, POST latency, time to ACTIVE
     "destroy": 2,  # states, deletes in flight
@@ -250,6 +256,73 @@ async def test_the_comparison_page(chromium: RunningChromium, tmp_path: Path) ->
                     prefix,
                 )
         (tmp_path / "compare.png").write_bytes(await page.screenshot())
+
+
+@pytest.fixture
+def real_load_report(sim: RunningSimulator, tmp_path: Path) -> tuple[dict[str, Any], Path]:
+    """A report ``bulkboot load`` wrote on the simulator (some builds fail, a threshold
+    does not hold), and the page it wrote with it."""
+    sim.configure(latency=0.01, build_time_mean=0.4, build_time_stddev=0.1, error_fraction=0.3)
+    (tmp_path / "clouds.yaml").write_text(yaml.safe_dump(sim.clouds_yaml()))
+    (tmp_path / "lab.yaml").write_text(
+        "name: lab\ndefaults: {image: cirros-0.6.2, flavor: m1.tiny, networks: none}\n"
+        'servers:\n  - name: "web-{index}"\n    count: 2\n'
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "bulkboot", "load", "lab.yaml", "--cloud", "simulator"]
+        + ["--rate", "10", "--iterations", "20", "--poll-interval", "100ms", "--yes"]
+        + ["--threshold", "p95(post)<2s", "--threshold", "rate(failed)<1%"]
+        + ["--format", "plain", "--report", "load.json", "--html", "load.html"],
+        cwd=tmp_path,
+        env=dict(os.environ, OS_CLIENT_CONFIG_FILE=str(tmp_path / "clouds.yaml")),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 3, done.stderr  # the failed builds break rate(failed)<1%
+    return read_report(tmp_path / "load.json"), tmp_path / "load.html"
+
+
+@pytest.mark.parametrize("javascript", [False, True], ids=["no-js", "js"])
+async def test_a_real_load_report_in_the_browser(
+    chromium: RunningChromium,
+    real_load_report: tuple[dict[str, Any], Path],
+    tmp_path: Path,
+    javascript: bool,
+) -> None:
+    """The page ``bulkboot load --html`` wrote, and the one ``bulkboot report`` draws
+    from its JSON: every chart drawn, every number the report's."""
+    document, written = real_load_report
+    drawn = _write(tmp_path, "drawn.html", render_report(document, source="load.json"))
+    phases = ordered_phases(document["phases"])
+    for path in (written, drawn):
+        async with open_page(chromium) as page:
+            await page.open(path.as_uri(), javascript=javascript)
+            assert page.problems() == []
+            assert page.requests() == [path.as_uri()]
+            assert await _check_charts(page) == 3 + 2 * len(phases)
+            numbers = [float(v) for _, v in await _table_numbers(page, "phases")]
+            expected = [
+                document["phases"][phase][a]
+                for phase in phases
+                for a in ("count", "failed", "min", "mean", "p50", "p90", "p95", "p99", "p999")
+                + ("max",)
+                if document["phases"][phase][a] is not None
+            ]
+            assert numbers == expected
+            iterations = [float(v) for _, v in await _table_numbers(page, "iterations")]
+            assert iterations[:4] == [
+                document["iterations"][k] for k in ("scheduled", "started", "completed", "failed")
+            ]
+            failures = await _table_numbers(page, "load_failures")
+            assert [float(v) for _, v in failures] == [f["count"] for f in document["failures"]]
+            html = await page.html()
+            assert 'class="fail">FAIL</td>' in html and 'class="pass">pass</td>' in html
+            assert document["run"]["started_at"] in html
+            (tmp_path / f"{path.stem}-{'js' if javascript else 'nojs'}.png").write_bytes(
+                await page.screenshot()
+            )
 
 
 def test_without_chromium_a_developer_skips_and_ci_fails(monkeypatch: pytest.MonkeyPatch) -> None:

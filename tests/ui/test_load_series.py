@@ -11,13 +11,14 @@ def _samples(rate: float, seconds: float, duration: float = 2.0) -> list[dict[st
     count = int(rate * seconds)
     return [
         {
-            "iteration": i,
+            "index": i,
             "intended": i / rate,
             "started": i / rate,
             "ended": i / rate + duration,
-            "outcome": "failed" if i == 7 else "ok",
-            "phases": {"post": 0.1 + (i % 10) / 100, "total": duration},
-            "error": "boom" if i == 7 else None,
+            "outcome": "failed" if i == 7 else "completed",
+            "failed_phase": "active" if i == 7 else None,
+            "message": "boom" if i == 7 else None,
+            "phases": {"post": 0.1 + (i % 10) / 100, "total": None if i == 7 else duration},
         }
         for i in range(count)
     ]
@@ -30,7 +31,11 @@ def test_a_steady_rate_reads_steady_in_round_buckets() -> None:
     per_second = rates(samples, buckets)
     full = [v for _, v in per_second["offered"][:-2]]
     assert set(full) == {10.0}  # no aliasing into a saw
-    assert per_second["achieved"][:-2] == per_second["offered"][:-2]
+    assert per_second["started"][:-2] == per_second["offered"][:-2]
+    # achieved: completed iterations, by their end (2 s after their start here; one of
+    # the first 20 failed)
+    assert per_second["achieved"][0][1] == 0 and per_second["achieved"][1][1] == 9.5
+    assert sum(v for _, v in per_second["achieved"]) * buckets.width == len(samples) - 1
     assert sum(v for _, v in per_second["failed"]) * buckets.width == 1
 
 
@@ -58,14 +63,46 @@ def test_phase_percentiles_per_bucket_and_failures_marked() -> None:
 def test_dropped_iterations_have_no_start_and_are_counted_where_meant() -> None:
     raw = _samples(10.0, 2.0)
     raw[3] = {
-        "iteration": 3,
+        "index": 3,
         "intended": 0.3,
         "started": None,
         "ended": None,
         "outcome": "dropped",
-        "phases": {},
+        "phases": {"post": None, "total": None},
     }
     samples = load_samples({"samples": raw})
     per_second = rates(samples, Buckets.over(samples))
     assert per_second["dropped"][0][1] == 1.0
-    assert per_second["achieved"][0][1] == 9.0
+    assert per_second["started"][0][1] == 9.0
+
+
+def test_the_samples_bulkboot_load_writes_are_read_as_written() -> None:
+    """The page reads ``Sample.as_dict``'s own field names, not a schema of its own."""
+    from bulkboot.engine.load.recorder import Recorder
+    from bulkboot.engine.load.sample import Sample
+    from bulkboot.pipeline.load_spec import scenario_phases
+
+    phases = scenario_phases("boot-delete")
+    recorder = Recorder(phases, started_at=0.0)
+    done, failed, dropped = Sample(0, 0.0), Sample(1, 0.5), Sample(2, 1.0)
+    recorder.start(done, 0.003)  # late: 3 ms after its intended start
+    done.post, done.active, done.delete, done.gone, done.total = 0.1, 2.0, 0.01, 0.4, 2.6
+    recorder.finish(done, 2.6)
+    recorder.start(failed, 0.5)
+    failed.post = 0.2
+    failed.fail("active", "No valid host was found.")
+    recorder.finish(failed, 3.0)
+    recorder.drop(dropped)
+    raw = [s.as_dict(phases) for s in recorder.samples]
+    read = load_samples({"samples": raw})
+    assert [s.iteration for s in read] == [0, 1, 2]
+    first, second, third = read
+    assert first.outcome == "completed" and first.late and not first.failed
+    assert (first.started, first.ended) == (0.003, 2.6)
+    assert first.phases["post"] == 0.1 and first.phases["total"] == 2.6
+    assert second.failed and second.failed_phase == "active"
+    assert second.message == "No valid host was found." and "total" not in second.phases
+    assert third.dropped and third.started is None and third.ended is None
+    per_second = rates(read, Buckets.over(read))
+    assert per_second["late"][0][1] == 1.0 and per_second["dropped"][1][1] == 1.0
+    assert [level for _, level in in_flight(read)][-1] == 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
+from datetime import datetime, timezone
 
 import pytest
 from rich.console import Console
@@ -19,9 +20,10 @@ from bulkboot.engine.load.snapshot import LoadHeader, LoadSnapshot
 from bulkboot.engine.load.thresholds import evaluate
 from bulkboot.pipeline.load_spec import parse_stages, parse_threshold
 from bulkboot.ui.load_output import make_load_output
-from bulkboot.ui.load_report import SCHEMA_VERSION, load_document, offered_rate
+from bulkboot.ui.load_report import load_document, offered_rate
 from bulkboot.ui.load_text import format_seconds, progress_line, summary_lines
 from bulkboot.ui.load_view import render_load
+from bulkboot.ui.report import SCHEMA_VERSION
 
 PLAN = LoadPlan(
     rate=2.0,
@@ -71,8 +73,8 @@ def _result(cleanup: Cleanup | None = None) -> LoadResult:
         aborted_by=None,
         load_seconds=4.5,
         elapsed=5.0,
-        started_utc="2026-12-01T10:00:00.000000Z",
-        ended_utc="2026-12-01T10:00:05.000000Z",
+        started_wall=datetime(2026, 12, 1, 10, 0, 0, tzinfo=timezone.utc),
+        ended_wall=datetime(2026, 12, 1, 10, 0, 5, tzinfo=timezone.utc),
         poll_interval=0.5,
         bound=0.55,
         poll_rounds=9,
@@ -85,7 +87,6 @@ def _document(result: LoadResult) -> dict[str, object]:
         header=HEADER,
         requests=RequestLog(),
         cloud={"name": "sim", "auth_url": "http://127.0.0.1:1/identity/v3"},
-        manifest={"path": "/x/lab.yaml", "sha256": "0" * 64},
         exit_code=3,
     )
 
@@ -232,3 +233,48 @@ def test_the_live_view_on_a_terminal() -> None:
     output.finish(_document(_result()))
     text = out.getvalue()
     assert "a note" in text and "achieved 1.50/s" in text and "thresholds:" in text
+
+
+HOSTILE = "No valid host\x1b[2J\x1b[H\x1b]0;pwned\x07 was \x9b31mfound\r\x07\u202eesrever."
+_CONTROLS = frozenset(
+    [chr(c) for c in (*range(0x00, 0x0A), *range(0x0B, 0x20), *range(0x7F, 0xA0))] + ["\u202e"]
+)
+
+
+def _clean(text: str) -> bool:
+    return not _CONTROLS.intersection(text)
+
+
+def _hostile_result() -> LoadResult:
+    """A run whose fault message, clean-up reason, server name and listing error all
+    came from the cloud with escape sequences in them."""
+    left = Leftover(name="web\x1b[31m-x", server_id="id\x07-7", reason="locked: " + HOSTILE)
+    result = _result(Cleanup(deleted=0, left=(left,), listing_failed="listing: " + HOSTILE))
+    result.recorder.errors.clear()
+    result.recorder.errors[("active", HOSTILE)] = 1
+    return result
+
+
+def test_what_the_cloud_wrote_reaches_no_terminal_raw() -> None:
+    """Fault messages, error bodies and names go through ``printable``: in the summary,
+    the progress line, the live frame and the notes (the report keeps them as sent)."""
+    document = _document(_hostile_result())
+    assert document["failures"][0]["message"] == HOSTILE  # type: ignore[index]
+    snapshot = dataclasses.replace(
+        _snapshot(), errors=(("active", HOSTILE, 1),), note="stopped: " + HOSTILE
+    )
+    summary = "\n".join(summary_lines(document))
+    assert _clean(summary) and "No valid host was found" in summary
+    assert "LEFT BEHIND: web-x (id-7): locked: No valid host" in summary
+    assert _clean(progress_line(snapshot)) and "No valid host was" in progress_line(snapshot)
+    console = Console(file=io.StringIO(), width=200, color_system=None, record=True)
+    console.print(render_load(snapshot))
+    frame = console.export_text()
+    assert _clean(frame) and "No valid host was found" in frame
+    for fmt in ("plain", "json"):
+        out, err = io.StringIO(), io.StringIO()
+        output = make_load_output(fmt, out=out, err=err)
+        output.start(HEADER, ["a note from the cloud: " + HOSTILE])
+        output.note(HOSTILE)
+        shown = err.getvalue() if fmt == "json" else out.getvalue()
+        assert _clean(shown.replace("\n", "")) and shown.count("No valid host was found") == 2

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from bulkboot.engine.state import Phase, ServerState
+from bulkboot.engine.stats import percentile
 from bulkboot.ui.report import (
     format_summary,
-    percentile,
     results_document,
     stats,
     summarize,

@@ -9,6 +9,11 @@ poller waits until every one is gone. What could not be deleted, or was not seen
 in time, is returned by name and id, for the summary to name: nothing a load run
 created is left behind silently.
 
+The cloud may be gone, or the token dead (the error that stopped the run): the first
+request it does not answer (``GIVE_UP``: no answer after the client's retries, or an
+error every request would meet) ends the clean-up's sending, and every server not yet
+deleted is named with that error, instead of each waiting out its own retries.
+
 With ``--keep`` (the ``boot`` scenario) nothing is deleted: the servers are listed as
 kept, and ``bulkboot destroy FILE`` deletes them later like any of the fleet's.
 """
@@ -27,12 +32,13 @@ from bulkboot.engine.load.iteration import FATAL, Iterations
 from bulkboot.engine.load.templates import RUN_MARK_KEY
 from bulkboot.engine.load.watch import PollHub
 from bulkboot.engine.state import Deleted, DeleteRefused, DeleteSent
-from bulkboot.errors import CloudError
+from bulkboot.errors import CloudError, TransportError
 from bulkboot.identity import is_fleet_record, is_gone, is_leaving
 
 __all__ = ["CLEANUP_DELETES", "Cleanup", "Leftover", "sweep"]
 
 CLEANUP_DELETES: Final = 16  # DELETEs in flight at once at the end of a run
+GIVE_UP: Final = (*FATAL, TransportError)  # the clean-up sends nothing more after one
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -87,18 +93,22 @@ async def sweep(
     run_id: str,
     keep: bool,
     clock: Callable[[], float],
+    error: CloudError | None = None,
 ) -> Cleanup:
-    """Delete what the run left (see the module docstring); the hub must be running."""
+    """Delete what the run left (see the module docstring); the hub must be running,
+    unless ``error`` stopped the run (then nothing is waited for: each server whose
+    DELETE was accepted is named with that error)."""
     live = dict(iterations.live)
     deleting = set(iterations.deleting)
     found_by_mark = 0
     listing_failed: str | None = None
+    gave_up: CloudError | None = None
     try:
         records = await compute.list_servers(None, detail=True)
-    except FATAL:
-        raise
     except CloudError as exc:
         records = []
+        if isinstance(exc, GIVE_UP):
+            gave_up = exc
         listing_failed = (
             f"the servers could not be listed to find this run's ({exc}); run "
             f"`bulkboot destroy` on the manifest to delete what is left"
@@ -125,13 +135,18 @@ async def sweep(
     waiting = [(i, name) for i, name in live.items() if i in deleting]
 
     async def delete_some() -> None:
+        nonlocal gave_up
         for server_id, name in todo:
+            if gave_up is not None:
+                reason = f"not deleted: the clean-up stopped at an error ({refusal(gave_up)})"
+                left.append(Leftover(name=name, server_id=server_id, reason=reason))
+                continue
             journal.record(DeleteSent(name=name, at=clock(), server_id=server_id))
             try:
                 existed = await compute.delete_server(server_id)
-            except FATAL:
-                raise
             except CloudError as exc:
+                if isinstance(exc, GIVE_UP) and gave_up is None:
+                    gave_up = exc
                 journal.record(DeleteRefused(name=name, at=clock(), message=refusal(exc)))
                 left.append(Leftover(name=name, server_id=server_id, reason=refusal(exc)))
                 continue
@@ -153,11 +168,12 @@ async def sweep(
             journal.record(Deleted(name=name, at=seen.at, server_id=server_id))
             gone += 1
         else:
-            reason = (
-                f"still there {hub.timeout:g}s after its DELETE"
-                if seen.kind == "timeout"
-                else "not seen gone: the run was stopped"
-            )
+            if seen.kind == "timeout":
+                reason = f"still there {hub.timeout:g}s after its DELETE"
+            elif (stopped_by := gave_up or error) is not None:
+                reason = f"DELETE accepted, not seen gone: {refusal(stopped_by)}"
+            else:
+                reason = "DELETE accepted, not seen gone: the run was stopped"
             left.append(Leftover(name=name, server_id=server_id, reason=reason))
 
     async with anyio.create_task_group() as group:

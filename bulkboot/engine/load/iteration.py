@@ -20,11 +20,17 @@ Every server is journaled before its POST (``CreateSent``: in the kernel once
 after its DELETE. A server this iteration could not see gone stays in ``live`` for
 the run's clean-up (``cleanup.sweep``); an iteration interrupted by a stop leaves its
 server there too, without waiting for it.
+
+An error that every other request would meet too (``FATAL``: authentication refused
+or no longer renewable, the endpoint gone from the catalog) fails the iteration it
+hit and is handed to ``on_fatal``, which stops the run: the run then summarises what
+it measured and cleans up what it can, instead of dying with its servers unnamed.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Final
 
 from bulkboot.engine.compute_api import ComputeApi, refusal
 from bulkboot.engine.journal import Journal
@@ -39,7 +45,13 @@ from bulkboot.errors import ApiError, AuthError, CloudError, CreateUncertain, En
 __all__ = ["FATAL", "Iterations", "cloud_build_seconds"]
 
 # Errors that end the run: every other request would fail the same way.
-FATAL = (AuthError, EndpointNotFound)
+FATAL: Final = (AuthError, EndpointNotFound)
+
+
+def _ignore(error: CloudError) -> None:
+    pass
+
+
 _LAUNCHED = "OS-SRV-USG:launched_at"
 
 
@@ -68,6 +80,8 @@ class Iterations:
         "deleting",
         "list_servers",
         "live",
+        "on_fatal",
+        "posting",
         "recorders",
         "scenario",
         "started_at",
@@ -88,8 +102,10 @@ class Iterations:
         started_at: float,
         recorders: Sequence[Recorder],
         timeout: float,
+        on_fatal: Callable[[CloudError], None] = _ignore,
     ) -> None:
         self._compute = compute
+        self.on_fatal = on_fatal
         self._hub = hub
         self._journal = journal
         self._templates = templates
@@ -103,6 +119,8 @@ class Iterations:
         self.live: dict[str, str] = {}  # server id -> name: created, not seen gone
         self.deleting: set[str] = set()  # ids whose DELETE was accepted
         self.unsure: list[str] = []  # names whose create's answer was lost
+        # names whose POST is on its way: what a run stopped at once leaves in flight
+        self.posting: set[str] = set()
 
     async def run(self, sample: Sample) -> None:
         """Run one iteration and record it (its start now, its outcome at its end)."""
@@ -128,22 +146,33 @@ class Iterations:
         name = sample.name = request.name
         journal.record(CreateSent(name=name, at=began))
         sent = clock()
+        posting = self.posting
+        posting.add(name)
         try:
             created = await self._compute.create_server(request)
-        except FATAL:
-            raise
+        except FATAL as exc:
+            posting.discard(name)
+            # Most likely refused before Nova acted, but the look-up after a lost answer
+            # can meet it too: left as sent and unanswered in the journal (``destroy``
+            # waits out its window), looked for by the run mark at the end.
+            self.unsure.append(name)
+            self._fatal(sample, "post", exc)
+            return
         except CreateUncertain as exc:
             # It may exist: the run's clean-up looks for it by the run mark.
+            posting.discard(name)
             self.unsure.append(name)
             sample.fail("post", refusal(exc))
             return
         except CloudError as exc:
+            posting.discard(name)
             message = refusal(exc)
             if isinstance(exc, ApiError):
                 sample.request_id = exc.request_id
             journal.record(CreateRefused(name=name, at=clock(), message=message))
             sample.fail("post", message)
             return
+        posting.discard(name)
         answered = clock()
         sample.post = answered - sent
         sample.request_id = created.request_id
@@ -204,8 +233,9 @@ class Iterations:
         began = clock()
         try:
             records = await self._compute.list_servers(None, detail=True)
-        except FATAL:
-            raise
+        except FATAL as exc:
+            self._fatal(sample, "list", exc)
+            return False
         except CloudError as exc:
             sample.fail("list", refusal(exc))
             return False
@@ -222,8 +252,9 @@ class Iterations:
         began = clock()
         try:
             existed = await self._compute.delete_server(server_id)
-        except FATAL:
-            raise
+        except FATAL as exc:
+            self._fatal(sample, "delete", exc)  # the clean-up tries what it can
+            return
         except CloudError as exc:
             sample.fail("delete", refusal(exc))  # the clean-up tries again
             return
@@ -244,6 +275,10 @@ class Iterations:
         else:
             sample.fail("gone", f"still there {self.timeout:g}s after its DELETE was answered")
 
+    def _fatal(self, sample: Sample, phase: str, error: CloudError) -> None:
+        sample.fail(phase, refusal(error))
+        self.on_fatal(error)
+
     def _gone(self, server_id: str, name: str, at: float) -> None:
         self.live.pop(server_id, None)
         self.deleting.discard(server_id)
@@ -257,8 +292,9 @@ class Iterations:
         self._journal.record(DeleteSent(name=name, at=self._clock(), server_id=server_id))
         try:
             existed = await self._compute.delete_server(server_id)
-        except FATAL:
-            raise
+        except FATAL as exc:
+            self.on_fatal(exc)
+            return
         except CloudError:
             return
         if not existed:

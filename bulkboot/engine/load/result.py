@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from bulkboot.engine.load.cleanup import Cleanup
@@ -10,6 +11,7 @@ from bulkboot.engine.load.plan import LoadPlan
 from bulkboot.engine.load.recorder import Counters, Recorder
 from bulkboot.engine.load.stats import PhaseStats
 from bulkboot.engine.load.thresholds import ThresholdResult
+from bulkboot.errors import CloudError
 
 __all__ = ["LoadResult", "StepResult"]
 
@@ -59,14 +61,16 @@ class LoadResult:
     aborted_by: str | None
     load_seconds: float  # from the start to the last iteration's end
     elapsed: float  # the whole run, clean-up included
-    started_utc: str
-    ended_utc: str
+    started_wall: datetime  # UTC: the load's start (after any question was answered)
+    ended_wall: datetime  # UTC: the clean-up's end
     poll_interval: float
     bound: float
     poll_rounds: int
     steps: tuple[StepResult, ...] = ()
     knee: float | None = None
     unsure: tuple[str, ...] = field(default=())
+    fatal: CloudError | None = None  # the error that stopped the run, if one did
+    in_flight: int = 0  # creates sent and never answered (a run stopped at once)
 
     @property
     def thresholds_held(self) -> bool:

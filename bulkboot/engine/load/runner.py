@@ -17,6 +17,10 @@ Stopping: ``request_stop`` (first Ctrl-C, or a threshold failing with
 flight are answered, and every server the run made is then deleted by the clean-up
 (``cleanup.sweep``), which always runs, the report after it. ``abort`` (second Ctrl-C)
 cancels everything at once: the journal has every server, for ``bulkboot destroy``.
+An error no request can get past (``fatal``: the token can no longer be renewed, a
+polling round that failed after the client's retries: the cloud gone) stops the run
+as a first Ctrl-C does; the clean-up then does what it can (``sweep`` gives up at
+the first request the cloud does not answer) and the result names the error.
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ from bulkboot.engine.load.snapshot import LoadHeader, LoadSnapshot
 from bulkboot.engine.load.templates import Templates
 from bulkboot.engine.load.thresholds import evaluate, ready
 from bulkboot.engine.load.watch import PollHub
+from bulkboot.errors import CloudError
 from bulkboot.pipeline.load_spec import Stage
 
 __all__ = ["LoadRun"]
@@ -58,8 +63,8 @@ RAMP_TICK: Final = 0.1  # seconds between worker-count updates of a closed-loop 
 RATE_WINDOW: Final = 10  # seconds of the recent rates the views show
 
 
-def _utc() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+def _utc() -> datetime:
+    return datetime.now(timezone.utc)
 
 
 class LoadRun:
@@ -95,6 +100,7 @@ class LoadRun:
             sleep=sleep,
             interval=plan.poll_interval,
             timeout=plan.timeout,
+            on_error=self.fail,
         )
         self.recorder = Recorder(plan.phases, started_at=self.started_at)
         self.iterations = Iterations(
@@ -107,7 +113,9 @@ class LoadRun:
             started_at=self.started_at,
             recorders=(self.recorder,),
             timeout=plan.timeout,
+            on_fatal=self.fail,
         )
+        self.fatal: CloudError | None = None
         self.note = ""
         self.interrupted = False
         self.aborted_by: str | None = None
@@ -135,6 +143,15 @@ class LoadRun:
         self.hub.stop()
         if self._schedule_scope is not None:
             self._schedule_scope.cancel()
+
+    def fail(self, error: CloudError) -> None:
+        """An error no request can get past: stop as a first Ctrl-C does (the first
+        such error is the one kept)."""
+        if self.fatal is not None:
+            return
+        self.fatal = error
+        self.hub.stop()  # nothing can be seen any more: the clean-up does not wait
+        self.request_stop(f"stopped by an error: {error}; deleting what can be deleted")
 
     def interrupt(self) -> None:
         """First Ctrl-C."""
@@ -184,7 +201,8 @@ class LoadRun:
                                     await self._closed(tasks)
                         judging.cancel()
                 self._load_ended = clock()
-                self.hub.resume()
+                if self.fatal is None:
+                    self.hub.resume()
                 cleanup = await sweep(
                     self._compute,
                     self.hub,
@@ -194,12 +212,13 @@ class LoadRun:
                     run_id=self._templates.run_id,
                     keep=plan.keep,
                     clock=clock,
+                    error=self.fatal,
                 )
                 background.cancel_scope.cancel()
         self._abort_scope = None
         return self._result(cleanup, started_utc)
 
-    def _result(self, cleanup: Cleanup | None, started_utc: str) -> LoadResult:
+    def _result(self, cleanup: Cleanup | None, started_utc: datetime) -> LoadResult:
         clock = self._clock
         now = clock()
         ended = self._load_ended if self._load_ended is not None else now
@@ -220,14 +239,16 @@ class LoadRun:
             aborted_by=self.aborted_by,
             load_seconds=ended - self.started_at,
             elapsed=now - self.started_at,
-            started_utc=started_utc,
-            ended_utc=_utc(),
+            started_wall=started_utc,
+            ended_wall=_utc(),
             poll_interval=self.hub.interval,
             bound=self.hub.bound,
             poll_rounds=self.hub.rounds,
             steps=tuple(self.steps),
             knee=self.knee,
             unsure=tuple(self.iterations.unsure),
+            fatal=self.fatal,
+            in_flight=len(self.iterations.posting),
         )
 
     # ------------------------------------------------------------ open loop

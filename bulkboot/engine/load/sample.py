@@ -92,6 +92,7 @@ class Sample:
             "request_id": self.request_id,
             "intended": rounded(self.intended),
             "started": rounded(self.started),
+            "ended": rounded(self.ended),
             "outcome": self.outcome,
             "failed_phase": self.failed_phase,
             "message": self.message,

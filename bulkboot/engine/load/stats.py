@@ -2,29 +2,20 @@
 
 Every figure is computed from the samples themselves, never from averages of averages
 or from buckets: a load run holds thousands of iterations, not millions, so sorting
-them is cheap. Percentiles interpolate linearly between ranks (numpy's default, and
-the definition Rally's tables use), so ``p50`` of two samples is their mean.
+them is cheap. Percentiles are ``engine.stats.percentile``'s (linear between ranks).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 
-__all__ = ["PhaseStats", "percentile", "phase_stats"]
+from bulkboot.engine.stats import percentile
+
+__all__ = ["PhaseStats", "phase_stats"]
 
 _QUANTILES = (("p50", 50.0), ("p90", 90.0), ("p95", 95.0), ("p99", 99.0), ("p999", 99.9))
-
-
-def percentile(ordered: Sequence[float], q: float) -> float:
-    """The ``q``-th percentile (0-100) of sorted values, interpolated between ranks."""
-    if not ordered:
-        raise ValueError("percentile of no values")
-    rank = (len(ordered) - 1) * q / 100.0
-    low = math.floor(rank)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

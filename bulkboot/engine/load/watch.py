@@ -7,7 +7,15 @@ interval so that the timing bound is known: a status change is seen by the first
 round listed after it, so what is measured through polling is late by at most one
 interval plus one round's own round trip (``bound``), and never early.
 
-Rounds are skipped while nobody waits: an idle run sends nothing. The iterations a
+The poller holds ``changes-since`` back ``SETTLE`` seconds (``Poller(settle=)``): real
+Nova can make a change visible after a listing that already moved past its second, and
+without the hold-back that change is seen only by the next full listing, up to a minute
+late, which would break the bound every polled phase states.
+
+Rounds are skipped while nobody waits: an idle run sends nothing. A round that fails
+(the cloud client has already retried what it may) means the run can no longer see
+its servers: every wait ends (``stopped``), waits begun after end at once, and
+``on_error`` is told, which stops the run. The iterations a
 round ends are woken one per turn of the event loop, not all at once: each then sends
 its next request, and a burst of them would hold back an open loop's next intended
 start by the whole burst (a round can end dozens of waits).
@@ -22,6 +30,7 @@ import anyio
 import anyio.lowlevel
 
 from bulkboot.engine.poll import Lister, Poller, PollRound
+from bulkboot.errors import CloudError
 from bulkboot.identity import GONE_STATUSES
 
 __all__ = ["PollHub", "Seen", "SeenKind"]
@@ -29,6 +38,9 @@ __all__ = ["PollHub", "Seen", "SeenKind"]
 SeenKind = Literal["active", "error", "gone", "vanished", "timeout", "stopped"]
 _ACTIVE: Final = 0
 _GONE: Final = 1
+# Seconds ``changes-since`` is held back (``updated`` has whole seconds: one is the
+# least that helps; measured on Nova 34, see docs/load.md).
+SETTLE: Final = 1.0
 
 
 class Seen:
@@ -76,6 +88,7 @@ class PollHub:
         "_clock",
         "_ended",
         "_event",
+        "_on_error",
         "_sleep",
         "_stopped",
         "_waiters",
@@ -95,8 +108,10 @@ class PollHub:
         sleep: Callable[[float], Awaitable[None]],
         interval: float,
         timeout: float,
+        on_error: Callable[[CloudError], None] | None = None,
     ) -> None:
-        self.poller = Poller(lister, fleet=fleet, clock=clock)
+        self.poller = Poller(lister, fleet=fleet, clock=clock, settle=SETTLE)
+        self._on_error = on_error
         self._clock = clock
         self._sleep = sleep
         self.interval = interval
@@ -187,7 +202,14 @@ class PollHub:
             next_round = began + self.interval
             if not self._waiters:
                 continue
-            result = await self.poller.round()
+            try:
+                result = await self.poller.round()
+            except CloudError as exc:
+                self.stop()
+                if self._on_error is None:
+                    raise
+                self._on_error(exc)
+                continue
             now = clock()
             self.rounds += 1
             self.longest_round = max(self.longest_round, now - began)

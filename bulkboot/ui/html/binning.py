@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bulkboot.ui.report import percentile
+from bulkboot.engine.stats import percentile
 
 __all__ = ["BINS", "Binned", "bin_values", "shared_edges"]
 

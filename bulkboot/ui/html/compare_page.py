@@ -109,7 +109,8 @@ def _load_charts(base: Mapping[str, Any], new: Mapping[str, Any]) -> list[Sectio
                 y_label="iterations",
                 y_kind="rate",
             ),
-            f"Iterations started per second, per {fmt_seconds(buckets.width)} bucket.",
+            f"Iterations completed per second (by their end), per "
+            f"{fmt_seconds(buckets.width)} bucket.",
         )
     ]
     sections = [Section(key="over_time", title="Over time", body="\n".join(parts))]

@@ -1,6 +1,8 @@
 """The sections of a ``load`` page: offered against achieved rate, in flight, late and
 dropped over time; per phase, its p50/p95/p99 over time with failures marked and its
-histogram; the aggregates to p99.9; thresholds; requests per iteration by route.
+histogram; the aggregates to p99.9; thresholds; the capacity search's steps; requests
+per iteration by route and the client's retries and 429/503 answers; failures; what
+the clean-up deleted and left.
 
 The time charts are derived from the report's samples (``ui.load_series``); the
 aggregates and thresholds tables are the report's own numbers."""
@@ -25,6 +27,9 @@ from bulkboot.ui.load_series import (
     rates,
 )
 from bulkboot.ui.load_tables import (
+    capacity_table,
+    cleanup_table,
+    client_table,
     failures_table,
     iterations_table,
     phases_table,
@@ -39,6 +44,7 @@ __all__ = ["load_sections"]
 _NO_SAMPLES = '<p class="note">This report holds no samples to draw over time.</p>'
 _RATE_COLORS = {
     "offered": "#0072B2",
+    "started": "#56B4E9",
     "achieved": "#009E73",
     "late": "#E69F00",
     "dropped": "#D55E00",
@@ -60,8 +66,14 @@ def _rate_section(samples: Sequence[LoadSample], buckets: Buckets) -> Section:
             dashed=True,
         ),
         Line(
+            key="started",
+            label="started",
+            color=_RATE_COLORS["started"],
+            points=per_second["started"],
+        ),
+        Line(
             key="achieved",
-            label="achieved",
+            label="achieved (completed)",
             color=_RATE_COLORS["achieved"],
             points=per_second["achieved"],
         ),
@@ -77,9 +89,12 @@ def _rate_section(samples: Sequence[LoadSample], buckets: Buckets) -> Section:
     )
     caption = (
         f"Per {fmt_seconds(buckets.width)} bucket: offered counts iterations by their "
-        "intended start, achieved by their actual start."
+        "intended start, started by their actual start, achieved the iterations "
+        "completed, by their end (the report's achieved rate)."
     )
-    numbers = _numbers("rate_numbers", title, [(k, per_second[k]) for k in ("offered", "achieved")])
+    numbers = _numbers(
+        "rate_numbers", title, [(k, per_second[k]) for k in ("offered", "started", "achieved")]
+    )
     return Section(key="rate", title=title, body=figure(svg, caption, numbers))
 
 
@@ -233,6 +248,11 @@ def load_sections(document: Mapping[str, Any]) -> list[Section]:
         sections.append(
             Section(key="thresholds", title="Thresholds", body=render_table(thresholds))
         )
+    capacity = capacity_table(document)
+    if capacity is not None:
+        sections.append(
+            Section(key="load_capacity", title="Capacity search", body=render_table(capacity))
+        )
     for phase in names:
         aggregates = phases.get(phase)
         sections.append(
@@ -240,9 +260,13 @@ def load_sections(document: Mapping[str, Any]) -> list[Section]:
                 phase, samples, buckets, aggregates if isinstance(aggregates, Mapping) else {}
             )
         )
+    requests = [t for t in (requests_table(document), client_table(document)) if t is not None]
+    if requests:
+        body = "\n".join(render_table(t) for t in requests)
+        sections.append(Section(key="load_requests", title="Requests", body=body))
     for key, title, found in (
-        ("load_requests", "Requests", requests_table(document)),
         ("load_failures", "Failures", failures_table(document)),
+        ("load_cleanup", "Clean-up", cleanup_table(document)),
         ("load_settings", "Settings", settings_table(document)),
     ):
         if found is not None:

@@ -251,3 +251,35 @@ async def test_stopping_at_once_leaves_the_servers_to_the_journal(tmp_path: Path
     lines = [json.loads(line) for line in ran.journal.read_text().splitlines()]
     created = {line["id"] for line in lines if line.get("ev") == "created"}
     assert len(created) == 10  # every server is in the journal for `bulkboot destroy`
+
+
+async def test_an_error_no_request_gets_past_stops_the_run_and_the_clean_up_does_what_it_can(
+    tmp_path: Path,
+) -> None:
+    """``fail`` (a token that can no longer be renewed, a polling round the client gave
+    up on) stops the run as a first Ctrl-C does; the clean-up deletes what it still can
+    without waiting on a poller that can see nothing, and the result names the error."""
+    from bulkboot.errors import AuthError
+
+    error = AuthError("cannot authenticate to cloud 'x': the token has expired")
+
+    async def expire(run: LoadRun, cloud: Cloud) -> None:
+        await anyio.sleep(5.2)
+        run.fail(error)
+
+    plan = LoadPlan(rate=2.0, duration=60.0, poll_interval=0.5)
+    async with simulator(latency=LATENCY, build_time_mean=20.0, build_time_stddev=0.0) as sim:
+        ran = await run_load(sim, tmp_path, plan, during=expire)
+        await anyio.sleep(5.0)  # the DELETEs the clean-up sent take effect
+        left = sim.stats()["servers_total"]
+    result = ran.result
+    assert result.fatal is error and not result.interrupted
+    assert result.counters.started == 11  # none after the error (5.2 s at 2/s)
+    assert result.counters.interrupted == 11
+    assert result.cleanup is not None
+    # every server was sent its DELETE; none could be seen gone, so each is named
+    assert len(result.cleanup.left) == 11
+    assert {x.reason for x in result.cleanup.left} == {
+        "DELETE accepted, not seen gone: cannot authenticate to cloud 'x': the token has expired"
+    }
+    assert left == 0

@@ -8,8 +8,9 @@ from bulkboot.cloud.timing import RequestTiming
 from bulkboot.engine.load.recorder import Counters, Recorder
 from bulkboot.engine.load.requests import RequestLog, route_of
 from bulkboot.engine.load.sample import Sample
-from bulkboot.engine.load.stats import percentile, phase_stats
+from bulkboot.engine.load.stats import phase_stats
 from bulkboot.engine.load.thresholds import evaluate, ready
+from bulkboot.engine.stats import percentile
 from bulkboot.pipeline.load_spec import parse_threshold, scenario_phases
 
 PHASES = scenario_phases("boot-delete")
