@@ -25,6 +25,7 @@ __all__ = [
     "add_cloud",
     "add_manifest",
     "add_microversion",
+    "add_only",
     "add_report_options",
     "add_run_options",
     "add_state_options",
@@ -162,6 +163,16 @@ def add_microversion(parser: argparse.ArgumentParser, *, offline: bool = False) 
         metavar="2.N",
         help="the compute microversion (default: the manifest's)"
         + ("; 'auto' offline means the newest bulkboot supports" if offline else ""),
+    )
+
+
+def add_only(parser: argparse.ArgumentParser) -> None:
+    """``--only GROUP[,GROUP]``: part of the fleet (``engine.selector``)."""
+    parser.add_argument(
+        "--only",
+        metavar="GROUP[,GROUP]",
+        help="act on part of the fleet: groups by their name as written in the manifest "
+        "(or its fixed start: web for web-{index:02d}), or servers by name",
     )
 
 
