@@ -12,6 +12,12 @@ Creates of an earlier run that may still land (``RunState.possible``) are looked
 by name and fleet mark (found: adopted, as servers that existed); once a round that
 began after a window's end has not shown one, its name is queued to create.
 
+A replacement's old servers (``RunState.side``) are deleted while their name's server
+on the board is the new one: their sightings, disappearance and deadline go to the
+rollout (``side_gone``, ``side_overdue``), never to the name's state. A server listed
+at the start is never adopted as one of this run's or an earlier run's creates of its
+name (it is an older server of the name).
+
 Another writer: a server of the fleet that this run does not know (not listed at its
 start, not created, adopted or found by it, not one of its creates in flight), created
 after the run began on the cloud's clock, was made by someone else: another run on
@@ -64,6 +70,8 @@ def finished(run: RunState) -> bool:
     board = run.board
     if run.stopping:
         return board.count(Phase.CREATING) == 0
+    if run.side:  # a replacement's old servers, deleted, not seen gone yet
+        return False
     if not run.options.wait:  # --no-wait: only servers on their way out are waited for
         return not run.leaving and not run.possible  # ... and creates that may land
     return board.pending() == 0
@@ -144,7 +152,13 @@ def apply_round(run: RunState, result: PollRound) -> bool:
         # once a round has shown members, the request has all it will ever have.
         for group in [g for g in run.groups if g not in board.states]:
             del run.groups[group]
+    side = run.side
     for sighting in result.sightings:
+        if side and sighting.server_id in side:
+            if sighting.status == "DELETED" and run.side_gone is not None:
+                run.side_gone(sighting.server_id, now)
+                news = True
+            continue
         state = board.get(sighting.key)
         if state is None:
             if sighting.server_id in run.leaving and sighting.status == "DELETED":
@@ -174,6 +188,11 @@ def apply_round(run: RunState, result: PollRound) -> bool:
             after_failure(run, new)
     for server_id, key in result.missing:
         run.poller.unwatch(server_id)
+        if side and server_id in side:
+            if run.side_gone is not None:
+                run.side_gone(server_id, now)
+            news = True
+            continue
         state = board.get(key)
         if state is None:
             if server_id in run.leaving:
@@ -193,6 +212,8 @@ def _found_possible(run: RunState, record: Mapping[str, Any], now: float) -> boo
     name = str(record["name"])
     state = run.board.get(name)
     if state is None or state.phase is not Phase.QUEUED or is_gone(record):
+        return False
+    if str(record["id"]) in run.known_ids:  # a server of the name listed before (replaced)
         return False
     del run.possible[name]
     run.unanswered.pop(name, None)
@@ -225,6 +246,8 @@ def _found_possible(run: RunState, record: Mapping[str, Any], now: float) -> boo
 
 def _adopt(run: RunState, record: Mapping[str, Any], now: float) -> bool:
     """The server of a create whose answer was lost has shown up: watch it."""
+    if str(record["id"]) in run.known_ids:  # an older server of the name (replaced)
+        return False
     name = str(record["name"])
     run.unsure.discard(name)
     run.unanswered.pop(name, None)
@@ -338,6 +361,8 @@ def _ours_in_flight(run: RunState, name: str) -> bool:
     """Could a server of this name be one of this run's own creates, not yet answered?"""
     if name in run.unsure or name in run.possible or name in run.unanswered:
         return True
+    if name in run.may_land:  # an earlier run's create of it, unanswered, in its window
+        return True
     state = run.board.get(name)
     if state is not None and state.server_id is None and state.sent_at is not None:
         return True  # sent, and no answer told its id (in flight, lost, or a group)
@@ -382,6 +407,10 @@ def check_deadlines(run: RunState) -> None:
     timeout = run.options.timeout
     board = run.board
     for server_id, key in run.poller.watched_before(now - timeout):
+        if server_id in run.side:
+            if run.side_overdue is not None:
+                run.side_overdue(server_id, now)
+            continue
         state = board.get(key)
         run.poller.unwatch(server_id)
         if server_id in run.leaving:
