@@ -31,6 +31,7 @@ __all__ = [
     "add_state_options",
     "add_table_format",
     "format_duration",
+    "max_unavailable",
     "non_negative_int",
     "parse_duration",
     "positive_int",
@@ -94,6 +95,25 @@ def non_negative_int(text: str) -> int:
     if value < 0:
         raise argparse.ArgumentTypeError(f"{text!r}: must not be negative")
     return value
+
+
+def max_unavailable(text: str) -> tuple[int, float | None]:
+    """``--max-unavailable``: ``K`` servers of a group, or ``P%`` of it (argparse type)
+    -> (count, percent or None)."""
+    value = text.strip()
+    if value.endswith("%"):
+        try:
+            percent = float(value[:-1])
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{text!r} is not a number of servers or a percentage (2, or 25%)"
+            ) from None
+        if not 0 < percent <= 100 or math.isnan(percent):
+            raise argparse.ArgumentTypeError(
+                f"{text!r}: a percentage must be more than 0 and at most 100"
+            )
+        return 1, percent
+    return positive_int(value), None
 
 
 def positive_rate(text: str) -> float:

@@ -19,7 +19,15 @@ import os
 import signal
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -402,6 +410,7 @@ def finish_run(
     interrupted: bool,
     requests: RequestSummary | None = None,
     in_flight: InFlight | None = None,
+    changes: Mapping[str, int] | None = None,
 ) -> Summary:
     """Summarise the run (timed from the board's start) and show the summary last,
     after what was still in flight (``in_flight``, when any create was); ``requests``:
@@ -415,6 +424,7 @@ def finish_run(
         auth_seconds=auth_seconds,
         interrupted=interrupted,
         requests=requests,
+        changes=changes,
     )
     document = results_document(summary, states, header=header)
     if in_flight is not None and in_flight.creates:

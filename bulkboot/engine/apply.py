@@ -175,6 +175,12 @@ class FleetApply:
         self.interrupted = False
 
     @property
+    def will_change(self) -> bool:
+        """Will the run replace or delete servers (besides creating)? Known after
+        ``inventory``."""
+        return self._rollout is not None or bool(self._extra)
+
+    @property
     def window_size(self) -> int:
         """Creates allowed in flight now (the create window), for a report's series."""
         return self._run.window.size
