@@ -61,7 +61,7 @@ from bulkboot.engine.options import ApplyOptions
 from bulkboot.engine.poll import fault_message
 from bulkboot.engine.replay import JournalEntry, possibly_created
 from bulkboot.engine.state import Found, Phase, ServerState, transition
-from bulkboot.identity import member_name
+from bulkboot.identity import member_name, spec_mark
 from bulkboot.pipeline.spec import Manifest, ServerSpec
 
 Record = Mapping[str, Any]
@@ -328,6 +328,17 @@ class _Inventory:
         self.accounted.add(name)
         found = self.by_name[name]
         planned = self.planned.get(self.request_of.get(name, name)) if self.planned else None
+        only = found[0] if len(found) == 1 else None
+        if (
+            planned is not None
+            and only is not None
+            and only.get("status") != "ERROR"
+            and spec_mark(only) == planned.mark
+        ):
+            self.unchanged.append(name)  # the common case, said at once: one server at the plan
+            self._found(name, only)
+            self._may_land(name)
+            return
         verdict = judge_name(name, found, planned, self.flavor_names)
         chosen = verdict.chosen
         if verdict.twins:
@@ -360,6 +371,13 @@ class _Inventory:
         if not failed and verdict.settled and not verdict.changes:
             self.unchanged.append(name)
         self._found(name, chosen)
+
+    def _may_land(self, name: str) -> None:
+        """A name with a server whose last create may still land (a second server)."""
+        entry = self.entries.get(name)
+        if entry is not None and entry.unconfirmed:
+            if possibly_created(entry, wall_now=self.wall_now, window=self.window) is not None:
+                self.may_land.add(name)
 
     def _found(self, name: str, chosen: Record) -> None:
         """The server accounted for under ``name``: watched if building, retried in ERROR."""
