@@ -19,17 +19,14 @@ listing against the manifest and the journal and says, without any I/O:
   key and carries out a create whose client has gone, so it is not created now; the
   poll loop looks for it by name and fleet mark (its members, for a multi-create) and
   creates it only once its window has passed and it has not shown up;
-- the rest is to create; servers of the fleet the manifest no longer names (drift)
-  and names carried by several servers are noted, and left alone;
-- given the planned bodies (``planned``), each server found is compared with the plan
-  for its name (``changes.compare``): unchanged, or changed in named fields. Changed
-  ones are left alone and reported, or with ``--replace-changed`` replaced
-  (``Replacement``: the name is created anew, its old servers deleted, by the
-  rollout); a name with a server at the plan beside older ones is a replacement that
-  was interrupted, and only the old ones' deletion is left. What the diff says is
-  ``Diff``, which ``plan`` shows as it is;
-- a name to create that a server outside the fleet already carries (unmarked, or
-  another fleet's) is noted in ``Diff.name_taken``: such a server is never adopted.
+- the rest is to create; names carried by several servers are noted;
+- given the planned bodies, each server found is compared with the plan for its name
+  (``changes``): unchanged, or changed (left alone and reported, or with
+  ``--replace-changed`` a ``Replacement`` for the rollout); a server at the plan beside
+  older ones is an interrupted replacement, only their deletion left. What it all
+  comes to is ``diff.Diff`` (``plan`` shows it): with the servers the manifest no
+  longer names (deleted by ``--prune``, else kept) and the names to create that a
+  server outside the fleet carries (never adopted).
 """
 
 from __future__ import annotations
@@ -128,27 +125,15 @@ def take_inventory(
     ``now`` is the run's clock at the listing; ``cloud_now`` the cloud's (its answer's
     ``Date``), against which a server's ``created`` says how old it is; ``wall_now``
     this machine's wall clock (the journal's), against which a create sent and never
-    answered is possibly created for ``window`` seconds (0: none is).
-
-    ``planned``: each request's planned body (``changes.plan_servers``), by request
-    name; without it every server found counts as unchanged. ``flavor_names``: flavor
-    id -> name, for servers without a spec mark that show their flavor by name.
-    ``in_scope``: which names the fleet's servers may have to count as the manifest's
-    (``--only``): drift outside it is neither reported nor pruned.
+    answered is possibly created for ``window`` seconds (0: none is). ``planned``: each
+    request's planned body by its name (``changes.plan_servers``; None: every server
+    found is unchanged); ``flavor_names``: flavor id -> name (servers without a spec
+    mark); ``in_scope``: the names ``--only`` covers (drift outside it is ignored).
     """
-    return _Inventory(
-        manifest,
-        records,
-        entries,
-        options,
-        now,
-        cloud_now,
-        wall_now,
-        window,
-        planned,
-        flavor_names or {},
-        in_scope,
-    ).plan()
+    inventory = _Inventory(manifest, records, entries, options, now, cloud_now, wall_now)
+    inventory.window, inventory.planned = window, planned
+    inventory.flavor_names, inventory.in_scope = flavor_names or {}, in_scope
+    return inventory.plan()
 
 
 class _Inventory:
@@ -163,10 +148,6 @@ class _Inventory:
         now: float,
         cloud_now: datetime | None,
         wall_now: float,
-        window: float,
-        planned: Mapping[str, Planned] | None,
-        flavor_names: Mapping[str, str],
-        in_scope: Callable[[str], bool] | None,
     ) -> None:
         self.manifest = manifest
         self.entries = entries
@@ -174,10 +155,10 @@ class _Inventory:
         self.now = now
         self.cloud_now = cloud_now
         self.wall_now = wall_now
-        self.window = window
-        self.planned = planned
-        self.flavor_names = flavor_names
-        self.in_scope = in_scope
+        self.window = 0.0
+        self.planned: Mapping[str, Planned] | None = None
+        self.flavor_names: Mapping[str, str] = {}
+        self.in_scope: Callable[[str], bool] | None = None
         records = records if isinstance(records, list | tuple) else list(records)
         claimed = claim_records(records, manifest.name, entries)
         self.foreign = foreign_by_name(records, manifest.name)

@@ -259,7 +259,17 @@ class Rollout:
         self._replaced.append(name)
         group = self._groups[item.replacement.group]
         group.active.discard(name)
+        self._progress()
         self._next(group)
+
+    def _progress(self) -> None:
+        """Say on the board (the live view's note) how far the replacements are."""
+        if not self._run.stopping:
+            done = len(self._replaced) + len(self._failed) + len(self._held)
+            failed = f", {len(self._failed)} failed" if self._failed else ""
+            self._run.board.note = (
+                f"replacing changed servers: {done} of {len(self._items)} done{failed}"
+            )
 
     def _fail(self, item: _Item, why: str) -> None:
         item.stage = Stage.FAILED
@@ -270,6 +280,7 @@ class Rollout:
         group.halted = True
         while group.waiting:
             self._hold(group.waiting.popleft())
+        self._progress()
 
     def _hold(self, name: str) -> None:
         """Not begun: the name keeps its old server (found, as it was)."""
