@@ -24,9 +24,17 @@ DIR`` adds ``bulkboot-baseline``: the same command run from another checkout (an
 commit, e.g. a ``git worktree``), interleaved with the others, for a before/after
 comparison that a noisy machine touches alike.
 
+``--noop`` measures a re-apply of a fleet that is already complete instead: the fleet is
+booted once (by bulkboot), then ``apply`` runs ``--runs`` times against it and must
+change nothing; per run, the API requests it sent (the simulator's count, before and
+after), its CPU (user+sys, ``wait4``), its wall time (process start to exit, imports
+included) and peak RSS, with the requests broken down by route. ``--noop-plan`` adds
+the same for ``plan`` online (what ``--detailed-exitcode`` costs in CI).
+
     python benchmarks/bench_apply.py                 # the cases below
     python benchmarks/bench_apply.py --cases 1000x200 --runs 3 --live-cost
     python benchmarks/bench_apply.py --cases 1000x200 --baseline-tree ../old-checkout
+    python benchmarks/bench_apply.py --noop --cases 10000x200 --runs 5 --noop-plan
 """
 
 from __future__ import annotations
@@ -398,6 +406,96 @@ def _drain(fd: int) -> None:
         pass
 
 
+# ---------------------------------------------------------------- a no-op re-apply
+NOOP_MANIFEST = (
+    "name: bench\nmicroversion: auto\ndefaults:\n  image: cirros-0.6.2\n"
+    "  flavor: m1.tiny\n  networks: none\nservers:\n"
+    '  - name: "bench-{{index:05d}}"\n    count: {count}\n'
+)
+
+
+def _bulkboot(sim: Simulator, folder: Path, *argv: str) -> dict[str, Any]:
+    """``python -m bulkboot ARGV --cloud bench`` (output thrown away): exit code, CPU,
+    peak RSS, wall seconds, and the API requests the simulator counted meanwhile."""
+    env = _env(OS_CLIENT_CONFIG_FILE=str(sim.clouds_yaml(folder)))
+    before = sim.stats()
+    started = time.monotonic()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bulkboot", *argv, "--cloud", "bench"],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        env=env,
+        cwd=folder,
+    )
+    cpu, rss = _wait(process)
+    wall = time.monotonic() - started
+    after = sim.stats()
+    routes: dict[str, int] = {}
+    for route, by_status in after["requests"].items():
+        sent = sum(by_status.values()) - sum(before["requests"].get(route, {}).values())
+        if sent:
+            routes[route] = sent
+    return {
+        "code": process.returncode,
+        "cpu": cpu,
+        "rss": rss,
+        "wall": wall,
+        "requests": after["requests_total"] - before["requests_total"],
+        "routes": routes,
+    }
+
+
+def run_noop(
+    sim: Simulator, folder: Path, count: int, concurrency: int, runs: int, *, plan: bool
+) -> None:
+    """Boot ``count`` servers once, then ``runs`` no-op re-applies (and plans)."""
+    sim.reset()
+    manifest = folder / "fleet.yaml"
+    manifest.write_text(NOOP_MANIFEST.format(count=count))
+    apply = ["apply", str(manifest), "--format", "plain", "--yes"]
+    boot = _bulkboot(sim, folder, *apply, "--concurrency", str(concurrency))
+    if boot["code"] != 0:
+        raise SystemExit(f"booting the fleet: bulkboot apply exited {boot['code']}")
+    rows: dict[str, list[dict[str, Any]]] = {"apply (no-op)": []}
+    if plan:
+        rows["plan --detailed-exitcode (no change)"] = []
+    for _ in range(runs):
+        for label, results in rows.items():
+            if label.startswith("apply"):
+                result = _bulkboot(sim, folder, *apply)
+                expected = 0
+            else:
+                result = _bulkboot(sim, folder, "plan", str(manifest), "--detailed-exitcode")
+                expected = 0  # 0: no changes
+            if result["code"] != expected:
+                raise SystemExit(f"{label}: exited {result['code']}, not {expected}")
+            result["load1"] = os.getloadavg()[0]
+            results.append(result)
+            print(
+                f"  {label} N={count}: "
+                + json.dumps({k: v for k, v in result.items() if k != "routes"}),
+                file=sys.stderr,
+                flush=True,
+            )
+    if sim.stats()["servers_total"] != count:
+        raise SystemExit("a no-op re-apply changed the fleet")
+    print(f"\n## No-op re-apply, N = {count} (booted once, then {runs} runs each)\n")
+    print("| command | API requests | CPU s | wall s (start to exit) | peak RSS MiB |")
+    print("|---|---|---|---|---|")
+    for label, results in rows.items():
+        print(
+            f"| {label} | {_cell([r['requests'] for r in results], '.0f')} "
+            f"| {_cell([r['cpu'] for r in results], '.2f')} "
+            f"| {_cell([r['wall'] for r in results], '.2f')} "
+            f"| {_cell([r['rss'] for r in results], '.0f')} |"
+        )
+    for label, results in rows.items():
+        routes = ", ".join(f"{route} {n}" for route, n in sorted(results[-1]["routes"].items()))
+        print(f"\n{label}, requests of the last run by route: {routes}")
+    loads = [r["load1"] for results in rows.values() for r in results]
+    print(f"\nload average (1 min) after each run: {_cell(loads, '.2f')}")
+
+
 # ---------------------------------------------------------------- the benchmark
 def _measure(sim: Simulator, count: int, action: Any) -> dict[str, Any]:
     sim.reset()
@@ -445,6 +543,8 @@ def main() -> None:
     parser.add_argument(
         "--baseline-tree", type=Path, help="another checkout, run as client bulkboot-baseline"
     )
+    parser.add_argument("--noop", action="store_true", help="a no-op re-apply of a fleet")
+    parser.add_argument("--noop-plan", action="store_true", help="with --noop: plan too")
     args = parser.parse_args()
     if args.raw:
         result = asyncio.run(
@@ -473,7 +573,9 @@ def main() -> None:
     try:
         with tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp)
-            for count, concurrency in cases:
+            for count, concurrency in cases if args.noop else ():
+                run_noop(sim, folder, count, concurrency, args.runs, plan=args.noop_plan)
+            for count, concurrency in () if args.noop else cases:
                 rows: dict[str, list[dict[str, Any]]] = {c: [] for c in clients}
                 if args.live_cost:
                     rows["bulkboot-plain-pty"] = []

@@ -28,6 +28,7 @@ from typing import Protocol, cast
 
 from bulkboot import __version__, commands
 from bulkboot.errors import (
+    EXIT_FAILURE,
     EXIT_INTERNAL,
     EXIT_INTERRUPTED,
     EXIT_INVALID,
@@ -128,6 +129,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(run(args))
     except BulkbootError as exc:
         _print_error(exc)
+        if getattr(args, "detailed_exitcode", False) and exc.exit_code != EXIT_INTERRUPTED:
+            return EXIT_FAILURE  # plan --detailed-exitcode: 2 means "changes", errors are 1
         return exc.exit_code
     except KeyboardInterrupt:
         print("bulkboot: interrupted", file=sys.stderr)

@@ -8,6 +8,12 @@ use them: the pipeline marks the bodies, the cloud client and the engine read li
 
 - The **fleet mark**: metadata ``bulkboot:fleet = <fleet name>``, in every create body.
   A server without it is never the fleet's, whatever its name.
+- The **spec mark**: metadata ``bulkboot:spec = <fingerprint>``, in every create body
+  beside the fleet mark: a short hash of the planned body per field
+  (``pipeline.fingerprint``), by which ``plan`` and ``apply`` tell from the cloud alone
+  whether a server is still what the manifest asks for. A server without it (created
+  before it existed) is compared by what its record shows (flavor, image).
+  Together the two marks are ``MARK_ITEMS`` of the 128 metadata items Nova allows.
 - A **multi-create member**: Nova names the servers of a request ``<name>-1`` ...
   ``<name>-N`` (never ``-0``, never a leading zero: ``pool-02`` is some other server),
   N at most the request's instance count.
@@ -26,6 +32,9 @@ from typing import Any, Final
 
 __all__ = [
     "FLEET_MARK_KEY",
+    "MARK_ITEMS",
+    "OWN_MARKS",
+    "SPEC_MARK_KEY",
     "GONE_STATUSES",
     "TASK_STATE_KEY",
     "claim_partial",
@@ -34,9 +43,13 @@ __all__ = [
     "is_leaving",
     "member_name",
     "member_number",
+    "spec_mark",
 ]
 
 FLEET_MARK_KEY: Final = "bulkboot:fleet"
+SPEC_MARK_KEY: Final = "bulkboot:spec"
+OWN_MARKS: Final = frozenset({FLEET_MARK_KEY, SPEC_MARK_KEY})
+MARK_ITEMS: Final = len(OWN_MARKS)  # metadata items bulkboot adds to every create
 TASK_STATE_KEY: Final = "OS-EXT-STS:task_state"
 GONE_STATUSES: Final = frozenset({"DELETED", "SOFT_DELETED"})
 
@@ -45,6 +58,15 @@ def is_fleet_record(record: Mapping[str, Any], fleet: str) -> bool:
     """Does this server carry the fleet's mark?"""
     metadata = record.get("metadata")
     return isinstance(metadata, Mapping) and metadata.get(FLEET_MARK_KEY) == fleet
+
+
+def spec_mark(record: Mapping[str, Any]) -> str | None:
+    """The server's spec mark (its fingerprint when created), None when it has none."""
+    metadata = record.get("metadata")
+    if not isinstance(metadata, Mapping):
+        return None
+    mark = metadata.get(SPEC_MARK_KEY)
+    return mark if isinstance(mark, str) else None
 
 
 def member_name(request: str, number: int) -> str:

@@ -56,6 +56,9 @@ class CreateRequest:
     instance_count: int = 1
     fleet: str
     secrets: tuple[str, ...] = field(default=(), repr=False)
+    # servers of the same name and fleet that this create did not make (the old ones a
+    # replacement creates beside): never taken for its server after a lost answer
+    exclude: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -130,7 +133,9 @@ class Creator:
                     if secret and secret in exc.message:
                         raise _scrubbed(exc, request.secrets) from None
                 if isinstance(exc, ServerError) and exc.http_status == 504:
-                    return await self._after_unknown(exc, name, fleet, count, started, attempts)
+                    return await self._after_unknown(
+                        exc, name, fleet, count, started, attempts, request.exclude
+                    )
                 answered = isinstance(exc, ServerError) or (
                     isinstance(exc, Unavailable) and exc.retry_after is None
                 )
@@ -139,12 +144,14 @@ class Creator:
                 failure: ApiError = exc
             except (ConnectionLost, RequestTimeout, BadAnswer) as exc:
                 # BadAnswer: an answer too large, or undecodable: Nova may have acted
-                return await self._after_unknown(exc, name, fleet, count, started, attempts)
+                return await self._after_unknown(
+                    exc, name, fleet, count, started, attempts, request.exclude
+                )
             else:
                 return self._created(answer, name, started, attempts)
             # A 500/502/bare 503: it may have reached Nova, which has finished with it.
             # Looked for after the last attempt too: that one may have made it.
-            found = await self._settled_lookup(name, fleet, count)
+            found = await self._settled_lookup(name, fleet, count, request.exclude)
             if found is not None:
                 return self._recovered(found, name, started, attempts)
             if attempts >= self._max_create_attempts:
@@ -159,6 +166,7 @@ class Creator:
         count: int,
         started: float,
         attempts: int,
+        exclude: frozenset[str] = frozenset(),
     ) -> CreatedServer:
         """Nova may still be working on the create: look patiently, never re-send."""
         settle = self._recovery.lookup_settle
@@ -168,7 +176,7 @@ class Creator:
         problem: Exception | None = None
         while True:
             try:
-                found = await self.find_created(name, fleet, count)
+                found = await self.find_created(name, fleet, count, exclude)
             except CloudError as exc:  # a failed look is no answer: keep looking
                 found, problem = None, exc
             if found is not None:
@@ -216,14 +224,16 @@ class Creator:
             request_id=answer.request_id,
         )
 
-    async def _settled_lookup(self, name: str, fleet: str, count: int) -> dict[str, Any] | None:
+    async def _settled_lookup(
+        self, name: str, fleet: str, count: int, exclude: frozenset[str] = frozenset()
+    ) -> dict[str, Any] | None:
         """Look for the server; if absent, look once more after ``lookup_settle`` seconds
         (a create that timed out on our side may still be on its way through Nova)."""
-        found = await self.find_created(name, fleet, count)
+        found = await self.find_created(name, fleet, count, exclude)
         settle = self._recovery.lookup_settle
         if found is None and settle > 0:
             await self._sleep(settle)
-            found = await self.find_created(name, fleet, count)
+            found = await self.find_created(name, fleet, count, exclude)
         return found
 
     def _recovered(
@@ -240,8 +250,11 @@ class Creator:
             recovered=True,
         )
 
-    async def find_created(self, name: str, fleet: str, count: int) -> dict[str, Any] | None:
-        """The fleet's server made by a create whose answer was lost, if there is one."""
+    async def find_created(
+        self, name: str, fleet: str, count: int, exclude: frozenset[str] = frozenset()
+    ) -> dict[str, Any] | None:
+        """The fleet's server made by a create whose answer was lost, if there is one
+        (never one of ``exclude``: servers of the name this create did not make)."""
         if count > 1:
             pattern = f"^{regex_literal(name)}-[0-9]+$"
         else:
@@ -254,6 +267,8 @@ class Creator:
             if count > 1 and member_number(name, listed, count) is None:
                 return False
             if count == 1 and listed != name:
+                return False
+            if exclude and str(server.get("id")) in exclude:
                 return False
             # an older namesake on its way out is not the one this create made
             return is_fleet_record(server, fleet) and not (is_gone(server) or is_leaving(server))

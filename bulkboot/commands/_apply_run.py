@@ -12,6 +12,7 @@ import dataclasses
 import functools
 import resource
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from bulkboot.cloud.client import open_cloud
@@ -22,6 +23,7 @@ from bulkboot.commands._options import resolve_defaults
 from bulkboot.commands._reporting import RunRecord
 from bulkboot.engine.apply import ApplyOptions, ApplyOutcome, FleetApply
 from bulkboot.engine.board import Board
+from bulkboot.engine.options import MaxUnavailable
 from bulkboot.engine.state import Phase
 from bulkboot.errors import (
     EXIT_FAILURE,
@@ -44,11 +46,17 @@ if TYPE_CHECKING:
 __all__ = ["run"]
 
 
-def run(args: argparse.Namespace, manifest: Manifest, requested: str) -> int:
-    """Apply ``manifest``, valid offline at ``requested`` (``apply._checked_manifest``)."""
+def run(
+    args: argparse.Namespace,
+    manifest: Manifest,
+    requested: str,
+    scope: Callable[[str], bool] | None = None,
+) -> int:
+    """Apply ``manifest``, valid offline at ``requested`` (``apply._checked_manifest``);
+    ``scope``: the names of the fleet's servers ``--only`` covers (None: all)."""
     args = resolve_defaults(args)
     output = make_output(args.format)
-    work = functools.partial(_apply, args, manifest, output, requested)
+    work = functools.partial(_apply, args, manifest, output, requested, scope)
     return runtime.run_on_cloud(args.cloud or manifest.cloud, work, output=output)
 
 
@@ -56,6 +64,7 @@ def _options(args: argparse.Namespace) -> ApplyOptions:
     """The engine's options as the flags set them; ``--poll-interval`` is the pacing's
     base, and the first round comes no later than one base interval."""
     pacing = ApplyOptions().pacing
+    count, percent = args.max_unavailable
     return ApplyOptions(
         concurrency=args.concurrency,
         fixed_concurrency=args.fixed_concurrency,
@@ -67,6 +76,11 @@ def _options(args: argparse.Namespace) -> ApplyOptions:
         retry_errors=args.retry_errors,
         rollback_on_failure=args.rollback_on_failure,
         skip_quota_check=args.skip_quota_check,
+        replace_changed=args.replace_changed,
+        max_unavailable=MaxUnavailable(count=count, percent=percent),
+        replace_order=args.replace_order,
+        prune=args.prune,
+        allow_duplicate_names=args.allow_duplicate_names,
     )
 
 
@@ -75,6 +89,7 @@ async def _apply(
     manifest: Manifest,
     output: RunOutput,
     requested: str,
+    scope: Callable[[str], bool] | None,
     target: runtime.Target,
 ) -> int:
     clock = time.monotonic
@@ -84,7 +99,9 @@ async def _apply(
     async with runtime.fleet_lock(
         paths, command="apply", wait=args.wait_lock, note=output.note, manifest_file=args.file
     ) as notes:
-        return await _locked(args, manifest, output, requested, target, paths, notes, started)
+        return await _locked(
+            args, manifest, output, requested, scope, target, paths, notes, started
+        )
 
 
 async def _locked(
@@ -92,6 +109,7 @@ async def _locked(
     manifest: Manifest,
     output: RunOutput,
     requested: str,
+    scope: Callable[[str], bool] | None,
     target: runtime.Target,
     paths: StatePaths,
     notes: list[str],
@@ -146,6 +164,7 @@ async def _locked(
                 # a create sent and never answered may land until the client's request
                 # timeout has passed since it was sent
                 in_flight_window=cloud.transport.attempt_timeout,
+                in_scope=scope,
             )
             output.step(steps.LISTING)
             names = await fleet.inventory()
@@ -153,12 +172,14 @@ async def _locked(
             await fleet.check_quota(names)
             notes = target.notes() + notes + fleet.notes
             fleet.notes.clear()
+            diff = fleet.diff
+            to_do = names or fleet.will_change
             question = (
-                f"create {len(names)} server request(s) of fleet {manifest.name!r} "
+                f"{diff.summary_line()}: apply to fleet {manifest.name!r} "
                 f"on cloud {cloud.cloud_name!r}?"
             )
             go = await runtime.confirmed(
-                question if names else None,
+                question if to_do else None,
                 yes=args.yes,
                 target=target,
                 output=output,
@@ -166,7 +187,11 @@ async def _locked(
                 clock=clock,
             )
             if not go:
-                output.note("nothing created")
+                output.note(
+                    "nothing created, replaced or deleted"
+                    if fleet.will_change
+                    else "nothing created"
+                )
                 return EXIT_FAILURE
 
             def first() -> None:
@@ -197,6 +222,7 @@ async def _locked(
         interrupted=outcome.interrupted,
         requests=requests_summary,
         in_flight=runtime.InFlight(outcome.in_flight, outcome.in_flight_until),
+        changes=outcome.converged.counts(),
     )
     if record.wanted:  # written when the run failed too: what it did is worth keeping
         report = results_document(summary, outcome.states, header=header, requests=record.requests)
@@ -234,4 +260,5 @@ def _exit_code(outcome: ApplyOutcome, *, wait: bool) -> int:
     if wait:
         return 0 if outcome.ok else EXIT_FAILURE
     good = (Phase.ACTIVE, Phase.BUILDING)
-    return 0 if all(s.phase in good for s in outcome.states) else EXIT_FAILURE
+    fine = outcome.converged.ok and all(s.phase in good for s in outcome.states)
+    return 0 if fine else EXIT_FAILURE

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import functools
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import anyio
@@ -43,28 +44,36 @@ if TYPE_CHECKING:
 __all__ = ["run"]
 
 
-def run(args: argparse.Namespace, manifest: Manifest) -> int:
+def run(
+    args: argparse.Namespace, manifest: Manifest, in_scope: Callable[[str], bool] | None = None
+) -> int:
+    """Destroy the fleet of ``manifest``; ``in_scope``: the names ``--only`` covers."""
     args = resolve_defaults(args)
     output = make_output(args.format)
-    work = functools.partial(_destroy, args, manifest, output)
+    work = functools.partial(_destroy, args, manifest, output, in_scope)
     return runtime.run_on_cloud(args.cloud or manifest.cloud, work, output=output)
 
 
 async def _destroy(
-    args: argparse.Namespace, manifest: Manifest, output: RunOutput, target: runtime.Target
+    args: argparse.Namespace,
+    manifest: Manifest,
+    output: RunOutput,
+    in_scope: Callable[[str], bool] | None,
+    target: runtime.Target,
 ) -> int:
     paths = runtime.fleet_state(args, manifest.name, target.config.name)
     # One writer per fleet: taken before anything is sent, held to the end.
     async with runtime.fleet_lock(
         paths, command="destroy", wait=args.wait_lock, note=output.note, manifest_file=args.file
     ) as notes:
-        return await _locked(args, manifest, output, target, paths, notes)
+        return await _locked(args, manifest, output, in_scope, target, paths, notes)
 
 
 async def _locked(
     args: argparse.Namespace,
     manifest: Manifest,
     output: RunOutput,
+    in_scope: Callable[[str], bool] | None,
     target: runtime.Target,
     paths: StatePaths,
     notes: list[str],
@@ -86,7 +95,10 @@ async def _locked(
         output.step(steps.LISTING)
         gone: list[tuple[str, str]] = []  # journaled below: never looked up again
         found = await fleet_servers(cloud.compute, manifest.name, entries, gone=gone)
-        _, mine, listing_notes = found
+        records, mine, listing_notes = found
+        if in_scope is not None:  # --only: the named groups' servers, no other
+            mine = [r for r in mine if in_scope(str(r.get("name")))]
+            found = (records, mine, listing_notes)
         notes = target.notes() + notes + listing_notes
         count = len(mine)
         header = runtime.run_header(
@@ -98,8 +110,10 @@ async def _locked(
             concurrency=args.concurrency,
             rate=args.rate,
         )
+        part = f" (--only {args.only})" if in_scope is not None else ""
         question = (
-            f"delete {count} server(s) of fleet {manifest.name!r} on cloud {cloud.cloud_name!r}?"
+            f"delete {count} server(s) of fleet {manifest.name!r}{part} on cloud "
+            f"{cloud.cloud_name!r}?"
         )
         go = await runtime.confirmed(
             question if count else None, yes=args.yes, target=target, output=output
@@ -152,6 +166,7 @@ async def _locked(
                         # a create sent and never answered may land until the client's
                         # request timeout has passed since it was sent
                         in_flight_window=cloud.transport.attempt_timeout,
+                        in_scope=in_scope,
                     )
                 except (BulkbootError, BaseExceptionGroup) as exc:
                     error = exc if isinstance(exc, BulkbootError) else first_error(exc)

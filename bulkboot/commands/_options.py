@@ -28,11 +28,13 @@ __all__ = [
     "add_cloud",
     "add_manifest",
     "add_microversion",
+    "add_only",
     "add_report_options",
     "add_run_options",
     "add_state_options",
     "add_table_format",
     "format_duration",
+    "max_unavailable",
     "non_negative_int",
     "parse_duration",
     "positive_int",
@@ -78,6 +80,25 @@ def non_negative_int(text: str) -> int:
     if value < 0:
         raise argparse.ArgumentTypeError(f"{text!r}: must not be negative")
     return value
+
+
+def max_unavailable(text: str) -> tuple[int, float | None]:
+    """``--max-unavailable``: ``K`` servers of a group, or ``P%`` of it (argparse type)
+    -> (count, percent or None)."""
+    value = text.strip()
+    if value.endswith("%"):
+        try:
+            percent = float(value[:-1])
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{text!r} is not a number of servers or a percentage (2, or 25%)"
+            ) from None
+        if not 0 < percent <= 100 or math.isnan(percent):
+            raise argparse.ArgumentTypeError(
+                f"{text!r}: a percentage must be more than 0 and at most 100"
+            )
+        return 1, percent
+    return positive_int(value), None
 
 
 def positive_rate(text: str) -> float:
@@ -147,6 +168,16 @@ def add_microversion(parser: argparse.ArgumentParser, *, offline: bool = False) 
         metavar="2.N",
         help="the compute microversion (default: the manifest's)"
         + ("; 'auto' offline means the newest bulkboot supports" if offline else ""),
+    )
+
+
+def add_only(parser: argparse.ArgumentParser) -> None:
+    """``--only GROUP[,GROUP]``: part of the fleet (``engine.selector``)."""
+    parser.add_argument(
+        "--only",
+        metavar="GROUP[,GROUP]",
+        help="act on part of the fleet: groups by their name as written in the manifest "
+        "(or its fixed start: web for web-{index:02d}), or servers by name",
     )
 
 

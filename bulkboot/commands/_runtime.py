@@ -20,7 +20,15 @@ import asyncio
 import signal
 import sys
 import threading
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Iterator,
+    Mapping,
+    Sequence,
+)
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -335,6 +343,7 @@ def finish_run(
     interrupted: bool,
     requests: RequestSummary | None = None,
     in_flight: InFlight | None = None,
+    changes: Mapping[str, int] | None = None,
 ) -> Summary:
     """Summarise the run (timed from the board's start) and show the summary last,
     after what was still in flight (``in_flight``, when any create was); ``requests``:
@@ -348,6 +357,7 @@ def finish_run(
         auth_seconds=auth_seconds,
         interrupted=interrupted,
         requests=requests,
+        changes=changes,
     )
     document = results_document(summary, states, header=header)
     if in_flight is not None and in_flight.creates:

@@ -1,6 +1,7 @@
 """``bulkboot destroy FILE``: delete every server of the fleet and wait until they are gone.
 
-Only servers carrying the fleet mark are touched. On a terminal it asks first, showing
+Only servers carrying the fleet mark are touched; with ``--only GROUP``, only those of
+the groups (or servers) named. On a terminal it asks first, showing
 how many servers will go, unless ``--yes``; with no terminal to ask on (a script, cron,
 CI) it refuses without ``--yes``, before anything is sent. Deletes run under the same
 concurrency and rate limits as creates.
@@ -22,6 +23,7 @@ from bulkboot.commands._options import (
     EngineDefault,
     add_cloud,
     add_manifest,
+    add_only,
     add_report_options,
     add_run_options,
     add_state_options,
@@ -69,6 +71,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     add_state_options(parser, lock=True)
     add_report_options(parser)
+    add_only(parser)
     parser.set_defaults(run=run)
 
 
@@ -77,6 +80,11 @@ def run(args: argparse.Namespace) -> int:
 
     # before the run's imports: bad input fails at once
     manifest = load_manifest(args.file, need_name=True)
+    scope = None
+    if args.only:  # part of the fleet: the servers of those groups (or those servers)
+        from bulkboot.engine.selector import parse_only, select
+
+        scope = select(manifest, parse_only(args.only)).covers
     from bulkboot.commands._prompt import refuse_unattended
 
     refuse_unattended(
@@ -85,4 +93,4 @@ def run(args: argparse.Namespace) -> int:
     check_report_paths(args)
     from bulkboot.commands import _destroy_run
 
-    return _destroy_run.run(args, manifest)
+    return _destroy_run.run(args, manifest, scope)

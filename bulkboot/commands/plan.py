@@ -1,11 +1,17 @@
-"""``bulkboot plan FILE [--offline]``: print the create requests a fleet would send.
+"""``bulkboot plan FILE [--offline]``: what ``apply`` would do, and the requests it would send.
 
 The work is split so that the online mode (``--cloud``: authenticate, negotiate the
-microversion, resolve names to IDs) only has to supply a microversion and a
-``References`` and then calls the same ``make_plan`` and ``emit``:
+microversion, resolve names to IDs, list the fleet) only has to supply a microversion,
+a ``References`` and the diff, and then calls the same ``make_plan`` and ``emit``:
 
     run_offline: load -> pick version -> check -> make_plan(AS_WRITTEN) -> emit
-    run_online:  load -> negotiate    -> check -> resolve -> make_plan(resolved) -> emit
+    run_online:  load -> negotiate    -> check -> resolve -> list -> make_plan(+diff) -> emit
+
+Online, the diff is the one ``apply`` acts on (``engine.inventory``: the same function
+on the same listing and journal): per server ``+`` create, ``~`` replace (what differs),
+``=`` unchanged, ``!`` in ERROR, the servers the manifest no longer names (``- delete``
+with ``--prune``, else extra and kept), and the summary line. ``--detailed-exitcode``
+(as Terraform's): 0 no changes, 2 changes, 1 an error (``cli`` maps every error to 1).
 
 Everything that can fail happens before the first byte is printed, so an invalid
 manifest leaves stdout empty (exit 2). The admin password is masked in what is
@@ -17,11 +23,17 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TextIO
 
-from bulkboot.commands._options import add_cloud, add_manifest, add_microversion, add_table_format
+from bulkboot.commands._options import (
+    add_cloud,
+    add_manifest,
+    add_microversion,
+    add_only,
+    add_state_options,
+    add_table_format,
+)
 from bulkboot.errors import UsageError
 from bulkboot.pipeline import microversion as mv
 from bulkboot.pipeline.body import build_requests
@@ -29,10 +41,11 @@ from bulkboot.pipeline.spec import AS_WRITTEN, Manifest, References, ServerSpec
 
 if TYPE_CHECKING:
     from bulkboot.cloud.session import HttpOptions
-    from bulkboot.ui.plan_table import PlanRow
+    from bulkboot.engine.diff import Diff
 
 __all__ = [
     "MASK",
+    "EXIT_CHANGES",
     "Plan",
     "emit",
     "make_plan",
@@ -43,6 +56,7 @@ __all__ = [
 ]
 
 MASK = "***"  # what the admin password shows as (the same mask as the --debug log)
+EXIT_CHANGES = 2  # --detailed-exitcode: the plan has changes
 _SECRET_SERVER_KEYS = ("adminPass",)
 
 
@@ -55,18 +69,21 @@ class Plan:
     specs: tuple[ServerSpec, ...]
     requests: tuple[dict[str, Any], ...]  # {"name", "method", "path", "body"}, one per spec
     offline: bool
+    diff: Diff | None = None  # online: what apply would change
+    possible: tuple[str, ...] = ()  # creates of an earlier run that may still land
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "plan",
-        help="print the create requests a fleet would send",
+        help="show what apply would change, and the create requests it would send",
         description=(
-            "Print the POST /servers requests the manifest would send, one per server "
-            "(one per multi-create group); none is sent. With --offline, nothing touches "
-            "the network and image, flavor and network names are shown as written; "
-            "without it, bulkboot authenticates, negotiates the microversion and "
-            "resolves the names to IDs (GET requests only)."
+            "Show what apply would do to the fleet, server by server (+ create, ~ replace "
+            "and what differs, = unchanged, ! in ERROR, - delete with --prune), and the "
+            "POST /servers requests the manifest would send; nothing is created. Online, "
+            "bulkboot authenticates, negotiates the microversion, resolves the names to "
+            "IDs and lists the fleet (GET requests only). With --offline, nothing touches "
+            "the network: the requests only, names as written."
         ),
     )
     add_manifest(parser)
@@ -78,11 +95,31 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add_table_format(parser)
     add_microversion(parser, offline=True)
     add_cloud(parser)
+    parser.add_argument(
+        "--prune",
+        action="store_true",
+        help="plan as apply --prune: the fleet's servers the manifest no longer names "
+        "are to delete (else: extra, kept)",
+    )
+    parser.add_argument(
+        "--detailed-exitcode",
+        action="store_true",
+        help="exit 0 when there is nothing to change, 2 when there is, 1 on any error "
+        "(as terraform plan -detailed-exitcode)",
+    )
+    add_only(parser)
+    add_state_options(parser, lock=False)
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     if args.offline:
+        for flag, given in (
+            ("--detailed-exitcode", args.detailed_exitcode),
+            ("--prune", args.prune),
+        ):
+            if given:
+                raise UsageError(f"{flag} needs the cloud: an --offline plan has no diff")
         return run_offline(args)
     return run_online(args)
 
@@ -99,7 +136,7 @@ def run_online(
     """
     from bulkboot.pipeline.manifest import load_manifest
 
-    manifest = load_manifest(args.file, need_name=True)  # online: it names a cloud
+    manifest = _selected(load_manifest(args.file, need_name=True), args)  # online: it names a cloud
     requested = args.microversion or manifest.microversion
     if args.microversion is not None and args.microversion.strip().lower() not in (
         "auto",
@@ -110,45 +147,49 @@ def run_online(
         except ValueError as exc:
             raise UsageError(f"--microversion: {exc}") from None
     # What the online plan needs (aiohttp, anyio), loaded once the input has passed.
-    from bulkboot.cloud.client import open_cloud
-    from bulkboot.cloud.resolve import resolve_references
-    from bulkboot.cloud.session import HttpOptions
-    from bulkboot.commands._runtime import Target, run_on_cloud
-    from bulkboot.pipeline.validate import check
+    from bulkboot.commands import _plan_diff
+    from bulkboot.commands._runtime import run_on_cloud
     from bulkboot.ui import steps
+    from bulkboot.ui.text import printable
 
     shown = steps.on_terminal(sys.stderr)
-
-    async def online(target: Target) -> Plan:
-        authenticating = steps.authenticating(target.config)
-        if authenticating is not None:
-            shown.step(authenticating)
-        async with open_cloud(target.config, options=options or HttpOptions()) as cloud:
-            shown.step(steps.negotiating(cloud.endpoint))
-            version = await cloud.compute.negotiate(requested)
-            check(manifest, version)
-            shown.step(steps.resolving(manifest))
-            refs = await resolve_references(cloud, manifest)
-        return make_plan(manifest, version, refs, offline=False)
-
+    notes: list[str] = []
     try:
-        plan = run_on_cloud(args.cloud or manifest.cloud, online)
+        plan = run_on_cloud(
+            args.cloud or manifest.cloud,
+            lambda target: _plan_diff.online_plan(
+                args, manifest, requested, target, shown=shown, notes=notes, options=options
+            ),
+        )
     finally:
         shown.done()
+    for note in notes:
+        print(printable(note, multiline=True), file=sys.stderr)
     emit(plan, args.format, out=out if out is not None else sys.stdout)
-    return 0
+    changes = plan.diff.changes if plan.diff is not None else 0
+    return EXIT_CHANGES if args.detailed_exitcode and changes else 0
 
 
 def run_offline(args: argparse.Namespace, *, out: TextIO | None = None) -> int:
     from bulkboot.pipeline.manifest import load_manifest
     from bulkboot.pipeline.validate import check
 
-    manifest = load_manifest(args.file)
+    manifest = _selected(load_manifest(args.file), args)
     version = offline_version(manifest, args.microversion)
     check(manifest, version)
     plan = make_plan(manifest, version, AS_WRITTEN, offline=True)
     emit(plan, args.format, out=out if out is not None else sys.stdout)
     return 0
+
+
+def _selected(manifest: Manifest, args: argparse.Namespace) -> Manifest:
+    """The manifest, cut down to ``--only`` when given."""
+    words = getattr(args, "only", None)
+    if not words:
+        return manifest
+    from bulkboot.engine.selector import parse_only, select
+
+    return select(manifest, parse_only(words)).manifest(manifest)
 
 
 def offline_version(manifest: Manifest, flag: str | None) -> mv.Microversion:
@@ -167,6 +208,8 @@ def make_plan(
     refs: References,
     *,
     offline: bool,
+    diff: Diff | None = None,
+    possible: tuple[str, ...] = (),
 ) -> Plan:
     """Build every request (pure): the manifest must have passed ``check`` at ``version``."""
     requests = tuple(build_requests(manifest.servers, refs, version))
@@ -176,16 +219,35 @@ def make_plan(
         specs=manifest.servers,
         requests=requests,
         offline=offline,
+        diff=diff,
+        possible=possible,
     )
 
 
 def plan_document(plan: Plan) -> dict[str, Any]:
-    """The ``--format json`` document, the admin password masked."""
-    return {
-        "fleet": plan.fleet,
-        "microversion": str(plan.microversion),
-        "requests": [_masked(request) for request in plan.requests],
-    }
+    """The ``--format json`` document, the admin password masked; online, the diff:
+    ``summary`` (its line), ``changes`` and the servers in ``errors``."""
+    document: dict[str, Any] = {"fleet": plan.fleet, "microversion": str(plan.microversion)}
+    diff = plan.diff
+    if diff is not None:
+        extra = [{"name": e.name, "id": e.server_id} for e in diff.extra]
+        document["summary"] = diff.summary_line()
+        document["changes"] = {
+            "create": list(diff.create),
+            "replace": [
+                {"name": c.name, "id": c.server_id, "fields": list(c.fields)} for c in diff.replace
+            ],
+            "delete": extra if diff.prune else [],
+            "unchanged": list(diff.unchanged),
+            "extra_kept": [] if diff.prune else extra,
+        }
+        document["errors"] = [
+            {"name": e.name, "id": e.server_id, "fault": e.fault, "retryable": e.retryable}
+            for e in diff.errors
+        ]
+        document["names_taken"] = dict(diff.name_taken)
+    document["requests"] = [_masked(request) for request in plan.requests]
+    return document
 
 
 def _masked(request: dict[str, Any]) -> dict[str, Any]:
@@ -214,169 +276,25 @@ def emit(plan: Plan, fmt: str, *, out: TextIO) -> None:
     if fmt == "json":
         write_json(plan_document(plan), out)
         return
+    from bulkboot.ui.plan_rows import change_lines, change_rows, table_rows
     from bulkboot.ui.plan_table import print_plan_table
 
-    servers = sum(_count(request["body"]["server"])[1] for request in plan.requests)
+    servers = sum(int(request["body"]["server"].get("max_count", 1)) for request in plan.requests)
     noun = "request" if len(plan.requests) == 1 else "requests"
     caption = (
         f"{len(plan.requests)} {noun}, {servers} server{'' if servers == 1 else 's'}; "
         f"compute {plan.microversion}"
         + ("; offline: image, flavor and network names as written" if plan.offline else "")
     )
+    diff = plan.diff
+    if diff is None:
+        rows = table_rows(plan.specs, plan.requests, offline=plan.offline)
+        print_plan_table(rows, out, title=f"fleet {plan.fleet}", caption=caption)
+        return
     print_plan_table(
-        table_rows(plan),
+        change_rows(plan.specs, plan.requests, diff),
         out,
         title=f"fleet {plan.fleet}",
         caption=caption,
+        lines=[*change_lines(diff, possible=plan.possible), f"plan: {diff.summary_line()}"],
     )
-
-
-# ----------------------------------------------------------------- table rows
-
-
-def table_rows(plan: Plan) -> list[PlanRow]:
-    """Table rows read back from the bodies, so the table shows what would be sent.
-
-    Online, each image, flavor and network shows as written in the manifest with the
-    start of the ID it resolved to (``ubuntu-24.04 (7c1d…)``): the name is what the
-    user recognises, the short ID tells which one the cloud meant, and the row stays
-    one line at 80 columns (the full IDs are in ``--format json``).
-
-    Consecutive one-server requests of a group that show alike fold into one row here
-    (``merge_rows`` would do the same, one record per request slower). The servers of a
-    group share their bodies' nested values, so texts are worked out once per value.
-    """
-    from bulkboot.ui.plan_table import PlanRow
-
-    rows: list[PlanRow] = []
-    run: list[Any] | None = None  # [group, first name, last name, shown, count]
-    seen_networks: tuple[object, object, str] = (object(), object(), "")
-    seen_devices: tuple[object, object, str] = (object(), object(), "")
-    labels: dict[tuple[str | None, str], str] = {}
-
-    def named(written: str | None, resolved: str) -> str:
-        key = (written, resolved)
-        label = labels.get(key)
-        if label is None:
-            label = labels[key] = resolved if plan.offline else _named(written, resolved)
-        return label
-
-    for spec, request in zip(plan.specs, plan.requests, strict=True):
-        server = request["body"]["server"]
-        low, high = _count(server)
-        networks = server.get("networks")
-        if networks is not seen_networks[0] or spec.networks is not seen_networks[1]:
-            seen_networks = (networks, spec.networks, _networks(server, spec, named))
-        image = server.get("imageRef")
-        if image:
-            image = named(_image_as_written(spec), str(image))
-        else:
-            v2, v1 = server.get("block_device_mapping_v2"), server.get("block_device_mapping")
-            if v2 is not seen_devices[0] or v1 is not seen_devices[1]:
-                seen_devices = (v2, v1, _image(server, short=not plan.offline))
-            image = seen_devices[2]
-        flavor = named(spec.flavor, str(server.get("flavorRef", "")))
-        shown = (str(image), flavor, seen_networks[2])
-        if high == 1 and run is not None and run[0] == spec.group and run[3] == shown:
-            run[2] = request["name"]
-            run[4] += 1
-            continue
-        if run is not None:
-            rows.append(_row(run))
-            run = None
-        if low == high == 1:
-            run = [spec.group, request["name"], None, shown, 1]
-        else:
-            image_text, flavor_text, networks_text = shown
-            rows.append(
-                PlanRow(
-                    group=spec.group,
-                    name=request["name"],
-                    image=image_text,
-                    flavor=flavor_text,
-                    networks=networks_text,
-                    count=high,
-                    count_text=str(high) if low == high else f"{low}-{high}",
-                )
-            )
-    if run is not None:
-        rows.append(_row(run))
-    return rows
-
-
-def _short(ident: str, keep: int = 4) -> str:
-    """The start of an ID (``7c1d…``); short IDs (a flavor's ``2``) whole."""
-    return ident if len(ident) <= keep + 4 else ident[:keep] + "…"
-
-
-def _named(written: str | None, resolved: str) -> str:
-    """A reference as written, with the start of the ID it resolved to; an ID written
-    as such shows as a longer start of itself (there is no name to show)."""
-    if not written or written == resolved:
-        return _short(resolved, keep=8)
-    return f"{written} ({_short(resolved)})"
-
-
-def _image_as_written(spec: ServerSpec) -> str | None:
-    if spec.image is not None:
-        return spec.image
-    if spec.image_with:
-        return ",".join(f"{k}={v}" for k, v in spec.image_with.items())
-    return None
-
-
-def _row(run: list[Any]) -> PlanRow:
-    from bulkboot.ui.plan_table import PlanRow
-
-    group, name, last_name, (image, flavor, networks), count = run
-    return PlanRow(
-        group=group,
-        name=name,
-        image=image,
-        flavor=flavor,
-        networks=networks,
-        count=count,
-        count_text=str(count),
-        last_name=last_name,
-    )
-
-
-def _count(server: dict[str, Any]) -> tuple[int, int]:
-    high = int(server.get("max_count", 1))
-    return min(int(server.get("min_count", high)), high), high
-
-
-def _image(server: dict[str, Any], *, short: bool = False) -> str:
-    """What a server boots from when it has no image: its boot device."""
-    cut = _short if short else str
-    for device in server.get("block_device_mapping_v2", ()):
-        if str(device.get("boot_index")) == "0":
-            return f"{device.get('source_type', '?')} {cut(str(device.get('uuid', '')))}".strip()
-    for device in server.get("block_device_mapping", ()):
-        source = device.get("volume_id") or device.get("snapshot_id")
-        kind = "volume" if "volume_id" in device else "snapshot"
-        return f"{kind} {cut(str(source))} ({device.get('device_name')})"
-    return "-"
-
-
-def _networks(
-    server: dict[str, Any], spec: ServerSpec, named: Callable[[str | None, str], str]
-) -> str:
-    """The networks as the body sends them, each named as written (``named``)."""
-    networks = server.get("networks")
-    if networks is None:
-        return "(Nova's default)"
-    if isinstance(networks, str):
-        return networks
-    written = spec.networks if isinstance(spec.networks, tuple) else ()
-    nics = list(written) if len(written) == len(networks) else [None] * len(networks)
-    shown = []
-    for nic, wire in zip(nics, networks, strict=True):
-        if "uuid" in wire:
-            text = named(None if nic is None else nic.net_name or nic.net_id, str(wire["uuid"]))
-        else:
-            text = f"port {named(None, str(wire.get('port', '?')))}"
-        if "fixed_ip" in wire:
-            text += f" {wire['fixed_ip']}"
-        shown.append(text)
-    return "\n".join(shown) if shown else "[]"

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from bulkboot.commands._options import (
     add_cloud,
     add_manifest,
+    add_only,
     add_state_options,
     add_table_format,
 )
@@ -39,6 +40,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add_cloud(parser)
     add_table_format(parser)
     add_state_options(parser, lock=False)
+    add_only(parser)
     parser.set_defaults(run=run)
 
 
@@ -47,6 +49,12 @@ def run(args: argparse.Namespace) -> int:
 
     # before the run's imports: bad input fails at once
     manifest = load_manifest(args.file, need_name=True)
+    scope = None
+    if args.only:  # part of the fleet: those groups' servers (drift within them too)
+        from bulkboot.engine.selector import parse_only, select
+
+        selection = select(manifest, parse_only(args.only))
+        manifest, scope = selection.manifest(manifest), selection.covers
     # What the run needs (aiohttp, anyio, rich), loaded once the manifest has loaded.
     from bulkboot.cloud.client import open_cloud
     from bulkboot.cloud.session import HttpOptions
@@ -90,6 +98,8 @@ def run(args: argparse.Namespace) -> int:
             notes.extend(listing_notes)
             record_gone(paths, gone, notes)  # so that no later run looks them up again
             entries = with_gone(entries, gone)
+            if scope is not None:
+                mine = [r for r in mine if scope(str(r.get("name")))]
             name = cloud.cloud_name
         shown.done()
         rows = status_rows(manifest, mine, entries)

@@ -3,13 +3,20 @@
 The shape of a run, all under one task group, each phase in a module of its own:
 
 - the inventory (``inventory.take_inventory``, pure): one full listing read against
-  the manifest and the journal; the fleet's servers are left alone, an ERROR among
-  them replaced only with ``--retry-errors``, a server on its way out waited out;
+  the manifest, the journal and the planned bodies; the fleet's servers are left
+  alone, an ERROR among them replaced only with ``--retry-errors``, a server on its
+  way out waited out, a changed one replaced only with ``--replace-changed``; a name
+  to create that a server outside the fleet has stops the run before anything is
+  sent, unless ``--allow-duplicate-names``;
+- with ``--prune``, the fleet's servers the manifest no longer names are deleted
+  first (``deletes.delete_and_wait``), before the creates that may need their quota;
 - the create workers (``workers.CreateWorkers``): ``concurrency`` at most, through
   the adaptive create window, each create journaled before the POST and after;
 - the poll loop (``tracking.poll_loop``): batched rounds at an adaptive interval; it
   applies what it sees, enforces per-server deadlines, starts replacements of ERRORs
   (``replace``), and closes the queue when every server is final;
+- the replacements (``rollout.Rollout``), rolling, through the same workers and poll
+  loop;
 - then, with ``--rollback-on-failure`` and a failure, the rollback (``replace``).
 
 What the phases share is one ``run_state.RunState``.
@@ -35,7 +42,10 @@ import anyio
 
 from bulkboot.cloud.retry import http_date
 from bulkboot.engine.board import Board, Observer, emitter
+from bulkboot.engine.changes import needs_flavor_names, plan_servers
 from bulkboot.engine.compute_api import ComputeApi
+from bulkboot.engine.converge import Converged, RolloutWatch, names_taken_message, prune
+from bulkboot.engine.diff import Diff, Extra
 from bulkboot.engine.inventory import take_inventory
 from bulkboot.engine.journal import Journal
 from bulkboot.engine.options import ApplyOptions
@@ -43,15 +53,17 @@ from bulkboot.engine.poll import Poller
 from bulkboot.engine.quota import check_quota, total_need
 from bulkboot.engine.replace import rollback, start_replace
 from bulkboot.engine.replay import JournalEntry
+from bulkboot.engine.rollout import Rollout, RolloutOutcome
 from bulkboot.engine.run_state import RunState
 from bulkboot.engine.state import Event, Phase, ServerState
 from bulkboot.engine.tracking import another_writer_note, poll_loop
 from bulkboot.engine.window import CreateWindow, WindowStats
 from bulkboot.engine.workers import CreateWorkers
+from bulkboot.errors import UsageError
 from bulkboot.pipeline.microversion import Microversion
 from bulkboot.pipeline.spec import Manifest, References
 
-__all__ = ["ApplyOptions", "ApplyOutcome", "FleetApply"]
+__all__ = ["ApplyOptions", "ApplyOutcome", "Converged", "FleetApply"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -71,12 +83,14 @@ class ApplyOutcome:
     in_flight: int = 0
     in_flight_until: float | None = None
     another_writer: bool = False
+    converged: Converged = Converged()
 
     @property
     def ok(self) -> bool:
         return (
             not self.interrupted
             and not self.another_writer
+            and self.converged.ok
             and all(s.phase is Phase.ACTIVE for s in self.states)
         )
 
@@ -114,6 +128,7 @@ class FleetApply:
         cpu_clock: Callable[[], float] = time.process_time,
         wall_clock: Callable[[], float] = time.time,
         entries: Mapping[str, JournalEntry] | None = None,
+        in_scope: Callable[[str], bool] | None = None,
     ) -> None:
         self.compute = compute
         self.entries: Mapping[str, JournalEntry] = entries or {}
@@ -125,9 +140,19 @@ class FleetApply:
         self.options = options
         self.clock = clock
         self.wall_clock = wall_clock
+        self.in_scope = in_scope
         window = CreateWindow(
             ceiling=max(1, options.concurrency), adaptive=not options.fixed_concurrency
         )
+        # The servers deleted that are not their name's server on the board: a
+        # replacement's old ones, and --prune's. Journaled and shown as any.
+        self.side = Board(header=board.header, started_at=board.started_at)
+        self._side_emit = emitter(self.side, journal, observers)
+        self._rollout: Rollout | None = None
+        self.diff = Diff()
+        self._extra: tuple[Extra, ...] = ()
+        self._pruned: list[str] = []
+        self._prune_failed: list[tuple[str, str]] = []
         self._run = RunState(
             compute=compute,
             fleet=manifest.name,
@@ -135,7 +160,7 @@ class FleetApply:
             journal=journal,
             options=options,
             clock=clock,
-            emit=emitter(board, journal, observers),
+            emit=emitter(board, journal, [*observers, RolloutWatch(lambda: self._rollout)]),
             poller=Poller(compute, fleet=manifest.name, clock=clock),
             window=window,
             limiter=anyio.CapacityLimiter(window.size),
@@ -148,6 +173,12 @@ class FleetApply:
         self._replace_now: Sequence[str] = ()  # existing ERRORs to replace (--retry-errors)
         self._scope: anyio.CancelScope | None = None
         self.interrupted = False
+
+    @property
+    def will_change(self) -> bool:
+        """Will the run replace or delete servers (besides creating)? Known after
+        ``inventory``."""
+        return self._rollout is not None or bool(self._extra)
 
     @property
     def window_size(self) -> int:
@@ -177,12 +208,21 @@ class FleetApply:
             self._scope.cancel()
 
     async def inventory(self) -> list[str]:
-        """Account for the fleet's servers already in the cloud; return the names to create."""
+        """Account for the fleet's servers already in the cloud; return the names to create.
+
+        A name to create (or to create anew) that a server outside the fleet has is a
+        ``UsageError`` here, before anything is sent, unless ``allow_duplicate_names``.
+        """
         run = self._run
         listed_at = self.clock()
         records = await self.compute.list_servers(None, detail=True)
         run.poller.note_listing(records, self.clock() - listed_at)
         cloud_now = http_date(self.compute.cloud_date)
+        flavor_names: dict[str, str] = {}
+        if needs_flavor_names(records):  # a server without a spec mark shows a flavor name
+            flavor_names = {
+                str(f.get("id")): str(f.get("name")) for f in await self.compute.flavors()
+            }
         plan = take_inventory(
             self.manifest,
             records,
@@ -192,7 +232,14 @@ class FleetApply:
             cloud_now=cloud_now,
             wall_now=self.wall_clock(),
             window=run.in_flight_window,
+            planned=plan_servers(self.manifest.servers, self.refs, self.microversion),
+            flavor_names=flavor_names,
+            in_scope=self.in_scope,
         )
+        self.diff = plan.diff
+        if plan.diff.name_taken and not self.options.allow_duplicate_names:
+            raise UsageError(names_taken_message(self.manifest.name, plan.diff.name_taken))
+        run.may_land.update(plan.may_land)
         run.cloud_started = cloud_now
         run.known_ids.update(plan.known_ids)
         for name, spec in plan.member_specs.items():
@@ -212,7 +259,34 @@ class FleetApply:
         run.poller.reorder()
         self.notes.extend(plan.notes)
         self._replace_now = plan.replace
+        if self.options.prune:
+            self._extra = plan.diff.extra
+        if plan.replacements:
+            group_sizes: dict[str, int] = {}
+            for spec in self.manifest.servers:
+                group_sizes[spec.group] = group_sizes.get(spec.group, 0) + spec.instance_count
+            self._rollout = Rollout(
+                run,
+                plan.replacements,
+                side=self.side,
+                side_emit=self._side_emit,
+                limit=self.options.max_unavailable,
+                group_sizes=group_sizes,
+            )
+            run.side_gone = self._rollout.side_gone
+            run.side_overdue = self._rollout.side_overdue
+            run.replaced.update(r.name for r in plan.replacements)
+            for replacement in plan.replacements:  # the old ones' ids are not its creates'
+                old = frozenset(server_id for server_id, _ in replacement.old)
+                run.exclude[replacement.name] = old
         return list(plan.to_create)
+
+    async def prune(self) -> None:
+        """Delete the fleet's servers the manifest no longer names (``--prune``)."""
+        if self._extra:
+            self._pruned, self._prune_failed = await prune(
+                self._run, self._extra, side=self.side, side_emit=self._side_emit
+            )
 
     async def check_quota(self, names: Sequence[str]) -> None:
         if not names or self.options.skip_quota_check:
@@ -220,7 +294,10 @@ class FleetApply:
         flavors = {str(f.get("id")): f for f in await self.compute.flavors()}
         absolute = await self.compute.limits()
         items = []
-        for name in names:
+        # create-first replacements make a server before deleting one: at most the
+        # rollout's share of each group at once
+        extra = self._rollout.surge() if self._rollout is not None else []
+        for name in [*names, *extra]:
             spec = self._run.specs[name]
             flavor = flavors.get(self.refs.flavor(spec.flavor)) if spec.flavor else None
             items.append((spec.instance_count, flavor))
@@ -242,16 +319,21 @@ class FleetApply:
                 self._scope = scope
                 async with anyio.create_task_group() as outer:
                     outer.start_soon(self.journal.sync_every)
+                    await self.prune()
                     async with anyio.create_task_group() as tasks:
                         run.tasks = tasks
                         if self.options.wait:  # a replacement is finished by the poll loop
                             for name in self._replace_now:
                                 start_replace(run, name)
+                        rollout = self._rollout
+                        if rollout is not None and not run.stopping:
+                            rollout.start()
                         later = len(self._replace_now) + len(run.leaving) + len(run.possible)
+                        later += len(rollout) if rollout is not None else 0
                         room = max(1, min(self.options.concurrency, len(names) + later))
                         self._workers.start(receive, room=room)
                         # a deletion must be seen done, an earlier run's create looked for
-                        if self.options.wait or run.leaving or run.possible:
+                        if self.options.wait or run.leaving or run.possible or rollout:
                             tasks.start_soon(poll_loop, run)
                         else:
                             send.close()
@@ -293,6 +375,16 @@ class FleetApply:
         now = self.clock()
         pending = [until for until in run.unanswered.values() if until > now]
         until = self.wall_clock() + max(pending) - now if pending else None
+        converged = Converged(
+            rollout=self._rollout.outcome() if self._rollout is not None else RolloutOutcome(),
+            pruned=tuple(self._pruned),
+            prune_failed=tuple(self._prune_failed),
+            extra_kept=0 if self.options.prune else len(self.diff.extra),
+            changed_kept=0
+            if self.options.replace_changed
+            else len({c.name for c in self.diff.replace}),
+        )
+        self.notes.extend(converged.notes())
         return ApplyOutcome(
             states=tuple(self.board.states.values()),
             notes=tuple(self.notes),
@@ -303,4 +395,5 @@ class FleetApply:
             in_flight=len(pending),
             in_flight_until=until,
             another_writer=bool(run.other_writer),
+            converged=converged,
         )

@@ -17,6 +17,9 @@ answered). The fleet is not gone until they have landed or their window has pass
 ``destroy`` watches for servers of those names (or their members) with the fleet mark
 until then, and deletes each that appears.
 
+``in_scope`` (``--only``): only the fleet's servers whose names it covers are deleted,
+waited for and listed again; the others are not touched.
+
 Before it says the fleet is gone, a ``destroy`` that deleted anything lists the
 fleet once more: a server of the fleet it missed is deleted too; one created after
 the destroy began that is none of those creates is another writer's (another
@@ -98,6 +101,7 @@ async def destroy_fleet(
     stopped: anyio.Event | None = None,
     found: tuple[list[dict[str, Any]], list[dict[str, Any]], list[str]] | None = None,
     note: Callable[[str], None] | None = None,
+    in_scope: Callable[[str], bool] | None = None,
 ) -> DestroyOutcome:
     """Delete every server of ``fleet`` and wait until they are gone.
 
@@ -112,6 +116,8 @@ async def destroy_fleet(
         found = await fleet_servers(compute, fleet, entries)
         notes.extend(found[2])
     records, mine, _ = found
+    if in_scope is not None:
+        mine = [r for r in mine if in_scope(str(r.get("name")))]
     run = _Destroy(
         compute,
         fleet,
@@ -122,9 +128,12 @@ async def destroy_fleet(
         should_stop=should_stop,
         stopped=stopped,
         records=records,
+        in_scope=in_scope,
     )
     wall_now, now = wall_clock(), clock()
     for name, entry in entries.items():
+        if in_scope is not None and not in_scope(name):
+            continue
         left = possibly_created(entry, wall_now=wall_now, window=in_flight_window)
         if left is not None:
             run.possible[name] = now + left
@@ -180,8 +189,10 @@ class _Destroy:
         should_stop: Callable[[], bool],
         stopped: anyio.Event | None,
         records: list[dict[str, Any]],
+        in_scope: Callable[[str], bool] | None = None,
     ) -> None:
         self.compute = compute
+        self.in_scope = in_scope
         self.fleet = fleet
         self.board = board
         self.emit = emit
@@ -292,10 +303,13 @@ class _Destroy:
         records = await self.compute.list_servers(None, detail=True)
         missed: list[Mapping[str, Any]] = []
         others: list[Mapping[str, Any]] = []
+        scope = self.in_scope
         for record in records:
             if not is_fleet_record(record, self.fleet) or is_gone(record) or is_leaving(record):
                 continue
             if str(record.get("id")) in self.targeted:
+                continue
+            if scope is not None and not scope(str(record.get("name"))):
                 continue
             if self._created_since_start(record) and not self.an_earlier_create(record.get("name")):
                 others.append(record)

@@ -19,26 +19,49 @@ listing against the manifest and the journal and says, without any I/O:
   key and carries out a create whose client has gone, so it is not created now; the
   poll loop looks for it by name and fleet mark (its members, for a multi-create) and
   creates it only once its window has passed and it has not shown up;
-- the rest is to create; servers of the fleet the manifest no longer names (drift)
-  and names carried by several servers are noted, and left alone.
+- the rest is to create; names carried by several servers are noted;
+- given the planned bodies, each server found is compared with the plan for its name
+  (``changes``): unchanged, or changed (left alone and reported, or with
+  ``--replace-changed`` a ``Replacement`` for the rollout); a server at the plan beside
+  older ones is an interrupted replacement, only their deletion left. What it all
+  comes to is ``diff.Diff`` (``plan`` shows it): with the servers the manifest no
+  longer names (deleted by ``--prune``, else kept) and the names to create that a
+  server outside the fleet carries (never adopted).
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
-from bulkboot.engine.fleet import claim_records, pick, record_age, split_leaving
+from bulkboot.engine.changes import Change, Planned, judge_name
+from bulkboot.engine.diff import (
+    Diff,
+    Errored,
+    Extra,
+    Replacement,
+    changes_note,
+    drift_note,
+    foreign_by_name,
+    found_note,
+    names_taken,
+    possible_note,
+    server_names,
+    wall_time,
+)
+from bulkboot.engine.fleet import claim_records, record_age, split_leaving
 from bulkboot.engine.members import member_index, member_spec, members_expected
 from bulkboot.engine.options import ApplyOptions
 from bulkboot.engine.poll import fault_message
 from bulkboot.engine.replay import JournalEntry, possibly_created
 from bulkboot.engine.state import Found, Phase, ServerState, transition
-from bulkboot.identity import member_name
+from bulkboot.identity import member_name, spec_mark
 from bulkboot.pipeline.spec import Manifest, ServerSpec
+
+Record = Mapping[str, Any]
 
 __all__ = ["InventoryPlan", "Watch", "take_inventory", "wall_time"]
 
@@ -75,6 +98,12 @@ class InventoryPlan:
     # when its window ends, on the run's clock
     possible: Mapping[str, float] = dataclasses.field(default_factory=dict)
     known_ids: frozenset[str] = frozenset()  # every id of the fleet the listing showed
+    diff: Diff = Diff()
+    # names to replace (--replace-changed), and interrupted replacements to finish
+    replacements: tuple[Replacement, ...] = ()
+    # names with a server found whose last create an earlier run sent and never saw
+    # answered, in its window: a second server of the name may still land
+    may_land: frozenset[str] = frozenset()
 
 
 def take_inventory(
@@ -87,18 +116,24 @@ def take_inventory(
     cloud_now: datetime | None,
     wall_now: float = 0.0,
     window: float = 0.0,
+    planned: Mapping[str, Planned] | None = None,
+    flavor_names: Mapping[str, str] | None = None,
+    in_scope: Callable[[str], bool] | None = None,
 ) -> InventoryPlan:
     """Read ``records`` (one full listing) against the manifest and the journal.
 
     ``now`` is the run's clock at the listing; ``cloud_now`` the cloud's (its answer's
     ``Date``), against which a server's ``created`` says how old it is; ``wall_now``
     this machine's wall clock (the journal's), against which a create sent and never
-    answered is possibly created for ``window`` seconds (0: none is).
+    answered is possibly created for ``window`` seconds (0: none is). ``planned``: each
+    request's planned body by its name (``changes.plan_servers``; None: every server
+    found is unchanged); ``flavor_names``: flavor id -> name (servers without a spec
+    mark); ``in_scope``: the names ``--only`` covers (drift outside it is ignored).
     """
-    return _Inventory(manifest, records, entries, options, now, cloud_now, wall_now, window).plan()
-
-
-Record = Mapping[str, Any]
+    inventory = _Inventory(manifest, records, entries, options, now, cloud_now, wall_now)
+    inventory.window, inventory.planned = window, planned
+    inventory.flavor_names, inventory.in_scope = flavor_names or {}, in_scope
+    return inventory.plan()
 
 
 class _Inventory:
@@ -113,7 +148,6 @@ class _Inventory:
         now: float,
         cloud_now: datetime | None,
         wall_now: float,
-        window: float,
     ) -> None:
         self.manifest = manifest
         self.entries = entries
@@ -121,8 +155,13 @@ class _Inventory:
         self.now = now
         self.cloud_now = cloud_now
         self.wall_now = wall_now
-        self.window = window
+        self.window = 0.0
+        self.planned: Mapping[str, Planned] | None = None
+        self.flavor_names: Mapping[str, str] = {}
+        self.in_scope: Callable[[str], bool] | None = None
+        records = records if isinstance(records, list | tuple) else list(records)
         claimed = claim_records(records, manifest.name, entries)
+        self.foreign = foreign_by_name(records, manifest.name)
         self.known_ids = frozenset(str(r.get("id")) for found in claimed.values() for r in found)
         # names with a server to wait out (and nothing else), and the id to wait for
         self.by_name, self.going = split_leaving(claimed, entries)
@@ -140,6 +179,12 @@ class _Inventory:
         self.notes: list[str] = []
         self.accounted: set[str] = set(self.going)
         self.possible: dict[str, float] = {}
+        self.request_of: dict[str, str] = {s.name: s.name for s in manifest.servers}
+        self.replace_diff: list[Change] = []
+        self.unchanged: list[str] = []
+        self.errors: list[Errored] = []
+        self.replacements: list[Replacement] = []
+        self.may_land: set[str] = set()
 
     def plan(self) -> InventoryPlan:
         for spec in self.manifest.servers:
@@ -153,9 +198,31 @@ class _Inventory:
                 names = []
             for name in names:
                 self._account(name)
-        self._note_drift()
-        self._note_summary()
-        self._note_possible()
+        extra = self._drift()
+        for note in (
+            found_note(
+                existed=len(self.found),
+                retried=len(self.replace),
+                to_create=len(self.to_create),
+                waiting=len(set(self.leaving.values())),
+            ),
+            possible_note(self.possible, now=self.now, wall_now=self.wall_now),
+        ):
+            if note is not None:
+                self.notes.append(note)
+        diff = Diff(
+            create=self._create_names(),
+            replace=tuple(self.replace_diff),
+            extra=extra,
+            unchanged=tuple(self.unchanged),
+            errors=tuple(self.errors),
+            prune=self.options.prune,
+        )
+        new = [*diff.create, *(r.name for r in self.replacements if not r.settled)]
+        diff = dataclasses.replace(diff, name_taken=names_taken(self.foreign, new))
+        note = changes_note(diff, replace=self.options.replace_changed)
+        if note is not None:
+            self.notes.append(note)
         return InventoryPlan(
             states=tuple(self.states.values()),
             found=tuple(self.found),
@@ -167,6 +234,9 @@ class _Inventory:
             notes=tuple(self.notes),
             possible=dict(self.possible),
             known_ids=self.known_ids,
+            diff=diff,
+            replacements=tuple(self.replacements),
+            may_land=frozenset(self.may_land),
         )
 
     def _group(self, spec: ServerSpec) -> list[str]:
@@ -191,6 +261,7 @@ class _Inventory:
         del self.states[spec.name]  # the request is now its members
         for member in members:
             self.states[member] = ServerState(name=member, group=spec.group)
+            self.request_of.setdefault(member, spec.name)
         for member in members:
             self._add_member(spec, member)
         # The group's other members were deleted (a destroy killed half-way): each is
@@ -199,6 +270,7 @@ class _Inventory:
         for index in range(1, members_expected(spec, present, self.entries) + 1):
             member = member_name(spec.name, index)
             if member not in self.by_name and member not in self.requested:
+                self.request_of.setdefault(member, spec.name)
                 self._add_member(spec, member)
                 self.accounted.add(member)
                 self.states[member] = ServerState(name=member, group=spec.group)
@@ -233,15 +305,63 @@ class _Inventory:
         return False
 
     def _account(self, name: str) -> None:
-        """A server of the fleet already there: found, watched or replaced."""
+        """A server of the fleet already there: found, watched, replaced or retried."""
         self.accounted.add(name)
         found = self.by_name[name]
-        if len(found) > 1:
+        planned = self.planned.get(self.request_of.get(name, name)) if self.planned else None
+        only = found[0] if len(found) == 1 else None
+        if (
+            planned is not None
+            and only is not None
+            and only.get("status") != "ERROR"
+            and spec_mark(only) == planned.mark
+        ):
+            self.unchanged.append(name)  # the common case, said at once: one server at the plan
+            self._found(name, only)
+            self._may_land(name)
+            return
+        verdict = judge_name(name, found, planned, self.flavor_names)
+        chosen = verdict.chosen
+        if verdict.twins:
             self.notes.append(
                 f"{name}: {len(found)} servers of the fleet carry this name; "
                 "accounting for one (see `bulkboot status`)"
             )
-        chosen = pick(found)
+        failed = chosen.get("status") == "ERROR"  # --retry-errors' business, not a change
+        if not failed:
+            self.replace_diff.extend(verdict.changes)
+        window = possibly_created(
+            self.entries.get(name), wall_now=self.wall_now, window=self.window
+        )
+        if self.options.replace_changed and not failed and verdict.going and planned:
+            self.replacements.append(
+                Replacement(
+                    name=name,
+                    group=self.states[name].group if name in self.states else "",
+                    old=tuple((str(r["id"]), str(r.get("status", ""))) for r in verdict.going),
+                    delete_first=self.options.replace_order == "delete-first" or planned.pinned,
+                    settled=verdict.settled,
+                )
+            )
+            if not verdict.settled:  # created anew by the rollout: no server is found
+                if window is not None:
+                    self.possible[name] = self.now + window
+                return
+        elif window is not None:
+            self.may_land.add(name)
+        if not failed and verdict.settled and not verdict.changes:
+            self.unchanged.append(name)
+        self._found(name, chosen)
+
+    def _may_land(self, name: str) -> None:
+        """A name with a server whose last create may still land (a second server)."""
+        entry = self.entries.get(name)
+        if entry is not None and entry.unconfirmed:
+            if possibly_created(entry, wall_now=self.wall_now, window=self.window) is not None:
+                self.may_land.add(name)
+
+    def _found(self, name: str, chosen: Record) -> None:
+        """The server accounted for under ``name``: watched if building, retried in ERROR."""
         event = Found(
             name=name,
             at=self.now,
@@ -260,54 +380,41 @@ class _Inventory:
         if state.phase is Phase.BUILDING and state.server_id:
             since = self.now - record_age(chosen, self.cloud_now)
             self.watches.append(Watch(server_id=state.server_id, name=name, since=since))
-        elif (
-            state.phase is Phase.ERROR
-            and state.failure != "quota"
-            and self.options.retry_errors > 0
-        ):
-            self.replace.append(name)
-
-    def _note_drift(self) -> None:
-        drift = sorted(set(self.by_name) - self.accounted)
-        if drift:
-            shown = ", ".join(drift[:5]) + (" ..." if len(drift) > 5 else "")
-            self.notes.append(
-                f"{len(drift)} server(s) of fleet {self.manifest.name!r} are no longer in "
-                f"the manifest and were left alone: {shown}"
+        elif state.phase is Phase.ERROR and state.server_id:
+            retryable = state.failure != "quota"
+            self.errors.append(
+                Errored(
+                    name=name, server_id=state.server_id, fault=state.message, retryable=retryable
+                )
             )
+            if retryable and self.options.retry_errors > 0:
+                self.replace.append(name)
 
-    def _note_summary(self) -> None:
-        existed = len(self.found)
-        if not existed and not self.leaving:
-            return
-        replace = self.replace
-        note = (
-            f"{existed - len(replace)} server(s) already existed and were left alone; "
-            f"{len(self.to_create)} to create"
+    def _drift(self) -> tuple[Extra, ...]:
+        """The fleet's servers the manifest no longer names (in scope), noted."""
+        scope = self.in_scope
+        drift = sorted(n for n in set(self.by_name) - self.accounted if scope is None or scope(n))
+        extra = tuple(
+            Extra(name=n, server_id=str(r["id"]), status=str(r.get("status", "")))
+            for n in drift
+            for r in self.by_name[n]
         )
-        if replace:
-            note += f"; {len(replace)} in ERROR to delete and create again (--retry-errors)"
-        waiting = len(set(self.leaving.values()))
-        if waiting:
-            note += (
-                f"; {waiting} being deleted (an interrupted destroy?), to create again once gone"
-            )
-        self.notes.append(note)
+        note = drift_note(self.manifest.name, extra, prune=self.options.prune)
+        if note is not None:
+            self.notes.append(note)
+        return extra
 
-    def _note_possible(self) -> None:
-        if not self.possible:
-            return
-        until = self.wall_now + max(self.possible.values()) - self.now
-        names = sorted(self.possible)
-        shown = ", ".join(names[:5]) + (" ..." if len(names) > 5 else "")
-        self.notes.append(
-            f"{len(names)} create(s) of an earlier run were sent and never answered (it was "
-            f"stopped?): they may still land until {wall_time(until)}, so they are looked "
-            f"for by name and fleet mark until then, and created only if they do not "
-            f"appear: {shown}"
+    def _create_names(self) -> tuple[str, ...]:
+        """Every server name a create would make (a multi-create's members included):
+        to create now, once an old server is gone, or if an earlier create never lands."""
+        replaced = {r.name for r in self.replacements}
+        requests = [*self.to_create, *self.leaving.values(), *self.possible]
+        specs = {s.name: s for s in self.manifest.servers}
+        return server_names(
+            (
+                specs.get(r) or self.member_specs[r]
+                for r in dict.fromkeys(requests)
+                if r not in replaced
+            ),
+            self.requested,
         )
-
-
-def wall_time(moment: float) -> str:
-    """A moment of the wall clock as users read it in notes: ``14:02:11 UTC``."""
-    return f"{datetime.fromtimestamp(moment, timezone.utc):%H:%M:%S} UTC"

@@ -5,8 +5,10 @@ A server in ERROR with Nova's fault is deleted and, once the poll loop has seen 
 gone, requeued under the same name (``Requeued``): never a second server beside the
 first. A quota failure is never retried (it would fail again), nor anything once the
 run is stopping. A server found on its way out (``leaving``) is not retried: its name
-is queued once it is gone. A rollback deletes every server this run created and waits
-for them to go, with all of ``--concurrency``.
+is queued once it is gone. A replacement's new server that failed is deleted and not
+queued again (``discard``): the old server it was to replace stays. A rollback deletes
+every server this run created and waits for them to go, with all of ``--concurrency``,
+but for those that replaced a server (``RunState.replaced``): their old one is gone.
 """
 
 from __future__ import annotations
@@ -19,21 +21,42 @@ from bulkboot.engine.run_state import FATAL, RunState
 from bulkboot.engine.state import Deleted, DeleteRefused, DeleteSent, Phase, Requeued, ServerState
 from bulkboot.errors import CloudError
 
-__all__ = ["after_failure", "deleted", "left", "release", "rollback", "start_replace"]
+__all__ = [
+    "after_failure",
+    "deleted",
+    "discard",
+    "left",
+    "release",
+    "retries",
+    "rollback",
+    "start_replace",
+]
+
+
+def retries(run: RunState, state: ServerState) -> bool:
+    """Will a server that just ended in failure be created again (``--retry-errors``)?"""
+    return (
+        state.phase is Phase.ERROR
+        and run.options.wait
+        and state.failure == "fault"
+        and 0 < state.attempt <= run.options.retry_errors
+        and not run.stopping
+        and state.server_id is not None
+        and state.name in run.specs
+    )
 
 
 def after_failure(run: RunState, state: ServerState) -> None:
     """A server just ended in failure: replace it when ``--retry-errors`` allows."""
-    if (
-        state.phase is Phase.ERROR
-        and run.options.wait
-        and state.failure == "fault"
-        and state.attempt <= run.options.retry_errors
-        and not run.stopping
-        and state.server_id is not None
-        and state.name in run.specs
-    ):
+    if retries(run, state):
         start_replace(run, state.name)
+
+
+def discard(run: RunState, name: str) -> None:
+    """DELETE the name's server and leave the name without one (a replacement's new
+    server that failed: the old one it was to replace stays)."""
+    run.discarding.add(name)
+    start_replace(run, name)
 
 
 def start_replace(run: RunState, name: str) -> None:
@@ -69,7 +92,7 @@ def deleted(run: RunState, name: str, server_id: str, now: float) -> None:
     run.leaving.pop(server_id, None)
     run.poller.unwatch(server_id)
     run.emit(Deleted(name=name, at=now, server_id=server_id))
-    if run.stopping or run.queue is None:
+    if run.stopping or run.queue is None or name in run.discarding:
         return
     if run.emit(Requeued(name=name, at=now)) is not None:
         run.queue.send_nowait(name)
@@ -94,7 +117,10 @@ async def rollback(run: RunState) -> int:
     mine = [
         s
         for s in run.board.states.values()
-        if not s.existed and s.server_id is not None and s.phase is not Phase.DELETED
+        if not s.existed
+        and s.server_id is not None
+        and s.phase is not Phase.DELETED
+        and s.name not in run.replaced
     ]
     run.notes.append(f"rolling back: deleting the {len(mine)} server(s) this run created")
     run.stopping = True  # deletions below must not requeue anything

@@ -85,6 +85,21 @@ class RunState:
     tasks: TaskGroup | None = None  # where a replacement's DELETE runs
     deletes_in_flight: int = 0
     rounds: int = 0  # poll rounds made
+    # names with a server found whose earlier create (unanswered, in its window) may
+    # still land: a server of the name appearing then is not another writer's
+    may_land: set[str] = field(default_factory=set)
+    # servers deleted that are not their name's server on the board (a replacement's
+    # old ones): id -> their name on the side board; the poll loop tells ``side_gone``
+    side: dict[str, str] = field(default_factory=dict)
+    side_gone: Callable[[str, float], None] | None = None
+    side_overdue: Callable[[str, float], None] | None = None
+    # names whose failed new server is being deleted, not to be created again
+    discarding: set[str] = field(default_factory=set)
+    # names replaced (--replace-changed): a rollback leaves them (their old one is gone)
+    replaced: set[str] = field(default_factory=set)
+    # name -> ids of its servers that its create did not make (a replacement's old
+    # ones): never taken for the create's server after a lost answer
+    exclude: dict[str, frozenset[str]] = field(default_factory=dict)
 
     def stop(self) -> None:
         """Send no new create and requeue nothing; abandon a wait for a ``--rate`` slot."""

@@ -12,12 +12,14 @@ Creates of an earlier run that may still land (``RunState.possible``) are looked
 by name and fleet mark (found: adopted, as servers that existed); once a round that
 began after a window's end has not shown one, its name is queued to create.
 
-Another writer: a server of the fleet that this run does not know (not listed at its
-start, not created, adopted or found by it, not one of its creates in flight), created
-after the run began on the cloud's clock, was made by someone else: another run on
-another machine, or with another state directory, which no local lock sees. Two
-writers each create what the other has not finished, so the run stops creating at
-once (as after a first Ctrl-C), says so, and ends failed.
+A replacement's old servers (``RunState.side``) are deleted while their name's server
+on the board is the new one: their sightings, disappearance and deadline go to the
+rollout (``side_gone``, ``side_overdue``), never to the name's state. A server listed
+at the start is never adopted as one of this run's or an earlier run's creates of its
+name (it is an older server of the name).
+
+Another writer (``writers``): a server of the fleet this run does not know, created
+after it began, stops the run's creates.
 
 The loop's interval adapts (``pacing.PollPacing``): short while rounds bring news,
 longer while builds run; a worker or ``request_stop`` may wake it early. It ends when
@@ -33,7 +35,7 @@ from typing import Any
 import anyio
 
 from bulkboot.engine.members import member_index, member_spec
-from bulkboot.engine.poll import PollRound, fault_message, nova_time, sleep_interval
+from bulkboot.engine.poll import PollRound, fault_message, sleep_interval
 from bulkboot.engine.replace import after_failure, deleted, left, release, start_replace
 from bulkboot.engine.run_state import RunState
 from bulkboot.engine.state import (
@@ -45,7 +47,8 @@ from bulkboot.engine.state import (
     StatusSeen,
     Vanished,
 )
-from bulkboot.identity import is_gone, is_leaving
+from bulkboot.engine.writers import another_writer, another_writer_note, stop_for_another_writer
+from bulkboot.identity import is_gone
 
 __all__ = [
     "another_writer_note",
@@ -64,6 +67,8 @@ def finished(run: RunState) -> bool:
     board = run.board
     if run.stopping:
         return board.count(Phase.CREATING) == 0
+    if run.side:  # a replacement's old servers, deleted, not seen gone yet
+        return False
     if not run.options.wait:  # --no-wait: only servers on their way out are waited for
         return not run.leaving and not run.possible  # ... and creates that may land
     return board.pending() == 0
@@ -134,17 +139,23 @@ def apply_round(run: RunState, result: PollRound) -> bool:
         else:
             taken = _maybe_member(run, record, now)
         news |= taken
-        if not taken and _another_writer(run, record):
+        if not taken and another_writer(run, record):
             writers.append(str(name))
     if writers:
-        _stop_for_another_writer(run, writers)
+        stop_for_another_writer(run, writers)
         news = True
     if run.groups:
         # Nova makes every member of a multi-create before answering the POST, so
         # once a round has shown members, the request has all it will ever have.
         for group in [g for g in run.groups if g not in board.states]:
             del run.groups[group]
+    side = run.side
     for sighting in result.sightings:
+        if side and sighting.server_id in side:
+            if sighting.status == "DELETED" and run.side_gone is not None:
+                run.side_gone(sighting.server_id, now)
+                news = True
+            continue
         state = board.get(sighting.key)
         if state is None:
             if sighting.server_id in run.leaving and sighting.status == "DELETED":
@@ -174,6 +185,11 @@ def apply_round(run: RunState, result: PollRound) -> bool:
             after_failure(run, new)
     for server_id, key in result.missing:
         run.poller.unwatch(server_id)
+        if side and server_id in side:
+            if run.side_gone is not None:
+                run.side_gone(server_id, now)
+            news = True
+            continue
         state = board.get(key)
         if state is None:
             if server_id in run.leaving:
@@ -193,6 +209,8 @@ def _found_possible(run: RunState, record: Mapping[str, Any], now: float) -> boo
     name = str(record["name"])
     state = run.board.get(name)
     if state is None or state.phase is not Phase.QUEUED or is_gone(record):
+        return False
+    if str(record["id"]) in run.known_ids:  # a server of the name listed before (replaced)
         return False
     del run.possible[name]
     run.unanswered.pop(name, None)
@@ -225,6 +243,8 @@ def _found_possible(run: RunState, record: Mapping[str, Any], now: float) -> boo
 
 def _adopt(run: RunState, record: Mapping[str, Any], now: float) -> bool:
     """The server of a create whose answer was lost has shown up: watch it."""
+    if str(record["id"]) in run.known_ids:  # an older server of the name (replaced)
+        return False
     name = str(record["name"])
     run.unsure.discard(name)
     run.unanswered.pop(name, None)
@@ -314,67 +334,6 @@ def _maybe_member(run: RunState, record: Mapping[str, Any], now: float) -> bool:
     return True
 
 
-def _another_writer(run: RunState, record: Mapping[str, Any]) -> bool:
-    """Is this record of the fleet (not watched, not taken by this run) another
-    writer's: unknown to this run, alive, created after the run began, and not one of
-    the run's own creates still in flight?"""
-    server_id = str(record.get("id"))
-    if server_id in run.known_ids or server_id in run.other_writer or run.cloud_started is None:
-        return False
-    if is_gone(record) or is_leaving(record):
-        return False
-    created = record.get("created")
-    moment = nova_time(created) if isinstance(created, str) else None
-    name = record.get("name")
-    if moment is None or moment < run.cloud_started or not isinstance(name, str):
-        return False
-    if _ours_in_flight(run, name):
-        return False
-    run.other_writer[server_id] = name
-    return True
-
-
-def _ours_in_flight(run: RunState, name: str) -> bool:
-    """Could a server of this name be one of this run's own creates, not yet answered?"""
-    if name in run.unsure or name in run.possible or name in run.unanswered:
-        return True
-    state = run.board.get(name)
-    if state is not None and state.server_id is None and state.sent_at is not None:
-        return True  # sent, and no answer told its id (in flight, lost, or a group)
-    for request in run.unanswered.keys() | run.groups.keys():
-        spec = run.specs.get(request)
-        if spec is not None and spec.instance_count > 1 and member_index(spec, name):
-            return True
-    return False
-
-
-def _stop_for_another_writer(run: RunState, names: list[str]) -> None:
-    """Stop creating: another writer is changing the fleet (see the module docstring);
-    the run's end says which servers (``another_writer_note``)."""
-    if not run.stopping:
-        run.board.note = (
-            f"another writer is changing fleet {run.fleet!r} ({', '.join(sorted(names)[:3])} "
-            "...): stopped creating, finishing the creates in flight"
-        )
-    run.stop()
-    run.wake.set()
-
-
-def another_writer_note(run: RunState) -> str | None:
-    """What to say at the end of a run that met another writer (None if it did not)."""
-    if not run.other_writer:
-        return None
-    names = sorted(run.other_writer.values())
-    shown = ", ".join(names[:5]) + (" ..." if len(names) > 5 else "")
-    return (
-        f"another writer: {len(names)} server(s) of fleet {run.fleet!r} appeared that this "
-        f"run did not create, created after it began ({shown}): another bulkboot is "
-        "changing this fleet (on another machine, or with another --state-dir). This run "
-        "stopped creating and finished the creates in flight; see `bulkboot status` "
-        "before going on"
-    )
-
-
 def check_deadlines(run: RunState) -> None:
     """Time out what is overdue: builds, deletions, requests whose members never showed,
     and lost creates whose server never appeared."""
@@ -382,6 +341,10 @@ def check_deadlines(run: RunState) -> None:
     timeout = run.options.timeout
     board = run.board
     for server_id, key in run.poller.watched_before(now - timeout):
+        if server_id in run.side:
+            if run.side_overdue is not None:
+                run.side_overdue(server_id, now)
+            continue
         state = board.get(key)
         run.poller.unwatch(server_id)
         if server_id in run.leaving:

@@ -170,6 +170,7 @@ class CreateWorkers:
                     instance_count=spec.instance_count,
                     fleet=run.fleet,
                     secrets=(spec.admin_pass,) if spec.admin_pass else (),
+                    exclude=run.exclude.get(name, frozenset()),
                 )
             )
         except FATAL:

@@ -4,9 +4,11 @@ The body is exactly what python-novaclient 18.x (``nova boot``: ``shell._boot`` 
 ``ServerManager.create``) sends for the same arguments at the same microversion, with
 three deliberate differences:
 
-* every body carries the metadata item ``"bulkboot:fleet": <fleet name>``
+* every body carries the metadata items ``"bulkboot:fleet": <fleet name>``
   (``FLEET_MARK_KEY``), by which ``apply``, ``status`` and ``destroy`` recognise the
-  fleet's servers with no local file;
+  fleet's servers with no local file, and ``"bulkboot:spec": <fingerprint>``
+  (``SPEC_MARK_KEY``, ``fingerprint``), by which ``plan`` and ``apply`` tell a server
+  that no longer matches the manifest;
 * user data and personality files are sent byte for byte (novaclient reads them in
   text mode, turning CRLF into LF and failing on binary data);
 * numbers that novaclient sends as digit strings (block device ``volume_size`` and
@@ -38,7 +40,8 @@ from operator import attrgetter
 from typing import Any, Final
 
 from bulkboot.gcpause import gc_paused
-from bulkboot.identity import FLEET_MARK_KEY
+from bulkboot.identity import FLEET_MARK_KEY, SPEC_MARK_KEY
+from bulkboot.pipeline.fingerprint import join, server_digest, shared_digests
 from bulkboot.pipeline.microversion import Microversion
 from bulkboot.pipeline.spec import Nic, References, ServerSpec
 from bulkboot.pipeline.wire import BDM_V2_KEYS, NIC_KEYS, SERVER_KEYS, bdm_v2, legacy_bdm
@@ -78,7 +81,8 @@ _MAPPING_AT = tuple(i for i, name in enumerate(_SHARED_FIELDS) if name in _MAPPI
 _MAPPING_TUPLE_AT = tuple(
     i for i, name in enumerate(_SHARED_FIELDS) if name in _MAPPING_TUPLE_FIELDS
 )
-_Template = tuple[dict[str, Any], dict[str, Any] | None]
+# (shared part of body["server"], top-level hints, the shared fields' digests)
+_Template = tuple[dict[str, Any], dict[str, Any] | None, dict[str, str]]
 
 
 def _hashable(values: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -107,6 +111,8 @@ class BodyBuilder:
     __slots__ = (
         "_b64",
         "_bypass",
+        "_last_mark",
+        "_last_metadata",
         "_last_networks",
         "_last_template",
         "_last_values",
@@ -130,9 +136,13 @@ class BodyBuilder:
         # after another and share their values' objects, so one tuple comparison (an
         # identity check per field) finds the template without hashing anything.
         self._last_values: tuple[Any, ...] | None = None
-        self._last_template: _Template = ({}, None)
-        # The previous server's networks, as written and on the wire (shared the same way).
-        self._last_networks: tuple[object, Any] = (object(), None)
+        self._last_template: _Template = ({}, None, {})
+        # The previous server's networks, as written, on the wire and their digest (shared
+        # the same way), and its metadata as written and its digest.
+        self._last_networks: tuple[object, Any, str | None] = (object(), None, None)
+        self._last_metadata: tuple[object, str | None] = (object(), None)
+        # The previous spec mark and what it was made of (a group's servers share it).
+        self._last_mark: tuple[tuple[object, ...], str] = ((), "")
         self._misses = 0  # template-dict misses since the last hit
         self._bypass = 0  # builds left that skip the template dict
         # id(bytes) -> (the bytes, kept alive so the id stays theirs; base64 text)
@@ -146,25 +156,57 @@ class BodyBuilder:
         """The body for ``spec``: a fresh top level over shared, read-only nested values."""
         values = _shared_values(spec)
         if values == self._last_values:
-            shared, hints = self._last_template
+            shared, hints, parts = self._last_template
         else:
-            shared, hints = self._template(values, spec)
+            shared, hints, parts = self._template(values, spec)
         server = {"name": spec.name, **shared}
         networks = spec.networks
-        last_networks, wire = self._last_networks
+        last_networks, wire, networks_digest = self._last_networks
         if networks is not last_networks and networks != last_networks:
             wire = self._networks(networks)
-            self._last_networks = (networks, wire)
+            networks_digest = server_digest("n", wire)
+            self._last_networks = (networks, wire, networks_digest)
         if wire is not None:
             server["networks"] = wire
-        server["metadata"] = {**spec.metadata, FLEET_MARK_KEY: spec.fleet}
+        metadata = spec.metadata
+        last_metadata, metadata_digest = self._last_metadata
+        if metadata is not last_metadata:
+            metadata_digest = server_digest("m", metadata)
+            self._last_metadata = (metadata, metadata_digest)
         if spec.description:
             server["description"] = spec.description
         if spec.hostname:
             server["hostname"] = spec.hostname
+        made_of = (
+            parts,
+            networks_digest,
+            metadata_digest,
+            spec.description or None,
+            spec.hostname or None,
+        )
+        last_made_of, mark = self._last_mark
+        if made_of != last_made_of:
+            mark = self._mark(made_of)
+        server["metadata"] = {**metadata, FLEET_MARK_KEY: spec.fleet, SPEC_MARK_KEY: mark}
         if hints is None:
             return {"server": server}
         return {"server": server, _HINTS_KEY: hints}
+
+    def _mark(self, made_of: tuple[Any, ...]) -> str:
+        """The spec mark of a server: the shared digests and its own fields' digests."""
+        parts, networks, metadata, description, hostname = made_of
+        own = dict(parts)
+        if networks is not None:
+            own["n"] = networks
+        if metadata is not None:
+            own["m"] = metadata
+        if description is not None:
+            own["d"] = server_digest("d", description) or ""
+        if hostname is not None:
+            own["o"] = server_digest("o", hostname) or ""
+        mark = join(own)
+        self._last_mark = (made_of, mark)
+        return mark
 
     def _template(self, values: tuple[Any, ...], spec: ServerSpec) -> _Template:
         if self._bypass:
@@ -275,7 +317,7 @@ class BodyBuilder:
                 key: list(value) if isinstance(value, tuple) else value
                 for key, value in spec.scheduler_hints.items()
             }
-        return server, hints
+        return server, hints, shared_digests(server, hints)
 
     def _base64(self, data: bytes) -> str:
         cached = self._b64.get(id(data))

@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping
 from typing import Final
 
-from bulkboot.identity import FLEET_MARK_KEY
+from bulkboot.identity import FLEET_MARK_KEY, MARK_ITEMS, OWN_MARKS, SPEC_MARK_KEY
 from bulkboot.pipeline import microversion as mv
 from bulkboot.pipeline.checker import Check, Checker
 from bulkboot.pipeline.device_rules import (
@@ -77,15 +77,18 @@ def _check_metadata_keys(spec: ServerSpec, checker: Checker) -> None:
     metadata = spec.metadata
     if not metadata:
         return
-    if len(metadata) + 1 > checker.limits.max_server_meta:
+    # bulkboot adds its two marks (the fleet's and the spec's) to every server's metadata
+    if len(metadata) + MARK_ITEMS > checker.limits.max_server_meta:
         checker.add(
             "metadata",
-            f"metadata has {len(metadata)} items; with the {FLEET_MARK_KEY} mark that is "
-            f"more than the {checker.limits.max_server_meta} Nova allows (limits.max_server_meta)",
+            f"metadata has {len(metadata)} items; with bulkboot's {MARK_ITEMS} marks "
+            f"({FLEET_MARK_KEY}, {SPEC_MARK_KEY}) that is more than the "
+            f"{checker.limits.max_server_meta} Nova allows (limits.max_server_meta)",
         )
     for key in metadata:
-        if key == FLEET_MARK_KEY:
-            checker.add(f"metadata.{key}", f"metadata key {key!r} is bulkboot's own fleet mark")
+        if key in OWN_MARKS:
+            what = "fleet" if key == FLEET_MARK_KEY else "spec"
+            checker.add(f"metadata.{key}", f"metadata key {key!r} is bulkboot's own {what} mark")
         elif not _METADATA_KEY.match(key):
             checker.add(
                 f"metadata.{key}",

@@ -173,7 +173,7 @@ class Limits:
     max_personality: int = 5
     max_personality_size: int = 10240
     max_personality_path: int = 255  # bytes of a personality file's guest path
-    max_server_meta: int = 128  # metadata items per server, the fleet mark included
+    max_server_meta: int = 128  # metadata items per server, bulkboot's two marks included
 
     @property
     def max_user_data(self) -> int:

@@ -22,7 +22,7 @@ from rich.style import Style
 
 from bulkboot.engine.board import RunHeader, RunSnapshot
 from bulkboot.engine.state import Phase, ServerState
-from bulkboot.ui.report import Stats, Summary, format_requests, waits_matter
+from bulkboot.ui.report import Stats, Summary, format_changes, format_requests, waits_matter
 from bulkboot.ui.text import printable
 
 __all__ = ["Lines", "LiveView", "render_snapshot", "render_summary"]
@@ -271,6 +271,9 @@ def render_summary(summary: Summary) -> Lines:
                 )
             ]
         )
+        changed = format_changes(summary)
+        if changed is not None:
+            lines.append([(changed, "")])
     if summary.interrupted:
         lines.append([("interrupted: no new creates were sent after Ctrl-C", "yellow")])
     timings: list[tuple[str, ...]] = [("timing", "p50", "p90", "p99", "max", "n")]

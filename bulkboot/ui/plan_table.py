@@ -1,7 +1,9 @@
 """The ``bulkboot plan`` table: one row per run of alike servers, rendered with rich.
 
-Rows are plain records computed by the command from the bodies it would send, so the
-table can never disagree with ``--format json``. Consecutive single servers of one
+Rows are plain records computed from the bodies that would be sent (``plan_rows``), so
+the table can never disagree with ``--format json``. Online, each row starts with what
+``apply`` would do to its servers (``+`` create, ``~`` replace, ``=`` unchanged, ``!``
+in ERROR). Consecutive single servers of one
 group that would get the same image, flavor and networks share a row ("web-01 …
 web-40", count 40): a 100,000-server plan stays a screenful and renders quickly.
 """
@@ -34,6 +36,7 @@ class PlanRow:
     count: int
     count_text: str  # "1", "3", "2-4" (a multi-create range)
     last_name: str | None = None  # set when the row stands for several requests
+    mark: str = ""  # what apply would do: + create, ~ replace, = unchanged, ! in ERROR
 
 
 def merge_rows(rows: Iterable[PlanRow]) -> list[PlanRow]:
@@ -47,6 +50,7 @@ def merge_rows(rows: Iterable[PlanRow]) -> list[PlanRow]:
                 and row.count_text == "1"
                 and (last.count_text == "1" or last.last_name is not None)
                 and last.group == row.group
+                and last.mark == row.mark
                 and last.image == row.image
                 and last.flavor == row.flavor
                 and last.networks == row.networks
@@ -61,6 +65,7 @@ def merge_rows(rows: Iterable[PlanRow]) -> list[PlanRow]:
                     count=total,
                     count_text=str(total),
                     last_name=row.name,
+                    mark=row.mark,
                 )
                 continue
         merged.append(row)
@@ -81,6 +86,9 @@ def plan_table(rows: Sequence[PlanRow], *, title: str | None, caption: str | Non
         collapse_padding=True,
         title_justify="left",
     )
+    marked = any(row.mark for row in rows)
+    if marked:
+        table.add_column("", no_wrap=True)
     table.add_column("name", no_wrap=True)
     table.add_column("image", overflow="fold")
     table.add_column("flavor", overflow="fold")
@@ -88,7 +96,9 @@ def plan_table(rows: Sequence[PlanRow], *, title: str | None, caption: str | Non
     table.add_column("count", justify="right")
     for row in rows:
         name = row.name if row.last_name is None else f"{row.name} … {row.last_name}"
-        cells = (name, row.image, row.flavor, row.networks, row.count_text)
+        cells: tuple[str, ...] = (name, row.image, row.flavor, row.networks, row.count_text)
+        if marked:
+            cells = (row.mark, *cells)
         # Text, not str: a name from the manifest is shown as written, never as markup.
         table.add_row(*(Text(printable(cell, multiline=True)) for cell in cells))
     return table
@@ -100,9 +110,13 @@ def print_plan_table(
     *,
     title: str | None = None,
     caption: str | None = None,
+    lines: Iterable[str] = (),
 ) -> None:
     """Merge alike rows and print the table on ``console`` (a rich Console, injected so
-    tests can record it, or a text stream to wrap in one)."""
+    tests can record it, or a text stream to wrap in one), then ``lines`` as they are
+    (from the cloud and the manifest: made printable)."""
     if not isinstance(console, Console):
         console = Console(file=console)
     console.print(plan_table(merge_rows(rows), title=title, caption=caption))
+    for line in lines:
+        console.print(Text(printable(line)), soft_wrap=True)

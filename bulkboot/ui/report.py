@@ -28,10 +28,12 @@ if TYPE_CHECKING:
     from bulkboot.engine.board import RunHeader
 
 __all__ = [
+    "CHANGES",
     "SCHEMA_VERSION",
     "RequestSummary",
     "Stats",
     "Summary",
+    "format_changes",
     "format_summary",
     "report_text",
     "results_document",
@@ -170,12 +172,19 @@ class Summary:
     post_answer: Stats | None = None
     post_wait: Stats | None = None
     requests: RequestSummary | None = None
+    # apply: what it changed besides creating, and what it left as it was (``CHANGES``)
+    changes: Mapping[str, int] | None = None
 
     @property
     def ok(self) -> bool:
-        """True when every server reached the command's goal."""
+        """True when every server reached the command's goal (and, for ``apply``, every
+        replacement and deletion it was asked for was made)."""
         goal = "deleted" if self.command == "destroy" else "active"
-        return self.counts.get(goal, 0) == self.total and not self.interrupted
+        changes = self.changes or {}
+        failed = sum(
+            changes.get(key, 0) for key in ("replace_failed", "replace_held", "prune_failed")
+        )
+        return self.counts.get(goal, 0) == self.total and not self.interrupted and not failed
 
 
 _FAILED = frozenset({Phase.ERROR, Phase.TIMEOUT, Phase.GONE})
@@ -191,6 +200,7 @@ def summarize(
     auth_seconds: Iterable[float] = (),
     interrupted: bool = False,
     requests: RequestSummary | None = None,
+    changes: Mapping[str, int] | None = None,
 ) -> Summary:
     counts = dict.fromkeys((p.value for p in PHASE_ORDER), 0)
     # A failed server that ``apply --rollback-on-failure`` then deleted keeps its
@@ -245,7 +255,27 @@ def summarize(
         post_answer=stats(answers),
         post_wait=stats(waits),
         requests=requests,
+        changes=changes,
     )
+
+
+# What each count of ``Summary.changes`` says, in the order the summary line says it.
+CHANGES: Mapping[str, str] = {
+    "replaced": "replaced (--replace-changed)",
+    "replace_failed": "not replaced (the new server failed; the old one kept)",
+    "replace_held": "not replaced (held after a failure in their group)",
+    "pruned": "deleted (--prune)",
+    "prune_failed": "not deleted (--prune)",
+    "extra_kept": "extra, kept (not in the manifest: --prune deletes them)",
+    "changed_kept": "changed, kept (differ from the manifest: --replace-changed replaces them)",
+}
+
+
+def format_changes(summary: Summary) -> str | None:
+    """``2 replaced (--replace-changed), 3 extra, kept (...)``: None when nothing to say."""
+    changes = summary.changes or {}
+    parts = [f"{changes[key]} {words}" for key, words in CHANGES.items() if changes.get(key)]
+    return ", ".join(parts) if parts else None
 
 
 def _failure_line(state: ServerState) -> str:
@@ -304,6 +334,9 @@ def format_summary(summary: Summary) -> list[str]:
         lines.append(
             f"{summary.created} created by this run, {summary.existed} already existed (left alone)"
         )
+        changed = format_changes(summary)
+        if changed is not None:
+            lines.append(changed)
     if summary.interrupted:
         lines.append("interrupted: no new creates were sent after Ctrl-C")
     lines.append(format_stats("authentication", summary.auth))
@@ -367,6 +400,7 @@ def _summary_dict(summary: Summary) -> dict[str, Any]:
         "active_seconds": None if summary.active is None else summary.active.as_dict(),
         "requests": None if summary.requests is None else summary.requests.as_dict(),
         "failures": [{"message": m, "servers": c} for m, c in summary.failures],
+        **({} if summary.changes is None else {"changes": dict(summary.changes)}),
     }
 
 

@@ -26,7 +26,10 @@ from bulkboot.ui.output import make_output
 from tests.commands.cli_helpers import applied, destroy, run_cli
 from tests.commands.terminal import CTRL_C, CTRL_D, TerminalRun
 
-APPLY_QUESTION = "create 6 server request(s) of fleet 'lab' on cloud 'simulator'? [y/N] "
+APPLY_QUESTION = (
+    "6 to create, 0 to replace, 0 to delete, 0 unchanged: apply to fleet 'lab' on cloud "
+    "'simulator'? [y/N] "
+)
 DESTROY_QUESTION = "delete 6 server(s) of fleet 'lab' on cloud 'simulator'? [y/N] "
 
 
@@ -120,6 +123,25 @@ def test_end_of_input_at_the_question_is_no(
     assert code == 1, run.screen
     assert "no answer (end of input): taken as no" in out
     assert "internal error" not in run.screen and "EOFError" not in run.screen
+    assert _requests(sim, POSTS) == posts and _requests(sim, DELETES) == 0
+
+
+def test_the_question_of_a_converging_apply_is_its_summary_line_and_no_sends_nothing(
+    sim: RunningSimulator, lab: Path, clouds: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    applied(capsys, lab, "--yes")
+    lab.write_text(lab.read_text().replace("count: 5", "count: 3").replace("m1.small", "m1.tiny"))
+    posts = _requests(sim, POSTS)
+    run = _on_terminal(lab, clouds, "apply", "--replace-changed", "--prune", "--format", "plain")
+    question = (
+        "0 to create, 1 to replace, 2 to delete, 3 unchanged: apply to fleet 'lab' on cloud "
+        "'simulator'? [y/N] "
+    )
+    run.wait_for(question)
+    run.type(b"n\n")
+    code, out = run.finish()
+    assert code == 1, run.screen
+    assert "nothing created, replaced or deleted" in out
     assert _requests(sim, POSTS) == posts and _requests(sim, DELETES) == 0
 
 

@@ -168,7 +168,8 @@ def test_a_name_the_manifest_gives_itself_is_no_member_and_past_the_count_is_dri
     assert [e.name for e in plan.found] == ["pool-1", "pool-2"]  # pool-2 as its own request
     assert "pool-2" not in plan.member_specs
     assert plan.notes[0] == (
-        "1 server(s) of fleet 'lab' are no longer in the manifest and were left alone: pool-3"
+        "1 server(s) of fleet 'lab' are no longer in the manifest and were left alone "
+        "(extra, kept: --prune deletes them): pool-3"
     )
 
 
@@ -177,8 +178,8 @@ def test_drift_is_noted_and_left_alone() -> None:
     plan = _take(_manifest(_spec("web-1")), records)
     assert plan.to_create == () and [e.name for e in plan.found] == ["web-1"]
     assert plan.notes[0] == (
-        "7 server(s) of fleet 'lab' are no longer in the manifest and were left alone: "
-        "old-0, old-1, old-2, old-3, old-4 ..."
+        "7 server(s) of fleet 'lab' are no longer in the manifest and were left alone "
+        "(extra, kept: --prune deletes them): old-0, old-1, old-2, old-3, old-4 ..."
     )
 
 

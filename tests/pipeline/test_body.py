@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from novaclient.v2 import shell as nova_shell
 
-from bulkboot.identity import FLEET_MARK_KEY
+from bulkboot.identity import FLEET_MARK_KEY, SPEC_MARK_KEY
 from bulkboot.pipeline import manifest as manifest_module
 from bulkboot.pipeline.body import (
     BDM_V2_KEYS,
@@ -27,6 +27,7 @@ from bulkboot.pipeline.body import (
     BodyBuilder,
     build_requests,
 )
+from bulkboot.pipeline.fingerprint import fingerprint
 from bulkboot.pipeline.microversion import Microversion, parse
 from bulkboot.pipeline.spec import AS_WRITTEN, Location, Nic, ServerSpec
 from tests.pipeline.bodies import build_bodies, build_body, build_request
@@ -78,11 +79,15 @@ class CountingReferences:
 # ----------------------------------------------------------------- the fleet mark
 
 
-def test_every_body_carries_the_fleet_mark() -> None:
+def test_every_body_carries_the_fleet_mark_and_its_spec_mark() -> None:
     bare = build_body(make_spec(fleet="blue"), AS_WRITTEN, V2_96)
-    assert bare["server"]["metadata"] == {FLEET_MARK_KEY: "blue"}
+    assert bare["server"]["metadata"] == {FLEET_MARK_KEY: "blue", SPEC_MARK_KEY: fingerprint(bare)}
     with_metadata = build_body(make_spec(fleet="blue", metadata={"role": "web"}), AS_WRITTEN, V2_1)
-    assert with_metadata["server"]["metadata"] == {"role": "web", FLEET_MARK_KEY: "blue"}
+    assert with_metadata["server"]["metadata"] == {
+        "role": "web",
+        FLEET_MARK_KEY: "blue",
+        SPEC_MARK_KEY: fingerprint(with_metadata),
+    }
 
 
 def test_the_fleet_mark_is_the_wire_key_status_and_destroy_look_for() -> None:
@@ -259,8 +264,12 @@ def test_per_server_values_do_not_leak_into_the_next_body() -> None:
         "min_count": 1,
         "max_count": 1,
         "networks": "auto",
-        "metadata": {FLEET_MARK_KEY: "lab"},
+        "metadata": {FLEET_MARK_KEY: "lab", SPEC_MARK_KEY: fingerprint(second)},
     }
+    # nor does the first one's spec mark (its description, hostname and metadata)
+    alone = BodyBuilder(AS_WRITTEN, V2_96).build(make_spec(name="b"))
+    assert second["server"]["metadata"][SPEC_MARK_KEY] == alone["server"]["metadata"][SPEC_MARK_KEY]
+    assert first["server"]["metadata"][SPEC_MARK_KEY] != alone["server"]["metadata"][SPEC_MARK_KEY]
 
 
 def test_equal_values_in_distinct_objects_share_one_part() -> None:

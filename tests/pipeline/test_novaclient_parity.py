@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from bulkboot.errors import ManifestError
-from bulkboot.identity import FLEET_MARK_KEY
+from bulkboot.identity import FLEET_MARK_KEY, SPEC_MARK_KEY
 from bulkboot.pipeline.manifest import load_manifest
 from bulkboot.pipeline.microversion import (
     MAX_SUPPORTED,
@@ -176,6 +176,7 @@ def without_fleet_mark(body: dict[str, Any], fleet: str) -> dict[str, Any]:
     body = copy.deepcopy(body)
     metadata = body["server"]["metadata"]
     assert metadata.pop(FLEET_MARK_KEY) == fleet
+    assert metadata.pop(SPEC_MARK_KEY).startswith("1:")
     if not metadata:
         del body["server"]["metadata"]
     return body

@@ -530,13 +530,20 @@ def test_trusted_certificates_are_for_image_backed_servers(tmp_path: Path) -> No
     ]
 
 
-def test_metadata_items_count_the_fleet_mark(tmp_path: Path) -> None:
-    fits = "    metadata: {" + ", ".join(f"k{i}: v" for i in range(127)) + "}\n"
+def test_metadata_items_count_bulkboots_two_marks(tmp_path: Path) -> None:
+    fits = "    metadata: {" + ", ".join(f"k{i}: v" for i in range(126)) + "}\n"
     assert problems(tmp_path, fits) == []
-    body = "    metadata: {" + ", ".join(f"k{i}: v" for i in range(128)) + "}\n"
+    body = "    metadata: {" + ", ".join(f"k{i}: v" for i in range(127)) + "}\n"
     assert problems(tmp_path, body) == [
-        "5:15: web: metadata has 128 items; with the bulkboot:fleet mark that is more than "
-        "the 128 Nova allows (limits.max_server_meta)"
+        "5:15: web: metadata has 127 items; with bulkboot's 2 marks (bulkboot:fleet, "
+        "bulkboot:spec) that is more than the 128 Nova allows (limits.max_server_meta)"
+    ]
+
+
+def test_the_spec_mark_is_bulkboots_own(tmp_path: Path) -> None:
+    body = "    metadata: {'bulkboot:spec': mine}\n"
+    assert problems(tmp_path, body) == [
+        "5:33: web: metadata key 'bulkboot:spec' is bulkboot's own spec mark"
     ]
 
 

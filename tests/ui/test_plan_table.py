@@ -67,3 +67,17 @@ def test_table_text_in_a_recording_console() -> None:
         "batch          cirros  m1.small  auto        2-4",
         "3 requests",
     ]
+
+
+def test_rows_of_different_changes_do_not_merge_and_the_mark_leads_the_row() -> None:
+    rows = [row("web-1", mark="~"), row("web-2", mark="~"), row("web-3", mark="=")]
+    merged = merge_rows(rows)
+    assert [(r.mark, r.name, r.last_name) for r in merged] == [
+        ("~", "web-1", "web-2"),
+        ("=", "web-3", None),
+    ]
+    out = io.StringIO()
+    print_plan_table(merged, Console(file=out, width=80), lines=["plan: 0 to create"])
+    text = out.getvalue().splitlines()
+    assert text[-1] == "plan: 0 to create"
+    assert any(line.startswith("~  web-1 … web-2") for line in text)

@@ -4,7 +4,7 @@ Iteration ``k`` boots the ``k mod N``-th of the manifest's N create requests (in
 manifest order, so a fleet of 3 web and 1 db servers is booted in that mix), with
 the body the pipeline built for it (validated at the run's microversion, references
 resolved), under the name ``<server name>-<run id>-<k>`` and with one more metadata
-item, ``bulkboot:load-run: <run id>`` beside the fleet mark: ``destroy`` finds the
+item, ``bulkboot:load-run: <run id>`` beside the fleet and spec marks: ``destroy`` finds the
 run's servers by the fleet mark like any of the fleet's, and the run's own clean-up
 finds them by the run mark, creates whose answer was lost included.
 
@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from bulkboot.cloud.compute import CreateRequest
-from bulkboot.identity import FLEET_MARK_KEY
+from bulkboot.identity import MARK_ITEMS, OWN_MARKS
 from bulkboot.pipeline.body import BodyBuilder
 from bulkboot.pipeline.microversion import Microversion
 from bulkboot.pipeline.spec import Limits, Manifest, Problem, References, ServerSpec
@@ -68,14 +68,14 @@ def template_problems(manifest: Manifest) -> list[Problem]:
                     "watch it; leave it out for load",
                 )
             )
-        if len(spec.metadata) + 2 > limits.max_server_meta:
+        if len(spec.metadata) + MARK_ITEMS + 1 > limits.max_server_meta:
             problems.append(
                 Problem(
                     where,
                     who,
-                    f"metadata has {len(spec.metadata)} items; with the {FLEET_MARK_KEY} "
-                    f"and {RUN_MARK_KEY} marks that is more than the "
-                    f"{limits.max_server_meta} Nova allows (limits.max_server_meta)",
+                    f"metadata has {len(spec.metadata)} items; with the "
+                    f"{', '.join(sorted(OWN_MARKS))} and {RUN_MARK_KEY} marks that is more "
+                    f"than the {limits.max_server_meta} Nova allows (limits.max_server_meta)",
                 )
             )
         if len(spec.name) + room > _NAME_LIMIT:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bulkboot.engine.load.templates import RUN_MARK_KEY, Templates, template_problems
-from bulkboot.identity import FLEET_MARK_KEY
+from bulkboot.identity import FLEET_MARK_KEY, SPEC_MARK_KEY
 from bulkboot.pipeline.manifest import load_manifest
 from bulkboot.pipeline.microversion import Microversion
 from bulkboot.pipeline.spec import AS_WRITTEN
@@ -35,7 +35,9 @@ def test_iterations_cycle_the_manifests_requests(tmp_path: Path) -> None:
     first = templates.request(0)
     server = first.body["server"]
     assert server["name"] == "web-1-abcd1234-0" and first.fleet == "lab"
-    assert server["metadata"] == {"role": "web", FLEET_MARK_KEY: "lab", RUN_MARK_KEY: "abcd1234"}
+    metadata = dict(server["metadata"])
+    assert metadata.pop(SPEC_MARK_KEY).startswith("1:")  # the body's spec mark, as apply's
+    assert metadata == {"role": "web", FLEET_MARK_KEY: "lab", RUN_MARK_KEY: "abcd1234"}
     assert server["imageRef"] == "cirros" and server["flavorRef"] == "m1.tiny"
     db = templates.request(2)
     assert db.secrets == ("hunter2",) and db.body["os:scheduler_hints"]["group"]
@@ -66,13 +68,13 @@ def test_requests_that_cannot_be_iterations(tmp_path: Path) -> None:
 def test_the_run_mark_must_fit_in_the_metadata(tmp_path: Path) -> None:
     path = tmp_path / "lab.yaml"
     path.write_text(
-        "name: lab\nlimits: {max_server_meta: 3}\n"
+        "name: lab\nlimits: {max_server_meta: 4}\n"
         "defaults: {image: cirros, flavor: m1.tiny, networks: none}\nservers:\n"
         "  - name: one\n    metadata: {a: '1'}\n"
         "  - name: two\n    metadata: {a: '1', b: '2'}\n"
     )
     messages = [str(p) for p in template_problems(load_manifest(path))]
     assert messages == [
-        f"{path}:7:5: two: metadata has 2 items; with the bulkboot:fleet and "
-        "bulkboot:load-run marks that is more than the 3 Nova allows (limits.max_server_meta)"
+        f"{path}:7:5: two: metadata has 2 items; with the bulkboot:fleet, bulkboot:spec and "
+        "bulkboot:load-run marks that is more than the 4 Nova allows (limits.max_server_meta)"
     ]
