@@ -591,7 +591,11 @@ def main() -> None:
                                 concurrency,
                                 live=client == "bulkboot-live",
                                 terminal=client == "bulkboot-plain-pty",
-                                tree=baseline if client == "bulkboot-baseline" else REPO,
+                                tree=(
+                                    baseline
+                                    if client == "bulkboot-baseline" and baseline is not None
+                                    else REPO
+                                ),
                             )
                         else:
                             action = functools.partial(

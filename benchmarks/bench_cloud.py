@@ -74,7 +74,7 @@ def body(name: str) -> dict[str, Any]:
 
 async def measure(clouds: dict[str, Any]) -> dict[str, list[tuple[float, float]]]:
     config = config_from_mapping(clouds, "simulator")
-    results: dict[str, list[float]] = {
+    results: dict[str, list[tuple[float, float]]] = {
         "raw_get": [],
         "client_get": [],
         "raw_post": [],
@@ -86,13 +86,16 @@ async def measure(clouds: dict[str, Any]) -> dict[str, list[tuple[float, float]]
         token = (await cloud.authenticator.token()).value
         limits_url = cloud.endpoint + "/limits"
         servers_url = cloud.endpoint + "/servers"
+        microversion = cloud.compute.microversion
+        assert microversion is not None  # negotiated above
         headers = {
             "X-Auth-Token": token,
             "Accept": "application/json",
-            **cloud.compute.microversion.headers(),
-        }  # type: ignore[union-attr]
+            **microversion.headers(),
+        }
         connector = aiohttp.TCPConnector(limit=CONCURRENCY)
         async with aiohttp.ClientSession(connector=connector) as raw:
+            call: Callable[[int], Awaitable[None]]
 
             async def raw_get(_: int) -> None:
                 async with raw.get(limits_url, headers=headers) as answer:

@@ -154,7 +154,7 @@ def run(tree: Path, servers: int, applies: int, deleted: int) -> dict[str, Any]:
             (folder / "clouds.yaml").write_text(CLOUDS.format(port=port))
             manifest = folder / "growth.yaml"
             manifest.write_text(MANIFEST.format(count=servers))
-            common = ("--cloud", "simulator", "--format", "plain", "--yes")
+            common: tuple[str, ...] = ("--cloud", "simulator", "--format", "plain", "--yes")
             common += ("--concurrency", "200", "--poll-interval", "500ms")
             for number in range(applies + 1):
                 result = _bulkboot(tree, folder, "apply", str(manifest), *common)
