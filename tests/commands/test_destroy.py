@@ -29,7 +29,9 @@ def test_destroy_removes_the_fleet_and_only_the_fleet(
     other = tmp_path / "other.yaml"
     other.write_text(lab.read_text().replace("name: lab", "name: other"))
     applied(capsys, lab)
-    applied(capsys, other)
+    # the same names in a second fleet: refused unless asked for (tests/commands/
+    # test_apply_converge.py), asked for here
+    applied(capsys, other, "--allow-duplicate-names")
     assert sim.stats()["servers_total"] == 12
     code, out, err = destroy(capsys, lab, "--concurrency", "3")
     assert code == 0, err
