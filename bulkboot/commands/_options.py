@@ -171,10 +171,23 @@ def add_microversion(parser: argparse.ArgumentParser, *, offline: bool = False) 
     )
 
 
+def only_words(text: str) -> str:
+    """``--only`` as written, refused when it names nothing (``""``, ``,``): an unset
+    shell variable (``--only "$GROUP"``) must never select the whole fleet, nor none of
+    it without a word."""
+    if not any(word.strip() for word in text.split(",")):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} names no group or server (give GROUP[,GROUP]; leave --only out "
+            "for the whole fleet)"
+        )
+    return text
+
+
 def add_only(parser: argparse.ArgumentParser) -> None:
     """``--only GROUP[,GROUP]``: part of the fleet (``engine.selector``)."""
     parser.add_argument(
         "--only",
+        type=only_words,
         metavar="GROUP[,GROUP]",
         help="act on part of the fleet: groups by their name as written in the manifest "
         "(or its fixed start: web for web-{index:02d}), or servers by name",

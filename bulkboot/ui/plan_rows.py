@@ -153,7 +153,8 @@ def change_lines(diff: Diff, *, possible: Sequence[str] = ()) -> list[str]:
     """What the rows leave out, one line each: what differs in each server to replace,
     the servers to delete (``--prune``) or kept, servers in ERROR, names taken."""
     lines = [
-        f"~ {c.name} ({_short(c.server_id, keep=8)}): {', '.join(c.fields)} differ"
+        f"~ {c.name} ({_short(c.server_id, keep=8)}): {', '.join(c.fields)} "
+        + ("differs" if len(c.fields) == 1 else "differ")
         + (" (no spec mark: told by its flavor and image)" if c.compared == "record" else "")
         for c in diff.replace
     ]

@@ -220,7 +220,7 @@ def compare(
     """Every metric of either report, base against new (see the module docstring)."""
     if base.get("kind") != new.get("kind"):
         raise UsageError(
-            f"cannot compare a {base.get('kind')} report with a {new.get('kind')} report"
+            f"cannot compare {_a(base.get('kind'))} report with {_a(new.get('kind'))} report"
         )
     old_metrics, new_metrics = metrics(base), metrics(new)
     names = list(old_metrics) + [n for n in new_metrics if n not in old_metrics]
@@ -302,3 +302,9 @@ def _change(
         gated=gated,
         regression=regression,
     )
+
+
+def _a(kind: object) -> str:
+    """``kind`` with its article, as the message reads it (an apply, a load)."""
+    text = str(kind)
+    return f"an {text}" if text[:1] in ("a", "e", "i", "o", "u") else f"a {text}"

@@ -147,7 +147,7 @@ def test_the_table_marks_each_server_and_ends_with_the_summary(
     }
     assert any(line.startswith("~  web-1 … web-2") for line in lines)
     assert any(line.startswith("+  new") for line in lines)  # a row of its own
-    assert any(line.startswith("~ db (") and "flavor differ" in line for line in lines)
+    assert any(line.startswith("~ db (") and "flavor differs" in line for line in lines)
     assert any(
         line.startswith("- web-3 (") and "extra, kept (--prune deletes it)" in line
         for line in lines

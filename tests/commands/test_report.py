@@ -215,7 +215,7 @@ def test_comparing_an_apply_with_a_load_report(
     a = _saved(tmp_path, "a.json", apply_document(20))
     b = _saved(tmp_path, "b.json", load_document(50))
     code, out, err = run_cli(capsys, "report", "compare", str(a), str(b))
-    assert code == 2 and "cannot compare a apply report with a load report" in err
+    assert code == 2 and "cannot compare an apply report with a load report" in err
 
 
 def test_what_a_run_writes_masks_the_command_lines_secrets(tmp_path: Path) -> None:

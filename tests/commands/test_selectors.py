@@ -88,6 +88,27 @@ def test_destroy_only_deletes_that_groups_servers_and_nothing_else(
     assert _names(sim) == ["db"]
 
 
+@pytest.mark.parametrize("command", ["destroy", "apply", "status", "plan"])
+@pytest.mark.parametrize("words", ["", ",", " , "])
+def test_an_empty_selector_is_refused_never_the_whole_fleet(
+    sim: RunningSimulator,
+    booted: Path,
+    capsys: pytest.CaptureFixture[str],
+    command: str,
+    words: str,
+) -> None:
+    """``--only "$GROUP"`` with the variable unset must not widen to the whole fleet."""
+    before = sim.stats()["requests"]
+    argv = [command, str(booted), "--cloud", "simulator", "--only", words]
+    with pytest.raises(SystemExit) as info:  # argparse's refusal, as for any bad flag
+        run_cli(capsys, *argv, *(["--yes"] if command != "status" else []))
+    out, err = capsys.readouterr()
+    assert (info.value.code, out) == (2, "")
+    assert "--only" in err and "names no group or server" in err and "Traceback" not in err
+    assert sim.stats()["requests"] == before  # nothing sent
+    assert _names(sim) == ["db", "pool-1", "pool-2", "web-01", "web-02", "web-03", "web-04"]
+
+
 def test_a_selector_names_groups_as_written_their_start_or_servers(tmp_path: Path) -> None:
     path = tmp_path / "lab.yaml"
     path.write_text(MANIFEST)

@@ -76,21 +76,23 @@ class Applied:
     posts_seen_by_nova: int  # POST /v2.1/servers lines in nova-api's access log
 
 
-def apply(cli: Bulkboot, nova: NovaService, path: Path, report: str) -> tuple[Any, Any, int]:
+def apply(
+    cli: Bulkboot, nova: NovaService, path: Path, report: str, *flags: str
+) -> tuple[Any, Any, int]:
     """``bulkboot apply``: its JSON document, its report, the POSTs nova-api received."""
     before = nova.requests_seen().count(POST_SERVERS)
-    document = cli.json("apply", str(path), "--format", "json", "--report", report)
+    document = cli.json("apply", str(path), "--format", "json", "--report", report, *flags)
     posts = nova.requests_seen().count(POST_SERVERS) - before
     return document, json.loads((cli.folder / report).read_text()), posts
 
 
 def boot(
-    nova: NovaService, folder: Path, fleet: str, *, volume_from_image: bool = False
+    nova: NovaService, folder: Path, fleet: str, *flags: str, volume_from_image: bool = False
 ) -> Applied:
     cli = Bulkboot.in_folder(nova, folder)
     path = folder / f"{fleet}.yaml"
     path.write_text(manifest(nova, fleet, volume_from_image=volume_from_image))
-    document, report, posts = apply(cli, nova, path, "first.json")
+    document, report, posts = apply(cli, nova, path, "first.json", *flags)
     return Applied(
         cli=cli,
         fleet=fleet,
@@ -181,7 +183,9 @@ def test_status_shows_the_fleet_with_its_addresses(nova: NovaService, lab: Appli
 def test_destroy_leaves_nothing(nova: NovaService, tmp_path: Path) -> None:
     fleet = "rn-gone"
     try:
-        booted = boot(nova, tmp_path, fleet, volume_from_image=True)
+        # the module's fleet rn-lab has the same names: a second server of each is
+        # created only when asked for
+        booted = boot(nova, tmp_path, fleet, "--allow-duplicate-names", volume_from_image=True)
         ids = {s["id"] for s in booted.document["servers"]}
         assert len(ids) == 4
         vol = next(s for s in nova.fleet_servers(fleet) if s["name"] == "vol")

@@ -119,9 +119,9 @@ def test_apply_reports_compare_their_timings_and_a_version_1_base_says_what_it_l
 
 
 def test_different_kinds_and_unknown_gates_are_refused() -> None:
-    with pytest.raises(UsageError, match="cannot compare a apply report with a load report"):
+    with pytest.raises(UsageError, match="cannot compare an apply report with a load report"):
         compare(_read(apply_document(10)), _read(load_document(50)))
-    with pytest.raises(UsageError, match="cannot compare a apply report with a destroy report"):
+    with pytest.raises(UsageError, match="cannot compare an apply report with a destroy report"):
         compare(_read(apply_document(10)), _read(destroy_document()))
     document = _read(load_document(50))
     with pytest.raises(UsageError, match="--aggregate p42: no such aggregate"):
