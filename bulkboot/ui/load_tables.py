@@ -306,6 +306,8 @@ def capacity_table(document: Mapping[str, Any]) -> Table | None:
         rows.append(
             [
                 Cell(text=fmt_rate(step.get("rate")), value=number(step.get("rate"))),
+                Cell(text=fmt_rate(step.get("offered")), value=number(step.get("offered"))),
+                Cell(text=fmt_rate(step.get("achieved")), value=number(step.get("achieved"))),
                 count_cell(iterations.get("completed")),
                 count_cell(iterations.get("failed")),
                 count_cell(iterations.get("dropped")),
@@ -317,12 +319,25 @@ def capacity_table(document: Mapping[str, Any]) -> Table | None:
     return table(
         "load_capacity",
         "Capacity search",
-        ("rate", "completed", "failed", "dropped", "verdict", "thresholds failed"),
+        (
+            "rate",
+            "offered",
+            "achieved",
+            "completed",
+            "failed",
+            "dropped",
+            "verdict",
+            "thresholds failed",
+        ),
         rows,
-        numeric=(True, True, True, True, False, False),
-        note=f"knee: {fmt_rate(knee)} held (the highest rate that held)"
-        if knee is not None
-        else "knee: not found (the first step did not hold)",
+        numeric=(True, True, True, True, True, True, False, False),
+        note=(
+            f"knee: {fmt_rate(knee)} held (the highest rate that held)"
+            if knee is not None
+            else "knee: not found (the first step did not hold)"
+        )
+        + "; offered: the step's intended starts, achieved: its iterations that "
+        "completed, each per second of the step's schedule.",
     )
 
 

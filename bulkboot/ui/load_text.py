@@ -48,6 +48,10 @@ def _observed(result: Mapping[str, Any]) -> str:
     return f"{value:g}"
 
 
+def _rate(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3g}/s"
+
+
 def header_lines(header: LoadHeader) -> list[str]:
     return [
         f"bulkboot load  fleet {header.fleet}  run {header.run_id}  scenario {header.scenario}",
@@ -165,10 +169,11 @@ def summary_lines(document: Mapping[str, Any]) -> list[str]:
             its = step["iterations"]
             failed = [t["expression"] for t in step["thresholds"] if not t["ok"]]
             why = f" ({', '.join(failed)})" if failed else ""
-            dropped = f", {its['dropped']} dropped" if its["dropped"] else ""
             lines.append(
-                f"  {step['rate']:.3g}/s: {verdict}{why}: {its['completed']} completed, "
-                f"{its['failed']} failed{dropped}"
+                f"  {step['rate']:.3g}/s: {verdict}{why}: offered {_rate(step.get('offered'))}, "
+                f"achieved {_rate(step.get('achieved'))} over "
+                f"{format_seconds(step.get('window_seconds'))}; {its['completed']} completed, "
+                f"{its['failed']} failed, {its['dropped']} dropped"
             )
         knee = capacity["knee"]
         lines.append(

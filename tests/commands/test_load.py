@@ -119,6 +119,39 @@ def test_a_threshold_that_fails_exits_3_and_cleans_up(
     assert sim.stats()["servers_total"] == 0
 
 
+def test_find_capacity_from_the_command_line_reports_its_knee_and_steps(
+    sim: RunningSimulator, fleet: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The flags reach the search (start, factor, step length), thresholds on
+    ``total`` and ``rate(failed)`` see the steps' completed iterations, and exit 0
+    says a knee was found."""
+    code, out, err = load(
+        capsys,
+        fleet,
+        "--find-capacity",
+        "--capacity-start", "4",
+        "--capacity-factor", "2",
+        "--capacity-step", "1s",
+        "--capacity-max-steps", "2",
+        "--threshold", "rate(failed)<1%",
+        "--threshold", "p99(total)<60s",
+        "--format", "json",
+    )  # fmt: skip
+    assert code == 0, err
+    capacity = json.loads(out)["capacity"]
+    assert capacity["knee"] == 8
+    steps = capacity["steps"]
+    assert [(s["rate"], s["held"], s["window_seconds"]) for s in steps] == [
+        (4, True, 1),
+        (8, True, 1),
+    ]
+    for step in steps:
+        assert step["offered"] == step["achieved"] == step["rate"]
+        assert step["iterations"]["completed"] == step["rate"]
+        assert all(t["ok"] for t in step["thresholds"])
+    assert sim.stats()["servers_total"] == 0
+
+
 @pytest.mark.parametrize(
     ("flags", "words"),
     [

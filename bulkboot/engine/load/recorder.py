@@ -142,7 +142,9 @@ class Recorder:
         self._second(started)[_STARTED] += 1
 
     def finish(self, sample: Sample, ended: float) -> None:
-        """``sample`` has its outcome (None is taken as completed) at ``ended``."""
+        """``sample`` has its outcome at ``ended``: None or ``completed`` is completed
+        (the first of several recorders, a capacity step's beside the run's, sets it to
+        ``completed``; the next one reads it so)."""
         sample.ended = ended
         self.in_flight -= 1
         values = self._values
@@ -154,7 +156,7 @@ class Recorder:
                 values[phase].append(value)
         outcome = sample.outcome
         row = self._second(ended)
-        if outcome is None:
+        if outcome is None or outcome == "completed":
             sample.outcome = "completed"
             self.completed += 1
             if sample.total is not None and "total" in values:

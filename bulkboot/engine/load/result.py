@@ -18,21 +18,43 @@ __all__ = ["LoadResult", "StepResult"]
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class StepResult:
-    """One ``--find-capacity`` step: its rate and whether it held."""
+    """One ``--find-capacity`` step: its rate, what it offered and achieved, and
+    whether it held.
+
+    ``window``: the step's schedule, in seconds (its length, or up to a stop);
+    ``offered``: its intended starts per second of it; ``achieved``: its iterations
+    (all started in the window) that completed, per second of it, whenever they
+    completed; ``drain``: seconds from the window's end to its last iteration's end.
+    """
 
     rate: float
     held: bool
     counters: Counters
     thresholds: tuple[ThresholdResult, ...]
     phases: dict[str, PhaseStats]
+    window: float
+    drain: float
     interrupted: bool = False
+
+    @property
+    def offered(self) -> float | None:
+        return self.counters.scheduled / self.window if self.window > 0 else None
+
+    @property
+    def achieved(self) -> float | None:
+        return self.counters.completed / self.window if self.window > 0 else None
 
     def as_dict(self) -> dict[str, Any]:
         c = self.counters
+        offered, achieved = self.offered, self.achieved
         return {
             "rate": round(self.rate, 6),
             "held": self.held,
             "interrupted": self.interrupted,
+            "window_seconds": round(self.window, 6),
+            "drain_seconds": round(self.drain, 6),
+            "offered": None if offered is None else round(offered, 6),
+            "achieved": None if achieved is None else round(achieved, 6),
             "iterations": {
                 "scheduled": c.scheduled,
                 "started": c.started,

@@ -48,7 +48,7 @@ from bulkboot.engine.load.templates import Templates
 from bulkboot.engine.load.thresholds import evaluate, ready
 from bulkboot.engine.load.watch import PollHub
 from bulkboot.errors import CloudError
-from bulkboot.pipeline.load_spec import Stage
+from bulkboot.pipeline.load_spec import CapacitySearch, Stage
 
 __all__ = ["LoadRun"]
 
@@ -129,6 +129,7 @@ class LoadRun:
         self._schedule_scope: anyio.CancelScope | None = None
         self._abort_scope: anyio.CancelScope | None = None
         self._load_ended: float | None = None
+        self._stopped_at: float | None = None  # when request_stop came (the run's clock)
 
     # ------------------------------------------------------------ control
 
@@ -139,6 +140,7 @@ class LoadRun:
         if self._stopping:
             return
         self._stopping = True
+        self._stopped_at = self._clock()
         self.iterations.stopping = True
         self.hub.stop()
         if self._schedule_scope is not None:
@@ -366,17 +368,31 @@ class LoadRun:
         plan = self.plan
         search = plan.capacity
         assert search is not None
+        try:
+            await self._steps(search)
+        finally:
+            self.iterations.recorders = (self.recorder,)
+
+    async def _steps(self, search: CapacitySearch) -> None:
+        plan = self.plan
+        clock = self._clock
         for number in range(search.max_steps):
             rate = search.start * search.factor**number
             step = Recorder(plan.phases, started_at=self.started_at)
             self.iterations.recorders = (self.recorder, step)
             self._step_text = f"step {number + 1}/{search.max_steps}: {rate:.3g}/s"
+            began = clock()
             async with anyio.create_task_group() as tasks:
                 with anyio.CancelScope() as scope:
                     self._schedule_scope = scope
                     if self._stopping:
                         scope.cancel()
                     await self._open(tasks, rate, (), step=number, duration=search.step)
+            drained = clock()
+            # the step's window: its length, or up to the stop that cut it short
+            window = search.step
+            if self._stopped_at is not None:
+                window = min(window, max(0.0, self._stopped_at - began))
             counters = step.counters()
             phases = step.phase_stats()
             results = evaluate(plan.thresholds, phases, counters)
@@ -393,13 +409,14 @@ class LoadRun:
                     counters=counters,
                     thresholds=results,
                     phases=phases,
+                    window=window,
+                    drain=max(0.0, drained - began - window),
                     interrupted=self._stopping,
                 )
             )
             if not held:
                 return
             self.knee = rate
-        self.iterations.recorders = (self.recorder,)
 
     # ------------------------------------------------------------ the views
 

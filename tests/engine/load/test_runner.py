@@ -219,6 +219,69 @@ async def test_find_capacity_reports_the_highest_rate_that_held(tmp_path: Path) 
     assert result.knee == 2.0
 
 
+async def test_find_capacity_steps_up_until_the_api_slows_and_reports_every_step(
+    tmp_path: Path,
+) -> None:
+    """End to end on the simulator: POST latency rises with the creates in flight
+    (``create_queueing``), so a rate past ~5/s makes ``p95(post)`` fail. Every step's
+    completed iterations count as completed (thresholds on ``total`` and
+    ``rate(failed)`` see them), the knee is the last rate that held, and the report and
+    the summary give each step's offered, achieved and dropped, and its thresholds."""
+    from bulkboot.ui.load_report import load_document
+    from bulkboot.ui.load_text import summary_lines
+
+    plan = LoadPlan(
+        capacity=CapacitySearch(start=1.0, factor=2.0, step=10.0, max_steps=6),
+        poll_interval=0.25,
+        thresholds=(
+            parse_threshold("p95(post)<1s"),
+            parse_threshold("rate(failed)<1%"),
+            parse_threshold("p99(total)<10s"),
+        ),
+    )
+    async with simulator(
+        latency=0.2, build_time_mean=2.0, build_time_stddev=0.0, create_queueing=0.3
+    ) as sim:
+        ran = await run_load(sim, tmp_path, plan)
+        assert sim.stats()["servers_total"] == 0
+    result = ran.result
+    assert [step.rate for step in result.steps] == [1.0, 2.0, 4.0, 8.0]
+    assert [step.held for step in result.steps] == [True, True, True, False]
+    assert result.knee == 4.0 and result.thresholds_held
+    for step in result.steps[:3]:
+        assert step.counters.completed == step.counters.scheduled == step.rate * 10
+        assert step.counters.interrupted == 0 and step.counters.dropped == 0
+        assert step.offered == step.achieved == step.rate
+        assert all(t.ok for t in step.thresholds)
+    last = result.steps[-1]
+    verdicts = {t.expression: t.ok for t in last.thresholds}
+    assert verdicts == {"p95(post)<1s": False, "rate(failed)<1%": True, "p99(total)<10s": False}
+    document = load_document(
+        result, header=ran.run.header, requests=ran.requests, cloud={}, exit_code=0
+    )
+    steps = document["capacity"]["steps"]
+    assert document["capacity"]["knee"] == 4.0
+    assert [(s["offered"], s["achieved"], s["iterations"]["dropped"]) for s in steps] == [
+        (1.0, 1.0, 0),
+        (2.0, 2.0, 0),
+        (4.0, 4.0, 0),
+        (8.0, 8.0, 0),
+    ]
+    assert steps[-1]["thresholds"][0] == {
+        "expression": "p95(post)<1s",
+        "ok": False,
+        "observed": pytest.approx(last.phases["post"].p95, abs=1e-6),
+        "unit": "s",
+    }
+    text = "\n".join(summary_lines(document))
+    assert (
+        "  4/s: held: offered 4/s, achieved 4/s over 10.00s; 40 completed, 0 failed, 0 dropped"
+        in text
+    )
+    assert "  8/s: did not hold (p95(post)<1s, p99(total)<10s): offered 8/s" in text
+    assert "  knee: 4 iterations/s held" in text
+
+
 async def test_a_closed_loop_ramp_adds_and_removes_workers(tmp_path: Path) -> None:
     from bulkboot.pipeline.load_spec import parse_stages
 
