@@ -34,6 +34,7 @@ __all__ = [
     "iterations_table",
     "load_tables",
     "phases_table",
+    "post_status_table",
     "requests_table",
     "settings_table",
     "thresholds_table",
@@ -93,6 +94,34 @@ def phases_table(document: Mapping[str, Any]) -> Table:
         note="From exact samples. total runs from the intended start; active, gone and "
         f"total are seen by polling: {seen}; build is Nova's created to launched_at "
         "(whole seconds).",
+    )
+
+
+def post_status_table(document: Mapping[str, Any]) -> Table | None:
+    """``post`` per class of its answer (``phases.post.by_status``): refusals are timed
+    and in ``post``'s percentiles, and counted in its ``failed`` besides."""
+    post = _mapping(_mapping(document, "phases"), "post")
+    by_status = post.get("by_status")
+    if not isinstance(by_status, Mapping) or not by_status:
+        return None
+    aggregates = [a for a in LOAD_AGGREGATES if a != "failed"]
+    rows: list[list[Cell]] = []
+    for kind, entry in by_status.items():
+        entry = entry if isinstance(entry, Mapping) else {}
+        row = [text_cell(kind)]
+        for name in aggregates:
+            value = entry.get(name)
+            row.append(count_cell(value) if name == "count" else seconds_cell(value))
+        rows.append(row)
+    return table(
+        "load_post_status",
+        "POST /servers by answer",
+        ("answer", *(_HEADINGS.get(a, a) for a in aggregates)),
+        rows,
+        note="Every POST that got an answer is timed and in post's percentiles, refusals "
+        "(4xx, 5xx) included; they are also counted in post's failed. recovered: the "
+        "answer was lost and the server found by its name. A POST that got no answer is "
+        "not timed (only counted failed).",
     )
 
 
@@ -379,6 +408,7 @@ def load_tables(document: Mapping[str, Any]) -> list[Table]:
     found = [
         iterations_table(document),
         phases_table(document),
+        post_status_table(document),
         thresholds_table(document),
         capacity_table(document),
         requests_table(document),

@@ -111,6 +111,20 @@ def _table(phases: Mapping[str, Mapping[str, Any]]) -> list[str]:
     return lines
 
 
+def _by_status(post: Mapping[str, Any] | None) -> list[str]:
+    """``post``'s answers per class: every answered POST is in its percentiles, the
+    refused ones too (also counted in ``failed``)."""
+    by_status = (post or {}).get("by_status")
+    if not by_status:
+        return []
+    parts = [
+        f"{kind} {entry['count']} (p50 {format_seconds(entry.get('p50'))}, "
+        f"p99 {format_seconds(entry.get('p99'))}, max {format_seconds(entry.get('max'))})"
+        for kind, entry in by_status.items()
+    ]
+    return ["  post by answer: " + ", ".join(parts)]
+
+
 def threshold_lines(results: Sequence[Mapping[str, Any]]) -> list[str]:
     if not results:
         return []
@@ -153,6 +167,7 @@ def summary_lines(document: Mapping[str, Any]) -> list[str]:
     )
     lines.append("phases (from exact samples; bound: how late a polled time can be, never early):")
     lines += _table(document["phases"])
+    lines += _by_status(document["phases"].get("post"))
     failures = document["failures"]
     if failures:
         lines.append("failures:")

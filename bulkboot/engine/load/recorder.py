@@ -14,9 +14,11 @@ What is counted where:
 - ``completed`` / ``failed`` / ``interrupted``: how the started ones ended.
 
 A phase's values are every iteration's time in it that got through it, failed
-iterations' earlier phases included (a boot that went to ERROR still timed its POST);
-``total`` only for completed iterations. A failure counts against the phase it
-happened in, and against ``total``.
+iterations' earlier phases included (a boot that went to ERROR still timed its POST),
+and the time of a phase that failed with an answer (a POST refused with a 409 is
+timed: a latency distribution without its errors' own time hides them); ``post``'s
+are also kept per class of the answer (``by_status``). ``total`` only for completed
+iterations. A failure counts against the phase it happened in, and against ``total``.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
-from bulkboot.engine.load.sample import Sample
+from bulkboot.engine.load.sample import Sample, status_class
 from bulkboot.engine.load.stats import PhaseStats, phase_stats
 
 __all__ = ["LATE_AFTER", "Counters", "Recorder"]
@@ -81,6 +83,8 @@ class Recorder:
 
     __slots__ = (
         "_failed",
+        "_post_by_status",
+        "_untimed",
         "_series",
         "_values",
         "completed",
@@ -102,6 +106,10 @@ class Recorder:
         self.started_at = started_at
         self._values: dict[str, list[float]] = {phase: [] for phase in phases}
         self._failed: dict[str, int] = dict.fromkeys(phases, 0)
+        # failures in a phase with no time in it (a POST that got no answer): with the
+        # values, the iterations a phase has seen (``counts``)
+        self._untimed: dict[str, int] = dict.fromkeys(phases, 0)
+        self._post_by_status: dict[str, list[float]] = {}
         self._series: dict[int, list[int]] = {}
         self.samples: list[Sample] = []
         self.errors: Counter[tuple[str, str]] = Counter()  # (phase, message) -> iterations
@@ -154,6 +162,13 @@ class Recorder:
             value = getattr(sample, phase)
             if value is not None:
                 values[phase].append(value)
+                if phase == "post":
+                    by_status = self._post_by_status
+                    kind = status_class(sample.post_status)
+                    if kind in by_status:
+                        by_status[kind].append(value)
+                    else:
+                        by_status[kind] = [value]
         outcome = sample.outcome
         row = self._second(ended)
         if outcome is None or outcome == "completed":
@@ -167,6 +182,8 @@ class Recorder:
             phase = sample.failed_phase or "total"
             if phase in self._failed:
                 self._failed[phase] += 1
+                if phase != "total" and getattr(sample, phase) is None:
+                    self._untimed[phase] += 1
             if phase != "total" and "total" in self._failed:
                 self._failed["total"] += 1
             self.errors[(phase, sample.message or "")] += 1
@@ -188,13 +205,24 @@ class Recorder:
 
     def phase_stats(self) -> dict[str, PhaseStats]:
         """Every phase's aggregates so far (sorts the kept values in place)."""
-        return {
+        stats = {
             phase: phase_stats(self._values[phase], self._failed[phase]) for phase in self.phases
         }
+        if "post" in stats and self._post_by_status:
+            by_status = tuple(
+                (kind, phase_stats(values, 0))
+                for kind, values in sorted(
+                    self._post_by_status.items(), key=lambda item: (item[0] == "recovered", item[0])
+                )
+            )
+            stats["post"] = phase_stats(self._values["post"], self._failed["post"], by_status)
+        return stats
 
     def counts(self, phase: str) -> int:
-        """Iterations timed in ``phase`` so far, or failed in it."""
-        return len(self._values[phase]) + self._failed[phase]
+        """Iterations timed in ``phase`` so far, or failed in it without a time."""
+        if phase == "total":
+            return len(self._values[phase]) + self._failed[phase]
+        return len(self._values[phase]) + self._untimed[phase]
 
     def series(self) -> Mapping[int, tuple[int, int, int, int, int]]:
         """Per second of the run: (intended starts, starts, completions, failures, drops)."""

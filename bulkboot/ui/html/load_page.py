@@ -33,6 +33,7 @@ from bulkboot.ui.load_tables import (
     failures_table,
     iterations_table,
     phases_table,
+    post_status_table,
     requests_table,
     settings_table,
     thresholds_table,
@@ -241,7 +242,15 @@ def load_sections(document: Mapping[str, Any]) -> list[Section]:
         ),
         _rate_section(samples, buckets),
         _flight_section(samples, buckets),
-        Section(key="aggregates", title="Aggregates", body=render_table(phases_table(document))),
+        Section(
+            key="aggregates",
+            title="Aggregates",
+            body="\n".join(
+                render_table(t)
+                for t in (phases_table(document), post_status_table(document))
+                if t is not None
+            ),
+        ),
     ]
     thresholds = thresholds_table(document)
     if thresholds is not None:

@@ -172,6 +172,49 @@ async def test_failed_boots_are_counted_grouped_and_their_servers_deleted(tmp_pa
     assert not result.thresholds_held
 
 
+async def test_refused_posts_are_in_posts_percentiles_by_status_and_counted_failed(
+    tmp_path: Path,
+) -> None:
+    """A POST answered 409 took the API's time as a 202 did: it is in ``post``'s
+    percentiles (and in its ``4xx`` class), and counted failed besides."""
+    plan = LoadPlan(rate=2.0, iterations=40, poll_interval=0.5)
+    async with simulator(
+        latency=LATENCY, build_time_mean=1.0, build_time_stddev=0.0, conflict_fraction=0.3
+    ) as sim:
+        ran = await run_load(sim, tmp_path, plan)
+        assert sim.stats()["servers_total"] == 0
+    result = ran.result
+    refused = result.counters.failed
+    assert 0 < refused < 40 and result.counters.completed == 40 - refused
+    post = result.phases["post"]
+    assert post.count == 40 and post.failed == refused
+    assert post.min == pytest.approx(LATENCY) and post.max == pytest.approx(LATENCY)
+    by_status = dict(post.by_status)
+    assert set(by_status) == {"2xx", "4xx"}
+    assert by_status["2xx"].count == 40 - refused and by_status["4xx"].count == refused
+    assert by_status["4xx"].p50 == pytest.approx(LATENCY)
+    assert post.as_dict()["by_status"]["4xx"]["count"] == refused
+    refusals = [s for s in result.recorder.samples if s.outcome == "failed"]
+    assert {(s.failed_phase, s.post_status) for s in refusals} == {("post", 409)}
+    assert result.recorder.counts("post") == 40  # each POST once, refused or not
+    # the summary, and `bulkboot report` (Markdown, and the page's tables), read them
+    from bulkboot.ui.load_report import load_document
+    from bulkboot.ui.load_text import summary_lines
+    from bulkboot.ui.report_terminal import markdown_report
+
+    document = load_document(
+        result, header=ran.run.header, requests=ran.requests, cloud={}, exit_code=0
+    )
+    assert document["phases"]["post"]["by_status"]["4xx"]["count"] == refused
+    assert {s["post_status"] for s in document["samples"]} == {202, 409}
+    text = "\n".join(summary_lines(document))
+    assert f"post by answer: 2xx {40 - refused} (p50 50.0ms" in text
+    assert f", 4xx {refused} (p50 50.0ms" in text
+    markdown = markdown_report(document)
+    assert "POST /servers by answer" in markdown
+    assert f"| 4xx | {refused} |" in markdown
+
+
 async def test_abort_on_fail_stops_after_min_samples_and_cleans_up(tmp_path: Path) -> None:
     plan = LoadPlan(
         rate=2.0,
