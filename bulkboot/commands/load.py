@@ -150,6 +150,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "one round trip) late (default 500ms)",
     )
     group.add_argument(
+        "--late-after",
+        type=parse_duration,
+        metavar="D",
+        help="open loop: a start more than D after its intended time counts as late "
+        "(default 10ms: past the event loop's own ~1 ms timer granularity; every start's "
+        "lag is in schedule_lag besides)",
+    )
+    group.add_argument(
         "--timeout",
         type=parse_duration,
         metavar="D",
@@ -263,6 +271,7 @@ def flags_section(args: argparse.Namespace) -> LoadSection:
         duration=args.duration,
         iterations=args.iterations,
         poll_interval=args.poll_interval,
+        late_after=args.late_after,
         timeout=args.timeout,
         thresholds=thresholds,
         abort_on_fail=args.abort_on_fail,

@@ -7,6 +7,7 @@
       stages: 30s:1,60s:5,30s:0      # or a list of {duration: 30s, target: 5}
       duration: 5m                   # or iterations: 100 (both: whichever comes first)
       poll_interval: 500ms
+      late_after: 10ms
       timeout: 10m
       thresholds: ["p95(post)<2s", "rate(failed)<1%"]
       abort_on_fail: true
@@ -310,6 +311,7 @@ _READERS: dict[str, _Read] = {
     "duration": _seconds,
     "iterations": _at_least_one,
     "poll_interval": _seconds,
+    "late_after": _seconds,
     "timeout": _seconds,
     "thresholds": _thresholds,
     "abort_on_fail": _boolean,

@@ -61,7 +61,7 @@ AGGREGATES: Final = ("count", "failed", *TIME_AGGREGATES)
 RATE_BASE: Final[Mapping[str, str]] = {
     "failed": "finished",  # failed / (completed + failed)
     "dropped": "scheduled",  # not started: --max-in-flight iterations were running
-    "late": "started",  # started more than 1 ms after their intended start
+    "late": "started",  # started more than --late-after after their intended start
     "interrupted": "started",
     "completed": "started",
 }
@@ -77,6 +77,7 @@ LOAD_KEYS: Final = (
     "duration",
     "iterations",
     "poll_interval",
+    "late_after",
     "timeout",
     "thresholds",
     "abort_on_fail",
@@ -277,6 +278,7 @@ class LoadSection:
     duration: float | None = None
     iterations: int | None = None
     poll_interval: float | None = None
+    late_after: float | None = None
     timeout: float | None = None
     thresholds: tuple[Threshold, ...] | None = None
     abort_on_fail: bool | None = None

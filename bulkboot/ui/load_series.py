@@ -27,7 +27,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bulkboot.engine.load.recorder import LATE_AFTER
 from bulkboot.engine.stats import percentile
 from bulkboot.ui.report_tables import number
 
@@ -37,6 +36,7 @@ __all__ = [
     "Buckets",
     "LoadSample",
     "in_flight",
+    "late_after_of",
     "load_samples",
     "ordered_phases",
     "phase_percentiles",
@@ -46,6 +46,16 @@ __all__ = [
 MAX_BUCKETS = 120
 # The order an iteration runs them in (``build`` is Nova's view of ``active``).
 PHASE_ORDER = ("schedule_lag", "post", "active", "build", "list", "delete", "gone", "total")
+# What "late" meant before ``--late-after`` (reports without ``settings.late_after``).
+OLD_LATE_AFTER = 0.001
+
+
+def late_after_of(document: Mapping[str, Any]) -> float:
+    """The seconds past its intended start the run counted a start late after: its
+    ``settings.late_after``, or 1 ms for a report written before that setting."""
+    settings = document.get("settings")
+    value = number(settings.get("late_after")) if isinstance(settings, Mapping) else None
+    return OLD_LATE_AFTER if value is None else float(value)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -60,9 +70,12 @@ class LoadSample:
     phases: Mapping[str, float]  # the phases timed (null ones left out)
     failed_phase: str | None
     message: str | None
+    late_after: float = OLD_LATE_AFTER  # the run's tolerance (``late_after_of``)
 
     @classmethod
-    def of(cls, raw: Mapping[str, Any], index: int) -> LoadSample:
+    def of(
+        cls, raw: Mapping[str, Any], index: int, late_after: float = OLD_LATE_AFTER
+    ) -> LoadSample:
         phases = raw.get("phases")
         timings = (
             {str(k): float(v) for k, v in phases.items() if number(v) is not None}
@@ -88,6 +101,7 @@ class LoadSample:
             phases=timings,
             failed_phase=text("failed_phase"),
             message=text("message"),
+            late_after=late_after,
         )
 
     @property
@@ -100,16 +114,19 @@ class LoadSample:
 
     @property
     def late(self) -> bool:
-        """Started more than ``LATE_AFTER`` after its intended start, as the run counts."""
+        """Started more than ``late_after`` after its intended start, as the run counts."""
         lag = self.phases.get("schedule_lag")
-        return lag is not None and lag > LATE_AFTER
+        return lag is not None and lag > self.late_after
 
 
 def load_samples(document: Mapping[str, Any]) -> list[LoadSample]:
     samples = document.get("samples")
     if not isinstance(samples, list):
         return []
-    return [LoadSample.of(s, i) for i, s in enumerate(samples) if isinstance(s, Mapping)]
+    late_after = late_after_of(document)
+    return [
+        LoadSample.of(s, i, late_after) for i, s in enumerate(samples) if isinstance(s, Mapping)
+    ]
 
 
 def ordered_phases(names: Iterable[str]) -> list[str]:

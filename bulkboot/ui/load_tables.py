@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from bulkboot.pipeline.durations import format_seconds
-from bulkboot.ui.load_series import load_samples, ordered_phases
+from bulkboot.ui.load_series import late_after_of, load_samples, ordered_phases
 from bulkboot.ui.report_tables import (
     Cell,
     Table,
@@ -63,8 +63,9 @@ def iterations_table(document: Mapping[str, Any]) -> Table:
         "Iterations",
         ("", "value"),
         rows,
-        note="late: started more than 1 ms after its intended start; dropped: could not "
-        "start on time (--max-in-flight reached), counted and never queued.",
+        note=f"late: started more than {fmt_seconds(late_after_of(document))} after its "
+        "intended start (schedule_lag has every start's lag); dropped: could not start on "
+        "time (--max-in-flight reached), counted and never queued.",
     )
 
 

@@ -149,7 +149,8 @@ def summary_lines(document: Mapping[str, Any]) -> list[str]:
         f"{document['model']}",
         f"iterations: {it['scheduled']} scheduled, {it['started']} started, "
         f"{it['completed']} completed, {it['failed']} failed, {it['dropped']} dropped, "
-        f"{it['late']} late (>1ms), {it['interrupted']} interrupted",
+        f"{it['late']} late (>{format_seconds(document['settings']['late_after'])}), "
+        f"{it['interrupted']} interrupted",
     ]
     outcome = document["outcome"]
     if outcome["interrupted"]:

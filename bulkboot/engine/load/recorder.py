@@ -10,7 +10,8 @@ What is counted where:
 - ``scheduled``: intended starts reached (open loop), or iterations begun (closed);
 - ``dropped``: intended starts not started because ``--max-in-flight`` iterations
   were running: never queued, never started late in a burst;
-- ``late``: started more than ``LATE_AFTER`` after the intended start;
+- ``late``: started more than ``late_after`` (``--late-after``) after the intended
+  start (every start's lag is kept besides, in ``schedule_lag``);
 - ``completed`` / ``failed`` / ``interrupted``: how the started ones ended.
 
 A phase's values are every iteration's time in it that got through it, failed
@@ -26,14 +27,12 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Final
 
+from bulkboot.engine.load.plan import DEFAULT_LATE_AFTER
 from bulkboot.engine.load.sample import Sample, status_class
 from bulkboot.engine.load.stats import PhaseStats, phase_stats
 
-__all__ = ["LATE_AFTER", "Counters", "Recorder"]
-
-LATE_AFTER: Final = 0.001  # seconds after its intended start an iteration counts as late
+__all__ = ["Counters", "Recorder"]
 
 # One second of the run: intended starts, starts, completions, failures, drops.
 _OFFERED, _STARTED, _COMPLETED, _FAILED, _DROPPED = range(5)
@@ -78,7 +77,8 @@ class Recorder:
     """Counters and samples of a run (or of one step of ``--find-capacity``).
 
     ``phases``: the scenario's phases; ``started_at``: the run's start on its clock
-    (samples' ``intended``/``started`` are offsets from it).
+    (samples' ``intended``/``started`` are offsets from it); ``late_after``: seconds
+    after its intended start a start counts as late.
     """
 
     __slots__ = (
@@ -94,6 +94,7 @@ class Recorder:
         "in_flight",
         "interrupted",
         "late",
+        "late_after",
         "phases",
         "samples",
         "scheduled",
@@ -101,8 +102,11 @@ class Recorder:
         "started_at",
     )
 
-    def __init__(self, phases: tuple[str, ...], *, started_at: float) -> None:
+    def __init__(
+        self, phases: tuple[str, ...], *, started_at: float, late_after: float = DEFAULT_LATE_AFTER
+    ) -> None:
         self.phases = phases
+        self.late_after = late_after
         self.started_at = started_at
         self._values: dict[str, list[float]] = {phase: [] for phase in phases}
         self._failed: dict[str, int] = dict.fromkeys(phases, 0)
@@ -142,7 +146,7 @@ class Recorder:
         self.scheduled += 1
         self.started += 1
         self.in_flight += 1
-        if lag > LATE_AFTER:
+        if lag > self.late_after:
             self.late += 1
         if "schedule_lag" in self._values:
             self._values["schedule_lag"].append(sample.schedule_lag)

@@ -3,7 +3,8 @@
 - Open loop (``--rate``): iterations start at intended times fixed in advance
   (``schedule.intended_starts``), whatever the cloud does. One that cannot start
   because ``--max-in-flight`` iterations are running is dropped and counted, never
-  queued; one that starts more than 1 ms after its time is late, its lag recorded.
+  queued; one that starts more than ``--late-after`` (10 ms) after its time is late;
+  every start's lag is recorded (``schedule_lag``).
   A scheduler that wakes late starts what is due at once, each counted late: the
   lag shows in ``schedule_lag`` and ``total`` (measured from the intended start).
 - Closed loop (``--concurrency``): each worker starts its next iteration when its
@@ -102,7 +103,9 @@ class LoadRun:
             timeout=plan.timeout,
             on_error=self.fail,
         )
-        self.recorder = Recorder(plan.phases, started_at=self.started_at)
+        self.recorder = Recorder(
+            plan.phases, started_at=self.started_at, late_after=plan.late_after
+        )
         self.iterations = Iterations(
             compute,
             self.hub,
@@ -378,7 +381,7 @@ class LoadRun:
         clock = self._clock
         for number in range(search.max_steps):
             rate = search.start * search.factor**number
-            step = Recorder(plan.phases, started_at=self.started_at)
+            step = Recorder(plan.phases, started_at=self.started_at, late_after=plan.late_after)
             self.iterations.recorders = (self.recorder, step)
             self._step_text = f"step {number + 1}/{search.max_steps}: {rate:.3g}/s"
             began = clock()

@@ -141,8 +141,9 @@ def _flight_section(samples: Sequence[LoadSample], buckets: Buckets) -> Section:
         parts.append(
             figure(
                 svg,
-                f"Per {fmt_seconds(buckets.width)} bucket: late (started over 1 ms after "
-                "its intended start), dropped (never started), failed.",
+                f"Per {fmt_seconds(buckets.width)} bucket: late (started over "
+                f"{fmt_seconds(samples[0].late_after)} after its intended start), dropped "
+                "(never started), failed.",
                 numbers,
             )
         )

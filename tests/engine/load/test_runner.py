@@ -215,6 +215,34 @@ async def test_refused_posts_are_in_posts_percentiles_by_status_and_counted_fail
     assert f"| 4xx | {refused} |" in markdown
 
 
+@pytest.mark.parametrize(
+    ("oversleep", "late_after", "late"),
+    [(0.004, None, False), (0.012, None, True), (0.012, 0.02, False), (0.025, 0.02, True)],
+)
+async def test_a_start_counts_late_past_the_stated_tolerance_and_not_within_it(
+    tmp_path: Path, oversleep: float, late_after: float | None, late: bool
+) -> None:
+    """The event loop's timers fire up to ~1 ms late as a matter of course: a start
+    is late only past ``--late-after`` (10 ms by default); every start's lag is in
+    ``schedule_lag`` either way, measured from its intended time."""
+
+    async def oversleeping(seconds: float) -> None:
+        await anyio.sleep(seconds + oversleep)
+
+    settings = {} if late_after is None else {"late_after": late_after}
+    plan = LoadPlan(rate=2.0, iterations=10, poll_interval=0.5, **settings)  # type: ignore[arg-type]
+    async with simulator(latency=LATENCY, build_time_mean=1.0, build_time_stddev=0.0) as sim:
+        ran = await run_load(sim, tmp_path, plan, sleep=oversleeping)
+    result = ran.result
+    assert result.counters.started == 10
+    # the first start is not slept for; each later one wakes ``oversleep`` late
+    assert result.counters.late == (9 if late else 0)
+    lag = result.phases["schedule_lag"]
+    assert lag.count == 10 and lag.min == pytest.approx(0.0, abs=1e-9)
+    assert lag.p50 == pytest.approx(oversleep, abs=1e-6)
+    assert lag.max == pytest.approx(oversleep, abs=1e-6)
+
+
 async def test_abort_on_fail_stops_after_min_samples_and_cleans_up(tmp_path: Path) -> None:
     plan = LoadPlan(
         rate=2.0,

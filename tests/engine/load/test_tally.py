@@ -163,3 +163,12 @@ def test_a_sample_finished_by_two_recorders_is_completed_in_both() -> None:
         counters = recorder.counters()
         assert (counters.completed, counters.interrupted, counters.in_flight) == (1, 0, 0)
         assert recorder.phase_stats()["total"].count == 1
+
+
+def test_late_is_counted_past_the_recorders_tolerance_only() -> None:
+    recorder = Recorder(PHASES, started_at=0.0, late_after=0.010)
+    within, past = Sample(0, 1.0), Sample(1, 2.0)
+    recorder.start(within, 1.0 + 0.009)
+    recorder.start(past, 2.0 + 0.011)
+    assert recorder.counters().late == 1
+    assert (within.schedule_lag, past.schedule_lag) == pytest.approx((0.009, 0.011))
