@@ -210,6 +210,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     capacity.add_argument(
         "--capacity-max-steps", type=_whole, metavar="N", help="steps at most (10)"
     )
+    capacity.add_argument(
+        "--capacity-margin",
+        type=_typed("parse_share"),
+        metavar="P",
+        help="a step fails when its achieved rate (iterations completed per second of "
+        "the step) falls short of the offered by more than P (5%%)",
+    )
     parser.add_argument(
         "--format",
         choices=RUN_FORMATS,
@@ -254,6 +261,7 @@ def flags_section(args: argparse.Namespace) -> LoadSection:
         "factor": args.capacity_factor,
         "step": args.capacity_step,
         "max_steps": args.capacity_max_steps,
+        "margin": args.capacity_margin,
     }
     given = {key: value for key, value in capacity_flags.items() if value is not None}
     capacity = None

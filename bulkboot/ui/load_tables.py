@@ -58,6 +58,12 @@ def iterations_table(document: Mapping[str, Any]) -> Table:
     for key in ("offered", "achieved"):
         value = rate.get(key)
         rows.append([text_cell(f"rate {key}"), Cell(text=fmt_rate(value), value=number(value))])
+    if "schedule_seconds" in rate:
+        drain = rate.get("drain")
+        drain = drain if isinstance(drain, Mapping) else {}
+        rows.append([text_cell("schedule (window)"), seconds_cell(rate.get("schedule_seconds"))])
+        rows.append([text_cell("drain after it"), seconds_cell(drain.get("seconds"))])
+        rows.append([text_cell("completed in the drain"), count_cell(drain.get("completed"))])
     return table(
         "iterations",
         "Iterations",
@@ -65,7 +71,10 @@ def iterations_table(document: Mapping[str, Any]) -> Table:
         rows,
         note=f"late: started more than {fmt_seconds(late_after_of(document))} after its "
         "intended start (schedule_lag has every start's lag); dropped: could not start on "
-        "time (--max-in-flight reached), counted and never queued.",
+        "time (--max-in-flight reached), counted and never queued. Rates are over the "
+        "schedule's window: offered its intended starts, achieved its iterations that "
+        "completed (whenever they ended), each per second of it; the drain (waiting for "
+        "the iterations in flight after it) is apart.",
     )
 
 
@@ -328,11 +337,16 @@ def capacity_table(document: Mapping[str, Any]) -> Table | None:
         iterations = step.get("iterations")
         iterations = iterations if isinstance(iterations, Mapping) else {}
         held = step.get("held") is True
-        failed = [
-            str(t.get("expression"))
-            for t in step.get("thresholds") or []
-            if isinstance(t, Mapping) and not t.get("ok")
-        ]
+        reasons = step.get("reasons")
+        failed = (
+            [str(r) for r in reasons]
+            if isinstance(reasons, list)
+            else [
+                f"{t.get('expression')} failed"
+                for t in step.get("thresholds") or []
+                if isinstance(t, Mapping) and not t.get("ok")
+            ]
+        )
         rows.append(
             [
                 Cell(text=fmt_rate(step.get("rate")), value=number(step.get("rate"))),
@@ -357,7 +371,7 @@ def capacity_table(document: Mapping[str, Any]) -> Table | None:
             "failed",
             "dropped",
             "verdict",
-            "thresholds failed",
+            "why not",
         ),
         rows,
         numeric=(True, True, True, True, True, True, False, False),

@@ -160,11 +160,18 @@ def summary_lines(document: Mapping[str, Any]) -> list[str]:
         )
     offered = rate["offered"]
     achieved = rate["achieved"]
+    drain = rate.get("drain") or {}
     lines.append(
-        "rate: "
+        f"rate over the schedule's {format_seconds(rate.get('schedule_seconds'))}: "
         + (f"offered {offered:.3g}/s, " if offered is not None else "closed loop, ")
-        + (f"achieved {achieved:.3g}/s completed" if achieved is not None else "none completed")
-        + f" over {format_seconds(document['load_seconds'])}"
+        + (
+            f"achieved {achieved:.3g}/s (started in it and completed)"
+            if achieved is not None
+            else "none completed"
+        )
+        + f"; then a drain of {format_seconds(drain.get('seconds'))} "
+        f"({drain.get('completed', 0)} completed in it; load "
+        f"{format_seconds(document['load_seconds'])} in all)"
     )
     lines.append("phases (from exact samples; bound: how late a polled time can be, never early):")
     lines += _table(document["phases"])
@@ -183,8 +190,10 @@ def summary_lines(document: Mapping[str, Any]) -> list[str]:
         for step in capacity["steps"]:
             verdict = "held" if step["held"] else "did not hold"
             its = step["iterations"]
-            failed = [t["expression"] for t in step["thresholds"] if not t["ok"]]
-            why = f" ({', '.join(failed)})" if failed else ""
+            reasons = step.get("reasons")
+            if reasons is None:  # a report from before reasons were kept
+                reasons = [f"{t['expression']} failed" for t in step["thresholds"] if not t["ok"]]
+            why = f" ({'; '.join(reasons)})" if reasons else ""
             lines.append(
                 f"  {step['rate']:.3g}/s: {verdict}{why}: offered {_rate(step.get('offered'))}, "
                 f"achieved {_rate(step.get('achieved'))} over "

@@ -133,13 +133,15 @@ def test_find_capacity_from_the_command_line_reports_its_knee_and_steps(
         "--capacity-factor", "2",
         "--capacity-step", "1s",
         "--capacity-max-steps", "2",
+        "--capacity-margin", "10%",
         "--threshold", "rate(failed)<1%",
         "--threshold", "p99(total)<60s",
         "--format", "json",
     )  # fmt: skip
     assert code == 0, err
-    capacity = json.loads(out)["capacity"]
-    assert capacity["knee"] == 8
+    document = json.loads(out)
+    capacity = document["capacity"]
+    assert capacity["knee"] == 8 and document["settings"]["capacity"]["margin"] == 0.1
     steps = capacity["steps"]
     assert [(s["rate"], s["held"], s["window_seconds"]) for s in steps] == [
         (4, True, 1),
@@ -163,6 +165,7 @@ def test_find_capacity_from_the_command_line_reports_its_knee_and_steps(
             ("--rate", "1", "--iterations", "1", "--capacity-step", "5s"),
             "only with --find-capacity",
         ),
+        (("--find-capacity", "--capacity-margin", "150%"), "a share from 0 up to"),
     ],
 )
 def test_bad_input_is_one_message_and_nothing_is_sent(

@@ -87,7 +87,8 @@ class LoadPlan:
             c = self.capacity
             return (
                 f"capacity search: open loop from {c.start:g}/s, x{c.factor:g} every "
-                f"{c.step:g}s, at most {c.max_steps} steps"
+                f"{c.step:g}s, at most {c.max_steps} steps, achieved within "
+                f"{c.margin * 100:g}% of offered"
             )
         if self.concurrency is not None:
             model = f"closed loop, {self.concurrency} worker(s)"
@@ -120,6 +121,7 @@ class LoadPlan:
                     "factor": value.factor,
                     "step": value.step,
                     "max_steps": value.max_steps,
+                    "margin": value.margin,
                 }
             out[item.name] = value
         out["model"] = "open" if self.open_loop else "closed"

@@ -36,6 +36,7 @@ import anyio.abc
 
 from bulkboot.engine.compute_api import ComputeApi
 from bulkboot.engine.journal import Journal
+from bulkboot.engine.load.capacity import step_verdict
 from bulkboot.engine.load.cleanup import Cleanup, sweep
 from bulkboot.engine.load.iteration import Iterations
 from bulkboot.engine.load.open_loop import InFlight, open_loop
@@ -48,6 +49,7 @@ from bulkboot.engine.load.snapshot import LoadHeader, LoadSnapshot
 from bulkboot.engine.load.templates import Templates
 from bulkboot.engine.load.thresholds import evaluate, ready
 from bulkboot.engine.load.watch import PollHub
+from bulkboot.engine.load.window import Window, planned_length, window_of
 from bulkboot.errors import CloudError
 from bulkboot.pipeline.load_spec import CapacitySearch, Stage
 
@@ -229,7 +231,9 @@ class LoadRun:
         ended = self._load_ended if self._load_ended is not None else now
         phases = self.recorder.phase_stats()
         counters = self.recorder.counters()
+        load_seconds = ended - self.started_at
         return LoadResult(
+            window=self._window(load_seconds),
             plan=self.plan,
             run_id=self._templates.run_id,
             recorder=self.recorder,
@@ -242,7 +246,7 @@ class LoadRun:
             cleanup=cleanup,
             interrupted=self.interrupted,
             aborted_by=self.aborted_by,
-            load_seconds=ended - self.started_at,
+            load_seconds=load_seconds,
             elapsed=now - self.started_at,
             started_wall=started_utc,
             ended_wall=_utc(),
@@ -254,6 +258,29 @@ class LoadRun:
             unsure=tuple(self.iterations.unsure),
             fatal=self.fatal,
             in_flight=len(self.iterations.posting),
+        )
+
+    def _window(self, load_seconds: float) -> Window:
+        """The schedule's window (``window``): the steps' added up for a search."""
+        plan = self.plan
+        if plan.capacity is not None:
+            c = self.recorder.counters()
+            return Window(
+                seconds=sum(step.window for step in self.steps),
+                scheduled=c.scheduled,
+                completed=c.completed,
+                drain_seconds=sum(step.drain for step in self.steps),
+                drain_completed=sum(step.drain_completed for step in self.steps),
+                open_loop=True,
+            )
+        samples = self.recorder.samples
+        stopped = None if self._stopped_at is None else self._stopped_at - self.started_at
+        return window_of(
+            plan,
+            samples,
+            length=planned_length(plan, samples),
+            stopped=stopped,
+            load_seconds=load_seconds,
         )
 
     # ------------------------------------------------------------ open loop
@@ -399,25 +426,27 @@ class LoadRun:
             counters = step.counters()
             phases = step.phase_stats()
             results = evaluate(plan.thresholds, phases, counters)
-            held = (
-                not self._stopping
-                and counters.dropped == 0
-                and counters.started > 0
-                and all(r.ok for r in results)
-            )
+            window_end = began - self.started_at + window
+            reasons = step_verdict(counters, results, window, search.margin, stopped=self._stopping)
             self.steps.append(
                 StepResult(
                     rate=rate,
-                    held=held,
+                    held=not reasons,
                     counters=counters,
                     thresholds=results,
                     phases=phases,
                     window=window,
                     drain=max(0.0, drained - began - window),
+                    drain_completed=sum(
+                        1
+                        for s in step.samples
+                        if s.outcome == "completed" and s.ended is not None and s.ended > window_end
+                    ),
                     interrupted=self._stopping,
+                    reasons=reasons,
                 )
             )
-            if not held:
+            if reasons:
                 return
             self.knee = rate
 

@@ -349,8 +349,82 @@ async def test_find_capacity_steps_up_until_the_api_slows_and_reports_every_step
         "  4/s: held: offered 4/s, achieved 4/s over 10.00s; 40 completed, 0 failed, 0 dropped"
         in text
     )
-    assert "  8/s: did not hold (p95(post)<1s, p99(total)<10s): offered 8/s" in text
+    assert "  8/s: did not hold (p95(post)<1s failed; p99(total)<10s failed): offered 8/s" in text
     assert "  knee: 4 iterations/s held" in text
+
+
+async def test_a_step_whose_achieved_rate_falls_short_of_the_offered_does_not_hold(
+    tmp_path: Path,
+) -> None:
+    """No threshold, nothing dropped: past 4/s the quota (10 servers; an iteration
+    holds one for ~2.5 s) refuses creates, and the step achieves far less than it
+    offered. The search stops there, saying why; within the margin a step holds."""
+    plan = LoadPlan(
+        capacity=CapacitySearch(start=1.0, factor=2.0, step=10.0, max_steps=5, margin=0.05),
+        poll_interval=0.25,
+    )
+    async with simulator(
+        latency=LATENCY, build_time_mean=2.0, build_time_stddev=0.0, quota_instances=10
+    ) as sim:
+        ran = await run_load(sim, tmp_path, plan)
+        assert sim.stats()["servers_total"] == 0
+    result = ran.result
+    assert [(step.rate, step.held) for step in result.steps] == [
+        (1.0, True),
+        (2.0, True),
+        (4.0, True),
+        (8.0, False),
+    ]
+    assert result.knee == 4.0
+    last = result.steps[-1]
+    assert last.counters.dropped == 0 and last.thresholds == ()
+    assert last.offered == 8.0 and last.achieved is not None and last.achieved < 8.0 * 0.95
+    assert last.reasons == (
+        f"achieved {last.achieved:.3g}/s, short of the offered 8/s by more than 5%",
+    )
+    assert last.as_dict()["reasons"] == list(last.reasons)
+    # the whole search's rate: every step's window added up, drains apart
+    window = result.schedule_window()
+    assert window.seconds == 40.0 and window.achieved == result.counters.completed / 40.0
+
+
+async def test_the_achieved_rate_is_over_the_schedules_window_and_the_drain_is_apart(
+    tmp_path: Path,
+) -> None:
+    """2/s for 10 s of iterations lasting ~21 s: the cloud took every one of them on
+    time, so 2/s were achieved; the 20-odd seconds the run then waits for them are the
+    drain, reported apart instead of dividing the rate."""
+    from bulkboot.ui.load_report import load_document
+
+    plan = LoadPlan(rate=2.0, duration=10.0, poll_interval=0.5)
+    async with simulator(
+        latency=LATENCY, build_time_mean=20.0, build_time_stddev=0.0, delete_delay=0.5
+    ) as sim:
+        ran = await run_load(sim, tmp_path, plan)
+    result = ran.result
+    assert result.counters.completed == 20 and result.load_seconds > 30.0
+    window = result.schedule_window()
+    assert window.seconds == 10.0 and window.offered == 2.0 and window.achieved == 2.0
+    assert window.drain_completed == 20  # every one ended after the schedule
+    assert window.drain_seconds == pytest.approx(result.load_seconds - 10.0)
+    rate = load_document(
+        result, header=ran.run.header, requests=ran.requests, cloud={}, exit_code=0
+    )["rate"]
+    assert (rate["offered"], rate["achieved"], rate["schedule_seconds"]) == (2.0, 2.0, 10.0)
+    assert rate["drain"]["completed"] == 20 and rate["drain"]["seconds"] > 20.0
+
+
+async def test_a_stopped_runs_window_ends_at_the_stop(tmp_path: Path) -> None:
+    async def stop(run: LoadRun, cloud: Cloud) -> None:
+        await anyio.sleep(6.2)
+        run.interrupt()
+
+    plan = LoadPlan(rate=2.0, duration=60.0, poll_interval=0.5)
+    async with simulator(latency=LATENCY, build_time_mean=1.0, build_time_stddev=0.0) as sim:
+        ran = await run_load(sim, tmp_path, plan, during=stop)
+    window = ran.result.schedule_window()
+    assert window.seconds == pytest.approx(6.2)  # not the 60 s planned
+    assert window.offered == pytest.approx(13 / 6.2)
 
 
 async def test_a_closed_loop_ramp_adds_and_removes_workers(tmp_path: Path) -> None:
