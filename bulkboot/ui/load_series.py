@@ -14,7 +14,8 @@ Reading goes through ``LoadSample.of`` only, so a renamed field is one change he
 Time buckets: the run is cut into at most ``MAX_BUCKETS`` equal buckets of a round
 width (1, 2 or 5 times a power of ten seconds, one second at least); an iteration
 counts in the bucket of its intended start (offered), its actual start (started), its
-end (achieved: completed, as the report's ``rate.achieved``) or, for its phase
+end (achieved: completed; the report's ``rate.achieved`` counts them by their
+start's window instead) or, for its phase
 timings, its intended start, so that a queue in the endpoint shows at the moment the
 iterations were meant to run.
 """
@@ -174,8 +175,8 @@ def _round_width(least: float) -> float:
 
 def rates(samples: Sequence[LoadSample], buckets: Buckets) -> dict[str, list[tuple[float, float]]]:
     """Per bucket, per second: ``offered`` (intended starts), ``started`` (actual
-    starts), ``achieved`` (iterations completed, by their end: the report's
-    ``rate.achieved`` over time), ``late`` (by start), ``dropped`` and ``failed`` (by
+    starts), ``achieved`` (iterations completed, by their end: completions over
+    time), ``late`` (by start), ``dropped`` and ``failed`` (by
     intended start)."""
     names = ("offered", "started", "achieved", "late", "dropped", "failed")
     counts = {name: [0] * buckets.count for name in names}

@@ -91,7 +91,9 @@ def _rate_section(samples: Sequence[LoadSample], buckets: Buckets) -> Section:
     caption = (
         f"Per {fmt_seconds(buckets.width)} bucket: offered counts iterations by their "
         "intended start, started by their actual start, achieved the iterations "
-        "completed, by their end (the report's achieved rate)."
+        "completed, by their end (the report's achieved rate is over the schedule's "
+        "window instead: the iterations started in it that completed, whenever they "
+        "ended)."
     )
     numbers = _numbers(
         "rate_numbers", title, [(k, per_second[k]) for k in ("offered", "started", "achieved")]
