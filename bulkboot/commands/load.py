@@ -150,6 +150,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "one round trip) late (default 500ms)",
     )
     group.add_argument(
+        "--late-after",
+        type=parse_duration,
+        metavar="D",
+        help="open loop: a start more than D after its intended time counts as late "
+        "(default 10ms: past the event loop's own ~1 ms timer granularity; every start's "
+        "lag is in schedule_lag besides)",
+    )
+    group.add_argument(
         "--timeout",
         type=parse_duration,
         metavar="D",
@@ -202,6 +210,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     capacity.add_argument(
         "--capacity-max-steps", type=_whole, metavar="N", help="steps at most (10)"
     )
+    capacity.add_argument(
+        "--capacity-margin",
+        type=_typed("parse_share"),
+        metavar="P",
+        help="a step fails when its achieved rate (iterations completed per second of "
+        "the step) falls short of the offered by more than P (5%%)",
+    )
     parser.add_argument(
         "--format",
         choices=RUN_FORMATS,
@@ -246,6 +261,7 @@ def flags_section(args: argparse.Namespace) -> LoadSection:
         "factor": args.capacity_factor,
         "step": args.capacity_step,
         "max_steps": args.capacity_max_steps,
+        "margin": args.capacity_margin,
     }
     given = {key: value for key, value in capacity_flags.items() if value is not None}
     capacity = None
@@ -263,6 +279,7 @@ def flags_section(args: argparse.Namespace) -> LoadSection:
         duration=args.duration,
         iterations=args.iterations,
         poll_interval=args.poll_interval,
+        late_after=args.late_after,
         timeout=args.timeout,
         thresholds=thresholds,
         abort_on_fail=args.abort_on_fail,

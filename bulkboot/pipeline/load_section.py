@@ -7,12 +7,13 @@
       stages: 30s:1,60s:5,30s:0      # or a list of {duration: 30s, target: 5}
       duration: 5m                   # or iterations: 100 (both: whichever comes first)
       poll_interval: 500ms
+      late_after: 10ms
       timeout: 10m
       thresholds: ["p95(post)<2s", "rate(failed)<1%"]
       abort_on_fail: true
       min_samples: 20
       keep: false
-      find_capacity: {start: 1, factor: 1.5, step: 60s, max_steps: 10}   # or true
+      find_capacity: {start: 1, factor: 1.5, step: 60s, max_steps: 10, margin: 5%}  # or true
 
 Only what can be told from the section alone is checked here (types, ranges, the
 expressions' grammar, two models at once); how the section and the command line's
@@ -36,6 +37,7 @@ from bulkboot.pipeline.load_spec import (
     LoadSection,
     Stage,
     Threshold,
+    parse_share,
     parse_stages,
     parse_threshold,
 )
@@ -57,7 +59,7 @@ from bulkboot.pipeline.yaml_nodes import (
 __all__ = ["read_load_section"]
 
 T = TypeVar("T")
-_CAPACITY_KEYS = ("start", "factor", "step", "max_steps")
+_CAPACITY_KEYS = ("start", "factor", "step", "max_steps", "margin")
 
 
 class _Bad(Exception):
@@ -293,6 +295,8 @@ def _capacity(
                 values[key] = _duration(reader, value_node, where)
             elif key == "max_steps":
                 values[key] = _whole(reader, value_node, where, least=1)
+            elif key == "margin":
+                values[key] = _parsed(reader, value_node, where, parse_share)
         except _Bad:
             bad = True
     if bad:
@@ -310,6 +314,7 @@ _READERS: dict[str, _Read] = {
     "duration": _seconds,
     "iterations": _at_least_one,
     "poll_interval": _seconds,
+    "late_after": _seconds,
     "timeout": _seconds,
     "thresholds": _thresholds,
     "abort_on_fail": _boolean,

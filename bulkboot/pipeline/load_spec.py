@@ -39,6 +39,7 @@ __all__ = [
     "LoadSection",
     "Stage",
     "Threshold",
+    "parse_share",
     "parse_stages",
     "parse_threshold",
     "scenario_phases",
@@ -61,7 +62,7 @@ AGGREGATES: Final = ("count", "failed", *TIME_AGGREGATES)
 RATE_BASE: Final[Mapping[str, str]] = {
     "failed": "finished",  # failed / (completed + failed)
     "dropped": "scheduled",  # not started: --max-in-flight iterations were running
-    "late": "started",  # started more than 1 ms after their intended start
+    "late": "started",  # started more than --late-after after their intended start
     "interrupted": "started",
     "completed": "started",
 }
@@ -77,6 +78,7 @@ LOAD_KEYS: Final = (
     "duration",
     "iterations",
     "poll_interval",
+    "late_after",
     "timeout",
     "thresholds",
     "abort_on_fail",
@@ -249,15 +251,32 @@ def _whole(expression: str, number: float) -> float:
     return number
 
 
+def parse_share(text: str) -> float:
+    """``5%`` or ``0.05`` -> 0.05 (a share between 0 and 1)."""
+    raw = text.strip()
+    percent = raw.endswith("%")
+    try:
+        value = float(raw[:-1] if percent else raw)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a share: write 5% or 0.05") from None
+    share = value / 100.0 if percent else value
+    if not 0.0 <= share < 1.0:
+        raise ValueError(f"{text!r}: a share from 0 up to (not including) 100% (0 to 1)")
+    return share
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CapacitySearch:
     """``--find-capacity``: open-loop steps of ``step`` seconds from ``start``
-    iterations per second, each ``factor`` times the last, at most ``max_steps``."""
+    iterations per second, each ``factor`` times the last, at most ``max_steps``. A
+    step holds only if its achieved rate is at least ``1 - margin`` of its offered
+    one (besides nothing dropped and every threshold held)."""
 
     start: float = 1.0
     factor: float = 1.5
     step: float = 60.0
     max_steps: int = 10
+    margin: float = 0.05
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -277,6 +296,7 @@ class LoadSection:
     duration: float | None = None
     iterations: int | None = None
     poll_interval: float | None = None
+    late_after: float | None = None
     timeout: float | None = None
     thresholds: tuple[Threshold, ...] | None = None
     abort_on_fail: bool | None = None

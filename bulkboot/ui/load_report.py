@@ -18,7 +18,6 @@ from typing import Any, Final
 from bulkboot import __version__
 from bulkboot.engine.load.requests import RequestLog
 from bulkboot.engine.load.result import LoadResult
-from bulkboot.engine.load.schedule import stages_length
 from bulkboot.engine.load.snapshot import LoadHeader
 from bulkboot.ui.report import SCHEMA_VERSION, RequestSummary
 
@@ -42,22 +41,9 @@ CLOUD_TIMESTAMP_RESOLUTION: Final = 1.0  # Nova's ``created`` has whole seconds
 
 
 def offered_rate(result: LoadResult) -> float | None:
-    """Iterations per second the schedule offered (None: a closed loop has no schedule)."""
-    plan = result.plan
-    if not plan.open_loop:
-        return None
-    if plan.capacity is not None:
-        span = plan.capacity.step * len(result.steps)
-    elif plan.stages:
-        span = stages_length(plan.stages)
-        if plan.iterations is not None and result.counters.scheduled >= plan.iterations:
-            span = min(span, result.load_seconds)
-    elif plan.duration is not None:
-        span = plan.duration
-    else:
-        assert plan.rate is not None
-        return plan.rate
-    return result.counters.scheduled / span if span > 0 else None
+    """Iterations per second the schedule offered over its window (None: a closed
+    loop has no schedule)."""
+    return result.schedule_window().offered
 
 
 def _series(result: LoadResult) -> tuple[int, list[dict[str, Any]]]:
@@ -102,6 +88,7 @@ def load_document(
     c = result.counters
     plan = result.plan
     window, series = _series(result)
+    schedule = result.schedule_window()
     total_requests = requests.total
     phases: dict[str, dict[str, Any]] = {
         name: dict(stats.as_dict()) for name, stats in result.phases.items()
@@ -149,10 +136,13 @@ def load_document(
             "interrupted": c.interrupted,
         },
         "rate": {
-            "offered": _rounded(offered_rate(result)),
-            "achieved": _rounded(
-                c.completed / result.load_seconds if result.load_seconds else None
-            ),
+            "offered": _rounded(schedule.offered),
+            "achieved": _rounded(schedule.achieved),
+            "schedule_seconds": round(schedule.seconds, 6),
+            "drain": {
+                "seconds": round(schedule.drain_seconds, 6),
+                "completed": schedule.drain_completed,
+            },
             "window_seconds": window,
             "series": series,
         },

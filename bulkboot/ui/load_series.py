@@ -14,7 +14,8 @@ Reading goes through ``LoadSample.of`` only, so a renamed field is one change he
 Time buckets: the run is cut into at most ``MAX_BUCKETS`` equal buckets of a round
 width (1, 2 or 5 times a power of ten seconds, one second at least); an iteration
 counts in the bucket of its intended start (offered), its actual start (started), its
-end (achieved: completed, as the report's ``rate.achieved``) or, for its phase
+end (achieved: completed; the report's ``rate.achieved`` counts them by their
+start's window instead) or, for its phase
 timings, its intended start, so that a queue in the endpoint shows at the moment the
 iterations were meant to run.
 """
@@ -27,7 +28,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bulkboot.engine.load.recorder import LATE_AFTER
 from bulkboot.engine.stats import percentile
 from bulkboot.ui.report_tables import number
 
@@ -37,6 +37,7 @@ __all__ = [
     "Buckets",
     "LoadSample",
     "in_flight",
+    "late_after_of",
     "load_samples",
     "ordered_phases",
     "phase_percentiles",
@@ -46,6 +47,16 @@ __all__ = [
 MAX_BUCKETS = 120
 # The order an iteration runs them in (``build`` is Nova's view of ``active``).
 PHASE_ORDER = ("schedule_lag", "post", "active", "build", "list", "delete", "gone", "total")
+# What "late" meant before ``--late-after`` (reports without ``settings.late_after``).
+OLD_LATE_AFTER = 0.001
+
+
+def late_after_of(document: Mapping[str, Any]) -> float:
+    """The seconds past its intended start the run counted a start late after: its
+    ``settings.late_after``, or 1 ms for a report written before that setting."""
+    settings = document.get("settings")
+    value = number(settings.get("late_after")) if isinstance(settings, Mapping) else None
+    return OLD_LATE_AFTER if value is None else float(value)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -60,9 +71,12 @@ class LoadSample:
     phases: Mapping[str, float]  # the phases timed (null ones left out)
     failed_phase: str | None
     message: str | None
+    late_after: float = OLD_LATE_AFTER  # the run's tolerance (``late_after_of``)
 
     @classmethod
-    def of(cls, raw: Mapping[str, Any], index: int) -> LoadSample:
+    def of(
+        cls, raw: Mapping[str, Any], index: int, late_after: float = OLD_LATE_AFTER
+    ) -> LoadSample:
         phases = raw.get("phases")
         timings = (
             {str(k): float(v) for k, v in phases.items() if number(v) is not None}
@@ -88,6 +102,7 @@ class LoadSample:
             phases=timings,
             failed_phase=text("failed_phase"),
             message=text("message"),
+            late_after=late_after,
         )
 
     @property
@@ -100,16 +115,19 @@ class LoadSample:
 
     @property
     def late(self) -> bool:
-        """Started more than ``LATE_AFTER`` after its intended start, as the run counts."""
+        """Started more than ``late_after`` after its intended start, as the run counts."""
         lag = self.phases.get("schedule_lag")
-        return lag is not None and lag > LATE_AFTER
+        return lag is not None and lag > self.late_after
 
 
 def load_samples(document: Mapping[str, Any]) -> list[LoadSample]:
     samples = document.get("samples")
     if not isinstance(samples, list):
         return []
-    return [LoadSample.of(s, i) for i, s in enumerate(samples) if isinstance(s, Mapping)]
+    late_after = late_after_of(document)
+    return [
+        LoadSample.of(s, i, late_after) for i, s in enumerate(samples) if isinstance(s, Mapping)
+    ]
 
 
 def ordered_phases(names: Iterable[str]) -> list[str]:
@@ -157,8 +175,8 @@ def _round_width(least: float) -> float:
 
 def rates(samples: Sequence[LoadSample], buckets: Buckets) -> dict[str, list[tuple[float, float]]]:
     """Per bucket, per second: ``offered`` (intended starts), ``started`` (actual
-    starts), ``achieved`` (iterations completed, by their end: the report's
-    ``rate.achieved`` over time), ``late`` (by start), ``dropped`` and ``failed`` (by
+    starts), ``achieved`` (iterations completed, by their end: completions over
+    time), ``late`` (by start), ``dropped`` and ``failed`` (by
     intended start)."""
     names = ("offered", "started", "achieved", "late", "dropped", "failed")
     counts = {name: [0] * buckets.count for name in names}

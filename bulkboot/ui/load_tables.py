@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from bulkboot.pipeline.durations import format_seconds
-from bulkboot.ui.load_series import load_samples, ordered_phases
+from bulkboot.ui.load_series import late_after_of, load_samples, ordered_phases
 from bulkboot.ui.report_tables import (
     Cell,
     Table,
@@ -34,6 +34,7 @@ __all__ = [
     "iterations_table",
     "load_tables",
     "phases_table",
+    "post_status_table",
     "requests_table",
     "settings_table",
     "thresholds_table",
@@ -57,13 +58,23 @@ def iterations_table(document: Mapping[str, Any]) -> Table:
     for key in ("offered", "achieved"):
         value = rate.get(key)
         rows.append([text_cell(f"rate {key}"), Cell(text=fmt_rate(value), value=number(value))])
+    if "schedule_seconds" in rate:
+        drain = rate.get("drain")
+        drain = drain if isinstance(drain, Mapping) else {}
+        rows.append([text_cell("schedule (window)"), seconds_cell(rate.get("schedule_seconds"))])
+        rows.append([text_cell("drain after it"), seconds_cell(drain.get("seconds"))])
+        rows.append([text_cell("completed in the drain"), count_cell(drain.get("completed"))])
     return table(
         "iterations",
         "Iterations",
         ("", "value"),
         rows,
-        note="late: started more than 1 ms after its intended start; dropped: could not "
-        "start on time (--max-in-flight reached), counted and never queued.",
+        note=f"late: started more than {fmt_seconds(late_after_of(document))} after its "
+        "intended start (schedule_lag has every start's lag); dropped: could not start on "
+        "time (--max-in-flight reached), counted and never queued. Rates are over the "
+        "schedule's window: offered its intended starts, achieved its iterations that "
+        "completed (whenever they ended), each per second of it; the drain (waiting for "
+        "the iterations in flight after it) is apart.",
     )
 
 
@@ -93,6 +104,34 @@ def phases_table(document: Mapping[str, Any]) -> Table:
         note="From exact samples. total runs from the intended start; active, gone and "
         f"total are seen by polling: {seen}; build is Nova's created to launched_at "
         "(whole seconds).",
+    )
+
+
+def post_status_table(document: Mapping[str, Any]) -> Table | None:
+    """``post`` per class of its answer (``phases.post.by_status``): refusals are timed
+    and in ``post``'s percentiles, and counted in its ``failed`` besides."""
+    post = _mapping(_mapping(document, "phases"), "post")
+    by_status = post.get("by_status")
+    if not isinstance(by_status, Mapping) or not by_status:
+        return None
+    aggregates = [a for a in LOAD_AGGREGATES if a != "failed"]
+    rows: list[list[Cell]] = []
+    for kind, entry in by_status.items():
+        entry = entry if isinstance(entry, Mapping) else {}
+        row = [text_cell(kind)]
+        for name in aggregates:
+            value = entry.get(name)
+            row.append(count_cell(value) if name == "count" else seconds_cell(value))
+        rows.append(row)
+    return table(
+        "load_post_status",
+        "POST /servers by answer",
+        ("answer", *(_HEADINGS.get(a, a) for a in aggregates)),
+        rows,
+        note="Every POST that got an answer is timed and in post's percentiles, refusals "
+        "(4xx, 5xx) included; they are also counted in post's failed. recovered: the "
+        "answer was lost and the server found by its name. A POST that got no answer is "
+        "not timed (only counted failed).",
     )
 
 
@@ -298,14 +337,21 @@ def capacity_table(document: Mapping[str, Any]) -> Table | None:
         iterations = step.get("iterations")
         iterations = iterations if isinstance(iterations, Mapping) else {}
         held = step.get("held") is True
-        failed = [
-            str(t.get("expression"))
-            for t in step.get("thresholds") or []
-            if isinstance(t, Mapping) and not t.get("ok")
-        ]
+        reasons = step.get("reasons")
+        failed = (
+            [str(r) for r in reasons]
+            if isinstance(reasons, list)
+            else [
+                f"{t.get('expression')} failed"
+                for t in step.get("thresholds") or []
+                if isinstance(t, Mapping) and not t.get("ok")
+            ]
+        )
         rows.append(
             [
                 Cell(text=fmt_rate(step.get("rate")), value=number(step.get("rate"))),
+                Cell(text=fmt_rate(step.get("offered")), value=number(step.get("offered"))),
+                Cell(text=fmt_rate(step.get("achieved")), value=number(step.get("achieved"))),
                 count_cell(iterations.get("completed")),
                 count_cell(iterations.get("failed")),
                 count_cell(iterations.get("dropped")),
@@ -317,12 +363,25 @@ def capacity_table(document: Mapping[str, Any]) -> Table | None:
     return table(
         "load_capacity",
         "Capacity search",
-        ("rate", "completed", "failed", "dropped", "verdict", "thresholds failed"),
+        (
+            "rate",
+            "offered",
+            "achieved",
+            "completed",
+            "failed",
+            "dropped",
+            "verdict",
+            "why not",
+        ),
         rows,
-        numeric=(True, True, True, True, False, False),
-        note=f"knee: {fmt_rate(knee)} held (the highest rate that held)"
-        if knee is not None
-        else "knee: not found (the first step did not hold)",
+        numeric=(True, True, True, True, True, True, False, False),
+        note=(
+            f"knee: {fmt_rate(knee)} held (the highest rate that held)"
+            if knee is not None
+            else "knee: not found (the first step did not hold)"
+        )
+        + "; offered: the step's intended starts, achieved: its iterations that "
+        "completed, each per second of the step's schedule.",
     )
 
 
@@ -364,6 +423,7 @@ def load_tables(document: Mapping[str, Any]) -> list[Table]:
     found = [
         iterations_table(document),
         phases_table(document),
+        post_status_table(document),
         thresholds_table(document),
         capacity_table(document),
         requests_table(document),

@@ -48,6 +48,10 @@ def _observed(result: Mapping[str, Any]) -> str:
     return f"{value:g}"
 
 
+def _rate(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3g}/s"
+
+
 def header_lines(header: LoadHeader) -> list[str]:
     return [
         f"bulkboot load  fleet {header.fleet}  run {header.run_id}  scenario {header.scenario}",
@@ -107,6 +111,20 @@ def _table(phases: Mapping[str, Mapping[str, Any]]) -> list[str]:
     return lines
 
 
+def _by_status(post: Mapping[str, Any] | None) -> list[str]:
+    """``post``'s answers per class: every answered POST is in its percentiles, the
+    refused ones too (also counted in ``failed``)."""
+    by_status = (post or {}).get("by_status")
+    if not by_status:
+        return []
+    parts = [
+        f"{kind} {entry['count']} (p50 {format_seconds(entry.get('p50'))}, "
+        f"p99 {format_seconds(entry.get('p99'))}, max {format_seconds(entry.get('max'))})"
+        for kind, entry in by_status.items()
+    ]
+    return ["  post by answer: " + ", ".join(parts)]
+
+
 def threshold_lines(results: Sequence[Mapping[str, Any]]) -> list[str]:
     if not results:
         return []
@@ -131,7 +149,8 @@ def summary_lines(document: Mapping[str, Any]) -> list[str]:
         f"{document['model']}",
         f"iterations: {it['scheduled']} scheduled, {it['started']} started, "
         f"{it['completed']} completed, {it['failed']} failed, {it['dropped']} dropped, "
-        f"{it['late']} late (>1ms), {it['interrupted']} interrupted",
+        f"{it['late']} late (>{format_seconds(document['settings']['late_after'])}), "
+        f"{it['interrupted']} interrupted",
     ]
     outcome = document["outcome"]
     if outcome["interrupted"]:
@@ -141,14 +160,22 @@ def summary_lines(document: Mapping[str, Any]) -> list[str]:
         )
     offered = rate["offered"]
     achieved = rate["achieved"]
+    drain = rate.get("drain") or {}
     lines.append(
-        "rate: "
+        f"rate over the schedule's {format_seconds(rate.get('schedule_seconds'))}: "
         + (f"offered {offered:.3g}/s, " if offered is not None else "closed loop, ")
-        + (f"achieved {achieved:.3g}/s completed" if achieved is not None else "none completed")
-        + f" over {format_seconds(document['load_seconds'])}"
+        + (
+            f"achieved {achieved:.3g}/s (started in it and completed)"
+            if achieved is not None
+            else "none completed"
+        )
+        + f"; then a drain of {format_seconds(drain.get('seconds'))} "
+        f"({drain.get('completed', 0)} completed in it; load "
+        f"{format_seconds(document['load_seconds'])} in all)"
     )
     lines.append("phases (from exact samples; bound: how late a polled time can be, never early):")
     lines += _table(document["phases"])
+    lines += _by_status(document["phases"].get("post"))
     failures = document["failures"]
     if failures:
         lines.append("failures:")
@@ -163,12 +190,15 @@ def summary_lines(document: Mapping[str, Any]) -> list[str]:
         for step in capacity["steps"]:
             verdict = "held" if step["held"] else "did not hold"
             its = step["iterations"]
-            failed = [t["expression"] for t in step["thresholds"] if not t["ok"]]
-            why = f" ({', '.join(failed)})" if failed else ""
-            dropped = f", {its['dropped']} dropped" if its["dropped"] else ""
+            reasons = step.get("reasons")
+            if reasons is None:  # a report from before reasons were kept
+                reasons = [f"{t['expression']} failed" for t in step["thresholds"] if not t["ok"]]
+            why = f" ({'; '.join(reasons)})" if reasons else ""
             lines.append(
-                f"  {step['rate']:.3g}/s: {verdict}{why}: {its['completed']} completed, "
-                f"{its['failed']} failed{dropped}"
+                f"  {step['rate']:.3g}/s: {verdict}{why}: offered {_rate(step.get('offered'))}, "
+                f"achieved {_rate(step.get('achieved'))} over "
+                f"{format_seconds(step.get('window_seconds'))}; {its['completed']} completed, "
+                f"{its['failed']} failed, {its['dropped']} dropped"
             )
         knee = capacity["knee"]
         lines.append(

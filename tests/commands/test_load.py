@@ -119,6 +119,41 @@ def test_a_threshold_that_fails_exits_3_and_cleans_up(
     assert sim.stats()["servers_total"] == 0
 
 
+def test_find_capacity_from_the_command_line_reports_its_knee_and_steps(
+    sim: RunningSimulator, fleet: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The flags reach the search (start, factor, step length), thresholds on
+    ``total`` and ``rate(failed)`` see the steps' completed iterations, and exit 0
+    says a knee was found."""
+    code, out, err = load(
+        capsys,
+        fleet,
+        "--find-capacity",
+        "--capacity-start", "4",
+        "--capacity-factor", "2",
+        "--capacity-step", "1s",
+        "--capacity-max-steps", "2",
+        "--capacity-margin", "10%",
+        "--threshold", "rate(failed)<1%",
+        "--threshold", "p99(total)<60s",
+        "--format", "json",
+    )  # fmt: skip
+    assert code == 0, err
+    document = json.loads(out)
+    capacity = document["capacity"]
+    assert capacity["knee"] == 8 and document["settings"]["capacity"]["margin"] == 0.1
+    steps = capacity["steps"]
+    assert [(s["rate"], s["held"], s["window_seconds"]) for s in steps] == [
+        (4, True, 1),
+        (8, True, 1),
+    ]
+    for step in steps:
+        assert step["offered"] == step["achieved"] == step["rate"]
+        assert step["iterations"]["completed"] == step["rate"]
+        assert all(t["ok"] for t in step["thresholds"])
+    assert sim.stats()["servers_total"] == 0
+
+
 @pytest.mark.parametrize(
     ("flags", "words"),
     [
@@ -130,6 +165,7 @@ def test_a_threshold_that_fails_exits_3_and_cleans_up(
             ("--rate", "1", "--iterations", "1", "--capacity-step", "5s"),
             "only with --find-capacity",
         ),
+        (("--find-capacity", "--capacity-margin", "150%"), "a share from 0 up to"),
     ],
 )
 def test_bad_input_is_one_message_and_nothing_is_sent(
@@ -225,6 +261,7 @@ def test_validate_reports_the_load_section_with_the_rest(
 
 def test_the_help_states_the_engines_defaults(capsys: pytest.CaptureFixture[str]) -> None:
     from bulkboot.engine.load.plan import (
+        DEFAULT_LATE_AFTER,
         DEFAULT_MAX_IN_FLIGHT,
         DEFAULT_MIN_SAMPLES,
         DEFAULT_POLL_INTERVAL,
@@ -240,6 +277,7 @@ def test_the_help_states_the_engines_defaults(capsys: pytest.CaptureFixture[str]
     assert f"(default {DEFAULT_POLL_INTERVAL * 1000:g}ms)" in text
     assert f"(default {DEFAULT_TIMEOUT / 60:g}m)" in text
     assert f"(default {DEFAULT_MIN_SAMPLES})" in text
+    assert f"(default {DEFAULT_LATE_AFTER * 1000:g}ms: past the event loop's" in text
     assert f"first rate ({capacity.start:g}/s)" in text
     assert f"over the last ({capacity.factor:g})" in text
     assert f"one step ({capacity.step:g}s)" in text and f"at most ({capacity.max_steps})" in text

@@ -44,7 +44,8 @@ def test_every_key(tmp_path: Path) -> None:
         abort_on_fail: true
         min_samples: 7
         keep: false
-        find_capacity: {start: 0.5, factor: 2, step: 30s, max_steps: 4}
+        late_after: 20ms
+        find_capacity: {start: 0.5, factor: 2, step: 30s, max_steps: 4, margin: 10%}
         """,
     )
     section = load_manifest(path).load
@@ -56,7 +57,10 @@ def test_every_key(tmp_path: Path) -> None:
     assert section.thresholds is not None
     assert [t.expression for t in section.thresholds] == ["p95(post)<2s", "rate(failed)<1%"]
     assert section.abort_on_fail is True and section.min_samples == 7 and section.keep is False
-    assert section.find_capacity == CapacitySearch(start=0.5, factor=2.0, step=30.0, max_steps=4)
+    assert section.late_after == 0.02
+    assert section.find_capacity == CapacitySearch(
+        start=0.5, factor=2.0, step=30.0, max_steps=4, margin=0.1
+    )
     assert section.concurrency is None and section.duration is None
     file = str(path)
     assert section.locations["rate"] == Location(file, 7, 9)

@@ -85,7 +85,7 @@ def test_the_samples_bulkboot_load_writes_are_read_as_written() -> None:
     phases = scenario_phases("boot-delete")
     recorder = Recorder(phases, started_at=0.0)
     done, failed, dropped = Sample(0, 0.0), Sample(1, 0.5), Sample(2, 1.0)
-    recorder.start(done, 0.003)  # late: 3 ms after its intended start
+    recorder.start(done, 0.015)  # late: 15 ms after its intended start (past 10 ms)
     done.post, done.active, done.delete, done.gone, done.total = 0.1, 2.0, 0.01, 0.4, 2.6
     recorder.finish(done, 2.6)
     recorder.start(failed, 0.5)
@@ -94,11 +94,11 @@ def test_the_samples_bulkboot_load_writes_are_read_as_written() -> None:
     recorder.finish(failed, 3.0)
     recorder.drop(dropped)
     raw = [s.as_dict(phases) for s in recorder.samples]
-    read = load_samples({"samples": raw})
+    read = load_samples({"samples": raw, "settings": {"late_after": recorder.late_after}})
     assert [s.iteration for s in read] == [0, 1, 2]
     first, second, third = read
     assert first.outcome == "completed" and first.late and not first.failed
-    assert (first.started, first.ended) == (0.003, 2.6)
+    assert (first.started, first.ended) == (0.015, 2.6)
     assert first.phases["post"] == 0.1 and first.phases["total"] == 2.6
     assert second.failed and second.failed_phase == "active"
     assert second.message == "No valid host was found." and "total" not in second.phases

@@ -103,9 +103,10 @@ def test_the_document() -> None:
         "late": 0,
         "interrupted": 0,
     }
-    assert document["rate"]["offered"] == 2.0 and document["rate"]["achieved"] == pytest.approx(
-        2 / 4.5, abs=1e-6
-    )
+    # over the schedule's 2 s, not the 4.5 s the run lasted with its drain
+    assert document["rate"]["offered"] == 2.0 and document["rate"]["achieved"] == 1.0
+    assert document["rate"]["schedule_seconds"] == 2.0
+    assert document["rate"]["drain"] == {"seconds": 2.5, "completed": 2}
     assert document["rate"]["series"][0] == {
         "t": 0,
         "offered": 2.0,
@@ -144,7 +145,10 @@ def test_the_summary_names_what_was_left_behind() -> None:
     lines = summary_lines(_document(_result(left)))
     text = "\n".join(lines)
     assert "iterations: 4 scheduled, 3 started, 2 completed, 1 failed, 1 dropped" in text
-    assert "rate: offered 2/s, achieved 0.444/s completed over 4.50s" in text
+    assert (
+        "rate over the schedule's 2.00s: offered 2/s, achieved 1/s (started in it and "
+        "completed); then a drain of 2.50s (2 completed in it; load 4.50s in all)"
+    ) in text
     assert "FAIL  p95(post)<100ms  187ms" in text
     assert "FAIL  rate(failed)<1%  33.33%" in text
     assert "      1  active: No valid host" in text

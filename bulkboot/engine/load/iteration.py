@@ -4,14 +4,17 @@ Where each phase is measured from (the run's clock; see docs/load.md):
 
 - ``schedule_lag``: the iteration's task begins minus its intended start;
 - ``post``: ``POST /servers`` handed to the client -> its answer (retries of 429/503
-  and the look-up after a lost answer included; ``attempts`` says when there were);
+  and the look-up after a lost answer included; ``attempts`` says when there were),
+  refusals included: an error answer (a 409, a 403 over quota, a 500) is timed too,
+  its status kept (``post_status``); a POST that got no answer at all is not timed;
 - ``active``: the POST's answer -> the poll round that saw ACTIVE (late by at most
   the hub's ``bound``, never early);
 - ``build``: Nova's own ``created`` -> ``OS-SRV-USG:launched_at`` of the ACTIVE record
   (the cloud's clock; ``created`` has whole seconds);
 - ``list``: one listing of the project's servers (every page) -> the last page;
-- ``delete``: ``DELETE`` sent -> answered; ``gone``: that answer -> the round that saw
-  the server deleted (the same bound as ``active``);
+- ``delete``: ``DELETE`` sent -> answered (an error answer timed too, as for
+  ``post``); ``gone``: that answer -> the round that saw the server deleted (the same
+  bound as ``active``);
 - ``total``: the intended start -> the end of the last phase, so that time spent
   waiting to start (in the client or in a queue) is in it.
 
@@ -166,15 +169,20 @@ class Iterations:
             return
         except CloudError as exc:
             posting.discard(name)
+            refused = clock()
             message = refusal(exc)
             if isinstance(exc, ApiError):
+                # an answer came: its time is the POST's, in its percentiles (by status)
                 sample.request_id = exc.request_id
-            journal.record(CreateRefused(name=name, at=clock(), message=message))
+                sample.post = refused - sent
+                sample.post_status = exc.http_status
+            journal.record(CreateRefused(name=name, at=refused, message=message))
             sample.fail("post", message)
             return
         posting.discard(name)
         answered = clock()
         sample.post = answered - sent
+        sample.post_status = None if created.recovered else created.timing.status
         sample.request_id = created.request_id
         sample.attempts = created.timing.attempts
         server_id = created.id
@@ -237,6 +245,8 @@ class Iterations:
             self._fatal(sample, "list", exc)
             return False
         except CloudError as exc:
+            if isinstance(exc, ApiError):
+                sample.list = clock() - began  # answered: timed, as a refused POST is
             sample.fail("list", refusal(exc))
             return False
         sample.list = clock() - began
@@ -256,6 +266,8 @@ class Iterations:
             self._fatal(sample, "delete", exc)  # the clean-up tries what it can
             return
         except CloudError as exc:
+            if isinstance(exc, ApiError):
+                sample.delete = clock() - began  # answered: timed, as a refused POST is
             sample.fail("delete", refusal(exc))  # the clean-up tries again
             return
         answered = clock()

@@ -10,13 +10,16 @@ What is counted where:
 - ``scheduled``: intended starts reached (open loop), or iterations begun (closed);
 - ``dropped``: intended starts not started because ``--max-in-flight`` iterations
   were running: never queued, never started late in a burst;
-- ``late``: started more than ``LATE_AFTER`` after the intended start;
+- ``late``: started more than ``late_after`` (``--late-after``) after the intended
+  start (every start's lag is kept besides, in ``schedule_lag``);
 - ``completed`` / ``failed`` / ``interrupted``: how the started ones ended.
 
 A phase's values are every iteration's time in it that got through it, failed
-iterations' earlier phases included (a boot that went to ERROR still timed its POST);
-``total`` only for completed iterations. A failure counts against the phase it
-happened in, and against ``total``.
+iterations' earlier phases included (a boot that went to ERROR still timed its POST),
+and the time of a phase that failed with an answer (a POST refused with a 409 is
+timed: a latency distribution without its errors' own time hides them); ``post``'s
+are also kept per class of the answer (``by_status``). ``total`` only for completed
+iterations. A failure counts against the phase it happened in, and against ``total``.
 """
 
 from __future__ import annotations
@@ -24,14 +27,12 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Final
 
-from bulkboot.engine.load.sample import Sample
+from bulkboot.engine.load.plan import DEFAULT_LATE_AFTER
+from bulkboot.engine.load.sample import Sample, status_class
 from bulkboot.engine.load.stats import PhaseStats, phase_stats
 
-__all__ = ["LATE_AFTER", "Counters", "Recorder"]
-
-LATE_AFTER: Final = 0.001  # seconds after its intended start an iteration counts as late
+__all__ = ["Counters", "Recorder"]
 
 # One second of the run: intended starts, starts, completions, failures, drops.
 _OFFERED, _STARTED, _COMPLETED, _FAILED, _DROPPED = range(5)
@@ -76,11 +77,14 @@ class Recorder:
     """Counters and samples of a run (or of one step of ``--find-capacity``).
 
     ``phases``: the scenario's phases; ``started_at``: the run's start on its clock
-    (samples' ``intended``/``started`` are offsets from it).
+    (samples' ``intended``/``started`` are offsets from it); ``late_after``: seconds
+    after its intended start a start counts as late.
     """
 
     __slots__ = (
         "_failed",
+        "_post_by_status",
+        "_untimed",
         "_series",
         "_values",
         "completed",
@@ -90,6 +94,7 @@ class Recorder:
         "in_flight",
         "interrupted",
         "late",
+        "late_after",
         "phases",
         "samples",
         "scheduled",
@@ -97,11 +102,18 @@ class Recorder:
         "started_at",
     )
 
-    def __init__(self, phases: tuple[str, ...], *, started_at: float) -> None:
+    def __init__(
+        self, phases: tuple[str, ...], *, started_at: float, late_after: float = DEFAULT_LATE_AFTER
+    ) -> None:
         self.phases = phases
+        self.late_after = late_after
         self.started_at = started_at
         self._values: dict[str, list[float]] = {phase: [] for phase in phases}
         self._failed: dict[str, int] = dict.fromkeys(phases, 0)
+        # failures in a phase with no time in it (a POST that got no answer): with the
+        # values, the iterations a phase has seen (``counts``)
+        self._untimed: dict[str, int] = dict.fromkeys(phases, 0)
+        self._post_by_status: dict[str, list[float]] = {}
         self._series: dict[int, list[int]] = {}
         self.samples: list[Sample] = []
         self.errors: Counter[tuple[str, str]] = Counter()  # (phase, message) -> iterations
@@ -134,7 +146,7 @@ class Recorder:
         self.scheduled += 1
         self.started += 1
         self.in_flight += 1
-        if lag > LATE_AFTER:
+        if lag > self.late_after:
             self.late += 1
         if "schedule_lag" in self._values:
             self._values["schedule_lag"].append(sample.schedule_lag)
@@ -142,7 +154,9 @@ class Recorder:
         self._second(started)[_STARTED] += 1
 
     def finish(self, sample: Sample, ended: float) -> None:
-        """``sample`` has its outcome (None is taken as completed) at ``ended``."""
+        """``sample`` has its outcome at ``ended``: None or ``completed`` is completed
+        (the first of several recorders, a capacity step's beside the run's, sets it to
+        ``completed``; the next one reads it so)."""
         sample.ended = ended
         self.in_flight -= 1
         values = self._values
@@ -152,9 +166,16 @@ class Recorder:
             value = getattr(sample, phase)
             if value is not None:
                 values[phase].append(value)
+                if phase == "post":
+                    by_status = self._post_by_status
+                    kind = status_class(sample.post_status)
+                    if kind in by_status:
+                        by_status[kind].append(value)
+                    else:
+                        by_status[kind] = [value]
         outcome = sample.outcome
         row = self._second(ended)
-        if outcome is None:
+        if outcome is None or outcome == "completed":
             sample.outcome = "completed"
             self.completed += 1
             if sample.total is not None and "total" in values:
@@ -165,6 +186,8 @@ class Recorder:
             phase = sample.failed_phase or "total"
             if phase in self._failed:
                 self._failed[phase] += 1
+                if phase != "total" and getattr(sample, phase) is None:
+                    self._untimed[phase] += 1
             if phase != "total" and "total" in self._failed:
                 self._failed["total"] += 1
             self.errors[(phase, sample.message or "")] += 1
@@ -186,13 +209,24 @@ class Recorder:
 
     def phase_stats(self) -> dict[str, PhaseStats]:
         """Every phase's aggregates so far (sorts the kept values in place)."""
-        return {
+        stats = {
             phase: phase_stats(self._values[phase], self._failed[phase]) for phase in self.phases
         }
+        if "post" in stats and self._post_by_status:
+            by_status = tuple(
+                (kind, phase_stats(values, 0))
+                for kind, values in sorted(
+                    self._post_by_status.items(), key=lambda item: (item[0] == "recovered", item[0])
+                )
+            )
+            stats["post"] = phase_stats(self._values["post"], self._failed["post"], by_status)
+        return stats
 
     def counts(self, phase: str) -> int:
-        """Iterations timed in ``phase`` so far, or failed in it."""
-        return len(self._values[phase]) + self._failed[phase]
+        """Iterations timed in ``phase`` so far, or failed in it without a time."""
+        if phase == "total":
+            return len(self._values[phase]) + self._failed[phase]
+        return len(self._values[phase]) + self._untimed[phase]
 
     def series(self) -> Mapping[int, tuple[int, int, int, int, int]]:
         """Per second of the run: (intended starts, starts, completions, failures, drops)."""

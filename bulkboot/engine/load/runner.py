@@ -3,7 +3,8 @@
 - Open loop (``--rate``): iterations start at intended times fixed in advance
   (``schedule.intended_starts``), whatever the cloud does. One that cannot start
   because ``--max-in-flight`` iterations are running is dropped and counted, never
-  queued; one that starts more than 1 ms after its time is late, its lag recorded.
+  queued; one that starts more than ``--late-after`` (10 ms) after its time is late;
+  every start's lag is recorded (``schedule_lag``).
   A scheduler that wakes late starts what is due at once, each counted late: the
   lag shows in ``schedule_lag`` and ``total`` (measured from the intended start).
 - Closed loop (``--concurrency``): each worker starts its next iteration when its
@@ -35,6 +36,7 @@ import anyio.abc
 
 from bulkboot.engine.compute_api import ComputeApi
 from bulkboot.engine.journal import Journal
+from bulkboot.engine.load.capacity import step_verdict
 from bulkboot.engine.load.cleanup import Cleanup, sweep
 from bulkboot.engine.load.iteration import Iterations
 from bulkboot.engine.load.open_loop import InFlight, open_loop
@@ -47,8 +49,9 @@ from bulkboot.engine.load.snapshot import LoadHeader, LoadSnapshot
 from bulkboot.engine.load.templates import Templates
 from bulkboot.engine.load.thresholds import evaluate, ready
 from bulkboot.engine.load.watch import PollHub
+from bulkboot.engine.load.window import Window, planned_length, window_of
 from bulkboot.errors import CloudError
-from bulkboot.pipeline.load_spec import Stage
+from bulkboot.pipeline.load_spec import CapacitySearch, Stage
 
 __all__ = ["LoadRun"]
 
@@ -102,7 +105,9 @@ class LoadRun:
             timeout=plan.timeout,
             on_error=self.fail,
         )
-        self.recorder = Recorder(plan.phases, started_at=self.started_at)
+        self.recorder = Recorder(
+            plan.phases, started_at=self.started_at, late_after=plan.late_after
+        )
         self.iterations = Iterations(
             compute,
             self.hub,
@@ -129,6 +134,7 @@ class LoadRun:
         self._schedule_scope: anyio.CancelScope | None = None
         self._abort_scope: anyio.CancelScope | None = None
         self._load_ended: float | None = None
+        self._stopped_at: float | None = None  # when request_stop came (the run's clock)
 
     # ------------------------------------------------------------ control
 
@@ -139,6 +145,7 @@ class LoadRun:
         if self._stopping:
             return
         self._stopping = True
+        self._stopped_at = self._clock()
         self.iterations.stopping = True
         self.hub.stop()
         if self._schedule_scope is not None:
@@ -224,7 +231,9 @@ class LoadRun:
         ended = self._load_ended if self._load_ended is not None else now
         phases = self.recorder.phase_stats()
         counters = self.recorder.counters()
+        load_seconds = ended - self.started_at
         return LoadResult(
+            window=self._window(load_seconds),
             plan=self.plan,
             run_id=self._templates.run_id,
             recorder=self.recorder,
@@ -237,7 +246,7 @@ class LoadRun:
             cleanup=cleanup,
             interrupted=self.interrupted,
             aborted_by=self.aborted_by,
-            load_seconds=ended - self.started_at,
+            load_seconds=load_seconds,
             elapsed=now - self.started_at,
             started_wall=started_utc,
             ended_wall=_utc(),
@@ -249,6 +258,29 @@ class LoadRun:
             unsure=tuple(self.iterations.unsure),
             fatal=self.fatal,
             in_flight=len(self.iterations.posting),
+        )
+
+    def _window(self, load_seconds: float) -> Window:
+        """The schedule's window (``window``): the steps' added up for a search."""
+        plan = self.plan
+        if plan.capacity is not None:
+            c = self.recorder.counters()
+            return Window(
+                seconds=sum(step.window for step in self.steps),
+                scheduled=c.scheduled,
+                completed=c.completed,
+                drain_seconds=sum(step.drain for step in self.steps),
+                drain_completed=sum(step.drain_completed for step in self.steps),
+                open_loop=True,
+            )
+        samples = self.recorder.samples
+        stopped = None if self._stopped_at is None else self._stopped_at - self.started_at
+        return window_of(
+            plan,
+            samples,
+            length=planned_length(plan, samples),
+            stopped=stopped,
+            load_seconds=load_seconds,
         )
 
     # ------------------------------------------------------------ open loop
@@ -366,40 +398,57 @@ class LoadRun:
         plan = self.plan
         search = plan.capacity
         assert search is not None
+        try:
+            await self._steps(search)
+        finally:
+            self.iterations.recorders = (self.recorder,)
+
+    async def _steps(self, search: CapacitySearch) -> None:
+        plan = self.plan
+        clock = self._clock
         for number in range(search.max_steps):
             rate = search.start * search.factor**number
-            step = Recorder(plan.phases, started_at=self.started_at)
+            step = Recorder(plan.phases, started_at=self.started_at, late_after=plan.late_after)
             self.iterations.recorders = (self.recorder, step)
             self._step_text = f"step {number + 1}/{search.max_steps}: {rate:.3g}/s"
+            began = clock()
             async with anyio.create_task_group() as tasks:
                 with anyio.CancelScope() as scope:
                     self._schedule_scope = scope
                     if self._stopping:
                         scope.cancel()
                     await self._open(tasks, rate, (), step=number, duration=search.step)
+            drained = clock()
+            # the step's window: its length, or up to the stop that cut it short
+            window = search.step
+            if self._stopped_at is not None:
+                window = min(window, max(0.0, self._stopped_at - began))
             counters = step.counters()
             phases = step.phase_stats()
             results = evaluate(plan.thresholds, phases, counters)
-            held = (
-                not self._stopping
-                and counters.dropped == 0
-                and counters.started > 0
-                and all(r.ok for r in results)
-            )
+            window_end = began - self.started_at + window
+            reasons = step_verdict(counters, results, window, search.margin, stopped=self._stopping)
             self.steps.append(
                 StepResult(
                     rate=rate,
-                    held=held,
+                    held=not reasons,
                     counters=counters,
                     thresholds=results,
                     phases=phases,
+                    window=window,
+                    drain=max(0.0, drained - began - window),
+                    drain_completed=sum(
+                        1
+                        for s in step.samples
+                        if s.outcome == "completed" and s.ended is not None and s.ended > window_end
+                    ),
                     interrupted=self._stopping,
+                    reasons=reasons,
                 )
             )
-            if not held:
+            if reasons:
                 return
             self.knee = rate
-        self.iterations.recorders = (self.recorder,)
 
     # ------------------------------------------------------------ the views
 

@@ -13,10 +13,19 @@ from __future__ import annotations
 
 from typing import Any, Final, Literal
 
-__all__ = ["OUTCOMES", "Outcome", "Sample"]
+__all__ = ["OUTCOMES", "Outcome", "Sample", "status_class"]
 
 Outcome = Literal["completed", "failed", "interrupted", "dropped"]
 OUTCOMES: Final = ("completed", "failed", "interrupted", "dropped")
+
+
+def status_class(status: int | None) -> str:
+    """A POST's answer by class, as ``phases.post.by_status`` groups them: ``2xx``,
+    ``4xx``, ``5xx`` (any class), or ``recovered`` (no answer read: the server was found
+    by its name after its answer was lost)."""
+    if status is None:
+        return "recovered"
+    return f"{status // 100}xx"
 
 
 class Sample:
@@ -37,6 +46,7 @@ class Sample:
         "name",
         "outcome",
         "post",
+        "post_status",
         "request_id",
         "schedule_lag",
         "server_id",
@@ -57,6 +67,9 @@ class Sample:
         self.attempts = 0
         self.schedule_lag: float | None = None
         self.post: float | None = None
+        # the POST's answer: its HTTP status; None when none came (a create found by
+        # its name after its answer was lost, or a POST that got no answer at all)
+        self.post_status: int | None = None
         self.active: float | None = None
         self.build: float | None = None
         self.list: float | None = None
@@ -97,5 +110,6 @@ class Sample:
             "failed_phase": self.failed_phase,
             "message": self.message,
             "post_attempts": self.attempts or None,
+            "post_status": self.post_status,
             "phases": {name: rounded(getattr(self, name)) for name in phases},
         }

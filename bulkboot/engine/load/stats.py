@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from bulkboot.engine.stats import percentile
 
@@ -33,6 +34,9 @@ class PhaseStats:
     p99: float | None = None
     p999: float | None = None
     max: float | None = None
+    # ``post`` only: the same aggregates per class of the POST's answer (``2xx``,
+    # ``4xx``, ``5xx``, ``recovered``), in that order
+    by_status: tuple[tuple[str, PhaseStats], ...] = ()
 
     def value(self, aggregate: str) -> float | None:
         """An aggregate by its threshold name (``p99.9`` is ``p999``)."""
@@ -44,11 +48,11 @@ class PhaseStats:
         result: float | None = getattr(self, field)
         return result
 
-    def as_dict(self, digits: int = 6) -> dict[str, int | float | None]:
+    def as_dict(self, digits: int = 6) -> dict[str, Any]:
         def rounded(value: float | None) -> float | None:
             return None if value is None else round(value, digits)
 
-        return {
+        out: dict[str, Any] = {
             "count": self.count,
             "failed": self.failed,
             "min": rounded(self.min),
@@ -60,13 +64,23 @@ class PhaseStats:
             "p999": rounded(self.p999),
             "max": rounded(self.max),
         }
+        if self.by_status:
+            out["by_status"] = {
+                name: {k: v for k, v in stats.as_dict(digits).items() if k != "failed"}
+                for name, stats in self.by_status
+            }
+        return out
 
 
-def phase_stats(values: list[float], failed: int) -> PhaseStats:
+def phase_stats(
+    values: list[float],
+    failed: int,
+    by_status: tuple[tuple[str, PhaseStats], ...] = (),
+) -> PhaseStats:
     """The aggregates of ``values``, which this sorts in place (cheap again next time:
     sorting a sorted list with new values appended is a merge)."""
     if not values:
-        return PhaseStats(count=0, failed=failed)
+        return PhaseStats(count=0, failed=failed, by_status=by_status)
     values.sort()
     quantiles: Mapping[str, float] = {name: percentile(values, q) for name, q in _QUANTILES}
     return PhaseStats(
@@ -75,5 +89,6 @@ def phase_stats(values: list[float], failed: int) -> PhaseStats:
         min=values[0],
         mean=math.fsum(values) / len(values),
         max=values[-1],
+        by_status=by_status,
         **quantiles,
     )

@@ -33,6 +33,7 @@ from bulkboot.ui.load_tables import (
     failures_table,
     iterations_table,
     phases_table,
+    post_status_table,
     requests_table,
     settings_table,
     thresholds_table,
@@ -90,7 +91,9 @@ def _rate_section(samples: Sequence[LoadSample], buckets: Buckets) -> Section:
     caption = (
         f"Per {fmt_seconds(buckets.width)} bucket: offered counts iterations by their "
         "intended start, started by their actual start, achieved the iterations "
-        "completed, by their end (the report's achieved rate)."
+        "completed, by their end (the report's achieved rate is over the schedule's "
+        "window instead: the iterations started in it that completed, whenever they "
+        "ended)."
     )
     numbers = _numbers(
         "rate_numbers", title, [(k, per_second[k]) for k in ("offered", "started", "achieved")]
@@ -140,8 +143,9 @@ def _flight_section(samples: Sequence[LoadSample], buckets: Buckets) -> Section:
         parts.append(
             figure(
                 svg,
-                f"Per {fmt_seconds(buckets.width)} bucket: late (started over 1 ms after "
-                "its intended start), dropped (never started), failed.",
+                f"Per {fmt_seconds(buckets.width)} bucket: late (started over "
+                f"{fmt_seconds(samples[0].late_after)} after its intended start), dropped "
+                "(never started), failed.",
                 numbers,
             )
         )
@@ -241,7 +245,15 @@ def load_sections(document: Mapping[str, Any]) -> list[Section]:
         ),
         _rate_section(samples, buckets),
         _flight_section(samples, buckets),
-        Section(key="aggregates", title="Aggregates", body=render_table(phases_table(document))),
+        Section(
+            key="aggregates",
+            title="Aggregates",
+            body="\n".join(
+                render_table(t)
+                for t in (phases_table(document), post_status_table(document))
+                if t is not None
+            ),
+        ),
     ]
     thresholds = thresholds_table(document)
     if thresholds is not None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,9 +66,11 @@ async def run_load(
     *,
     manifest: str = MANIFEST,
     during: Callable[[LoadRun, Cloud], object] | None = None,
+    sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
 ) -> Ran:
     """Load ``manifest`` on ``sim`` with ``plan``; ``during(run, cloud)`` is started
-    beside the run (to change the simulator, or stop the run, at given times)."""
+    beside the run (to change the simulator, or stop the run, at given times);
+    ``sleep`` is the run's (one that oversleeps makes its starts late)."""
     path = folder / "fleet.yaml"
     path.write_text(manifest)
     loaded = load_manifest(path)
@@ -94,7 +96,13 @@ async def run_load(
         journal_path = folder / ".bulkboot" / "bench.jsonl"
         with Journal.open(journal_path) as journal:
             run = LoadRun(
-                cloud.compute, templates, plan, journal=journal, header=header, clock=clock
+                cloud.compute,
+                templates,
+                plan,
+                journal=journal,
+                header=header,
+                clock=clock,
+                sleep=sleep,
             )
             log.start()
             result: LoadResult | None = None

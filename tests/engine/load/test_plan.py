@@ -29,6 +29,17 @@ def test_flags_override_the_manifest_key_by_key() -> None:
     assert plan.open_loop and plan.phases[4] == "list"
 
 
+def test_late_after_defaults_past_the_event_loops_granularity_and_can_be_set() -> None:
+    from bulkboot.engine.load.plan import DEFAULT_LATE_AFTER
+
+    assert DEFAULT_LATE_AFTER == 0.010  # docs/load.md states it, and why
+    plan = resolve_plan(None, LoadSection(rate=1.0, iterations=3))
+    assert plan.late_after == DEFAULT_LATE_AFTER and plan.as_dict()["late_after"] == 0.010
+    manifest = LoadSection(rate=1.0, iterations=3, late_after=0.05)
+    assert resolve_plan(manifest, LoadSection()).late_after == 0.05
+    assert resolve_plan(manifest, LoadSection(late_after=0.002)).late_after == 0.002
+
+
 def test_the_command_lines_model_replaces_the_manifests() -> None:
     plan = resolve_plan(LoadSection(rate=5.0, iterations=9), LoadSection(concurrency=3))
     assert plan.concurrency == 3 and plan.rate is None and not plan.open_loop

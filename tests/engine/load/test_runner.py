@@ -172,6 +172,77 @@ async def test_failed_boots_are_counted_grouped_and_their_servers_deleted(tmp_pa
     assert not result.thresholds_held
 
 
+async def test_refused_posts_are_in_posts_percentiles_by_status_and_counted_failed(
+    tmp_path: Path,
+) -> None:
+    """A POST answered 409 took the API's time as a 202 did: it is in ``post``'s
+    percentiles (and in its ``4xx`` class), and counted failed besides."""
+    plan = LoadPlan(rate=2.0, iterations=40, poll_interval=0.5)
+    async with simulator(
+        latency=LATENCY, build_time_mean=1.0, build_time_stddev=0.0, conflict_fraction=0.3
+    ) as sim:
+        ran = await run_load(sim, tmp_path, plan)
+        assert sim.stats()["servers_total"] == 0
+    result = ran.result
+    refused = result.counters.failed
+    assert 0 < refused < 40 and result.counters.completed == 40 - refused
+    post = result.phases["post"]
+    assert post.count == 40 and post.failed == refused
+    assert post.min == pytest.approx(LATENCY) and post.max == pytest.approx(LATENCY)
+    by_status = dict(post.by_status)
+    assert set(by_status) == {"2xx", "4xx"}
+    assert by_status["2xx"].count == 40 - refused and by_status["4xx"].count == refused
+    assert by_status["4xx"].p50 == pytest.approx(LATENCY)
+    assert post.as_dict()["by_status"]["4xx"]["count"] == refused
+    refusals = [s for s in result.recorder.samples if s.outcome == "failed"]
+    assert {(s.failed_phase, s.post_status) for s in refusals} == {("post", 409)}
+    assert result.recorder.counts("post") == 40  # each POST once, refused or not
+    # the summary, and `bulkboot report` (Markdown, and the page's tables), read them
+    from bulkboot.ui.load_report import load_document
+    from bulkboot.ui.load_text import summary_lines
+    from bulkboot.ui.report_terminal import markdown_report
+
+    document = load_document(
+        result, header=ran.run.header, requests=ran.requests, cloud={}, exit_code=0
+    )
+    assert document["phases"]["post"]["by_status"]["4xx"]["count"] == refused
+    assert {s["post_status"] for s in document["samples"]} == {202, 409}
+    text = "\n".join(summary_lines(document))
+    assert f"post by answer: 2xx {40 - refused} (p50 50.0ms" in text
+    assert f", 4xx {refused} (p50 50.0ms" in text
+    markdown = markdown_report(document)
+    assert "POST /servers by answer" in markdown
+    assert f"| 4xx | {refused} |" in markdown
+
+
+@pytest.mark.parametrize(
+    ("oversleep", "late_after", "late"),
+    [(0.004, None, False), (0.012, None, True), (0.012, 0.02, False), (0.025, 0.02, True)],
+)
+async def test_a_start_counts_late_past_the_stated_tolerance_and_not_within_it(
+    tmp_path: Path, oversleep: float, late_after: float | None, late: bool
+) -> None:
+    """The event loop's timers fire up to ~1 ms late as a matter of course: a start
+    is late only past ``--late-after`` (10 ms by default); every start's lag is in
+    ``schedule_lag`` either way, measured from its intended time."""
+
+    async def oversleeping(seconds: float) -> None:
+        await anyio.sleep(seconds + oversleep)
+
+    settings = {} if late_after is None else {"late_after": late_after}
+    plan = LoadPlan(rate=2.0, iterations=10, poll_interval=0.5, **settings)  # type: ignore[arg-type]
+    async with simulator(latency=LATENCY, build_time_mean=1.0, build_time_stddev=0.0) as sim:
+        ran = await run_load(sim, tmp_path, plan, sleep=oversleeping)
+    result = ran.result
+    assert result.counters.started == 10
+    # the first start is not slept for; each later one wakes ``oversleep`` late
+    assert result.counters.late == (9 if late else 0)
+    lag = result.phases["schedule_lag"]
+    assert lag.count == 10 and lag.min == pytest.approx(0.0, abs=1e-9)
+    assert lag.p50 == pytest.approx(oversleep, abs=1e-6)
+    assert lag.max == pytest.approx(oversleep, abs=1e-6)
+
+
 async def test_abort_on_fail_stops_after_min_samples_and_cleans_up(tmp_path: Path) -> None:
     plan = LoadPlan(
         rate=2.0,
@@ -217,6 +288,143 @@ async def test_find_capacity_reports_the_highest_rate_that_held(tmp_path: Path) 
     assert [step.held for step in result.steps] == [True, True, False]
     assert result.steps[-1].counters.dropped > 0
     assert result.knee == 2.0
+
+
+async def test_find_capacity_steps_up_until_the_api_slows_and_reports_every_step(
+    tmp_path: Path,
+) -> None:
+    """End to end on the simulator: POST latency rises with the creates in flight
+    (``create_queueing``), so a rate past ~5/s makes ``p95(post)`` fail. Every step's
+    completed iterations count as completed (thresholds on ``total`` and
+    ``rate(failed)`` see them), the knee is the last rate that held, and the report and
+    the summary give each step's offered, achieved and dropped, and its thresholds."""
+    from bulkboot.ui.load_report import load_document
+    from bulkboot.ui.load_text import summary_lines
+
+    plan = LoadPlan(
+        capacity=CapacitySearch(start=1.0, factor=2.0, step=10.0, max_steps=6),
+        poll_interval=0.25,
+        thresholds=(
+            parse_threshold("p95(post)<1s"),
+            parse_threshold("rate(failed)<1%"),
+            parse_threshold("p99(total)<10s"),
+        ),
+    )
+    async with simulator(
+        latency=0.2, build_time_mean=2.0, build_time_stddev=0.0, create_queueing=0.3
+    ) as sim:
+        ran = await run_load(sim, tmp_path, plan)
+        assert sim.stats()["servers_total"] == 0
+    result = ran.result
+    assert [step.rate for step in result.steps] == [1.0, 2.0, 4.0, 8.0]
+    assert [step.held for step in result.steps] == [True, True, True, False]
+    assert result.knee == 4.0 and result.thresholds_held
+    for step in result.steps[:3]:
+        assert step.counters.completed == step.counters.scheduled == step.rate * 10
+        assert step.counters.interrupted == 0 and step.counters.dropped == 0
+        assert step.offered == step.achieved == step.rate
+        assert all(t.ok for t in step.thresholds)
+    last = result.steps[-1]
+    verdicts = {t.expression: t.ok for t in last.thresholds}
+    assert verdicts == {"p95(post)<1s": False, "rate(failed)<1%": True, "p99(total)<10s": False}
+    document = load_document(
+        result, header=ran.run.header, requests=ran.requests, cloud={}, exit_code=0
+    )
+    steps = document["capacity"]["steps"]
+    assert document["capacity"]["knee"] == 4.0
+    assert [(s["offered"], s["achieved"], s["iterations"]["dropped"]) for s in steps] == [
+        (1.0, 1.0, 0),
+        (2.0, 2.0, 0),
+        (4.0, 4.0, 0),
+        (8.0, 8.0, 0),
+    ]
+    assert steps[-1]["thresholds"][0] == {
+        "expression": "p95(post)<1s",
+        "ok": False,
+        "observed": pytest.approx(last.phases["post"].p95, abs=1e-6),
+        "unit": "s",
+    }
+    text = "\n".join(summary_lines(document))
+    assert (
+        "  4/s: held: offered 4/s, achieved 4/s over 10.00s; 40 completed, 0 failed, 0 dropped"
+        in text
+    )
+    assert "  8/s: did not hold (p95(post)<1s failed; p99(total)<10s failed): offered 8/s" in text
+    assert "  knee: 4 iterations/s held" in text
+
+
+async def test_a_step_whose_achieved_rate_falls_short_of_the_offered_does_not_hold(
+    tmp_path: Path,
+) -> None:
+    """No threshold, nothing dropped: past 4/s the quota (10 servers; an iteration
+    holds one for ~2.5 s) refuses creates, and the step achieves far less than it
+    offered. The search stops there, saying why; within the margin a step holds."""
+    plan = LoadPlan(
+        capacity=CapacitySearch(start=1.0, factor=2.0, step=10.0, max_steps=5, margin=0.05),
+        poll_interval=0.25,
+    )
+    async with simulator(
+        latency=LATENCY, build_time_mean=2.0, build_time_stddev=0.0, quota_instances=10
+    ) as sim:
+        ran = await run_load(sim, tmp_path, plan)
+        assert sim.stats()["servers_total"] == 0
+    result = ran.result
+    assert [(step.rate, step.held) for step in result.steps] == [
+        (1.0, True),
+        (2.0, True),
+        (4.0, True),
+        (8.0, False),
+    ]
+    assert result.knee == 4.0
+    last = result.steps[-1]
+    assert last.counters.dropped == 0 and last.thresholds == ()
+    assert last.offered == 8.0 and last.achieved is not None and last.achieved < 8.0 * 0.95
+    assert last.reasons == (
+        f"achieved {last.achieved:.3g}/s, short of the offered 8/s by more than 5%",
+    )
+    assert last.as_dict()["reasons"] == list(last.reasons)
+    # the whole search's rate: every step's window added up, drains apart
+    window = result.schedule_window()
+    assert window.seconds == 40.0 and window.achieved == result.counters.completed / 40.0
+
+
+async def test_the_achieved_rate_is_over_the_schedules_window_and_the_drain_is_apart(
+    tmp_path: Path,
+) -> None:
+    """2/s for 10 s of iterations lasting ~21 s: the cloud took every one of them on
+    time, so 2/s were achieved; the 20-odd seconds the run then waits for them are the
+    drain, reported apart instead of dividing the rate."""
+    from bulkboot.ui.load_report import load_document
+
+    plan = LoadPlan(rate=2.0, duration=10.0, poll_interval=0.5)
+    async with simulator(
+        latency=LATENCY, build_time_mean=20.0, build_time_stddev=0.0, delete_delay=0.5
+    ) as sim:
+        ran = await run_load(sim, tmp_path, plan)
+    result = ran.result
+    assert result.counters.completed == 20 and result.load_seconds > 30.0
+    window = result.schedule_window()
+    assert window.seconds == 10.0 and window.offered == 2.0 and window.achieved == 2.0
+    assert window.drain_completed == 20  # every one ended after the schedule
+    assert window.drain_seconds == pytest.approx(result.load_seconds - 10.0)
+    rate = load_document(
+        result, header=ran.run.header, requests=ran.requests, cloud={}, exit_code=0
+    )["rate"]
+    assert (rate["offered"], rate["achieved"], rate["schedule_seconds"]) == (2.0, 2.0, 10.0)
+    assert rate["drain"]["completed"] == 20 and rate["drain"]["seconds"] > 20.0
+
+
+async def test_a_stopped_runs_window_ends_at_the_stop(tmp_path: Path) -> None:
+    async def stop(run: LoadRun, cloud: Cloud) -> None:
+        await anyio.sleep(6.2)
+        run.interrupt()
+
+    plan = LoadPlan(rate=2.0, duration=60.0, poll_interval=0.5)
+    async with simulator(latency=LATENCY, build_time_mean=1.0, build_time_stddev=0.0) as sim:
+        ran = await run_load(sim, tmp_path, plan, during=stop)
+    window = ran.result.schedule_window()
+    assert window.seconds == pytest.approx(6.2)  # not the 60 s planned
+    assert window.offered == pytest.approx(13 / 6.2)
 
 
 async def test_a_closed_loop_ramp_adds_and_removes_workers(tmp_path: Path) -> None:

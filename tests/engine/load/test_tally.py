@@ -146,3 +146,29 @@ def test_routes_group_server_ids_and_setup_is_apart() -> None:
         "POST /compute/v2.1/servers": {"count": 3, "statuses": {"202": 2, "none": 1}},
         "DELETE /compute/v2.1/servers/{id}": {"count": 1, "statuses": {"204": 1}},
     }
+
+
+def test_a_sample_finished_by_two_recorders_is_completed_in_both() -> None:
+    """``--find-capacity`` records each iteration in the run's recorder and in its
+    step's: the first sets ``outcome`` to ``completed``, and the second must read it
+    so (not as interrupted), with its ``total``."""
+    run, step = Recorder(PHASES, started_at=0.0), Recorder(PHASES, started_at=0.0)
+    sample = Sample(0, 0.0)
+    for recorder in (run, step):
+        recorder.start(sample, 0.0)
+    sample.post, sample.total = 0.05, 3.0
+    for recorder in (run, step):
+        recorder.finish(sample, 3.0)
+    for recorder in (run, step):
+        counters = recorder.counters()
+        assert (counters.completed, counters.interrupted, counters.in_flight) == (1, 0, 0)
+        assert recorder.phase_stats()["total"].count == 1
+
+
+def test_late_is_counted_past_the_recorders_tolerance_only() -> None:
+    recorder = Recorder(PHASES, started_at=0.0, late_after=0.010)
+    within, past = Sample(0, 1.0), Sample(1, 2.0)
+    recorder.start(within, 1.0 + 0.009)
+    recorder.start(past, 2.0 + 0.011)
+    assert recorder.counters().late == 1
+    assert (within.schedule_lag, past.schedule_lag) == pytest.approx((0.009, 0.011))
