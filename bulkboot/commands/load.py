@@ -154,7 +154,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         type=parse_duration,
         metavar="D",
         help="open loop: a start more than D after its intended time counts as late "
-        "(default 10ms: past the event loop's own ~1 ms timer granularity; every start's "
+        "(default 1ms; the event loop's own timers wake up to ~1 ms late, so on a busy "
+        "machine --late-after 10ms counts only a client falling behind; every start's "
         "lag is in schedule_lag besides)",
     )
     group.add_argument(

@@ -85,7 +85,7 @@ def test_the_samples_bulkboot_load_writes_are_read_as_written() -> None:
     phases = scenario_phases("boot-delete")
     recorder = Recorder(phases, started_at=0.0)
     done, failed, dropped = Sample(0, 0.0), Sample(1, 0.5), Sample(2, 1.0)
-    recorder.start(done, 0.015)  # late: 15 ms after its intended start (past 10 ms)
+    recorder.start(done, 0.015)  # late: 15 ms after its intended start (past 1 ms)
     done.post, done.active, done.delete, done.gone, done.total = 0.1, 2.0, 0.01, 0.4, 2.6
     recorder.finish(done, 2.6)
     recorder.start(failed, 0.5)

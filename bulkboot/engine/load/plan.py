@@ -41,7 +41,7 @@ DEFAULT_POLL_INTERVAL: Final = 0.5  # seconds: the bound on ACTIVE and gone
 # timeout), and the OS scheduler adds a few ms on a busy machine; measured here
 # (docs/load.md), p50 0.6-1.2 ms, p99 2-4 ms, p99.9 8-34 ms on a shared 2-core machine
 # (load 1.4). 10 ms is past that and far below anything a boot's timings notice.
-DEFAULT_LATE_AFTER: Final = 0.010
+DEFAULT_LATE_AFTER: Final = 0.001
 DEFAULT_TIMEOUT: Final = 600.0  # seconds: per wait (to ACTIVE, to gone)
 DEFAULT_MIN_SAMPLES: Final = 20
 

@@ -3,7 +3,7 @@
 - Open loop (``--rate``): iterations start at intended times fixed in advance
   (``schedule.intended_starts``), whatever the cloud does. One that cannot start
   because ``--max-in-flight`` iterations are running is dropped and counted, never
-  queued; one that starts more than ``--late-after`` (10 ms) after its time is late;
+  queued; one that starts more than ``--late-after`` (1 ms) after its time is late;
   every start's lag is recorded (``schedule_lag``).
   A scheduler that wakes late starts what is due at once, each counted late: the
   lag shows in ``schedule_lag`` and ``total`` (measured from the intended start).

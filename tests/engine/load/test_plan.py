@@ -32,9 +32,9 @@ def test_flags_override_the_manifest_key_by_key() -> None:
 def test_late_after_defaults_past_the_event_loops_granularity_and_can_be_set() -> None:
     from bulkboot.engine.load.plan import DEFAULT_LATE_AFTER
 
-    assert DEFAULT_LATE_AFTER == 0.010  # docs/load.md states it, and why
+    assert DEFAULT_LATE_AFTER == 0.001  # docs/load.md states it, and what it measures
     plan = resolve_plan(None, LoadSection(rate=1.0, iterations=3))
-    assert plan.late_after == DEFAULT_LATE_AFTER and plan.as_dict()["late_after"] == 0.010
+    assert plan.late_after == DEFAULT_LATE_AFTER and plan.as_dict()["late_after"] == 0.001
     manifest = LoadSection(rate=1.0, iterations=3, late_after=0.05)
     assert resolve_plan(manifest, LoadSection()).late_after == 0.05
     assert resolve_plan(manifest, LoadSection(late_after=0.002)).late_after == 0.002
