@@ -36,7 +36,7 @@ import anyio.abc
 
 from bulkboot.engine.compute_api import ComputeApi
 from bulkboot.engine.journal import Journal
-from bulkboot.engine.load.capacity import step_verdict
+from bulkboot.engine.load.capacity import search_window, step_result
 from bulkboot.engine.load.cleanup import Cleanup, sweep
 from bulkboot.engine.load.iteration import Iterations
 from bulkboot.engine.load.open_loop import InFlight, open_loop
@@ -264,15 +264,7 @@ class LoadRun:
         """The schedule's window (``window``): the steps' added up for a search."""
         plan = self.plan
         if plan.capacity is not None:
-            c = self.recorder.counters()
-            return Window(
-                seconds=sum(step.window for step in self.steps),
-                scheduled=c.scheduled,
-                completed=c.completed,
-                drain_seconds=sum(step.drain for step in self.steps),
-                drain_completed=sum(step.drain_completed for step in self.steps),
-                open_loop=True,
-            )
+            return search_window(self.recorder.counters(), self.steps)
         samples = self.recorder.samples
         stopped = None if self._stopped_at is None else self._stopped_at - self.started_at
         return window_of(
@@ -423,30 +415,18 @@ class LoadRun:
             window = search.step
             if self._stopped_at is not None:
                 window = min(window, max(0.0, self._stopped_at - began))
-            counters = step.counters()
-            phases = step.phase_stats()
-            results = evaluate(plan.thresholds, phases, counters)
-            window_end = began - self.started_at + window
-            reasons = step_verdict(counters, results, window, search.margin, stopped=self._stopping)
-            self.steps.append(
-                StepResult(
-                    rate=rate,
-                    held=not reasons,
-                    counters=counters,
-                    thresholds=results,
-                    phases=phases,
-                    window=window,
-                    drain=max(0.0, drained - began - window),
-                    drain_completed=sum(
-                        1
-                        for s in step.samples
-                        if s.outcome == "completed" and s.ended is not None and s.ended > window_end
-                    ),
-                    interrupted=self._stopping,
-                    reasons=reasons,
-                )
+            result = step_result(
+                step,
+                self.plan.thresholds,
+                rate=rate,
+                window=window,
+                began=began - self.started_at,
+                drained=drained - self.started_at,
+                margin=search.margin,
+                stopped=self._stopping,
             )
-            if reasons:
+            self.steps.append(result)
+            if not result.held:
                 return
             self.knee = rate
 
