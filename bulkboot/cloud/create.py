@@ -11,6 +11,12 @@ undecodable). 429, and 503 with ``Retry-After``, mean the request was turned awa
 before Nova: the transport waits and re-sends those itself. 400, 403 and 409 are final.
 How long and how often it looks is the transport's ``HttpOptions.recovery``; its clock
 and sleep time the looks.
+
+Every send after a create's first (a 429 or a 503 with ``Retry-After`` sent again by
+the transport, a 500 sent again here, a 401's re-send) is told to the request's
+``on_attempt`` right before it goes on the wire: Nova may act on that one late, so a
+caller that keeps a window for creates in flight counts it from the last send, not
+from the first.
 """
 
 from __future__ import annotations
@@ -59,6 +65,26 @@ class CreateRequest:
     # servers of the same name and fleet that this create did not make (the old ones a
     # replacement creates beside): never taken for its server after a lost answer
     exclude: frozenset[str] = frozenset()
+    # told ``name`` right before each send after the first goes on the wire (see the
+    # module docstring); what it raises stops the create there, nothing more sent
+    on_attempt: Callable[[str], None] | None = field(default=None, repr=False, compare=False)
+
+
+class _Resends:
+    """Counts one create's sends on the wire; tells ``on_attempt`` of each after the
+    first (the usual one-send create costs one call and no more)."""
+
+    __slots__ = ("_name", "_on_attempt", "sends")
+
+    def __init__(self, name: str, on_attempt: Callable[[str], None]) -> None:
+        self._name = name
+        self._on_attempt = on_attempt
+        self.sends = 0
+
+    def __call__(self) -> None:
+        self.sends += 1
+        if self.sends > 1:
+            self._on_attempt(self._name)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -123,10 +149,11 @@ class Creator:
         name, fleet, count = request.name, request.fleet, request.instance_count
         started = self._clock()
         attempts = 0
+        on_wire = None if request.on_attempt is None else _Resends(name, request.on_attempt)
         while True:
             attempts += 1
             try:
-                answer = await self._post(body=request.body)
+                answer = await self._post(body=request.body, on_wire=on_wire)
             except ApiError as exc:
                 # Nova's validation messages echo the offending value: never a password.
                 for secret in request.secrets:
