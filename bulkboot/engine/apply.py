@@ -49,7 +49,7 @@ from bulkboot.engine.diff import Diff, Extra
 from bulkboot.engine.inventory import take_inventory
 from bulkboot.engine.journal import Journal
 from bulkboot.engine.options import ApplyOptions
-from bulkboot.engine.poll import Poller
+from bulkboot.engine.poll import SETTLE, Poller
 from bulkboot.engine.quota import check_quota, total_need
 from bulkboot.engine.replace import rollback, start_replace
 from bulkboot.engine.replay import JournalEntry
@@ -161,7 +161,7 @@ class FleetApply:
             options=options,
             clock=clock,
             emit=emitter(board, journal, [*observers, RolloutWatch(lambda: self._rollout)]),
-            poller=Poller(compute, fleet=manifest.name, clock=clock),
+            poller=Poller(compute, fleet=manifest.name, clock=clock, settle=SETTLE),
             window=window,
             limiter=anyio.CapacityLimiter(window.size),
             rng=random.Random(options.seed),

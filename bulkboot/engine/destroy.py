@@ -44,7 +44,7 @@ from bulkboot.engine.fleet import fleet_servers
 from bulkboot.engine.inventory import wall_time
 from bulkboot.engine.journal import Journal
 from bulkboot.engine.options import DestroyOptions
-from bulkboot.engine.poll import Poller, nova_time, sleep_interval
+from bulkboot.engine.poll import SETTLE, Poller, nova_time, sleep_interval
 from bulkboot.engine.replay import JournalEntry, possibly_created
 from bulkboot.engine.state import Phase, ServerState
 from bulkboot.identity import is_fleet_record, is_gone, is_leaving, member_number
@@ -202,7 +202,7 @@ class _Destroy:
         self.stopped = stopped
         self.rng = random.Random(options.seed)
         self.limiter = anyio.CapacityLimiter(max(1, options.concurrency))
-        self.poller = Poller(compute, fleet=None, clock=clock)
+        self.poller = Poller(compute, fleet=None, clock=clock, settle=SETTLE)
         # Only deletions sent after this listing matter, so its own duration does not.
         self.poller.note_listing(records, 0.0)
         self.records = records
@@ -258,7 +258,7 @@ class _Destroy:
         if not self.possible:
             return
         self.waited = True
-        watcher = Poller(self.compute, fleet=self.fleet, clock=self.clock)
+        watcher = Poller(self.compute, fleet=self.fleet, clock=self.clock, settle=SETTLE)
         watcher.note_listing(self.records, 0.0)
         interval: float | None = None
         while self.possible and not self.should_stop():
