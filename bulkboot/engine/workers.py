@@ -207,10 +207,18 @@ class CreateWorkers:
         return None
 
     def _uncertain(
-        self, name: str, spec: ServerSpec, *, post_seconds: float, http_attempts: int
+        self,
+        name: str,
+        spec: ServerSpec,
+        *,
+        post_seconds: float,
+        http_attempts: int,
+        answer_seconds: float | None = None,
     ) -> None:
         """No answer says what became of the create: look for its server by name and
-        fleet mark (its members, for a multi-create) in the poll rounds, never re-send."""
+        fleet mark (its members, for a multi-create) in the poll rounds, never re-send.
+        ``answer_seconds``: the time of the answer that named no server (None: there was
+        no answer at all; the output says "sent, no answer")."""
         run = self._run
         request = run.emit(
             Created(
@@ -219,6 +227,7 @@ class CreateWorkers:
                 server_id=None,
                 post_seconds=post_seconds,
                 http_attempts=http_attempts,
+                post_answer_seconds=answer_seconds,
                 uncertain=True,
             )
         )
@@ -243,7 +252,13 @@ class CreateWorkers:
             # Accepted, but the answer names no server (a reservation id only, an empty
             # ``server``, a proxy's page): as good as a lost answer.
             run.id_less_answers += 1
-            self._uncertain(name, spec, post_seconds=timing.seconds, http_attempts=timing.attempts)
+            self._uncertain(
+                name,
+                spec,
+                post_seconds=timing.seconds,
+                http_attempts=timing.attempts,
+                answer_seconds=timing.answer_seconds,
+            )
             return
         run.unanswered.pop(name, None)
         if spec.instance_count > 1 or not server_id:

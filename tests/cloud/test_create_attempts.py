@@ -5,6 +5,7 @@ create in flight runs from its last send (Nova may act on it as late as on the f
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from typing import Any
 
@@ -95,3 +96,22 @@ async def test_a_hook_that_fails_sends_nothing_more() -> None:
     with pytest.raises(JournalError):
         await _create(nova, on_attempt=broken)
     assert nova.seen_at_arrival == [0]
+
+
+async def test_the_sends_turned_away_count_as_waited_in_the_posts_time() -> None:
+    """Each 429's own round trip (here 0.1 s: the API took that long to turn it away) is
+    part of the create's time: answer and waited add up to it."""
+
+    class SlowRefusals(_Nova):
+        async def create(self, request: web.Request) -> web.Response:
+            if self.script:
+                await asyncio.sleep(0.1)
+            return await super().create(request)
+
+    nova = SlowRefusals([429, 429])
+    created = await _create(nova)
+    timing = created.timing
+    assert (timing.attempts, timing.throttled) == (3, 2)
+    assert timing.answer_seconds is not None
+    assert timing.waited >= 0.2  # the two refused sends' own time, at least
+    assert timing.waited + timing.answer_seconds == pytest.approx(timing.seconds)
