@@ -135,10 +135,13 @@ class Sender:
         extra: Mapping[str, str] | None,
         debug: bool,
         left: float,
+        on_wire: Callable[[], None] | None = None,
     ) -> tuple[Answer | Failure, float, float]:
         """One attempt: a connection slot, the rate slot, the token, then aiohttp.
 
-        ``left``: seconds of the request's API timeout this attempt may use. Returns the
+        ``left``: seconds of the request's API timeout this attempt may use. ``on_wire``
+        is called once the slots and the token are held, right before the request goes
+        on the wire (what it raises stops the attempt: nothing is sent). Returns the
         answer, or the ``Failure`` that kept one from coming, with the seconds spent
         waiting for the slots and the token, and those spent in the attempt itself.
         Raises only what no retry mends (an untrusted certificate, an unusable URL, an
@@ -168,6 +171,8 @@ class Sender:
                 options = {
                     "timeout": aiohttp.ClientTimeout(total=left, connect=min(self._connect, left))
                 }
+            if on_wire is not None:
+                on_wire()
             went = clock()
             try:
                 async with self.session.request(

@@ -6,7 +6,7 @@ The create itself, and what is done after its answer was lost, is ``create.py``'
 
 from __future__ import annotations
 
-from collections.abc import Coroutine, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from functools import partial
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -78,11 +78,22 @@ class Compute:
     # ------------------------------------------------------------ plumbing
 
     def _call(
-        self, method: str, path: str, *, body: Any = None, params: Mapping[str, str] | None = None
+        self,
+        method: str,
+        path: str,
+        *,
+        body: Any = None,
+        params: Mapping[str, str] | None = None,
+        on_wire: Callable[[], None] | None = None,
     ) -> Coroutine[Any, Any, Response]:
         # Not itself a coroutine: one frame fewer to resume on every I/O wake-up.
         return self.transport.request(
-            method, self.endpoint + path, json_body=body, params=params, headers=self._headers
+            method,
+            self.endpoint + path,
+            json_body=body,
+            params=params,
+            headers=self._headers,
+            on_wire=on_wire,
         )
 
     async def _paged(

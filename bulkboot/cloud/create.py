@@ -11,6 +11,12 @@ undecodable). 429, and 503 with ``Retry-After``, mean the request was turned awa
 before Nova: the transport waits and re-sends those itself. 400, 403 and 409 are final.
 How long and how often it looks is the transport's ``HttpOptions.recovery``; its clock
 and sleep time the looks.
+
+Every send after a create's first (a 429 or a 503 with ``Retry-After`` sent again by
+the transport, a 500 sent again here, a 401's re-send) is told to the request's
+``on_attempt`` right before it goes on the wire: Nova may act on that one late, so a
+caller that keeps a window for creates in flight counts it from the last send, not
+from the first.
 """
 
 from __future__ import annotations
@@ -59,6 +65,26 @@ class CreateRequest:
     # servers of the same name and fleet that this create did not make (the old ones a
     # replacement creates beside): never taken for its server after a lost answer
     exclude: frozenset[str] = frozenset()
+    # told ``name`` right before each send after the first goes on the wire (see the
+    # module docstring); what it raises stops the create there, nothing more sent
+    on_attempt: Callable[[str], None] | None = field(default=None, repr=False, compare=False)
+
+
+class _Sends:
+    """Counts one create's sends on the wire (every HTTP send, 429s included) and tells
+    ``on_attempt`` of each after the first: the usual one-send create costs one call."""
+
+    __slots__ = ("_name", "_on_attempt", "count")
+
+    def __init__(self, name: str, on_attempt: Callable[[str], None] | None) -> None:
+        self._name = name
+        self._on_attempt = on_attempt
+        self.count = 0
+
+    def __call__(self) -> None:
+        self.count += 1
+        if self.count > 1 and self._on_attempt is not None:
+            self._on_attempt(self._name)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -123,10 +149,11 @@ class Creator:
         name, fleet, count = request.name, request.fleet, request.instance_count
         started = self._clock()
         attempts = 0
+        sends = _Sends(name, request.on_attempt)
         while True:
             attempts += 1
             try:
-                answer = await self._post(body=request.body)
+                answer = await self._post(body=request.body, on_wire=sends)
             except ApiError as exc:
                 # Nova's validation messages echo the offending value: never a password.
                 for secret in request.secrets:
@@ -134,7 +161,7 @@ class Creator:
                         raise _scrubbed(exc, request.secrets) from None
                 if isinstance(exc, ServerError) and exc.http_status == 504:
                     return await self._after_unknown(
-                        exc, name, fleet, count, started, attempts, request.exclude
+                        exc, name, fleet, count, started, sends, request.exclude
                     )
                 answered = isinstance(exc, ServerError) or (
                     isinstance(exc, Unavailable) and exc.retry_after is None
@@ -145,15 +172,15 @@ class Creator:
             except (ConnectionLost, RequestTimeout, BadAnswer) as exc:
                 # BadAnswer: an answer too large, or undecodable: Nova may have acted
                 return await self._after_unknown(
-                    exc, name, fleet, count, started, attempts, request.exclude
+                    exc, name, fleet, count, started, sends, request.exclude
                 )
             else:
-                return self._created(answer, name, started, attempts)
+                return self._created(answer, name, started, sends)
             # A 500/502/bare 503: it may have reached Nova, which has finished with it.
             # Looked for after the last attempt too: that one may have made it.
             found = await self._settled_lookup(name, fleet, count, request.exclude)
             if found is not None:
-                return self._recovered(found, name, started, attempts)
+                return self._recovered(found, name, started, sends)
             if attempts >= self._max_create_attempts:
                 raise failure
             await self._sleep(self.transport.options.retry.backoff(attempts))
@@ -165,7 +192,7 @@ class Creator:
         fleet: str,
         count: int,
         started: float,
-        attempts: int,
+        sends: _Sends,
         exclude: frozenset[str] = frozenset(),
     ) -> CreatedServer:
         """Nova may still be working on the create: look patiently, never re-send."""
@@ -180,7 +207,7 @@ class Creator:
             except CloudError as exc:  # a failed look is no answer: keep looking
                 found, problem = None, exc
             if found is not None:
-                return self._recovered(found, name, started, attempts)
+                return self._recovered(found, name, started, sends)
             left = deadline - self._clock()
             if left <= 0:
                 break
@@ -195,10 +222,12 @@ class Creator:
             fleet=fleet,
         )
 
-    def _created(self, answer: Response, name: str, started: float, attempts: int) -> CreatedServer:
+    def _created(self, answer: Response, name: str, started: float, sends: _Sends) -> CreatedServer:
         """What a success answer says. Anything not in Nova's shape (a proxy's HTML page,
         ``{"server": {}}``, a reservation id only) leaves ``id`` None: the caller cannot
-        watch such a server and must look for it by name (see the engine's workers)."""
+        watch such a server and must look for it by name (see the engine's workers).
+        Sent more than once (turned away, or sent again after a 500), its timing is the
+        whole create's (``_overall``): the earlier sends' own time counts as waited."""
         data: Mapping[str, Any] = answer.body if isinstance(answer.body, Mapping) else {}
         server = data.get("server")
         created: Mapping[str, Any] = server if isinstance(server, Mapping) else {}
@@ -207,12 +236,12 @@ class Creator:
         admin_pass = created.get("adminPass")
         timing = (
             answer.timing
-            if attempts == 1
+            if sends.count <= 1
             else _overall(
                 answer_timing=answer.timing,
                 started=started,
                 ended=self._clock(),
-                attempts=attempts,
+                sends=sends.count,
             )
         )
         return CreatedServer(
@@ -237,7 +266,7 @@ class Creator:
         return found
 
     def _recovered(
-        self, found: Mapping[str, Any], name: str, started: float, attempts: int
+        self, found: Mapping[str, Any], name: str, started: float, sends: _Sends
     ) -> CreatedServer:
         return CreatedServer(
             id=str(found.get("id")),
@@ -245,7 +274,7 @@ class Creator:
             or found.get("OS-EXT-SRV-ATTR:reservation_id"),
             name=name,
             timing=_overall(
-                answer_timing=None, started=started, ended=self._clock(), attempts=attempts
+                answer_timing=None, started=started, ended=self._clock(), sends=sends.count
             ),
             recovered=True,
         )
@@ -300,18 +329,20 @@ def _scrubbed(error: ApiError, secrets: tuple[str, ...]) -> ApiError:
 
 
 def _overall(
-    *, answer_timing: RequestTiming | None, started: float, ended: float, attempts: int
+    *, answer_timing: RequestTiming | None, started: float, ended: float, sends: int
 ) -> RequestTiming:
-    """One create's timing over all its sends and look-ups: the last POST's answer time,
-    and everything else counted as waited (earlier sends, back-off between them,
-    looking for a lost answer)."""
+    """One create's timing over all its sends and look-ups: the last send's answer time,
+    and everything else counted as waited (back-off and ``Retry-After`` between sends,
+    queueing for a connection, the earlier sends' own time, turned away (429/503) or
+    failed (500), and looking for a lost answer): answer and waited add up to the
+    whole. ``sends``: every HTTP send of the create."""
     seconds = ended - started
     answer = answer_timing.answer_seconds if answer_timing else None
     return RequestTiming(
         method="POST",
         path=answer_timing.path if answer_timing else "/servers",
         status=answer_timing.status if answer_timing else 202,
-        attempts=attempts + (answer_timing.attempts - 1 if answer_timing else 0),
+        attempts=max(1, sends),
         started=started,
         seconds=seconds,
         throttled=answer_timing.throttled if answer_timing else 0,

@@ -158,6 +158,7 @@ class Transport:
         expect_json: bool = True,
         expect: Collection[int] | None = None,
         idempotent: bool | None = None,
+        on_wire: Callable[[], None] | None = None,
     ) -> Response:
         """One logical request: retried, re-authenticated, timed; raises on error answers.
 
@@ -166,7 +167,9 @@ class Transport:
         answer (default: any 2xx); any other is raised (an ``ApiError``; a 3xx is
         ``Redirected``). ``idempotent``: safe to send again whatever the method
         (default: by the method). ``expect_json`` False leaves ``body`` None, for
-        callers that read ``raw``.
+        callers that read ``raw``. ``on_wire`` is called right before each attempt
+        goes on the wire (after its slots and token: ``Sender.send``), the first
+        included: a create's caller counts the sends Nova may act on.
         """
         payload = None if json_body is None else json.dumps(json_body, separators=_COMPACT).encode()
         if idempotent is None:
@@ -190,7 +193,7 @@ class Transport:
                 if watch is not None:
                     watch.attempt, watch.retry_at = attempt, None
                 sent, queued, took = await self._sender.send(
-                    method, url, params, payload, headers, debug, budget - spent
+                    method, url, params, payload, headers, debug, budget - spent, on_wire
                 )
                 spent += took
                 waited += queued

@@ -161,9 +161,9 @@ async def _locked(
                 observers=[output],
                 clock=clock,
                 entries=entries,
-                # a create sent and never answered may land until the client's request
-                # timeout has passed since it was sent
-                in_flight_window=cloud.transport.attempt_timeout,
+                # a create sent and never answered may land until this long after its
+                # last send (--in-flight-window, else the request timeout)
+                in_flight_window=runtime.in_flight_window(cloud, args.in_flight_window),
                 in_scope=scope,
             )
             output.step(steps.LISTING)

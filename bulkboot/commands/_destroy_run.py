@@ -163,9 +163,9 @@ async def _locked(
                         stopped=stopped,
                         found=found,
                         note=output.note,
-                        # a create sent and never answered may land until the client's
-                        # request timeout has passed since it was sent
-                        in_flight_window=cloud.transport.attempt_timeout,
+                        # a create sent and never answered may land until this long
+                        # after its last send (--in-flight-window, else the timeout)
+                        in_flight_window=runtime.in_flight_window(cloud, args.in_flight_window),
                         in_scope=in_scope,
                     )
                 except (BulkbootError, BaseExceptionGroup) as exc:

@@ -22,6 +22,7 @@ from bulkboot.cloud.session import HttpOptions
 from bulkboot.commands import _runtime as runtime
 from bulkboot.commands._reporting import RunRecord
 from bulkboot.engine.board import Board, RunHeader, RunSnapshot
+from bulkboot.engine.destroy import DestroyOutcome, wait_out_creates
 from bulkboot.engine.inventory import wall_time
 from bulkboot.engine.load.plan import LoadPlan
 from bulkboot.engine.load.requests import RequestLog
@@ -30,7 +31,9 @@ from bulkboot.engine.load.runner import LoadRun
 from bulkboot.engine.load.schedule import stages_length
 from bulkboot.engine.load.snapshot import LoadHeader
 from bulkboot.engine.load.templates import Templates, new_run_id
-from bulkboot.errors import EXIT_FAILURE, EXIT_GATE, EXIT_INTERRUPTED, RunFailed
+from bulkboot.engine.replay import read_fleet_journal, replay
+from bulkboot.engine.state import Phase
+from bulkboot.errors import EXIT_FAILURE, EXIT_GATE, EXIT_INTERRUPTED, CloudError, RunFailed
 from bulkboot.pipeline.validate import check
 from bulkboot.ui import steps
 from bulkboot.ui.load_output import LoadOutput, make_load_output
@@ -271,25 +274,74 @@ async def _locked(
                 sleep=sleep,
             )
 
+            window = runtime.in_flight_window(cloud, args.in_flight_window)
+            waiting_stopped = anyio.Event()  # Ctrl-C while the clean-up waits out creates
+
             def first() -> None:
+                if waiting:
+                    waiting_stopped.set()
+                    return
                 load.interrupt()
                 feed.note(load.note)  # the live view shows it too; plain lines need it said
 
+            def second() -> None:
+                waiting_stopped.set()
+                load.abort()
+
+            waiting = False
             feed.run = load
             log.start()
             cpu = _cpu_seconds()
             async with runtime.watched(
-                feed, board, journal_notes, clock=clock, first=first, second=load.abort
+                feed, board, journal_notes, clock=clock, first=first, second=second
             ):
                 result = await load.run()
+                waited: DestroyOutcome | CloudError | None = None
+                if result.cleanup is not None and not plan.keep and result.fatal is None:
+                    # creates sent and never answered may still land: waited out within
+                    # their window, each that lands deleted (engine/destroy.py)
+                    waiting = True
+                    try:
+                        waited = await wait_out_creates(
+                            cloud.compute,
+                            manifest.name,
+                            header=board.header,
+                            journal=journal,
+                            entries=replay(read_fleet_journal(paths)),
+                            in_scope=lambda name: f"-{run_id}-" in name,
+                            in_flight_window=window,
+                            stopped=waiting_stopped,
+                            note=feed.note,
+                            clock=clock,
+                        )
+                    except CloudError as exc:  # the cloud gone meanwhile: said below
+                        waited = exc
             cpu = _cpu_seconds() - cpu
         facts = _cloud_facts(cloud, str(version), templates, refs)
         client = RequestSummary.of(cloud.totals)
-        # a create sent and never answered may land until the request timeout has passed
-        in_flight = runtime.InFlight(
-            result.in_flight, time.time() + cloud.transport.attempt_timeout
-        )
+        # a create sent and never answered may land until its window has passed
+        in_flight = runtime.InFlight(result.in_flight, time.time() + window)
     code = exit_code(result)
+    if isinstance(waited, CloudError):
+        feed.note(
+            f"the clean-up could not wait out this run's creates sent and never answered "
+            f"({waited}): their servers may still appear; run `bulkboot destroy "
+            f"{args.file}` to delete them"
+        )
+        code = code or EXIT_FAILURE
+    elif waited is not None:
+        for note in waited.notes:
+            feed.note(note)
+        if waited.in_flight_names or not waited.ok:
+            left = [s.name for s in waited.states if s.phase is not Phase.DELETED]
+            names = [*waited.in_flight_names, *left]
+            shown = ", ".join(names[:10]) + (" ..." if len(names) > 10 else "")
+            feed.note(
+                f"the clean-up did not wait out {len(names)} create(s) sent and never "
+                f"answered, or their servers ({shown}): they may still appear; run "
+                f"`bulkboot destroy {args.file}` to delete them"
+            )
+            code = code or EXIT_FAILURE
     document = load_document(
         result,
         header=header,

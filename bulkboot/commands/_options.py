@@ -270,6 +270,21 @@ def add_run_options(
     )
 
 
+def add_in_flight_window(parser: argparse.ArgumentParser) -> None:
+    """``--in-flight-window``: how long Nova may still act on a create sent and never
+    answered (``_runtime.in_flight_window`` picks the value)."""
+    parser.add_argument(
+        "--in-flight-window",
+        type=parse_duration,
+        default=None,
+        metavar="DURATION",
+        help="how long Nova may still carry out a create sent and never answered: such a "
+        "create is looked for, never sent again, and waited for by destroy and by load's "
+        "clean-up until this long after its last send (default: in_flight_window in "
+        "clouds.yaml, else the request timeout, api_timeout)",
+    )
+
+
 def add_state_options(parser: argparse.ArgumentParser, *, lock: bool) -> None:
     """``--state-dir`` (where the fleet's journal and lock live) and, for a command that
     changes the fleet (``lock``), ``--wait-lock``."""

@@ -19,7 +19,7 @@ from bulkboot.cloud.client import open_cloud
 from bulkboot.cloud.resolve import resolve_references
 from bulkboot.cloud.retry import http_date
 from bulkboot.cloud.session import HttpOptions
-from bulkboot.commands._runtime import Target, fleet_journal, fleet_state
+from bulkboot.commands._runtime import Target, fleet_journal, fleet_state, in_flight_window
 from bulkboot.commands.plan import Plan, make_plan
 from bulkboot.engine.changes import needs_flavor_names, plan_servers
 from bulkboot.engine.inventory import take_inventory
@@ -65,7 +65,7 @@ async def online_plan(
         if needs_flavor_names(records):
             flavors = await cloud.compute.flavors()
             flavor_names = {str(f.get("id")): str(f.get("name")) for f in flavors}
-        window = cloud.transport.attempt_timeout
+        window = in_flight_window(cloud, getattr(args, "in_flight_window", None))
     inventory = take_inventory(
         manifest,
         records,

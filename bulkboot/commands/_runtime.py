@@ -71,6 +71,7 @@ __all__ = [
     "fleet_journal",
     "fleet_lock",
     "fleet_state",
+    "in_flight_window",
     "record_gone",
     "run_header",
     "run_journal",
@@ -139,6 +140,16 @@ def _sigterm_as_ctrl_c() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def in_flight_window(cloud: Cloud, flag: float | None) -> float:
+    """Seconds Nova may still act on a create sent and never answered: ``flag``
+    (``--in-flight-window``), else clouds.yaml's ``in_flight_window``, else the request
+    timeout (a create Nova has not taken up within it is assumed never to be; see
+    docs/apply.md, "What is promised")."""
+    if flag is not None:
+        return flag
+    return cloud.config.in_flight_window or cloud.transport.attempt_timeout
 
 
 def run_on_cloud(

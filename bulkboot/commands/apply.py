@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 from bulkboot.commands._options import (
     EngineDefault,
     add_cloud,
+    add_in_flight_window,
     add_manifest,
     add_microversion,
     add_only,
@@ -153,6 +154,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     add_microversion(parser)
     add_state_options(parser, lock=True)
+    add_in_flight_window(parser)
     parser.set_defaults(run=run)
 
 

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 from bulkboot.commands._options import (
     EngineDefault,
     add_cloud,
+    add_in_flight_window,
     add_manifest,
     add_only,
     add_report_options,
@@ -70,6 +71,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="per server, from its DELETE to gone (default %(default)s)",
     )
     add_state_options(parser, lock=True)
+    add_in_flight_window(parser)
     add_report_options(parser)
     add_only(parser)
     parser.set_defaults(run=run)

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 from bulkboot.commands._options import (
     RUN_FORMATS,
     add_cloud,
+    add_in_flight_window,
     add_manifest,
     add_microversion,
     add_state_options,
@@ -240,6 +241,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     add_microversion(parser)
     add_state_options(parser, lock=True)
+    add_in_flight_window(parser)
     parser.set_defaults(run=run)
 
 

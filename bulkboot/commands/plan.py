@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from bulkboot.commands._options import (
     add_cloud,
+    add_in_flight_window,
     add_manifest,
     add_microversion,
     add_only,
@@ -109,6 +110,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     add_only(parser)
     add_state_options(parser, lock=False)
+    add_in_flight_window(parser)
     parser.set_defaults(run=run)
 
 

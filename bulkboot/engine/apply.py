@@ -49,14 +49,14 @@ from bulkboot.engine.diff import Diff, Extra
 from bulkboot.engine.inventory import take_inventory
 from bulkboot.engine.journal import Journal
 from bulkboot.engine.options import ApplyOptions
-from bulkboot.engine.poll import Poller
+from bulkboot.engine.poll import SETTLE, Poller
 from bulkboot.engine.quota import check_quota, total_need
 from bulkboot.engine.replace import rollback, start_replace
 from bulkboot.engine.replay import JournalEntry
 from bulkboot.engine.rollout import Rollout, RolloutOutcome
 from bulkboot.engine.run_state import RunState
 from bulkboot.engine.state import Event, Phase, ServerState
-from bulkboot.engine.tracking import another_writer_note, poll_loop
+from bulkboot.engine.tracking import another_writer_note, earlier_landed_note, poll_loop
 from bulkboot.engine.window import CreateWindow, WindowStats
 from bulkboot.engine.workers import CreateWorkers
 from bulkboot.errors import UsageError
@@ -161,7 +161,7 @@ class FleetApply:
             options=options,
             clock=clock,
             emit=emitter(board, journal, [*observers, RolloutWatch(lambda: self._rollout)]),
-            poller=Poller(compute, fleet=manifest.name, clock=clock),
+            poller=Poller(compute, fleet=manifest.name, clock=clock, settle=SETTLE),
             window=window,
             limiter=anyio.CapacityLimiter(window.size),
             rng=random.Random(options.seed),
@@ -240,6 +240,7 @@ class FleetApply:
         if plan.diff.name_taken and not self.options.allow_duplicate_names:
             raise UsageError(names_taken_message(self.manifest.name, plan.diff.name_taken))
         run.may_land.update(plan.may_land)
+        run.earlier_creates = plan.earlier_creates
         run.cloud_started = cloud_now
         run.known_ids.update(plan.known_ids)
         for name, spec in plan.member_specs.items():
@@ -369,9 +370,9 @@ class FleetApply:
                 "server (a reservation id only, or not the compute API's answer: a proxy?); "
                 "each was looked for by its name and fleet mark instead"
             )
-        writer = another_writer_note(run)
-        if writer is not None:
-            self.notes.append(writer)
+        for note in (another_writer_note(run), earlier_landed_note(run)):
+            if note is not None:
+                self.notes.append(note)
         now = self.clock()
         pending = [until for until in run.unanswered.values() if until > now]
         until = self.wall_clock() + max(pending) - now if pending else None

@@ -16,10 +16,12 @@ before and after and compares every entry):
   counts those), or a multi-create whose members the journal names (their generation
   is told by its last ``sent`` line);
 - of every other name, the lines that set what its entry says: every ``sent`` line
-  (their count, the last one's time), the last line that confirmed or sent a create,
-  the last that set its status, a line saying each dead id is gone, the last DELETE of
-  each id still being deleted, its last line (where the journal last spoke of it), and
-  for each of its ids a line naming it, so that they come back in their order.
+  (their count, the last one's time), the last ``attempt`` line of its last create
+  (when it was sent again: the window of a create in flight runs from it), the last
+  line that confirmed or sent a create, the last that set its status, a line saying
+  each dead id is gone, the last DELETE of each id still being deleted, its last line
+  (where the journal last spoke of it), and for each of its ids a line naming it, so
+  that they come back in their order.
 
 Kept lines are copied byte for byte, in their order, so fields this module does not
 read are kept with them, and the order that ``last_line`` and ``last_sent_line`` give
@@ -45,7 +47,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
 
-from bulkboot.engine.replay import JournalEntry, JournalFile
+from bulkboot.engine.replay import JournalEntry, JournalFile, stamp_of
 from bulkboot.engine.statedir import StatePaths, replace_in_state
 
 __all__ = ["COMPACT_FROM_BYTES", "COMPACT_RATIO", "compact_if_grown", "kept_lines"]
@@ -95,20 +97,30 @@ def kept_lines(
     carries: dict[tuple[str, str], list[int]] = {}  # each id's lines that name it alive
     gone: dict[tuple[str, str], int] = {}  # each id's last line saying it is gone
     deletes: dict[tuple[str, str], int] = {}  # each id's last DELETE
+    # the last ``attempt`` line that set ``last_sent_at`` (its create still unanswered)
+    attempt: dict[str, int] = {}
+    unanswered: set[str] = set()  # names whose last create is unanswered so far
     for at, record in enumerate(records):
         name = record["name"]
         kind = record.get("ev")
         server_id = record.get("id")
         last[name] = at
-        if kind == "sent":
+        if kind == "attempt":
+            if name in unanswered and stamp_of(record) is not None:
+                attempt[name] = at
+        elif kind == "sent":
             sent.setdefault(name, []).append(at)
             confirmed[name] = status[name] = at
+            unanswered.add(name)
+            attempt.pop(name, None)
         elif kind in ("created", "found"):
             confirmed[name] = status[name] = at
+            unanswered.discard(name)
             if isinstance(server_id, str):
                 carries.setdefault((name, server_id), []).append(at)
         elif kind == "refused":
             confirmed[name] = status[name] = at
+            unanswered.discard(name)
         elif kind == "status":
             status[name] = at
             if isinstance(server_id, str):
@@ -125,7 +137,7 @@ def kept_lines(
         if name in dropped:
             continue
         mine = {last[name], *sent.get(name, ())}
-        for lines in (confirmed, status):
+        for lines in (confirmed, status, attempt):
             if name in lines:
                 mine.add(lines[name])
         mine.update(gone[name, i] for i in entry.deleted)

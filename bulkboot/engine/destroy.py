@@ -37,19 +37,19 @@ from typing import Any
 import anyio
 
 from bulkboot.cloud.retry import http_date
-from bulkboot.engine.board import Board, Emit, Observer, emitter
+from bulkboot.engine.board import Board, Emit, Observer, RunHeader, emitter
 from bulkboot.engine.compute_api import ComputeApi
 from bulkboot.engine.deletes import delete_and_wait
 from bulkboot.engine.fleet import fleet_servers
 from bulkboot.engine.inventory import wall_time
 from bulkboot.engine.journal import Journal
 from bulkboot.engine.options import DestroyOptions
-from bulkboot.engine.poll import Poller, nova_time, sleep_interval
+from bulkboot.engine.poll import SETTLE, Poller, nova_time, sleep_interval
 from bulkboot.engine.replay import JournalEntry, possibly_created
 from bulkboot.engine.state import Phase, ServerState
 from bulkboot.identity import is_fleet_record, is_gone, is_leaving, member_number
 
-__all__ = ["DestroyOptions", "DestroyOutcome", "destroy_fleet"]
+__all__ = ["DestroyOptions", "DestroyOutcome", "destroy_fleet", "wait_out_creates"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -62,6 +62,7 @@ class DestroyOutcome:
     notes: tuple[str, ...]
     in_flight: int = 0
     in_flight_until: float | None = None
+    in_flight_names: tuple[str, ...] = ()  # those creates' names, sorted
 
     @property
     def ok(self) -> bool:
@@ -164,13 +165,66 @@ async def destroy_fleet(
             await run.confirm_gone()
         background.cancel_scope.cancel()
     now = clock()
-    pending = [until for until in run.possible.values() if until > now]
+    pending = {name: until for name, until in run.possible.items() if until > now}
     notes.extend(run.notes)
     return DestroyOutcome(
         states=tuple(board.states.values()),
         notes=tuple(notes),
         in_flight=len(pending),
-        in_flight_until=wall_clock() + max(pending) - now if pending else None,
+        in_flight_until=wall_clock() + max(pending.values()) - now if pending else None,
+        in_flight_names=tuple(sorted(pending)),
+    )
+
+
+async def wait_out_creates(
+    compute: ComputeApi,
+    fleet: str,
+    *,
+    header: RunHeader,
+    journal: Journal,
+    entries: Mapping[str, JournalEntry],
+    in_scope: Callable[[str], bool],
+    in_flight_window: float,
+    stopped: anyio.Event,
+    note: Callable[[str], None],
+    clock: Callable[[], float] = time.monotonic,
+    wall_clock: Callable[[], float] = time.time,
+) -> DestroyOutcome | None:
+    """Wait out the creates ``entries`` has as sent and never answered, within their
+    window, among the names ``in_scope`` covers (a ``load`` run's, at its clean-up):
+    each server that lands is deleted, as ``destroy`` does with the fleet limited to
+    those names. None when none is in its window (nothing is sent). ``note`` is told
+    at once what is waited for; ``stopped`` ends the wait early: the outcome then
+    names the creates not waited out."""
+    wall_now = wall_clock()
+    waiting = {
+        name: entry
+        for name, entry in entries.items()
+        if in_scope(name)
+        and possibly_created(entry, wall_now=wall_now, window=in_flight_window) is not None
+    }
+    if not waiting:
+        return None
+    until = max(entry.last_sent_at or wall_now for entry in waiting.values()) + in_flight_window
+    note(
+        f"{len(waiting)} create(s) of this run were sent and never answered: their servers "
+        f"may still appear until {wall_time(until)}; the clean-up waits for them and "
+        "deletes each that appears (Ctrl-C stops waiting)"
+    )
+    return await destroy_fleet(
+        compute,
+        fleet,
+        board=Board(header=header, started_at=clock()),
+        journal=journal,
+        entries=waiting,
+        options=DestroyOptions(),
+        in_flight_window=in_flight_window,
+        clock=clock,
+        wall_clock=wall_clock,
+        should_stop=stopped.is_set,
+        stopped=stopped,
+        note=lambda _: None,  # said above, in a load run's words
+        in_scope=in_scope,
     )
 
 
@@ -202,7 +256,7 @@ class _Destroy:
         self.stopped = stopped
         self.rng = random.Random(options.seed)
         self.limiter = anyio.CapacityLimiter(max(1, options.concurrency))
-        self.poller = Poller(compute, fleet=None, clock=clock)
+        self.poller = Poller(compute, fleet=None, clock=clock, settle=SETTLE)
         # Only deletions sent after this listing matter, so its own duration does not.
         self.poller.note_listing(records, 0.0)
         self.records = records
@@ -258,7 +312,7 @@ class _Destroy:
         if not self.possible:
             return
         self.waited = True
-        watcher = Poller(self.compute, fleet=self.fleet, clock=self.clock)
+        watcher = Poller(self.compute, fleet=self.fleet, clock=self.clock, settle=SETTLE)
         watcher.note_listing(self.records, 0.0)
         interval: float | None = None
         while self.possible and not self.should_stop():

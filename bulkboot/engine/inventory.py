@@ -104,6 +104,9 @@ class InventoryPlan:
     # names with a server found whose last create an earlier run sent and never saw
     # answered, in its window: a second server of the name may still land
     may_land: frozenset[str] = frozenset()
+    # every name the journal has a create of (``writers``: an earlier run's create of a
+    # name the manifest no longer asks for may land during the run)
+    earlier_creates: frozenset[str] = frozenset()
 
 
 def take_inventory(
@@ -237,6 +240,7 @@ class _Inventory:
             diff=diff,
             replacements=tuple(self.replacements),
             may_land=frozenset(self.may_land),
+            earlier_creates=frozenset(n for n, e in self.entries.items() if e.sent),
         )
 
     def _group(self, spec: ServerSpec) -> list[str]:

@@ -3,7 +3,8 @@
 Why: a run can die at any moment (Ctrl-C twice, SIGKILL, a lost laptop lid). The
 cloud knows every server by its fleet mark, but not the creates whose answer never
 came back, nor which run made what. The journal is written *before* every create
-(``sent``) and after it (``created`` with the id), so a later ``apply``, ``status`` or
+(``sent``; ``attempt`` before each later send of it, when the API turned it away and
+it is sent again) and after it (``created`` with the id), so a later ``apply``, ``status`` or
 ``destroy`` can account for every server with no duplicate and no orphan.
 
 Each line is one ``os.write`` on an ``O_APPEND`` descriptor: once ``record`` returns,
@@ -239,6 +240,13 @@ class Journal:
             fields = _record(event)
             if fields is not None:
                 self.write(fields)
+
+    def record_attempt(self, name: str) -> None:
+        """Append an ``attempt`` line: ``name``'s create is being sent again (a 429, a
+        503 or 500 sent again) and goes on the wire now. Nova may act on this send late,
+        so replay counts the create's window from its last ``attempt`` (``replay.py``).
+        """
+        self._line(f'{{"ev":"attempt","name":{_quote(name)},"t":{time.time():.3f}}}\n')
 
     def record_gone(self, gone: Iterable[tuple[str, str]]) -> None:
         """Append a ``gone`` line per server found gone ((name, id): a look-up answered

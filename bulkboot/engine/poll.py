@@ -66,8 +66,12 @@ from bulkboot.isotime import parse_iso
 # See ``Poller.watch(changing=True)``: how long a server whose DELETE was accepted may
 # show in no round before one round lists everything.
 UNSEEN_AFTER: Final = 5.0
+# Seconds ``changes-since`` is held back (``Poller(settle=)``, see the module
+# docstring): ``apply``'s and ``destroy``'s pollers use it; on Nova 34 a change stamped
+# before a listing and committed after it showed a second later at most.
+SETTLE: Final = 1.0
 
-__all__ = ["PAGED_GUARD", "Lister", "PollRound", "Poller", "Sighting", "since_after"]
+__all__ = ["PAGED_GUARD", "SETTLE", "Lister", "PollRound", "Poller", "Sighting", "since_after"]
 
 PAGED_GUARD = 100  # a round with fewer records was one page (Nova's max_limit is >= this)
 

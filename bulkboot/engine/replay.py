@@ -28,6 +28,7 @@ __all__ = [
     "read_fleet_journal",
     "read_journal",
     "replay",
+    "stamp_of",
     "with_gone",
 ]
 
@@ -60,7 +61,9 @@ class JournalEntry:
     deleting: frozenset[str] = frozenset()
     last_line: int = -1  # where the journal last spoke of the name (a line's position)
     last_sent_line: int = -1  # ... and where its last create was sent
-    last_sent_at: float | None = None  # ... and when (wall clock, seconds since the epoch)
+    # ... and when it last went on the wire (wall clock, seconds since the epoch): its
+    # ``sent`` line's time, or its last ``attempt`` line's when it was sent again
+    last_sent_at: float | None = None
 
     @property
     def live_ids(self) -> tuple[str, ...]:
@@ -183,11 +186,18 @@ def replay(records: Iterable[dict[str, Any]]) -> dict[str, JournalEntry]:
         last_line[name] = line
         if kind == "unanswered":  # its create's fate unknown: still unconfirmed
             continue
+        if kind == "attempt":  # its create sent again: Nova may act on this send
+            stamp = stamp_of(record)
+            if unconfirmed.get(name) and stamp is not None:
+                last_sent_at[name] = stamp
+            continue
         if kind == "sent":
             last_sent_line[name] = line
-            stamp = record.get("t")
-            if isinstance(stamp, int | float) and not isinstance(stamp, bool):
-                last_sent_at[name] = float(stamp)
+            stamp = stamp_of(record)
+            if stamp is not None:
+                last_sent_at[name] = stamp
+            else:  # an older line without its time: this create's is unknown
+                last_sent_at.pop(name, None)
             sent[name] = sent.get(name, 0) + 1
             unconfirmed[name] = True
             status[name] = None
@@ -235,6 +245,14 @@ def replay(records: Iterable[dict[str, Any]]) -> dict[str, JournalEntry]:
     }
 
 
+def stamp_of(record: Mapping[str, Any]) -> float | None:
+    """A line's wall-clock time (``t``), None when it has none."""
+    stamp = record.get("t")
+    if isinstance(stamp, int | float) and not isinstance(stamp, bool):
+        return float(stamp)
+    return None
+
+
 def with_gone(
     entries: Mapping[str, JournalEntry], gone: Iterable[tuple[str, str]]
 ) -> dict[str, JournalEntry]:
@@ -258,8 +276,9 @@ def with_gone(
 
 
 def possibly_created(entry: JournalEntry | None, *, wall_now: float, window: float) -> float | None:
-    """Seconds left in the window of ``entry``'s last create when it was sent and never
-    answered less than ``window`` seconds ago (on the wall clock the journal keeps);
+    """Seconds left in the window of ``entry``'s last create when it was never answered
+    and last went on the wire (its ``sent`` line, or its last ``attempt``: a send after
+    a 429 or a 500) less than ``window`` seconds ago (on the wall clock the journal keeps);
     None when it is not possibly created. A sent time in the future (the clock was set
     back) counts as just sent."""
     if entry is None or not entry.unconfirmed or entry.last_sent_at is None or window <= 0:

@@ -74,6 +74,10 @@ class RunState:
     # of the fleet created later that this run does not know is another writer's
     cloud_started: datetime | None = None
     other_writer: dict[str, str] = field(default_factory=dict)  # id -> name, as seen
+    # every name the journal has a create of (an earlier run's): a server of one the
+    # manifest no longer names, appearing during the run, is that create landing late
+    earlier_creates: frozenset[str] = frozenset()
+    earlier_landed: dict[str, str] = field(default_factory=dict)  # id -> name, as seen
     id_less_answers: int = 0  # single creates accepted with an answer naming no server
     # servers on their way out (a killed destroy): id -> the name to create once it is
     # gone; for a multi-create, the request's name once all its members are gone

@@ -47,12 +47,18 @@ from bulkboot.engine.state import (
     StatusSeen,
     Vanished,
 )
-from bulkboot.engine.writers import another_writer, another_writer_note, stop_for_another_writer
+from bulkboot.engine.writers import (
+    another_writer,
+    another_writer_note,
+    earlier_landed_note,
+    stop_for_another_writer,
+)
 from bulkboot.identity import is_gone
 
 __all__ = [
     "another_writer_note",
     "apply_round",
+    "earlier_landed_note",
     "check_deadlines",
     "finished",
     "poll_loop",

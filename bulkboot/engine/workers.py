@@ -18,6 +18,12 @@ answer that names no server (``return_reservation_id`` on a single server, an em
 ``server``, a proxy's page behind a 202), is never sent again: it may have reached
 Nova, so its server is looked for by name and fleet mark in the poll rounds instead,
 until ``--timeout``.
+
+A create the API turned away (429, a 503 with ``Retry-After``) or answered 500 is sent
+again by the cloud client; each such send is journaled (``attempt``) right before it
+goes on the wire, and the create's window (``RunState.unanswered``, and the next run's
+"possibly created") runs from the last one: Nova may act on that send as late as on
+the first. A create sent once writes no more than before.
 """
 
 from __future__ import annotations
@@ -65,6 +71,7 @@ class CreateWorkers:
         self._count = 0  # workers started
         self._room = 0  # never more workers than there could be creates
         self._receive: MemoryObjectReceiveStream[str] | None = None
+        self._sent_again = self._resent  # bound once: handed to every create
 
     def start(self, receive: MemoryObjectReceiveStream[str], *, room: int) -> None:
         """Workers for the window as it is (in the run's task group); more as it grows."""
@@ -155,6 +162,14 @@ class CreateWorkers:
         if created is not None:
             self._accepted(name, spec, created)
 
+    def _resent(self, name: str) -> None:
+        """``name``'s create goes on the wire again (after a 429, a 503, a 500):
+        journaled first (a journal that cannot take the line stops the send), and its
+        window restarts now."""
+        run = self._run
+        run.journal.record_attempt(name)
+        run.unanswered[name] = run.clock() + run.in_flight_window
+
     async def _post(
         self, name: str, spec: ServerSpec, body: Mapping[str, Any]
     ) -> CreatedServer | None:
@@ -171,6 +186,7 @@ class CreateWorkers:
                     fleet=run.fleet,
                     secrets=(spec.admin_pass,) if spec.admin_pass else (),
                     exclude=run.exclude.get(name, frozenset()),
+                    on_attempt=self._sent_again,
                 )
             )
         except FATAL:
@@ -191,10 +207,18 @@ class CreateWorkers:
         return None
 
     def _uncertain(
-        self, name: str, spec: ServerSpec, *, post_seconds: float, http_attempts: int
+        self,
+        name: str,
+        spec: ServerSpec,
+        *,
+        post_seconds: float,
+        http_attempts: int,
+        answer_seconds: float | None = None,
     ) -> None:
         """No answer says what became of the create: look for its server by name and
-        fleet mark (its members, for a multi-create) in the poll rounds, never re-send."""
+        fleet mark (its members, for a multi-create) in the poll rounds, never re-send.
+        ``answer_seconds``: the time of the answer that named no server (None: there was
+        no answer at all; the output says "sent, no answer")."""
         run = self._run
         request = run.emit(
             Created(
@@ -203,6 +227,7 @@ class CreateWorkers:
                 server_id=None,
                 post_seconds=post_seconds,
                 http_attempts=http_attempts,
+                post_answer_seconds=answer_seconds,
                 uncertain=True,
             )
         )
@@ -227,7 +252,13 @@ class CreateWorkers:
             # Accepted, but the answer names no server (a reservation id only, an empty
             # ``server``, a proxy's page): as good as a lost answer.
             run.id_less_answers += 1
-            self._uncertain(name, spec, post_seconds=timing.seconds, http_attempts=timing.attempts)
+            self._uncertain(
+                name,
+                spec,
+                post_seconds=timing.seconds,
+                http_attempts=timing.attempts,
+                answer_seconds=timing.answer_seconds,
+            )
             return
         run.unanswered.pop(name, None)
         if spec.instance_count > 1 or not server_id:

@@ -7,6 +7,15 @@ made by someone else: another run on another machine, or with another state
 directory, which no local lock sees. Two writers each create what the other has not
 finished, so the run stops creating at once (as after a first Ctrl-C), says so, and
 ends failed.
+
+A server whose name the manifest no longer asks for (a group's count lowered, a group
+removed, a ``load`` run's server) but that the journal says an earlier run of this
+fleet sent a create of (the name, or the multi-create it is a member of:
+``RunState.earlier_creates``) is that earlier create landing late, not another
+writer's: it is drift, kept (``--prune`` deletes it next time) and said at the end
+(``earlier_landed_note``). A name the manifest asks for is never excused this way
+(only while its own earlier create may still land): that is where a second writer of
+the same manifest shows.
 """
 
 from __future__ import annotations
@@ -17,9 +26,16 @@ from typing import Any
 from bulkboot.engine.members import member_index
 from bulkboot.engine.poll import nova_time
 from bulkboot.engine.run_state import RunState
-from bulkboot.identity import is_gone, is_leaving
+from bulkboot.identity import is_gone, is_leaving, member_number
 
-__all__ = ["another_writer", "another_writer_note", "stop_for_another_writer"]
+__all__ = [
+    "another_writer",
+    "another_writer_note",
+    "earlier_landed_note",
+    "stop_for_another_writer",
+]
+
+_ANY_COUNT = 2**31  # the member naming rule alone, whatever the group's size
 
 
 def another_writer(run: RunState, record: Mapping[str, Any]) -> bool:
@@ -38,8 +54,27 @@ def another_writer(run: RunState, record: Mapping[str, Any]) -> bool:
         return False
     if _ours_in_flight(run, name):
         return False
+    if _an_earlier_create(run, name):
+        run.earlier_landed[server_id] = name
+        return False
     run.other_writer[server_id] = name
     return True
+
+
+def _an_earlier_create(run: RunState, name: str) -> bool:
+    """Is ``name`` one the manifest no longer asks for, that an earlier run of the
+    fleet sent a create of (itself, or the multi-create it is a member of)?"""
+    earlier = run.earlier_creates
+    if not earlier or name in run.specs:
+        return False
+    if name in earlier:
+        return True
+    request, _, _ = name.rpartition("-")
+    if request not in earlier or member_number(request, name, _ANY_COUNT) is None:
+        return False
+    spec = run.specs.get(request)
+    # its group is gone from the manifest, or no longer counts this member
+    return spec is None or spec.instance_count == 1 or member_index(spec, name) is None
 
 
 def _ours_in_flight(run: RunState, name: str) -> bool:
@@ -68,6 +103,21 @@ def stop_for_another_writer(run: RunState, names: list[str]) -> None:
         )
     run.stop()
     run.wake.set()
+
+
+def earlier_landed_note(run: RunState) -> str | None:
+    """What to say of servers an earlier run's creates made during this run, that the
+    manifest does not name (None if none landed)."""
+    if not run.earlier_landed:
+        return None
+    names = sorted(run.earlier_landed.values())
+    shown = ", ".join(names[:5]) + (" ..." if len(names) > 5 else "")
+    return (
+        f"{len(names)} server(s) of fleet {run.fleet!r} that the manifest does not name "
+        f"appeared during the run ({shown}): creates an earlier run sent (the journal has "
+        "them) that Nova carried out late; kept (`bulkboot plan` shows them, `apply "
+        "--prune` deletes them)"
+    )
 
 
 def another_writer_note(run: RunState) -> str | None:

@@ -39,6 +39,13 @@ def format_event(event: ev.Event, state: ev.ServerState, since: float) -> str | 
     if isinstance(event, ev.CreateSent):
         return f"{stamp} create sent (attempt {state.attempt})"
     if isinstance(event, ev.Created):
+        if event.uncertain and event.post_answer_seconds is None:
+            return f"{stamp} create sent, no answer (may still appear; looked for by name)"
+        if event.uncertain:
+            return (
+                f"{stamp} create accepted, but the answer names no server (looked for by "
+                f"name) in {event.post_seconds * 1000:.0f}ms"
+            )
         target = f"id {event.server_id}" if event.server_id else "accepted (reservation)"
         tries = event.http_attempts
         turned = (

@@ -508,6 +508,8 @@ def test_missing_environment_variable_is_named(layout: Layout) -> None:
         ({"api_timeout": "soon"}, "expected a positive number of seconds"),
         ({"api_timeout": ".inf"}, "expected a positive number of seconds (a day at most)"),
         ({"api_timeout": 1e400}, "expected a positive number of seconds (a day at most)"),
+        ({"in_flight_window": "-3"}, "clouds.c.in_flight_window: expected a positive number"),
+        ({"in_flight_window": 1e9}, "expected a positive number of seconds (a day at most)"),
         ({"insecure": "maybe"}, "expected true or false, got 'maybe'"),
         ({"cacert": "/no/such/ca.pem"}, "no such file: /no/such/ca.pem"),
         ({"auth": {"user_domain_id": None}}, "auth.user_domain_name is missing"),
@@ -523,6 +525,16 @@ def test_bad_settings(layout: Layout, changes: dict[str, Any], message: str) -> 
     assert message in str(info.value)
     assert str(info.value).startswith(str(layout.cwd / "clouds.yaml") + ":")
     assert PASSWORD not in str(info.value)
+
+
+def test_the_window_of_creates_in_flight_is_a_setting_of_its_own(layout: Layout) -> None:
+    layout.write(
+        layout.cwd, "clouds.yaml", {"clouds": {"c": cloud(api_timeout=30, in_flight_window=600)}}
+    )
+    config = layout.load("c")
+    assert (config.api_timeout, config.in_flight_window) == (30.0, 600.0)
+    layout.write(layout.cwd, "clouds.yaml", {"clouds": {"c": cloud(api_timeout=30)}})
+    assert layout.load("c").in_flight_window is None  # the request timeout, then
 
 
 def test_auth_none_needs_an_endpoint(layout: Layout) -> None:

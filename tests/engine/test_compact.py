@@ -44,6 +44,7 @@ def _random_record(rng: random.Random, t: float) -> dict[str, Any]:
         (
             "sent",
             "sent",
+            "attempt",
             "unanswered",
             "created",
             "created",
@@ -67,7 +68,7 @@ def _random_record(rng: random.Random, t: float) -> dict[str, Any]:
             record["id"] = server_id
     if kind in ("found", "status") or (kind == "created" and rng.random() < 0.2):
         record["status"] = rng.choice(STATUSES)
-    if kind == "sent" and rng.random() < 0.1:
+    if kind in ("sent", "attempt") and rng.random() < 0.1:
         del record["t"]  # an older line without its time
     return record
 

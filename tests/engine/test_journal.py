@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from bulkboot.engine.journal import Journal
-from bulkboot.engine.replay import read_fleet_journal, read_journal, replay
+from bulkboot.engine.replay import possibly_created, read_fleet_journal, read_journal, replay
 from bulkboot.engine.state import Created, CreateSent, Deleted, DeleteSent, StatusSeen
 from bulkboot.engine.statedir import state_paths
 from bulkboot.errors import JournalError
@@ -320,3 +320,29 @@ def test_what_a_command_just_found_gone_reads_as_the_next_replay(tmp_path: Path)
     again = replay(read_journal(path))
     assert learned["a"] == dataclasses.replace(again["a"], last_line=entries["a"].last_line)
     assert learned["b"] == again["b"] and "zz" not in learned
+
+
+def test_a_create_sent_again_is_possibly_created_from_its_last_send(tmp_path: Path) -> None:
+    """A 429'd create sent again: Nova may act on the last send as late as on the first,
+    so its window runs from the last ``attempt`` line; once answered, none counts."""
+    path = tmp_path / "j.jsonl"
+    with Journal.open(path) as journal:
+        journal.record(CreateSent(name="web-1", at=0.0))
+        journal.record_attempt("web-1")
+        journal.record(CreateSent(name="web-2", at=0.0))
+        journal.record(
+            Created(name="web-2", at=1.0, server_id="id-2", post_seconds=1.0, http_attempts=1)
+        )
+    records = list(read_journal(path))
+    assert [r["ev"] for r in records] == ["sent", "attempt", "sent", "created"]
+    records[0]["t"], records[1]["t"] = 100.0, 160.0
+    entries = replay(records)
+    assert entries["web-1"].last_sent_at == 160.0 and entries["web-1"].sent == 1
+    # 70 s after the first send, 10 s after the last: 50 s of a 60 s window are left
+    assert possibly_created(entries["web-1"], wall_now=170.0, window=60.0) == 50.0
+    assert possibly_created(entries["web-1"], wall_now=221.0, window=60.0) is None
+    # an attempt line after the answer (it cannot come, but a journal may say anything)
+    # changes nothing: the create is answered
+    late = replay([*records, {"ev": "attempt", "name": "web-2", "t": 500.0}])
+    assert late["web-2"].last_sent_at == entries["web-2"].last_sent_at
+    assert possibly_created(late["web-2"], wall_now=501.0, window=60.0) is None

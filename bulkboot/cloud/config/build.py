@@ -248,6 +248,7 @@ def build_cloud(
     domain_name = entry.text("domain_name")
     interface = _interface(entry)
     api_timeout = _api_timeout(entry)
+    in_flight_window = _in_flight_window(entry)
     verify, cacert = _tls(entry)
 
     config = CloudConfig(
@@ -278,6 +279,7 @@ def build_cloud(
         cert=entry.existing_file("cert"),
         key=entry.existing_file("key"),
         api_timeout=api_timeout,
+        in_flight_window=in_flight_window,
         compute_api_version=entry.text("compute_api_version"),
     )
     _check_required(config, entry)
@@ -338,6 +340,27 @@ def _api_timeout(entry: _Entry) -> float | None:
         )
         raise ConfigError(
             f"{setting.origin}: {entry.label(where)}: expected a positive number of "
+            f"seconds (a day at most), got {shown(written)}"
+        )
+    return seconds
+
+
+def _in_flight_window(entry: _Entry) -> float | None:
+    """bulkboot's ``in_flight_window``: seconds Nova may still act on a create sent and
+    never answered (docs/apply.md, "What is promised")."""
+    written = entry.text("in_flight_window")
+    if written is None:
+        return None
+    try:
+        seconds = float(written)
+    except ValueError:
+        seconds = -1.0
+    if not 0 < seconds <= _MAX_API_TIMEOUT:
+        found = entry.find("in_flight_window")
+        origin = found[1].origin if found else entry.anchor
+        where = found[0] if found else "in_flight_window"
+        raise ConfigError(
+            f"{origin}: {entry.label(where)}: expected a positive number of "
             f"seconds (a day at most), got {shown(written)}"
         )
     return seconds

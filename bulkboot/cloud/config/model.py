@@ -53,6 +53,9 @@ class CloudConfig:
     cert: str | None = None
     key: str | None = None
     api_timeout: float | None = None
+    # seconds Nova may still act on a create sent and never answered (bulkboot's own
+    # ``in_flight_window`` key; None: the API timeout)
+    in_flight_window: float | None = None
     compute_api_version: str | None = None
 
     @property

@@ -1,0 +1,117 @@
+"""Another writer, told from an earlier run's creates landing late: a server of the fleet
+created after the run began is another writer's only if the journal has no create of
+it that the manifest dropped since (a group's count lowered, a ``load`` run's)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import anyio
+import pytest
+
+from bulkboot.cloud.compute import CreateRequest
+from bulkboot.engine.apply import FleetApply
+from bulkboot.engine.journal import Journal
+from bulkboot.engine.state import CreateSent
+from bulkboot.simulator.server import RunningSimulator
+from tests.engine.fleet_helpers import IMAGE, apply_manifest, fleet_paths, write_manifest
+
+pytestmark = pytest.mark.anyio
+FLEET = "lowered"
+
+
+async def _create_outside_the_run(sim: RunningSimulator, name: str) -> None:
+    """A create of the fleet by a client that is not the run: Nova carrying out an
+    earlier run's create late, or another machine's run."""
+    from bulkboot.cloud.client import open_cloud
+    from bulkboot.cloud.config import config_from_mapping
+
+    body = {
+        "server": {
+            "name": name,
+            "imageRef": IMAGE,
+            "flavorRef": "1",
+            "networks": "none",
+            "metadata": {"bulkboot:fleet": FLEET},
+        }
+    }
+    async with open_cloud(config_from_mapping(sim.clouds_yaml(), "simulator")) as cloud:
+        await cloud.compute.negotiate("auto")
+        await cloud.compute.create_server(CreateRequest(body=body, name=name, fleet=FLEET))
+
+
+def _journal_sent(path: Path, names: list[str]) -> None:
+    """An earlier run's creates of ``names``, sent just now and never answered."""
+    with Journal.open_fleet(fleet_paths(path, FLEET)) as journal:
+        for name in names:
+            journal.record(CreateSent(name=name, at=0.0))
+
+
+def _landing(sim: RunningSimulator, names: list[str]) -> object:
+    """A control that makes ``names`` land once the run has created a few servers."""
+
+    async def land(_: FleetApply) -> None:
+        while sim.stats()["servers_created"] < 5:  # noqa: ASYNC110 (another loop)
+            await anyio.sleep(0.01)
+        for name in names:
+            await _create_outside_the_run(sim, name)
+
+    return land
+
+
+async def test_a_lowered_counts_earlier_creates_landing_are_no_other_writer(
+    sim: RunningSimulator, tmp_path: Path
+) -> None:
+    sim.configure(latency=0.05)
+    path = write_manifest(tmp_path, name=FLEET, count=60)  # was 64: 0061-0064 dropped
+    dropped = [f"{FLEET}-{i:04d}" for i in range(61, 65)]
+    _journal_sent(path, dropped)  # sent by the run with the higher count, in flight
+    outcome = await apply_manifest(sim, path, concurrency=4, control=_landing(sim, dropped))
+    assert outcome.ok and not outcome.another_writer, outcome.notes
+    note = next(n for n in outcome.notes if "that the manifest does not name" in n)
+    assert note.startswith(
+        f"4 server(s) of fleet {FLEET!r} that the manifest does not name appeared during "
+        f"the run ({FLEET}-0061, {FLEET}-0062, {FLEET}-0063, {FLEET}-0064): creates an "
+        "earlier run sent"
+    )
+    assert sim.stats()["duplicate_names"] == 0 and sim.stats()["servers_total"] == 64
+
+
+async def test_a_dropped_multi_creates_members_are_no_other_writer(
+    sim: RunningSimulator, tmp_path: Path
+) -> None:
+    sim.configure(latency=0.05)
+    path = write_manifest(tmp_path, name=FLEET, count=60)  # its `pool` group removed
+    _journal_sent(path, ["pool"])
+    members = ["pool-1", "pool-2"]
+    outcome = await apply_manifest(sim, path, concurrency=4, control=_landing(sim, members))
+    assert outcome.ok and not outcome.another_writer, outcome.notes
+    assert any("(pool-1, pool-2)" in n for n in outcome.notes), outcome.notes
+
+
+async def test_a_load_runs_creates_landing_during_apply_are_no_other_writer(
+    sim: RunningSimulator, tmp_path: Path
+) -> None:
+    sim.configure(latency=0.05)
+    path = write_manifest(tmp_path, name=FLEET, count=60)
+    # a load run stopped at once: its iterations' creates in flight (their names are
+    # the manifest's servers' with the run id and the iteration)
+    loaded = [f"{FLEET}-0001-a1b2c3-{k}" for k in (7, 8)]
+    _journal_sent(path, loaded)
+    outcome = await apply_manifest(sim, path, concurrency=4, control=_landing(sim, loaded))
+    assert outcome.ok and not outcome.another_writer, outcome.notes
+
+
+async def test_a_server_the_journal_never_sent_still_stops_the_run(
+    sim: RunningSimulator, tmp_path: Path
+) -> None:
+    sim.configure(latency=0.05)
+    path = write_manifest(tmp_path, name=FLEET, count=60)
+    _journal_sent(path, [f"{FLEET}-{i:04d}" for i in range(61, 65)])
+    # another machine's run of a manifest with a higher count still: names this
+    # journal never sent, one the manifest asks for, one it does not
+    strangers = [f"{FLEET}-0099", f"{FLEET}-0060"]
+    outcome = await apply_manifest(sim, path, concurrency=4, control=_landing(sim, strangers))
+    assert outcome.another_writer and not outcome.ok
+    note = next(n for n in outcome.notes if n.startswith("another writer"))
+    assert f"{FLEET}-0099" in note
