@@ -36,6 +36,8 @@ KNOB_HELP: dict[str, str] = {
     "jitter": "extra random delay, uniform in [0, JITTER] seconds",
     "create_queueing": "extra seconds on a create per other create in flight (an API "
     "that slows down under load)",
+    "member_stagger": "seconds between the members of one multi-create appearing in "
+    "listings before its answer (as Nova writes them one by one)",
     "build_time_mean": "mean seconds from create to ACTIVE (default: %(default)s)",
     "build_time_stddev": "standard deviation of the build time (default: %(default)s)",
     "error_fraction": "fraction of builds ending in ERROR 'No valid host was found.'",

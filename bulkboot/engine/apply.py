@@ -255,6 +255,7 @@ class FleetApply:
             state = self.board.get(name)
             if state is not None and run.specs[name].instance_count > 1:
                 run.groups[name] = state
+                run.groups_at[name] = run.clock()
         for watch in plan.watches:
             run.poller.watch(watch.server_id, watch.name, at=watch.since)
         run.poller.reorder()

@@ -199,6 +199,11 @@ class Poller:
     def watching(self) -> int:
         return len(self._watched)
 
+    def unwatched(self) -> list[Mapping[str, Any]]:
+        """The fleet's servers listed by earlier rounds and not watched (their last
+        records): what a caller learns is its own after the round that listed them."""
+        return list(self._unwatched.values())
+
     def watched_before(self, moment: float) -> list[tuple[str, str]]:
         """Watched (id, key) pairs watched since before ``moment`` (for deadlines).
 

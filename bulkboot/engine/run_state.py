@@ -54,6 +54,9 @@ class RunState:
     notes: list[str] = field(default_factory=list)
     # multi-create requests whose members are being discovered: name -> its state
     groups: dict[str, ServerState] = field(default_factory=dict)
+    # when each of ``groups`` was known to be this run's (its answer came, or the plan
+    # said so): only a round that began later can tell its members are all there
+    groups_at: dict[str, float] = field(default_factory=dict)
     # seconds a create sent and never answered may still land (the cloud client's
     # request timeout): until then it is "possibly created", never sent again
     in_flight_window: float = 0.0

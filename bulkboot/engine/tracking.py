@@ -105,7 +105,7 @@ async def poll_loop(run: RunState) -> None:
         began = run.clock()
         result = await run.poller.round()
         run.rounds += 1
-        news = apply_round(run, result)
+        news = apply_round(run, result, began)
         check_deadlines(run)
         news |= release_possible(run, began)
     assert run.queue is not None
@@ -130,8 +130,9 @@ def release_possible(run: RunState, began: float) -> bool:
     return released
 
 
-def apply_round(run: RunState, result: PollRound) -> bool:
-    """Turn one round's sightings into events; True when anything changed."""
+def apply_round(run: RunState, result: PollRound, began: float) -> bool:
+    """Turn one round's sightings (of a round that ``began`` then) into events; True
+    when anything changed."""
     news = False
     now = run.clock()
     board = run.board
@@ -151,10 +152,21 @@ def apply_round(run: RunState, result: PollRound) -> bool:
         stop_for_another_writer(run, writers)
         news = True
     if run.groups:
-        # Nova makes every member of a multi-create before answering the POST, so
-        # once a round has shown members, the request has all it will ever have.
-        for group in [g for g in run.groups if g not in board.states]:
+        # Members an earlier round listed before their request's answer came (Nova
+        # writes them one by one before it answers): the run's own, taken now.
+        for record in run.poller.unwatched():
+            name = record.get("name")
+            if isinstance(name, str) and name not in board.states and "id" in record:
+                news |= _maybe_member(run, record, now)
+        # Nova makes every member of a multi-create before answering the POST, so a
+        # round that began after the answer and showed members (this round's, or an
+        # earlier one's taken above) shows all the request will ever have.
+        groups_at = run.groups_at
+        for group in [
+            g for g in run.groups if g not in board.states and groups_at.get(g, 0.0) <= began
+        ]:
             del run.groups[group]
+            groups_at.pop(group, None)
     side = run.side
     for sighting in result.sightings:
         if side and sighting.server_id in side:

@@ -233,6 +233,7 @@ class CreateWorkers:
         )
         if request is not None and spec.instance_count > 1:
             run.groups[name] = request
+            run.groups_at[name] = run.clock()
         elif request is not None:
             run.unsure.add(name)
 
@@ -276,6 +277,7 @@ class CreateWorkers:
             )
             if request is not None:
                 run.groups[name] = request
+                run.groups_at[name] = clock()
             return
         state = run.emit(
             Created(

@@ -164,6 +164,7 @@ _SECONDS = (
     "latency",
     "jitter",
     "create_queueing",
+    "member_stagger",
     "build_time_mean",
     "build_time_stddev",
     "delete_delay",
@@ -211,6 +212,9 @@ class SimConfig:
     # extra seconds on a POST /servers per other create being handled when it arrives:
     # an API whose answers slow down with its load, as nova-api's do past its workers
     create_queueing: float = 0.0
+    # seconds between the members of one multi-create becoming visible: Nova writes
+    # them one by one before it answers, so a listing meanwhile shows some of them
+    member_stagger: float = 0.0
     # -- server lifecycle
     build_time_mean: float = 1.0
     build_time_stddev: float = 0.2

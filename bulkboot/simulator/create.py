@@ -155,7 +155,13 @@ async def create_server(request: web.Request) -> web.Response:
     late_quota = bool(cfg.late_quota_fraction) and rng.random() < cfg.late_quota_fraction
     reservation_id = state.new_reservation_id()
     records = _records(state, accepted, now, reservation_id, late_quota=late_quota)
-    state.add_many(records)
+    if cfg.member_stagger and len(records) > 1:
+        for index, record in enumerate(records):  # listed one by one, then answered
+            if index:
+                await state.sleep(cfg.member_stagger)
+            state.add_many([record])
+    else:
+        state.add_many(records)
     if late_quota:
         state.count_fault("late_quota")
     if cfg.lost_response_fraction and rng.random() < cfg.lost_response_fraction:

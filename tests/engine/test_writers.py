@@ -5,6 +5,7 @@ it that the manifest dropped since (a group's count lowered, a ``load`` run's)."
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import anyio
 import pytest
@@ -115,3 +116,45 @@ async def test_a_server_the_journal_never_sent_still_stops_the_run(
     assert outcome.another_writer and not outcome.ok
     note = next(n for n in outcome.notes if n.startswith("another writer"))
     assert f"{FLEET}-0099" in note
+
+
+class SlowListings:
+    """The real client, except that a listing's answer reaches the run 0.3 s after Nova
+    read it: a round that began before a create's answer is processed after
+    it (a long page on a busy link)."""
+
+    def __init__(self, compute: Any) -> None:
+        self._compute = compute
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._compute, name)
+
+    async def list_servers(self, *args: Any, **kwargs: Any) -> Any:
+        records = await self._compute.list_servers(*args, **kwargs)
+        await anyio.sleep(0.3)
+        return records
+
+
+async def test_a_multi_creates_members_shown_a_round_apart_are_the_runs_own(
+    sim: RunningSimulator, tmp_path: Path
+) -> None:
+    """Nova writes a multi-create's members one by one before it answers: a round that
+    read the servers before the answer, and is taken in after it, shows some of them;
+    a later round the rest. Those are the run's own servers, never another writer's
+    (seen once on real Nova 34: "pool-2 ... appeared that this run did not create")."""
+    sim.configure(member_stagger=0.05, latency=0.01, build_time_mean=0.3, build_time_stddev=0.0)
+    path = tmp_path / "pool.yaml"
+    path.write_text(
+        f"""name: pool
+microversion: auto
+defaults: {{image: {IMAGE}, flavor: "1", networks: none}}
+servers:
+  - {{name: solo}}  # watched: rounds run while the multi-create is in flight
+  - {{name: pool, min_count: 8, max_count: 8}}
+"""
+    )
+    outcome = await apply_manifest(sim, path, concurrency=2, wrap_compute=SlowListings)
+    assert outcome.ok and not outcome.another_writer, outcome.notes
+    names = sorted(s.name for s in outcome.states)
+    assert names == [f"pool-{i}" for i in range(1, 9)] + ["solo"]
+    assert sim.stats()["servers_total"] == 9 and sim.stats()["duplicate_names"] == 0
