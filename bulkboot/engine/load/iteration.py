@@ -145,7 +145,9 @@ class Iterations:
         clock = self._clock
         journal = self._journal
         intended = self.started_at + sample.intended
-        request = self._templates.request(sample.index)
+        # a send after a 429/503/500 is journaled before it goes on the wire: the
+        # window in which Nova may still make the server runs from the last one
+        request = self._templates.request(sample.index, journal.record_attempt)
         name = sample.name = request.name
         journal.record(CreateSent(name=name, at=began))
         sent = clock()

@@ -16,7 +16,7 @@ name (a dict copy). Values the manifest templates with ``{name}`` or ``{index}``
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
 
 from bulkboot.cloud.compute import CreateRequest
@@ -121,14 +121,17 @@ class Templates:
         self._bodies = bodies
         self._count = len(bodies)
 
-    def request(self, index: int) -> CreateRequest:
-        """Iteration ``index``'s create: its own name, the shared rest of its body."""
+    def request(self, index: int, on_attempt: Callable[[str], None] | None = None) -> CreateRequest:
+        """Iteration ``index``'s create: its own name, the shared rest of its body;
+        ``on_attempt`` is told of every send after the first (see ``CreateRequest``)."""
         prefix, server, extra, hidden = self._bodies[index % self._count]
         name = prefix + str(index)
         body: dict[str, Any] = {"server": {**server, "name": name}}
         if extra is not None:
             body.update(extra)
-        return CreateRequest(body=body, name=name, fleet=self._fleet, secrets=hidden)
+        return CreateRequest(
+            body=body, name=name, fleet=self._fleet, secrets=hidden, on_attempt=on_attempt
+        )
 
     def flavors_and_images(self, refs: References) -> dict[str, list[str]]:
         """The flavor and image IDs the run boots (for the report)."""

@@ -491,3 +491,24 @@ async def test_an_error_no_request_gets_past_stops_the_run_and_the_clean_up_does
         "DELETE accepted, not seen gone: cannot authenticate to cloud 'x': the token has expired"
     }
     assert left == 0
+
+
+async def test_a_create_sent_again_after_a_429_is_journaled_before_it_leaves(
+    tmp_path: Path,
+) -> None:
+    """A load create turned away (429) and sent again is in flight from its last send:
+    each later send is journaled (``attempt``) before it goes on the wire, so that
+    ``destroy`` and the clean-up wait out the window from it."""
+    plan = LoadPlan(rate=4.0, iterations=4, poll_interval=0.5)
+    async with simulator(
+        latency=LATENCY, build_time_mean=1.0, build_time_stddev=0.0, rate_limit=3.0
+    ) as sim:
+        ran = await run_load(sim, tmp_path, plan)
+        throttled = sim.stats()["requests"]["POST /compute/v2.1/servers"].get("429", 0)
+    assert ran.result.counters.completed == 4
+    assert throttled > 0  # some creates were turned away and sent again
+    lines = [json.loads(line) for line in ran.journal.read_text().splitlines()]
+    attempts = [line["name"] for line in lines if line["ev"] == "attempt"]
+    assert len(attempts) == throttled  # one line per send after the first
+    sent = {line["name"] for line in lines if line["ev"] == "sent"}
+    assert set(attempts) <= sent
