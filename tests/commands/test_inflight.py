@@ -112,3 +112,45 @@ def test_an_interrupted_run_says_how_many_creates_may_still_appear(
     # the run counts from its own clock when each create left; the journal stamps its
     # line a moment before: the same second, or the next
     assert abs((said - expected).total_seconds()) <= 1.0
+
+
+def _until_in(text: str) -> float:
+    """Seconds from now to the ``until HH:MM:SS UTC`` a note names (today, UTC)."""
+    match = re.search(r"until (\d\d):(\d\d):(\d\d) UTC", text)
+    assert match is not None, text
+    now = datetime.now(timezone.utc)
+    until = now.replace(
+        hour=int(match[1]), minute=int(match[2]), second=int(match[3]), microsecond=0
+    )
+    return (until - now).total_seconds()
+
+
+def test_the_in_flight_window_is_its_own_setting_for_plan_and_destroy(
+    sim: RunningSimulator,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``--in-flight-window``: how long a create sent and never answered may still land,
+    apart from the request timeout (Nova may act on a request later than its client
+    waits for an answer)."""
+    from bulkboot.engine.journal import Journal
+    from bulkboot.engine.state import CreateSent
+    from tests.commands.cli_helpers import run_cli
+
+    use_simulator(sim, tmp_path, monkeypatch, api_timeout=API_TIMEOUT)
+    path = write_fleet(tmp_path, "window", 2)
+    with Journal.open(journal_of(path)) as journal:  # a killed run's create, just sent
+        journal.record(CreateSent(name="window-001", at=0.0))
+    plan = ("plan", str(path), "--cloud", "simulator", "--in-flight-window")
+    code, out, err = run_cli(capsys, *plan, "10m")
+    assert code == 0, err
+    assert "window-001: an earlier run's create was sent and never answered" in out
+    time.sleep(0.01)
+    code, out, err = run_cli(capsys, *plan, "5ms")  # its window has passed: create it
+    assert code == 0, err
+    assert "never answered" not in out
+    code, out, err = destroy(capsys, path, "--in-flight-window", "1s", fmt="plain")
+    assert code == 0, err
+    assert "sent and never answered" in out + err and _until_in(out + err) <= 2
+    assert sim.stats()["servers_total"] == 0
