@@ -492,6 +492,14 @@ def run_noop(
     for label, results in rows.items():
         routes = ", ".join(f"{route} {n}" for route, n in sorted(results[-1]["routes"].items()))
         print(f"\n{label}, requests of the last run by route: {routes}")
+    # the fleet's journal after the boot and ``runs`` no-op applies (compacted as they go)
+    journal = next((folder / ".bulkboot").rglob("bench.jsonl"), None)  # the fleet's name
+    if journal is not None:
+        size = journal.stat().st_size
+        print(
+            f"\nthe fleet's journal after the boot and {runs} no-op applies: "
+            f"{size / 1024:.0f} KiB ({size / count:.0f} bytes per server)"
+        )
     loads = [r["load1"] for results in rows.values() for r in results]
     print(f"\nload average (1 min) after each run: {_cell(loads, '.2f')}")
 
