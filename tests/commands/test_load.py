@@ -277,7 +277,7 @@ def test_the_help_states_the_engines_defaults(capsys: pytest.CaptureFixture[str]
     assert f"(default {DEFAULT_POLL_INTERVAL * 1000:g}ms)" in text
     assert f"(default {DEFAULT_TIMEOUT / 60:g}m)" in text
     assert f"(default {DEFAULT_MIN_SAMPLES})" in text
-    assert f"(default {DEFAULT_LATE_AFTER * 1000:g}ms: past the event loop's" in text
+    assert f"(default {DEFAULT_LATE_AFTER * 1000:g}ms; the event loop's own timers" in text
     assert f"first rate ({capacity.start:g}/s)" in text
     assert f"over the last ({capacity.factor:g})" in text
     assert f"one step ({capacity.step:g}s)" in text and f"at most ({capacity.max_steps})" in text
