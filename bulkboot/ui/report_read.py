@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -136,9 +136,11 @@ def _check_run(document: dict[str, Any], source: str) -> None:
     _expect(summary, "failures", list, f"{source}: summary", required=False)
     servers = _expect(document, "servers", list, source, required=True)
     _all_objects(servers, "servers", source)
+    _timings(servers, "servers", source, _is_seconds)
     requests = _expect(document, "requests", list, source, required=False)
     if requests is not None:
         _all_objects(requests, "requests", source)
+        _timings(requests, "requests", source, _is_seconds)
     _expect(document, "run", dict, source, required=False)
     series = _expect(document, "series", dict, source, required=False)
     if series is not None:
@@ -162,6 +164,13 @@ def _check_load(document: dict[str, Any], source: str) -> None:
     samples = _expect(document, "samples", list, source, required=False)
     if samples is not None:
         _all_objects(samples, "samples", source)
+        _timings(samples, "samples", source, {"intended", "started", "ended"}.__contains__)
+        for index, sample in enumerate(samples):
+            timed = sample.get("phases")
+            if timed is not None and not isinstance(timed, dict):
+                raise ReportError(f"{source}: samples[{index}].phases should be an object")
+            if timed:
+                _timings([timed], f"samples[{index}].phases", source, _any_field, whole=True)
     _expect(document, "requests", dict, source, required=False)
     _expect(document, "run", dict, source, required=False)
 
@@ -187,3 +196,36 @@ def _all_objects(items: list[Any], key: str, source: str) -> None:
     for index, item in enumerate(items):
         if not isinstance(item, dict):
             raise ReportError(f"{source}: {key}[{index}] should be an object")
+
+
+def _is_seconds(field: str) -> bool:
+    return field.endswith("_seconds")
+
+
+def _any_field(_: str) -> bool:
+    return True
+
+
+def _timings(
+    items: list[dict[str, Any]],
+    key: str,
+    source: str,
+    is_timing: Callable[[str], bool],
+    *,
+    whole: bool = False,
+) -> None:
+    """Every timing of ``items`` (the fields ``is_timing`` names) a number or null: a
+    chart or a percentile drawn from text would be a number the run never measured.
+    ``whole``: ``key`` names the one item itself (no index)."""
+    for index, item in enumerate(items):
+        for field, value in item.items():
+            if (
+                value is not None
+                and is_timing(field)
+                and (isinstance(value, bool) or not isinstance(value, (int, float)))
+            ):
+                where = key if whole else f"{key}[{index}]"
+                raise ReportError(
+                    f"{source}: {where}.{field} should be a number of seconds or null, "
+                    f"not {value!r:.40}"
+                )

@@ -191,3 +191,22 @@ def test_a_load_report_without_a_version_reads_as_version_1(tmp_path: Path) -> N
     del document["schema_version"]
     found = read_report(_write(tmp_path, json.dumps(document)))
     assert found["schema_version"] == 1 and found["kind"] == "load"
+
+
+def test_a_timing_that_is_not_a_number_is_refused_by_its_place(tmp_path: Path) -> None:
+    """A percentile or a chart drawn from text would be a number the run never measured."""
+    document = apply_document(4)
+    document["servers"][2]["post_seconds"] = "abc"
+    message = _message(_write(tmp_path, json.dumps(document)))
+    assert message.endswith(
+        "servers[2].post_seconds should be a number of seconds or null, not 'abc'"
+    )
+    loaded = load_document(5)
+    loaded["samples"][3]["phases"]["post"] = True
+    message = _message(_write(tmp_path, json.dumps(loaded)))
+    assert message.endswith(
+        "samples[3].phases.post should be a number of seconds or null, not True"
+    )
+    # what the tool writes is read back whole: nulls and numbers pass
+    assert read_report(_write(tmp_path, report_text(apply_document(40))))["servers"]
+    assert read_report(_write(tmp_path, json.dumps(load_document(50))))["samples"]
