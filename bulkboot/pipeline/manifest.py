@@ -37,7 +37,6 @@ from bulkboot.pipeline.fields import (
     FIELDS,
     finish,
 )
-from bulkboot.pipeline.load_section import read_load_section
 from bulkboot.pipeline.names import duplicate_names
 from bulkboot.pipeline.spec import (
     FIXED_LIMITS,
@@ -169,7 +168,11 @@ def _read_root(reader: Reader, root: Node, file: str, stem: str, need_name: bool
             except MicroversionSyntaxError as exc:
                 reader.problem(node, f"microversion: {exc}")
     limits = _read_limits(reader, top["limits"][1]) if "limits" in top else Limits()
-    load = read_load_section(reader, top["load"][1]) if "load" in top else None
+    load = None
+    if "load" in top:  # read only where written: apply and destroy pay nothing for it
+        from bulkboot.pipeline.load_section import read_load_section
+
+        load = read_load_section(reader, top["load"][1])
     defaults = read_defaults(reader, top["defaults"][1]) if "defaults" in top else Defaults()
 
     reader.subject = "manifest"
