@@ -33,6 +33,7 @@ __all__ = [
     "names_taken",
     "possible_note",
     "server_names",
+    "shown_names",
     "wall_time",
 ]
 
@@ -164,7 +165,8 @@ def server_names(requests: Iterable[ServerSpec], requested: Container[str]) -> t
     return tuple(names)
 
 
-def _shown(names: Sequence[str]) -> str:
+def shown_names(names: Sequence[str]) -> str:
+    """Names as a note lists them: the first five, then `...`."""
     return ", ".join(names[:5]) + (" ..." if len(names) > 5 else "")
 
 
@@ -178,7 +180,7 @@ def drift_note(fleet: str, extra: Sequence[Extra], *, prune: bool) -> str | None
     names = list(dict.fromkeys(e.name for e in extra))
     return (
         f"{len(extra)} server(s) of fleet {fleet!r} are no longer in the manifest and "
-        f"{fate}: {_shown(names)}"
+        f"{fate}: {shown_names(names)}"
     )
 
 
@@ -187,7 +189,7 @@ def changes_note(diff: Diff, *, replace: bool) -> str | None:
     if not diff.replace:
         return None
     names = list(dict.fromkeys(change.name for change in diff.replace))
-    shown = _shown([f"{c.name} ({', '.join(c.fields)})" for c in diff.replace])
+    shown = shown_names([f"{c.name} ({', '.join(c.fields)})" for c in diff.replace])
     if replace:
         return f"{len(names)} server(s) changed, to replace (--replace-changed): {shown}"
     return (
@@ -219,7 +221,7 @@ def possible_note(possible: Mapping[str, float], *, now: float, wall_now: float)
         f"{len(possible)} create(s) of an earlier run were sent and never answered (it was "
         f"stopped?): they may still land until {wall_time(until)}, so they are looked "
         f"for by name and fleet mark until then, and created only if they do not "
-        f"appear: {_shown(sorted(possible))}"
+        f"appear: {shown_names(sorted(possible))}"
     )
 
 

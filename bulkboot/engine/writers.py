@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from bulkboot.engine.diff import shown_names
 from bulkboot.engine.members import member_index
 from bulkboot.engine.poll import nova_time
 from bulkboot.engine.run_state import RunState
@@ -111,7 +112,7 @@ def earlier_landed_note(run: RunState) -> str | None:
     if not run.earlier_landed:
         return None
     names = sorted(run.earlier_landed.values())
-    shown = ", ".join(names[:5]) + (" ..." if len(names) > 5 else "")
+    shown = shown_names(names)
     return (
         f"{len(names)} server(s) of fleet {run.fleet!r} that the manifest does not name "
         f"appeared during the run ({shown}): creates an earlier run sent (the journal has "
@@ -125,7 +126,7 @@ def another_writer_note(run: RunState) -> str | None:
     if not run.other_writer:
         return None
     names = sorted(run.other_writer.values())
-    shown = ", ".join(names[:5]) + (" ..." if len(names) > 5 else "")
+    shown = shown_names(names)
     return (
         f"another writer: {len(names)} server(s) of fleet {run.fleet!r} appeared that this "
         f"run did not create, created after it began ({shown}): another bulkboot is "

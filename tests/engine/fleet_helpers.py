@@ -15,6 +15,7 @@ from typing import Any
 import anyio
 
 from bulkboot.cloud.client import open_cloud
+from bulkboot.cloud.compute import CreateRequest
 from bulkboot.cloud.config import config_from_mapping
 from bulkboot.cloud.session import HttpOptions
 from bulkboot.engine.apply import ApplyOptions, ApplyOutcome, FleetApply
@@ -158,3 +159,20 @@ async def destroy_manifest(
 def journal_entries(path: Path, fleet: str | None = None) -> dict[str, Any]:
     """What the journal of the manifest at ``path`` says, per server name."""
     return replay(read_fleet_journal(fleet_paths(path, fleet)))
+
+
+async def create_outside_the_run(sim: RunningSimulator, name: str, fleet: str) -> None:
+    """A create of ``fleet`` by a client that is not the run: another machine's run, or
+    Nova carrying out an earlier run's create late."""
+    body = {
+        "server": {
+            "name": name,
+            "imageRef": IMAGE,
+            "flavorRef": "1",
+            "networks": "none",
+            "metadata": {"bulkboot:fleet": fleet},
+        }
+    }
+    async with open_cloud(config_from_mapping(sim.clouds_yaml(), "simulator")) as cloud:
+        await cloud.compute.negotiate("auto")
+        await cloud.compute.create_server(CreateRequest(body=body, name=name, fleet=fleet))

@@ -14,6 +14,7 @@ from bulkboot.simulator.server import RunningSimulator
 from tests.engine.fleet_helpers import (
     Recorder,
     apply_manifest,
+    create_outside_the_run,
     destroy_manifest,
     fleet_paths,
     journal_entries,
@@ -755,26 +756,6 @@ async def test_members_in_error_when_first_seen_are_retried(
     assert stats["duplicate_names"] == 0 and stats["servers"] == {"ACTIVE": 10}
 
 
-async def _create_as_another_writer(sim: RunningSimulator, name: str, fleet: str) -> None:
-    """A create of the fleet by a client that is not the run (another machine's)."""
-    from bulkboot.cloud.client import open_cloud
-    from bulkboot.cloud.config import config_from_mapping
-    from tests.engine.fleet_helpers import IMAGE
-
-    body = {
-        "server": {
-            "name": name,
-            "imageRef": IMAGE,
-            "flavorRef": "1",
-            "networks": "none",
-            "metadata": {"bulkboot:fleet": fleet},
-        }
-    }
-    async with open_cloud(config_from_mapping(sim.clouds_yaml(), "simulator")) as cloud:
-        await cloud.compute.negotiate("auto")
-        await cloud.compute.create_server(CreateRequest(body=body, name=name, fleet=fleet))
-
-
 async def test_another_writer_of_the_fleet_stops_the_run(
     sim: RunningSimulator, tmp_path: Path
 ) -> None:
@@ -787,7 +768,7 @@ async def test_another_writer_of_the_fleet_stops_the_run(
         while sim.stats()["servers_created"] < 10:  # noqa: ASYNC110 (another loop)
             await anyio.sleep(0.01)
         # the other writer creates a name of the fleet this run has not reached yet
-        await _create_as_another_writer(sim, "shared-0200", "shared")
+        await create_outside_the_run(sim, "shared-0200", "shared")
 
     outcome = await apply_manifest(sim, path, concurrency=4, control=intrude)
     assert outcome.another_writer and not outcome.ok and not outcome.interrupted
@@ -840,7 +821,7 @@ async def test_destroy_does_not_call_a_fleet_gone_that_another_writer_refilled(
         with anyio.fail_after(10):  # a guard against a hang, not a timing
             while _deletes(sim) < 6:  # noqa: ASYNC110 (the simulator is another loop)
                 await anyio.sleep(0.01)
-        await _create_as_another_writer(sim, "refill-0007", "refill")
+        await create_outside_the_run(sim, "refill-0007", "refill")
     outcome = result["outcome"]
     assert not outcome.ok
     stranger = next(s for s in outcome.states if s.name == "refill-0007")
@@ -865,7 +846,7 @@ async def test_destroy_waits_not_for_a_create_of_an_earlier_run_that_already_lan
         for index in (1, 2, 3):
             journal.record(CreateSent(name=f"landed-000{index}", at=0.0))
     for index in (1, 2, 3):
-        await _create_as_another_writer(sim, f"landed-000{index}", "landed")
+        await create_outside_the_run(sim, f"landed-000{index}", "landed")
     # an hour's window: a destroy that waited for them would not end
     with anyio.fail_after(60):  # a guard against that wait, not a timing
         outcome = await destroy_manifest(sim, path, http=HttpOptions(total_timeout=3600.0))

@@ -10,35 +10,20 @@ from typing import Any
 import anyio
 import pytest
 
-from bulkboot.cloud.compute import CreateRequest
 from bulkboot.engine.apply import FleetApply
 from bulkboot.engine.journal import Journal
 from bulkboot.engine.state import CreateSent
 from bulkboot.simulator.server import RunningSimulator
-from tests.engine.fleet_helpers import IMAGE, apply_manifest, fleet_paths, write_manifest
+from tests.engine.fleet_helpers import (
+    IMAGE,
+    apply_manifest,
+    create_outside_the_run,
+    fleet_paths,
+    write_manifest,
+)
 
 pytestmark = pytest.mark.anyio
 FLEET = "lowered"
-
-
-async def _create_outside_the_run(sim: RunningSimulator, name: str) -> None:
-    """A create of the fleet by a client that is not the run: Nova carrying out an
-    earlier run's create late, or another machine's run."""
-    from bulkboot.cloud.client import open_cloud
-    from bulkboot.cloud.config import config_from_mapping
-
-    body = {
-        "server": {
-            "name": name,
-            "imageRef": IMAGE,
-            "flavorRef": "1",
-            "networks": "none",
-            "metadata": {"bulkboot:fleet": FLEET},
-        }
-    }
-    async with open_cloud(config_from_mapping(sim.clouds_yaml(), "simulator")) as cloud:
-        await cloud.compute.negotiate("auto")
-        await cloud.compute.create_server(CreateRequest(body=body, name=name, fleet=FLEET))
 
 
 def _journal_sent(path: Path, names: list[str]) -> None:
@@ -55,7 +40,7 @@ def _landing(sim: RunningSimulator, names: list[str]) -> object:
         while sim.stats()["servers_created"] < 5:  # noqa: ASYNC110 (another loop)
             await anyio.sleep(0.01)
         for name in names:
-            await _create_outside_the_run(sim, name)
+            await create_outside_the_run(sim, name, FLEET)
 
     return land
 
