@@ -81,6 +81,29 @@ async def test_create_queueing_changed_over_http_slows_concurrent_creates(
     assert sim.stats()["creates_in_flight_peak"] == 3
 
 
+async def test_member_stagger_lists_a_multi_creates_members_one_by_one(
+    api: Api, sim: RunningSimulator, sim_clock: ManualClock
+) -> None:
+    """Nova writes a multi-create's members one by one before it answers: a listing
+    meanwhile shows some of them."""
+    status, _ = await _post_config(api, {"member_stagger": 0.3})
+    assert status == 200
+
+    async def names() -> list[str]:
+        _, _, body = await api.call("GET", "/compute/v2.1/servers")
+        return sorted(s["name"] for s in body["servers"])
+
+    create = asyncio.ensure_future(api.boot("pool", min_count=3, max_count=3))
+    await until(lambda: bool(sim_clock.pending_sleeps()), "the create to write its first member")
+    assert await names() == ["pool-1"] and not create.done()
+    sim_clock.advance(0.3)
+    await until(lambda: sim.stats()["servers_total"] == 2, "the second member")
+    assert await names() == ["pool-1", "pool-2"]
+    sim_clock.advance(0.3)
+    await create  # answered once every member is written
+    assert await names() == ["pool-1", "pool-2", "pool-3"]
+
+
 async def test_build_time_and_faults_changed_over_http(
     api: Api, sim: RunningSimulator, sim_clock: ManualClock
 ) -> None:
