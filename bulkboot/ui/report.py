@@ -309,7 +309,7 @@ def waits_matter(summary: Summary) -> bool:
 
 def format_requests(requests: RequestSummary) -> str:
     """One line on the API requests: retries, 429/503 answers, time waited for them."""
-    line = f"API requests: {requests.requests}, {requests.attempts} sent"
+    line = f"API requests: {requests.requests} (Keystone's aside), {requests.attempts} sent"
     if requests.retried:
         line += f"; {requests.retried} retried"
     if requests.throttled:

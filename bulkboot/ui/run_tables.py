@@ -207,6 +207,12 @@ _COUNT_LABELS = {
     "unanswered": "requests with no HTTP answer at all",
     "authentications": "token requests to Keystone",
     "reauthentications": "re-authentications (token requests after the first)",
+    # the summary's counters (the cloud client's; Keystone's requests aside)
+    "attempts": "HTTP sends besides Keystone's, retries included",
+    "retried": "requests besides Keystone's sent more than once",
+    "throttled": "429/503 answers waited out (turned away)",
+    "throttled_requests": "requests turned away at least once",
+    "waited_seconds": "seconds waited for 429/503 and back-offs (all requests' waits added up)",
 }
 
 

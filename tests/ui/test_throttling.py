@@ -124,8 +124,8 @@ def test_the_summary_splits_post_time_and_counts_the_throttled_requests() -> Non
         line.startswith("  waited (429/503 back-off, queueing): p50 1.50s") for line in lines
     )
     assert (
-        "API requests: 3, 5 sent; 1 retried; 2 answered 429/503 (turned away), on 1 requests; "
-        "3.00s waited (all requests' waits added up)"
+        "API requests: 3 (Keystone's aside), 5 sent; 1 retried; 2 answered 429/503 "
+        "(turned away), on 1 requests; 3.00s waited (all requests' waits added up)"
     ) in lines
     live = _text(render_summary(summary))
     assert "  waited" in live and "2 answered 429/503" in live
@@ -150,3 +150,17 @@ def test_a_run_without_waits_shows_no_split() -> None:
     )
     lines = format_summary(summarize([state], command="apply", fleet="lab", elapsed=1.0))
     assert not any("waited" in line for line in lines)
+
+
+def test_the_reports_request_counts_are_labelled_for_people_never_raw_keys() -> None:
+    """Every row of "Requests in all" says what it counts (the client's counters count
+    Keystone's requests aside, the table's first row includes them)."""
+    from bulkboot.ui.run_tables import counts_table
+
+    summary = summarize(_states(), command="apply", fleet="lab", elapsed=4.0, requests=_totals())
+    document = results_document(summary, _states())
+    table = counts_table(document)
+    assert table is not None
+    labels = [row[0].text for row in table.rows]
+    assert "seconds waited for 429/503 and back-offs (all requests' waits added up)" in labels
+    assert not [label for label in labels if "_" in label or label.isidentifier()], labels
