@@ -23,6 +23,7 @@ import logging
 import pkgutil
 import sys
 import traceback
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Protocol, cast
 
@@ -133,6 +134,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_FAILURE  # plan --detailed-exitcode: 2 means "changes", errors are 1
         return exc.exit_code
     except KeyboardInterrupt:
+        # The run was torn down mid-await: a close left pending (aiohttp's connector)
+        # may be collected as the interpreter exits, and its "never awaited" warning
+        # would follow the one line this exit owes the user.
+        warnings.filterwarnings("ignore", "coroutine .* was never awaited", RuntimeWarning)
         print("bulkboot: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except BrokenPipeError:

@@ -32,6 +32,8 @@ from bulkboot.cloud.session import HttpOptions, Response, Transport
 from bulkboot.cloud.timing import Activity, Clock, RequestTiming, RequestTotals, Sleep
 from bulkboot.errors import EndpointNotFound, UsageError
 
+_CLOSE_WAIT = 5.0  # seconds the session's close may take on the way out
+
 __all__ = ["Cloud", "open_cloud"]
 
 _DEFAULT_OPTIONS = HttpOptions()
@@ -203,4 +205,9 @@ async def open_cloud(
             endpoints=_endpoints(config, catalog),
         )
     finally:
-        await session.close()
+        # Closed even when the run is being cancelled (Ctrl-C, a failed task): a
+        # cancelled close leaves the connector to the garbage collector after the loop
+        # is gone. Bounded, should a peer never finish TLS's goodbye.
+        with anyio.CancelScope(shield=True) as closing:
+            closing.deadline = anyio.current_time() + _CLOSE_WAIT
+            await session.close()
