@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TextIO
 
 from bulkboot.engine.load.snapshot import LoadHeader, LoadSnapshot
 from bulkboot.ui.load_text import header_lines, progress_line, summary_lines
-from bulkboot.ui.steps import LineSteps, LiveSteps, NoSteps, Steps
+from bulkboot.ui.steps import LineSteps, LiveSteps, Steps, lines_on_terminal
 from bulkboot.ui.text import printable
 
 if TYPE_CHECKING:
@@ -135,7 +135,7 @@ class _Json:
         self._out = out
         self._err = err
         # steps on a terminal only, so that a script's stderr stays quiet
-        self._steps: Steps = LineSteps(err) if _is_terminal(err) else NoSteps()
+        self._steps: Steps = lines_on_terminal(err)
 
     def step(self, text: str | None) -> None:
         if text is not None:
@@ -160,13 +160,6 @@ class _Json:
 
     def close(self) -> None:
         pass
-
-
-def _is_terminal(stream: TextIO) -> bool:
-    try:
-        return stream.isatty()
-    except (OSError, ValueError):
-        return False
 
 
 def make_load_output(

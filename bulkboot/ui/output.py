@@ -20,7 +20,7 @@ from bulkboot.engine.board import RunHeader, RunSnapshot
 from bulkboot.engine.state import Event, ServerState
 from bulkboot.ui.plain import JsonOutput, PlainOutput
 from bulkboot.ui.report import Summary
-from bulkboot.ui.steps import LineSteps, LiveSteps, NoSteps, Steps
+from bulkboot.ui.steps import LineSteps, LiveSteps, Steps, lines_on_terminal
 from bulkboot.ui.text import printable
 
 if TYPE_CHECKING:
@@ -148,7 +148,7 @@ class _Json:
     def __init__(self, out: TextIO, err: TextIO) -> None:
         self._json = JsonOutput(out)
         self._err = err
-        self._steps: Steps = LineSteps(err) if _is_terminal(err) else NoSteps()
+        self._steps: Steps = lines_on_terminal(err)
 
     def step(self, text: str | None) -> None:
         if text is not None:
@@ -176,13 +176,6 @@ class _Json:
 
     def close(self) -> None:
         pass
-
-
-def _is_terminal(stream: TextIO) -> bool:
-    try:
-        return stream.isatty()
-    except (OSError, ValueError):
-        return False
 
 
 def make_output(

@@ -32,6 +32,8 @@ __all__ = [
     "NoSteps",
     "Steps",
     "authenticating",
+    "is_terminal",
+    "lines_on_terminal",
     "negotiating",
     "on_terminal",
     "resolving",
@@ -128,14 +130,24 @@ class LiveSteps:
             self._live = None
 
 
+def is_terminal(stream: TextIO) -> bool:
+    """Is ``stream`` a terminal (a closed or detached stream is not)?"""
+    try:
+        return stream.isatty()
+    except (OSError, ValueError):
+        return False
+
+
+def lines_on_terminal(stream: TextIO) -> Steps:
+    """Steps as lines on ``stream`` (stderr, beside a JSON document or plain lines on
+    stdout) when it is a terminal; a log or a pipe gets none."""
+    return LineSteps(stream) if is_terminal(stream) else NoSteps()
+
+
 def on_terminal(stream: TextIO) -> Steps:
     """Steps for a command whose output is a table or a document on stdout (``status``,
     ``plan``): a spinner on ``stream`` (stderr) when it is a terminal, else nothing."""
-    try:
-        terminal = stream.isatty()
-    except (OSError, ValueError):
-        terminal = False
-    if not terminal:
+    if not is_terminal(stream):
         return NoSteps()
     from rich.console import Console
 
